@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file lapic.h
+ * @brief The virtual local APIC (xAPIC and x2APIC).
+ *
+ * A `struct virq_lapic` models what one vCPU's guest sees of its local APIC:
+ * the register page (IRR/ISR/TMR, TPR/PPR, LVT, ICR, timer, ESR, SVR),
+ * IA32_APIC_BASE and its mode transitions, x2APIC MSRs, CR8, the timer
+ * modes, INIT/SIPI/NMI/SMI/ExtINT and lock-free posting from any thread.
+ *
+ * ## Embedding one LAPIC
+ *
+ * @code
+ * static uint32_t page[1024] __attribute__((aligned(4096)));  // 4 KiB register page
+ * static struct virq_lapic apic;                               // 64-byte aligned by type
+ * static const struct virq_lapic_ops ops = {
+ *         .kick = my_kick, .now_ns = my_now, .timer_arm = my_arm,
+ *         .timer_cancel = my_cancel, .send_ipi = my_route_ipi,
+ * };
+ * struct virq_lapic_config cfg = { .apic_id = 0, .bsp = true, .x2apic = true };
+ * virq_lapic_init(&apic, page, &cfg, &ops, my_vcpu);
+ *
+ * // device thread, any time:
+ * virq_lapic_post(&apic, 0x41, false);      // kicks the vCPU if it was idle
+ *
+ * // vCPU thread, before entering the guest:
+ * struct virq_lapic_events ev;
+ * if (virq_lapic_take_events(&apic, &ev)) ...;  // INIT/SIPI/NMI/SMI/ExtINT
+ * if (guest_can_take_interrupt) {
+ *         int v = virq_lapic_ack(&apic);     // IRR -> ISR, or -1
+ *         if (v >= 0) inject(v);
+ * }
+ * // exits: virq_lapic_mmio_read/write, virq_lapic_msr_read/write, CR8
+ * // host timer fired: virq_lapic_timer_expired(&apic);
+ * @endcode
+ *
+ * ## Threads
+ *
+ * Each LAPIC has one owner thread (its vCPU thread). Every function is
+ * "owner only" unless its documentation says "any thread". The any-thread
+ * functions (virq_lapic_post(), virq_lapic_post_msg(), virq_lapic_set_lint())
+ * are lock-free and may run concurrently with the owner and each other; they
+ * call `ops->kick` when the LAPIC goes from "no posted work" to "posted work",
+ * never more than once per such transition.
+ *
+ * ## The register page
+ *
+ * The caller supplies a 4 KiB, 4 KiB-aligned page that holds the
+ * architectural registers at their xAPIC offsets (IRR at 0x200, ISR at 0x100,
+ * TPR at 0x80, ...). The same page can serve unchanged as a VT-x
+ * virtual-APIC page. In x2APIC mode the ID register holds the 32-bit ID and
+ * ICR high (0x310) the 32-bit destination, as on the virtual-APIC page.
+ * The page belongs to the LAPIC: the embedder reads it at will but writes it
+ * only through this API.
+ *
+ * ## Pending requests
+ *
+ * Posted vectors go to a VT-x posted-interrupt descriptor
+ * (virq_lapic::pi, see pi.h), 64-byte aligned, and are folded into IRR by
+ * the owner before any evaluation (virq_lapic_sync()). A later VMX backend
+ * can hand the same descriptor to the processor.
+ */
+#ifndef VIRQ_LAPIC_H
+#define VIRQ_LAPIC_H
+
+#include <virq/error.h>
+#include <virq/msg.h>
+#include <virq/pi.h>
+#include <virq/platform.h>
+#include <virq/regs/lapic.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Size of the register page the caller supplies. */
+#define VIRQ_LAPIC_PAGE_SIZE 4096U
+
+/** @brief Returned by virq_lapic_pending() and virq_lapic_ack() when nothing is deliverable. */
+#define VIRQ_LAPIC_NO_VECTOR (-1)
+
+/** @brief APIC operating mode, from IA32_APIC_BASE EN and EXTD. */
+enum virq_lapic_mode {
+	VIRQ_LAPIC_MODE_DISABLED = 0, /**< EN=0: globally disabled. */
+	VIRQ_LAPIC_MODE_XAPIC = 1,    /**< EN=1, EXTD=0. */
+	VIRQ_LAPIC_MODE_X2APIC = 2    /**< EN=1, EXTD=1. */
+};
+
+/** @brief Multiprocessor state of the vCPU as far as the APIC decides it. */
+enum virq_lapic_mp_state {
+	VIRQ_LAPIC_MP_RUNNABLE = 0,  /**< Runs (or halts; halting is the VMM's business). */
+	VIRQ_LAPIC_MP_WAIT_SIPI = 1  /**< After INIT on an AP: waits for a start-up IPI. */
+};
+
+/** @name Event flags returned by virq_lapic_take_events()
+ * @{ */
+#define VIRQ_LAPIC_EV_NMI (1U << 0)  /**< Inject an NMI. */
+#define VIRQ_LAPIC_EV_SMI (1U << 1)  /**< Enter SMM. */
+/** INIT was accepted: the LAPIC has reset itself (SDM 10.4.7.3); the VMM
+ *  resets the vCPU. An AP is now in ::VIRQ_LAPIC_MP_WAIT_SIPI. */
+#define VIRQ_LAPIC_EV_INIT (1U << 2)
+/** A start-up IPI was accepted in wait-for-SIPI: start the vCPU in real mode
+ *  at CS = sipi_vector << 8, IP = 0 (physical sipi_vector << 12). */
+#define VIRQ_LAPIC_EV_SIPI (1U << 3)
+/** An external interrupt is pending: run an INTA cycle on the 8259 for the
+ *  vector. Reported while LINT0 is asserted with ExtINT delivery (or as the
+ *  plain INTR pin of a globally disabled APIC), and once per ExtINT message. */
+#define VIRQ_LAPIC_EV_EXTINT (1U << 4)
+/** @} */
+
+/** @brief What virq_lapic_take_events() hands to the vCPU loop. */
+struct virq_lapic_events {
+	uint32_t flags;      /**< VIRQ_LAPIC_EV_* */
+	uint8_t sipi_vector; /**< Start page, valid with ::VIRQ_LAPIC_EV_SIPI. */
+};
+
+/**
+ * @brief Callbacks from a LAPIC to its embedder. Kept const; ctx comes first.
+ *
+ * Required hooks are checked by virq_lapic_init(). Optional hooks may be
+ * NULL; the documented fallback applies.
+ */
+struct virq_lapic_ops {
+	/** Required. New posted work for the owner: wake it or make it leave
+	 *  guest mode. Called from the posting thread (any thread), at most once
+	 *  per "no work" -> "work" transition. Must not call back into the LAPIC. */
+	void (*kick)(void *ctx);
+	/** Required. Monotonic host time in nanoseconds. Owner thread. */
+	uint64_t (*now_ns)(void *ctx);
+	/** Required. Arm the host timer for absolute time @p deadline_ns (as
+	 *  returned by now_ns), replacing any earlier deadline. When it passes,
+	 *  the embedder calls virq_lapic_timer_expired() on the owner thread. */
+	void (*timer_arm)(void *ctx, uint64_t deadline_ns);
+	/** Required. Cancel the host timer. Owner thread. */
+	void (*timer_cancel)(void *ctx);
+	/** Optional. An IPI the guest sent through the ICR that is not for this
+	 *  APIC alone: every shorthand except "self" and every destination.
+	 *  The router resolves @p msg->dest and posts to the targets, including
+	 *  this APIC for "all including self" or a matching destination
+	 *  (msg->src is this APIC's ID). NULL: such IPIs are dropped. */
+	void (*send_ipi)(void *ctx, const struct virq_apic_msg *msg);
+	/** Optional. EOI of a level-triggered vector (TMR set) that is to be
+	 *  broadcast to the I/O APICs: not called when SVR[12] suppresses the
+	 *  broadcast (directed EOI). NULL: not interested. */
+	void (*eoi_level)(void *ctx, uint8_t vector);
+	/** Optional. The guest did something the architecture answers quietly;
+	 *  for logging. The answer has already been given. */
+	void (*guest_error)(void *ctx, enum virq_guest_error code);
+	/** Optional. The guest's TSC now (host TSC scaled and offset as the
+	 *  guest sees it, TSC_ADJUST included), for TSC-deadline mode.
+	 *  NULL: now_ns() converted at tsc_khz, i.e. a guest TSC of 0 at host
+	 *  time 0. */
+	uint64_t (*guest_tsc)(void *ctx);
+};
+
+/**
+ * @brief Static configuration of one LAPIC. Zero means "default" where noted.
+ */
+struct virq_lapic_config {
+	uint32_t apic_id;       /**< Initial (x2)APIC ID; must be < 0xFFFFFFFF; > 0xFF requires x2apic. */
+	bool bsp;               /**< Bootstrap processor (IA32_APIC_BASE bit 8). */
+	bool x2apic;            /**< x2APIC capable (CPUID.01H:ECX[21]). */
+	bool tsc_deadline;      /**< TSC-deadline timer (CPUID.01H:ECX[24]). */
+	bool directed_eoi;      /**< Advertise EOI-broadcast suppression (Version[24]). */
+	bool xapic_id_writable; /**< Let the guest write the xAPIC ID (model-specific). */
+	uint8_t version;        /**< Version[7:0], 0x10-0x15; 0 = 0x14. */
+	uint8_t max_lvt;        /**< Max LVT entry: 5 (no CMCI) or 6 (CMCI); 0 = 6. */
+	uint8_t phys_addr_bits; /**< MAXPHYADDR, 36-52, for IA32_APIC_BASE; 0 = 36. */
+	uint32_t timer_tick_ps; /**< Timer input clock period in ps (before divide), 1-1000000; 0 = 1000 (1 GHz). */
+	uint32_t tsc_khz;       /**< Guest TSC frequency in kHz; required (non-zero) with tsc_deadline. */
+};
+
+/**
+ * @brief One virtual local APIC. Allocated by the caller, 64-byte aligned;
+ *        fields are private (use the API).
+ */
+struct VIRQ_ALIGNED(64) virq_lapic {
+	/** Posted requests: a VT-x posted-interrupt descriptor. First, so it is
+	 *  64-byte aligned. */
+	struct virq_pi_desc pi;
+	/** @privatesection */
+	uint64_t post_level[4]; /* any thread: trigger mode of posted vectors */
+	uint32_t posted_events; /* any thread: VIRQ_LAPIC_EV_* */
+	uint32_t posted_sipi;   /* any thread: last posted SIPI vector */
+	uint32_t lint;          /* any thread: LINT levels and edge latches */
+	uint32_t local_events;  /* owner: events raised locally (LVT NMI, ...) */
+
+	uint32_t *page;
+	const struct virq_lapic_ops *ops;
+	void *ctx;
+	struct virq_lapic_config cfg;
+	uint64_t apic_base;
+	uint64_t tsc_deadline;  /* IA32_TSC_DEADLINE as the guest wrote it */
+	uint64_t timer_deadline_ns; /* next host expiry when timer_armed */
+	uint64_t timer_period_ns;   /* one-shot/periodic: TMICT * divisor * tick */
+	uint32_t esr_pending;   /* errors latched since the last ESR write */
+	int16_t isrv;           /* highest ISR vector or -1; always exact */
+	int16_t irrv;           /* highest IRR vector or -1; always exact */
+	uint8_t mp_state;
+	bool timer_armed;
+	bool in_error;          /* LVT Error delivery in progress (no recursion) */
+	uint8_t reserved0;
+};
+
+/**
+ * @brief Initialises @p lapic at power-up (RESET) state.
+ *
+ * @param lapic  The object, 64-byte aligned.
+ * @param page   The register page: ::VIRQ_LAPIC_PAGE_SIZE bytes, 4 KiB aligned.
+ * @param cfg    Configuration (copied).
+ * @param ops    Callbacks; the table must outlive the LAPIC (not copied).
+ * @param ctx    Passed to every callback.
+ * @return 0; -::VIRQ_EINVAL for a NULL argument, a missing required hook or
+ *         an out-of-range config field; -::VIRQ_EALIGN for a misaligned
+ *         @p lapic or @p page; -::VIRQ_ENOTSUP for an APIC ID above 0xFF
+ *         without x2APIC. On error @p lapic is not touched.
+ * @note Before the LAPIC is shared with other threads.
+ */
+VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
+			     const struct virq_lapic_config *cfg,
+			     const struct virq_lapic_ops *ops, void *ctx);
+
+/**
+ * @brief RESET: power-up state, xAPIC mode, IA32_APIC_BASE at its reset value.
+ * Pending posts and events are discarded; the host timer is cancelled.
+ * @note Owner thread, with no concurrent posters (quiesce the VM first).
+ */
+VIRQ_API void virq_lapic_reset(struct virq_lapic *lapic);
+
+/**
+ * @brief Guest read of the xAPIC MMIO page.
+ *
+ * An access of 1, 2 or 4 bytes that stays inside bytes 0-3 of a register
+ * returns those bytes of the register. Any other size or alignment (8 bytes,
+ * bytes 4-15 of a slot) reads 0 (undefined in the SDM). Reserved offsets
+ * read 0 and latch ESR bit 7. A globally disabled APIC, or one in x2APIC
+ * mode, does not decode the page: reads return all ones.
+ *
+ * @param lapic   The LAPIC.
+ * @param offset  Byte offset in the page, 0-0xFFF.
+ * @param size    1, 2, 4 or 8.
+ * @param val     Receives the value (zero-extended).
+ * @return 0, or -::VIRQ_EINVAL for an offset/size outside the page or a NULL @p val.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_mmio_read(struct virq_lapic *lapic, uint32_t offset, unsigned size,
+				  uint64_t *val);
+
+/**
+ * @brief Guest write to the xAPIC MMIO page.
+ *
+ * Only aligned 4-byte writes to offset 0 of a 16-byte slot take effect
+ * (other sizes are dropped and reported as ::VIRQ_GERR_MMIO_SIZE). Writes
+ * keep only the register's writable bits; read-only registers ignore writes;
+ * reserved offsets latch ESR bit 7. Writes while the page is not decoded
+ * (disabled or x2APIC mode) are dropped.
+ *
+ * @return 0, or -::VIRQ_EINVAL for an offset/size outside the page.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, unsigned size,
+				   uint64_t val);
+
+/**
+ * @brief Guest RDMSR of an APIC MSR: IA32_APIC_BASE, IA32_TSC_DEADLINE or
+ *        0x800-0xBFF.
+ *
+ * @return 0 with *@p val set; ::VIRQ_GP when the architecture answers #GP
+ *         (x2APIC MSR outside x2APIC mode, non-existent or write-only
+ *         register, TSC deadline not supported); -::VIRQ_ENOENT when @p msr
+ *         is not an APIC MSR; -::VIRQ_EINVAL for a NULL @p val.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_msr_read(struct virq_lapic *lapic, uint32_t msr, uint64_t *val);
+
+/**
+ * @brief Guest WRMSR of an APIC MSR: IA32_APIC_BASE, IA32_TSC_DEADLINE or
+ *        0x800-0xBFF.
+ *
+ * x2APIC registers follow SDM Table 10-6: reserved bits set, read-only
+ * registers, non-existent registers, non-zero EOI/ESR writes → #GP; the
+ * 64-bit ICR sends in one write; SELF IPI is write-only.
+ *
+ * @return 0; ::VIRQ_GP when the write faults (state unchanged);
+ *         -::VIRQ_ENOENT when @p msr is not an APIC MSR.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64_t val);
+
+/**
+ * @brief Writes IA32_APIC_BASE (also reached through virq_lapic_msr_write()).
+ *
+ * Applies the SDM 10.12.5 transition table: disabled→xAPIC, xAPIC→x2APIC,
+ * xAPIC/x2APIC→disabled are legal; x2APIC→xAPIC, disabled→x2APIC and
+ * EN=0/EXTD=1 fault. Reserved bits, EXTD without x2APIC support and base
+ * bits at or above MAXPHYADDR fault. BSP is read-only (a differing value
+ * is ignored). Entering x2APIC derives the LDR from the ID and clears ICR
+ * high; leaving the disabled state resets the register file.
+ *
+ * @param lapic           The LAPIC.
+ * @param val             New value.
+ * @param host_initiated  true for a VMM write (restore, reset): the
+ *                        transition table is not enforced, reserved bits are.
+ * @return 0, or ::VIRQ_GP (state unchanged).
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val,
+				      bool host_initiated);
+
+/** @brief Current IA32_APIC_BASE. @note Owner thread. */
+VIRQ_API uint64_t virq_lapic_get_apic_base(const struct virq_lapic *lapic);
+
+/** @brief Current mode (::virq_lapic_mode). @note Owner thread. */
+VIRQ_API enum virq_lapic_mode virq_lapic_get_mode(const struct virq_lapic *lapic);
+
+/** @brief The APIC ID: 32-bit x2APIC ID in x2APIC mode, ID[31:24] in xAPIC mode.
+ *  @note Owner thread. */
+VIRQ_API uint32_t virq_lapic_get_id(const struct virq_lapic *lapic);
+
+/**
+ * @brief Guest MOV from CR8: TPR[7:4].
+ * @note Owner thread.
+ */
+VIRQ_API uint64_t virq_lapic_get_cr8(const struct virq_lapic *lapic);
+
+/**
+ * @brief Guest MOV to CR8: TPR = (val & 0xF) << 4.
+ * @return 0, or ::VIRQ_GP when bits 63:4 are set (TPR unchanged).
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_set_cr8(struct virq_lapic *lapic, uint64_t val);
+
+/**
+ * @brief Posts a fixed interrupt.
+ *
+ * Sets the vector in the posted-interrupt descriptor and kicks the owner if
+ * no notification was outstanding. The owner accepts it into IRR (with TMR
+ * from @p trigger_level) at its next virq_lapic_sync(); acceptance applies
+ * the architecture: vectors 0-15 are dropped with ESR bit 6, a software- or
+ * globally-disabled APIC drops it, an IRR bit already set merges it.
+ *
+ * @param lapic          Target LAPIC.
+ * @param vector         Vector.
+ * @param trigger_level  true for a level-triggered interrupt (sets TMR).
+ * @note Any thread, lock-free. A post that finds a notification
+ *       outstanding issues exactly one locked instruction.
+ */
+VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level);
+
+/**
+ * @brief Posts a routed message whose destination already matched this APIC.
+ *
+ * Fixed and lowest priority go through virq_lapic_post(); NMI, SMI, INIT,
+ * SIPI and ExtINT become pending events (virq_lapic_take_events()). An INIT
+ * level de-assert message and reserved delivery modes are ignored.
+ *
+ * @note Any thread, lock-free.
+ */
+VIRQ_API void virq_lapic_post_msg(struct virq_lapic *lapic, const struct virq_apic_msg *msg);
+
+/**
+ * @brief Drives the electrical level of input pin LINT0 (@p pin 0) or LINT1 (1).
+ *
+ * The owner applies the pin to its LVT at the next sync: Fixed edge on the
+ * asserting edge, Fixed level while asserted with Remote IRR clear
+ * (Remote IRR set on acceptance, cleared by its EOI), NMI/SMI/INIT on the
+ * asserting edge, ExtINT while asserted. LVT polarity decides which level
+ * asserts. A globally disabled APIC passes LINT0 through as INTR (ExtINT)
+ * and LINT1 as NMI.
+ *
+ * @return 0, or -::VIRQ_EINVAL for a pin other than 0 or 1.
+ * @note Any thread, lock-free.
+ */
+VIRQ_API int virq_lapic_set_lint(struct virq_lapic *lapic, unsigned pin, bool level);
+
+/**
+ * @brief Folds posted requests into IRR and applies pending LINT changes.
+ * @return true when anything new was accepted into IRR.
+ * @note Owner thread. Every evaluating call below syncs first.
+ */
+VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic);
+
+/**
+ * @brief The highest vector the APIC would deliver now.
+ *
+ * A vector is deliverable when it is the highest in IRR and its priority
+ * class is above the PPR class (SDM 10.8.3.1). Syncs first.
+ *
+ * @return The vector (16-255), or ::VIRQ_LAPIC_NO_VECTOR.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic);
+
+/**
+ * @brief Acknowledges the highest deliverable vector: IRR → ISR, PPR updated.
+ *
+ * Call when the vector is actually injected into the guest (the INTA
+ * cycle). Evaluation and acknowledge are one step, so the spurious vector
+ * never needs to be synthesised.
+ *
+ * @return The vector moved to ISR, or ::VIRQ_LAPIC_NO_VECTOR.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic);
+
+/**
+ * @brief EOI, as a guest write to the EOI register.
+ *
+ * Retires the highest ISR vector. If its TMR bit is set and SVR[12] does not
+ * suppress the broadcast, calls `ops->eoi_level`. Clears the Remote IRR of a
+ * level LINT entry with that vector. A spurious EOI (ISR empty) does nothing.
+ *
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
+
+/**
+ * @brief Takes the pending NMI/SMI/INIT/SIPI/ExtINT events.
+ *
+ * INIT is applied here (the LAPIC resets as SDM 10.4.7.3 says and an AP
+ * enters wait-for-SIPI), then a start-up IPI is accepted only in
+ * wait-for-SIPI (others are dropped). Events are dropped while the APIC is
+ * globally disabled, except the LINT pass-through.
+ *
+ * @param lapic  The LAPIC.
+ * @param out    Receives the events; flags 0 when none.
+ * @return out->flags.
+ * @note Owner thread.
+ */
+VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_lapic_events *out);
+
+/**
+ * @brief Whether the vCPU has a reason to wake from HLT: a deliverable
+ *        vector or a pending event. Syncs first.
+ * @note Owner thread.
+ */
+VIRQ_API bool virq_lapic_has_work(struct virq_lapic *lapic);
+
+/** @brief LVT entries whose interrupt the embedder raises (the sources it models). */
+enum virq_lapic_lvt {
+	VIRQ_LAPIC_LVT_CMCI = 0,    /**< Corrected machine-check error (needs max_lvt 6). */
+	VIRQ_LAPIC_LVT_THERMAL = 1, /**< Thermal sensor. */
+	VIRQ_LAPIC_LVT_PMC = 2      /**< Performance-monitoring counter overflow (PMI). */
+};
+
+/**
+ * @brief Raises the interrupt of an LVT entry the embedder models.
+ *
+ * Delivered per the entry's delivery mode (Fixed, NMI or SMI); dropped when
+ * the entry is masked. A delivered PMI sets the PMC entry's mask bit, as P4
+ * and later processors do.
+ *
+ * @return 0; -::VIRQ_ENOTSUP for CMCI when the APIC has no CMCI entry;
+ *         -::VIRQ_EINVAL for an unknown @p which.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_deliver_lvt(struct virq_lapic *lapic, enum virq_lapic_lvt which);
+
+/** @brief Current ::virq_lapic_mp_state. @note Owner thread. */
+VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapic *lapic);
+
+/**
+ * @brief The host timer armed through `ops->timer_arm` has fired.
+ *
+ * Delivers the LVT Timer interrupt if the deadline has passed (an early call
+ * re-arms), reloads a periodic timer without drift (a long pause yields one
+ * expiry and the next deadline in the future), disarms one-shot and
+ * TSC-deadline timers (IA32_TSC_DEADLINE then reads 0).
+ *
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic);
+
+/**
+ * @brief Whether this APIC accepts destination @p dest in the given mode.
+ *
+ * Physical: @p dest equals the APIC ID, or is the broadcast ID (0xFF in
+ * xAPIC mode, 0xFFFFFFFF in x2APIC mode). Logical: flat or cluster per DFR
+ * in xAPIC mode, cluster/bitmap per the derived LDR in x2APIC mode,
+ * broadcast as above. An xAPIC-mode APIC looks only at the low 8 bits of
+ * @p dest (hardware aliasing). A globally disabled APIC accepts nothing.
+ *
+ * @note Any thread (reads a snapshot of ID, LDR and DFR); exact on the owner.
+ */
+VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical);
+
+/** @brief Version of ::virq_lapic_state this library writes and reads. */
+#define VIRQ_LAPIC_STATE_VERSION 1U
+
+/** @name virq_lapic_state::flags
+ * @{ */
+#define VIRQ_LAPIC_STATE_TIMER_ARMED (1U << 0) /**< timer_remaining_ns is valid. */
+#define VIRQ_LAPIC_STATE_WAIT_SIPI (1U << 1)   /**< mp_state is wait-for-SIPI. */
+/** @} */
+
+/**
+ * @brief The complete architectural state of a LAPIC, for save/restore and
+ *        migration. Plain data, fixed layout, versioned.
+ */
+struct virq_lapic_state {
+	uint32_t version;     /**< ::VIRQ_LAPIC_STATE_VERSION. */
+	uint32_t size;        /**< sizeof(struct virq_lapic_state). */
+	uint64_t apic_base;   /**< IA32_APIC_BASE. */
+	uint64_t tsc_deadline; /**< IA32_TSC_DEADLINE (guest TSC units), 0 when disarmed. */
+	uint64_t timer_remaining_ns; /**< Time to the next timer expiry, with TIMER_ARMED. */
+	uint32_t regs[256];   /**< Offsets 0x000-0x3FF of the register page, one u32 per 4 bytes
+				   (regs[off / 4]); posted requests are folded into IRR first. */
+	uint32_t esr_pending; /**< Errors latched since the last ESR write. */
+	uint32_t events;      /**< Pending VIRQ_LAPIC_EV_* (NMI, SMI, INIT, SIPI, ExtINT message). */
+	uint32_t sipi_vector; /**< Vector of a pending SIPI. */
+	uint32_t lint;        /**< LINT pin levels (bits 0-1) and unapplied edges (bits 2-5). */
+	uint32_t flags;       /**< VIRQ_LAPIC_STATE_*. */
+	uint32_t reserved;    /**< Zero. */
+};
+
+/**
+ * @brief Exports the complete state. Folds posted requests into IRR first.
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p out.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *out);
+
+/**
+ * @brief Imports a state saved by virq_lapic_save() (possibly on another host).
+ *
+ * Every field is validated against the architecture and this LAPIC's
+ * configuration before anything changes (reserved bits, IRR/ISR/TMR bits
+ * 0-15, PPR and LDR consistent, mode legal, LVTs masked while
+ * software-disabled, ...). A refused state leaves the LAPIC untouched.
+ *
+ * @return 0; -::VIRQ_EVERSION for an unknown version or size; -::VIRQ_ESTATE
+ *         for a damaged state; -::VIRQ_EINVAL for a NULL @p st.
+ * @note Owner thread, with no concurrent posters.
+ */
+VIRQ_API int virq_lapic_restore(struct virq_lapic *lapic, const struct virq_lapic_state *st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRQ_LAPIC_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file pi.h
+ * @brief The posted-interrupt descriptor and its posting routine.
+ *
+ * One 64-byte descriptor, laid out as VT-x (SDM 3C 30.6) and VT-d (9.12)
+ * define it, serves three posters with one protocol: software (any host
+ * thread posting to a vCPU), the CPU (hardware posted-interrupt processing)
+ * and the IOMMU (posted-format IRTEs).
+ *
+ * | bits    | field | meaning                                         |
+ * |---------|-------|-------------------------------------------------|
+ * | 255:0   | PIR   | one bit per vector                              |
+ * | 256     | ON    | outstanding notification                        |
+ * | 257     | SN    | suppress notification (non-urgent posts)        |
+ * | 279:272 | NV    | notification vector                             |
+ * | 319:288 | NDST  | notification destination (host APIC ID)         |
+ *
+ * Protocol (posted-interrupts digest section 6):
+ *  - poster: locked OR of the PIR bit, then ON; only the poster that turns
+ *    ON from 0 to 1 notifies (kicks the owner or sends NV to NDST);
+ *  - receiver: clear ON first, then read-and-clear every PIR word with an
+ *    atomic exchange, so a bit posted concurrently is either harvested now
+ *    or followed by a fresh notification.
+ */
+#ifndef VIRQ_PI_H
+#define VIRQ_PI_H
+
+#include <virq/platform.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief ON: outstanding notification (bit 0 of the control word, bit 256 overall). */
+#define VIRQ_PI_CTRL_ON (1ULL << 0)
+/** @brief SN: suppress notification (bit 1 of the control word, bit 257 overall). */
+#define VIRQ_PI_CTRL_SN (1ULL << 1)
+/** @brief Shift of NV in the control word (bits 279:272 overall). */
+#define VIRQ_PI_CTRL_NV_SHIFT 16
+/** @brief Mask of NV in the control word. */
+#define VIRQ_PI_CTRL_NV_MASK (0xFFULL << VIRQ_PI_CTRL_NV_SHIFT)
+/** @brief Shift of NDST in the control word (bits 319:288 overall). */
+#define VIRQ_PI_CTRL_NDST_SHIFT 32
+/** @brief Mask of NDST in the control word. */
+#define VIRQ_PI_CTRL_NDST_MASK (0xFFFFFFFFULL << VIRQ_PI_CTRL_NDST_SHIFT)
+
+/**
+ * @brief Posted-interrupt descriptor: 64 bytes, 64-byte aligned.
+ *
+ * Never written with plain stores while any poster may use it; use the
+ * functions below.
+ */
+struct VIRQ_ALIGNED(64) virq_pi_desc {
+	uint64_t pir[4];  /**< Posted-interrupt requests, bit v = vector v. */
+	uint64_t control; /**< ON, SN, NV, NDST (see VIRQ_PI_CTRL_*). */
+	uint64_t sw[3];   /**< Available to software; the CPU and IOMMU ignore it. */
+};
+
+VIRQ_STATIC_ASSERT(sizeof(struct virq_pi_desc) == 64, "posted-interrupt descriptor is 64 bytes");
+
+/**
+ * @brief Posts @p vector into @p pi.
+ *
+ * Sets PIR[vector]; then, unless the vector was already pending, a
+ * notification is outstanding, or SN is set and the post is not @p urgent,
+ * sets ON. A post that finds its PIR bit or ON already set issues exactly one
+ * locked instruction.
+ *
+ * @param pi      The descriptor.
+ * @param vector  Vector to post (0-255; the receiver judges legality).
+ * @param urgent  Notify even when SN is set (VT-d URG).
+ * @return true when this call turned ON from 0 to 1: the caller must notify
+ *         the receiver (kick it, or send NV to NDST). false otherwise.
+ * @note Any thread, lock-free.
+ */
+VIRQ_API bool virq_pi_post(struct virq_pi_desc *pi, uint8_t vector, bool urgent);
+
+/**
+ * @brief Takes every posted vector out of @p pi.
+ *
+ * Clears ON, then atomically reads and clears each non-zero PIR word into
+ * @p out (out is overwritten, not ORed).
+ *
+ * @param pi  The descriptor.
+ * @param out Receives the harvested PIR (4 x 64 bits).
+ * @return true when at least one vector was harvested.
+ * @note Receiver (owner) only; concurrent posters are safe.
+ */
+VIRQ_API bool virq_pi_harvest(struct virq_pi_desc *pi, uint64_t out[4]);
+
+/**
+ * @brief Whether the descriptor holds work: ON set or any PIR bit set.
+ * @note Any thread; a snapshot.
+ */
+VIRQ_API bool virq_pi_pending(const struct virq_pi_desc *pi);
+
+/**
+ * @brief Sets or clears SN.
+ *
+ * Clearing SN re-arms notification: if PIR is non-empty afterwards and ON was
+ * clear, ON is set and true is returned so that the caller notifies (postings
+ * made while SN was set raised no notification).
+ *
+ * @param pi       The descriptor.
+ * @param suppress New value of SN.
+ * @return true when the caller must notify the receiver.
+ * @note Owner of the descriptor; concurrent posters are safe.
+ */
+VIRQ_API bool virq_pi_set_sn(struct virq_pi_desc *pi, bool suppress);
+
+/**
+ * @brief Sets NV and NDST together (one 64-bit compare-exchange loop).
+ * @param pi    The descriptor.
+ * @param nv    Notification vector.
+ * @param ndst  Notification destination, already in the NDST format
+ *              (x2APIC: the 32-bit ID; xAPIC: the 8-bit ID in bits 15:8).
+ * @note Owner of the descriptor; concurrent posters are safe.
+ */
+VIRQ_API void virq_pi_set_notification(struct virq_pi_desc *pi, uint8_t nv, uint32_t ndst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRQ_PI_H */

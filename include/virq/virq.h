@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file virq.h
+ * @brief Umbrella header: includes every public libvirq header.
+ */
+#ifndef VIRQ_VIRQ_H
+#define VIRQ_VIRQ_H
+
+#include <virq/error.h>
+#include <virq/lapic.h>
+#include <virq/msg.h>
+#include <virq/pi.h>
+#include <virq/platform.h>
+#include <virq/regs/lapic.h>
+#include <virq/version.h>
+
+#endif /* VIRQ_VIRQ_H */

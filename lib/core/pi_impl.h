@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inline bodies of the posting protocol, shared by lib/core/pi.c (the
+ * exported functions) and the hot paths of the controllers that own a
+ * descriptor, so the owner cycle pays no call.
+ */
+#ifndef VIRQ_CORE_PI_IMPL_H
+#define VIRQ_CORE_PI_IMPL_H
+
+#include <virq/pi.h>
+
+static inline bool pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
+{
+	uint64_t bit = 1ULL << (vector & 63U);
+	uint64_t ctrl;
+
+	/* Locked OR of the PIR bit (a full barrier on x86). */
+	if (virq_atomic_fetch_or64(&pi->pir[vector >> 6], bit) & bit)
+		return false; /* already pending: whoever set it notifies */
+
+	/*
+	 * A plain (seq_cst) load suffices to see an outstanding notification:
+	 * the receiver clears ON before it harvests PIR, and our PIR bit is
+	 * globally visible before this load, so if ON still reads 1 the
+	 * coming harvest sees the bit. This keeps the common "already
+	 * notified" post at one locked instruction.
+	 */
+	ctrl = virq_atomic_load64(&pi->control);
+	if (ctrl & VIRQ_PI_CTRL_ON)
+		return false;
+	if ((ctrl & VIRQ_PI_CTRL_SN) && !urgent)
+		return false;
+	return !(virq_atomic_fetch_or64(&pi->control, VIRQ_PI_CTRL_ON) & VIRQ_PI_CTRL_ON);
+}
+
+static inline bool pi_harvest_inline(struct virq_pi_desc *pi, uint64_t out[4])
+{
+	uint64_t any = 0;
+
+	/* Clear ON before reading PIR (digest section 6); skip the locked
+	 * op when ON is already clear to keep the line shared. */
+	if (virq_atomic_load64_relaxed(&pi->control) & VIRQ_PI_CTRL_ON)
+		virq_atomic_fetch_and64(&pi->control, ~VIRQ_PI_CTRL_ON);
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t w = virq_atomic_load64_relaxed(&pi->pir[i]);
+		if (w)
+			w = virq_atomic_xchg64(&pi->pir[i], 0);
+		out[i] = w;
+		any |= w;
+	}
+	return any != 0;
+}
+
+static inline bool pi_pending_inline(const struct virq_pi_desc *pi)
+{
+	if (virq_atomic_load64_relaxed(&pi->control) & VIRQ_PI_CTRL_ON)
+		return true;
+	for (unsigned i = 0; i < 4; i++)
+		if (virq_atomic_load64_relaxed(&pi->pir[i]))
+			return true;
+	return false;
+}
+
+#endif /* VIRQ_CORE_PI_IMPL_H */

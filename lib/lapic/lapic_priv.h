@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the lapic files share and nobody else sees.
+ *
+ * Cached values kept beside the register page (each exact at every return
+ * to the caller; lapic_check_invariants() recomputes them for the fuzzers):
+ *  - isrv: highest vector set in ISR, or -1;
+ *  - irrv: highest vector set in IRR, or -1;
+ *  - PPR in the page: always the SDM 10.8.3.1 function of TPR and isrv.
+ */
+#ifndef VIRQ_LAPIC_PRIV_H
+#define VIRQ_LAPIC_PRIV_H
+
+#include <virq/lapic.h>
+
+#include "core/bitmap.h"
+#include "core/pi_impl.h"
+
+/* Internal bit of posted_events: LINT levels changed, apply at next sync. */
+#define LAPIC_EV_LINT (1U << 31)
+#define LAPIC_EV_PUBLIC                                                                            \
+	(VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI |         \
+	 VIRQ_LAPIC_EV_EXTINT)
+
+/* lint word: bit p = level of LINTp; bit 2 + 2p = rose, bit 3 + 2p = fell. */
+#define LINT_LEVEL(p) (1U << (p))
+#define LINT_ROSE(p) (1U << (2 + 2 * (p)))
+#define LINT_FELL(p) (1U << (3 + 2 * (p)))
+#define LINT_VALID_MASK 0x3FU
+
+#define LAPIC_VERSION_DEFAULT 0x14U
+#define LAPIC_MAXLVT_DEFAULT 6U
+#define LAPIC_PHYS_BITS_DEFAULT 36U
+#define LAPIC_TICK_PS_DEFAULT 1000U
+#define LAPIC_TICK_PS_MAX 1000000U
+
+/* Writable bits, xAPIC view (SDM 10.5.1, 10.9, 10.6.1). */
+#define LVT_MASK_TIMER_BASE 0x000100FFU /* vector, mask; + mode bits */
+#define LVT_MASK_GENERIC 0x000107FFU    /* CMCI, thermal, PMC: vector, DM, mask */
+#define LVT_MASK_LINT 0x0001A7FFU       /* vector, DM, polarity, trigger, mask */
+#define LVT_MASK_ERROR 0x000100FFU      /* vector, mask */
+#define ICR_LO_MASK 0x000CCFFFU         /* vector, DM, dest mode, level, trigger, SH */
+#define ICR_X2APIC_RSVD 0xFFF32000ULL   /* bits 31:20, 17:16, 13 (bit 12 ignored) */
+#define TPR_MASK 0x000000FFU
+#define LDR_XAPIC_MASK 0xFF000000U
+#define ID_XAPIC_MASK 0xFF000000U
+#define DFR_MODEL_MASK 0xF0000000U
+
+static inline uint32_t *lapic_reg(struct virq_lapic *l, uint32_t off)
+{
+	return &l->page[off >> 2];
+}
+
+static inline uint32_t lapic_get(const struct virq_lapic *l, uint32_t off)
+{
+	return l->page[off >> 2];
+}
+
+static inline void lapic_set(struct virq_lapic *l, uint32_t off, uint32_t val)
+{
+	l->page[off >> 2] = val;
+}
+
+/* Registers that other threads may read (match_dest): untorn relaxed stores. */
+static inline void lapic_set_shared(struct virq_lapic *l, uint32_t off, uint32_t val)
+{
+	__atomic_store_n(&l->page[off >> 2], val, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t lapic_get_shared(const struct virq_lapic *l, uint32_t off)
+{
+	return __atomic_load_n(&l->page[off >> 2], __ATOMIC_RELAXED);
+}
+
+static inline uint32_t *lapic_isr(struct virq_lapic *l)
+{
+	return lapic_reg(l, VIRQ_LAPIC_REG_ISR);
+}
+
+static inline uint32_t *lapic_irr(struct virq_lapic *l)
+{
+	return lapic_reg(l, VIRQ_LAPIC_REG_IRR);
+}
+
+static inline uint32_t *lapic_tmr(struct virq_lapic *l)
+{
+	return lapic_reg(l, VIRQ_LAPIC_REG_TMR);
+}
+
+static inline enum virq_lapic_mode lapic_mode_of(uint64_t base)
+{
+	if (!(base & VIRQ_APIC_BASE_EN))
+		return VIRQ_LAPIC_MODE_DISABLED;
+	return (base & VIRQ_APIC_BASE_EXTD) ? VIRQ_LAPIC_MODE_X2APIC : VIRQ_LAPIC_MODE_XAPIC;
+}
+
+static inline enum virq_lapic_mode lapic_mode(const struct virq_lapic *l)
+{
+	return lapic_mode_of(l->apic_base);
+}
+
+static inline bool lapic_sw_enabled(const struct virq_lapic *l)
+{
+	return (lapic_get(l, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_ENABLE) != 0;
+}
+
+/* Accepts fixed interrupts: globally and software enabled. */
+static inline bool lapic_active(const struct virq_lapic *l)
+{
+	return (l->apic_base & VIRQ_APIC_BASE_EN) && lapic_sw_enabled(l);
+}
+
+static inline bool lapic_has_cmci(const struct virq_lapic *l)
+{
+	return l->cfg.max_lvt >= 6;
+}
+
+static inline void lapic_guest_error(struct virq_lapic *l, enum virq_guest_error code)
+{
+	if (l->ops->guest_error)
+		l->ops->guest_error(l->ctx, code);
+}
+
+/* PPR = max(TPR, ISRV class) per SDM 10.8.3.1. */
+static inline uint32_t lapic_compute_ppr(uint32_t tpr, int isrv)
+{
+	uint32_t isr_class = isrv < 0 ? 0 : ((uint32_t)isrv & 0xF0U);
+
+	if ((tpr >> 4) >= (isr_class >> 4))
+		return tpr & 0xFFU;
+	return isr_class;
+}
+
+static inline void lapic_update_ppr(struct virq_lapic *l)
+{
+	lapic_set(l, VIRQ_LAPIC_REG_PPR, lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), l->isrv));
+}
+
+/* lapic.c */
+void lapic_reset_regs(struct virq_lapic *l, bool init);
+void lapic_apply_lint(struct virq_lapic *l);
+void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool edge_fall);
+
+/* irq.c */
+void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level);
+void lapic_set_error(struct virq_lapic *l, uint32_t bits);
+bool lapic_fold(struct virq_lapic *l);
+void lapic_discard_posted(struct virq_lapic *l);
+
+/* lvt.c */
+void lapic_fire_lvt(struct virq_lapic *l, uint32_t off);
+void lapic_lvt_write(struct virq_lapic *l, uint32_t off, uint32_t val);
+uint32_t lapic_lvt_writable(const struct virq_lapic *l, uint32_t off);
+void lapic_mask_all_lvts(struct virq_lapic *l);
+bool lapic_is_lvt(const struct virq_lapic *l, uint32_t off);
+
+/* ipi.c */
+void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest);
+
+/* timer.c */
+void lapic_timer_stop(struct virq_lapic *l);
+void lapic_timer_lvt_changed(struct virq_lapic *l, uint32_t old_lvt, uint32_t new_lvt);
+void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val);
+void lapic_timer_write_tdcr(struct virq_lapic *l, uint32_t val);
+uint32_t lapic_timer_read_tmcct(struct virq_lapic *l);
+uint64_t lapic_timer_read_tsc_deadline(const struct virq_lapic *l);
+void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val);
+uint32_t lapic_timer_mode(const struct virq_lapic *l);
+void lapic_timer_rearm(struct virq_lapic *l);
+uint64_t lapic_timer_unit_ps(const struct virq_lapic *l);
+
+/* regs.c */
+uint32_t lapic_version_value(const struct virq_lapic *l);
+uint32_t lapic_svr_writable(const struct virq_lapic *l);
+
+/*
+ * Recomputes every cached value and checks the architectural invariants.
+ * Returns 0 when all hold, else a distinct non-zero code. Used by fuzzers
+ * and tests (not exported from the shared library).
+ */
+int lapic_check_invariants(const struct virq_lapic *l);
+
+#endif /* VIRQ_LAPIC_PRIV_H */

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Save/restore (validate, then commit) and the invariant checker the
+ * fuzzers run after every operation.
+ */
+#include "lapic_priv.h"
+
+#define R(off) ((off) >> 2) /* index of a register in state.regs[] */
+#define STATE_FLAGS_VALID (VIRQ_LAPIC_STATE_TIMER_ARMED | VIRQ_LAPIC_STATE_WAIT_SIPI)
+
+VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *out)
+{
+	uint64_t now;
+
+	if (!out)
+		return -VIRQ_EINVAL;
+	virq_lapic_sync(lapic);
+	virq_memset(out, 0, sizeof(*out));
+	out->version = VIRQ_LAPIC_STATE_VERSION;
+	out->size = sizeof(*out);
+	out->apic_base = lapic->apic_base;
+	out->tsc_deadline = lapic->tsc_deadline;
+	for (unsigned i = 0; i < 256; i++)
+		out->regs[i] = lapic->page[i];
+	/* Current Count is derived from the timer, not stored in the page. */
+	out->regs[R(VIRQ_LAPIC_REG_TMCCT)] = lapic_timer_read_tmcct(lapic);
+	out->esr_pending = lapic->esr_pending;
+	out->events = (virq_atomic_load32(&lapic->posted_events) | lapic->local_events) &
+		      LAPIC_EV_PUBLIC;
+	out->sipi_vector = virq_atomic_load32(&lapic->posted_sipi) & 0xFFU;
+	out->lint = virq_atomic_load32(&lapic->lint) & LINT_VALID_MASK;
+	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
+		out->flags |= VIRQ_LAPIC_STATE_WAIT_SIPI;
+	if (lapic->timer_armed) {
+		out->flags |= VIRQ_LAPIC_STATE_TIMER_ARMED;
+		now = lapic->ops->now_ns(lapic->ctx);
+		out->timer_remaining_ns =
+			lapic->timer_deadline_ns > now ? lapic->timer_deadline_ns - now : 0;
+	}
+	return 0;
+}
+
+static int highest_in_state(const uint32_t *regs, uint32_t base)
+{
+	return apicvec_highest(&regs[R(base)]);
+}
+
+/* Checks a state against the architecture and this LAPIC's configuration. Reads only. */
+static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic_state *st)
+{
+	const uint32_t *r = st->regs;
+	enum virq_lapic_mode mode;
+	uint64_t rsvd;
+	uint32_t tm;
+	bool x2;
+	int isrv;
+
+	if (st->version != VIRQ_LAPIC_STATE_VERSION || st->size != sizeof(*st))
+		return -VIRQ_EVERSION;
+
+	/* IA32_APIC_BASE: reserved bits, invalid EN/EXTD, BSP as configured. */
+	rsvd = 0x2FFULL | ~((1ULL << l->cfg.phys_addr_bits) - 1U);
+	if (!l->cfg.x2apic)
+		rsvd |= VIRQ_APIC_BASE_EXTD;
+	if ((st->apic_base & rsvd & ~VIRQ_APIC_BASE_BSP) ||
+	    (st->apic_base & (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) == VIRQ_APIC_BASE_EXTD ||
+	    !(st->apic_base & VIRQ_APIC_BASE_BSP) != !l->cfg.bsp)
+		return -VIRQ_ESTATE;
+	mode = lapic_mode_of(st->apic_base);
+	x2 = mode == VIRQ_LAPIC_MODE_X2APIC;
+
+	/* Reserved and derived slots. */
+	for (uint32_t off = 0; off < 0x400U; off += 4) {
+		bool slot0 = !(off & 0xFU);
+		uint32_t v = r[R(off)];
+
+		if (!slot0 && v)
+			return -VIRQ_ESTATE; /* bytes 4-15 of every slot */
+	}
+	if (r[R(0x000)] || r[R(0x010)] || r[R(VIRQ_LAPIC_REG_APR)] || r[R(VIRQ_LAPIC_REG_EOI)] ||
+	    r[R(VIRQ_LAPIC_REG_RRD)] || r[R(VIRQ_LAPIC_REG_SELF_IPI)])
+		return -VIRQ_ESTATE;
+	for (uint32_t off = 0x040; off <= 0x070; off += 16)
+		if (r[R(off)])
+			return -VIRQ_ESTATE;
+	for (uint32_t off = 0x290; off <= 0x2E0; off += 16)
+		if (r[R(off)])
+			return -VIRQ_ESTATE;
+	for (uint32_t off = 0x3A0; off <= 0x3D0; off += 16)
+		if (r[R(off)])
+			return -VIRQ_ESTATE;
+
+	/* ID, version, LDR, DFR. */
+	if (x2) {
+		if (r[R(VIRQ_LAPIC_REG_ID)] != l->cfg.apic_id ||
+		    r[R(VIRQ_LAPIC_REG_LDR)] != virq_x2apic_ldr(l->cfg.apic_id))
+			return -VIRQ_ESTATE;
+	} else {
+		if (r[R(VIRQ_LAPIC_REG_ID)] & ~ID_XAPIC_MASK)
+			return -VIRQ_ESTATE;
+		if (!l->cfg.xapic_id_writable && mode == VIRQ_LAPIC_MODE_XAPIC &&
+		    r[R(VIRQ_LAPIC_REG_ID)] != (l->cfg.apic_id << 24))
+			return -VIRQ_ESTATE;
+		if (r[R(VIRQ_LAPIC_REG_LDR)] & ~LDR_XAPIC_MASK)
+			return -VIRQ_ESTATE;
+	}
+	if (r[R(VIRQ_LAPIC_REG_VERSION)] != lapic_version_value(l))
+		return -VIRQ_ESTATE;
+	if ((r[R(VIRQ_LAPIC_REG_DFR)] | DFR_MODEL_MASK) != 0xFFFFFFFFU)
+		return -VIRQ_ESTATE;
+	tm = r[R(VIRQ_LAPIC_REG_DFR)] >> 28;
+	if (tm != 0xFU && tm != 0U)
+		return -VIRQ_ESTATE;
+
+	/* Priorities and vector bitmaps. */
+	if (r[R(VIRQ_LAPIC_REG_TPR)] & ~TPR_MASK)
+		return -VIRQ_ESTATE;
+	if ((r[R(VIRQ_LAPIC_REG_ISR)] | r[R(VIRQ_LAPIC_REG_TMR)] | r[R(VIRQ_LAPIC_REG_IRR)]) &
+	    0xFFFFU)
+		return -VIRQ_ESTATE; /* vectors 0-15 are never set */
+	isrv = highest_in_state(r, VIRQ_LAPIC_REG_ISR);
+	if (r[R(VIRQ_LAPIC_REG_PPR)] != lapic_compute_ppr(r[R(VIRQ_LAPIC_REG_TPR)], isrv))
+		return -VIRQ_ESTATE;
+
+	/* SVR, ESR, ICR, timer. */
+	if (r[R(VIRQ_LAPIC_REG_SVR)] & ~lapic_svr_writable(l))
+		return -VIRQ_ESTATE;
+	if ((r[R(VIRQ_LAPIC_REG_ESR)] | st->esr_pending) & ~0xF0U)
+		return -VIRQ_ESTATE;
+	if (r[R(VIRQ_LAPIC_REG_ICR_LO)] & ~ICR_LO_MASK)
+		return -VIRQ_ESTATE;
+	if (!x2 && (r[R(VIRQ_LAPIC_REG_ICR_HI)] & ~0xFF000000U))
+		return -VIRQ_ESTATE;
+	if (r[R(VIRQ_LAPIC_REG_TDCR)] & ~VIRQ_TDCR_MASK)
+		return -VIRQ_ESTATE;
+
+	/* LVTs: only their fields; masked while software-disabled. */
+	for (uint32_t off = VIRQ_LAPIC_REG_LVT_CMCI; off <= VIRQ_LAPIC_REG_LVT_ERROR; off += 16) {
+		uint32_t v = r[R(off)], allowed;
+
+		if (off == VIRQ_LAPIC_REG_ICR_LO || off == VIRQ_LAPIC_REG_ICR_HI)
+			continue;
+		if (!lapic_is_lvt(l, off)) {
+			if (v)
+				return -VIRQ_ESTATE;
+			continue;
+		}
+		allowed = lapic_lvt_writable(l, off);
+		if (off == VIRQ_LAPIC_REG_LVT_LINT0 || off == VIRQ_LAPIC_REG_LVT_LINT1)
+			allowed |= VIRQ_LVT_REMOTE_IRR;
+		if (v & ~allowed)
+			return -VIRQ_ESTATE;
+		if (!(r[R(VIRQ_LAPIC_REG_SVR)] & VIRQ_LAPIC_SVR_ENABLE) && !(v & VIRQ_LVT_MASKED))
+			return -VIRQ_ESTATE;
+	}
+	tm = (r[R(VIRQ_LAPIC_REG_LVT_TIMER)] & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
+	if (tm == 3U)
+		return -VIRQ_ESTATE;
+
+	/* Timer state consistent with the mode. */
+	if (st->flags & ~STATE_FLAGS_VALID)
+		return -VIRQ_ESTATE;
+	if (tm == VIRQ_LVT_TIMER_TSCDEADLINE) {
+		if (r[R(VIRQ_LAPIC_REG_TMICT)] || r[R(VIRQ_LAPIC_REG_TMCCT)])
+			return -VIRQ_ESTATE;
+		if (!(st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) != !st->tsc_deadline)
+			return -VIRQ_ESTATE;
+	} else {
+		if (st->tsc_deadline)
+			return -VIRQ_ESTATE;
+		if (r[R(VIRQ_LAPIC_REG_TMCCT)] > r[R(VIRQ_LAPIC_REG_TMICT)])
+			return -VIRQ_ESTATE;
+		if ((st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) && !r[R(VIRQ_LAPIC_REG_TMICT)])
+			return -VIRQ_ESTATE;
+	}
+	if (mode == VIRQ_LAPIC_MODE_DISABLED && (st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED))
+		return -VIRQ_ESTATE;
+	/* A timer remaining beyond one full period cannot come from save(). */
+	if ((st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) && tm != VIRQ_LVT_TIMER_TSCDEADLINE) {
+		uint64_t unit = (uint64_t)virq_lapic_tdcr_divisor(r[R(VIRQ_LAPIC_REG_TDCR)]) *
+				l->cfg.timer_tick_ps;
+		uint64_t period = (uint64_t)r[R(VIRQ_LAPIC_REG_TMICT)] * unit / 1000U;
+
+		if (st->timer_remaining_ns > (period ? period : 1))
+			return -VIRQ_ESTATE;
+	}
+
+	/* Events, pins, MP state. */
+	if (st->events & ~LAPIC_EV_PUBLIC)
+		return -VIRQ_ESTATE;
+	if (st->sipi_vector > 0xFFU || st->lint & ~LINT_VALID_MASK || st->reserved)
+		return -VIRQ_ESTATE;
+	return 0;
+}
+
+/* Loads a checked state. Cannot fail. */
+static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state *st)
+{
+	uint32_t tm;
+
+	lapic_timer_stop(l);
+	lapic_discard_posted(l);
+	__atomic_store_n(&l->apic_base, st->apic_base, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < 256; i++)
+		__atomic_store_n(&l->page[i], st->regs[i], __ATOMIC_RELAXED);
+	virq_memset(&l->page[256], 0, VIRQ_LAPIC_PAGE_SIZE - 1024U);
+	lapic_set(l, VIRQ_LAPIC_REG_TMCCT, 0);
+	l->esr_pending = st->esr_pending;
+	l->tsc_deadline = st->tsc_deadline;
+	l->isrv = (int16_t)apicvec_highest(lapic_isr(l));
+	l->irrv = (int16_t)apicvec_highest(lapic_irr(l));
+	l->local_events = 0;
+	l->in_error = false;
+	virq_atomic_store32(&l->posted_sipi, st->sipi_vector);
+	virq_atomic_store32(&l->lint, st->lint);
+	virq_atomic_store32(&l->posted_events, st->events | (st->lint & ~3U ? LAPIC_EV_LINT : 0));
+	l->mp_state = (st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) ? VIRQ_LAPIC_MP_WAIT_SIPI
+							       : VIRQ_LAPIC_MP_RUNNABLE;
+
+	tm = lapic_timer_mode(l);
+	if (st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) {
+		uint64_t now = l->ops->now_ns(l->ctx);
+
+		if (tm != VIRQ_LVT_TIMER_TSCDEADLINE) {
+			uint64_t p = (uint64_t)lapic_get(l, VIRQ_LAPIC_REG_TMICT) *
+				     lapic_timer_unit_ps(l) / 1000U;
+
+			l->timer_period_ns = p ? p : 1;
+		}
+		l->timer_armed = true;
+		l->timer_deadline_ns = now + st->timer_remaining_ns;
+		lapic_timer_rearm(l);
+	}
+}
+
+VIRQ_API int virq_lapic_restore(struct virq_lapic *lapic, const struct virq_lapic_state *st)
+{
+	int err;
+
+	if (!st)
+		return -VIRQ_EINVAL;
+	err = lapic_state_check(lapic, st); /* reads only */
+	if (err)
+		return err;
+	lapic_state_load(lapic, st); /* cannot fail */
+	return 0;
+}
+
+int lapic_check_invariants(const struct virq_lapic *l)
+{
+	const uint32_t *isr = &l->page[R(VIRQ_LAPIC_REG_ISR)];
+	const uint32_t *irr = &l->page[R(VIRQ_LAPIC_REG_IRR)];
+	const uint32_t *tmr = &l->page[R(VIRQ_LAPIC_REG_TMR)];
+	enum virq_lapic_mode mode = lapic_mode(l);
+
+	if ((isr[0] | irr[0] | tmr[0]) & 0xFFFFU)
+		return 1; /* no IRR/ISR/TMR bit below 16 */
+	if (l->isrv != apicvec_highest(isr))
+		return 2;
+	if (l->irrv != apicvec_highest(irr))
+		return 3;
+	if (lapic_get(l, VIRQ_LAPIC_REG_PPR) !=
+	    lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), apicvec_highest(isr)))
+		return 4;
+	if (lapic_get(l, VIRQ_LAPIC_REG_TPR) & ~TPR_MASK)
+		return 5;
+	if (lapic_get(l, VIRQ_LAPIC_REG_VERSION) != lapic_version_value(l))
+		return 6;
+	if (mode == VIRQ_LAPIC_MODE_X2APIC &&
+	    (lapic_get(l, VIRQ_LAPIC_REG_ID) != l->cfg.apic_id ||
+	     lapic_get(l, VIRQ_LAPIC_REG_LDR) != virq_x2apic_ldr(l->cfg.apic_id)))
+		return 7;
+	if ((l->apic_base & (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) == VIRQ_APIC_BASE_EXTD)
+		return 8;
+	if (!lapic_sw_enabled(l) && mode != VIRQ_LAPIC_MODE_DISABLED) {
+		for (uint32_t off = VIRQ_LAPIC_REG_LVT_TIMER; off <= VIRQ_LAPIC_REG_LVT_ERROR;
+		     off += 16)
+			if (!(lapic_get(l, off) & VIRQ_LVT_MASKED))
+				return 9;
+	}
+	if (lapic_timer_mode(l) == 3U)
+		return 10;
+	if (l->timer_armed && lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE &&
+	    (!lapic_get(l, VIRQ_LAPIC_REG_TMICT) || !l->timer_period_ns))
+		return 11;
+	if (l->tsc_deadline && lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE)
+		return 12;
+	if ((l->esr_pending | lapic_get(l, VIRQ_LAPIC_REG_ESR)) & ~0xF0U)
+		return 13;
+	if (l->in_error)
+		return 14;
+	if (l->mp_state > VIRQ_LAPIC_MP_WAIT_SIPI)
+		return 15;
+	if (lapic_get(l, VIRQ_LAPIC_REG_SVR) & ~lapic_svr_writable(l))
+		return 16;
+	return 0;
+}

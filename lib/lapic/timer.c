@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * APIC timer: one-shot, periodic, TSC-deadline (SDM 10.5.4, 10.5.4.1;
+ * lapic digest section 10).
+ *
+ * Host time comes from ops->now_ns; the embedder's host timer is armed with
+ * ops->timer_arm and reports back through virq_lapic_timer_expired().
+ * One-shot/periodic state: timer_deadline_ns is the next expiry and
+ * timer_period_ns one full count (TMICT * divisor * tick); the current
+ * count is derived from them, never stored.
+ */
+#include "lapic_priv.h"
+
+uint32_t lapic_timer_mode(const struct virq_lapic *l)
+{
+	return (lapic_get(l, VIRQ_LAPIC_REG_LVT_TIMER) & VIRQ_LVT_TIMER_MODE_MASK) >>
+	       VIRQ_LVT_TIMER_MODE_SHIFT;
+}
+
+/* Picoseconds per current-count decrement: divisor * input tick. */
+uint64_t lapic_timer_unit_ps(const struct virq_lapic *l)
+{
+	return (uint64_t)virq_lapic_tdcr_divisor(lapic_get(l, VIRQ_LAPIC_REG_TDCR)) *
+	       l->cfg.timer_tick_ps;
+}
+
+/* Count -> ns. count <= 2^32, unit <= 128e6 ps: the product fits 64 bits. */
+static uint64_t count_to_ns(const struct virq_lapic *l, uint64_t count)
+{
+	uint64_t ns = count * lapic_timer_unit_ps(l) / 1000U;
+
+	return ns ? ns : 1; /* never a zero-length period */
+}
+
+void lapic_timer_stop(struct virq_lapic *l)
+{
+	if (l->timer_armed)
+		l->ops->timer_cancel(l->ctx);
+	l->timer_armed = false;
+	l->timer_deadline_ns = 0;
+	l->timer_period_ns = 0;
+}
+
+static void timer_arm_at(struct virq_lapic *l, uint64_t deadline)
+{
+	l->timer_armed = true;
+	l->timer_deadline_ns = deadline;
+	l->ops->timer_arm(l->ctx, deadline);
+}
+
+/* Starts a one-shot/periodic count of TMICT from now. */
+static void timer_start_count(struct virq_lapic *l)
+{
+	uint32_t tmict = lapic_get(l, VIRQ_LAPIC_REG_TMICT);
+
+	if (!tmict) {
+		lapic_timer_stop(l); /* writing 0 stops the timer */
+		return;
+	}
+	l->timer_period_ns = count_to_ns(l, tmict);
+	timer_arm_at(l, l->ops->now_ns(l->ctx) + l->timer_period_ns);
+}
+
+void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val)
+{
+	/* TSC-deadline mode ignores Initial Count writes (SDM 10.5.4.1). */
+	if (lapic_timer_mode(l) == VIRQ_LVT_TIMER_TSCDEADLINE)
+		return;
+	lapic_set(l, VIRQ_LAPIC_REG_TMICT, val);
+	timer_start_count(l);
+}
+
+uint32_t lapic_timer_read_tmcct(struct virq_lapic *l)
+{
+	uint32_t tmict = lapic_get(l, VIRQ_LAPIC_REG_TMICT);
+	uint64_t now, start, elapsed, ticks;
+
+	if (!l->timer_armed || lapic_timer_mode(l) == VIRQ_LVT_TIMER_TSCDEADLINE || !tmict)
+		return 0;
+	now = l->ops->now_ns(l->ctx);
+	start = l->timer_deadline_ns - l->timer_period_ns;
+	if (now <= start)
+		return tmict;
+	elapsed = now - start;
+	if (elapsed >= l->timer_period_ns) {
+		/* Expiry not yet processed. One-shot: at 0. Periodic: it has
+		 * reloaded; position within the current period. */
+		if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_PERIODIC)
+			return 0;
+		elapsed %= l->timer_period_ns;
+	}
+	/* elapsed < period <= 2^39 * 1e3 ns: elapsed * 1000 fits in 64 bits. */
+	ticks = elapsed * 1000U / lapic_timer_unit_ps(l);
+	return ticks >= tmict ? 0 : tmict - (uint32_t)ticks;
+}
+
+void lapic_timer_write_tdcr(struct virq_lapic *l, uint32_t val)
+{
+	uint32_t remaining;
+
+	if (!l->timer_armed || lapic_timer_mode(l) == VIRQ_LVT_TIMER_TSCDEADLINE) {
+		lapic_set(l, VIRQ_LAPIC_REG_TDCR, val & VIRQ_TDCR_MASK);
+		return;
+	}
+	/* Counting: the remaining count continues at the new rate (as KVM;
+	 * the SDM leaves it open). */
+	remaining = lapic_timer_read_tmcct(l);
+	lapic_set(l, VIRQ_LAPIC_REG_TDCR, val & VIRQ_TDCR_MASK);
+	l->timer_period_ns = count_to_ns(l, lapic_get(l, VIRQ_LAPIC_REG_TMICT));
+	timer_arm_at(l, l->ops->now_ns(l->ctx) + (remaining ? count_to_ns(l, remaining) : 0));
+}
+
+/* Guest TSC now: the embedder's view, or now_ns at tsc_khz. */
+static uint64_t guest_tsc(const struct virq_lapic *l)
+{
+	uint64_t ns;
+
+	if (l->ops->guest_tsc)
+		return l->ops->guest_tsc(l->ctx);
+	ns = l->ops->now_ns(l->ctx);
+	/* ns * khz / 1e6 without overflowing: split ns into seconds and rest. */
+	return (ns / 1000000000U) * l->cfg.tsc_khz * 1000U +
+	       (ns % 1000000000U) * l->cfg.tsc_khz / 1000000U;
+}
+
+/* TSC cycles -> ns, rounded up so the host timer never fires early. */
+static uint64_t tsc_delta_to_ns(const struct virq_lapic *l, uint64_t delta)
+{
+	uint64_t khz = l->cfg.tsc_khz;
+	uint64_t whole = delta / khz, rest = delta % khz;
+
+	if (whole > UINT64_MAX / 1000000U)
+		return UINT64_MAX / 2; /* centuries away */
+	return whole * 1000000U + (rest * 1000000U + khz - 1) / khz;
+}
+
+static void timer_arm_tsc(struct virq_lapic *l)
+{
+	uint64_t tsc = guest_tsc(l);
+	uint64_t now, delta;
+
+	if (l->tsc_deadline <= tsc) {
+		/* Already past: fires at once and disarms (SDM 10.5.4.1). */
+		lapic_timer_stop(l);
+		l->tsc_deadline = 0;
+		lapic_fire_lvt(l, VIRQ_LAPIC_REG_LVT_TIMER);
+		return;
+	}
+	now = l->ops->now_ns(l->ctx);
+	delta = tsc_delta_to_ns(l, l->tsc_deadline - tsc);
+	timer_arm_at(l, delta > UINT64_MAX - now ? UINT64_MAX : now + delta);
+}
+
+uint64_t lapic_timer_read_tsc_deadline(const struct virq_lapic *l)
+{
+	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE)
+		return 0;
+	return l->tsc_deadline;
+}
+
+void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val)
+{
+	/* Ignored unless the LVT timer is in TSC-deadline mode. */
+	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE)
+		return;
+	l->tsc_deadline = val;
+	if (!val) {
+		lapic_timer_stop(l); /* writing 0 disarms */
+		return;
+	}
+	timer_arm_tsc(l);
+}
+
+void lapic_timer_lvt_changed(struct virq_lapic *l, uint32_t old_lvt, uint32_t new_lvt)
+{
+	uint32_t om = (old_lvt & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
+	uint32_t nm = (new_lvt & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
+
+	if (om == nm)
+		return;
+	/* "A write to the LVT Timer register that changes the timer mode
+	 * disarms the timer" (SDM 10.5.4.1): the count stops at 0. Entering
+	 * or leaving TSC-deadline mode also clears Initial Count and the
+	 * deadline, whose meaning changes with the mode. */
+	lapic_timer_stop(l);
+	l->tsc_deadline = 0;
+	if (om == VIRQ_LVT_TIMER_TSCDEADLINE || nm == VIRQ_LVT_TIMER_TSCDEADLINE)
+		lapic_set(l, VIRQ_LAPIC_REG_TMICT, 0);
+}
+
+/* Re-arms the host timer after a restore. */
+void lapic_timer_rearm(struct virq_lapic *l)
+{
+	if (l->timer_armed)
+		l->ops->timer_arm(l->ctx, l->timer_deadline_ns);
+}
+
+VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)
+{
+	uint64_t now, late, periods;
+
+	if (!lapic->timer_armed)
+		return;
+
+	if (lapic_timer_mode(lapic) == VIRQ_LVT_TIMER_TSCDEADLINE) {
+		/* The guest TSC is the reference; an early wake re-arms. */
+		timer_arm_tsc(lapic);
+		return;
+	}
+
+	now = lapic->ops->now_ns(lapic->ctx);
+	if (now < lapic->timer_deadline_ns) {
+		lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
+		return;
+	}
+	/* A masked LVT drops the expiry; the count goes on. */
+	lapic_fire_lvt(lapic, VIRQ_LAPIC_REG_LVT_TIMER);
+	if (lapic_timer_mode(lapic) != VIRQ_LVT_TIMER_PERIODIC) {
+		lapic->timer_armed = false; /* one-shot: current count stays 0 */
+		return;
+	}
+	/*
+	 * Periodic: next deadline on the original grid (no drift). After a
+	 * long pause, one expiry is delivered and the missed ones are skipped
+	 * in O(1) (KVM CVE-2025-71104 caught up one period at a time).
+	 */
+	late = now - lapic->timer_deadline_ns;
+	periods = late / lapic->timer_period_ns + 1;
+	lapic->timer_deadline_ns += periods * lapic->timer_period_ns;
+	lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
+}

@@ -199,7 +199,10 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	uint8_t mp_state;
 	bool timer_armed;
 	bool in_error;          /* LVT Error delivery in progress (no recursion) */
-	uint8_t reserved0;
+	bool active;            /* globally and software enabled; always exact */
+	uint8_t irr_sum;        /* bit i: IRR register i non-zero; always exact */
+	uint8_t isr_sum;        /* bit i: ISR register i non-zero; always exact */
+	uint8_t reserved1[6];
 };
 
 /**

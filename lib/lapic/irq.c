@@ -94,7 +94,7 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 		lapic_set_error(l, VIRQ_LAPIC_ESR_RECV_ILLEGAL);
 		return;
 	}
-	apicvec_set(lapic_irr(l), vector);
+	apicvec_set_sum(lapic_irr(l), &l->irr_sum, vector);
 	if (level)
 		apicvec_set(lapic_tmr(l), vector);
 	else
@@ -103,49 +103,64 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 		l->irrv = vector;
 }
 
-/* Moves posted requests into IRR/TMR. Returns true when IRR gained bits. */
+/* Receive-side check of harvested vectors 0-15 (SDM 10.5.2). */
+static void lapic_fold_illegal(struct virq_lapic *l)
+{
+	lapic_guest_error(l, VIRQ_GERR_RECV_ILLEGAL_VECTOR);
+	lapic_set_error(l, VIRQ_LAPIC_ESR_RECV_ILLEGAL);
+}
+
+/*
+ * Moves posted requests into IRR/TMR: clear ON, then take each non-zero PIR
+ * word with an atomic exchange and merge it straight into the page (one
+ * pass, no copy). Returns true when IRR gained bits.
+ */
 bool lapic_fold(struct virq_lapic *l)
 {
-	uint64_t got[4];
+	uint32_t *irr = lapic_irr(l), *tmr = lapic_tmr(l);
 	uint64_t ctrl = virq_atomic_load64_relaxed(&l->pi.control);
-	uint32_t *irr, *tmr;
-	int top;
+	bool got = false;
 
 	/* With SN clear every PIR bit is followed by ON (pi.h protocol). */
-	if (!(ctrl & (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN)))
+	if (VIRQ_LIKELY(!(ctrl & (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN))))
 		return false;
-	if (!pi_harvest_inline(&l->pi, got))
-		return false;
-	if (!lapic_active(l))
-		return false;
-	if (VIRQ_UNLIKELY(got[0] & 0xFFFFU)) {
-		got[0] &= ~0xFFFFULL;
-		lapic_guest_error(l, VIRQ_GERR_RECV_ILLEGAL_VECTOR);
-		lapic_set_error(l, VIRQ_LAPIC_ESR_RECV_ILLEGAL);
-		if (vec256_empty(got))
-			return false;
-	}
-	irr = lapic_irr(l);
-	tmr = lapic_tmr(l);
-	top = -1;
-	for (unsigned i = 0; i < 4; i++) {
-		uint64_t w = got[i], lvl;
+	if (ctrl & VIRQ_PI_CTRL_ON)
+		virq_atomic_fetch_and64(&l->pi.control, ~VIRQ_PI_CTRL_ON);
+	for (int i = 3; i >= 0; i--) {
+		uint64_t w = virq_atomic_load64_relaxed(&l->pi.pir[i]), lvl;
+		uint32_t lo, hi, *ti;
+		unsigned k = 2 * (unsigned)i;
 
 		if (!w)
 			continue;
+		w = virq_atomic_xchg64(&l->pi.pir[i], 0);
+		if (VIRQ_UNLIKELY(!l->active))
+			continue; /* disabled: dropped (after being taken) */
+		if (VIRQ_UNLIKELY(i == 0 && (w & 0xFFFFU))) {
+			w &= ~0xFFFFULL;
+			lapic_fold_illegal(l);
+		}
+		if (!w)
+			continue;
 		lvl = virq_atomic_load64(&l->post_level[i]) & w;
-		irr[(2 * i) * APICVEC_STRIDE_U32] |= (uint32_t)w;
-		irr[(2 * i + 1) * APICVEC_STRIDE_U32] |= (uint32_t)(w >> 32);
-		tmr[(2 * i) * APICVEC_STRIDE_U32] =
-			(tmr[(2 * i) * APICVEC_STRIDE_U32] & ~(uint32_t)w) | (uint32_t)lvl;
-		tmr[(2 * i + 1) * APICVEC_STRIDE_U32] =
-			(tmr[(2 * i + 1) * APICVEC_STRIDE_U32] & ~(uint32_t)(w >> 32)) |
-			(uint32_t)(lvl >> 32);
-		top = (int)(i * 64 + virq_fls64(w));
+		lo = (uint32_t)w;
+		hi = (uint32_t)(w >> 32);
+		irr[k * APICVEC_STRIDE_U32] |= lo;
+		irr[(k + 1) * APICVEC_STRIDE_U32] |= hi;
+		ti = &tmr[k * APICVEC_STRIDE_U32];
+		ti[0] = (ti[0] & ~lo) | (uint32_t)lvl;
+		ti[APICVEC_STRIDE_U32] = (ti[APICVEC_STRIDE_U32] & ~hi) | (uint32_t)(lvl >> 32);
+		l->irr_sum |= (uint8_t)(((lo != 0) << k) | ((hi != 0) << (k + 1)));
+		if (!got) {
+			/* Highest word first: the first hit holds the new maximum. */
+			int top = (int)((unsigned)i * 64 + virq_fls64(w));
+
+			if (top > l->irrv)
+				l->irrv = (int16_t)top;
+			got = true;
+		}
 	}
-	if (top > l->irrv)
-		l->irrv = (int16_t)top;
-	return true;
+	return got;
 }
 
 /* Drops whatever is posted (RESET, INIT). */
@@ -176,7 +191,7 @@ VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic)
 
 	virq_lapic_sync(lapic);
 	v = lapic->irrv;
-	if (v < 0 || !lapic_active(lapic))
+	if (v < 0 || !lapic->active)
 		return VIRQ_LAPIC_NO_VECTOR;
 	/* Deliverable only if its class is above the PPR class (SDM 10.8.3.1). */
 	if (((uint32_t)v & 0xF0U) <= (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) & 0xF0U))
@@ -192,13 +207,13 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 	if (v < 0)
 		return VIRQ_LAPIC_NO_VECTOR;
 	vec = (uint8_t)v;
-	apicvec_clear(lapic_irr(lapic), vec);
-	apicvec_set(lapic_isr(lapic), vec);
+	apicvec_clear_sum(lapic_irr(lapic), &lapic->irr_sum, vec);
+	apicvec_set_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
 	/* v's class is above the PPR class, hence above TPR's and old ISRV's:
 	 * it becomes ISRV and PPR becomes its class. */
 	lapic->isrv = (int16_t)v;
 	lapic_set(lapic, VIRQ_LAPIC_REG_PPR, (uint32_t)v & 0xF0U);
-	lapic->irrv = (int16_t)apicvec_highest_from(lapic_irr(lapic), v >> 5);
+	lapic->irrv = (int16_t)apicvec_highest_sum(lapic_irr(lapic), lapic->irr_sum);
 	return v;
 }
 
@@ -210,8 +225,8 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 	if (v < 0)
 		return; /* spurious EOI: ignored */
 	vec = (uint8_t)v;
-	apicvec_clear(lapic_isr(lapic), vec);
-	lapic->isrv = (int16_t)apicvec_highest_from(lapic_isr(lapic), v >> 5);
+	apicvec_clear_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
+	lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
 	lapic_update_ppr(lapic);
 
 	if (!apicvec_test(lapic_tmr(lapic), vec))

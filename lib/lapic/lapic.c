@@ -83,8 +83,7 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 	for (uint32_t off = VIRQ_LAPIC_REG_LVT_TIMER; off <= VIRQ_LAPIC_REG_LVT_ERROR; off += 16)
 		lapic_set(l, off, VIRQ_LVT_RESET);
 
-	l->isrv = -1;
-	l->irrv = -1;
+	lapic_recompute_cache(l); /* empty IRR/ISR, software-disabled */
 	l->esr_pending = 0;
 	l->local_events = 0;
 	l->in_error = false;
@@ -94,8 +93,10 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 
 VIRQ_API void virq_lapic_reset(struct virq_lapic *lapic)
 {
-	lapic->apic_base = VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
-			   (lapic->cfg.bsp ? VIRQ_APIC_BASE_BSP : 0);
+	__atomic_store_n(&lapic->apic_base,
+			 VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+				 (lapic->cfg.bsp ? VIRQ_APIC_BASE_BSP : 0),
+			 __ATOMIC_RELAXED);
 	lapic_reset_regs(lapic, false);
 	virq_atomic_store32(&lapic->posted_events, 0);
 	virq_atomic_store32(&lapic->posted_sipi, 0);

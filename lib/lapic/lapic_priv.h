@@ -6,6 +6,8 @@
  * to the caller; lapic_check_invariants() recomputes them for the fuzzers):
  *  - isrv: highest vector set in ISR, or -1;
  *  - irrv: highest vector set in IRR, or -1;
+ *  - irr_sum/isr_sum: bit i set exactly when IRR/ISR register i is non-zero;
+ *  - active: IA32_APIC_BASE.EN && SVR bit 8;
  *  - PPR in the page: always the SDM 10.8.3.1 function of TPR and isrv.
  */
 #ifndef VIRQ_LAPIC_PRIV_H
@@ -104,10 +106,31 @@ static inline bool lapic_sw_enabled(const struct virq_lapic *l)
 	return (lapic_get(l, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_ENABLE) != 0;
 }
 
-/* Accepts fixed interrupts: globally and software enabled. */
-static inline bool lapic_active(const struct virq_lapic *l)
+/* Accepts and delivers fixed interrupts: globally and software enabled. */
+static inline bool lapic_compute_active(const struct virq_lapic *l)
 {
 	return (l->apic_base & VIRQ_APIC_BASE_EN) && lapic_sw_enabled(l);
+}
+
+static inline bool lapic_active(const struct virq_lapic *l)
+{
+	return l->active;
+}
+
+/* Call after every change of IA32_APIC_BASE.EN or SVR bit 8. */
+static inline void lapic_update_active(struct virq_lapic *l)
+{
+	l->active = lapic_compute_active(l);
+}
+
+/* Recomputes the cached IRR/ISR summaries and highest vectors (restore). */
+static inline void lapic_recompute_cache(struct virq_lapic *l)
+{
+	l->irr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_IRR >> 2]);
+	l->isr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
+	l->irrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_IRR >> 2], l->irr_sum);
+	l->isrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_ISR >> 2], l->isr_sum);
+	lapic_update_active(l);
 }
 
 static inline bool lapic_has_cmci(const struct virq_lapic *l)

@@ -85,6 +85,7 @@ static void svr_write(struct virq_lapic *l, uint32_t val)
 	uint32_t nv = val & lapic_svr_writable(l);
 
 	lapic_set(l, VIRQ_LAPIC_REG_SVR, nv);
+	lapic_update_active(l);
 	/* Software disable masks every LVT (SDM 10.4.7.2); enabling does
 	 * not unmask them. */
 	if ((old & VIRQ_LAPIC_SVR_ENABLE) && !(nv & VIRQ_LAPIC_SVR_ENABLE))
@@ -386,6 +387,7 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 	/* Commit. BSP is fixed at reset; the written bit is ignored. */
 	val = (val & ~VIRQ_APIC_BASE_BSP) | (lapic->apic_base & VIRQ_APIC_BASE_BSP);
 	__atomic_store_n(&lapic->apic_base, val, __ATOMIC_RELAXED);
+	lapic_update_active(lapic);
 	if (from == to)
 		return 0;
 

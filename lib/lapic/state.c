@@ -207,8 +207,7 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 	lapic_set(l, VIRQ_LAPIC_REG_TMCCT, 0);
 	l->esr_pending = st->esr_pending;
 	l->tsc_deadline = st->tsc_deadline;
-	l->isrv = (int16_t)apicvec_highest(lapic_isr(l));
-	l->irrv = (int16_t)apicvec_highest(lapic_irr(l));
+	lapic_recompute_cache(l);
 	l->local_events = 0;
 	l->in_error = false;
 	virq_atomic_store32(&l->posted_sipi, st->sipi_vector);
@@ -259,6 +258,10 @@ int lapic_check_invariants(const struct virq_lapic *l)
 		return 2;
 	if (l->irrv != apicvec_highest(irr))
 		return 3;
+	if (l->irr_sum != apicvec_summary(irr) || l->isr_sum != apicvec_summary(isr))
+		return 17;
+	if (l->active != lapic_compute_active(l))
+		return 18;
 	if (lapic_get(l, VIRQ_LAPIC_REG_PPR) !=
 	    lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), apicvec_highest(isr)))
 		return 4;

@@ -387,7 +387,10 @@ VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic);
  * @brief The highest vector the APIC would deliver now.
  *
  * A vector is deliverable when it is the highest in IRR and its priority
- * class is above the PPR class (SDM 10.8.3.1). Syncs first.
+ * class is above the PPR class (SDM 10.8.3.1). Syncs first. Vectors that
+ * were in IRR when the APIC was software-disabled are held there and still
+ * delivered (SDM 10.4.7.2: the CPU must mask or handle them); a globally
+ * disabled APIC delivers nothing.
  *
  * @return The vector (16-255), or ::VIRQ_LAPIC_NO_VECTOR.
  * @note Owner thread.

@@ -191,7 +191,13 @@ VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic)
 
 	virq_lapic_sync(lapic);
 	v = lapic->irrv;
-	if (v < 0 || !lapic->active)
+	/*
+	 * Vectors already in IRR are "held" by a software-disabled APIC and
+	 * still reach the core, which must mask or handle them (SDM 10.4.7.2;
+	 * KVM and bhyve dispatch them too). Only new arrivals are dropped
+	 * (lapic_accept_fixed). A globally disabled APIC delivers nothing.
+	 */
+	if (v < 0 || !(lapic->apic_base & VIRQ_APIC_BASE_EN))
 		return VIRQ_LAPIC_NO_VECTOR;
 	/* Deliverable only if its class is above the PPR class (SDM 10.8.3.1). */
 	if (((uint32_t)v & 0xF0U) <= (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) & 0xF0U))

@@ -24,22 +24,22 @@ extern "C" {
  * @brief Embedder-mistake error codes. Functions return them negated.
  */
 enum virq_err {
-	VIRQ_OK = 0,      /**< Success (functions return 0). */
-	VIRQ_EINVAL = 1,  /**< An argument is NULL or out of its documented range. */
-	VIRQ_EALIGN = 2,  /**< An object or page is not aligned as documented. */
-	VIRQ_ENOTSUP = 3, /**< The configuration asks for something not supported. */
-	VIRQ_ENOENT = 4,  /**< The access is not for this object (e.g. an MSR it does not own). */
+	VIRQ_OK = 0,       /**< Success (functions return 0). */
+	VIRQ_EINVAL = 1,   /**< An argument is NULL or out of its documented range. */
+	VIRQ_EALIGN = 2,   /**< An object or page is not aligned as documented. */
+	VIRQ_ENOTSUP = 3,  /**< The configuration asks for something not supported. */
+	VIRQ_ENOENT = 4,   /**< The access is not for this object (e.g. an MSR it does not own). */
 	VIRQ_EVERSION = 5, /**< A saved state has an unknown version or size. */
-	VIRQ_ESTATE = 6,  /**< A saved state is damaged or inconsistent; nothing was loaded. */
+	VIRQ_ESTATE = 6,   /**< A saved state is damaged or inconsistent; nothing was loaded. */
 	VIRQ_ESTATEMODE = 7, /**< The call is not valid in the object's current mode. */
-	VIRQ_ERR_COUNT    /**< Number of codes; not an error. */
+	VIRQ_ERR_COUNT       /**< Number of codes; not an error. */
 };
 
 /**
  * @brief Verdict of a guest register access that the architecture answers
  *        with a general-protection fault.
  *
- * Returned (positive) by MSR and CR8 accessors. The embedder injects #GP(0)
+ * Returned (positive) by MSR and CR8 accessors. The embedder injects \#GP(0)
  * into the guest and does not advance RIP.
  */
 #define VIRQ_GP 1
@@ -48,24 +48,24 @@ enum virq_err {
  * @brief Reasons reported through a controller's optional `guest_error` hook.
  *
  * Each one is the guest doing something the architecture answers quietly
- * (ignores, masks, #GP, ESR bit); the hook exists so a VMM can log or
+ * (ignores, masks, \#GP, ESR bit); the hook exists so a VMM can log or
  * police a misbehaving guest. The library has already given the
  * architectural answer when the hook runs.
  */
 enum virq_guest_error {
-	VIRQ_GERR_MMIO_SIZE = 1,      /**< LAPIC MMIO access of a size/alignment the APIC ignores. */
-	VIRQ_GERR_RESERVED_REG,       /**< Access to a reserved register offset (ESR bit 7). */
-	VIRQ_GERR_READONLY_REG,       /**< Write to a read-only register (ignored in xAPIC mode). */
-	VIRQ_GERR_MSR_GP,             /**< An x2APIC MSR access answered with #GP. */
-	VIRQ_GERR_APIC_BASE,          /**< Illegal IA32_APIC_BASE write (#GP). */
-	VIRQ_GERR_CR8,                /**< MOV to CR8 with reserved bits set (#GP). */
+	VIRQ_GERR_MMIO_SIZE = 1, /**< LAPIC MMIO access of a size/alignment the APIC ignores. */
+	VIRQ_GERR_RESERVED_REG,  /**< Access to a reserved register offset (ESR bit 7). */
+	VIRQ_GERR_READONLY_REG,  /**< Write to a read-only register (ignored in xAPIC mode). */
+	VIRQ_GERR_MSR_GP,        /**< An x2APIC MSR access answered with \#GP. */
+	VIRQ_GERR_APIC_BASE,     /**< Illegal IA32_APIC_BASE write (\#GP). */
+	VIRQ_GERR_CR8,           /**< MOV to CR8 with reserved bits set (\#GP). */
 	VIRQ_GERR_SEND_ILLEGAL_VECTOR, /**< IPI or SELF IPI with vector 0-15 (ESR bit 5). */
 	VIRQ_GERR_RECV_ILLEGAL_VECTOR, /**< Vector 0-15 received or raised by an LVT (ESR bit 6). */
-	VIRQ_GERR_REDIRECTABLE_IPI,   /**< Lowest-priority IPI where unsupported (ESR bit 4). */
-	VIRQ_GERR_INVALID_ICR,        /**< ICR combination the APIC does not send (Table 10-3). */
-	VIRQ_GERR_LVT_MODE,           /**< LVT programmed with a reserved delivery mode. */
-	VIRQ_GERR_TIMER_MODE,         /**< LVT Timer programmed with a reserved timer mode. */
-	VIRQ_GERR_COUNT               /**< Number of codes + 1; not a code. */
+	VIRQ_GERR_REDIRECTABLE_IPI,    /**< Lowest-priority IPI where unsupported (ESR bit 4). */
+	VIRQ_GERR_INVALID_ICR,         /**< ICR combination the APIC does not send (Table 10-3). */
+	VIRQ_GERR_LVT_MODE,            /**< LVT programmed with a reserved delivery mode. */
+	VIRQ_GERR_TIMER_MODE,          /**< LVT Timer programmed with a reserved timer mode. */
+	VIRQ_GERR_COUNT                /**< Number of codes + 1; not a code. */
 };
 
 /**

@@ -41,7 +41,10 @@
  * functions (virq_lapic_post(), virq_lapic_post_msg(), virq_lapic_set_lint())
  * are lock-free and may run concurrently with the owner and each other; they
  * call `ops->kick` when the LAPIC goes from "no posted work" to "posted work",
- * never more than once per such transition.
+ * never more than once per such transition. Posted vectors (the
+ * posted-interrupt descriptor's ON bit) and posted events (NMI, SMI, INIT,
+ * SIPI, ExtINT, LINT changes) are two channels with one transition each: a
+ * vector and an NMI posted back to back may kick twice.
  *
  * ## The register page
  *
@@ -88,14 +91,14 @@ enum virq_lapic_mode {
 
 /** @brief Multiprocessor state of the vCPU as far as the APIC decides it. */
 enum virq_lapic_mp_state {
-	VIRQ_LAPIC_MP_RUNNABLE = 0,  /**< Runs (or halts; halting is the VMM's business). */
-	VIRQ_LAPIC_MP_WAIT_SIPI = 1  /**< After INIT on an AP: waits for a start-up IPI. */
+	VIRQ_LAPIC_MP_RUNNABLE = 0, /**< Runs (or halts; halting is the VMM's business). */
+	VIRQ_LAPIC_MP_WAIT_SIPI = 1 /**< After INIT on an AP: waits for a start-up IPI. */
 };
 
 /** @name Event flags returned by virq_lapic_take_events()
  * @{ */
-#define VIRQ_LAPIC_EV_NMI (1U << 0)  /**< Inject an NMI. */
-#define VIRQ_LAPIC_EV_SMI (1U << 1)  /**< Enter SMM. */
+#define VIRQ_LAPIC_EV_NMI (1U << 0) /**< Inject an NMI. */
+#define VIRQ_LAPIC_EV_SMI (1U << 1) /**< Enter SMM. */
 /** INIT was accepted: the LAPIC has reset itself (SDM 10.4.7.3); the VMM
  *  resets the vCPU. An AP is now in ::VIRQ_LAPIC_MP_WAIT_SIPI. */
 #define VIRQ_LAPIC_EV_INIT (1U << 2)
@@ -137,7 +140,9 @@ struct virq_lapic_ops {
 	 *  APIC alone: every shorthand except "self" and every destination.
 	 *  The router resolves @p msg->dest and posts to the targets, including
 	 *  this APIC for "all including self" or a matching destination
-	 *  (msg->src is this APIC's ID). NULL: such IPIs are dropped. */
+	 *  (msg->src is this APIC's ID). With a shorthand, msg->dest is the
+	 *  broadcast ID of the current mode (0xFF or 0xFFFFFFFF) and
+	 *  msg->logical is false. NULL: such IPIs are dropped. */
 	void (*send_ipi)(void *ctx, const struct virq_apic_msg *msg);
 	/** Optional. EOI of a level-triggered vector (TMR set) that is to be
 	 *  broadcast to the I/O APICs: not called when SVR[12] suppresses the
@@ -157,9 +162,9 @@ struct virq_lapic_ops {
  * @brief Static configuration of one LAPIC. Zero means "default" where noted.
  */
 struct virq_lapic_config {
-	uint32_t apic_id;       /**< Initial (x2)APIC ID; must be < 0xFFFFFFFF; > 0xFF requires x2apic. */
-	bool bsp;               /**< Bootstrap processor (IA32_APIC_BASE bit 8). */
-	bool x2apic;            /**< x2APIC capable (CPUID.01H:ECX[21]). */
+	uint32_t apic_id; /**< Initial (x2)APIC ID; must be < 0xFFFFFFFF; > 0xFF requires x2apic. */
+	bool bsp;         /**< Bootstrap processor (IA32_APIC_BASE bit 8). */
+	bool x2apic;      /**< x2APIC capable (CPUID.01H:ECX[21]). */
 	bool tsc_deadline;      /**< TSC-deadline timer (CPUID.01H:ECX[24]). */
 	bool directed_eoi;      /**< Advertise EOI-broadcast suppression (Version[24]). */
 	bool xapic_id_writable; /**< Let the guest write the xAPIC ID (model-specific). */
@@ -167,7 +172,7 @@ struct virq_lapic_config {
 	uint8_t max_lvt;        /**< Max LVT entry: 5 (no CMCI) or 6 (CMCI); 0 = 6. */
 	uint8_t phys_addr_bits; /**< MAXPHYADDR, 36-52, for IA32_APIC_BASE; 0 = 36. */
 	uint32_t timer_tick_ps; /**< Timer input clock period in ps (before divide), 1-1000000; 0 = 1000 (1 GHz). */
-	uint32_t tsc_khz;       /**< Guest TSC frequency in kHz; required (non-zero) with tsc_deadline. */
+	uint32_t tsc_khz; /**< Guest TSC frequency in kHz; required (non-zero) with tsc_deadline. */
 };
 
 /**
@@ -190,18 +195,18 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	void *ctx;
 	struct virq_lapic_config cfg;
 	uint64_t apic_base;
-	uint64_t tsc_deadline;  /* IA32_TSC_DEADLINE as the guest wrote it */
+	uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE as the guest wrote it */
 	uint64_t timer_deadline_ns; /* next host expiry when timer_armed */
 	uint64_t timer_period_ns;   /* one-shot/periodic: TMICT * divisor * tick */
-	uint32_t esr_pending;   /* errors latched since the last ESR write */
-	int16_t isrv;           /* highest ISR vector or -1; always exact */
-	int16_t irrv;           /* highest IRR vector or -1; always exact */
+	uint32_t esr_pending;       /* errors latched since the last ESR write */
+	int16_t isrv;               /* highest ISR vector or -1; always exact */
+	int16_t irrv;               /* highest IRR vector or -1; always exact */
 	uint8_t mp_state;
 	bool timer_armed;
-	bool in_error;          /* LVT Error delivery in progress (no recursion) */
-	bool active;            /* globally and software enabled; always exact */
-	uint8_t irr_sum;        /* bit i: IRR register i non-zero; always exact */
-	uint8_t isr_sum;        /* bit i: ISR register i non-zero; always exact */
+	bool in_error;   /* LVT Error delivery in progress (no recursion) */
+	bool active;     /* globally and software enabled; always exact */
+	uint8_t irr_sum; /* bit i: IRR register i non-zero; always exact */
+	uint8_t isr_sum; /* bit i: ISR register i non-zero; always exact */
 	uint8_t reserved1[6];
 };
 
@@ -220,8 +225,8 @@ struct VIRQ_ALIGNED(64) virq_lapic {
  * @note Before the LAPIC is shared with other threads.
  */
 VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
-			     const struct virq_lapic_config *cfg,
-			     const struct virq_lapic_ops *ops, void *ctx);
+			     const struct virq_lapic_config *cfg, const struct virq_lapic_ops *ops,
+			     void *ctx);
 
 /**
  * @brief RESET: power-up state, xAPIC mode, IA32_APIC_BASE at its reset value.
@@ -268,7 +273,7 @@ VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, un
  * @brief Guest RDMSR of an APIC MSR: IA32_APIC_BASE, IA32_TSC_DEADLINE or
  *        0x800-0xBFF.
  *
- * @return 0 with *@p val set; ::VIRQ_GP when the architecture answers #GP
+ * @return 0 with *@p val set; ::VIRQ_GP when the architecture answers \#GP
  *         (x2APIC MSR outside x2APIC mode, non-existent or write-only
  *         register, TSC deadline not supported); -::VIRQ_ENOENT when @p msr
  *         is not an APIC MSR; -::VIRQ_EINVAL for a NULL @p val.
@@ -281,7 +286,7 @@ VIRQ_API int virq_lapic_msr_read(struct virq_lapic *lapic, uint32_t msr, uint64_
  *        0x800-0xBFF.
  *
  * x2APIC registers follow SDM Table 10-6: reserved bits set, read-only
- * registers, non-existent registers, non-zero EOI/ESR writes → #GP; the
+ * registers, non-existent registers, non-zero EOI/ESR writes → \#GP; the
  * 64-bit ICR sends in one write; SELF IPI is write-only.
  *
  * @return 0; ::VIRQ_GP when the write faults (state unchanged);
@@ -307,8 +312,7 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
  * @return 0, or ::VIRQ_GP (state unchanged).
  * @note Owner thread.
  */
-VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val,
-				      bool host_initiated);
+VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bool host_initiated);
 
 /** @brief Current IA32_APIC_BASE. @note Owner thread. */
 VIRQ_API uint64_t virq_lapic_get_apic_base(const struct virq_lapic *lapic);
@@ -504,15 +508,15 @@ VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t des
  *        migration. Plain data, fixed layout, versioned.
  */
 struct virq_lapic_state {
-	uint32_t version;     /**< ::VIRQ_LAPIC_STATE_VERSION. */
-	uint32_t size;        /**< sizeof(struct virq_lapic_state). */
-	uint64_t apic_base;   /**< IA32_APIC_BASE. */
-	uint64_t tsc_deadline; /**< IA32_TSC_DEADLINE (guest TSC units), 0 when disarmed. */
+	uint32_t version;            /**< ::VIRQ_LAPIC_STATE_VERSION. */
+	uint32_t size;               /**< sizeof(struct virq_lapic_state). */
+	uint64_t apic_base;          /**< IA32_APIC_BASE. */
+	uint64_t tsc_deadline;       /**< IA32_TSC_DEADLINE (guest TSC units), 0 when disarmed. */
 	uint64_t timer_remaining_ns; /**< Time to the next timer expiry, with TIMER_ARMED. */
 	uint32_t regs[256];   /**< Offsets 0x000-0x3FF of the register page, one u32 per 4 bytes
 				   (regs[off / 4]); posted requests are folded into IRR first. */
 	uint32_t esr_pending; /**< Errors latched since the last ESR write. */
-	uint32_t events;      /**< Pending VIRQ_LAPIC_EV_* (NMI, SMI, INIT, SIPI, ExtINT message). */
+	uint32_t events; /**< Pending VIRQ_LAPIC_EV_* (NMI, SMI, INIT, SIPI, ExtINT message). */
 	uint32_t sipi_vector; /**< Vector of a pending SIPI. */
 	uint32_t lint;        /**< LINT pin levels (bits 0-1) and unapplied edges (bits 2-5). */
 	uint32_t flags;       /**< VIRQ_LAPIC_STATE_*. */

@@ -144,7 +144,7 @@ static inline void apicvec_clear_sum(uint32_t *base, uint8_t *sum, uint8_t v)
 
 	*w &= ~(1U << (v & 31U));
 	if (!*w)
-		*sum &= (uint8_t)~(1U << (v >> 5));
+		*sum &= (uint8_t)(~(1U << (v >> 5)));
 }
 
 static inline void apicvec_to_vec256(const uint32_t *base, uint64_t *out)

@@ -43,6 +43,8 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest)
 		return;
 	}
 	if ((dm == VIRQ_DM_FIXED || dm == VIRQ_DM_LOWEST) && vector < 16) {
+		/* Refused at the sender, so never received: bit 5 only, also
+		 * for self IPIs (digest section 8 table). */
 		lapic_guest_error(l, VIRQ_GERR_SEND_ILLEGAL_VECTOR);
 		lapic_set_error(l, VIRQ_LAPIC_ESR_SEND_ILLEGAL);
 		return;

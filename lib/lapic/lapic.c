@@ -25,8 +25,8 @@ static int lapic_config_check(const struct virq_lapic_config *cfg)
 }
 
 VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
-			     const struct virq_lapic_config *cfg,
-			     const struct virq_lapic_ops *ops, void *ctx)
+			     const struct virq_lapic_config *cfg, const struct virq_lapic_ops *ops,
+			     void *ctx)
 {
 	int err;
 
@@ -271,8 +271,8 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 	}
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI) {
 		/* Waiting for SIPI: NMI, SMI and ExtINT messages stay pending. */
-		lapic->local_events |= ev & (VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI |
-					     VIRQ_LAPIC_EV_EXTINT);
+		lapic->local_events |=
+			ev & (VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);
 		return out->flags;
 	}
 	out->flags |= ev & (VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);

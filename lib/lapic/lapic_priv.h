@@ -156,7 +156,8 @@ static inline uint32_t lapic_compute_ppr(uint32_t tpr, int isrv)
 
 static inline void lapic_update_ppr(struct virq_lapic *l)
 {
-	lapic_set(l, VIRQ_LAPIC_REG_PPR, lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), l->isrv));
+	lapic_set(l, VIRQ_LAPIC_REG_PPR,
+		  lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), l->isrv));
 }
 
 /* lapic.c */

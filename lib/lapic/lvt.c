@@ -9,8 +9,7 @@ bool lapic_is_lvt(const struct virq_lapic *l, uint32_t off)
 {
 	if (off == VIRQ_LAPIC_REG_LVT_CMCI)
 		return lapic_has_cmci(l);
-	return off >= VIRQ_LAPIC_REG_LVT_TIMER && off <= VIRQ_LAPIC_REG_LVT_ERROR &&
-	       !(off & 0xFU);
+	return off >= VIRQ_LAPIC_REG_LVT_TIMER && off <= VIRQ_LAPIC_REG_LVT_ERROR && !(off & 0xFU);
 }
 
 /* Bits a write may set; DS and Remote IRR are read-only and not included. */

@@ -153,7 +153,8 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 		if (!(r[R(VIRQ_LAPIC_REG_SVR)] & VIRQ_LAPIC_SVR_ENABLE) && !(v & VIRQ_LVT_MASKED))
 			return -VIRQ_ESTATE;
 	}
-	tm = (r[R(VIRQ_LAPIC_REG_LVT_TIMER)] & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
+	tm = (r[R(VIRQ_LAPIC_REG_LVT_TIMER)] & VIRQ_LVT_TIMER_MODE_MASK) >>
+	     VIRQ_LVT_TIMER_MODE_SHIFT;
 	if (tm == 3U)
 		return -VIRQ_ESTATE;
 
@@ -228,6 +229,19 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 		}
 		l->timer_armed = true;
 		l->timer_deadline_ns = now + st->timer_remaining_ns;
+		if (tm == VIRQ_LVT_TIMER_PERIODIC && !st->timer_remaining_ns) {
+			/*
+			 * An expiry was due but not yet processed: put the
+			 * deadline back in the past so the current count (and
+			 * the period grid) read as they did at save time.
+			 * Rounded up so the count re-reads exactly.
+			 */
+			uint64_t done = (uint64_t)(lapic_get(l, VIRQ_LAPIC_REG_TMICT) -
+						   st->regs[R(VIRQ_LAPIC_REG_TMCCT)]);
+			uint64_t back = (done * lapic_timer_unit_ps(l) + 999U) / 1000U;
+
+			l->timer_deadline_ns = now > back ? now - back : 0;
+		}
 		lapic_timer_rearm(l);
 	}
 }

@@ -1,0 +1,520 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# scripts/test.sh: the whole libvirq test suite, as CI runs it.
+#
+#   bash scripts/test.sh
+#
+# On Debian (12 or later) it first installs whatever it needs that is
+# missing (apt-get, as root or through sudo -n). Then it runs these steps,
+# each recorded as passed or failed; a failing step does not stop the
+# others:
+#
+#   gcc         gcc, -Dwerror=true (warning_level=2), every meson test
+#   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test
+#   tsan        clang, TSan, the 'concurrency' suite
+#   free-gcc    freestanding build with gcc: the archive may reference no
+#   free-clang  symbol but memset/memcpy/memmove, objects built with
+#               -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only
+#   doxygen     API reference for include/virq, zero warnings
+#   fuzz        a libFuzzer smoke run of every fuzz target of the asan build
+#               (corpus replay itself is the 'fuzz-replay' meson suite)
+#   format      clang-format --dry-run -Werror over all C sources
+#
+# Counting: every meson test run in every build is one test; every other
+# check (each freestanding build, doxygen, each fuzz smoke run,
+# clang-format) is one more. A build that does not compile counts as one
+# failure. The last line of output is "N passed, N failed"; the exit
+# status is non-zero when anything failed.
+#
+# Environment:
+#   VIRQ_CI_DIR         where the build directories go (default: build),
+#                       as $VIRQ_CI_DIR/ci-gcc, ci-asan, ...
+#   VIRQ_FUZZ_SECONDS   length of each libFuzzer smoke run (default: 20)
+#   VIRQ_NO_INSTALL=1   do not try to install missing packages
+
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+
+CI_BASE=${VIRQ_CI_DIR:-build}
+CI=$CI_BASE/ci
+LOGS=$CI-logs
+FUZZ_SECONDS=${VIRQ_FUZZ_SECONDS:-20}
+JOBS=$(nproc 2>/dev/null || echo 2)
+T_START=$(date +%s)
+
+TOTAL_PASS=0
+TOTAL_FAIL=0
+SUMMARY=()
+
+# Per-step results, set by the step functions.
+STEP_PASS=0
+STEP_FAIL=0
+STEP_NOTE=
+
+mkdir -p "$LOGS"
+
+# ---- packages ----------------------------------------------------------
+
+install_tools()
+{
+	local rt_ver rt_pkg
+
+	[ "${VIRQ_NO_INSTALL:-0}" = 1 ] && return 0
+	virq_need meson:meson ninja-build:ninja pkg-config:pkg-config python3:python3 \
+		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm \
+		libcmocka-dev:/usr/include/cmocka.h clang:clang llvm:llvm-symbolizer \
+		doxygen:doxygen clang-format:clang-format valgrind:valgrind || true
+
+	# Sanitizer and libFuzzer runtimes: a separate package since Debian 12,
+	# named after the clang version.
+	if command -v clang >/dev/null 2>&1; then
+		rt_ver=$(clang -dumpversion 2>/dev/null | cut -d. -f1)
+		rt_pkg=libclang-rt-$rt_ver-dev
+		if [ ! -e "$(clang -print-file-name=libclang_rt.fuzzer-x86_64.a)" ] &&
+		   apt-cache show "$rt_pkg" >/dev/null 2>&1; then
+			virq_need "$rt_pkg" || true
+		fi
+	fi
+}
+
+# ---- bookkeeping -------------------------------------------------------
+
+# run_step NAME FUNCTION [ARGS...]
+run_step()
+{
+	local name=$1 t0 t1 verdict
+	shift
+
+	STEP_PASS=0
+	STEP_FAIL=0
+	STEP_NOTE=
+	printf '\n==> %s\n' "$name"
+	t0=$(date +%s)
+	"$@"
+	t1=$(date +%s)
+	TOTAL_PASS=$((TOTAL_PASS + STEP_PASS))
+	TOTAL_FAIL=$((TOTAL_FAIL + STEP_FAIL))
+	verdict=PASS
+	[ "$STEP_FAIL" -gt 0 ] && verdict=FAIL
+	SUMMARY+=("$(printf '%-4s  %-11s %4d passed %3d failed %5ss  %s' "$verdict" "$name" \
+		"$STEP_PASS" "$STEP_FAIL" "$((t1 - t0))" "$STEP_NOTE")")
+	printf '<== %s: %s (%d passed, %d failed, %ss)%s\n' "$name" "$verdict" "$STEP_PASS" \
+		"$STEP_FAIL" "$((t1 - t0))" "${STEP_NOTE:+ - $STEP_NOTE}"
+}
+
+check_ok()
+{
+	STEP_PASS=$((STEP_PASS + 1))
+	printf '  ok    %s\n' "$1"
+}
+
+check_fail()
+{
+	STEP_FAIL=$((STEP_FAIL + 1))
+	printf '  FAIL  %s\n' "$1"
+}
+
+note()
+{
+	STEP_NOTE=${STEP_NOTE:+$STEP_NOTE; }$1
+}
+
+# Prints the last lines of a log, indented.
+show_log()
+{
+	printf '  --- %s (last %s lines) ---\n' "$1" "${2:-40}"
+	tail -n "${2:-40}" "$1" | sed 's/^/  | /'
+}
+
+# ---- meson helpers -----------------------------------------------------
+
+# meson_build DIR CC [MESON OPTIONS...]: configure (or reconfigure) and
+# compile. On failure counts one failed check and returns 1.
+meson_build()
+{
+	local dir=$1 cc=$2 log rc
+	shift 2
+	log=$LOGS/$(basename "$dir").build.log
+
+	if [ -f "$dir/build.ninja" ]; then
+		CC=$cc meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 ||
+			CC=$cc meson setup --wipe "$dir" "$@" >>"$log" 2>&1
+		rc=$?
+	else
+		CC=$cc meson setup "$dir" "$@" >"$log" 2>&1
+		rc=$?
+	fi
+	if [ "$rc" -ne 0 ]; then
+		check_fail "configure $dir ($cc $*)"
+		show_log "$log"
+		return 1
+	fi
+	# -k 0: build every target that can be built, so one broken file does
+	# not hide the results of every other test.
+	if ! ninja -C "$dir" -k 0 >>"$log" 2>&1; then
+		check_fail "build $dir"
+		grep -E '^FAILED:|error:|warning:|undefined reference' "$log" | head -n 20 |
+			cut -c 1-300 | sed 's/^/  | /'
+		echo "  full log: $log"
+		# Go on only when the library itself is built and up to date.
+		ninja -C "$dir" -n libvirq.a 2>/dev/null | grep 'no work to do' >/dev/null ||
+			return 1
+		note "partial build: running the tests that built"
+		return 0
+	fi
+	printf '  built %s\n' "$dir"
+	return 0
+}
+
+# Counts the results of the last `meson test` in DIR from testlog.json.
+count_tests()
+{
+	local dir=$1 out
+
+	out=$(python3 - "$dir/meson-logs/testlog.json" <<'EOF'
+import json, sys
+passed = failed = skipped = 0
+bad = []
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except OSError:
+    lines = []
+for line in lines:
+    if not line.strip():
+        continue
+    t = json.loads(line)
+    r = t.get('result', '')
+    suite = (t.get('suite') or ['?'])[0].split(':')[-1]
+    if r in ('OK', 'EXPECTEDFAIL'):
+        passed += 1
+    elif r == 'SKIP':
+        skipped += 1
+    else:
+        failed += 1
+        name = t.get('name', '?')
+        bad.append('%s (%s)' % (name if ' / ' in name else suite + ' / ' + name, r))
+print(passed, failed, skipped)
+for b in bad:
+    print(b)
+EOF
+	)
+	read -r T_PASS T_FAIL T_SKIP <<<"$(head -n 1 <<<"$out")"
+	T_BAD=$(tail -n +2 <<<"$out")
+}
+
+# meson_tests DIR LABEL [MESON TEST OPTIONS...]
+meson_tests()
+{
+	local dir=$1 label=$2 log rc b
+	shift 2
+	log=$LOGS/$(basename "$dir").test.log
+
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$JOBS" "$@" \
+		>"$log" 2>&1
+	rc=$?
+	count_tests "$dir"
+	STEP_PASS=$((STEP_PASS + T_PASS))
+	STEP_FAIL=$((STEP_FAIL + T_FAIL))
+	printf '  %s: %d tests passed, %d failed, %d skipped\n' "$label" "$T_PASS" "$T_FAIL" \
+		"$T_SKIP"
+	if [ -n "$T_BAD" ]; then
+		while IFS= read -r b; do
+			printf '  FAIL  %s\n' "$b"
+		done <<<"$T_BAD"
+		note "$T_FAIL tests failed"
+	fi
+	if [ "$rc" -ne 0 ] && [ "$T_FAIL" -eq 0 ]; then
+		# meson test failed without a failing test: count it.
+		check_fail "meson test in $dir (exit $rc)"
+	fi
+	if [ "$rc" -ne 0 ]; then
+		show_log "$log" 60
+	fi
+	if [ "$T_SKIP" -gt 0 ]; then
+		note "$T_SKIP skipped"
+	fi
+}
+
+# Number of tests of DIR in SUITE.
+suite_size()
+{
+	meson introspect --tests "$1" 2>/dev/null | python3 -c '
+import json, sys
+suite = sys.argv[1]
+tests = json.load(sys.stdin)
+print(sum(1 for t in tests if any(s.split(":")[-1] == suite for s in t["suite"])))
+' "$2"
+}
+
+# ---- the steps ---------------------------------------------------------
+
+step_gcc()
+{
+	meson_build "$CI-gcc" gcc -Dwerror=true -Dtests=enabled -Dexamples=enabled \
+		-Ddocs=auto || return
+	meson_tests "$CI-gcc" "gcc"
+}
+
+ASAN_OK=0
+step_asan()
+{
+	meson_build "$CI-asan" clang -Dwerror=true -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dtests=enabled -Dfuzz=enabled -Dexamples=enabled \
+		-Ddocs=disabled || return
+	ASAN_OK=1
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		meson_tests "$CI-asan" "clang asan+ubsan" --timeout-multiplier 3
+}
+
+# TSan (clang 14) cannot map its shadow with the high ASLR entropy of
+# recent kernels; run it without ASLR when a probe says so.
+tsan_wrapper()
+{
+	local probe=$LOGS/tsan-probe
+
+	printf 'int main(void) { return 0; }\n' >"$probe.c"
+	clang -fsanitize=thread "$probe.c" -o "$probe" 2>/dev/null || return 0
+	"$probe" >/dev/null 2>&1 && return 0
+	if command -v setarch >/dev/null 2>&1 &&
+	   setarch "$(uname -m)" -R "$probe" >/dev/null 2>&1; then
+		echo "setarch $(uname -m) -R"
+	fi
+}
+
+step_tsan()
+{
+	local n wrap
+
+	meson_build "$CI-tsan" clang -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+		-Dtests=enabled -Dfuzz=disabled -Dbench=disabled -Dexamples=disabled \
+		-Ddocs=disabled || return
+	n=$(suite_size "$CI-tsan" concurrency)
+	if [ "${n:-0}" -eq 0 ]; then
+		echo "  no tests in suite 'concurrency' yet"
+		note "no concurrency tests defined"
+		return
+	fi
+	wrap=$(tsan_wrapper)
+	[ -n "$wrap" ] && note "run under '$wrap' (TSan vs ASLR)"
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		meson_tests "$CI-tsan" "clang tsan" --suite concurrency --timeout-multiplier 3 \
+		${wrap:+--wrapper "$wrap"}
+}
+
+# Checks the compile commands of the library objects of DIR for the
+# freestanding flags. Prints offending objects; returns non-zero on any.
+check_free_flags()
+{
+	python3 - "$1/compile_commands.json" <<'EOF'
+import json, sys
+need = ['-ffreestanding', '-nostdlib', '-mno-red-zone', '-mgeneral-regs-only']
+cmds = [c for c in json.load(open(sys.argv[1])) if 'libvirq.a.p' in c.get('output', c['command'])]
+bad = 0
+for c in cmds:
+    args = c['command'].split()
+    miss = [f for f in need if f not in args]
+    if miss:
+        bad += 1
+        print('  %s: missing %s' % (c['file'], ' '.join(miss)))
+if not cmds:
+    print('  no library objects in compile_commands.json')
+    bad = 1
+print('  %d library objects checked for %s' % (len(cmds), ' '.join(need)))
+sys.exit(1 if bad else 0)
+EOF
+}
+
+step_free()
+{
+	local cc=$1 dir=$CI-free-$1 undef extra sse ok=1
+
+	meson_build "$dir" "$cc" -Dfreestanding=true -Dwerror=true || return
+	if ! ld -r --whole-archive "$dir/libvirq.a" -o "$dir/all.o"; then
+		check_fail "freestanding ($cc): ld -r --whole-archive"
+		return
+	fi
+	undef=$(nm -u "$dir/all.o" | awk '{ print $NF }' | sort -u)
+	extra=$(grep -vxE 'memset|memcpy|memmove' <<<"$undef" | grep -v '^$')
+	printf '  undefined symbols: %s\n' "$(tr '\n' ' ' <<<"${undef:-none}")"
+	if [ -n "$extra" ]; then
+		echo "  not allowed: $(tr '\n' ' ' <<<"$extra")"
+		ok=0
+	fi
+	check_free_flags "$dir" || ok=0
+	# -mgeneral-regs-only: no SSE/AVX register anywhere in the code.
+	sse=$(objdump -d "$dir/all.o" | grep -cE '%[xyz]mm[0-9]')
+	if [ "$sse" -ne 0 ]; then
+		echo "  $sse instructions use vector registers"
+		ok=0
+	fi
+	if [ "$ok" = 1 ]; then
+		check_ok "freestanding ($cc): only memset/memcpy/memmove undefined, flags present"
+	else
+		check_fail "freestanding ($cc)"
+	fi
+}
+
+step_doxygen()
+{
+	local dir=$CI-gcc/doc log=$LOGS/doxygen.log
+
+	if ! command -v doxygen >/dev/null 2>&1; then
+		check_fail "doxygen is not installed"
+		return
+	fi
+	if [ ! -f "$dir/Doxyfile" ]; then
+		check_fail "doxygen: $dir/Doxyfile missing (gcc build not configured?)"
+		return
+	fi
+	rm -rf "$dir/html"
+	if (cd "$dir" && doxygen Doxyfile) >"$log" 2>&1 && ! grep -qE 'warning:|error:' "$log"
+	then
+		check_ok "doxygen: include/virq, zero warnings -> $dir/html/index.html"
+	else
+		check_fail "doxygen: $(grep -cE 'warning:|error:' "$log") warnings"
+		grep -E 'warning:|error:' "$log" | head -n 30 | sed 's/^/  | /'
+	fi
+}
+
+# The checked-in corpus of a libFuzzer target: fuzz-AREA[-VARIANT].
+corpus_for()
+{
+	local base area rest d
+
+	base=${1#fuzz[-_]}
+	area=${base%%[-_]*}
+	rest=${base#"$area"}
+	rest=${rest#[-_]}
+	for d in "fuzz/$area/corpus/$base" ${rest:+"fuzz/$area/corpus/$rest"} \
+		 ${rest:+"fuzz/$area/corpus-$rest"} ${rest:+"fuzz/$area/corpus_$rest"} \
+		 ${rest:+"fuzz/$area/$rest/corpus"} "fuzz/$area/corpus-$base" \
+		 "fuzz/corpus/$base" "fuzz/$base/corpus" "fuzz/$area/corpus"; do
+		if [ -d "$d" ]; then
+			echo "$d"
+			return
+		fi
+	done
+}
+
+# fuzz_one BINARY RESULTFILE: one smoke run in a scratch directory.
+fuzz_one()
+{
+	local bin=$1 res=$2 name tmp corpus rc
+	name=$(basename "$bin")
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/virq-fuzz-$name.XXXXXX")
+	mkdir -p "$tmp/corpus"
+	corpus=$(corpus_for "$name")
+	[ -n "$corpus" ] && cp -R "$corpus/." "$tmp/corpus/"
+	(
+		cd "$tmp" &&
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		timeout $((FUZZ_SECONDS * 3 + 60)) "$ROOT/$bin" -max_total_time="$FUZZ_SECONDS" \
+			-jobs=1 -timeout=10 -print_final_stats=1 -artifact_prefix="$tmp/" \
+			"$tmp/corpus"
+	) >"$tmp/driver.log" 2>&1
+	rc=$?
+	echo "$rc $tmp ${corpus:-<none>}" >"$res"
+}
+
+step_fuzz()
+{
+	local bins=() b i res rc tmp corpus name execs
+
+	if [ "$ASAN_OK" != 1 ]; then
+		echo "  the clang build failed (counted there): no smoke runs"
+		note "skipped, no clang build"
+		return
+	fi
+	while IFS= read -r b; do
+		# libFuzzer binaries only (replay mains are plain programs).
+		nm "$b" 2>/dev/null | grep ' LLVMFuzzerRunDriver$' >/dev/null && bins+=("$b")
+	done < <(find "$CI-asan/fuzz" -type f -perm -u+x \( -name 'fuzz-*' -o -name 'fuzz_*' \) \
+		 ! -name '*.p' 2>/dev/null | sort)
+	if [ ${#bins[@]} -eq 0 ]; then
+		echo "  fuzz/ has no libFuzzer targets yet: nothing to run"
+		note "no fuzz targets yet"
+		return
+	fi
+	# Run as many at once as there are CPUs, each with -jobs=1.
+	for ((i = 0; i < ${#bins[@]}; i++)); do
+		fuzz_one "${bins[$i]}" "$LOGS/fuzz.$i.res" &
+		if (((i + 1) % JOBS == 0)); then
+			wait
+		fi
+	done
+	wait
+	for ((i = 0; i < ${#bins[@]}; i++)); do
+		name=$(basename "${bins[$i]}")
+		read -r rc tmp corpus <"$LOGS/fuzz.$i.res"
+		cat "$tmp"/fuzz-*.log "$tmp/driver.log" >"$LOGS/fuzz-$name.log" 2>/dev/null
+		execs=$(grep -hoE 'stat::number_of_executed_units: *[0-9]+' "$LOGS/fuzz-$name.log" |
+			awk '{ print $NF }' | tail -n 1)
+		if [ "$rc" -eq 0 ] && ! ls "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* \
+			>/dev/null 2>&1; then
+			check_ok "$name: ${FUZZ_SECONDS}s, ${execs:-?} execs, corpus $corpus"
+			rm -rf "$tmp"
+		else
+			check_fail "$name: exit $rc, corpus $corpus"
+			mkdir -p "$CI-fuzz-artifacts/$name"
+			cp "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* \
+				"$CI-fuzz-artifacts/$name/" 2>/dev/null
+			echo "  artifacts: $CI-fuzz-artifacts/$name/"
+			show_log "$LOGS/fuzz-$name.log" 40
+			rm -rf "$tmp"
+		fi
+	done
+}
+
+step_format()
+{
+	local files=() f out bad
+
+	if ! command -v clang-format >/dev/null 2>&1; then
+		check_fail "clang-format is not installed"
+		return
+	fi
+	while IFS= read -r f; do
+		files+=("$f")
+	done < <( (find lib include tests fuzz bench examples -type f \
+		   \( -name '*.c' -o -name '*.h' \) 2>/dev/null; ls ./*.c ./*.h 2>/dev/null) | sort)
+	out=$(clang-format --dry-run -Werror "${files[@]}" 2>&1)
+	bad=$(grep -oE '^[^:]+:[0-9]+:[0-9]+: (error|warning)' <<<"$out" | cut -d: -f1 |
+	      sort | uniq -c)
+	if [ -z "$out" ]; then
+		check_ok "clang-format: ${#files[@]} files formatted ($(clang-format --version |
+			grep -oE '[0-9]+\.[0-9.]+' | head -n 1))"
+	else
+		check_fail "clang-format: $(wc -l <<<"$bad") of ${#files[@]} files need formatting"
+		awk '{ printf "  | %s (%s places)\n", $2, $1 }' <<<"$bad"
+		echo "  fix: clang-format -i <files>"
+		note "$(wc -l <<<"$bad") files unformatted"
+	fi
+}
+
+# ---- main --------------------------------------------------------------
+
+install_tools
+printf 'libvirq test suite: %s, %s CPUs, build dirs %s-*\n' "$(git -C "$ROOT" describe \
+	--always --dirty 2>/dev/null || echo 'no git')" "$JOBS" "$CI"
+
+run_step gcc step_gcc
+run_step asan step_asan
+run_step tsan step_tsan
+run_step free-gcc step_free gcc
+run_step free-clang step_free clang
+run_step doxygen step_doxygen
+run_step fuzz step_fuzz
+run_step format step_format
+
+T_END=$(date +%s)
+printf '\n==== summary (%ss) ====\n' "$((T_END - T_START))"
+printf '%s\n' "${SUMMARY[@]}"
+printf 'logs: %s\n\n' "$LOGS"
+printf '%d passed, %d failed\n' "$TOTAL_PASS" "$TOTAL_FAIL"
+[ "$TOTAL_FAIL" -eq 0 ]

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ABI pins: sizes, alignments and field offsets of the public structs.
+ *
+ * Every check here is a compile-time assertion, so an ABI change breaks the
+ * build of this test until someone updates the number on purpose (and bumps
+ * VIRQ_LAPIC_STATE_VERSION or the soversion when the change demands it).
+ * Layouts fixed by hardware (the posted-interrupt descriptor) or by the
+ * save/restore format (struct virq_lapic_state) must never move; the
+ * others are pinned so that a change is at least deliberate.
+ *
+ * The numbers are for x86-64 (LP64), the only target the library models.
+ */
+#include <virq/lapic.h>
+#include <virq/msg.h>
+#include <virq/pi.h>
+
+#include <stdio.h>
+
+#define PIN_SIZE(type, size, align)                                                                \
+	VIRQ_STATIC_ASSERT(sizeof(type) == (size), "sizeof(" #type ") changed");                   \
+	VIRQ_STATIC_ASSERT(_Alignof(type) == (align), "alignof(" #type ") changed")
+
+#define PIN_OFF(type, field, off)                                                                  \
+	VIRQ_STATIC_ASSERT(offsetof(type, field) == (off),                                         \
+			   "offsetof(" #type ", " #field ") changed")
+
+/* VT-x posted-interrupt descriptor (SDM 3C 30.6): fixed by hardware. */
+PIN_SIZE(struct virq_pi_desc, 64, 64);
+PIN_OFF(struct virq_pi_desc, pir, 0);
+PIN_OFF(struct virq_pi_desc, control, 32);
+PIN_OFF(struct virq_pi_desc, sw, 40);
+VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_ON == 1ULL << (256 - 256), "ON is bit 256");
+VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_SN == 1ULL << (257 - 256), "SN is bit 257");
+VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NV_SHIFT == 272 - 256, "NV is bits 279:272");
+VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NDST_SHIFT == 288 - 256, "NDST is bits 319:288");
+
+/* Save/restore format, version 1: a layout change needs a new version. */
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_STATE_VERSION == 1U, "state version changed: re-pin the layout");
+PIN_SIZE(struct virq_lapic_state, 1080, 8);
+PIN_OFF(struct virq_lapic_state, version, 0);
+PIN_OFF(struct virq_lapic_state, size, 4);
+PIN_OFF(struct virq_lapic_state, apic_base, 8);
+PIN_OFF(struct virq_lapic_state, tsc_deadline, 16);
+PIN_OFF(struct virq_lapic_state, timer_remaining_ns, 24);
+PIN_OFF(struct virq_lapic_state, regs, 32);
+PIN_OFF(struct virq_lapic_state, esr_pending, 1056);
+PIN_OFF(struct virq_lapic_state, events, 1060);
+PIN_OFF(struct virq_lapic_state, sipi_vector, 1064);
+PIN_OFF(struct virq_lapic_state, lint, 1068);
+PIN_OFF(struct virq_lapic_state, flags, 1072);
+PIN_OFF(struct virq_lapic_state, reserved, 1076);
+
+/* The message every source produces and routing consumes. */
+PIN_SIZE(struct virq_apic_msg, 16, 4);
+PIN_OFF(struct virq_apic_msg, dest, 0);
+PIN_OFF(struct virq_apic_msg, src, 4);
+PIN_OFF(struct virq_apic_msg, vector, 8);
+PIN_OFF(struct virq_apic_msg, delivery, 9);
+PIN_OFF(struct virq_apic_msg, shorthand, 10);
+PIN_OFF(struct virq_apic_msg, logical, 11);
+PIN_OFF(struct virq_apic_msg, level, 12);
+PIN_OFF(struct virq_apic_msg, trigger_level, 13);
+PIN_OFF(struct virq_apic_msg, x2apic, 14);
+PIN_OFF(struct virq_apic_msg, reserved0, 15);
+
+/* LAPIC configuration, as the embedder fills it in. */
+PIN_SIZE(struct virq_lapic_config, 20, 4);
+PIN_OFF(struct virq_lapic_config, apic_id, 0);
+PIN_OFF(struct virq_lapic_config, bsp, 4);
+PIN_OFF(struct virq_lapic_config, x2apic, 5);
+PIN_OFF(struct virq_lapic_config, tsc_deadline, 6);
+PIN_OFF(struct virq_lapic_config, directed_eoi, 7);
+PIN_OFF(struct virq_lapic_config, xapic_id_writable, 8);
+PIN_OFF(struct virq_lapic_config, version, 9);
+PIN_OFF(struct virq_lapic_config, max_lvt, 10);
+PIN_OFF(struct virq_lapic_config, phys_addr_bits, 11);
+PIN_OFF(struct virq_lapic_config, timer_tick_ps, 12);
+PIN_OFF(struct virq_lapic_config, tsc_khz, 16);
+
+/* Events handed to the vCPU loop. */
+PIN_SIZE(struct virq_lapic_events, 8, 4);
+PIN_OFF(struct virq_lapic_events, flags, 0);
+PIN_OFF(struct virq_lapic_events, sipi_vector, 4);
+
+/* Ops table: hooks are only ever appended (STYLE.md), so offsets stay. */
+PIN_SIZE(struct virq_lapic_ops, 64, 8);
+PIN_OFF(struct virq_lapic_ops, kick, 0);
+PIN_OFF(struct virq_lapic_ops, now_ns, 8);
+PIN_OFF(struct virq_lapic_ops, timer_arm, 16);
+PIN_OFF(struct virq_lapic_ops, timer_cancel, 24);
+PIN_OFF(struct virq_lapic_ops, send_ipi, 32);
+PIN_OFF(struct virq_lapic_ops, eoi_level, 40);
+PIN_OFF(struct virq_lapic_ops, guest_error, 48);
+PIN_OFF(struct virq_lapic_ops, guest_tsc, 56);
+
+/* The LAPIC object: caller-allocated, so its size is ABI too. */
+PIN_SIZE(struct virq_lapic, 256, 64);
+PIN_OFF(struct virq_lapic, pi, 0);
+
+/* Register page offsets a VT-x virtual-APIC page shares (SDM 3C 30.1). */
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_PAGE_SIZE == 4096U, "register page is 4 KiB");
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_TPR == 0x80U, "TPR offset");
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_PPR == 0xA0U, "PPR offset");
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_ISR == 0x100U, "ISR offset");
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_TMR == 0x180U, "TMR offset");
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_IRR == 0x200U, "IRR offset");
+
+int main(void)
+{
+	/* The assertions above did the work; print the pinned values for the log. */
+	printf("virq_pi_desc      %3zu bytes, align %2zu\n", sizeof(struct virq_pi_desc),
+	       _Alignof(struct virq_pi_desc));
+	printf("virq_lapic_state  %3zu bytes, align %2zu\n", sizeof(struct virq_lapic_state),
+	       _Alignof(struct virq_lapic_state));
+	printf("virq_apic_msg     %3zu bytes, align %2zu\n", sizeof(struct virq_apic_msg),
+	       _Alignof(struct virq_apic_msg));
+	printf("virq_lapic_config %3zu bytes, align %2zu\n", sizeof(struct virq_lapic_config),
+	       _Alignof(struct virq_lapic_config));
+	printf("virq_lapic_events %3zu bytes, align %2zu\n", sizeof(struct virq_lapic_events),
+	       _Alignof(struct virq_lapic_events));
+	printf("virq_lapic_ops    %3zu bytes, align %2zu\n", sizeof(struct virq_lapic_ops),
+	       _Alignof(struct virq_lapic_ops));
+	printf("virq_lapic        %3zu bytes, align %2zu\n", sizeof(struct virq_lapic),
+	       _Alignof(struct virq_lapic));
+	return 0;
+}

@@ -108,9 +108,7 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 		return -VIRQ_ESTATE;
 	if ((r[R(VIRQ_LAPIC_REG_DFR)] | DFR_MODEL_MASK) != 0xFFFFFFFFU)
 		return -VIRQ_ESTATE;
-	tm = r[R(VIRQ_LAPIC_REG_DFR)] >> 28;
-	if (tm != 0xFU && tm != 0U)
-		return -VIRQ_ESTATE;
+	/* Any model value is storable (undefined models match nothing). */
 
 	/* Priorities and vector bitmaps. */
 	if (r[R(VIRQ_LAPIC_REG_TPR)] & ~TPR_MASK)

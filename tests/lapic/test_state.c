@@ -726,7 +726,6 @@ static const struct corruption corruptions[] = {
 	REG("version maxlvt", BOTH, VIRQ_LAPIC_REG_VERSION, 1U << 16),
 	REG("version EOI suppress", BOTH, VIRQ_LAPIC_REG_VERSION, 1U << 24),
 	REG("DFR bit 0", BOTH, VIRQ_LAPIC_REG_DFR, 1U),
-	REG("DFR undefined model", BOTH, VIRQ_LAPIC_REG_DFR, 0x80000000U),
 	/* SVR, ESR, ICR, TDCR. */
 	REG("SVR bit 10", BOTH, VIRQ_LAPIC_REG_SVR, 1U << 10),
 	REG("SVR bit 13", BOTH, VIRQ_LAPIC_REG_SVR, 1U << 13),

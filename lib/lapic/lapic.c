@@ -292,7 +292,7 @@ VIRQ_API bool virq_lapic_has_work(struct virq_lapic *lapic)
 	}
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
 		return (posted & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI)) ||
-		       (lapic->local_events & VIRQ_LAPIC_EV_INIT);
+		       (lapic->local_events & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI));
 	if (lapic_mode(lapic) != VIRQ_LAPIC_MODE_DISABLED && (posted & LAPIC_EV_PUBLIC))
 		return true;
 	if (lapic->local_events || lapic_lint0_extint(lapic))

@@ -25,8 +25,10 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
 	/* Current Count is derived from the timer, not stored in the page. */
 	out->regs[R(VIRQ_LAPIC_REG_TMCCT)] = lapic_timer_read_tmcct(lapic);
 	out->esr_pending = lapic->esr_pending;
-	out->events = (virq_atomic_load32(&lapic->posted_events) | lapic->local_events) &
-		      LAPIC_EV_PUBLIC;
+	/* Posted events a globally disabled APIC would drop are not state. */
+	out->events = lapic->local_events & LAPIC_EV_PUBLIC;
+	if (lapic_mode(lapic) != VIRQ_LAPIC_MODE_DISABLED)
+		out->events |= virq_atomic_load32(&lapic->posted_events) & LAPIC_EV_PUBLIC;
 	out->sipi_vector = virq_atomic_load32(&lapic->posted_sipi) & 0xFFU;
 	out->lint = virq_atomic_load32(&lapic->lint) & LINT_VALID_MASK;
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
@@ -207,11 +209,13 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 	l->esr_pending = st->esr_pending;
 	l->tsc_deadline = st->tsc_deadline;
 	lapic_recompute_cache(l);
-	l->local_events = 0;
+	/* Saved events were accepted already: they resume as local events,
+	 * which take_events honours in every mode. */
+	l->local_events = st->events;
 	l->in_error = false;
 	virq_atomic_store32(&l->posted_sipi, st->sipi_vector);
 	virq_atomic_store32(&l->lint, st->lint);
-	virq_atomic_store32(&l->posted_events, st->events | (st->lint & ~3U ? LAPIC_EV_LINT : 0));
+	virq_atomic_store32(&l->posted_events, st->lint & ~3U ? LAPIC_EV_LINT : 0);
 	l->mp_state = (st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) ? VIRQ_LAPIC_MP_WAIT_SIPI
 							       : VIRQ_LAPIC_MP_RUNNABLE;
 

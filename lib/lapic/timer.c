@@ -191,8 +191,14 @@ void lapic_timer_lvt_changed(struct virq_lapic *l, uint32_t old_lvt, uint32_t ne
 /* Re-arms the host timer after a restore. */
 void lapic_timer_rearm(struct virq_lapic *l)
 {
-	if (l->timer_armed)
-		l->ops->timer_arm(l->ctx, l->timer_deadline_ns);
+	uint64_t now;
+
+	if (!l->timer_armed)
+		return;
+	/* An overdue deadline (kept in the past for the count) fires now:
+	 * the host timer is never handed a time already gone. */
+	now = l->ops->now_ns(l->ctx);
+	l->ops->timer_arm(l->ctx, l->timer_deadline_ns < now ? now : l->timer_deadline_ns);
 }
 
 VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)

@@ -119,7 +119,7 @@ bool lapic_fold(struct virq_lapic *l)
 {
 	uint32_t *irr = lapic_irr(l), *tmr = lapic_tmr(l);
 	uint64_t ctrl = virq_atomic_load64_relaxed(&l->pi.control);
-	bool got = false;
+	bool got = false, illegal = false;
 
 	/* With SN clear every PIR bit is followed by ON (pi.h protocol). */
 	if (VIRQ_LIKELY(!(ctrl & (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN))))
@@ -138,7 +138,12 @@ bool lapic_fold(struct virq_lapic *l)
 			continue; /* disabled: dropped (after being taken) */
 		if (VIRQ_UNLIKELY(i == 0 && (w & 0xFFFFU))) {
 			w &= ~0xFFFFULL;
+			uint8_t ev = (uint8_t)lapic_get(l, VIRQ_LAPIC_REG_LVT_ERROR);
+			bool had = apicvec_test(irr, ev);
+
 			lapic_fold_illegal(l);
+			/* An unmasked LVT Error may have raised a new vector. */
+			illegal = !had && apicvec_test(irr, ev);
 		}
 		if (!w)
 			continue;
@@ -160,7 +165,7 @@ bool lapic_fold(struct virq_lapic *l)
 			got = true;
 		}
 	}
-	return got;
+	return got || illegal;
 }
 
 /* Drops whatever is posted (RESET, INIT). */

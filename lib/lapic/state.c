@@ -97,6 +97,15 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 		if (r[R(VIRQ_LAPIC_REG_ID)] != l->cfg.apic_id ||
 		    r[R(VIRQ_LAPIC_REG_LDR)] != virq_x2apic_ldr(l->cfg.apic_id))
 			return -VIRQ_ESTATE;
+	} else if (mode == VIRQ_LAPIC_MODE_DISABLED) {
+		/* Not decoded; a former x2APIC keeps its 32-bit ID and LDR
+		 * (SDM 10.12.5.1) until re-enable resets the page. */
+		if (r[R(VIRQ_LAPIC_REG_ID)] != l->cfg.apic_id &&
+		    (r[R(VIRQ_LAPIC_REG_ID)] & ~ID_XAPIC_MASK))
+			return -VIRQ_ESTATE;
+		if (r[R(VIRQ_LAPIC_REG_LDR)] != virq_x2apic_ldr(l->cfg.apic_id) &&
+		    (r[R(VIRQ_LAPIC_REG_LDR)] & ~LDR_XAPIC_MASK))
+			return -VIRQ_ESTATE;
 	} else {
 		if (r[R(VIRQ_LAPIC_REG_ID)] & ~ID_XAPIC_MASK)
 			return -VIRQ_ESTATE;

@@ -205,9 +205,10 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	bool timer_armed;
 	bool in_error;   /* LVT Error delivery in progress (no recursion) */
 	bool active;     /* globally and software enabled; always exact */
-	uint8_t irr_sum; /* bit i: IRR register i non-zero; always exact */
-	uint8_t isr_sum; /* bit i: ISR register i non-zero; always exact */
-	uint8_t reserved1[6];
+	uint8_t irr_sum; /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
+	uint8_t isr_sum; /* same for ISR */
+	uint8_t tmr_sum; /* same for TMR */
+	uint8_t reserved1[5];
 };
 
 /**

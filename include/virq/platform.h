@@ -67,6 +67,9 @@
 
 /** @brief Branch hint: @p x is expected to be true. */
 #define VIRQ_LIKELY(x) __builtin_expect(!!(x), 1)
+/** @brief Keeps a function out of line (cold or rarely taken paths). */
+#define VIRQ_NOINLINE __attribute__((noinline))
+
 /** @brief Branch hint: @p x is expected to be false. */
 #define VIRQ_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -107,9 +107,17 @@ static inline int apicvec_highest(const uint32_t *base)
 	return apicvec_highest_from(base, 7);
 }
 
+/* Registers 2i and 2i+1 as one 64-bit word (vectors 64i..64i+63). */
+static inline uint64_t apicvec_pair(const uint32_t *base, unsigned i)
+{
+	return (uint64_t)base[(2 * i) * APICVEC_STRIDE_U32] |
+	       ((uint64_t)base[(2 * i + 1) * APICVEC_STRIDE_U32] << 32);
+}
+
 /*
- * A summary byte keeps bit i set exactly when register i is non-zero, so
- * the highest vector costs two bit scans instead of a walk over 8 words.
+ * A summary keeps bit i set exactly when vectors 64i..64i+63 hold a set
+ * bit (register 2i or 2i+1 non-zero), so the highest vector costs two bit
+ * scans instead of a walk over 8 registers.
  */
 static inline int apicvec_highest_sum(const uint32_t *base, uint8_t sum)
 {
@@ -118,15 +126,15 @@ static inline int apicvec_highest_sum(const uint32_t *base, uint8_t sum)
 	if (!sum)
 		return VEC_NONE;
 	i = virq_fls32(sum);
-	return (int)(i * 32 + virq_fls32(base[i * APICVEC_STRIDE_U32]));
+	return (int)(i * 64 + virq_fls64(apicvec_pair(base, i)));
 }
 
 static inline uint8_t apicvec_summary(const uint32_t *base)
 {
 	uint8_t sum = 0;
 
-	for (unsigned i = 0; i < 8; i++)
-		if (base[i * APICVEC_STRIDE_U32])
+	for (unsigned i = 0; i < 4; i++)
+		if (apicvec_pair(base, i))
 			sum |= (uint8_t)(1U << i);
 	return sum;
 }
@@ -135,23 +143,21 @@ static inline uint8_t apicvec_summary(const uint32_t *base)
 static inline void apicvec_set_sum(uint32_t *base, uint8_t *sum, uint8_t v)
 {
 	base[(v >> 5) * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
-	*sum |= (uint8_t)(1U << (v >> 5));
+	*sum |= (uint8_t)(1U << (v >> 6));
 }
 
 static inline void apicvec_clear_sum(uint32_t *base, uint8_t *sum, uint8_t v)
 {
-	uint32_t *w = &base[(v >> 5) * APICVEC_STRIDE_U32];
-
-	*w &= ~(1U << (v & 31U));
-	if (!*w)
-		*sum &= (uint8_t)(~(1U << (v >> 5)));
+	base[(v >> 5) * APICVEC_STRIDE_U32] &= ~(1U << (v & 31U));
+	if (!apicvec_pair(base, v >> 6))
+		*sum &= (uint8_t)(~(1U << (v >> 6)));
 }
 
+/* APIC-page bitmap -> contiguous 4 x 64. */
 static inline void apicvec_to_vec256(const uint32_t *base, uint64_t *out)
 {
 	for (unsigned i = 0; i < 4; i++)
-		out[i] = (uint64_t)apicvec_get_word(base, 2 * i) |
-			 ((uint64_t)apicvec_get_word(base, 2 * i + 1) << 32);
+		out[i] = apicvec_pair(base, i);
 }
 
 /* OR a contiguous bitmap into an APIC-page bitmap. */

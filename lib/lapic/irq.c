@@ -95,77 +95,94 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 		return;
 	}
 	apicvec_set_sum(lapic_irr(l), &l->irr_sum, vector);
+	/* TMR records the trigger mode of the last accepted interrupt. */
 	if (level)
-		apicvec_set(lapic_tmr(l), vector);
-	else
-		apicvec_clear(lapic_tmr(l), vector);
+		apicvec_set_sum(lapic_tmr(l), &l->tmr_sum, vector);
+	else if (l->tmr_sum)
+		apicvec_clear_sum(lapic_tmr(l), &l->tmr_sum, vector);
 	if ((int)vector > l->irrv)
 		l->irrv = vector;
 }
 
-/* Receive-side check of harvested vectors 0-15 (SDM 10.5.2). */
-static void lapic_fold_illegal(struct virq_lapic *l)
+/* Receive-side check of harvested vectors 0-15 (SDM 10.5.2). Returns
+ * true when an unmasked LVT Error raised a new vector into IRR. */
+static VIRQ_NOINLINE bool lapic_fold_illegal(struct virq_lapic *l)
 {
+	uint8_t ev = (uint8_t)lapic_get(l, VIRQ_LAPIC_REG_LVT_ERROR);
+	bool had = apicvec_test(lapic_irr(l), ev);
+
 	lapic_guest_error(l, VIRQ_GERR_RECV_ILLEGAL_VECTOR);
 	lapic_set_error(l, VIRQ_LAPIC_ESR_RECV_ILLEGAL);
+	return !had && apicvec_test(lapic_irr(l), ev);
+}
+
+/* TMR of vectors @w in pair @i: set for @lvl, clear for the rest. */
+static VIRQ_NOINLINE void lapic_fold_tmr(struct virq_lapic *l, unsigned i, uint64_t w, uint64_t lvl)
+{
+	uint32_t *t = &lapic_tmr(l)[2 * i * APICVEC_STRIDE_U32];
+
+	t[0] = (t[0] & ~(uint32_t)w) | (uint32_t)lvl;
+	t[APICVEC_STRIDE_U32] = (t[APICVEC_STRIDE_U32] & ~(uint32_t)(w >> 32)) |
+				(uint32_t)(lvl >> 32);
+	if (apicvec_pair(lapic_tmr(l), i))
+		l->tmr_sum |= (uint8_t)(1U << i);
+	else
+		l->tmr_sum &= (uint8_t)(~(1U << i));
+}
+
+/* Merges one harvested PIR word (pair @i) into IRR/TMR; false if dropped. */
+static inline bool lapic_fold_word(struct virq_lapic *l, unsigned i, uint64_t *wp, bool *illegal)
+{
+	uint32_t *irr = lapic_irr(l);
+	uint64_t w = *wp, lvl;
+
+	if (VIRQ_UNLIKELY(!l->active))
+		return false; /* disabled: dropped after being taken */
+	if (VIRQ_UNLIKELY(i == 0 && (w & 0xFFFFU))) {
+		*wp = w &= ~0xFFFFULL;
+		*illegal |= lapic_fold_illegal(l);
+		if (!w)
+			return false;
+	}
+	irr[2 * i * APICVEC_STRIDE_U32] |= (uint32_t)w;
+	irr[(2 * i + 1) * APICVEC_STRIDE_U32] |= (uint32_t)(w >> 32);
+	l->irr_sum |= (uint8_t)(1U << i);
+	/* Level posts record their vectors in post_level before PIR. */
+	lvl = virq_atomic_load64(&l->post_level[i]) & w;
+	if (VIRQ_UNLIKELY(lvl || (l->tmr_sum & (1U << i))))
+		lapic_fold_tmr(l, i, w, lvl);
+	return true;
 }
 
 /*
  * Moves posted requests into IRR/TMR: clear ON, then take each non-zero PIR
- * word with an atomic exchange and merge it straight into the page (one
- * pass, no copy). Returns true when IRR gained bits.
+ * word with an atomic exchange and merge it straight into the page.
+ * Reached only when ON or SN is set. Returns true when IRR gained bits.
  */
-bool lapic_fold(struct virq_lapic *l)
+static VIRQ_NOINLINE bool lapic_fold_slow(struct virq_lapic *l)
 {
-	uint32_t *irr = lapic_irr(l), *tmr = lapic_tmr(l);
-	uint64_t ctrl = virq_atomic_load64_relaxed(&l->pi.control);
-	bool got = false, illegal = false;
+	bool illegal = false;
+	int top = -1;
+	uint64_t w;
 
-	/* With SN clear every PIR bit is followed by ON (pi.h protocol). */
-	if (VIRQ_LIKELY(!(ctrl & (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN))))
-		return false;
-	if (ctrl & VIRQ_PI_CTRL_ON)
+	if (virq_atomic_load64_relaxed(&l->pi.control) & VIRQ_PI_CTRL_ON)
 		virq_atomic_fetch_and64(&l->pi.control, ~VIRQ_PI_CTRL_ON);
-	for (int i = 3; i >= 0; i--) {
-		uint64_t w = virq_atomic_load64_relaxed(&l->pi.pir[i]), lvl;
-		uint32_t lo, hi, *ti;
-		unsigned k = 2 * (unsigned)i;
-
-		if (!w)
-			continue;
-		w = virq_atomic_xchg64(&l->pi.pir[i], 0);
-		if (VIRQ_UNLIKELY(!l->active))
-			continue; /* disabled: dropped (after being taken) */
-		if (VIRQ_UNLIKELY(i == 0 && (w & 0xFFFFU))) {
-			w &= ~0xFFFFULL;
-			uint8_t ev = (uint8_t)lapic_get(l, VIRQ_LAPIC_REG_LVT_ERROR);
-			bool had = apicvec_test(irr, ev);
-
-			lapic_fold_illegal(l);
-			/* An unmasked LVT Error may have raised a new vector. */
-			illegal = !had && apicvec_test(irr, ev);
-		}
-		if (!w)
-			continue;
-		lvl = virq_atomic_load64(&l->post_level[i]) & w;
-		lo = (uint32_t)w;
-		hi = (uint32_t)(w >> 32);
-		irr[k * APICVEC_STRIDE_U32] |= lo;
-		irr[(k + 1) * APICVEC_STRIDE_U32] |= hi;
-		ti = &tmr[k * APICVEC_STRIDE_U32];
-		ti[0] = (ti[0] & ~lo) | (uint32_t)lvl;
-		ti[APICVEC_STRIDE_U32] = (ti[APICVEC_STRIDE_U32] & ~hi) | (uint32_t)(lvl >> 32);
-		l->irr_sum |= (uint8_t)(((lo != 0) << k) | ((hi != 0) << (k + 1)));
-		if (!got) {
-			/* Highest word first: the first hit holds the new maximum. */
-			int top = (int)((unsigned)i * 64 + virq_fls64(w));
-
-			if (top > l->irrv)
-				l->irrv = (int16_t)top;
-			got = true;
-		}
+		/* Unrolled, highest word first: the first hit holds the maximum. */
+#define FOLD_WORD(i)                                                                               \
+	w = virq_atomic_load64_relaxed(&l->pi.pir[i]);                                             \
+	if (w) {                                                                                   \
+		w = virq_atomic_xchg64(&l->pi.pir[i], 0);                                          \
+		if (lapic_fold_word(l, i, &w, &illegal) && top < 0)                                \
+			top = (int)(i * 64 + virq_fls64(w));                                       \
 	}
-	return got || illegal;
+	FOLD_WORD(3)
+	FOLD_WORD(2)
+	FOLD_WORD(1)
+	FOLD_WORD(0)
+#undef FOLD_WORD
+	if (top > l->irrv)
+		l->irrv = (int16_t)top;
+	return top >= 0 || illegal;
 }
 
 /* Drops whatever is posted (RESET, INIT). */
@@ -178,41 +195,61 @@ void lapic_discard_posted(struct virq_lapic *l)
 		virq_atomic_store64(&l->post_level[i], 0);
 }
 
-VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic)
+static VIRQ_NOINLINE bool lapic_sync_lint(struct virq_lapic *l)
 {
-	bool got = lapic_fold(lapic);
+	virq_atomic_fetch_and32(&l->posted_events, ~LAPIC_EV_LINT);
+	lapic_apply_lint(l);
+	return true;
+}
 
-	if (VIRQ_UNLIKELY(virq_atomic_load32(&lapic->posted_events) & LAPIC_EV_LINT)) {
-		virq_atomic_fetch_and32(&lapic->posted_events, ~LAPIC_EV_LINT);
-		lapic_apply_lint(lapic);
-		got = true;
-	}
+/*
+ * Owner sync, inlined into the evaluating calls. The common case (nothing
+ * posted) costs two loads: ON|SN in the descriptor (with SN clear every
+ * PIR bit is followed by ON, pi.h) and the LINT bit of posted_events.
+ */
+static inline bool lapic_sync_inline(struct virq_lapic *l)
+{
+	bool got = false;
+
+	if (VIRQ_UNLIKELY(virq_atomic_load64_relaxed(&l->pi.control) &
+			  (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN)))
+		got = lapic_fold_slow(l);
+	if (VIRQ_UNLIKELY(virq_atomic_load32(&l->posted_events) & LAPIC_EV_LINT))
+		got = lapic_sync_lint(l);
 	return got;
 }
 
-VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic)
+VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic)
+{
+	return lapic_sync_inline(lapic);
+}
+
+/*
+ * Highest deliverable vector: its class must be above the PPR class (SDM
+ * 10.8.3.1). Vectors already in IRR are "held" by a software-disabled APIC
+ * and still reach the core, which must mask or handle them (SDM 10.4.7.2;
+ * KVM and bhyve dispatch them too); only new arrivals are dropped. IRR is
+ * empty while globally disabled (cleared on disable, reset on enable).
+ */
+static inline int lapic_pending_inline(struct virq_lapic *l)
 {
 	int v;
 
-	virq_lapic_sync(lapic);
-	v = lapic->irrv;
-	/*
-	 * Vectors already in IRR are "held" by a software-disabled APIC and
-	 * still reach the core, which must mask or handle them (SDM 10.4.7.2;
-	 * KVM and bhyve dispatch them too). Only new arrivals are dropped
-	 * (lapic_accept_fixed). A globally disabled APIC delivers nothing.
-	 */
-	if (v < 0 || !(lapic->apic_base & VIRQ_APIC_BASE_EN))
-		return VIRQ_LAPIC_NO_VECTOR;
-	/* Deliverable only if its class is above the PPR class (SDM 10.8.3.1). */
-	if (((uint32_t)v & 0xF0U) <= (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) & 0xF0U))
+	lapic_sync_inline(l);
+	v = l->irrv;
+	if (v < 0 || ((uint32_t)v & 0xF0U) <= (lapic_get(l, VIRQ_LAPIC_REG_PPR) & 0xF0U))
 		return VIRQ_LAPIC_NO_VECTOR;
 	return v;
 }
 
+VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic)
+{
+	return lapic_pending_inline(lapic);
+}
+
 VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 {
-	int v = virq_lapic_pending(lapic);
+	int v = lapic_pending_inline(lapic);
 	uint8_t vec;
 
 	if (v < 0)
@@ -228,21 +265,10 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 	return v;
 }
 
-VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
+/* EOI of a level-triggered vector: broadcast, LINT Remote IRR. */
+static VIRQ_NOINLINE void lapic_eoi_level(struct virq_lapic *lapic, uint8_t vec)
 {
-	int v = lapic->isrv;
-	uint8_t vec;
-
-	if (v < 0)
-		return; /* spurious EOI: ignored */
-	vec = (uint8_t)v;
-	apicvec_clear_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
-	lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
-	lapic_update_ppr(lapic);
-
-	if (!apicvec_test(lapic_tmr(lapic), vec))
-		return;
-	/* Level-triggered: broadcast unless suppressed (directed EOI, SDM 10.8.5). */
+	/* Broadcast unless suppressed (directed EOI, SDM 10.8.5). */
 	if (!(lapic_get(lapic, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_EOI_SUPPRESS) &&
 	    lapic->ops->eoi_level)
 		lapic->ops->eoi_level(lapic->ctx, vec);
@@ -257,4 +283,19 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 			lapic_eval_lint(lapic, pin, false, false);
 		}
 	}
+}
+
+VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
+{
+	int v = lapic->isrv;
+	uint8_t vec;
+
+	if (v < 0)
+		return; /* spurious EOI: ignored */
+	vec = (uint8_t)v;
+	apicvec_clear_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
+	lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
+	lapic_update_ppr(lapic);
+	if (VIRQ_UNLIKELY(lapic->tmr_sum) && apicvec_test(lapic_tmr(lapic), vec))
+		lapic_eoi_level(lapic, vec);
 }

@@ -91,6 +91,19 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 	lapic_discard_posted(l);
 }
 
+/*
+ * Global disable: IRR, ISR and TMR are not preserved (SDM 10.12.5.1) and the
+ * page is reset on re-enable; emptying them now means a disabled APIC has
+ * nothing to deliver without a test on the hot path.
+ */
+void lapic_clear_vectors(struct virq_lapic *l)
+{
+	for (uint32_t off = VIRQ_LAPIC_REG_ISR; off < VIRQ_LAPIC_REG_ESR; off += 16)
+		lapic_set(l, off, 0);
+	lapic_recompute_cache(l);
+	lapic_update_ppr(l);
+}
+
 VIRQ_API void virq_lapic_reset(struct virq_lapic *lapic)
 {
 	__atomic_store_n(&lapic->apic_base,

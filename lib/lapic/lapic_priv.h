@@ -6,7 +6,8 @@
  * to the caller; lapic_check_invariants() recomputes them for the fuzzers):
  *  - isrv: highest vector set in ISR, or -1;
  *  - irrv: highest vector set in IRR, or -1;
- *  - irr_sum/isr_sum: bit i set exactly when IRR/ISR register i is non-zero;
+ *  - irr_sum/isr_sum/tmr_sum: bit i set exactly when vectors 64i..64i+63
+ *    of IRR/ISR/TMR hold a set bit;
  *  - active: IA32_APIC_BASE.EN && SVR bit 8;
  *  - PPR in the page: always the SDM 10.8.3.1 function of TPR and isrv.
  */
@@ -128,6 +129,7 @@ static inline void lapic_recompute_cache(struct virq_lapic *l)
 {
 	l->irr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_IRR >> 2]);
 	l->isr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
+	l->tmr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_TMR >> 2]);
 	l->irrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_IRR >> 2], l->irr_sum);
 	l->isrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_ISR >> 2], l->isr_sum);
 	lapic_update_active(l);
@@ -161,6 +163,7 @@ static inline void lapic_update_ppr(struct virq_lapic *l)
 }
 
 /* lapic.c */
+void lapic_clear_vectors(struct virq_lapic *l);
 void lapic_reset_regs(struct virq_lapic *l, bool init);
 void lapic_apply_lint(struct virq_lapic *l);
 void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool edge_fall);
@@ -168,7 +171,6 @@ void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool ed
 /* irq.c */
 void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level);
 void lapic_set_error(struct virq_lapic *l, uint32_t bits);
-bool lapic_fold(struct virq_lapic *l);
 void lapic_discard_posted(struct virq_lapic *l);
 
 /* lvt.c */

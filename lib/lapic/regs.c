@@ -391,6 +391,11 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 	if (from == to)
 		return 0;
 
+	/* Messages posted around a global enable change were (or will be)
+	 * dropped by a disabled APIC: none survives the transition. */
+	if (from == VIRQ_LAPIC_MODE_DISABLED || to == VIRQ_LAPIC_MODE_DISABLED)
+		virq_atomic_fetch_and32(&lapic->posted_events, LAPIC_EV_LINT);
+
 	if (from == VIRQ_LAPIC_MODE_DISABLED) {
 		/* Re-enable: the APIC returns to its power-up state (the
 		 * conservative reading of SDM 10.4.3). */
@@ -399,7 +404,9 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 		/* As if there were no APIC: the timer stops, posted requests
 		 * are dropped; registers are reset on re-enable. */
 		lapic_timer_stop(lapic);
+		lapic->tsc_deadline = 0;
 		lapic_discard_posted(lapic);
+		lapic_clear_vectors(lapic);
 	} else if (to == VIRQ_LAPIC_MODE_X2APIC) {
 		/* SDM 10.12.5.1: the hardware ID replaces a written xAPIC ID,
 		 * LDR is derived from it, ICR high is not preserved. */

@@ -128,6 +128,10 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 	    0xFFFFU)
 		return -VIRQ_ESTATE; /* vectors 0-15 are never set */
 	isrv = highest_in_state(r, VIRQ_LAPIC_REG_ISR);
+	if (mode == VIRQ_LAPIC_MODE_DISABLED &&
+	    (isrv >= 0 || highest_in_state(r, VIRQ_LAPIC_REG_IRR) >= 0 ||
+	     highest_in_state(r, VIRQ_LAPIC_REG_TMR) >= 0))
+		return -VIRQ_ESTATE; /* emptied by the global disable */
 	if (r[R(VIRQ_LAPIC_REG_PPR)] != lapic_compute_ppr(r[R(VIRQ_LAPIC_REG_TPR)], isrv))
 		return -VIRQ_ESTATE;
 
@@ -283,10 +287,13 @@ int lapic_check_invariants(const struct virq_lapic *l)
 		return 2;
 	if (l->irrv != apicvec_highest(irr))
 		return 3;
-	if (l->irr_sum != apicvec_summary(irr) || l->isr_sum != apicvec_summary(isr))
+	if (l->irr_sum != apicvec_summary(irr) || l->isr_sum != apicvec_summary(isr) ||
+	    l->tmr_sum != apicvec_summary(tmr))
 		return 17;
 	if (l->active != lapic_compute_active(l))
 		return 18;
+	if (mode == VIRQ_LAPIC_MODE_DISABLED && (l->irr_sum | l->isr_sum | l->tmr_sum))
+		return 19;
 	if (lapic_get(l, VIRQ_LAPIC_REG_PPR) !=
 	    lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), apicvec_highest(isr)))
 		return 4;

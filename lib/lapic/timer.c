@@ -153,15 +153,18 @@ static void timer_arm_tsc(struct virq_lapic *l)
 
 uint64_t lapic_timer_read_tsc_deadline(const struct virq_lapic *l)
 {
-	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE)
+	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE ||
+	    lapic_mode(l) == VIRQ_LAPIC_MODE_DISABLED)
 		return 0;
 	return l->tsc_deadline;
 }
 
 void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val)
 {
-	/* Ignored unless the LVT timer is in TSC-deadline mode. */
-	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE)
+	/* Ignored unless the LVT timer is in TSC-deadline mode (SDM 10.5.4.1)
+	 * and the APIC is globally enabled (no APIC, no timer). */
+	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE ||
+	    lapic_mode(l) == VIRQ_LAPIC_MODE_DISABLED)
 		return;
 	l->tsc_deadline = val;
 	if (!val) {

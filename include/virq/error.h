@@ -40,7 +40,8 @@ enum virq_err {
  *        with a general-protection fault.
  *
  * Returned (positive) by MSR and CR8 accessors. The embedder injects \#GP(0)
- * into the guest and does not advance RIP.
+ * into the guest and does not advance RIP. A verdict, not a ::virq_err:
+ * do not pass it to virq_strerror() (which would read it as ::VIRQ_EINVAL).
  */
 #define VIRQ_GP 1
 

@@ -14,7 +14,7 @@ static const char *const err_names[VIRQ_ERR_COUNT] = {
 
 VIRQ_API const char *virq_strerror(int err)
 {
-	unsigned e = err < 0 ? (unsigned)-(long)err : (unsigned)err;
+	unsigned e = err < 0 ? 0U - (unsigned)err : (unsigned)err;
 
 	if (e >= VIRQ_ERR_COUNT)
 		return "unknown error";

@@ -7,9 +7,12 @@
 #define VIRQ_VIRQ_H
 
 #include <virq/error.h>
+#include <virq/ioapic.h>
 #include <virq/lapic.h>
+#include <virq/msi.h>
 #include <virq/msg.h>
 #include <virq/pi.h>
+#include <virq/pic.h>
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
 #include <virq/version.h>

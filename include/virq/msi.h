@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file msi.h
+ * @brief MSI/MSI-X message decode, MSI-X table helpers and VT-d interrupt
+ *        remapping (IRTE decode, source validation, remapped and posted
+ *        formats).
+ *
+ * Everything here is pure decoding over caller-held state: no threads, no
+ * allocation. The IOMMU's remapping table lives in guest memory and is read
+ * through a callback; fault recording and the IOMMU registers stay the
+ * VMM's.
+ */
+#ifndef VIRQ_MSI_H
+#define VIRQ_MSI_H
+
+#include <virq/error.h>
+#include <virq/msg.h>
+#include <virq/platform.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @name MSI address fields (SDM 10.11.1)
+ * @{ */
+#define VIRQ_MSI_ADDR_BASE 0xFEE00000ULL      /**< Interrupt window base. */
+#define VIRQ_MSI_ADDR_DEST_SHIFT 12           /**< Destination ID, bits 19:12. */
+#define VIRQ_MSI_ADDR_EXT_DEST_SHIFT 5        /**< Extended destination bits 11:5. */
+#define VIRQ_MSI_ADDR_REMAPPABLE (1ULL << 4)  /**< VT-d remappable format. */
+#define VIRQ_MSI_ADDR_RH (1ULL << 3)          /**< Redirection hint. */
+#define VIRQ_MSI_ADDR_DM_LOGICAL (1ULL << 2)  /**< Destination mode. */
+#define VIRQ_MSI_ADDR_IR_SHV (1ULL << 3)      /**< Remappable: subhandle valid. */
+#define VIRQ_MSI_ADDR_IR_HANDLE15 (1ULL << 2) /**< Remappable: handle bit 15. */
+/** @} */
+
+/** @name MSI data fields (SDM 10.11.2)
+ * @{ */
+#define VIRQ_MSI_DATA_VECTOR_MASK 0xFFU        /**< Vector. */
+#define VIRQ_MSI_DATA_DM_SHIFT 8               /**< Delivery mode. */
+#define VIRQ_MSI_DATA_LEVEL_ASSERT (1U << 14)  /**< Level: assert. */
+#define VIRQ_MSI_DATA_TRIGGER_LEVEL (1U << 15) /**< Trigger mode: level. */
+/** @} */
+
+/** @name virq_msi_decode() flags
+ * @{ */
+/** Bits 11:5 of the address carry destination bits 14:8 (the KVM/Xen/Hyper-V
+ *  extended destination ID convention, msi digest section 3). */
+#define VIRQ_MSI_EXT_DEST (1U << 0)
+/** Address bits 63:40 carry destination bits 31:8 (KVM_X2APIC_API_USE_32BIT_IDS). */
+#define VIRQ_MSI_ADDR_HI_DEST (1U << 1)
+/** @} */
+
+/** @brief virq_msi_decode() result for a remappable-format message. */
+#define VIRQ_MSI_REMAPPABLE 1
+
+/**
+ * @brief Decodes a compatibility-format MSI write into a message.
+ *
+ * @param addr   Address written (64 bits).
+ * @param data   Data written.
+ * @param flags  VIRQ_MSI_* decode flags.
+ * @param out    Receives the message: destination (8, 15 or 32 bits per
+ *               @p flags), physical/logical, delivery mode (RH=1 with Fixed
+ *               becomes lowest priority), vector, trigger and level.
+ * @return 0; ::VIRQ_MSI_REMAPPABLE when bit 4 is set (translate with
+ *         virq_ir_translate(); @p out untouched); -::VIRQ_ENOENT when the
+ *         address is outside 0xFEE00000-0xFEEFFFFF (not an interrupt) or
+ *         bits 63:32 are set without ::VIRQ_MSI_ADDR_HI_DEST;
+ *         -::VIRQ_EINVAL for a NULL @p out.
+ * @note Any thread; pure.
+ */
+VIRQ_API int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags,
+			     struct virq_apic_msg *out);
+
+/**
+ * @brief Encodes a message as a compatibility MSI (inverse of virq_msi_decode()).
+ * @return 0, or -::VIRQ_EINVAL when the destination does not fit the format
+ *         selected by @p flags.
+ */
+VIRQ_API int virq_msi_encode(const struct virq_apic_msg *msg, unsigned flags, uint64_t *addr,
+			     uint32_t *data);
+
+/* ---- MSI-X table and PBA ---- */
+
+/** @brief Size of one MSI-X table entry. */
+#define VIRQ_MSIX_ENTRY_SIZE 16U
+/** @brief Vector Control: per-vector mask bit. */
+#define VIRQ_MSIX_CTRL_MASKED 1U
+/** @brief Most vectors an MSI-X table may have (Table Size 0x7FF + 1). */
+#define VIRQ_MSIX_MAX_VECTORS 2048U
+
+/** @brief One MSI-X table entry as the guest programs it. */
+struct virq_msix_entry {
+	uint32_t addr_lo; /**< Message Address [31:0]. */
+	uint32_t addr_hi; /**< Message Upper Address. */
+	uint32_t data;    /**< Message Data. */
+	uint32_t ctrl;    /**< Vector Control (bit 0 = mask). */
+};
+
+/**
+ * @brief A device's MSI-X state: caller-supplied table and PBA storage.
+ *
+ * The device model owns it and serialises calls on it.
+ */
+struct virq_msix {
+	struct virq_msix_entry *table; /**< @p vectors entries. */
+	uint64_t *pba;                 /**< Pending bits, (vectors + 63) / 64 words. */
+	uint16_t vectors;              /**< Table size, 1-2048. */
+	bool enabled;                  /**< Message Control bit 15 (MSI-X Enable). */
+	bool function_mask;            /**< Message Control bit 14. */
+};
+
+/**
+ * @brief Where a device model sends its MSI writes.
+ * @param ctx   The embedder's context.
+ * @param addr  Address.
+ * @param data  Data.
+ */
+typedef void (*virq_msi_send_fn)(void *ctx, uint64_t addr, uint32_t data);
+
+/**
+ * @brief Initialises @p msix over caller storage: every entry masked, PBA clear,
+ *        MSI-X disabled.
+ * @return 0, or -::VIRQ_EINVAL for NULL storage or @p vectors not 1-2048.
+ */
+VIRQ_API int virq_msix_init(struct virq_msix *msix, struct virq_msix_entry *table, uint64_t *pba,
+			    uint16_t vectors);
+
+/**
+ * @brief Guest read of the MSI-X table (aligned 4 or 8 bytes); bytes past
+ *        the table read 0.
+ * @return 0, or -::VIRQ_EINVAL for a bad size/alignment or NULL @p val.
+ */
+VIRQ_API int virq_msix_table_read(const struct virq_msix *msix, uint32_t offset, unsigned size,
+				  uint64_t *val);
+
+/**
+ * @brief Guest write to the MSI-X table (aligned 4 or 8 bytes). Vector
+ *        Control keeps bit 0 only. Unmasking a vector whose pending bit is
+ *        set sends its message through @p send and clears the bit.
+ * @return 0, or -::VIRQ_EINVAL for a bad size/alignment.
+ */
+VIRQ_API int virq_msix_table_write(struct virq_msix *msix, uint32_t offset, unsigned size,
+				   uint64_t val, virq_msi_send_fn send, void *ctx);
+
+/**
+ * @brief Guest read of the Pending Bit Array (read-only; aligned 4/8 bytes).
+ * @return 0, or -::VIRQ_EINVAL.
+ */
+VIRQ_API int virq_msix_pba_read(const struct virq_msix *msix, uint32_t offset, unsigned size,
+				uint64_t *val);
+
+/**
+ * @brief Guest write of the MSI-X Message Control bits (Enable, Function
+ *        Mask). Clearing the function mask sends every pending, unmasked
+ *        vector.
+ */
+VIRQ_API void virq_msix_set_control(struct virq_msix *msix, bool enabled, bool function_mask,
+				    virq_msi_send_fn send, void *ctx);
+
+/**
+ * @brief The device signals vector @p index: sent through @p send when
+ *        enabled and unmasked; otherwise its pending bit is set (and sent
+ *        at unmask). Does nothing while MSI-X is disabled.
+ * @return 0, or -::VIRQ_EINVAL for an index past the table.
+ */
+VIRQ_API int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_send_fn send,
+			      void *ctx);
+
+/* ---- VT-d interrupt remapping ---- */
+
+/** @brief Why a remappable request was blocked (VT-d fault reasons). */
+enum virq_ir_fault {
+	VIRQ_IR_OK = 0,                    /**< Not blocked. */
+	VIRQ_IR_FAULT_REQ_RESERVED = 0x20, /**< Reserved bits set in the request (address/data). */
+	VIRQ_IR_FAULT_INDEX = 0x21,        /**< Index beyond the table size. */
+	VIRQ_IR_FAULT_NOT_PRESENT = 0x22,  /**< IRTE.P = 0. */
+	VIRQ_IR_FAULT_READ = 0x23,         /**< The IRTE could not be read. */
+	VIRQ_IR_FAULT_RESERVED = 0x24,     /**< Reserved bits set in the IRTE. */
+	VIRQ_IR_FAULT_COMPAT =
+		0x25,             /**< Compatibility format while blocked (CFI = 0 or EIME = 1). */
+	VIRQ_IR_FAULT_SID = 0x26, /**< Source-ID validation failed. */
+};
+
+/** @brief Kind of a translation result. */
+enum virq_ir_kind {
+	VIRQ_IR_BLOCKED = 0,  /**< Dropped; see virq_ir_result::fault. */
+	VIRQ_IR_REMAPPED = 1, /**< Deliver virq_ir_result::msg. */
+	VIRQ_IR_POSTED = 2,   /**< Post virq_ir_result::vector into the descriptor at pda. */
+	VIRQ_IR_COMPAT = 3,   /**< Compatibility format passed through (CFI): deliver msg. */
+};
+
+/** @brief Result of virq_ir_translate(). */
+struct virq_ir_result {
+	uint32_t kind;            /**< ::virq_ir_kind. */
+	uint32_t fault;           /**< ::virq_ir_fault when blocked. */
+	uint32_t index;           /**< IRTE index used (when known). */
+	bool fpd;                 /**< IRTE.FPD: do not record/report this fault. */
+	bool urgent;              /**< Posted: IRTE.URG. */
+	uint8_t vector;           /**< Posted: virtual vector. */
+	uint8_t reserved;         /**< Zero. */
+	uint64_t pda;             /**< Posted: descriptor address (64-byte aligned). */
+	struct virq_apic_msg msg; /**< Remapped/compat: the message to deliver. */
+};
+
+/** @brief Interrupt-remapping configuration (from the guest's IOMMU registers). */
+struct virq_ir_config {
+	uint32_t table_entries; /**< IRTA size: 2^(S+1) entries, 1-65536. */
+	bool eime;              /**< Extended interrupt mode (x2APIC destinations). */
+	bool cfi;               /**< Compatibility-format interrupts pass through. */
+	bool posting;           /**< Posted-format IRTEs are supported. */
+};
+
+/**
+ * @brief Reads IRTE @p index (128 bits) from the guest's table.
+ * @return 0, or non-zero when the read failed (fault ::VIRQ_IR_FAULT_READ).
+ */
+typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
+
+/**
+ * @brief Translates a write to the interrupt window under interrupt remapping.
+ *
+ * Remappable format: handle/subhandle → index, bounds check, IRTE read,
+ * present, reserved bits, source-ID validation (SVT/SQ/SID against
+ * @p requester_id), then remapped (a message) or posted (descriptor
+ * address, vector, URG). Compatibility format: passed through when CFI is
+ * set and EIME clear, else blocked.
+ *
+ * @param cfg           Remapping configuration.
+ * @param addr, data    The write.
+ * @param requester_id  Source ID (bus:dev.fn) of the writer; for an I/O APIC
+ *                      its own source ID.
+ * @param read          Reads an IRTE; @p ctx is passed to it.
+ * @param ctx           Context for @p read.
+ * @param out           Result.
+ * @return 0 (see out->kind), -::VIRQ_ENOENT for an address outside the
+ *         interrupt window, -::VIRQ_EINVAL for NULL arguments.
+ * @note Any thread; pure but for @p read.
+ */
+VIRQ_API int virq_ir_translate(const struct virq_ir_config *cfg, uint64_t addr, uint32_t data,
+			       uint16_t requester_id, virq_ir_read_fn read, void *ctx,
+			       struct virq_ir_result *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRQ_MSI_H */

@@ -11,11 +11,10 @@
 
 static inline bool pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
 {
-	uint64_t bit = 1ULL << (vector & 63U);
 	uint64_t ctrl;
 
-	/* Locked OR of the PIR bit (a full barrier on x86). */
-	if (virq_atomic_fetch_or64(&pi->pir[vector >> 6], bit) & bit)
+	/* Locked bit set of the PIR bit (a full barrier on x86). */
+	if (virq_atomic_test_and_set_bit64(&pi->pir[vector >> 6], vector & 63U))
 		return false; /* already pending: whoever set it notifies */
 
 	/*
@@ -30,7 +29,7 @@ static inline bool pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool 
 		return false;
 	if ((ctrl & VIRQ_PI_CTRL_SN) && !urgent)
 		return false;
-	return !(virq_atomic_fetch_or64(&pi->control, VIRQ_PI_CTRL_ON) & VIRQ_PI_CTRL_ON);
+	return !virq_atomic_test_and_set_bit64(&pi->control, 0); /* ON is bit 0 */
 }
 
 static inline bool pi_harvest_inline(struct virq_pi_desc *pi, uint64_t out[4])

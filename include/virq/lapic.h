@@ -156,6 +156,9 @@ struct virq_lapic_ops {
 	 *  NULL: now_ns() converted at tsc_khz, i.e. a guest TSC of 0 at host
 	 *  time 0. */
 	uint64_t (*guest_tsc)(void *ctx);
+	/** Optional. The APIC ID, LDR, DFR or mode changed (routing maps must
+	 *  be refreshed, e.g. virq_vm_update_vcpu()). Owner thread. */
+	void (*dest_changed)(void *ctx);
 };
 
 /**
@@ -494,6 +497,19 @@ VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic);
  * @note Any thread (reads a snapshot of ID, LDR and DFR); exact on the owner.
  */
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical);
+
+/**
+ * @brief PPR snapshot, for lowest-priority arbitration by a router.
+ * @note Any thread (an untorn read; exact on the owner).
+ */
+VIRQ_API uint32_t virq_lapic_get_ppr(const struct virq_lapic *lapic);
+
+/**
+ * @brief Whether the APIC accepts fixed and lowest-priority interrupts now
+ *        (globally and software enabled). A snapshot, for routing.
+ * @note Any thread.
+ */
+VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic);
 
 /** @brief Version of ::virq_lapic_state this library writes and reads. */
 #define VIRQ_LAPIC_STATE_VERSION 1U

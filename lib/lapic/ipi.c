@@ -75,6 +75,16 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest)
 	l->ops->send_ipi(l->ctx, &msg);
 }
 
+VIRQ_API uint32_t virq_lapic_get_ppr(const struct virq_lapic *lapic)
+{
+	return lapic_get_shared(lapic, VIRQ_LAPIC_REG_PPR);
+}
+
+VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic)
+{
+	return __atomic_load_n(&lapic->active, __ATOMIC_RELAXED);
+}
+
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical)
 {
 	uint64_t base = __atomic_load_n(&lapic->apic_base, __ATOMIC_RELAXED);

@@ -260,7 +260,7 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 	/* v's class is above the PPR class, hence above TPR's and old ISRV's:
 	 * it becomes ISRV and PPR becomes its class. */
 	lapic->isrv = (int16_t)v;
-	lapic_set(lapic, VIRQ_LAPIC_REG_PPR, (uint32_t)v & 0xF0U);
+	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, (uint32_t)v & 0xF0U);
 	lapic->irrv = (int16_t)apicvec_highest_sum(lapic_irr(lapic), lapic->irr_sum);
 	return v;
 }

@@ -84,6 +84,7 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 		lapic_set(l, off, VIRQ_LVT_RESET);
 
 	lapic_recompute_cache(l); /* empty IRR/ISR, software-disabled */
+	lapic_dest_changed(l);
 	l->esr_pending = 0;
 	l->local_events = 0;
 	l->in_error = false;

@@ -121,7 +121,8 @@ static inline bool lapic_active(const struct virq_lapic *l)
 /* Call after every change of IA32_APIC_BASE.EN or SVR bit 8. */
 static inline void lapic_update_active(struct virq_lapic *l)
 {
-	l->active = lapic_compute_active(l);
+	/* Read by routing threads (virq_lapic_accepts_fixed). */
+	__atomic_store_n(&l->active, lapic_compute_active(l), __ATOMIC_RELAXED);
 }
 
 /* Recomputes the cached IRR/ISR summaries and highest vectors (restore). */
@@ -138,6 +139,13 @@ static inline void lapic_recompute_cache(struct virq_lapic *l)
 static inline bool lapic_has_cmci(const struct virq_lapic *l)
 {
 	return l->cfg.max_lvt >= 6;
+}
+
+/* ID, LDR, DFR or mode changed: tell the router. */
+static inline void lapic_dest_changed(struct virq_lapic *l)
+{
+	if (l->ops->dest_changed)
+		l->ops->dest_changed(l->ctx);
 }
 
 static inline void lapic_guest_error(struct virq_lapic *l, enum virq_guest_error code)
@@ -158,8 +166,8 @@ static inline uint32_t lapic_compute_ppr(uint32_t tpr, int isrv)
 
 static inline void lapic_update_ppr(struct virq_lapic *l)
 {
-	lapic_set(l, VIRQ_LAPIC_REG_PPR,
-		  lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), l->isrv));
+	lapic_set_shared(l, VIRQ_LAPIC_REG_PPR,
+			 lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), l->isrv));
 }
 
 /* lapic.c */

@@ -103,8 +103,10 @@ static void reg_write(struct virq_lapic *l, uint32_t off, uint32_t val)
 	}
 	switch (off) {
 	case VIRQ_LAPIC_REG_ID:
-		if (!x2 && l->cfg.xapic_id_writable)
+		if (!x2 && l->cfg.xapic_id_writable) {
 			lapic_set_shared(l, off, val & ID_XAPIC_MASK);
+			lapic_dest_changed(l);
+		}
 		break;
 	case VIRQ_LAPIC_REG_TPR:
 		lapic_set(l, off, val & TPR_MASK);
@@ -115,9 +117,11 @@ static void reg_write(struct virq_lapic *l, uint32_t off, uint32_t val)
 		break;
 	case VIRQ_LAPIC_REG_LDR:
 		lapic_set_shared(l, off, val & LDR_XAPIC_MASK);
+		lapic_dest_changed(l);
 		break;
 	case VIRQ_LAPIC_REG_DFR:
 		lapic_set_shared(l, off, (val & DFR_MODEL_MASK) | ~DFR_MODEL_MASK);
+		lapic_dest_changed(l);
 		break;
 	case VIRQ_LAPIC_REG_SVR:
 		svr_write(l, val);
@@ -419,6 +423,7 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 		lapic_set_shared(lapic, VIRQ_LAPIC_REG_LDR, 0);
 		lapic_set(lapic, VIRQ_LAPIC_REG_ICR_HI, 0);
 	}
+	lapic_dest_changed(lapic);
 	return 0;
 gp:
 	lapic_guest_error(lapic, VIRQ_GERR_APIC_BASE);

@@ -232,6 +232,7 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 	l->mp_state = (st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) ? VIRQ_LAPIC_MP_WAIT_SIPI
 							       : VIRQ_LAPIC_MP_RUNNABLE;
 
+	lapic_dest_changed(l);
 	tm = lapic_timer_mode(l);
 	if (st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) {
 		uint64_t now = l->ops->now_ns(l->ctx);

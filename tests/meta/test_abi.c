@@ -84,7 +84,7 @@ PIN_OFF(struct virq_lapic_events, flags, 0);
 PIN_OFF(struct virq_lapic_events, sipi_vector, 4);
 
 /* Ops table: hooks are only ever appended (STYLE.md), so offsets stay. */
-PIN_SIZE(struct virq_lapic_ops, 64, 8);
+PIN_SIZE(struct virq_lapic_ops, 72, 8);
 PIN_OFF(struct virq_lapic_ops, kick, 0);
 PIN_OFF(struct virq_lapic_ops, now_ns, 8);
 PIN_OFF(struct virq_lapic_ops, timer_arm, 16);
@@ -93,6 +93,7 @@ PIN_OFF(struct virq_lapic_ops, send_ipi, 32);
 PIN_OFF(struct virq_lapic_ops, eoi_level, 40);
 PIN_OFF(struct virq_lapic_ops, guest_error, 48);
 PIN_OFF(struct virq_lapic_ops, guest_tsc, 56);
+PIN_OFF(struct virq_lapic_ops, dest_changed, 64);
 
 /* The LAPIC object: caller-allocated, so its size is ABI too. */
 PIN_SIZE(struct virq_lapic, 256, 64);

@@ -30,6 +30,11 @@ VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool tri
 
 static void lapic_post_event(struct virq_lapic *l, uint32_t ev)
 {
+	/* A globally disabled APIC receives no messages (SDM 10.4.3). A
+	 * message that races with the owner disabling the APIC counts as
+	 * accepted just before the disable. */
+	if (!(__atomic_load_n(&l->apic_base, __ATOMIC_RELAXED) & VIRQ_APIC_BASE_EN))
+		return;
 	if (virq_atomic_fetch_or32(&l->posted_events, ev) == 0)
 		l->ops->kick(l->ctx);
 }

@@ -257,10 +257,9 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 	posted = virq_atomic_xchg32(&lapic->posted_events, 0);
 	if (posted & LAPIC_EV_LINT)
 		lapic_apply_lint(lapic);
+	/* Posted events were accepted when posted (a disabled APIC refuses
+	 * them at post time), so they stand whatever the mode is now. */
 	posted &= LAPIC_EV_PUBLIC;
-	/* A globally disabled APIC receives no messages (SDM 10.4.3). */
-	if (lapic_mode(lapic) == VIRQ_LAPIC_MODE_DISABLED)
-		posted = 0;
 	ev = posted | lapic->local_events;
 	lapic->local_events = 0;
 
@@ -297,19 +296,17 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 
 VIRQ_API bool virq_lapic_has_work(struct virq_lapic *lapic)
 {
-	uint32_t posted = virq_atomic_load32(&lapic->posted_events);
+	uint32_t ev;
 
-	if (posted & LAPIC_EV_LINT) {
+	if (virq_atomic_load32(&lapic->posted_events) & LAPIC_EV_LINT) {
 		virq_atomic_fetch_and32(&lapic->posted_events, ~LAPIC_EV_LINT);
 		lapic_apply_lint(lapic);
-		posted &= ~LAPIC_EV_LINT;
 	}
+	ev = (virq_atomic_load32(&lapic->posted_events) | lapic->local_events) & LAPIC_EV_PUBLIC;
+	/* Waiting for SIPI: only INIT and SIPI wake the vCPU. */
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
-		return (posted & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI)) ||
-		       (lapic->local_events & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI));
-	if (lapic_mode(lapic) != VIRQ_LAPIC_MODE_DISABLED && (posted & LAPIC_EV_PUBLIC))
-		return true;
-	if (lapic->local_events || lapic_lint0_extint(lapic))
+		return (ev & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI)) != 0;
+	if (ev || lapic_lint0_extint(lapic))
 		return true;
 	return virq_lapic_pending(lapic) != VIRQ_LAPIC_NO_VECTOR;
 }

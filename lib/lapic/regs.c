@@ -395,11 +395,6 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 	if (from == to)
 		return 0;
 
-	/* Messages posted around a global enable change were (or will be)
-	 * dropped by a disabled APIC: none survives the transition. */
-	if (from == VIRQ_LAPIC_MODE_DISABLED || to == VIRQ_LAPIC_MODE_DISABLED)
-		virq_atomic_fetch_and32(&lapic->posted_events, LAPIC_EV_LINT);
-
 	if (from == VIRQ_LAPIC_MODE_DISABLED) {
 		/* Re-enable: the APIC returns to its power-up state (the
 		 * conservative reading of SDM 10.4.3). */

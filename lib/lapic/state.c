@@ -25,10 +25,8 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
 	/* Current Count is derived from the timer, not stored in the page. */
 	out->regs[R(VIRQ_LAPIC_REG_TMCCT)] = lapic_timer_read_tmcct(lapic);
 	out->esr_pending = lapic->esr_pending;
-	/* Posted events a globally disabled APIC would drop are not state. */
-	out->events = lapic->local_events & LAPIC_EV_PUBLIC;
-	if (lapic_mode(lapic) != VIRQ_LAPIC_MODE_DISABLED)
-		out->events |= virq_atomic_load32(&lapic->posted_events) & LAPIC_EV_PUBLIC;
+	out->events = (lapic->local_events | virq_atomic_load32(&lapic->posted_events)) &
+		      LAPIC_EV_PUBLIC;
 	out->sipi_vector = virq_atomic_load32(&lapic->posted_sipi) & 0xFFU;
 	out->lint = virq_atomic_load32(&lapic->lint) & LINT_VALID_MASK;
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
@@ -142,7 +140,8 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 		return -VIRQ_ESTATE;
 	if (r[R(VIRQ_LAPIC_REG_ICR_LO)] & ~ICR_LO_MASK)
 		return -VIRQ_ESTATE;
-	if (!x2 && (r[R(VIRQ_LAPIC_REG_ICR_HI)] & ~0xFF000000U))
+	/* A disabled former x2APIC keeps its 32-bit ICR destination. */
+	if (mode == VIRQ_LAPIC_MODE_XAPIC && (r[R(VIRQ_LAPIC_REG_ICR_HI)] & ~0xFF000000U))
 		return -VIRQ_ESTATE;
 	if (r[R(VIRQ_LAPIC_REG_TDCR)] & ~VIRQ_TDCR_MASK)
 		return -VIRQ_ESTATE;

@@ -66,6 +66,7 @@ enum virq_guest_error {
 	VIRQ_GERR_INVALID_ICR,         /**< ICR combination the APIC does not send (Table 10-3). */
 	VIRQ_GERR_LVT_MODE,            /**< LVT programmed with a reserved delivery mode. */
 	VIRQ_GERR_TIMER_MODE,          /**< LVT Timer programmed with a reserved timer mode. */
+	VIRQ_GERR_PIC_MODE,            /**< 8259 SNGL, MCS-80/85 mode or other ICW3. */
 	VIRQ_GERR_COUNT                /**< Number of codes + 1; not a code. */
 };
 

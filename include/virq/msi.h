@@ -46,7 +46,9 @@ extern "C" {
 /** Bits 11:5 of the address carry destination bits 14:8 (the KVM/Xen/Hyper-V
  *  extended destination ID convention, msi digest section 3). */
 #define VIRQ_MSI_EXT_DEST (1U << 0)
-/** Address bits 63:40 carry destination bits 31:8 (KVM_X2APIC_API_USE_32BIT_IDS). */
+/** Address bits 63:40 carry destination bits 31:8 (KVM_X2APIC_API_USE_32BIT_IDS:
+ *  address_hi[31:8] = dest[31:8]); address bits 39:32 must then be zero, as
+ *  KVM requires of such a route. */
 #define VIRQ_MSI_ADDR_HI_DEST (1U << 1)
 /** @} */
 
@@ -56,6 +58,19 @@ extern "C" {
 /**
  * @brief Decodes a compatibility-format MSI write into a message.
  *
+ * Destination bits 19:12, extended by bits 11:5 (::VIRQ_MSI_EXT_DEST) and/or
+ * address bits 63:40 (::VIRQ_MSI_ADDR_HI_DEST; with both flags the two
+ * sources are ORed). DM (bit 2) is honoured whatever RH says. RH=1 turns a
+ * Fixed message into lowest priority, as KVM does (`msi_redir_hint`); with
+ * other delivery modes RH has no effect on the message. Delivery modes 3
+ * and 6 (reserved for MSI) and vectors 0-15 are passed through unchanged:
+ * the receiving side judges them. msg.level is data bit 14 for a
+ * level-triggered message (a level de-assert, trigger = 1 and level = 0,
+ * still decodes; routing drops it) and true for an edge message, whose
+ * bit 14 is "don't care" (SDM 10.11.2; Linux leaves it 0). msg.x2apic is
+ * true when @p flags allow a destination wider than 8 bits; msg.src is
+ * ::VIRQ_MSG_SRC_NONE and msg.shorthand ::VIRQ_SH_NONE.
+ *
  * @param addr   Address written (64 bits).
  * @param data   Data written.
  * @param flags  VIRQ_MSI_* decode flags.
@@ -64,9 +79,10 @@ extern "C" {
  *               becomes lowest priority), vector, trigger and level.
  * @return 0; ::VIRQ_MSI_REMAPPABLE when bit 4 is set (translate with
  *         virq_ir_translate(); @p out untouched); -::VIRQ_ENOENT when the
- *         address is outside 0xFEE00000-0xFEEFFFFF (not an interrupt) or
- *         bits 63:32 are set without ::VIRQ_MSI_ADDR_HI_DEST;
- *         -::VIRQ_EINVAL for a NULL @p out.
+ *         address is outside 0xFEE00000-0xFEEFFFFF (not an interrupt),
+ *         bits 63:32 are set without ::VIRQ_MSI_ADDR_HI_DEST, or bits 39:32
+ *         are set with it; -::VIRQ_EINVAL for a NULL @p out or unknown
+ *         @p flags.
  * @note Any thread; pure.
  */
 VIRQ_API int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags,
@@ -74,8 +90,17 @@ VIRQ_API int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags,
 
 /**
  * @brief Encodes a message as a compatibility MSI (inverse of virq_msi_decode()).
+ *
+ * Lowest priority is encoded as delivery mode 001 with RH=1 (as Linux
+ * did); bit 14 is msg.level. With ::VIRQ_MSI_EXT_DEST a destination up to
+ * 0x7FFF goes to bits 11:5; with ::VIRQ_MSI_ADDR_HI_DEST a wider one goes
+ * to address bits 63:40 (with both flags, bits 11:5 are preferred when the
+ * destination fits). msg.src and msg.x2apic are not encoded.
+ *
  * @return 0, or -::VIRQ_EINVAL when the destination does not fit the format
- *         selected by @p flags.
+ *         selected by @p flags, the message has a shorthand or a delivery
+ *         mode above 7, @p flags are unknown or a pointer is NULL.
+ * @note Any thread; pure.
  */
 VIRQ_API int virq_msi_encode(const struct virq_apic_msg *msg, unsigned flags, uint64_t *addr,
 			     uint32_t *data);
@@ -129,7 +154,8 @@ VIRQ_API int virq_msix_init(struct virq_msix *msix, struct virq_msix_entry *tabl
 /**
  * @brief Guest read of the MSI-X table (aligned 4 or 8 bytes); bytes past
  *        the table read 0.
- * @return 0, or -::VIRQ_EINVAL for a bad size/alignment or NULL @p val.
+ * @return 0, or -::VIRQ_EINVAL for a bad size/alignment (then *@p val = 0),
+ *         NULL @p val or an uninitialised @p msix.
  */
 VIRQ_API int virq_msix_table_read(const struct virq_msix *msix, uint32_t offset, unsigned size,
 				  uint64_t *val);
@@ -137,32 +163,45 @@ VIRQ_API int virq_msix_table_read(const struct virq_msix *msix, uint32_t offset,
 /**
  * @brief Guest write to the MSI-X table (aligned 4 or 8 bytes). Vector
  *        Control keeps bit 0 only. Unmasking a vector whose pending bit is
- *        set sends its message through @p send and clears the bit.
- * @return 0, or -::VIRQ_EINVAL for a bad size/alignment.
+ *        set sends its message through @p send and clears the bit (only
+ *        while MSI-X is enabled and the function is not masked). An 8-byte
+ *        write stores both dwords before the mask is evaluated; writes past
+ *        the table are ignored.
+ * @return 0, or -::VIRQ_EINVAL for a bad size/alignment, a NULL @p send or
+ *         an uninitialised @p msix (nothing changes).
  */
 VIRQ_API int virq_msix_table_write(struct virq_msix *msix, uint32_t offset, unsigned size,
 				   uint64_t val, virq_msi_send_fn send, void *ctx);
 
 /**
- * @brief Guest read of the Pending Bit Array (read-only; aligned 4/8 bytes).
- * @return 0, or -::VIRQ_EINVAL.
+ * @brief Guest read of the Pending Bit Array (read-only; aligned 4/8 bytes;
+ *        bytes past the array read 0). A device model ignores PBA writes.
+ * @return 0, or -::VIRQ_EINVAL as virq_msix_table_read().
  */
 VIRQ_API int virq_msix_pba_read(const struct virq_msix *msix, uint32_t offset, unsigned size,
 				uint64_t *val);
 
 /**
  * @brief Guest write of the MSI-X Message Control bits (Enable, Function
- *        Mask). Clearing the function mask sends every pending, unmasked
- *        vector.
+ *        Mask). Clearing the function mask, or enabling MSI-X with the
+ *        function unmasked, sends every pending vector whose own Mask bit
+ *        is clear, in ascending index order, and clears its pending bit.
+ *        Disabling keeps the pending bits (they are sent when re-enabled).
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p send or an uninitialised
+ *         @p msix (nothing changes).
  */
-VIRQ_API void virq_msix_set_control(struct virq_msix *msix, bool enabled, bool function_mask,
-				    virq_msi_send_fn send, void *ctx);
+VIRQ_API int virq_msix_set_control(struct virq_msix *msix, bool enabled, bool function_mask,
+				   virq_msi_send_fn send, void *ctx);
 
 /**
  * @brief The device signals vector @p index: sent through @p send when
  *        enabled and unmasked; otherwise its pending bit is set (and sent
  *        at unmask). Does nothing while MSI-X is disabled.
- * @return 0, or -::VIRQ_EINVAL for an index past the table.
+ *
+ * Invariant kept by every call: a pending bit is set only for a vector
+ * that is masked, function-masked or disabled.
+ * @return 0, or -::VIRQ_EINVAL for an index past the table, a NULL
+ *         @p send or an uninitialised @p msix.
  */
 VIRQ_API int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_send_fn send,
 			      void *ctx);
@@ -213,6 +252,9 @@ struct virq_ir_config {
 
 /**
  * @brief Reads IRTE @p index (128 bits) from the guest's table.
+ * @param ctx    The context given to virq_ir_translate().
+ * @param index  Entry index, always below virq_ir_config::table_entries.
+ * @param irte   Receives the entry: irte[0] = bits 63:0, irte[1] = bits 127:64.
  * @return 0, or non-zero when the read failed (fault ::VIRQ_IR_FAULT_READ).
  */
 typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
@@ -224,7 +266,24 @@ typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
  * present, reserved bits, source-ID validation (SVT/SQ/SID against
  * @p requester_id), then remapped (a message) or posted (descriptor
  * address, vector, URG). Compatibility format: passed through when CFI is
- * set and EIME clear, else blocked.
+ * set and EIME clear (decoded by virq_msi_decode() with no flags), else
+ * blocked.
+ *
+ * Checks, in order, each ending in ::VIRQ_IR_BLOCKED with its fault:
+ * address bits 63:32 set (either format) or, remappable, data bits 31:16
+ * set: ::VIRQ_IR_FAULT_REQ_RESERVED; compatibility format not allowed:
+ * ::VIRQ_IR_FAULT_COMPAT; index (handle, plus data[15:0] when SHV; never
+ * wrapped) >= table_entries: ::VIRQ_IR_FAULT_INDEX; @p read failed:
+ * ::VIRQ_IR_FAULT_READ; P = 0: ::VIRQ_IR_FAULT_NOT_PRESENT; reserved bits
+ * (remapped: 14:12, 31:24, 127:84, DLM 3 or 6, and without EIME the DST
+ * bits 39:32 and 63:48; posted: 7:2, 13:12, 37:24, 95:84, or any posted
+ * entry without virq_ir_config::posting): ::VIRQ_IR_FAULT_RESERVED; SVT 11
+ * or a failed SID/SQ or bus-range check: ::VIRQ_IR_FAULT_SID.
+ * out->index is set once the index is known (0 before); out->fpd is IRTE.FPD
+ * once the entry was read (faults 0x22, 0x24, 0x26 and successes), false
+ * otherwise. A remapped message has level = true, msg.x2apic = EIME and the
+ * destination DST[15:8] (xAPIC) or DST (x2APIC); RH=1 with Fixed becomes
+ * lowest priority.
  *
  * @param cfg           Remapping configuration.
  * @param addr, data    The write.
@@ -233,8 +292,10 @@ typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
  * @param read          Reads an IRTE; @p ctx is passed to it.
  * @param ctx           Context for @p read.
  * @param out           Result.
- * @return 0 (see out->kind), -::VIRQ_ENOENT for an address outside the
- *         interrupt window, -::VIRQ_EINVAL for NULL arguments.
+ * @return 0 (see out->kind), -::VIRQ_ENOENT for an address whose bits 31:20
+ *         are not 0xFEE, -::VIRQ_EINVAL for NULL arguments or
+ *         virq_ir_config::table_entries not 1-65536 (@p out untouched on
+ *         error).
  * @note Any thread; pure but for @p read.
  */
 VIRQ_API int virq_ir_translate(const struct virq_ir_config *cfg, uint64_t addr, uint32_t data,

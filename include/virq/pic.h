@@ -15,6 +15,17 @@
  * and/or I/O APIC pin 0 (virtual wire through the I/O APIC), and runs
  * virq_pic_intack() when the CPU takes the ExtINT interrupt.
  *
+ * ## Inputs
+ *
+ * Each input is edge- or level-sensitive: level when its ELCR bit is set or
+ * the chip was initialised with LTIM (ICW1 bit 3), edge otherwise. An edge
+ * input latches a request when driven high with its edge-sense bit clear
+ * and keeps it until INTA even if the line drops (devices may pulse); a
+ * level input's request is its line. Master input 2 is the slave's INT
+ * output, an edge input (forced-edge ELCR bit) unless the master has LTIM,
+ * which is why a slave request that vanishes before INTA answers the
+ * spurious IRQ15.
+ *
  * ## Threads
  *
  * One PIC pair is shared by device threads (virq_pic_set_irq()) and vCPU
@@ -48,23 +59,48 @@ extern "C" {
 #define VIRQ_PIC_ELCR2_MASK 0xDEU /**< ELCR2 writable bits. */
 /** @} */
 
+/** @name Mode flags of one chip (virq_pic_chip_state::flags)
+ * @{ */
+#define VIRQ_PIC_F_AEOI (1U << 0)         /**< ICW4 AEOI: automatic EOI. */
+#define VIRQ_PIC_F_ROTATE_AEOI (1U << 1)  /**< OCW2 100: rotate in AEOI mode. */
+#define VIRQ_PIC_F_SFNM (1U << 2)         /**< ICW4 SFNM (acts on the master only). */
+#define VIRQ_PIC_F_SPECIAL_MASK (1U << 3) /**< OCW3 ESMM=1 SMM=1: special mask mode. */
+#define VIRQ_PIC_F_POLL (1U << 4)         /**< OCW3 P=1: next read is the poll byte. */
+#define VIRQ_PIC_F_READ_ISR (1U << 5)     /**< OCW3 RR=1 RIS=1: A0=0 reads ISR, else IRR. */
+#define VIRQ_PIC_F_IC4 (1U << 6)          /**< ICW1 IC4: the init sequence has an ICW4. */
+#define VIRQ_PIC_F_SNGL (1U << 7)         /**< ICW1 SNGL: the init sequence skips ICW3. */
+#define VIRQ_PIC_F_LTIM (1U << 8)         /**< ICW1 LTIM: every input level-sensitive. */
+#define VIRQ_PIC_F_VALID 0x01FFU          /**< Every defined flag. */
+/** @} */
+
+/** @name Initialization state of one chip (virq_pic_chip_state::init_state)
+ * @{ */
+#define VIRQ_PIC_INIT_READY 0U /**< Initialised (or never): A0=1 writes are OCW1. */
+#define VIRQ_PIC_INIT_ICW2 1U  /**< After ICW1: the next A0=1 write is ICW2. */
+#define VIRQ_PIC_INIT_ICW3 2U  /**< The next A0=1 write is ICW3 (SNGL=0 only). */
+#define VIRQ_PIC_INIT_ICW4 3U  /**< The next A0=1 write is ICW4 (IC4=1 only). */
+/** @} */
+
 /**
  * @brief Callbacks from the PIC pair. Kept const; ctx first.
  */
 struct virq_pic_ops {
-	/** Required. The master INT output changed to @p level. */
+	/** Required. The master INT output changed to @p level (called only
+	 *  on a change, never with the level it already had). */
 	void (*intr)(void *ctx, bool level);
-	/** Optional. Guest oddities (unsupported mode bits such as LTIM, SNGL,
-	 *  MCS-80 mode; bad access size); already answered. */
+	/** Optional. Guest oddities, already answered: ::VIRQ_GERR_PIC_MODE
+	 *  for a mode the PC/AT wiring or this model does not provide (SNGL,
+	 *  MCS-80/85 mode, ICW3 other than the slave on IR2). NULL: not
+	 *  interested. */
 	void (*guest_error)(void *ctx, enum virq_guest_error code);
 };
 
-/** @brief One 8259A. Private; part of ::virq_pic. */
+/** @brief One 8259A. Private; part of ::virq_pic (see ::virq_pic_chip_state). */
 struct virq_pic_chip {
 	/** @privatesection */
 	uint8_t irr, imr, isr, last_irr, elcr, prio_add, base, init_state;
-	uint8_t icw4_needed, single, aeoi, rotate_aeoi, sfnm, special_mask, poll, read_isr;
-	uint8_t ltim, icw3, reserved[6];
+	uint8_t icw3, reserved;
+	uint16_t flags; /* VIRQ_PIC_F_* */
 };
 
 /** @brief The cascaded pair. Caller-allocated; fields are private. */
@@ -79,12 +115,22 @@ struct virq_pic {
 
 /**
  * @brief Initialises the pair at power-up: everything 0 (vector bases 0,
- *        IMR 0, ELCR 0), INT low.
- * @return 0, or -::VIRQ_EINVAL for NULL arguments or a missing intr hook.
+ *        IMR 0, ELCR 0, no init sequence pending), INT low (not reported).
+ * @param pic The pair to initialise (caller-allocated).
+ * @param ops Callback table; kept by pointer, must outlive @p pic.
+ * @param ctx Passed back to every callback.
+ * @return 0, or -::VIRQ_EINVAL for NULL arguments or a missing intr hook
+ *         (@p pic is then not written).
+ * @note Before any other call on @p pic.
  */
 VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops, void *ctx);
 
-/** @brief Machine reset: power-up state, input levels forgotten, ELCR 0. */
+/**
+ * @brief Machine reset: power-up state, input levels forgotten, ELCR 0.
+ *
+ * Reports INT going low through `ops->intr` when it was high.
+ * @note Serialised with every other call on @p pic (see "Threads").
+ */
 VIRQ_API void virq_pic_reset(struct virq_pic *pic);
 
 /**
@@ -94,61 +140,147 @@ VIRQ_API void virq_pic_reset(struct virq_pic *pic);
  * which acknowledges like an INTA); A0 = 1: IMR (or the poll byte). ELCR
  * ports read the register.
  *
+ * The poll byte is `0x80 | level` of the highest-priority request of that
+ * chip, which is acknowledged on that chip only (ISR bit set unless AEOI,
+ * edge IRR bit cleared; the master does not run a cascade cycle for level
+ * 2: software polls the slave next), or 0x00 when the chip has no request
+ * (digest 8: QEMU's answer, not KVM's).
+ *
  * @return 0; -::VIRQ_ENOENT when @p port is not a PIC or ELCR port;
- *         -::VIRQ_EINVAL for a NULL @p val.
+ *         -::VIRQ_EINVAL for a NULL @p val. On error *val is not written
+ *         and nothing changes.
+ * @note Serialised with every other call on @p pic.
  */
 VIRQ_API int virq_pic_io_read(struct virq_pic *pic, uint16_t port, uint8_t *val);
 
 /**
  * @brief Guest OUT to @p port (one byte).
- * @return 0, or -::VIRQ_ENOENT when @p port is not a PIC or ELCR port.
+ *
+ * A0 = 0: ICW1 (bit 4 set), else OCW3 (bit 3 set), else OCW2. A0 = 1:
+ * ICW2/ICW3/ICW4 while an init sequence is pending, else OCW1 (IMR; also
+ * before the first ICW1). ELCR ports store `val & mask` (forced-edge bits
+ * read 0). Every mode is honoured except that the PC/AT wiring (slave on
+ * master IR2) and 8086 mode are fixed: SNGL, MCS-80/85 mode and other ICW3
+ * values are reported as ::VIRQ_GERR_PIC_MODE and otherwise ignored.
+ *
+ * ICW1 (digest 10, QEMU's choice where the datasheet is silent) clears
+ * IMR, ISR, pending edge requests and the edge-sense latches, rotation,
+ * special mask mode, poll, the read selection (IRR), AEOI, rotate-in-AEOI,
+ * SFNM and the vector base; it keeps the requests of asserted level inputs
+ * and the ELCR, and sets LTIM from its bit 3.
+ *
+ * @return 0, or -::VIRQ_ENOENT when @p port is not a PIC or ELCR port
+ *         (nothing changes).
+ * @note Serialised with every other call on @p pic.
  */
 VIRQ_API int virq_pic_io_write(struct virq_pic *pic, uint16_t port, uint8_t val);
 
 /**
  * @brief Drives input @p irq (0-15) to @p level (true = high).
  *
- * Edge inputs latch a low→high transition in IRR; level inputs (ELCR) make
- * IRR follow the line. IRQ 2 is the cascade: driving it has no effect.
+ * Edge inputs latch a low→high transition in IRR; level inputs (ELCR bit
+ * set, or every input of a chip initialised with LTIM) make IRR follow the
+ * line. IRQ 2 is the cascade: driving it has no effect (master input 2 is
+ * the slave's INT output, an edge-sensitive input per the forced-edge ELCR
+ * bit, or level with LTIM).
  *
- * @return 0, or -::VIRQ_EINVAL for @p irq > 15.
+ * @return 0, or -::VIRQ_EINVAL for @p irq > 15 (nothing changes).
+ * @note Serialised with every other call on @p pic.
  */
 VIRQ_API int virq_pic_set_irq(struct virq_pic *pic, unsigned irq, bool level);
 
-/** @brief Current level of the master INT output. */
+/**
+ * @brief Current level of the master INT output: true while the master
+ *        has an unmasked request of higher priority than what it has in
+ *        service (the level last reported through `ops->intr`).
+ */
 VIRQ_API bool virq_pic_get_intr(const struct virq_pic *pic);
 
 /**
  * @brief The CPU's interrupt-acknowledge cycle: returns the vector.
  *
  * Selects the highest-priority request (through the cascade), sets ISR
- * (cleared again at once with AEOI), clears edge IRR bits, and returns
- * base + level. With no request left it returns the spurious vector
- * (master base + 7, or slave base + 7 with master ISR bit 2 set) and sets
- * no ISR bit of that level.
+ * (cleared again at once with AEOI, the level becoming lowest priority
+ * with rotate-in-AEOI), clears edge IRR bits, and returns base + level.
+ * With no request left it returns the spurious vector (master base + 7, or
+ * slave base + 7 with master ISR bit 2 set) and sets no ISR bit of that
+ * level.
+ *
+ * After a cascaded acknowledge master input 2 is re-armed: a request the
+ * slave still presents raises master IR2 again (as KVM re-pulses it), so a
+ * second slave request is not lost when the slave's INT stays high.
+ *
+ * @note Serialised with every other call on @p pic. Called without a
+ *       pending request (INT low) it is the spurious case above.
  */
 VIRQ_API uint8_t virq_pic_intack(struct virq_pic *pic);
 
 /** @brief Version of ::virq_pic_state. */
 #define VIRQ_PIC_STATE_VERSION 1U
 
-/** @brief Complete state of the pair, for save/restore. */
-struct virq_pic_state {
-	uint32_t version;             /**< ::VIRQ_PIC_STATE_VERSION. */
-	uint32_t size;                /**< sizeof(struct virq_pic_state). */
-	struct virq_pic_chip chip[2]; /**< Master, slave. */
-	uint32_t intr;                /**< INT output level (0 or 1). */
-	uint32_t reserved;            /**< Zero. */
+/**
+ * @brief Saved state of one 8259A (part of ::virq_pic_state).
+ *
+ * Bit n of each 8-bit register is input IR n of that chip (IRQ n on the
+ * master, IRQ 8 + n on the slave).
+ */
+struct virq_pic_chip_state {
+	uint8_t irr; /**< Interrupt request register. Master bit 2 is the slave's request. */
+	uint8_t imr; /**< Interrupt mask register (OCW1). */
+	uint8_t isr; /**< In-service register. */
+	/** Input levels as last driven, also the edge-sense latches: an edge
+	 *  input latches IRR when driven high with its bit clear. ICW1 clears
+	 *  the bits of edge inputs (re-arming them). For level inputs (ELCR or
+	 *  LTIM) IRR equals these bits. Master bit 2 is the slave's INT. */
+	uint8_t last_irr;
+	uint8_t elcr; /**< ELCR1 (master) or ELCR2 (slave); only writable-mask bits. */
+	/** Rotation: the level with the highest priority, 0-7 (the lowest
+	 *  priority level + 1, mod 8; 0 after ICW1 = IR0 highest). */
+	uint8_t prio_add;
+	uint8_t base;       /**< Vector base from ICW2, bits 2:0 zero. */
+	uint8_t init_state; /**< VIRQ_PIC_INIT_*. */
+	uint8_t icw3;       /**< ICW3 as written (the wiring is fixed; kept for the record). */
+	uint8_t reserved;   /**< Zero. */
+	uint16_t flags;     /**< VIRQ_PIC_F_* (no other bit). */
 };
 
-/** @brief Exports the state. @return 0 or -::VIRQ_EINVAL. */
+/** @brief Complete state of the pair, for save/restore. */
+struct virq_pic_state {
+	uint32_t version;                   /**< ::VIRQ_PIC_STATE_VERSION. */
+	uint32_t size;                      /**< sizeof(struct virq_pic_state). */
+	struct virq_pic_chip_state chip[2]; /**< Master, slave. */
+	uint32_t intr;                      /**< INT output level (0 or 1). */
+	uint32_t reserved;                  /**< Zero. */
+};
+
+/**
+ * @brief Exports the state.
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p out.
+ * @note Serialised with every other call on @p pic.
+ */
 VIRQ_API int virq_pic_save(const struct virq_pic *pic, struct virq_pic_state *out);
 
 /**
- * @brief Imports a state; every field validated first (flags 0/1, init
- *        state, priority base, ELCR masks, ISR consistent with the cascade).
- * @return 0, -::VIRQ_EVERSION, -::VIRQ_ESTATE or -::VIRQ_EINVAL; nothing
- *         changes on error.
+ * @brief Imports a state saved by virq_pic_save().
+ *
+ * Every field is validated before anything changes: version and size,
+ * reserved fields zero, no unknown flag, init state 0-3 and consistent
+ * with SNGL/IC4 (ICW3 is never pending with SNGL, ICW4 only with IC4),
+ * priority base 0-7, vector base bits 2:0 zero, ELCR within its writable
+ * mask, IRR of level inputs equal to their input levels, master input 2
+ * equal to the slave's INT output, and `intr` equal to the INT output the
+ * state computes. The ISR is not checked against the cascade: a master ISR
+ * bit 2 without a slave ISR bit (AEOI slave, spurious IRQ15) and the
+ * reverse (AEOI master, guest EOIs) are both reachable.
+ *
+ * When the INT level differs from the one before the call, `ops->intr`
+ * reports the new level.
+ *
+ * @return 0; -::VIRQ_EVERSION for an unknown version or size;
+ *         -::VIRQ_ESTATE for a damaged state; -::VIRQ_EINVAL for a NULL
+ *         @p st. Nothing changes on error.
+ * @pre @p pic was initialised with virq_pic_init().
+ * @note Serialised with every other call on @p pic.
  */
 VIRQ_API int virq_pic_restore(struct virq_pic *pic, const struct virq_pic_state *st);
 

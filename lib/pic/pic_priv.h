@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the pic files share and nobody else sees.
+ *
+ * The pair is two struct virq_pic_chip (0 master, 1 slave) in the layout of
+ * the 8259A reference model of the digest (section 12), with the mode bits
+ * gathered in one flags word (VIRQ_PIC_F_*, the same bits the saved state
+ * uses). Facts kept exact at every return to the caller, checked by
+ * pic_check_invariants():
+ *  - master last_irr bit 2 is the slave's INT output (pic_update() drives
+ *    master input 2 after every change of the slave);
+ *  - on every chip, IRR bits of level inputs equal last_irr (their input
+ *    levels): a level input's request follows the line;
+ *  - pic->intr is the master's INT output (pic_chip_get_irq() >= 0) and is
+ *    the level last reported through ops->intr;
+ *  - ELCR within its writable mask, ICW2 base bits 2:0 zero, prio_add 0-7,
+ *    init_state 0-3 (2 never with SNGL, 3 only with IC4), no unknown flag.
+ */
+#ifndef VIRQ_PIC_PRIV_H
+#define VIRQ_PIC_PRIV_H
+
+#include <virq/pic.h>
+
+#define PIC_MASTER 0U
+#define PIC_SLAVE 1U
+#define PIC_CASCADE_IR 2U /* master input wired to the slave's INT (PC/AT) */
+#define PIC_CASCADE_BIT (1U << PIC_CASCADE_IR)
+#define PIC_NO_IRQ (-1)
+#define PIC_PRIO_NONE 8U /* pic_prio() of an empty mask */
+
+/* OCW3 fields (digest 4). */
+#define PIC_OCW3_RIS 0x01U
+#define PIC_OCW3_RR 0x02U
+#define PIC_OCW3_P 0x04U
+#define PIC_OCW3_SMM 0x20U
+#define PIC_OCW3_ESMM 0x40U
+
+/* ICW1 and ICW4 fields (digest 3). */
+#define PIC_ICW1_IC4 0x01U
+#define PIC_ICW1_SNGL 0x02U
+#define PIC_ICW1_LTIM 0x08U
+#define PIC_ICW1_ID 0x10U
+#define PIC_ICW4_UPM 0x01U
+#define PIC_ICW4_AEOI 0x02U
+#define PIC_ICW4_SFNM 0x10U
+
+/* ICW3 of the PC/AT wiring: slave on master IR2, slave ID 2. */
+#define PIC_ICW3_MASTER PIC_CASCADE_BIT
+#define PIC_ICW3_SLAVE PIC_CASCADE_IR
+
+#define PIC_POLL_INT 0x80U /* poll byte bit 7: a request was pending */
+
+static inline bool pic_flag(const struct virq_pic_chip *c, uint16_t f)
+{
+	return (c->flags & f) != 0;
+}
+
+static inline uint8_t pic_elcr_mask(unsigned idx)
+{
+	return idx == PIC_MASTER ? (uint8_t)VIRQ_PIC_ELCR1_MASK : (uint8_t)VIRQ_PIC_ELCR2_MASK;
+}
+
+/* Inputs the chip treats as level-sensitive: all of them with LTIM, else the ELCR. */
+static inline uint8_t pic_level_mask(const struct virq_pic_chip *c)
+{
+	return pic_flag(c, VIRQ_PIC_F_LTIM) ? 0xFFU : c->elcr;
+}
+
+static inline void pic_guest_error(const struct virq_pic *pic, enum virq_guest_error code)
+{
+	if (pic->ops->guest_error)
+		pic->ops->guest_error(pic->ctx, code);
+}
+
+/* prio.c: priority resolution, acknowledge, cascade and INT output. */
+unsigned pic_prio(const struct virq_pic_chip *c, uint8_t mask);
+unsigned pic_prio_level(const struct virq_pic_chip *c, unsigned prio);
+int pic_chip_get_irq(const struct virq_pic_chip *c, bool master);
+void pic_chip_set_input(struct virq_pic_chip *c, unsigned n, bool level);
+void pic_chip_intack(struct virq_pic_chip *c, unsigned n);
+uint8_t pic_chip_poll(struct virq_pic_chip *c, bool master);
+bool pic_compute_intr(const struct virq_pic_chip *master, const struct virq_pic_chip *slave);
+void pic_update(struct virq_pic *pic);
+
+/* pic.c: ICW/OCW decoding. */
+void pic_reset_chips(struct virq_pic *pic);
+
+/*
+ * state.c: 0 when every fact listed at the top of this file holds,
+ * otherwise a number naming the first one that broke. For tests and
+ * fuzzers; reads only.
+ */
+int pic_check_invariants(const struct virq_pic *pic);
+
+#endif /* VIRQ_PIC_PRIV_H */

@@ -206,12 +206,13 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	int16_t irrv;               /* highest IRR vector or -1; always exact */
 	uint8_t mp_state;
 	bool timer_armed;
-	bool in_error;   /* LVT Error delivery in progress (no recursion) */
-	bool active;     /* globally and software enabled; always exact */
-	uint8_t irr_sum; /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
-	uint8_t isr_sum; /* same for ISR */
-	uint8_t tmr_sum; /* same for TMR */
-	uint8_t reserved1[5];
+	bool in_error;      /* LVT Error delivery in progress (no recursion) */
+	bool active;        /* globally and software enabled; always exact */
+	uint8_t irr_sum;    /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
+	uint8_t isr_sum;    /* same for ISR */
+	uint8_t tmr_sum;    /* same for TMR */
+	uint8_t dest_depth; /* nesting of dest_begin/dest_end (owner) */
+	uint32_t dest_seq;  /* odd while ID/LDR/DFR/mode change (match_dest) */
 };
 
 /**

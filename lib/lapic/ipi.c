@@ -87,11 +87,20 @@ VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic)
 
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical)
 {
-	uint64_t base = __atomic_load_n(&lapic->apic_base, __ATOMIC_RELAXED);
-	enum virq_lapic_mode mode = lapic_mode_of(base);
-	uint32_t id = lapic_get_shared(lapic, VIRQ_LAPIC_REG_ID);
-	uint32_t ldr = lapic_get_shared(lapic, VIRQ_LAPIC_REG_LDR);
+	enum virq_lapic_mode mode;
+	uint32_t id, ldr, dfr, seq;
 
+	/* A consistent snapshot of mode, ID, LDR and DFR (see lapic_dest_begin). */
+	for (;;) {
+		seq = __atomic_load_n(&lapic->dest_seq, __ATOMIC_ACQUIRE);
+		mode = lapic_mode_of(__atomic_load_n(&lapic->apic_base, __ATOMIC_RELAXED));
+		id = lapic_get_shared(lapic, VIRQ_LAPIC_REG_ID);
+		ldr = lapic_get_shared(lapic, VIRQ_LAPIC_REG_LDR);
+		dfr = lapic_get_shared(lapic, VIRQ_LAPIC_REG_DFR);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(seq & 1U) && __atomic_load_n(&lapic->dest_seq, __ATOMIC_RELAXED) == seq)
+			break;
+	}
 	if (mode == VIRQ_LAPIC_MODE_DISABLED)
 		return false;
 	if (mode == VIRQ_LAPIC_MODE_X2APIC) {
@@ -109,7 +118,7 @@ VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t des
 	if (!logical)
 		return dest == (id >> 24);
 	ldr >>= 24;
-	switch (lapic_get_shared(lapic, VIRQ_LAPIC_REG_DFR) >> 28) {
+	switch (dfr >> 28) {
 	case 0xFU: /* flat: bitmap of up to 8 APICs */
 		return (ldr & dest) != 0;
 	case 0x0U: /* cluster: 4-bit cluster, 4-bit bitmap */

@@ -72,7 +72,16 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 		id = lapic_get(l, VIRQ_LAPIC_REG_ID);
 
 	lapic_timer_stop(l);
-	virq_memset(l->page, 0, VIRQ_LAPIC_PAGE_SIZE);
+	lapic_dest_begin(l);
+	/* Not a memset: other threads read ID, LDR, DFR and PPR (untorn
+	 * atomic accesses on those words, plain stores elsewhere). */
+	for (uint32_t off = 0; off < VIRQ_LAPIC_PAGE_SIZE; off += 4) {
+		if (off == VIRQ_LAPIC_REG_ID || off == VIRQ_LAPIC_REG_LDR ||
+		    off == VIRQ_LAPIC_REG_DFR || off == VIRQ_LAPIC_REG_PPR)
+			lapic_set_shared(l, off, 0);
+		else
+			lapic_set(l, off, 0);
+	}
 	lapic_set_shared(l, VIRQ_LAPIC_REG_ID, id);
 	lapic_set(l, VIRQ_LAPIC_REG_VERSION, lapic_version_value(l));
 	lapic_set_shared(l, VIRQ_LAPIC_REG_DFR, 0xFFFFFFFFU);
@@ -82,9 +91,9 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 		lapic_set(l, VIRQ_LAPIC_REG_LVT_CMCI, VIRQ_LVT_RESET);
 	for (uint32_t off = VIRQ_LAPIC_REG_LVT_TIMER; off <= VIRQ_LAPIC_REG_LVT_ERROR; off += 16)
 		lapic_set(l, off, VIRQ_LVT_RESET);
+	lapic_dest_end(l);
 
 	lapic_recompute_cache(l); /* empty IRR/ISR, software-disabled */
-	lapic_dest_changed(l);
 	l->esr_pending = 0;
 	l->local_events = 0;
 	l->in_error = false;
@@ -107,11 +116,13 @@ void lapic_clear_vectors(struct virq_lapic *l)
 
 VIRQ_API void virq_lapic_reset(struct virq_lapic *lapic)
 {
+	lapic_dest_begin(lapic);
 	__atomic_store_n(&lapic->apic_base,
 			 VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
 				 (lapic->cfg.bsp ? VIRQ_APIC_BASE_BSP : 0),
 			 __ATOMIC_RELAXED);
 	lapic_reset_regs(lapic, false);
+	lapic_dest_end(lapic);
 	virq_atomic_store32(&lapic->posted_events, 0);
 	virq_atomic_store32(&lapic->posted_sipi, 0);
 	/* Pin levels are electrical inputs: RESET keeps them, drops edges. */

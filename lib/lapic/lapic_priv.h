@@ -148,6 +148,30 @@ static inline void lapic_dest_changed(struct virq_lapic *l)
 		l->ops->dest_changed(l->ctx);
 }
 
+/*
+ * ID, LDR, DFR and IA32_APIC_BASE are read together by other threads
+ * (virq_lapic_match_dest). Changes happen between dest_begin and dest_end,
+ * a sequence counter the readers re-check (odd while a change is under
+ * way), so a reader never combines an old mode with a new ID.
+ */
+static inline void lapic_dest_begin(struct virq_lapic *l)
+{
+	if (l->dest_depth++)
+		return; /* nested: one section */
+	__atomic_store_n(&l->dest_seq, l->dest_seq + 1U, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void lapic_dest_end(struct virq_lapic *l)
+{
+	VIRQ_ASSERT(l->dest_depth > 0);
+	if (--l->dest_depth)
+		return;
+	__atomic_store_n(&l->dest_seq, l->dest_seq + 1U, __ATOMIC_RELEASE);
+	/* Outside the section, so the router may read the new values. */
+	lapic_dest_changed(l);
+}
+
 static inline void lapic_guest_error(struct virq_lapic *l, enum virq_guest_error code)
 {
 	if (l->ops->guest_error)

@@ -390,10 +390,15 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 
 	/* Commit. BSP is fixed at reset; the written bit is ignored. */
 	val = (val & ~VIRQ_APIC_BASE_BSP) | (lapic->apic_base & VIRQ_APIC_BASE_BSP);
+	if (from == to) {
+		/* Base address only: one untorn store, matching unaffected. */
+		__atomic_store_n(&lapic->apic_base, val, __ATOMIC_RELAXED);
+		return 0;
+	}
+	/* Mode and the ID/LDR it implies change in one section. */
+	lapic_dest_begin(lapic);
 	__atomic_store_n(&lapic->apic_base, val, __ATOMIC_RELAXED);
 	lapic_update_active(lapic);
-	if (from == to)
-		return 0;
 
 	if (from == VIRQ_LAPIC_MODE_DISABLED) {
 		/* Re-enable: the APIC returns to its power-up state (the
@@ -418,7 +423,7 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 		lapic_set_shared(lapic, VIRQ_LAPIC_REG_LDR, 0);
 		lapic_set(lapic, VIRQ_LAPIC_REG_ICR_HI, 0);
 	}
-	lapic_dest_changed(lapic);
+	lapic_dest_end(lapic);
 	return 0;
 gp:
 	lapic_guest_error(lapic, VIRQ_GERR_APIC_BASE);

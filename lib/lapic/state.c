@@ -213,9 +213,11 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 
 	lapic_timer_stop(l);
 	lapic_discard_posted(l);
+	lapic_dest_begin(l);
 	__atomic_store_n(&l->apic_base, st->apic_base, __ATOMIC_RELAXED);
 	for (unsigned i = 0; i < 256; i++)
 		__atomic_store_n(&l->page[i], st->regs[i], __ATOMIC_RELAXED);
+	lapic_dest_end(l);
 	virq_memset(&l->page[256], 0, VIRQ_LAPIC_PAGE_SIZE - 1024U);
 	lapic_set(l, VIRQ_LAPIC_REG_TMCCT, 0);
 	l->esr_pending = st->esr_pending;
@@ -231,7 +233,6 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 	l->mp_state = (st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) ? VIRQ_LAPIC_MP_WAIT_SIPI
 							       : VIRQ_LAPIC_MP_RUNNABLE;
 
-	lapic_dest_changed(l);
 	tm = lapic_timer_mode(l);
 	if (st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) {
 		uint64_t now = l->ops->now_ns(l->ctx);
@@ -294,6 +295,8 @@ int lapic_check_invariants(const struct virq_lapic *l)
 		return 18;
 	if (mode == VIRQ_LAPIC_MODE_DISABLED && (l->irr_sum | l->isr_sum | l->tmr_sum))
 		return 19;
+	if (l->dest_depth || (l->dest_seq & 1U))
+		return 20;
 	if (lapic_get(l, VIRQ_LAPIC_REG_PPR) !=
 	    lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), apicvec_highest(isr)))
 		return 4;

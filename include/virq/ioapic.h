@@ -21,8 +21,21 @@
  * An I/O APIC has no owner thread: device threads drive pins and vCPU
  * threads access registers and broadcast EOIs. The caller serialises every
  * call on one I/O APIC (virq_vm does it with its lock). `ops->deliver` is
- * called with that serialisation held; it must not call back into the same
- * I/O APIC.
+ * called with that serialisation held.
+ *
+ * ## Re-entry from hooks
+ *
+ * `ops->deliver` may call virq_ioapic_eoi(), virq_ioapic_set_pin() and
+ * virq_ioapic_service() on the same I/O APIC (a LAPIC that EOIs at once, an
+ * EOI path that raises the line again: KVM's "infinite recursion on lazy
+ * EOI"). Such a nested call updates the state at once, but any message it
+ * causes is only recorded; the outermost call sends it after `ops->deliver`
+ * returns, iteratively, so the I/O APIC never calls `ops->deliver` from
+ * within `ops->deliver`. The outermost call stops after `storm_limit` + 1
+ * rounds of such follow-up messages and throttles the pins still asking
+ * (as a storm, below). The other hooks (`storm`, `guest_error`) should not
+ * call back; if they do, the same rules apply. No hook may call
+ * virq_ioapic_init().
  *
  * ## Level-triggered storms
  *
@@ -108,7 +121,9 @@ struct virq_ioapic_ops {
 	/** Required. Send the interrupt of @p pin upstream as the MSI write
 	 *  @p addr / @p data (ioapic digest section 6; remappable format when the
 	 *  entry has bit 48 set). Returns how many LAPICs accepted it (0: none;
-	 *  a level entry then leaves Remote IRR clear). */
+	 *  a level entry then leaves Remote IRR clear). While it runs, the
+	 *  entry of a level pin reads with Remote IRR set, so an EOI from
+	 *  inside the hook (lazy EOI) clears it. */
 	unsigned (*deliver)(void *ctx, unsigned pin, uint64_t addr, uint32_t data);
 	/** Optional. @p pin was throttled as a level storm; call
 	 *  virq_ioapic_service() later. NULL: re-delivery resumes at the next
@@ -133,8 +148,9 @@ struct virq_ioapic {
 	uint64_t rte[VIRQ_IOAPIC_MAX_PINS];
 	uint64_t line[2];                         /* logical level of each pin (asserted = 1) */
 	uint64_t storm_held[2];                   /* pins throttled, waiting for service */
+	uint64_t pending[2];                      /* messages requested by nested calls */
 	uint32_t eoi_count[VIRQ_IOAPIC_MAX_PINS]; /* successive EOI re-deliveries */
-	uint32_t in_eoi;                          /* nesting depth of EOI processing */
+	uint32_t in_eoi; /* nesting depth of calls (EOI processing, hooks) */
 };
 
 /**
@@ -155,8 +171,9 @@ VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic);
  * IOREGSEL and IOWIN are 32-bit registers; an access of 1, 2 or 4 bytes
  * within one of them reads those bytes (8-byte and cross-register reads
  * return the low register's bytes zero-extended). Indirect reads: ID, VER
- * (version | (pins-1) << 16), ARB (= ID), RTE halves; an index past the last
- * entry reads all ones. The EOI register and other offsets read 0.
+ * (version | (pins-1) << 16), ARB (= ID), RTE halves; any other index
+ * (0x03-0x0F, past the last entry) reads all ones, as in KVM. The EOI
+ * register and other offsets read 0.
  *
  * @return 0, or -::VIRQ_EINVAL for a NULL @p val, a size not 1/2/4/8 or an
  *         access beyond ::VIRQ_IOAPIC_MMIO_SIZE.
@@ -185,6 +202,10 @@ VIRQ_API int virq_ioapic_mmio_write(struct virq_ioapic *ioapic, uint32_t offset,
  * @brief Drives input @p pin to the logical level @p asserted (after
  *        polarity: true = asserted).
  *
+ * The polarity bit (13) of the entry is storage only: device models
+ * present logical levels, as in KVM and QEMU (ioapic digest section 5); an
+ * embedder that has physical levels XORs them with bit 13 first.
+ *
  * Edge entries send on a deasserted→asserted change when unmasked (an edge
  * on a masked pin is lost). Level entries send while asserted, unmasked and
  * Remote IRR clear; Remote IRR is set when at least one LAPIC accepted.
@@ -206,7 +227,8 @@ VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector);
 
 /**
  * @brief Re-evaluates @p pin: delivers an asserted, unmasked level pin with
- *        Remote IRR clear. Ends storm throttling of that pin.
+ *        Remote IRR clear. Ends storm throttling of that pin (an edge pin
+ *        throttled with an edge held sends that edge if unmasked).
  * @return 0, or -::VIRQ_EINVAL for an out-of-range pin.
  */
 VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin);

@@ -16,5 +16,6 @@
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
 #include <virq/version.h>
+#include <virq/vm.h>
 
 #endif /* VIRQ_VIRQ_H */

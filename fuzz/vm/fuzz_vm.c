@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: a whole VM (6 LAPICs, one I/O APIC, the PIC pair, 26
+ * GSIs) driven by a stream of (op, args) records: guest register traffic
+ * on every controller (LAPIC MMIO/MSR including ICR sends and APIC base
+ * changes, I/O APIC MMIO, PIC ports), device lines, MSIs, raw messages,
+ * acknowledges, EOIs and events.
+ *
+ * Input: one header byte (bit 0 lowest_vector_hashing, bit 1 the x2APIC
+ * broadcast quirk, bit 2 extended destination IDs, bits 7:3 initial APIC
+ * ID spread), then records of one op byte (modulo OP_COUNT) and 8 argument
+ * bytes. Bytes past the end read as 0.
+ *
+ * After every op (a failed check prints the line and traps):
+ *  - lapic_check_invariants(), ioapic_check_invariants(),
+ *    pic_check_invariants() and vm_check_invariants() are 0, and each
+ *    vCPU's map key is the ID and mode its LAPIC has now;
+ *  - every message the fuzzer sends itself (raw messages, MSIs it decodes
+ *    the same way, IPIs from the LAPICs' send_ipi hook) is checked against
+ *    an independent resolution that asks virq_lapic_match_dest() of every
+ *    vCPU without the map: the accepted count is exact, and a vector that
+ *    newly appears in a LAPIC's posted-interrupt descriptor appears only in
+ *    a LAPIC that matched (for lowest priority: one of the lowest class).
+ * ASan/UBSan watch every index (vCPU, map, GSI, pin).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <virq/vm.h>
+
+#include "ioapic/ioapic_priv.h"
+#include "lapic/lapic_priv.h"
+#include "pic/pic_priv.h"
+#include "vm/vm_priv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NV 6U
+#define NMAP 64U
+#define NGSI 26U
+
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "fuzz_vm.c:%d: check failed: %s\n", __LINE__, #c);         \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static uint32_t pages[NV][1024] __attribute__((aligned(4096)));
+static struct virq_lapic apics[NV];
+static struct virq_lapic_config lcfg[NV];
+static uint32_t idx[NV];
+static struct virq_lapic *vcpus[NV];
+static uint32_t map[NMAP];
+static uint64_t map_key[NV];
+static struct virq_vm_gsi gsis[NGSI];
+static struct virq_vm vm;
+static struct virq_ioapic ioapic;
+static struct virq_pic pic;
+static unsigned lock_depth;
+static bool ipi_depth;
+
+static void f_lock(void *ctx)
+{
+	(void)ctx;
+	CHECK(lock_depth == 0);
+	lock_depth++;
+}
+
+static void f_unlock(void *ctx)
+{
+	(void)ctx;
+	CHECK(lock_depth == 1);
+	lock_depth--;
+}
+
+static const struct virq_vm_ops vm_ops = {
+	.lock = f_lock,
+	.unlock = f_unlock,
+};
+
+/* ---- independent resolution ---- */
+
+static bool enabled(const struct virq_lapic *l)
+{
+	return virq_lapic_get_mode(l) != VIRQ_LAPIC_MODE_DISABLED;
+}
+
+static bool is_src(const struct virq_lapic *l, const struct virq_apic_msg *m)
+{
+	return virq_lapic_get_id(l) == m->src &&
+	       (virq_lapic_get_mode(l) == VIRQ_LAPIC_MODE_X2APIC) == m->x2apic;
+}
+
+static bool shadow_match(const struct virq_lapic *l, const struct virq_apic_msg *m, uint32_t dest)
+{
+	switch (m->shorthand) {
+	case VIRQ_SH_NONE:
+		return virq_lapic_match_dest(l, dest, m->logical);
+	case VIRQ_SH_SELF:
+		return enabled(l) && is_src(l, m);
+	case VIRQ_SH_ALL_INCL_SELF:
+		return enabled(l);
+	default:
+		return enabled(l) && !is_src(l, m);
+	}
+}
+
+static bool pir_has(const struct virq_lapic *l, uint8_t v)
+{
+	return (__atomic_load_n(&l->pi.pir[v >> 6], __ATOMIC_RELAXED) >> (v & 63)) & 1U;
+}
+
+/* Delivers @m through virq_vm_deliver() (or, with @msi, sends the MSI
+ * @msi_addr/@msi_data that decodes to @m) and checks it against the shadow. */
+static unsigned checked_send(const struct virq_apic_msg *m, bool msi, uint64_t msi_addr,
+			     uint32_t msi_data)
+{
+	bool match[NV], before[NV];
+	uint32_t dest = m->dest;
+	unsigned want = 0, got, cands = 0, min = 16;
+	bool fixed = m->delivery == VIRQ_DM_FIXED || m->delivery == VIRQ_DM_LOWEST;
+	bool bcast;
+
+	if (vm.cfg.x2apic_broadcast_quirk && m->src == VIRQ_MSG_SRC_NONE &&
+	    m->shorthand == VIRQ_SH_NONE && dest == 0xFFU)
+		dest = 0xFFFFFFFFU;
+	bcast = m->shorthand == VIRQ_SH_NONE && !m->logical &&
+		(dest == 0xFFFFFFFFU || (dest == 0xFFU && !m->x2apic));
+	for (unsigned i = 0; i < NV; i++) {
+		const struct virq_lapic *l = vcpus[i];
+
+		match[i] = l && shadow_match(l, m, dest);
+		before[i] = l && pir_has(l, m->vector);
+		if (!match[i] || (fixed && !virq_lapic_accepts_fixed(l)))
+			continue;
+		want++;
+		if (fixed) {
+			unsigned c = (virq_lapic_get_ppr(l) >> 4) & 0xFU;
+
+			cands++;
+			min = c < min ? c : min;
+		}
+	}
+	if (m->delivery == VIRQ_DM_LOWEST && !bcast)
+		want = cands ? 1 : 0;
+	if (m->trigger_level && !m->level)
+		want = 0;
+
+	got = msi ? virq_vm_send_msi(&vm, msi_addr, msi_data, 0) : virq_vm_deliver(&vm, m);
+	CHECK(got == want);
+	for (unsigned i = 0; i < NV; i++) {
+		const struct virq_lapic *l = vcpus[i];
+
+		if (!l || before[i] || !pir_has(l, m->vector))
+			continue;
+		/* Newly posted: only to a matched LAPIC. */
+		CHECK(match[i]);
+		if (m->delivery == VIRQ_DM_LOWEST && !bcast && !vm.cfg.lowest_vector_hashing)
+			CHECK(((virq_lapic_get_ppr(l) >> 4) & 0xFU) == min);
+	}
+	return got;
+}
+
+static unsigned checked_deliver(const struct virq_apic_msg *m)
+{
+	return checked_send(m, false, 0, 0);
+}
+
+/* ---- LAPIC hooks ---- */
+
+static void l_kick(void *ctx)
+{
+	(void)ctx;
+}
+
+static uint64_t l_now(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void l_arm(void *ctx, uint64_t d)
+{
+	(void)ctx;
+	(void)d;
+}
+
+static void l_cancel(void *ctx)
+{
+	(void)ctx;
+}
+
+static void l_send_ipi(void *ctx, const struct virq_apic_msg *m)
+{
+	(void)ctx;
+	CHECK(!ipi_depth);
+	ipi_depth = true;
+	(void)checked_deliver(m);
+	ipi_depth = false;
+}
+
+static void l_eoi_level(void *ctx, uint8_t v)
+{
+	(void)ctx;
+	virq_vm_eoi(&vm, v);
+}
+
+static void l_dest_changed(void *ctx)
+{
+	CHECK(virq_vm_update_vcpu(&vm, *(const uint32_t *)ctx) == 0);
+}
+
+static const struct virq_lapic_ops lapic_ops = {
+	.kick = l_kick,
+	.now_ns = l_now,
+	.timer_arm = l_arm,
+	.timer_cancel = l_cancel,
+	.send_ipi = l_send_ipi,
+	.eoi_level = l_eoi_level,
+	.dest_changed = l_dest_changed,
+};
+
+/* ---- invariants ---- */
+
+static void check_all(void)
+{
+	CHECK(lock_depth == 0);
+	for (unsigned i = 0; i < NV; i++) {
+		uint64_t key = VM_KEY_NONE;
+
+		CHECK(lapic_check_invariants(&apics[i]) == 0);
+		if (enabled(&apics[i]))
+			key = VM_KEY_VALID |
+			      (virq_lapic_get_mode(&apics[i]) == VIRQ_LAPIC_MODE_XAPIC
+				       ? VM_KEY_XAPIC
+				       : 0) |
+			      virq_lapic_get_id(&apics[i]);
+		CHECK(map_key[i] == key);
+	}
+	CHECK(vm_check_invariants(&vm) == 0);
+	CHECK(ioapic_check_invariants(&ioapic) == 0);
+	CHECK(pic_check_invariants(&pic) == 0);
+}
+
+/* ---- ops ---- */
+
+enum {
+	OP_LAPIC_MMIO_W,
+	OP_LAPIC_MMIO_R,
+	OP_LAPIC_MSR_W,
+	OP_LAPIC_MSR_R,
+	OP_ICR,
+	OP_APIC_BASE,
+	OP_IOAPIC_W,
+	OP_IOAPIC_R,
+	OP_PIC_W,
+	OP_PIC_R,
+	OP_SET_IRQ,
+	OP_MSI,
+	OP_MSG,
+	OP_ACK_EOI,
+	OP_EVENTS,
+	OP_SERVICE,
+	OP_ROUTE,
+	OP_COUNT
+};
+
+static uint32_t u32(const uint8_t *a)
+{
+	return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 | (uint32_t)a[3] << 24;
+}
+
+static void do_op(uint8_t op, const uint8_t *a)
+{
+	unsigned v = a[0] % NV;
+	struct virq_lapic *l = &apics[v];
+	uint64_t val = 0;
+	uint8_t b;
+
+	switch (op % OP_COUNT) {
+	case OP_LAPIC_MMIO_W:
+		(void)virq_lapic_mmio_write(l, ((uint32_t)a[1] << 4) & 0x3F0U, 4, u32(a + 2));
+		break;
+	case OP_LAPIC_MMIO_R:
+		(void)virq_lapic_mmio_read(l, ((uint32_t)a[1] << 4) & 0x3F0U, 4, &val);
+		break;
+	case OP_LAPIC_MSR_W:
+		(void)virq_lapic_msr_write(l, 0x800U + (a[1] & 0x3FU),
+					   u32(a + 2) | ((uint64_t)u32(a + 4) << 32 &
+							 (a[7] & 1 ? ~0ULL : 0)));
+		break;
+	case OP_LAPIC_MSR_R:
+		(void)virq_lapic_msr_read(l, 0x800U + (a[1] & 0x3FU), &val);
+		break;
+	case OP_ICR:
+		if (virq_lapic_get_mode(l) == VIRQ_LAPIC_MODE_X2APIC) {
+			uint32_t dest = a[6] & 1 ? u32(a + 2) : a[2];
+
+			(void)virq_lapic_msr_write(
+				l, 0x830, ((uint64_t)dest << 32) | (u32(a + 4) & 0xCFFFFU) | a[1]);
+		} else {
+			(void)virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_ICR_HI, 4,
+						    (uint32_t)a[2] << 24);
+			(void)virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_ICR_LO, 4,
+						    (u32(a + 4) & 0xCFF00U) | a[1]);
+		}
+		break;
+	case OP_APIC_BASE: {
+		static const uint64_t modes[4] = { 0, VIRQ_APIC_BASE_EN,
+						   VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD,
+						   VIRQ_APIC_BASE_EXTD };
+
+		(void)virq_lapic_set_apic_base(l,
+					       VIRQ_APIC_BASE_ADDR_DEFAULT | modes[a[1] & 3] |
+						       (v == 0 ? VIRQ_APIC_BASE_BSP : 0),
+					       (a[1] & 4) != 0);
+		break;
+	}
+	case OP_IOAPIC_W: {
+		static const uint32_t offs[4] = { 0x00, 0x10, 0x40, 0x10 };
+
+		(void)virq_vm_ioapic_write(&vm, 0, offs[a[1] & 3], 4, u32(a + 2));
+		break;
+	}
+	case OP_IOAPIC_R:
+		(void)virq_vm_ioapic_read(&vm, a[1] & 1, (a[1] & 2) ? 0x10 : 0, 4, &val);
+		break;
+	case OP_PIC_W: {
+		static const uint16_t ports[8] = {
+			0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1, 0x22, 0x21
+		};
+
+		(void)virq_vm_pic_write(&vm, ports[a[1] & 7], a[2]);
+		break;
+	}
+	case OP_PIC_R: {
+		static const uint16_t ports[4] = { 0x20, 0x21, 0xA0, 0xA1 };
+
+		(void)virq_vm_pic_read(&vm, ports[a[1] & 3], &b);
+		break;
+	}
+	case OP_SET_IRQ:
+		(void)virq_vm_set_irq(&vm, a[1] % (NGSI + 2), a[2] % 34,
+				      (enum virq_irq_op)(a[3] % 5));
+		break;
+	case OP_MSI: {
+		uint64_t addr = 0xFEE00000ULL | ((uint64_t)a[1] << 12) | (a[2] & 0xFCU) |
+				((uint64_t)(a[3] & 0x7U) << 8);
+		uint32_t d = u32(a + 4) & 0xC7FFU;
+		struct virq_apic_msg m;
+
+		if (a[3] & 0x80U)
+			addr ^= 1ULL << 32; /* outside the window */
+		if (virq_msi_decode(addr, d, vm.cfg.msi_flags, &m) == 0)
+			(void)checked_send(&m, true, addr, d);
+		else
+			CHECK(virq_vm_send_msi(&vm, addr, d, 0) == 0);
+		break;
+	}
+	case OP_MSG: {
+		struct virq_apic_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.dest = a[1] & 1 ? u32(a + 2) : a[2];
+		m.vector = a[6];
+		m.delivery = a[7] & 7;
+		m.shorthand = (a[7] >> 3) & 3;
+		m.logical = (a[7] >> 5) & 1;
+		m.trigger_level = (a[7] >> 6) & 1;
+		m.level = !((a[7] >> 7) & 1) || !m.trigger_level;
+		m.x2apic = m.dest > 0xFFU || (a[1] & 2);
+		m.src = m.shorthand ? (a[1] & 4 ? a[0] : u32(a + 2)) : VIRQ_MSG_SRC_NONE;
+		(void)checked_deliver(&m);
+		break;
+	}
+	case OP_ACK_EOI: {
+		int vec = virq_lapic_ack(l);
+
+		if (vec >= 0 && (a[1] & 1))
+			virq_lapic_eoi(l);
+		break;
+	}
+	case OP_EVENTS: {
+		struct virq_lapic_events ev;
+
+		if (virq_lapic_take_events(l, &ev) & VIRQ_LAPIC_EV_EXTINT)
+			(void)virq_vm_pic_intack(&vm);
+		break;
+	}
+	case OP_SERVICE:
+		(void)virq_vm_ioapic_service(&vm, 0, a[1] % 26);
+		break;
+	default: { /* OP_ROUTE */
+		struct virq_gsi_route r;
+
+		memset(&r, 0, sizeof(r));
+		r.ioapic = a[2] & 1 ? 0 : (a[2] & 2 ? 9 : VIRQ_VM_NO_ROUTE);
+		r.pin = a[3] % 30;
+		r.pic_irq = a[4] & 0x10 ? VIRQ_VM_NO_ROUTE : (a[4] & 0x1F);
+		r.msi = a[5] & 1;
+		r.msi_addr = 0xFEE00000ULL | ((uint64_t)a[6] << 12);
+		r.msi_data = a[7];
+		(void)virq_vm_set_gsi_route(&vm, a[1] % (NGSI + 1), &r);
+		break;
+	}
+	}
+}
+
+static void setup(uint8_t hdr)
+{
+	struct virq_vm_config cfg;
+	struct virq_ioapic_config icfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_vcpus = NV;
+	cfg.map_entries = NMAP;
+	cfg.nr_gsis = NGSI;
+	cfg.lowest_vector_hashing = hdr & 1;
+	cfg.x2apic_broadcast_quirk = (hdr >> 1) & 1;
+	cfg.msi_flags = (hdr >> 2) & 1 ? VIRQ_MSI_EXT_DEST : 0;
+	memset(vcpus, 0, sizeof(vcpus));
+	lock_depth = 0;
+	ipi_depth = false;
+	CHECK(virq_vm_init(&vm, &cfg, vcpus, map, map_key, gsis, &vm_ops, NULL) == 0);
+	for (unsigned i = 0; i < NV; i++) {
+		memset(&lcfg[i], 0, sizeof(lcfg[i]));
+		/* Spread 0 gives IDs 0-5; others reach past the map and collide. */
+		lcfg[i].apic_id = (i * (1U + (hdr >> 3))) & 0xFFU;
+		lcfg[i].bsp = i == 0;
+		lcfg[i].x2apic = true;
+		lcfg[i].xapic_id_writable = true;
+		lcfg[i].directed_eoi = true;
+		idx[i] = i;
+		CHECK(virq_lapic_init(&apics[i], pages[i], &lcfg[i], &lapic_ops, &idx[i]) == 0);
+		CHECK(virq_vm_set_vcpu(&vm, i, &apics[i]) == 0);
+	}
+	memset(&icfg, 0, sizeof(icfg));
+	icfg.storm_limit = 8;
+	CHECK(virq_vm_attach_ioapic(&vm, &ioapic, &icfg, 0, 0xF0) == 0);
+	CHECK(virq_vm_attach_pic(&vm, &pic, 0) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t rec[9];
+
+	setup(size ? data[0] : 0);
+	check_all();
+	for (size_t p = 1; p < size; p += sizeof(rec)) {
+		memset(rec, 0, sizeof(rec));
+		memcpy(rec, data + p, size - p < sizeof(rec) ? size - p : sizeof(rec));
+		do_op(rec[0], rec + 1);
+		check_all();
+	}
+	return 0;
+}

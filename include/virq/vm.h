@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vm.h
+ * @brief virq_vm: delivery between the controllers of one VM.
+ *
+ * A `struct virq_vm` owns no controller; it wires those the embedder
+ * allocated: a table of vCPU LAPICs, up to ::VIRQ_VM_MAX_IOAPICS I/O APICs,
+ * one 8259 pair and a GSI router. It resolves the destination of every
+ * interrupt message (ICR, I/O APIC entry, MSI) and posts it to the matching
+ * LAPICs, reporting how many accepted.
+ *
+ * ## Wiring
+ *
+ * - LAPICs stay the embedder's (their ops carry kick, timers...). Their
+ *   `send_ipi` hook calls virq_vm_send_ipi(), `eoi_level` calls
+ *   virq_vm_eoi(), and `dest_changed` calls virq_vm_update_vcpu().
+ * - I/O APICs and the PIC pair are initialised by virq_vm_attach_ioapic()
+ *   and virq_vm_attach_pic() with the VM's own ops, so their deliveries,
+ *   storms and INT output go through the VM.
+ * - Devices raise lines with virq_vm_set_irq() and send MSIs with
+ *   virq_vm_send_msi().
+ *
+ * ## Threads
+ *
+ * Delivery (virq_vm_deliver(), virq_vm_send_msi(), virq_vm_send_ipi()) is
+ * lock-free: any thread, concurrently. The shared controllers (I/O APICs,
+ * PIC, GSI line state) are serialised with `ops->lock`/`ops->unlock`, taken
+ * by the virq_vm functions that touch them; never call those controllers
+ * directly once attached.
+ *
+ * ## Destination maps
+ *
+ * Physical destinations resolve through a caller-supplied map indexed by
+ * APIC ID (O(1) for IDs below its size; larger IDs fall back to a scan),
+ * x2APIC logical destinations through the same map (the logical ID is
+ * derived from the APIC ID), and xAPIC logical destinations (at most 255
+ * CPUs) by scanning. The map is rebuilt under the lock when a LAPIC's ID,
+ * LDR, DFR or mode changes; readers use a sequence counter, so a delivery
+ * racing with a rebuild never sees a half-written map and never locks
+ * (after a bounded number of retries a reader scans the vCPU table).
+ *
+ * The map is only a shortcut: every candidate it yields is confirmed with
+ * virq_lapic_match_dest(), which has the final word (including the xAPIC
+ * low-8-bit aliasing of wide destinations). Situations the map cannot
+ * answer exactly fall back to a scan of every vCPU: broadcasts, shorthands,
+ * IDs at or above the map size, xAPIC logical destinations, any
+ * destination while an xAPIC-mode LAPIC could alias it, and any destination
+ * while two enabled LAPICs share an APIC ID.
+ *
+ * ## Lowest priority
+ *
+ * Candidates are the matched LAPICs that accept fixed interrupts (globally
+ * and software enabled). The one whose PPR class (PPR[7:4]) is lowest wins;
+ * ties go round-robin over the tied candidates (a VM-wide relaxed atomic
+ * cursor, so repeated deliveries to the same tied set spread over it). With
+ * virq_vm_config::lowest_vector_hashing the PPR is ignored and the
+ * (vector mod n)-th of the n candidates wins (KVM's vector hashing). No
+ * focus-processor check (P4 and later do not do it). A physical broadcast
+ * with lowest priority is delivered as a fixed broadcast, as KVM does.
+ */
+#ifndef VIRQ_VM_H
+#define VIRQ_VM_H
+
+#include <virq/error.h>
+#include <virq/ioapic.h>
+#include <virq/lapic.h>
+#include <virq/msg.h>
+#include <virq/msi.h>
+#include <virq/pic.h>
+#include <virq/platform.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Most vCPUs one VM may have. */
+#define VIRQ_VM_MAX_VCPUS 16384U
+/** @brief Most I/O APICs one VM may have. */
+#define VIRQ_VM_MAX_IOAPICS 8U
+/** @brief Most level sources sharing one GSI (wired-OR). */
+#define VIRQ_VM_GSI_SOURCES 32U
+/** @brief Value of a map entry with no vCPU. */
+#define VIRQ_VM_NO_VCPU 0xFFFFFFFFU
+/** @brief virq_gsi_route::ioapic / ::pic_irq value for "not routed there". */
+#define VIRQ_VM_NO_ROUTE 0xFFU
+
+/** @brief Line operations of virq_vm_set_irq() (the interface ACRN exposes). */
+enum virq_irq_op {
+	VIRQ_IRQ_LOW = 0,           /**< Source deasserts. */
+	VIRQ_IRQ_HIGH = 1,          /**< Source asserts. */
+	VIRQ_IRQ_RAISING_PULSE = 2, /**< Low, high, low: one edge. */
+	VIRQ_IRQ_FALLING_PULSE = 3, /**< High, low, high. */
+};
+
+/** @brief Where a GSI goes (several may be set). */
+struct virq_gsi_route {
+	uint8_t ioapic;    /**< I/O APIC index, or 0xFF for none. */
+	uint8_t pin;       /**< Pin on that I/O APIC. */
+	uint8_t pic_irq;   /**< 8259 input 0-15, or 0xFF for none. */
+	bool msi;          /**< Send msi_addr/msi_data on each rising edge. */
+	uint64_t msi_addr; /**< MSI address (with msi). */
+	uint32_t msi_data; /**< MSI data (with msi). */
+	uint16_t msi_sid;  /**< Requester ID for interrupt remapping (with msi). */
+	uint16_t reserved; /**< Zero. */
+};
+
+/** @brief State of one GSI: its route and the wired-OR of its sources. */
+struct virq_vm_gsi {
+	struct virq_gsi_route route; /**< Where the line goes. */
+	/** @privatesection */
+	uint32_t sources; /* bit s: source s holds the line high */
+	uint32_t reserved;
+};
+
+/** @brief Callbacks from the VM to its embedder. Kept const; ctx first. */
+struct virq_vm_ops {
+	/** Required. Serialise the shared controllers (a mutex or spinlock).
+	 *  It is held while an I/O APIC or the PIC delivers, so a LAPIC's
+	 *  `kick` and the `pi_notify`, `lost`, `ir_fault` and `storm` hooks
+	 *  may run under it: none of them may take it again. Not recursive:
+	 *  never call a locking virq_vm function from those hooks. */
+	void (*lock)(void *ctx);
+	/** Required. Release ops->lock. */
+	void (*unlock)(void *ctx);
+	/** Optional. Read IRTE @p index of the guest's remapping table (see
+	 *  virq_ir_read_fn). NULL: interrupt remapping is off. */
+	int (*read_irte)(void *ctx, uint32_t index, uint64_t irte[2]);
+	/** Optional. A remapping fault to record (not called when the IRTE's
+	 *  FPD bit is set). */
+	void (*ir_fault)(void *ctx, uint16_t sid, uint32_t reason, uint32_t index);
+	/** Optional. The posted-interrupt descriptor at guest-programmed address
+	 *  @p pda (a posted-format IRTE), or NULL if none is there. */
+	struct virq_pi_desc *(*pi_desc)(void *ctx, uint64_t pda);
+	/** Optional. Notify the owner of @p desc after a post that set ON. */
+	void (*pi_notify)(void *ctx, struct virq_pi_desc *desc);
+	/** Optional. A message no LAPIC accepted (lost or misrouted). For an
+	 *  MSI that could not be decoded (outside the interrupt window, a
+	 *  remappable MSI without remapping, a posted IRTE without a
+	 *  descriptor) @p msg is synthesised: vector and delivery mode from the
+	 *  data, destination from address bits 19:12, src ::VIRQ_MSG_SRC_NONE.
+	 *  Not called for a level de-assert message (nothing to deliver) nor
+	 *  for a remapping fault (`ir_fault` reports it). */
+	void (*lost)(void *ctx, const struct virq_apic_msg *msg);
+	/** Optional. I/O APIC @p ioapic pin @p pin is a level storm: call
+	 *  virq_vm_ioapic_service() later (KVM and QEMU wait 10 ms). */
+	void (*storm)(void *ctx, unsigned ioapic, unsigned pin);
+};
+
+/** @brief VM configuration. */
+struct virq_vm_config {
+	uint32_t nr_vcpus;    /**< Entries of the vCPU table, 1-::VIRQ_VM_MAX_VCPUS. */
+	uint32_t map_entries; /**< Entries of the APIC-ID map (IDs below it resolve in O(1)). */
+	uint32_t nr_gsis;     /**< Entries of the GSI table. */
+	uint32_t msi_flags;   /**< VIRQ_MSI_* decode flags (extended destination ID). */
+	bool lowest_vector_hashing;  /**< Lowest priority: pick by vector hash, not by PPR. */
+	bool ir_enabled;             /**< Interrupt remapping on at init (needs ops->read_irte);
+					  changed later with virq_vm_set_ir(). */
+	bool x2apic_broadcast_quirk; /**< KVM quirk: 0xFF from an IOAPIC/MSI is a broadcast
+					  to x2APIC-mode LAPICs. */
+	uint8_t reserved;            /**< Zero. */
+	struct virq_ir_config ir;    /**< Remapping table geometry (with ir_enabled). */
+};
+
+/** @brief One I/O APIC attached to a VM. Private. */
+struct virq_vm_ioapic {
+	/** @privatesection */
+	struct virq_vm *vm;
+	struct virq_ioapic *ioapic;
+	uint32_t gsi_base;
+	uint16_t sid;
+	uint8_t index;
+	uint8_t reserved;
+};
+
+/**
+ * @brief One VM. Caller-allocated; fields are private.
+ */
+struct virq_vm {
+	/** @privatesection */
+	const struct virq_vm_ops *ops;
+	void *ctx;
+	struct virq_vm_config cfg;
+	struct virq_lapic **vcpus; /* nr_vcpus entries, NULL = absent */
+	uint32_t *map;             /* map_entries: APIC ID -> vCPU index */
+	struct virq_vm_gsi *gsis;  /* nr_gsis */
+	uint64_t *map_key;         /* nr_vcpus: key each vCPU occupies in map */
+	uint32_t map_seq;          /* sequence counter, odd while rebuilding */
+	uint32_t lowest_rr;        /* round-robin cursor for lowest priority */
+	uint32_t dup_keys;         /* enabled vCPUs sharing a key with another */
+	uint32_t nr_xapic;         /* enabled vCPUs in xAPIC mode */
+	uint32_t nr_wide;          /* enabled x2APIC vCPUs with IDs >= 2^20 */
+	uint32_t reserved0;
+	uint64_t ir_word; /* remapping config, packed for atomic reads */
+	struct virq_vm_ioapic ioapics[VIRQ_VM_MAX_IOAPICS];
+	uint32_t nr_ioapics;
+	struct virq_pic *pic;
+	uint32_t bsp; /* vCPU index whose LINT0 the PIC drives */
+};
+
+/**
+ * @brief Initialises @p vm over caller storage.
+ *
+ * @param vm      The VM.
+ * @param cfg     Configuration (copied).
+ * @param vcpus   nr_vcpus LAPIC pointers (NULL for vCPUs not yet created).
+ * @param map     map_entries words of map storage.
+ * @param map_key nr_vcpus 64-bit words of storage (the key and mode each
+ *                vCPU has in the map).
+ * @param gsis    nr_gsis GSI entries, initialised here to the PC layout for
+ *                GSI 0-23 (ISA IRQ n -> PIC n and I/O APIC 0 pin n, IRQ 0 ->
+ *                pin 2, PIC INT -> pin 0) and unrouted above.
+ * @param ops     Callbacks.
+ * @param ctx     Passed to every callback.
+ * @return 0, or -::VIRQ_EINVAL (nothing written) for a NULL pointer (map
+ *         may be NULL with map_entries 0, gsis with nr_gsis 0), a missing
+ *         lock/unlock hook, nr_vcpus out of range, unknown msi_flags, a
+ *         non-zero reserved field, ir_enabled without ops->read_irte or
+ *         with ir.table_entries not 1-65536.
+ * @note Before the VM is shared. Reads the present LAPICs' IDs and modes
+ *       (their owners must not run yet).
+ */
+VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
+			  struct virq_lapic **vcpus, uint32_t *map, uint64_t *map_key,
+			  struct virq_vm_gsi *gsis, const struct virq_vm_ops *ops, void *ctx);
+
+/**
+ * @brief Sets vCPU @p index's LAPIC (hotplug; NULL removes) and updates the map.
+ * @return 0, or -::VIRQ_EINVAL for an index out of range.
+ * @note Takes the lock. Reads the new LAPIC's ID and mode: call it before
+ *       that vCPU runs (or from its owner thread). Deliveries on other
+ *       threads may still reach a removed LAPIC until they return.
+ */
+VIRQ_API int virq_vm_set_vcpu(struct virq_vm *vm, uint32_t index, struct virq_lapic *lapic);
+
+/**
+ * @brief Re-reads vCPU @p index's APIC ID, LDR, DFR and mode into the maps.
+ *        Call from the LAPIC's `dest_changed` hook.
+ * @return 0, or -::VIRQ_EINVAL.
+ * @note Owner thread of that LAPIC; takes the lock.
+ */
+VIRQ_API int virq_vm_update_vcpu(struct virq_vm *vm, uint32_t index);
+
+/**
+ * @brief Resolves and delivers one message.
+ *
+ * Physical, logical (flat, cluster, x2APIC cluster), broadcast, the ICR
+ * shorthands (relative to msg->src), every delivery mode. Lowest priority
+ * picks one matched, software-enabled LAPIC with the lowest PPR; ties are
+ * broken round-robin (or by vector hash with lowest_vector_hashing).
+ *
+ * @return How many LAPICs accepted it (0: lost; `ops->lost` is called).
+ * @note Any thread, lock-free.
+ */
+VIRQ_API unsigned virq_vm_deliver(struct virq_vm *vm, const struct virq_apic_msg *msg);
+
+/**
+ * @brief An MSI write from a device (or an I/O APIC) with requester ID @p sid:
+ *        decoded (through interrupt remapping when enabled) and delivered.
+ * @return LAPICs that accepted (a posted interrupt counts 1).
+ * @note Any thread, lock-free.
+ */
+VIRQ_API unsigned virq_vm_send_msi(struct virq_vm *vm, uint64_t addr, uint32_t data, uint16_t sid);
+
+/**
+ * @brief For a LAPIC's `send_ipi` hook: virq_vm_deliver() of an ICR message.
+ *
+ * The shorthands "self" and "all excluding self" identify the sender by
+ * msg->src and msg->x2apic (its APIC ID and mode): with duplicate APIC IDs
+ * every enabled LAPIC with the sender's ID and mode counts as the sender.
+ * @note Any thread.
+ */
+VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_msg *msg);
+
+/** @brief For a LAPIC's `eoi_level` hook: EOI broadcast to every I/O APIC.
+ *  @note Takes the lock. */
+VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector);
+
+/**
+ * @brief Attaches (and initialises) I/O APIC @p ioapic for GSIs
+ *        gsi_base..gsi_base+pins-1, requester ID @p sid.
+ *
+ * The I/O APIC's messages go to virq_vm_send_msi() with @p sid, its storms
+ * to ops->storm. GSIs of that range that have no I/O APIC route yet get
+ * (this I/O APIC, gsi - gsi_base); the default PC layout of I/O APIC 0
+ * (virq_vm_init()) is kept. Lines already high are presented to the pins.
+ * @return Its index, or -::VIRQ_EINVAL (NULL argument, bad config, GSI range
+ *         overflow) / -::VIRQ_ENOTSUP (::VIRQ_VM_MAX_IOAPICS attached).
+ * @note Takes the lock.
+ */
+VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapic,
+				   const struct virq_ioapic_config *cfg, uint32_t gsi_base,
+				   uint16_t sid);
+
+/**
+ * @brief Attaches (and initialises) the 8259 pair, whose INT drives LINT0 of
+ *        vCPU @p bsp (when present) and pin 0 of I/O APIC 0 (when attached).
+ * @return 0, or -::VIRQ_EINVAL (NULL argument, @p bsp out of range, a PIC
+ *         already attached).
+ * @note Takes the lock.
+ */
+VIRQ_API int virq_vm_attach_pic(struct virq_vm *vm, struct virq_pic *pic, uint32_t bsp);
+
+/**
+ * @brief Source @p source (0-31) drives GSI @p gsi; the line is the OR of
+ *        its sources.
+ * @return 0, or -::VIRQ_EINVAL for a GSI, source or op out of range.
+ * @note Any thread; takes the lock.
+ */
+VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source,
+			     enum virq_irq_op op);
+
+/**
+ * @brief Replaces the route of GSI @p gsi.
+ *
+ * While the line is high, the old I/O APIC pin and PIC input are lowered
+ * and the new ones raised (an MSI route does not fire on a route change).
+ * @return 0, or -::VIRQ_EINVAL for a GSI out of range, an ioapic index
+ *         ::VIRQ_VM_MAX_IOAPICS or above (other than ::VIRQ_VM_NO_ROUTE), a
+ *         pin ::VIRQ_IOAPIC_MAX_PINS or above, a pic_irq above 15 (other
+ *         than ::VIRQ_VM_NO_ROUTE) or a non-zero reserved field.
+ * @note Takes the lock.
+ */
+VIRQ_API int virq_vm_set_gsi_route(struct virq_vm *vm, uint32_t gsi,
+				   const struct virq_gsi_route *route);
+
+/** @brief MMIO read in an attached I/O APIC's window. @return as virq_ioapic_mmio_read(). */
+VIRQ_API int virq_vm_ioapic_read(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
+				 unsigned size, uint64_t *val);
+/** @brief MMIO write in an attached I/O APIC's window. @return as virq_ioapic_mmio_write(). */
+VIRQ_API int virq_vm_ioapic_write(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
+				  unsigned size, uint64_t val);
+/** @brief Ends storm throttling of a pin (after ops->storm). @return 0 or -::VIRQ_EINVAL. */
+VIRQ_API int virq_vm_ioapic_service(struct virq_vm *vm, unsigned ioapic, unsigned pin);
+
+/** @brief Port read of the PIC pair or ELCR. @return as virq_pic_io_read(). */
+VIRQ_API int virq_vm_pic_read(struct virq_vm *vm, uint16_t port, uint8_t *val);
+/** @brief Port write of the PIC pair or ELCR. @return as virq_pic_io_write(). */
+VIRQ_API int virq_vm_pic_write(struct virq_vm *vm, uint16_t port, uint8_t val);
+/** @brief INTA cycle on the PIC (a vCPU takes an ExtINT).
+ *  @return The vector; 0xFF (an open bus) when no PIC is attached. */
+VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm);
+
+/**
+ * @brief Turns interrupt remapping on or off (the guest programmed the
+ *        IOMMU's global command register) with a new table geometry.
+ * @return 0, or -::VIRQ_EINVAL for @p enabled without ops->read_irte or
+ *         with table_entries not 1-65536 (nothing changes).
+ * @note Any thread; an MSI racing with the change is translated with either
+ *       the old or the new configuration, never a mix.
+ */
+VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_ir_config *ir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRQ_VM_H */

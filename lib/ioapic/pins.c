@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pins and messages: input levels, edge and level delivery, Remote IRR,
+ * EOI, storm throttling (82093AA 3.2.4; SDM 10.8.5; ioapic digest sections
+ * 5, 8 and 9).
+ *
+ * Every message goes through one place, ioapic_drain(), run only by the
+ * outermost public call. A call that wants a pin sent sets its bit in
+ * pending; the drain sends pending pins in rounds, re-checking each one at
+ * send time. A hook that calls back (a LAPIC that EOIs from inside
+ * deliver, an EOI path that raises the line again) therefore only adds
+ * bits for the next round: the I/O APIC never recurses into
+ * ops->deliver, and the number of rounds is capped.
+ */
+#include "ioapic_priv.h"
+
+/* Storm report and hold. The hook runs with in_eoi > 0, so whatever it
+ * calls back only records. */
+static void ioapic_hold(struct virq_ioapic *io, unsigned pin)
+{
+	ioapic_bit_set(io->storm_held, pin);
+	io->eoi_count[pin] = 0;
+	if (io->ops->storm)
+		io->ops->storm(io->ctx, pin);
+}
+
+void ioapic_request(struct virq_ioapic *io, unsigned pin)
+{
+	ioapic_bit_set(io->pending, pin);
+}
+
+/*
+ * Sends one pending pin if it is still due. Edge: a latched edge, sent if
+ * unmasked (an edge on a masked pin is lost). Level: asserted, unmasked,
+ * Remote IRR clear.
+ */
+static void ioapic_send(struct virq_ioapic *io, unsigned pin)
+{
+	uint64_t rte = io->rte[pin], addr;
+	uint32_t data;
+	unsigned accepted;
+	bool level = ioapic_rte_level(rte);
+
+	if (ioapic_bit(io->storm_held, pin) || ioapic_rte_masked(rte))
+		return;
+	if (level && (!ioapic_bit(io->line, pin) || (rte & VIRQ_IOAPIC_RTE_REMOTE_IRR)))
+		return;
+	virq_ioapic_rte_to_msi(rte, &addr, &data);
+	/*
+	 * Remote IRR goes up before the message leaves and comes down again if
+	 * nobody accepted it. A LAPIC that EOIs from inside deliver (lazy EOI)
+	 * then finds it set and clears it; set afterwards, it would stick
+	 * forever.
+	 */
+	if (level)
+		io->rte[pin] |= VIRQ_IOAPIC_RTE_REMOTE_IRR;
+	accepted = io->ops->deliver(io->ctx, pin, addr, data);
+	if (level && !accepted)
+		io->rte[pin] &= ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
+}
+
+/*
+ * Sends everything pending, in rounds. A round takes the pending set and
+ * sends each pin once; whatever the hooks ask for meanwhile forms the next
+ * round. Level pins re-asked by EOIs stop at storm_limit through
+ * eoi_count; anything else that keeps asking (an edge raised again from
+ * inside every delivery) is throttled after storm_limit + 1 rounds.
+ */
+static void ioapic_drain(struct virq_ioapic *io)
+{
+	uint64_t rounds = 0;
+
+	while (io->pending[0] | io->pending[1]) {
+		uint64_t todo[2] = { io->pending[0], io->pending[1] };
+
+		io->pending[0] = 0;
+		io->pending[1] = 0;
+		if (rounds > io->cfg.storm_limit) {
+			for (unsigned w = 0; w < 2; w++)
+				for (uint64_t m = todo[w]; m; m &= m - 1U)
+					ioapic_hold(io, w * 64U + virq_ffs64(m));
+			/* Whatever the storm hooks asked for waits for service too. */
+			for (unsigned w = 0; w < 2; w++) {
+				io->storm_held[w] |= io->pending[w];
+				io->pending[w] = 0;
+			}
+			break;
+		}
+		rounds++;
+		for (unsigned w = 0; w < 2; w++)
+			for (uint64_t m = todo[w]; m; m &= m - 1U)
+				ioapic_send(io, w * 64U + virq_ffs64(m));
+	}
+}
+
+void ioapic_leave(struct virq_ioapic *io, bool outer)
+{
+	if (outer)
+		ioapic_drain(io);
+	VIRQ_ASSERT(io->in_eoi > 0);
+	io->in_eoi--;
+}
+
+/*
+ * After a guest wrote either half of an entry: throttling ends and the
+ * storm count restarts (QEMU resets it on any entry write), and a level
+ * entry is re-evaluated, so unmasking or re-levelling an asserted pin
+ * delivers it (digest sections 5 and 8: QEMU services on every write).
+ */
+void ioapic_rte_changed(struct virq_ioapic *io, unsigned pin)
+{
+	ioapic_bit_clear(io->storm_held, pin);
+	io->eoi_count[pin] = 0;
+	if (ioapic_rte_level(io->rte[pin]))
+		ioapic_request(io, pin);
+}
+
+VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool asserted)
+{
+	uint64_t rte;
+	bool old, outer;
+
+	if (pin >= ioapic->cfg.pins)
+		return -VIRQ_EINVAL;
+	outer = ioapic_enter(ioapic);
+	old = ioapic_bit(ioapic->line, pin);
+	rte = ioapic->rte[pin];
+	if (!asserted) {
+		ioapic_bit_clear(ioapic->line, pin);
+		/* The guest cleared the source: the storm count restarts. */
+		ioapic->eoi_count[pin] = 0;
+	} else {
+		ioapic_bit_set(ioapic->line, pin);
+		if (ioapic_rte_level(rte)) {
+			/* Sent if unmasked and Remote IRR clear (checked at send). */
+			ioapic_request(ioapic, pin);
+		} else if (!old && !ioapic_rte_masked(rte) &&
+			   !ioapic_bit(ioapic->storm_held, pin)) {
+			/*
+			 * A rising edge on an unmasked pin; on a masked pin it
+			 * is lost (82093AA mask bit), on a throttled one it
+			 * merges with the edge already held.
+			 */
+			ioapic_request(ioapic, pin);
+		}
+	}
+	ioapic_leave(ioapic, outer);
+	return 0;
+}
+
+/*
+ * SDM 10.8.5, digest section 5: an EOI clears Remote IRR of every level
+ * entry with the vector, not just the first (KVM once stopped at the
+ * first); each still asserted and unmasked is sent again, up to
+ * storm_limit successive times without a deassert.
+ */
+VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector)
+{
+	bool outer = ioapic_enter(ioapic);
+
+	for (unsigned pin = 0; pin < ioapic->cfg.pins; pin++) {
+		uint64_t rte = ioapic->rte[pin];
+
+		if (!ioapic_rte_level(rte) ||
+		    (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK) != vector)
+			continue;
+		ioapic->rte[pin] = rte & ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
+		if (ioapic_bit(ioapic->storm_held, pin))
+			continue;
+		if (!ioapic_bit(ioapic->line, pin) || ioapic_rte_masked(rte)) {
+			ioapic->eoi_count[pin] = 0;
+			continue;
+		}
+		if (ioapic->eoi_count[pin] >= ioapic->cfg.storm_limit) {
+			/* KVM and QEMU defer the re-delivery by 10 ms here. */
+			ioapic_hold(ioapic, pin);
+			continue;
+		}
+		ioapic->eoi_count[pin]++;
+		ioapic_request(ioapic, pin);
+	}
+	ioapic_leave(ioapic, outer);
+}
+
+VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin)
+{
+	bool held, outer;
+
+	if (pin >= ioapic->cfg.pins)
+		return -VIRQ_EINVAL;
+	outer = ioapic_enter(ioapic);
+	held = ioapic_bit(ioapic->storm_held, pin);
+	ioapic_bit_clear(ioapic->storm_held, pin);
+	ioapic->eoi_count[pin] = 0;
+	/* A level pin is re-checked; an edge pin sends the edge it held. */
+	if (ioapic_rte_level(ioapic->rte[pin]) || held)
+		ioapic_request(ioapic, pin);
+	ioapic_leave(ioapic, outer);
+	return 0;
+}

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The GSI router (wired-OR lines, PC layout, MSI routes), the wiring of the
+ * I/O APICs and the PIC pair, EOI broadcast and the locked wrappers
+ * (ioapic digest sections 6-7, pic digest section 11).
+ */
+#include "vm_priv.h"
+
+/* ---- wiring: the controllers' callbacks ---- */
+
+static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32_t data)
+{
+	const struct virq_vm_ioapic *vi = ctx;
+
+	(void)pin;
+	/* Called with the lock held; delivery itself is lock-free. */
+	return virq_vm_send_msi(vi->vm, addr, data, vi->sid);
+}
+
+static void vm_ioapic_storm(void *ctx, unsigned pin)
+{
+	const struct virq_vm_ioapic *vi = ctx;
+
+	if (vi->vm->ops->storm)
+		vi->vm->ops->storm(vi->vm->ctx, vi->index, pin);
+}
+
+static const struct virq_ioapic_ops vm_ioapic_ops = {
+	.deliver = vm_ioapic_deliver,
+	.storm = vm_ioapic_storm,
+};
+
+/* The master INT output: LINT0 of the BSP and pin 0 of I/O APIC 0 (pic
+ * digest section 11: virtual wire through the LAPIC or the I/O APIC). */
+static void vm_pic_intr(void *ctx, bool level)
+{
+	struct virq_vm *vm = ctx;
+	struct virq_lapic *l = vm_vcpu(vm, vm->bsp);
+
+	if (l)
+		virq_lapic_set_lint(l, 0, level);
+	if (vm->nr_ioapics)
+		virq_ioapic_set_pin(vm->ioapics[0].ioapic, 0, level);
+}
+
+static const struct virq_pic_ops vm_pic_ops = {
+	.intr = vm_pic_intr,
+};
+
+/* ---- GSI lines ---- */
+
+/* Presents @level to the pin and PIC input of @route (not the MSI). */
+static void route_drive(struct virq_vm *vm, const struct virq_gsi_route *route, bool level)
+{
+	if (route->ioapic < vm->nr_ioapics)
+		(void)virq_ioapic_set_pin(vm->ioapics[route->ioapic].ioapic, route->pin, level);
+	if (vm->pic && route->pic_irq < 16U)
+		(void)virq_pic_set_irq(vm->pic, route->pic_irq, level);
+}
+
+/* New wired-OR source set of @g; propagates a change of the line. Locked. */
+static void gsi_set_sources(struct virq_vm *vm, struct virq_vm_gsi *g, uint32_t sources)
+{
+	bool old = g->sources != 0, level = sources != 0;
+
+	g->sources = sources;
+	if (old == level)
+		return;
+	route_drive(vm, &g->route, level);
+	/* An MSI route is edge-like: one message per rising edge. */
+	if (level && g->route.msi)
+		(void)virq_vm_send_msi(vm, g->route.msi_addr, g->route.msi_data, g->route.msi_sid);
+}
+
+static void route_none(struct virq_gsi_route *r)
+{
+	virq_memset(r, 0, sizeof(*r));
+	r->ioapic = VIRQ_VM_NO_ROUTE;
+	r->pic_irq = VIRQ_VM_NO_ROUTE;
+}
+
+/*
+ * PC layout (ioapic digest section 7): ISA IRQ n -> PIC input n and I/O
+ * APIC 0 pin n, except IRQ 0 -> pin 2 (the MADT interrupt source override
+ * QEMU hard-codes); IRQ 2 is the cascade (no PIC input); pin 0 is the PIC's
+ * INT (vm_pic_intr); GSI 16-23 are the PCI lines on pins 16-23.
+ */
+void vm_gsi_init(struct virq_vm *vm)
+{
+	for (uint32_t n = 0; n < vm->cfg.nr_gsis; n++) {
+		struct virq_vm_gsi *g = &vm->gsis[n];
+
+		virq_memset(g, 0, sizeof(*g));
+		route_none(&g->route);
+		if (n >= VIRQ_IOAPIC_DEFAULT_PINS)
+			continue;
+		g->route.ioapic = 0;
+		g->route.pin = (uint8_t)(n == 0 ? 2U : n);
+		if (n < 16U && n != 2U)
+			g->route.pic_irq = (uint8_t)n;
+	}
+}
+
+VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source, enum virq_irq_op op)
+{
+	struct virq_vm_gsi *g;
+	uint32_t bit;
+
+	/* Embedder values: range-check before anything (CVE-2017-1000252). */
+	if (!vm || gsi >= vm->cfg.nr_gsis || source >= VIRQ_VM_GSI_SOURCES ||
+	    (unsigned)op > (unsigned)VIRQ_IRQ_FALLING_PULSE)
+		return -VIRQ_EINVAL;
+	g = &vm->gsis[gsi];
+	bit = 1U << source;
+
+	vm_lock(vm);
+	switch (op) {
+	case VIRQ_IRQ_LOW:
+		gsi_set_sources(vm, g, g->sources & ~bit);
+		break;
+	case VIRQ_IRQ_HIGH:
+		gsi_set_sources(vm, g, g->sources | bit);
+		break;
+	case VIRQ_IRQ_RAISING_PULSE:
+		gsi_set_sources(vm, g, g->sources | bit);
+		gsi_set_sources(vm, g, g->sources & ~bit);
+		break;
+	default: /* falling pulse */
+		gsi_set_sources(vm, g, g->sources & ~bit);
+		gsi_set_sources(vm, g, g->sources | bit);
+		break;
+	}
+	vm_unlock(vm);
+	return 0;
+}
+
+VIRQ_API int virq_vm_set_gsi_route(struct virq_vm *vm, uint32_t gsi,
+				   const struct virq_gsi_route *route)
+{
+	struct virq_vm_gsi *g;
+
+	if (!vm || !route || gsi >= vm->cfg.nr_gsis || route->reserved)
+		return -VIRQ_EINVAL;
+	if (route->ioapic != VIRQ_VM_NO_ROUTE &&
+	    (route->ioapic >= VIRQ_VM_MAX_IOAPICS || route->pin >= VIRQ_IOAPIC_MAX_PINS))
+		return -VIRQ_EINVAL;
+	if (route->pic_irq != VIRQ_VM_NO_ROUTE && route->pic_irq > 15U)
+		return -VIRQ_EINVAL;
+	g = &vm->gsis[gsi];
+
+	vm_lock(vm);
+	if (g->sources)
+		route_drive(vm, &g->route, false);
+	g->route = *route;
+	if (g->sources)
+		route_drive(vm, &g->route, true);
+	vm_unlock(vm);
+	return 0;
+}
+
+/* ---- attaching controllers ---- */
+
+VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapic,
+				   const struct virq_ioapic_config *cfg, uint32_t gsi_base,
+				   uint16_t sid)
+{
+	struct virq_vm_ioapic *vi;
+	uint32_t pins, idx;
+	int err;
+
+	if (!vm || !ioapic || !cfg)
+		return -VIRQ_EINVAL;
+	pins = cfg->pins ? cfg->pins : VIRQ_IOAPIC_DEFAULT_PINS;
+	if (gsi_base > 0xFFFFFFFFU - pins)
+		return -VIRQ_EINVAL;
+
+	vm_lock(vm);
+	idx = vm->nr_ioapics;
+	if (idx >= VIRQ_VM_MAX_IOAPICS) {
+		vm_unlock(vm);
+		return -VIRQ_ENOTSUP;
+	}
+	vi = &vm->ioapics[idx];
+	err = virq_ioapic_init(ioapic, cfg, &vm_ioapic_ops, vi);
+	if (err) {
+		vm_unlock(vm);
+		return err;
+	}
+	vi->vm = vm;
+	vi->ioapic = ioapic;
+	vi->gsi_base = gsi_base;
+	vi->sid = sid;
+	vi->index = (uint8_t)idx;
+	vm->nr_ioapics = idx + 1U;
+
+	for (uint32_t p = 0; p < pins && gsi_base + p < vm->cfg.nr_gsis; p++) {
+		struct virq_vm_gsi *g = &vm->gsis[gsi_base + p];
+
+		if (g->route.ioapic == VIRQ_VM_NO_ROUTE) {
+			g->route.ioapic = (uint8_t)idx;
+			g->route.pin = (uint8_t)p;
+		}
+	}
+	/* Lines already high (devices started first) reach the new pins. */
+	for (uint32_t n = 0; n < vm->cfg.nr_gsis; n++) {
+		const struct virq_vm_gsi *g = &vm->gsis[n];
+
+		if (g->sources && g->route.ioapic == idx)
+			(void)virq_ioapic_set_pin(ioapic, g->route.pin, true);
+	}
+	if (idx == 0 && vm->pic && virq_pic_get_intr(vm->pic))
+		(void)virq_ioapic_set_pin(ioapic, 0, true);
+	vm_unlock(vm);
+	return (int)idx;
+}
+
+VIRQ_API int virq_vm_attach_pic(struct virq_vm *vm, struct virq_pic *pic, uint32_t bsp)
+{
+	int err;
+
+	if (!vm || !pic || bsp >= vm->cfg.nr_vcpus)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	if (vm->pic) {
+		vm_unlock(vm);
+		return -VIRQ_EINVAL;
+	}
+	err = virq_pic_init(pic, &vm_pic_ops, vm);
+	if (!err) {
+		vm->bsp = bsp;
+		vm->pic = pic;
+		for (uint32_t n = 0; n < vm->cfg.nr_gsis; n++) {
+			const struct virq_vm_gsi *g = &vm->gsis[n];
+
+			if (g->sources && g->route.pic_irq < 16U)
+				(void)virq_pic_set_irq(pic, g->route.pic_irq, true);
+		}
+	}
+	vm_unlock(vm);
+	return err;
+}
+
+/* ---- EOI broadcast and locked wrappers ---- */
+
+VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector)
+{
+	if (!vm)
+		return;
+	vm_lock(vm);
+	for (uint32_t i = 0; i < vm->nr_ioapics; i++)
+		virq_ioapic_eoi(vm->ioapics[i].ioapic, vector);
+	vm_unlock(vm);
+}
+
+VIRQ_API int virq_vm_ioapic_read(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
+				 unsigned size, uint64_t *val)
+{
+	int err;
+
+	if (!vm)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	if (ioapic < vm->nr_ioapics)
+		err = virq_ioapic_mmio_read(vm->ioapics[ioapic].ioapic, offset, size, val);
+	else
+		err = -VIRQ_EINVAL;
+	vm_unlock(vm);
+	return err;
+}
+
+VIRQ_API int virq_vm_ioapic_write(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
+				  unsigned size, uint64_t val)
+{
+	int err;
+
+	if (!vm)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	if (ioapic < vm->nr_ioapics)
+		err = virq_ioapic_mmio_write(vm->ioapics[ioapic].ioapic, offset, size, val);
+	else
+		err = -VIRQ_EINVAL;
+	vm_unlock(vm);
+	return err;
+}
+
+VIRQ_API int virq_vm_ioapic_service(struct virq_vm *vm, unsigned ioapic, unsigned pin)
+{
+	int err;
+
+	if (!vm)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	if (ioapic < vm->nr_ioapics)
+		err = virq_ioapic_service(vm->ioapics[ioapic].ioapic, pin);
+	else
+		err = -VIRQ_EINVAL;
+	vm_unlock(vm);
+	return err;
+}
+
+VIRQ_API int virq_vm_pic_read(struct virq_vm *vm, uint16_t port, uint8_t *val)
+{
+	int err;
+
+	if (!vm)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	err = vm->pic ? virq_pic_io_read(vm->pic, port, val) : -VIRQ_ENOENT;
+	vm_unlock(vm);
+	return err;
+}
+
+VIRQ_API int virq_vm_pic_write(struct virq_vm *vm, uint16_t port, uint8_t val)
+{
+	int err;
+
+	if (!vm)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	err = vm->pic ? virq_pic_io_write(vm->pic, port, val) : -VIRQ_ENOENT;
+	vm_unlock(vm);
+	return err;
+}
+
+VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm)
+{
+	uint8_t v = 0xFFU;
+
+	if (!vm)
+		return v;
+	vm_lock(vm);
+	if (vm->pic)
+		v = virq_pic_intack(vm->pic);
+	vm_unlock(vm);
+	return v;
+}

@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Destination resolution and delivery (SDM 10.6.2; lapic digest sections
+ * 12-14): the map read side, lowest-priority arbitration, MSI decode with
+ * interrupt remapping and posting (msi digest sections 5-9).
+ */
+#include "vm_priv.h"
+
+/* Most candidates the map yields: 16 members of an x2APIC cluster. */
+#define VM_LIST_MAX 16U
+
+/* Lowest-priority candidates cached by the first pass. */
+#define VM_LOWEST_CACHE 32U
+
+/*
+ * The candidate vCPUs of one message: either a short list from the map or
+ * "every vCPU" (scan). Each is confirmed with virq_lapic_match_dest().
+ */
+struct vm_dests {
+	bool scan;
+	uint32_t n;
+	uint32_t idx[VM_LIST_MAX];
+};
+
+static inline uint32_t dests_count(const struct virq_vm *vm, const struct vm_dests *d)
+{
+	return d->scan ? vm->cfg.nr_vcpus : d->n;
+}
+
+static inline uint32_t dests_index(const struct vm_dests *d, uint32_t k)
+{
+	return d->scan ? k : d->idx[k];
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/* Appends map[@id] (an O(1) lookup); false when @id is past the map. */
+static bool dests_add_id(const struct virq_vm *vm, struct vm_dests *d, uint32_t id)
+{
+	uint32_t i;
+
+	if (id >= vm->cfg.map_entries)
+		return false;
+	i = vm_load32(&vm->map[id]);
+	if (i != VIRQ_VM_NO_VCPU && d->n < VM_LIST_MAX)
+		d->idx[d->n++] = i;
+	return true;
+}
+
+/*
+ * One snapshot of the map for physical or x2APIC-logical destination @dest
+ * (not a broadcast, no shorthand). Returns false when the map cannot answer
+ * exactly and every vCPU must be scanned.
+ */
+static bool dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical,
+			   struct vm_dests *d)
+{
+	uint32_t nx = vm_load32(&vm->nr_xapic);
+
+	d->n = 0;
+	if (vm_load32(&vm->dup_keys))
+		return false; /* the map holds one of several holders */
+	if (!logical) {
+		if (!dests_add_id(vm, d, dest))
+			return false;
+		if (nx && dest > 0xFFU) {
+			/* An xAPIC-mode LAPIC decodes only bits 7:0 (aliasing). */
+			if ((dest & 0xFFU) == 0xFFU)
+				return false; /* every xAPIC-mode LAPIC matches */
+			return dests_add_id(vm, d, dest & 0xFFU);
+		}
+		return !(nx && dest == 0xFFU);
+	}
+	/* xAPIC logical (flat/cluster per DFR/LDR) cannot be mapped, nor
+	 * x2APIC IDs whose 16-bit LDR cluster wrapped. */
+	if (nx || vm_load32(&vm->nr_wide))
+		return false;
+	/* x2APIC: LDR = (ID >> 4) << 16 | 1 << (ID & 0xF) (SDM 10.12.10.2). */
+	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U) {
+		uint32_t id = ((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits);
+
+		if (!dests_add_id(vm, d, id))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Reader side of the map sequence counter: retry while a writer is active
+ * or the counter moved; after VM_SEQ_TRIES give up and scan (never block).
+ */
+static void vm_resolve(const struct virq_vm *vm, const struct virq_apic_msg *msg, uint32_t dest,
+		       struct vm_dests *d)
+{
+	d->scan = true;
+	d->n = 0;
+	if (msg->shorthand != VIRQ_SH_NONE || dest == 0xFFFFFFFFU)
+		return;
+	for (unsigned t = 0; t < VM_SEQ_TRIES; t++) {
+		uint32_t s1 = __atomic_load_n(&vm->map_seq, __ATOMIC_ACQUIRE);
+		bool ok;
+
+		if (s1 & 1U) {
+			cpu_relax();
+			continue;
+		}
+		ok = dests_from_map(vm, dest, msg->logical, d);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (vm_load32(&vm->map_seq) != s1)
+			continue;
+		d->scan = !ok;
+		return;
+	}
+	d->n = 0;
+}
+
+/* Whether map key @key is the sender of @msg (same ID, same mode). */
+static bool key_is_src(uint64_t key, const struct virq_apic_msg *msg)
+{
+	return (key & VM_KEY_VALID) && VM_KEY_ID(key) == msg->src &&
+	       !(key & VM_KEY_XAPIC) == msg->x2apic;
+}
+
+/* Final arbiter for one candidate: shorthands, else virq_lapic_match_dest(). */
+static bool vm_match(const struct virq_vm *vm, uint32_t index, const struct virq_lapic *l,
+		     const struct virq_apic_msg *msg, uint32_t dest)
+{
+	switch (msg->shorthand) {
+	case VIRQ_SH_NONE:
+		return virq_lapic_match_dest(l, dest, msg->logical);
+	case VIRQ_SH_SELF:
+		return virq_lapic_match_dest(l, 0xFFFFFFFFU, false) &&
+		       key_is_src(vm_load_key(vm, index), msg);
+	case VIRQ_SH_ALL_INCL_SELF:
+		return virq_lapic_match_dest(l, 0xFFFFFFFFU, false);
+	default:
+		return virq_lapic_match_dest(l, 0xFFFFFFFFU, false) &&
+		       !key_is_src(vm_load_key(vm, index), msg);
+	}
+}
+
+/* The matched LAPIC number @k of @d, or NULL (absent vCPU, no match). */
+static struct virq_lapic *vm_target(const struct virq_vm *vm, const struct vm_dests *d, uint32_t k,
+				    const struct virq_apic_msg *msg, uint32_t dest)
+{
+	uint32_t index = dests_index(d, k);
+	struct virq_lapic *l;
+
+	/* Map entries are ours, but the storage is the caller's: bound them. */
+	if (index >= vm->cfg.nr_vcpus)
+		return NULL;
+	l = vm_vcpu(vm, index);
+	if (!l || !vm_match(vm, index, l, msg, dest))
+		return NULL;
+	return l;
+}
+
+static unsigned deliver_fixed(const struct virq_vm *vm, const struct vm_dests *d,
+			      const struct virq_apic_msg *msg, uint32_t dest)
+{
+	uint32_t n = dests_count(vm, d);
+	unsigned count = 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct virq_lapic *l = vm_target(vm, d, k, msg, dest);
+
+		if (l && virq_lapic_accepts_fixed(l)) {
+			virq_lapic_post(l, msg->vector, msg->trigger_level);
+			count++;
+		}
+	}
+	return count;
+}
+
+/*
+ * SDM 10.6.2.4 leaves the choice among equal priorities to the chipset.
+ * Pass 1 finds the lowest PPR class, the number of candidates and of ties,
+ * caching the first few; the winner is then the rr-th tie (or the
+ * (vector mod n)-th candidate with hashing), taken from the cache or found
+ * again by a second pass. A PPR that changes between the passes can only
+ * make the second pass come up short; the first-found best then wins.
+ */
+static unsigned deliver_lowest(struct virq_vm *vm, const struct vm_dests *d,
+			       const struct virq_apic_msg *msg, uint32_t dest)
+{
+	struct virq_lapic *cache[VM_LOWEST_CACHE];
+	uint8_t cls[VM_LOWEST_CACHE];
+	struct virq_lapic *best = NULL, *pick = NULL;
+	uint32_t n = dests_count(vm, d);
+	uint32_t cands = 0, ties = 0, min = 0x10U, want, seen = 0;
+	bool hashing = vm->cfg.lowest_vector_hashing;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct virq_lapic *l = vm_target(vm, d, k, msg, dest);
+		uint32_t c;
+
+		if (!l || !virq_lapic_accepts_fixed(l))
+			continue;
+		c = (virq_lapic_get_ppr(l) >> 4) & 0xFU;
+		if (cands < VM_LOWEST_CACHE) {
+			cache[cands] = l;
+			cls[cands] = (uint8_t)c;
+		}
+		cands++;
+		if (c < min) {
+			min = c;
+			ties = 1;
+			best = l;
+		} else if (c == min) {
+			ties++;
+		}
+	}
+	if (!cands)
+		return 0;
+
+	if (hashing)
+		want = msg->vector % cands;
+	else
+		want = __atomic_fetch_add(&vm->lowest_rr, 1U, __ATOMIC_RELAXED) % ties;
+
+	if (cands <= VM_LOWEST_CACHE) {
+		for (uint32_t k = 0; k < cands && !pick; k++) {
+			if (!hashing && cls[k] != min)
+				continue;
+			if (seen++ == want)
+				pick = cache[k];
+		}
+	} else {
+		for (uint32_t k = 0; k < n && !pick; k++) {
+			struct virq_lapic *l = vm_target(vm, d, k, msg, dest);
+
+			if (!l || !virq_lapic_accepts_fixed(l))
+				continue;
+			if (!hashing && ((virq_lapic_get_ppr(l) >> 4) & 0xFU) > min)
+				continue;
+			if (seen++ == want)
+				pick = l;
+		}
+	}
+	if (!pick)
+		pick = best;
+	virq_lapic_post(pick, msg->vector, msg->trigger_level);
+	return 1;
+}
+
+static unsigned deliver_event(const struct virq_vm *vm, const struct vm_dests *d,
+			      const struct virq_apic_msg *msg, uint32_t dest)
+{
+	uint32_t n = dests_count(vm, d);
+	unsigned count = 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		struct virq_lapic *l = vm_target(vm, d, k, msg, dest);
+
+		if (l) {
+			virq_lapic_post_msg(l, msg);
+			count++;
+		}
+	}
+	return count;
+}
+
+static void vm_lost(const struct virq_vm *vm, const struct virq_apic_msg *msg)
+{
+	if (vm->ops->lost)
+		vm->ops->lost(vm->ctx, msg);
+}
+
+VIRQ_API unsigned virq_vm_deliver(struct virq_vm *vm, const struct virq_apic_msg *msg)
+{
+	struct vm_dests d;
+	uint32_t dest;
+	unsigned count;
+	bool bcast;
+
+	if (!vm || !msg)
+		return 0;
+	/* A level de-assert carries no interrupt (KVM drops it too). */
+	if (msg->trigger_level && !msg->level)
+		return 0;
+	dest = msg->dest;
+	/* KVM x2APIC broadcast quirk: 0xFF from an I/O APIC or MSI also
+	 * reaches x2APIC-mode LAPICs; every enabled LAPIC matches 0xFFFFFFFF. */
+	if (vm->cfg.x2apic_broadcast_quirk && msg->src == VIRQ_MSG_SRC_NONE &&
+	    msg->shorthand == VIRQ_SH_NONE && dest == 0xFFU)
+		dest = 0xFFFFFFFFU;
+	bcast = msg->shorthand == VIRQ_SH_NONE && !msg->logical &&
+		(dest == 0xFFFFFFFFU || (dest == 0xFFU && !msg->x2apic));
+
+	vm_resolve(vm, msg, dest, &d);
+	switch (msg->delivery) {
+	case VIRQ_DM_FIXED:
+		count = deliver_fixed(vm, &d, msg, dest);
+		break;
+	case VIRQ_DM_LOWEST:
+		/* Lowest priority to a physical broadcast: fixed broadcast (KVM). */
+		count = bcast ? deliver_fixed(vm, &d, msg, dest)
+			      : deliver_lowest(vm, &d, msg, dest);
+		break;
+	default:
+		count = deliver_event(vm, &d, msg, dest);
+		break;
+	}
+	if (!count)
+		vm_lost(vm, msg);
+	return count;
+}
+
+VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_msg *msg)
+{
+	return virq_vm_deliver(vm, msg);
+}
+
+/* A message for ops->lost when an MSI could not be decoded into one. */
+static void msi_lost(const struct virq_vm *vm, uint64_t addr, uint32_t data)
+{
+	struct virq_apic_msg m;
+
+	if (!vm->ops->lost)
+		return;
+	virq_memset(&m, 0, sizeof(m));
+	m.dest = (uint32_t)(addr >> VIRQ_MSI_ADDR_DEST_SHIFT) & 0xFFU;
+	m.src = VIRQ_MSG_SRC_NONE;
+	m.vector = (uint8_t)(data & VIRQ_MSI_DATA_VECTOR_MASK);
+	m.delivery = (uint8_t)((data >> VIRQ_MSI_DATA_DM_SHIFT) & 7U);
+	m.logical = (addr & VIRQ_MSI_ADDR_DM_LOGICAL) != 0;
+	m.trigger_level = (data & VIRQ_MSI_DATA_TRIGGER_LEVEL) != 0;
+	m.level = true;
+	vm->ops->lost(vm->ctx, &m);
+}
+
+/*
+ * VT-d posting (posted-format IRTE): the IRTE names one descriptor, i.e.
+ * one vCPU, so a posted interrupt is single-destination by construction
+ * (ACRN's rule that posting is only valid for single-destination
+ * interrupts holds without a check here; a multi-destination interrupt is
+ * programmed in remapped format and resolved like any message).
+ */
+static unsigned msi_post(const struct virq_vm *vm, uint64_t addr, uint32_t data,
+			 const struct virq_ir_result *r)
+{
+	struct virq_pi_desc *desc = vm->ops->pi_desc ? vm->ops->pi_desc(vm->ctx, r->pda) : NULL;
+
+	if (!desc) {
+		msi_lost(vm, addr, data);
+		return 0;
+	}
+	if (virq_pi_post(desc, r->vector, r->urgent) && vm->ops->pi_notify)
+		vm->ops->pi_notify(vm->ctx, desc);
+	return 1;
+}
+
+VIRQ_API unsigned virq_vm_send_msi(struct virq_vm *vm, uint64_t addr, uint32_t data, uint16_t sid)
+{
+	struct virq_apic_msg msg;
+	uint64_t ir;
+	int err;
+
+	if (!vm)
+		return 0;
+	ir = __atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED);
+	if (ir & VM_IR_ENABLED) {
+		struct virq_ir_config cfg;
+		struct virq_ir_result r;
+
+		cfg.table_entries = (uint32_t)(ir & VM_IR_ENTRIES_MASK);
+		cfg.eime = (ir & VM_IR_EIME) != 0;
+		cfg.cfi = (ir & VM_IR_CFI) != 0;
+		cfg.posting = (ir & VM_IR_POSTING) != 0;
+		err = virq_ir_translate(&cfg, addr, data, sid, vm->ops->read_irte, vm->ctx, &r);
+		if (err) {
+			msi_lost(vm, addr, data);
+			return 0;
+		}
+		switch (r.kind) {
+		case VIRQ_IR_REMAPPED:
+		case VIRQ_IR_COMPAT:
+			return virq_vm_deliver(vm, &r.msg);
+		case VIRQ_IR_POSTED:
+			return msi_post(vm, addr, data, &r);
+		default: /* blocked: a fault for the IOMMU model, not a loss */
+			if (!r.fpd && vm->ops->ir_fault)
+				vm->ops->ir_fault(vm->ctx, sid, r.fault, r.index);
+			return 0;
+		}
+	}
+	err = virq_msi_decode(addr, data, vm->cfg.msi_flags, &msg);
+	if (err) {
+		/* Not an interrupt, or remappable without remapping. */
+		msi_lost(vm, addr, data);
+		return 0;
+	}
+	return virq_vm_deliver(vm, &msg);
+}

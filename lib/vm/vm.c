@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virq_vm life cycle: init, the vCPU table and the APIC-ID map with its
+ * sequence counter (the write side; route.c has the read side).
+ */
+#include "vm_priv.h"
+
+#define VM_MSI_FLAGS_KNOWN (VIRQ_MSI_EXT_DEST | VIRQ_MSI_ADDR_HI_DEST)
+
+static bool vm_ir_config_ok(const struct virq_vm_ops *ops, bool enabled,
+			    const struct virq_ir_config *ir)
+{
+	if (!enabled)
+		return true;
+	return ops->read_irte && ir && ir->table_entries >= 1U && ir->table_entries <= 65536U;
+}
+
+uint64_t vm_ir_pack(bool enabled, const struct virq_ir_config *ir)
+{
+	uint64_t w;
+
+	if (!enabled)
+		return 0;
+	w = VM_IR_ENABLED | ((uint64_t)ir->table_entries & VM_IR_ENTRIES_MASK);
+	if (ir->eime)
+		w |= VM_IR_EIME;
+	if (ir->cfi)
+		w |= VM_IR_CFI;
+	if (ir->posting)
+		w |= VM_IR_POSTING;
+	return w;
+}
+
+static uint64_t vm_key_of(const struct virq_lapic *l)
+{
+	enum virq_lapic_mode mode;
+
+	if (!l)
+		return VM_KEY_NONE;
+	mode = virq_lapic_get_mode(l);
+	if (mode == VIRQ_LAPIC_MODE_DISABLED)
+		return VM_KEY_NONE;
+	return VM_KEY_VALID | (mode == VIRQ_LAPIC_MODE_XAPIC ? VM_KEY_XAPIC : 0) |
+	       (uint64_t)virq_lapic_get_id(l);
+}
+
+/*
+ * Another vCPU than @self holding ID @id, or VIRQ_VM_NO_VCPU. O(1) for IDs
+ * in the map while no duplicate exists; a scan otherwise (updates are rare).
+ */
+static uint32_t vm_find_other(const struct virq_vm *vm, uint32_t id, uint32_t self)
+{
+	if (id < vm->cfg.map_entries && !vm->dup_keys) {
+		uint32_t i = vm->map[id];
+
+		return i == self ? VIRQ_VM_NO_VCPU : i;
+	}
+	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
+		uint64_t k = vm->map_key[i];
+
+		if (i != self && (k & VM_KEY_VALID) && VM_KEY_ID(k) == id)
+			return i;
+	}
+	return VIRQ_VM_NO_VCPU;
+}
+
+/* Drops vCPU @index (currently keyed @key) from the map. In a write section. */
+static void vm_map_remove(struct virq_vm *vm, uint32_t index, uint64_t key)
+{
+	uint32_t id = VM_KEY_ID(key);
+	uint32_t other = vm_find_other(vm, id, index);
+
+	if (other != VIRQ_VM_NO_VCPU)
+		vm_store32(&vm->dup_keys, vm->dup_keys - 1U);
+	if (id < vm->cfg.map_entries && vm->map[id] == index)
+		vm_store32(&vm->map[id], other);
+	if (key & VM_KEY_XAPIC)
+		vm_store32(&vm->nr_xapic, vm->nr_xapic - 1U);
+	if (VM_KEY_WIDE(key))
+		vm_store32(&vm->nr_wide, vm->nr_wide - 1U);
+	__atomic_store_n(&vm->map_key[index], VM_KEY_NONE, __ATOMIC_RELAXED);
+}
+
+static void vm_map_insert(struct virq_vm *vm, uint32_t index, uint64_t key)
+{
+	uint32_t id = VM_KEY_ID(key);
+	uint32_t other = vm_find_other(vm, id, index);
+
+	if (other != VIRQ_VM_NO_VCPU)
+		vm_store32(&vm->dup_keys, vm->dup_keys + 1U);
+	else if (id < vm->cfg.map_entries)
+		vm_store32(&vm->map[id], index);
+	if (key & VM_KEY_XAPIC)
+		vm_store32(&vm->nr_xapic, vm->nr_xapic + 1U);
+	if (VM_KEY_WIDE(key))
+		vm_store32(&vm->nr_wide, vm->nr_wide + 1U);
+	__atomic_store_n(&vm->map_key[index], key, __ATOMIC_RELAXED);
+}
+
+/*
+ * Writer side of the sequence counter: map_seq odd while the map is being
+ * changed. Only lock holders write, so a plain increment is enough; the
+ * release fence orders the odd value before the entry stores, the release
+ * store of the even value orders the entries before it (the readers'
+ * acquire load and fence pair with them).
+ */
+static void vm_seq_begin(struct virq_vm *vm)
+{
+	vm_store32(&vm->map_seq, vm->map_seq + 1U);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void vm_seq_end(struct virq_vm *vm)
+{
+	__atomic_store_n(&vm->map_seq, vm->map_seq + 1U, __ATOMIC_RELEASE);
+}
+
+void vm_map_update(struct virq_vm *vm, uint32_t index)
+{
+	uint64_t old = vm->map_key[index];
+	uint64_t key = vm_key_of(vm_vcpu(vm, index));
+
+	if (old == key)
+		return;
+	vm_seq_begin(vm);
+	if (old & VM_KEY_VALID)
+		vm_map_remove(vm, index, old);
+	if (key & VM_KEY_VALID)
+		vm_map_insert(vm, index, key);
+	vm_seq_end(vm);
+}
+
+VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
+			  struct virq_lapic **vcpus, uint32_t *map, uint64_t *map_key,
+			  struct virq_vm_gsi *gsis, const struct virq_vm_ops *ops, void *ctx)
+{
+	/* Validate everything first: an error leaves @vm untouched. */
+	if (!vm || !cfg || !vcpus || !map_key || !ops || !ops->lock || !ops->unlock)
+		return -VIRQ_EINVAL;
+	if (!cfg->nr_vcpus || cfg->nr_vcpus > VIRQ_VM_MAX_VCPUS)
+		return -VIRQ_EINVAL;
+	if ((cfg->map_entries && !map) || (cfg->nr_gsis && !gsis))
+		return -VIRQ_EINVAL;
+	if ((cfg->msi_flags & ~VM_MSI_FLAGS_KNOWN) || cfg->reserved)
+		return -VIRQ_EINVAL;
+	if (!vm_ir_config_ok(ops, cfg->ir_enabled, &cfg->ir))
+		return -VIRQ_EINVAL;
+
+	virq_memset(vm, 0, sizeof(*vm));
+	vm->ops = ops;
+	vm->ctx = ctx;
+	vm->cfg = *cfg;
+	vm->vcpus = vcpus;
+	vm->map = map;
+	vm->map_key = map_key;
+	vm->gsis = gsis;
+	vm->ir_word = vm_ir_pack(cfg->ir_enabled, &cfg->ir);
+	for (uint32_t k = 0; k < cfg->map_entries; k++)
+		map[k] = VIRQ_VM_NO_VCPU;
+	for (uint32_t i = 0; i < cfg->nr_vcpus; i++)
+		map_key[i] = VM_KEY_NONE;
+	for (uint32_t i = 0; i < cfg->nr_vcpus; i++)
+		vm_map_update(vm, i);
+	vm_gsi_init(vm);
+	return 0;
+}
+
+VIRQ_API int virq_vm_set_vcpu(struct virq_vm *vm, uint32_t index, struct virq_lapic *lapic)
+{
+	if (!vm || index >= vm->cfg.nr_vcpus)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	__atomic_store_n(&vm->vcpus[index], lapic, __ATOMIC_RELEASE);
+	vm_map_update(vm, index);
+	vm_unlock(vm);
+	return 0;
+}
+
+VIRQ_API int virq_vm_update_vcpu(struct virq_vm *vm, uint32_t index)
+{
+	if (!vm || index >= vm->cfg.nr_vcpus)
+		return -VIRQ_EINVAL;
+	vm_lock(vm);
+	vm_map_update(vm, index);
+	vm_unlock(vm);
+	return 0;
+}
+
+VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_ir_config *ir)
+{
+	if (!vm || (enabled && !ir) || !vm_ir_config_ok(vm->ops, enabled, ir))
+		return -VIRQ_EINVAL;
+	/* One 64-bit word: a racing MSI sees the old or the new configuration. */
+	__atomic_store_n(&vm->ir_word, vm_ir_pack(enabled, ir), __ATOMIC_RELAXED);
+	return 0;
+}
+
+int vm_check_invariants(const struct virq_vm *vm)
+{
+	uint32_t dups = 0, nx = 0, nw = 0;
+
+	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
+		uint64_t k = vm->map_key[i];
+		uint32_t id = VM_KEY_ID(k);
+
+		if (k == VM_KEY_NONE)
+			continue;
+		if (!(k & VM_KEY_VALID) || (k >> 34))
+			return -1;
+		if (k & VM_KEY_XAPIC)
+			nx++;
+		if (VM_KEY_WIDE(k))
+			nw++;
+		/* Count this key once per holder after the first. */
+		for (uint32_t j = 0; j < i; j++) {
+			uint64_t o = vm->map_key[j];
+
+			if ((o & VM_KEY_VALID) && VM_KEY_ID(o) == id) {
+				dups++;
+				break;
+			}
+		}
+		if (id < vm->cfg.map_entries) {
+			uint32_t m = vm->map[id];
+
+			if (m >= vm->cfg.nr_vcpus || !(vm->map_key[m] & VM_KEY_VALID) ||
+			    VM_KEY_ID(vm->map_key[m]) != id)
+				return -2;
+		}
+	}
+	for (uint32_t k = 0; k < vm->cfg.map_entries; k++) {
+		uint32_t m = vm->map[k];
+
+		if (m == VIRQ_VM_NO_VCPU)
+			continue;
+		if (m >= vm->cfg.nr_vcpus || !(vm->map_key[m] & VM_KEY_VALID) ||
+		    VM_KEY_ID(vm->map_key[m]) != k)
+			return -3;
+	}
+	if (dups != vm->dup_keys)
+		return -4;
+	if (nx != vm->nr_xapic || nw != vm->nr_wide)
+		return -5;
+	if (vm->map_seq & 1U)
+		return -6;
+	return 0;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM 2023 row: the optimized APIC map went out of bounds when an ID above
+ * the table raced with its allocation. Here one thread (the owner of every
+ * LAPIC) rewrites APIC IDs, toggles x2APIC, software- and globally
+ * disables LAPICs, each change reaching virq_vm_update_vcpu() through the
+ * dest_changed hook, while two threads deliver physical and x2APIC-cluster
+ * messages lock-free. No crash, no TSan report, and nothing delivered to a
+ * vCPU that never matched: vCPU k only ever has IDs k, 0x10 + k, 0x20 + k
+ * (physical vector 0x40 + ID) and x2APIC logical ID cluster 0 bit k
+ * (vector 0xE0 + bit).
+ */
+#include "harness.h"
+
+#define NV 8U
+#define CHANGES 20000U
+
+static unsigned stop;
+static unsigned delivered;
+static unsigned iterations; /* messages sent, both threads */
+
+struct deliverer {
+	struct vm_fixture *fx;
+	uint32_t seed;
+	bool cluster;
+};
+
+static uint32_t rnd(uint32_t *s)
+{
+	*s = *s * 1103515245U + 12345U;
+	return *s >> 8;
+}
+
+static void *deliver_thread(void *arg)
+{
+	struct deliverer *d = arg;
+	unsigned n = 0;
+
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		uint32_t r = rnd(&d->seed);
+		struct virq_apic_msg m;
+
+		if (d->cluster) {
+			uint32_t bit = r % 16U;
+
+			m = fx_msg(1U << bit, true, VIRQ_DM_FIXED, (uint8_t)(0xE0U + bit));
+		} else {
+			uint32_t id = r % 0x30U;
+
+			m = fx_msg(id, false, VIRQ_DM_FIXED, (uint8_t)(0x40U + id));
+			if (r & 0x10000U) {
+				/* x2APIC-format: aliasing to xAPIC targets too. */
+				m.dest |= 0x100U;
+				m.x2apic = true;
+			}
+		}
+		n += virq_vm_deliver(&d->fx->vm, &m);
+		__atomic_fetch_add(&iterations, 1U, __ATOMIC_RELAXED);
+	}
+	__atomic_fetch_add(&delivered, n, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void set_mode(struct vm_fixture *fx, uint32_t k, uint64_t flags)
+{
+	uint64_t base = VIRQ_APIC_BASE_ADDR_DEFAULT | flags | (k == 0 ? VIRQ_APIC_BASE_BSP : 0);
+
+	assert_int_equal(virq_lapic_set_apic_base(fx_apic(fx, k), base, true), 0);
+}
+
+static void owner_step(struct vm_fixture *fx, uint32_t *seed)
+{
+	uint32_t r = rnd(seed);
+	uint32_t k = r % NV;
+	struct virq_lapic *l = fx_apic(fx, k);
+	enum virq_lapic_mode mode = virq_lapic_get_mode(l);
+
+	switch ((r >> 4) % 8U) {
+	case 0:
+	case 1:
+	case 2:
+		/* Rewrite the xAPIC ID (model-specific, enabled here). */
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_ID, (((r >> 8) % 3U) * 0x10U + k) << 24);
+		break;
+	case 3:
+	case 4:
+		/*
+		 * xAPIC -> x2APIC, and back through a host-initiated write. The
+		 * LAPIC changes mode, ID and LDR inside one dest_seq section, so
+		 * virq_lapic_match_dest() on another thread never combines the
+		 * new mode with the old ID (it once could: x2APIC ID k read as
+		 * xAPIC ID 0).
+		 */
+		if (mode == VIRQ_LAPIC_MODE_XAPIC && (k == 4 || k == 5)) {
+			set_mode(fx, k, VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD);
+		} else if (mode == VIRQ_LAPIC_MODE_X2APIC) {
+			set_mode(fx, k, VIRQ_APIC_BASE_EN);
+		}
+		break;
+	case 5:
+		/* Software enable/disable. */
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_SVR, (r & 0x100U) ? 0x1FFU : 0xFFU);
+		else if (mode == VIRQ_LAPIC_MODE_X2APIC)
+			assert_int_equal(
+				virq_lapic_msr_write(l, 0x80F, (r & 0x100U) ? 0x1FFU : 0xFFU), 0);
+		break;
+	default:
+		/*
+		 * Global disable, and back (the map drops and re-adds it). The
+		 * re-enable resets the page with atomic stores on the words
+		 * other threads read (it was a plain memset: a data race).
+		 */
+		if (mode == VIRQ_LAPIC_MODE_DISABLED) {
+			set_mode(fx, k, VIRQ_APIC_BASE_EN);
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_SVR, 0x1FFU);
+		} else if (mode == VIRQ_LAPIC_MODE_XAPIC && k >= 6) {
+			set_mode(fx, k, 0);
+		}
+		break;
+	}
+	/* Fold posted vectors from time to time, as a vCPU loop would. */
+	if ((r & 0x7U) == 0)
+		(void)virq_lapic_sync(l);
+}
+
+/* Whether vCPU k may hold vector v: only the IDs and bit it could have. */
+static bool allowed(uint32_t k, unsigned v)
+{
+	if (v >= 0x40 && v < 0x70)
+		return (v - 0x40U) % 0x10U == k;
+	if (v >= 0xE0)
+		return v - 0xE0U == k;
+	return false;
+}
+
+static void test_map_rebuild_races_delivery(void **state)
+{
+	struct vm_fixture *fx = fx_new(NV, 64, 0);
+	struct deliverer d[2] = { { fx, 1, false }, { fx, 2, true } };
+	pthread_t t[2];
+	uint32_t seed = 7;
+
+	(void)state;
+	fx->threaded = true;
+	for (uint32_t k = 0; k < NV; k++)
+		fx_add_xapic(fx, k, k);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, deliver_thread, &d[i]), 0);
+	/* Enough changes, and enough deliveries racing with them. */
+	for (unsigned n = 0;
+	     n < CHANGES || __atomic_load_n(&iterations, __ATOMIC_RELAXED) < 100000U; n++)
+		owner_step(fx, &seed);
+	__atomic_store_n(&stop, 1U, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+
+	fx_check(fx);
+	assert_true(__atomic_load_n(&delivered, __ATOMIC_RELAXED) > 0);
+	for (uint32_t k = 0; k < NV; k++) {
+		(void)virq_lapic_sync(fx_apic(fx, k));
+		for (unsigned v = 16; v < 256; v++)
+			if ((fx->pages[k][(VIRQ_LAPIC_REG_IRR >> 2) + (v >> 5) * 4] >> (v & 31)) &
+			    1U)
+				if (!allowed(k, v))
+					fail_msg("vCPU %u got vector 0x%x", k, v);
+	}
+	fx_free(fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map_rebuild_races_delivery),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

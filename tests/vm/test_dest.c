@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Destination resolution (lapic digest section 12, SDM 10.6.2): physical,
+ * logical flat/cluster, x2APIC cluster, broadcast, shorthands, mixed modes,
+ * the map fast path and its fall-backs; every accepted count exact.
+ */
+#include "harness.h"
+
+#define V 0x41
+
+static void test_physical_xapic(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_xapic(fx, i, i);
+	fx_check(fx);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(fx_send(fx, i, false, VIRQ_DM_FIXED, V), 1);
+		assert_int_equal(fx_who(fx, V), 1U << i);
+		fx_drain_all(fx);
+	}
+	/* No such ID: lost, reported. */
+	assert_int_equal(fx_send(fx, 7, false, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(fx->n_lost, 1);
+	assert_int_equal(fx->last_lost.dest, 7);
+	assert_int_equal(fx_who(fx, V), 0);
+	fx_free(fx);
+}
+
+static void test_physical_x2apic_ids(void **state)
+{
+	/* IDs at 0, 0xFF, 0x100, map boundary 255/256, 0xFFFFFFFE (slow path). */
+	static const uint32_t ids[] = { 0, 0xFF, 0x100, 0x3FF, 0x400, 0xFFFFFFFEU };
+	struct vm_fixture *fx = fx_new(6, 0x400, 0);
+
+	(void)state;
+	for (uint32_t i = 0; i < 6; i++)
+		fx_add_x2apic(fx, i, ids[i]);
+	fx_check(fx);
+	for (uint32_t i = 0; i < 6; i++) {
+		assert_int_equal(fx_send(fx, ids[i], false, VIRQ_DM_FIXED, V), 1);
+		assert_int_equal(fx_who(fx, V), 1U << i);
+		fx_drain_all(fx);
+	}
+	assert_int_equal(fx_send(fx, 0x401, false, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(fx_send(fx, 0xFFFFFFFDU, false, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(fx->n_lost, 2);
+	fx_free(fx);
+}
+
+static void test_broadcast(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_xapic(fx, i, i);
+	assert_int_equal(fx_send(fx, 0xFF, false, VIRQ_DM_FIXED, V), 4);
+	assert_int_equal(fx_who(fx, V), 0xF);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0xFF, true, VIRQ_DM_FIXED, V), 4);
+	assert_int_equal(fx_who(fx, V), 0xF);
+	fx_drain_all(fx);
+	/* x2APIC broadcast reaches xAPIC-mode targets too (low 8 bits 0xFF). */
+	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, false, VIRQ_DM_FIXED, V), 4);
+	fx_drain_all(fx);
+	fx_free(fx);
+}
+
+static void test_broadcast_x2apic(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_x2apic(fx, i, i * 0x10);
+	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, false, VIRQ_DM_FIXED, V), 4);
+	assert_int_equal(fx_who(fx, V), 0xF);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, true, VIRQ_DM_FIXED, V), 4);
+	fx_drain_all(fx);
+	/* Without the quirk an 8-bit 0xFF is just ID 0xFF for x2APIC targets. */
+	assert_int_equal(fx_send(fx, 0xFF, false, VIRQ_DM_FIXED, V), 0);
+	fx_free(fx);
+}
+
+static void test_x2apic_broadcast_quirk(void **state)
+{
+	struct virq_vm_config cfg;
+	struct vm_fixture *fx;
+	struct virq_apic_msg m;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_vcpus = 3;
+	cfg.map_entries = 256;
+	cfg.x2apic_broadcast_quirk = true;
+	fx = fx_new_cfg(&cfg);
+	fx_add_x2apic(fx, 0, 0);
+	fx_add_x2apic(fx, 1, 1);
+	fx_add_xapic(fx, 2, 2);
+	/* 0xFF from an I/O APIC or MSI: broadcast to every mode. */
+	assert_int_equal(fx_send(fx, 0xFF, false, VIRQ_DM_FIXED, V), 3);
+	fx_drain_all(fx);
+	/* ... but not from an IPI. */
+	m = fx_msg(0xFF, false, VIRQ_DM_FIXED, V);
+	m.src = 2;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 1);
+	assert_int_equal(fx_who(fx, V), 1U << 2);
+	fx_free(fx);
+}
+
+static void test_logical_flat(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++) {
+		fx_add_xapic(fx, i, i);
+		fx_mmio_w(fx, i, VIRQ_LAPIC_REG_LDR, (1U << i) << 24);
+	}
+	fx_check(fx);
+	assert_int_equal(fx_send(fx, 0x05, true, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0x5);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x08, true, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x8);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x30, true, VIRQ_DM_FIXED, V), 0);
+	fx_free(fx);
+}
+
+static void test_logical_cluster(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+
+	(void)state;
+	/* Cluster 1 members 0,1; cluster 2 members 0,1. */
+	for (uint32_t i = 0; i < 4; i++) {
+		fx_add_xapic(fx, i, i);
+		fx_mmio_w(fx, i, VIRQ_LAPIC_REG_DFR, 0x0FFFFFFFU);
+		fx_mmio_w(fx, i, VIRQ_LAPIC_REG_LDR, (((1U + i / 2) << 4) | (1U << (i % 2))) << 24);
+	}
+	assert_int_equal(fx_send(fx, 0x13, true, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0x3);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x22, true, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x8);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x34, true, VIRQ_DM_FIXED, V), 0);
+	/* 0xFF is the cluster-model broadcast. */
+	assert_int_equal(fx_send(fx, 0xFF, true, VIRQ_DM_FIXED, V), 4);
+	fx_free(fx);
+}
+
+static void test_x2apic_cluster(void **state)
+{
+	struct vm_fixture *fx = fx_new(6, 256, 0);
+
+	(void)state;
+	/* Cluster 1 (IDs 0x10-0x13), cluster 2 (0x25), and ID 0xFFFF3 in
+	 * cluster 0xFFFF (past the map: slow path). */
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_x2apic(fx, i, 0x10 + i);
+	fx_add_x2apic(fx, 4, 0x25);
+	fx_add_x2apic(fx, 5, 0xFFFF3);
+	fx_check(fx);
+	assert_int_equal(fx_send(fx, 0x0001000AU, true, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0xA);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x0001FFFFU, true, VIRQ_DM_FIXED, V), 4);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x00020020U, true, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x10);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0xFFFF0008U, true, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x20);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0xFFFF7FF7U, true, VIRQ_DM_FIXED, V), 0);
+	/* Empty bitmap: nobody (ACRN ffs64 row), reported. */
+	assert_int_equal(fx_send(fx, 0x00010000U, true, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(fx->n_lost, 2);
+	fx_free(fx);
+}
+
+static void test_mixed_modes_aliasing(void **state)
+{
+	struct vm_fixture *fx = fx_new(3, 0x200, 0);
+
+	(void)state;
+	fx_add_xapic(fx, 0, 5);
+	fx_add_x2apic(fx, 1, 0x105);
+	fx_add_x2apic(fx, 2, 5 + 0x200); /* past the map */
+	fx_check(fx);
+	assert_int_equal(fx->vm.nr_xapic, 1);
+	/* 0x105: the x2APIC owner, and the xAPIC LAPIC decoding 8 bits. */
+	assert_int_equal(fx_send(fx, 0x105, false, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0x3);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x205, false, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0x5);
+	fx_drain_all(fx);
+	/* 8-bit 5: only the xAPIC LAPIC (no x2APIC LAPIC has ID 5). */
+	assert_int_equal(fx_send(fx, 5, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x1);
+	fx_drain_all(fx);
+	/* 0x1FF aliases to the xAPIC broadcast. */
+	assert_int_equal(fx_send(fx, 0x1FF, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x1);
+	fx_drain_all(fx);
+	/* Once no xAPIC-mode LAPIC is left, the map answers alone. */
+	assert_int_equal(virq_lapic_set_apic_base(fx_apic(fx, 0),
+						  VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+							  VIRQ_APIC_BASE_EXTD | VIRQ_APIC_BASE_BSP,
+						  false),
+			 0);
+	fx_check(fx);
+	assert_int_equal(fx->vm.nr_xapic, 0);
+	assert_int_equal(fx_send(fx, 0x105, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x2);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 5, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x1);
+	fx_free(fx);
+}
+
+static void test_duplicate_ids(void **state)
+{
+	struct vm_fixture *fx = fx_new(3, 256, 0);
+
+	(void)state;
+	fx_add_xapic(fx, 0, 1);
+	fx_add_xapic(fx, 1, 2);
+	fx_add_xapic(fx, 2, 3);
+	/* The guest writes ID 3 into vCPU 1: two LAPICs answer 3. */
+	fx_mmio_w(fx, 1, VIRQ_LAPIC_REG_ID, 3U << 24);
+	fx_check(fx);
+	assert_int_equal(fx->vm.dup_keys, 1);
+	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0x6);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 2, false, VIRQ_DM_FIXED, V), 0);
+	/* The map holder leaves: the other one takes its slot. */
+	fx_mmio_w(fx, 2, VIRQ_LAPIC_REG_ID, 9U << 24);
+	fx_check(fx);
+	assert_int_equal(fx->vm.dup_keys, 0);
+	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x2);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 9, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x4);
+	fx_free(fx);
+}
+
+static void test_ids_past_map(void **state)
+{
+	/* map of 4 entries: IDs 4 and above take the scan path. */
+	struct vm_fixture *fx = fx_new(4, 4, 0);
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_x2apic(fx, i, i * 3);
+	fx_check(fx);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(fx_send(fx, i * 3, false, VIRQ_DM_FIXED, V), 1);
+		assert_int_equal(fx_who(fx, V), 1U << i);
+		fx_drain_all(fx);
+	}
+	/* Cluster 0, bits for IDs 3, 6, 9: mixed in and past the map. */
+	assert_int_equal(fx_send(fx, (1U << 3) | (1U << 6) | (1U << 9), true, VIRQ_DM_FIXED, V), 3);
+	assert_int_equal(fx_who(fx, V), 0xE);
+	fx_free(fx);
+}
+
+static void test_no_map(void **state)
+{
+	struct vm_fixture *fx = fx_new(2, 0, 0);
+
+	(void)state;
+	fx_add_x2apic(fx, 0, 0);
+	fx_add_x2apic(fx, 1, 1);
+	assert_int_equal(fx_send(fx, 1, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x2);
+	fx_free(fx);
+}
+
+static void test_disabled_and_absent(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+
+	(void)state;
+	fx_add_xapic(fx, 0, 0);
+	/* vCPU 1 absent (NULL entry), vCPU 2 software-disabled, vCPU 3 hw-disabled. */
+	fx_add(fx, 2, 2, false);
+	fx_add_xapic(fx, 3, 3);
+	assert_int_equal(
+		virq_lapic_set_apic_base(fx_apic(fx, 3), VIRQ_APIC_BASE_ADDR_DEFAULT, false), 0);
+	fx_check(fx);
+	assert_int_equal(fx->vm.map[3], VIRQ_VM_NO_VCPU);
+	assert_int_equal(fx_send(fx, 0xFF, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_send(fx, 1, false, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(fx_send(fx, 2, false, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 0);
+	/* A software-disabled LAPIC still takes NMI (SDM 10.4.7.2). */
+	assert_int_equal(fx_send(fx, 2, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_NMI, 0), 0);
+	/* Hot-unplug: the entry goes, the map forgets it. */
+	assert_int_equal(virq_vm_set_vcpu(&fx->vm, 0, NULL), 0);
+	fx_check(fx);
+	assert_int_equal(fx_send(fx, 0, false, VIRQ_DM_FIXED, V), 0);
+	assert_int_equal(virq_vm_set_vcpu(&fx->vm, 4, NULL), -VIRQ_EINVAL);
+	assert_int_equal(virq_vm_update_vcpu(&fx->vm, 4), -VIRQ_EINVAL);
+	fx_free(fx);
+}
+
+static void test_shorthands(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+	struct virq_apic_msg m;
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_xapic(fx, i, i);
+	m = fx_msg(0xFF, false, VIRQ_DM_FIXED, V);
+	m.src = 1;
+	m.shorthand = VIRQ_SH_ALL_EXCL_SELF;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 3);
+	assert_int_equal(fx_who(fx, V), 0xD);
+	fx_drain_all(fx);
+	m.shorthand = VIRQ_SH_ALL_INCL_SELF;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 4);
+	fx_drain_all(fx);
+	m.shorthand = VIRQ_SH_SELF;
+	m.src = 2;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 1);
+	assert_int_equal(fx_who(fx, V), 0x4);
+	fx_drain_all(fx);
+	/* The sender's mode is part of its identity. */
+	m.x2apic = true;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 0);
+	fx_free(fx);
+}
+
+static void test_event_counts(void **state)
+{
+	struct vm_fixture *fx = fx_new(3, 256, 0);
+	struct virq_lapic_events ev;
+
+	(void)state;
+	for (uint32_t i = 0; i < 3; i++)
+		fx_add_xapic(fx, i, i);
+	assert_int_equal(fx_send(fx, 0xFF, false, VIRQ_DM_NMI, 0), 3);
+	assert_int_equal(fx_send(fx, 0, false, VIRQ_DM_SMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0, false, VIRQ_DM_EXTINT, 0), 1);
+	virq_lapic_take_events(fx_apic(fx, 0), &ev);
+	assert_int_equal(ev.flags, VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);
+	/* An AP waiting for SIPI holds its NMI. */
+	virq_lapic_take_events(fx_apic(fx, 2), &ev);
+	assert_int_equal(ev.flags, 0);
+	/* A level de-assert carries nothing: 0, and not reported lost. */
+	{
+		struct virq_apic_msg m = fx_msg(1, false, VIRQ_DM_FIXED, V);
+
+		m.trigger_level = true;
+		m.level = false;
+		assert_int_equal(virq_vm_deliver(&fx->vm, &m), 0);
+		assert_int_equal(fx->n_lost, 0);
+		m.level = true;
+		assert_int_equal(virq_vm_deliver(&fx->vm, &m), 1);
+		assert_true(fx_tmr(fx, 1, V));
+	}
+	fx_free(fx);
+}
+
+static void test_init_args(void **state)
+{
+	struct virq_vm vm;
+	struct virq_vm_config cfg;
+	struct virq_lapic *vcpus[2] = { NULL, NULL };
+	uint32_t map[4];
+	uint64_t keys[2];
+	struct virq_vm_gsi gsis[2];
+	struct virq_vm_ops ops = fx_vm_ops;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_vcpus = 2;
+	cfg.map_entries = 4;
+	cfg.nr_gsis = 2;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), 0);
+	assert_int_equal(map[3], VIRQ_VM_NO_VCPU);
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, NULL, keys, gsis, &ops, NULL),
+			 -VIRQ_EINVAL);
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, NULL, &ops, NULL), -VIRQ_EINVAL);
+	cfg.nr_vcpus = 0;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
+	cfg.nr_vcpus = VIRQ_VM_MAX_VCPUS + 1;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
+	cfg.nr_vcpus = 2;
+	cfg.msi_flags = 4;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
+	cfg.msi_flags = 0;
+	cfg.ir_enabled = true;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL),
+			 -VIRQ_EINVAL); /* table_entries 0 */
+	cfg.ir.table_entries = 16;
+	ops.read_irte = NULL;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
+	ops.read_irte = fx_read_irte;
+	ops.lock = NULL;
+	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
+	assert_int_equal(virq_vm_deliver(NULL, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_physical_xapic),
+		cmocka_unit_test(test_physical_x2apic_ids),
+		cmocka_unit_test(test_broadcast),
+		cmocka_unit_test(test_broadcast_x2apic),
+		cmocka_unit_test(test_x2apic_broadcast_quirk),
+		cmocka_unit_test(test_logical_flat),
+		cmocka_unit_test(test_logical_cluster),
+		cmocka_unit_test(test_x2apic_cluster),
+		cmocka_unit_test(test_mixed_modes_aliasing),
+		cmocka_unit_test(test_duplicate_ids),
+		cmocka_unit_test(test_ids_past_map),
+		cmocka_unit_test(test_no_map),
+		cmocka_unit_test(test_disabled_and_absent),
+		cmocka_unit_test(test_shorthands),
+		cmocka_unit_test(test_event_counts),
+		cmocka_unit_test(test_init_args),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

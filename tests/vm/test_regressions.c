@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rows of spec/regressions.md owned by routing: one named test each, with
+ * the advisory it guards against. (KVM 2023 map race: test_concurrency.c.)
+ */
+#include "harness.h"
+
+/* KVM CVE-2016-9777: IOAPIC destination -> vCPU index not bounded with
+ * more than 255 vCPUs. Every destination, beyond the vCPU count and the
+ * map size, in every mode: nothing outside the tables is touched (ASan). */
+static void test_dest_beyond_vcpus_and_map(void **state)
+{
+	struct vm_fixture *fx = fx_new(3, 8, 24);
+
+	(void)state;
+	fx_add_xapic(fx, 0, 0);
+	fx_add_x2apic(fx, 1, 7);
+	fx_add_x2apic(fx, 2, 8); /* first ID past the map */
+	fx_attach_ioapic(fx);
+	for (uint32_t d = 0; d < 0x300; d++) {
+		unsigned want = 0;
+
+		want += (d & 0xFFU) == 0 || (d & 0xFFU) == 0xFF; /* xAPIC vCPU, aliasing */
+		want += d == 7;
+		want += d == 8;
+		assert_int_equal(fx_send(fx, d, false, VIRQ_DM_NMI, 0), want);
+		(void)fx_send(fx, d, true, VIRQ_DM_FIXED, 0x40);
+	}
+	/* Through the I/O APIC: 8-bit destinations from an RTE. */
+	for (uint32_t d = 0; d < 256; d++) {
+		fx_rte(fx, 3, ((uint64_t)d << 56) | 0x41);
+		assert_int_equal(virq_vm_set_irq(&fx->vm, 3, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	}
+	fx_check(fx);
+	fx_free(fx);
+}
+
+/* KVM CVE-2013-6376: crafted x2APIC ICR / LDR hit a BUG_ON in the map
+ * rebuild. IDs and destinations at 0, 0xFFFFFFFE/F, cluster 0xFFFF. */
+static void test_extreme_x2apic_ids(void **state)
+{
+	struct vm_fixture *fx = fx_new(3, 16, 0);
+
+	(void)state;
+	fx_add_x2apic(fx, 0, 0);
+	fx_add_x2apic(fx, 1, 0xFFFFFFFEU);
+	fx_add_x2apic(fx, 2, 0xFFFFFU); /* cluster 0xFFFF, member 15 */
+	fx_check(fx);
+	assert_int_equal(fx_send(fx, 0, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0xFFFFFFFEU, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, false, VIRQ_DM_NMI, 0), 3);
+	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, true, VIRQ_DM_NMI, 0), 3);
+	assert_int_equal(fx_send(fx, 0xFFFF8000U, true, VIRQ_DM_NMI, 0), 1);
+	/* 0xFFFFFFFE's LDR: cluster 0xFFFFFFF (>16 bits, truncated), bit 14. */
+	assert_int_equal(fx_send(fx, 0xFFFF4000U, true, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0xFFFF0000U, true, VIRQ_DM_NMI, 0), 0);
+	assert_int_equal(fx_send(fx, 0x00000001U, true, VIRQ_DM_NMI, 0), 1);
+	fx_free(fx);
+
+	/* A big map: ID 0x100005 has LDR cluster 0 (wrapped), bit 5, so
+	 * logical 0x20 reaches it though the map slot 5 is someone else's. */
+	fx = fx_new(2, FX_MAP, 0);
+	fx_add_x2apic(fx, 0, 5);
+	fx_add_x2apic(fx, 1, 0x100005U);
+	fx_check(fx);
+	assert_int_equal(fx->vm.nr_wide, 1);
+	assert_int_equal(fx_send(fx, 0x20, true, VIRQ_DM_NMI, 0), 2);
+	assert_int_equal(fx_send(fx, 0x100005U, false, VIRQ_DM_NMI, 0), 1);
+	fx_free(fx);
+}
+
+/* ACRN: ffs64() of an empty destination mask used as a CPU index. Logical
+ * destination 0, a garbage cluster, no matching vCPU: nobody, reported. */
+static void test_empty_destination_mask(void **state)
+{
+	struct vm_fixture *fx = fx_new(2, 256, 0);
+
+	(void)state;
+	fx_add_x2apic(fx, 0, 0x10);
+	fx_add_xapic(fx, 1, 1);
+	assert_int_equal(fx_send(fx, 0, true, VIRQ_DM_FIXED, 0x40), 0);
+	assert_int_equal(fx_send(fx, 0, true, VIRQ_DM_LOWEST, 0x40), 0);
+	assert_int_equal(fx_send(fx, 0xABCD0000U, true, VIRQ_DM_LOWEST, 0x40), 0);
+	assert_int_equal(fx_send(fx, 0x77, false, VIRQ_DM_LOWEST, 0x40), 0);
+	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFEE00004ULL, 0x140, 0), 0);
+	assert_int_equal(fx->n_lost, 5);
+	assert_int_equal(fx_who(fx, 0x40), 0);
+	fx_free(fx);
+}
+
+/* KVM CVE-2017-1000252: out-of-range GSI from the embedder. */
+static void test_gsi_range_checked(void **state)
+{
+	struct vm_fixture *fx = fx_new(1, 16, 4);
+	struct virq_gsi_route r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.ioapic = VIRQ_VM_NO_ROUTE;
+	r.pic_irq = VIRQ_VM_NO_ROUTE;
+	for (uint32_t g = 4; g < 64; g++) {
+		assert_int_equal(virq_vm_set_irq(&fx->vm, g, 0, VIRQ_IRQ_HIGH), -VIRQ_EINVAL);
+		assert_int_equal(virq_vm_set_gsi_route(&fx->vm, g, &r), -VIRQ_EINVAL);
+	}
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 0xFFFFFFFFU, 0, VIRQ_IRQ_HIGH), -VIRQ_EINVAL);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 3, 32, VIRQ_IRQ_HIGH), -VIRQ_EINVAL);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 3, 0, VIRQ_IRQ_HIGH), 0);
+	fx_free(fx);
+}
+
+/* Xen XSA-96: MSI injection for a never-allocated source dereferenced
+ * NULL. Every entry point with no vCPU, no I/O APIC, no PIC, and with
+ * hardware- and software-disabled LAPICs. */
+static void test_unconfigured_everything(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 24);
+	struct virq_apic_msg m = fx_msg(0xFF, false, VIRQ_DM_FIXED, 0x40);
+	uint8_t b;
+
+	(void)state;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 0);
+	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFEE00000ULL, 0x40, 0), 0);
+	m.shorthand = VIRQ_SH_ALL_INCL_SELF;
+	assert_int_equal(virq_vm_send_ipi(&fx->vm, &m), 0);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 4, 0, VIRQ_IRQ_HIGH), 0);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 4, 0, VIRQ_IRQ_LOW), 0);
+	virq_vm_eoi(&fx->vm, 0x40);
+	assert_int_equal(virq_vm_pic_write(&fx->vm, 0x20, 0x11), -VIRQ_ENOENT);
+	assert_int_equal(virq_vm_pic_read(&fx->vm, 0x20, &b), -VIRQ_ENOENT);
+	assert_int_equal(virq_vm_pic_intack(&fx->vm), 0xFF);
+	/* The PIC's INT with no BSP LAPIC and no I/O APIC. */
+	assert_int_equal(virq_vm_attach_pic(&fx->vm, &fx->pic, 3), 0);
+	assert_int_equal(virq_vm_pic_write(&fx->vm, 0x21, 0x00), 0);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 1, 0, VIRQ_IRQ_HIGH), 0);
+	assert_true(virq_pic_get_intr(&fx->pic));
+	/* Hardware-disabled and software-disabled LAPICs. */
+	fx_add(fx, 0, 0, true);
+	fx_add(fx, 1, 1, false);
+	assert_int_equal(
+		virq_lapic_set_apic_base(fx_apic(fx, 1), VIRQ_APIC_BASE_ADDR_DEFAULT, false), 0);
+	m.shorthand = VIRQ_SH_NONE;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 0);
+	m.delivery = VIRQ_DM_NMI;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 1);
+	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFEE01000ULL, 0x40, 0), 0);
+	fx_check(fx);
+	fx_free(fx);
+}
+
+/* ACRN: VT-d posting is only valid for single-destination interrupts. A
+ * posted IRTE names one descriptor (one vCPU); a multi-destination
+ * interrupt is remapped format and reaches every destination. */
+static void test_posting_single_destination(void **state)
+{
+	struct virq_vm_config cfg;
+	struct vm_fixture *fx;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_vcpus = 3;
+	cfg.map_entries = 256;
+	cfg.ir_enabled = true;
+	cfg.ir.table_entries = 8;
+	cfg.ir.posting = true;
+	fx = fx_new_cfg(&cfg);
+	for (uint32_t i = 0; i < 3; i++)
+		fx_add_xapic(fx, i, i);
+	/* Posted: exactly one descriptor, count 1, no LAPIC IRR touched. */
+	fx->irte[1][0] = 1ULL | (1ULL << 15) | (0x71ULL << 16) |
+			 ((((uint64_t)(uintptr_t)&fx->pid[0] >> 6) & 0x3FFFFFFULL) << 38);
+	fx->irte[1][1] = ((uint64_t)(uintptr_t)&fx->pid[0] >> 32) << 32;
+	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFEE00000ULL | (1U << 5) | (1U << 4), 0, 0), 1);
+	assert_int_equal(fx_who(fx, 0x71), 0);
+	assert_true(virq_pi_pending(&fx->pid[0]));
+	/* Remapped, physical broadcast: every vCPU. */
+	fx->irte[2][0] = 1ULL | (0x72ULL << 16) | (0xFF00ULL << 32);
+	fx->irte[2][1] = 0;
+	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFEE00000ULL | (2U << 5) | (1U << 4), 0, 0), 3);
+	assert_int_equal(fx_who(fx, 0x72), 0x7);
+	fx_free(fx);
+}
+
+/* KVM: several sources on one GSI need a wired-OR kept under one lock. */
+static void test_gsi_wired_or_interleaved(void **state)
+{
+	struct vm_fixture *fx = fx_new(1, 16, 24);
+
+	(void)state;
+	fx_add_xapic(fx, 0, 0);
+	fx_attach_ioapic(fx);
+	fx_rte(fx, 11, VIRQ_IOAPIC_RTE_LEVEL | 0x5B);
+	for (unsigned k = 0; k < 8; k++) {
+		enum virq_irq_op a = (k & 1) ? VIRQ_IRQ_HIGH : VIRQ_IRQ_LOW;
+		enum virq_irq_op b = (k & 2) ? VIRQ_IRQ_HIGH : VIRQ_IRQ_LOW;
+
+		assert_int_equal(virq_vm_set_irq(&fx->vm, 11, 0, a), 0);
+		assert_int_equal(virq_vm_set_irq(&fx->vm, 11, 1, b), 0);
+		assert_int_equal((fx->ioapic.line[0] >> 11) & 1U, (k & 3) != 0);
+		assert_int_equal(fx->gsis[11].sources, k & 3);
+	}
+	fx_free(fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dest_beyond_vcpus_and_map),
+		cmocka_unit_test(test_extreme_x2apic_ids),
+		cmocka_unit_test(test_empty_destination_mask),
+		cmocka_unit_test(test_gsi_range_checked),
+		cmocka_unit_test(test_unconfigured_everything),
+		cmocka_unit_test(test_posting_single_destination),
+		cmocka_unit_test(test_gsi_wired_or_interleaved),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

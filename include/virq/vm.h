@@ -81,7 +81,7 @@ extern "C" {
 #define VIRQ_VM_GSI_SOURCES 32U
 /** @brief Value of a map entry with no vCPU. */
 #define VIRQ_VM_NO_VCPU 0xFFFFFFFFU
-/** @brief virq_gsi_route::ioapic / ::pic_irq value for "not routed there". */
+/** @brief virq_gsi_route::ioapic and virq_gsi_route::pic_irq value for "not routed there". */
 #define VIRQ_VM_NO_ROUTE 0xFFU
 
 /** @brief Line operations of virq_vm_set_irq() (the interface ACRN exposes). */

@@ -26,8 +26,8 @@
 #define FAKE_MAX_LOG 256
 
 struct fake_env {
-	uint64_t now;            /* ns, returned by now_ns */
-	uint64_t tsc;            /* returned by guest_tsc when use_guest_tsc */
+	uint64_t now; /* ns, returned by now_ns */
+	uint64_t tsc; /* returned by guest_tsc when use_guest_tsc */
 	bool use_guest_tsc;
 	unsigned kicks;
 	bool timer_armed;

@@ -526,11 +526,12 @@ VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic);
  *        migration. Plain data, fixed layout, versioned.
  */
 struct virq_lapic_state {
-	uint32_t version;            /**< ::VIRQ_LAPIC_STATE_VERSION. */
-	uint32_t size;               /**< sizeof(struct virq_lapic_state). */
-	uint64_t apic_base;          /**< IA32_APIC_BASE. */
-	uint64_t tsc_deadline;       /**< IA32_TSC_DEADLINE (guest TSC units), 0 when disarmed. */
-	uint64_t timer_remaining_ns; /**< Time to the next timer expiry, with TIMER_ARMED. */
+	uint32_t version;           /**< ::VIRQ_LAPIC_STATE_VERSION. */
+	uint32_t size;              /**< sizeof(struct virq_lapic_state). */
+	uint64_t apic_base;         /**< IA32_APIC_BASE. */
+	uint64_t tsc_deadline;      /**< IA32_TSC_DEADLINE (guest TSC units), 0 when disarmed. */
+	int64_t timer_remaining_ns; /**< ns to the next timer expiry, with TIMER_ARMED; negative
+				      when an expiry was due but not yet processed. */
 	uint32_t regs[256];   /**< Offsets 0x000-0x3FF of the register page, one u32 per 4 bytes
 				   (regs[off / 4]); posted requests are folded into IRR first. */
 	uint32_t esr_pending; /**< Errors latched since the last ESR write. */

@@ -34,8 +34,8 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
 	if (lapic->timer_armed) {
 		out->flags |= VIRQ_LAPIC_STATE_TIMER_ARMED;
 		now = lapic->ops->now_ns(lapic->ctx);
-		out->timer_remaining_ns =
-			lapic->timer_deadline_ns > now ? lapic->timer_deadline_ns - now : 0;
+		/* Negative when an expiry is due but not yet processed. */
+		out->timer_remaining_ns = (int64_t)(lapic->timer_deadline_ns - now);
 	}
 	return 0;
 }
@@ -194,7 +194,7 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 				l->cfg.timer_tick_ps;
 		uint64_t period = (uint64_t)r[R(VIRQ_LAPIC_REG_TMICT)] * unit / 1000U;
 
-		if (st->timer_remaining_ns > (period ? period : 1))
+		if (st->timer_remaining_ns > (int64_t)(period ? period : 1))
 			return -VIRQ_ESTATE;
 	}
 
@@ -244,20 +244,15 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 			l->timer_period_ns = p ? p : 1;
 		}
 		l->timer_armed = true;
-		l->timer_deadline_ns = now + st->timer_remaining_ns;
-		if (tm == VIRQ_LVT_TIMER_PERIODIC && !st->timer_remaining_ns) {
-			/*
-			 * An expiry was due but not yet processed: put the
-			 * deadline back in the past so the current count (and
-			 * the period grid) read as they did at save time.
-			 * Rounded up so the count re-reads exactly.
-			 */
-			uint64_t done = (uint64_t)(lapic_get(l, VIRQ_LAPIC_REG_TMICT) -
-						   st->regs[R(VIRQ_LAPIC_REG_TMCCT)]);
-			uint64_t back = (done * lapic_timer_unit_ps(l) + 999U) / 1000U;
-
-			l->timer_deadline_ns = now > back ? now - back : 0;
-		}
+		/* An overdue deadline stays in the past (the current count
+		 * and the period grid read as at save time); the host timer
+		 * is armed for now. */
+		if (st->timer_remaining_ns >= 0)
+			l->timer_deadline_ns = now + (uint64_t)st->timer_remaining_ns;
+		else if ((uint64_t) - (st->timer_remaining_ns + 1) < now)
+			l->timer_deadline_ns = now - (uint64_t) - (st->timer_remaining_ns + 1) - 1U;
+		else
+			l->timer_deadline_ns = 0;
 		lapic_timer_rearm(l);
 	}
 }

@@ -453,7 +453,7 @@ static void test_overdue_timer_round_trip(void **state)
 		fx.f.now = NOW0 + 250; /* deadline NOW0 + 100 passed, not processed */
 		save(&fx, &a);
 		assert_int_equal(a.flags, VIRQ_LAPIC_STATE_TIMER_ARMED);
-		assert_int_equal(a.timer_remaining_ns, 0);
+		assert_int_equal(a.timer_remaining_ns, -150); /* due 150 ns ago */
 		assert_int_equal(a.regs[R(VIRQ_LAPIC_REG_TMCCT)], periodic ? 50U : 0U);
 
 		fixture_init(&fresh, NULL);

@@ -5,26 +5,11 @@
  * named after its row and cites the advisory or the peer. This file is the
  * checklist: rows that other LAPIC tests also cover are repeated here.
  *
- * Owed by the fabric issue (IOAPIC, PIC, GSI and MSI routing, several
- * vCPUs), not tested here:
- *  - KVM CVE-2013-1798: IOAPIC IOREGSEL indirect read out of bounds.
- *  - KVM CVE-2016-9777: IOAPIC destination -> vCPU index not bounded.
- *  - KVM CVE-2013-6376, the "map boundaries" part: the APIC-ID map rebuild
- *    (the single-LAPIC part is test_cve_2013_6376_x2apic_id_icr_extremes).
- *  - KVM 2023: optimized APIC map out of bounds racing with ID changes.
- *  - ACRN: ffs64() of an empty destination mask used as a CPU index.
- *  - KVM CVE-2017-1000252: out-of-range GSI in the posted-interrupt IRTE update.
- *  - The whole "IOAPIC and level-triggered lines" section (KVM EOI stops at
- *    the first entry; reconfigure race with Remote IRR; lazy-EOI recursion;
- *    level storm throttling; Xen IRR re-check after dropping a lock; ACRN
- *    polarity; cloud-hypervisor #5260 and #1791; KVM wired-OR GSI).
- *  - The whole "PIC" section (crosvm ELCR, Xen ELCR mask / ICW1).
- *  - Suppress-EOI-broadcast: the IOAPIC version 0x11/0x20 dimension and the
- *    directed EOI to the IOAPIC EOI register (the LAPIC side is
- *    test_suppress_eoi_broadcast_matrix).
- *  - Xen XSA-96, the routing part: MSI for a never-allocated source / route
- *    / vCPU (the LAPIC part is test_xsa96_entry_points_disabled_lapic).
- *  - ACRN: VT-d posting only for single-destination interrupts.
+ * Rows about the I/O APIC, the PIC, GSI and MSI routing and several vCPUs
+ * are tested where those live: tests/ioapic/test_regressions.c,
+ * tests/pic/test_regressions.c, tests/msi/test_regressions.c and
+ * tests/vm/test_regressions.c (including the end-to-end suppress-EOI matrix
+ * with I/O APIC versions 0x11/0x20 and the APIC-map rows).
  */
 #include "harness.h"
 
@@ -1019,7 +1004,7 @@ static void eoi_matrix_case(bool directed, bool svr12, bool x2, bool level, bool
  * KVM and QEMU 2025-26: suppress-EOI-broadcast advertised but EOIs still
  * broadcast (Windows with Credential Guard hangs or storms). Every
  * combination of Version[24], SVR[12], mode, trigger and EOI path. The
- * IOAPIC version (0x11/0x20) dimension is owed by the fabric issue.
+ * IOAPIC version (0x11/0x20) dimension is in tests/vm/test_regressions.c.
  */
 static void test_suppress_eoi_broadcast_matrix(void **state)
 {

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for lib/msi: compatibility MSI decode/encode, VT-d
  * interrupt remapping over an input-provided IRTE table, and an MSI-X
- * table driven by an op stream against a shadow model.
+ * table and a PCI MSI capability driven by an op stream against shadow
+ * models.
  *
  * Input (bytes past the end read as 0; integers little-endian):
  *   header, HDR_SIZE bytes:
@@ -10,6 +11,9 @@
  *     [1..2] IRTE table size - 1 (1-65536 entries)
  *     [3]    K: number of IRTE slots that follow (0-255)
  *     [4..5] MSI-X table size - 1, modulo 2048 (1-2048 vectors)
+ *     [6]    MSI capability: bits 2:0 MMC modulo 6, bit 3 64-bit address,
+ *            bit 4 per-vector masking
+ *     [7]    MSI capability next pointer
  *   K slots of 17 bytes: a control byte (bit 0: the read of this slot
  *     fails) and the 16-byte IRTE (bits 63:0 then 127:64). IRTE index i is
  *     slot i % K; with K = 0 every entry reads as zero (not present).
@@ -36,7 +40,14 @@
  *  - MSI-X: after every op the table, the PBA and the sent messages equal
  *    the shadow model's, Vector Control keeps only bit 0, no pending bit
  *    past the table, and a pending bit only on a vector that is masked,
- *    function-masked or disabled; storage past the table is untouched.
+ *    function-masked or disabled; storage past the table is untouched;
+ *  - MSI capability: after every op every DWORD read back, the control
+ *    word and the sent messages equal a byte-level shadow (per-byte write
+ *    masks, MME clamped to MMC); no pending bit without per-vector
+ *    masking or at/past 2^MME, and with MSI enabled none on an unmasked
+ *    vector; the send hook checks that MSI is enabled and the vector it
+ *    carries is neither masked nor still pending; bad accesses return
+ *    -EINVAL and change nothing; notify refuses exactly vectors >= 2^MME.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -598,6 +609,240 @@ static void op_msix_notify(struct msix_fx *fx, struct in *in)
 		sh_expect(fx, idx);
 }
 
+/* ---- PCI MSI capability with a byte-level shadow ---- */
+
+#define MC_LEN_MAX 0x18U
+
+struct msicap_fx {
+	struct {
+		struct virq_msi_cap cap;
+		uint8_t guard[16];
+	} s;
+	/* shadow: the capability's bytes and the writable bits of each */
+	uint8_t cfg[MC_LEN_MAX], wm[MC_LEN_MAX];
+	unsigned len, mmc, data_off;
+	bool a64, pvm;
+	struct sent got[64], exp[64];
+	unsigned n_got, n_exp;
+};
+
+static struct msicap_fx g_mc;
+
+static uint32_t mc_vec_bits(unsigned log2)
+{
+	return log2 >= 5 ? 0xFFFFFFFFU : (1U << (1U << log2)) - 1U;
+}
+
+static uint32_t mc_u32(const struct msicap_fx *fx, unsigned off)
+{
+	return (uint32_t)fx->cfg[off] | (uint32_t)fx->cfg[off + 1] << 8 |
+	       (uint32_t)fx->cfg[off + 2] << 16 | (uint32_t)fx->cfg[off + 3] << 24;
+}
+
+static void mc_set_u32(struct msicap_fx *fx, unsigned off, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		fx->cfg[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static unsigned mc_mme(const struct msicap_fx *fx)
+{
+	return (fx->cfg[2] >> 4) & 7;
+}
+
+static bool mc_en(const struct msicap_fx *fx)
+{
+	return fx->cfg[2] & 1;
+}
+
+static uint32_t mc_mask(const struct msicap_fx *fx)
+{
+	return fx->pvm ? mc_u32(fx, fx->data_off + 4) : 0;
+}
+
+static uint32_t mc_pending(const struct msicap_fx *fx)
+{
+	return fx->pvm ? mc_u32(fx, fx->data_off + 8) : 0;
+}
+
+static void mc_send(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct msicap_fx *fx = ctx;
+	const struct virq_msi_cap *cap = &fx->s.cap;
+	unsigned mme = (cap->control >> 4) & 7;
+	unsigned v = data & ((1U << mme) - 1U);
+
+	CHECK(cap->control & VIRQ_MSI_CTRL_ENABLE);
+	if (cap->control & VIRQ_MSI_CTRL_PVM)
+		CHECK(!((cap->mask >> v) & 1));
+	CHECK(!((cap->pending >> v) & 1));
+	CHECK(fx->n_got < 64);
+	fx->got[fx->n_got].addr = addr;
+	fx->got[fx->n_got].data = data;
+	fx->n_got++;
+}
+
+static void mc_expect(struct msicap_fx *fx, unsigned k)
+{
+	uint32_t low = (1U << mc_mme(fx)) - 1U;
+	uint32_t data = (uint32_t)fx->cfg[fx->data_off] | (uint32_t)fx->cfg[fx->data_off + 1] << 8;
+
+	CHECK(fx->n_exp < 64);
+	fx->exp[fx->n_exp].addr = mc_u32(fx, 4) | (fx->a64 ? (uint64_t)mc_u32(fx, 8) << 32 : 0);
+	fx->exp[fx->n_exp].data = (data & ~low) | k;
+	fx->n_exp++;
+}
+
+static void mc_init(struct msicap_fx *fx, uint8_t b, uint8_t next)
+{
+	unsigned log2 = b & 7;
+	bool a64 = (b >> 3) & 1, pvm = (b >> 4) & 1;
+
+	if (log2 > 5) {
+		struct virq_msi_cap before = fx->s.cap;
+
+		CHECK(virq_msi_cap_init(&fx->s.cap, log2, a64, pvm) == -VIRQ_EINVAL);
+		CHECK(memcmp(&before, &fx->s.cap, sizeof(before)) == 0);
+		return;
+	}
+	memset(&fx->s, 0xA5, sizeof(fx->s));
+	CHECK(virq_msi_cap_init(&fx->s.cap, log2, a64, pvm) == 0);
+	fx->s.cap.next = next;
+	fx->mmc = log2;
+	fx->a64 = a64;
+	fx->pvm = pvm;
+	fx->len = 0x0C + (a64 ? 4U : 0U) + (pvm ? 8U : 0U);
+	fx->data_off = a64 ? 0x0C : 0x08;
+	memset(fx->cfg, 0, sizeof(fx->cfg));
+	memset(fx->wm, 0, sizeof(fx->wm));
+	fx->cfg[0] = 0x05;
+	fx->cfg[1] = next;
+	fx->cfg[2] = (uint8_t)(log2 << 1 | (a64 ? 0x80U : 0U));
+	fx->cfg[3] = pvm ? 1 : 0;
+	fx->wm[2] = 0x71; /* Enable, MME */
+	fx->wm[4] = 0xFC; /* address bits 1:0 read 0 */
+	fx->wm[5] = fx->wm[6] = fx->wm[7] = 0xFF;
+	if (a64)
+		for (unsigned i = 8; i < 12; i++)
+			fx->wm[i] = 0xFF;
+	fx->wm[fx->data_off] = fx->wm[fx->data_off + 1] = 0xFF;
+	if (pvm)
+		for (unsigned i = 0; i < 4; i++)
+			fx->wm[fx->data_off + 4 + i] = (uint8_t)(mc_vec_bits(log2) >> (8 * i));
+	fx->n_got = fx->n_exp = 0;
+}
+
+static void mc_check(struct msicap_fx *fx)
+{
+	const struct virq_msi_cap *cap = &fx->s.cap;
+	uint32_t nvec_bits = mc_vec_bits(mc_mme(fx)), v;
+	uint8_t guard[16];
+
+	CHECK(fx->n_got == fx->n_exp);
+	CHECK(memcmp(fx->got, fx->exp, fx->n_got * sizeof(fx->got[0])) == 0);
+	fx->n_got = fx->n_exp = 0;
+	CHECK(virq_msi_cap_size(cap) == fx->len);
+	for (unsigned off = 0; off < fx->len; off += 4) {
+		v = 0x5EED;
+		CHECK(virq_msi_cap_read(cap, off, 4, &v) == 0);
+		CHECK(v == mc_u32(fx, off));
+	}
+	CHECK(cap->control == (fx->cfg[2] | fx->cfg[3] << 8));
+	CHECK(cap->next == fx->cfg[1]);
+	CHECK(((cap->control >> 4) & 7) <= ((cap->control >> 1) & 7));
+	if (!fx->pvm)
+		CHECK(cap->pending == 0);
+	CHECK((cap->pending & ~nvec_bits) == 0);
+	if (mc_en(fx))
+		CHECK((cap->pending & cap->mask) == cap->pending);
+	CHECK(cap->pending == mc_pending(fx));
+	memset(guard, 0xA5, sizeof(guard));
+	CHECK(memcmp(fx->s.guard, guard, sizeof(guard)) == 0);
+}
+
+static uint32_t mc_offset(struct in *in)
+{
+	uint8_t raw = get8(in);
+
+	return (raw & 0x80) ? get32(in) : raw % 0x20U;
+}
+
+static bool mc_access_ok(const struct msicap_fx *fx, uint32_t off, unsigned size)
+{
+	return (size == 1 || size == 2 || size == 4) && off % size == 0 && off < fx->len &&
+	       fx->len - off >= size;
+}
+
+static void op_msicap_read(struct msicap_fx *fx, struct in *in)
+{
+	uint32_t off = mc_offset(in);
+	unsigned size = sizes[get8(in) & 7];
+	bool ok = mc_access_ok(fx, off, size);
+	uint32_t v = 0x1234, exp = 0;
+
+	CHECK(virq_msi_cap_read(&fx->s.cap, off, size, &v) == (ok ? 0 : -VIRQ_EINVAL));
+	if (ok)
+		for (unsigned i = 0; i < size; i++)
+			exp |= (uint32_t)fx->cfg[off + i] << (8 * i);
+	CHECK(v == exp);
+}
+
+static void op_msicap_write(struct msicap_fx *fx, struct in *in)
+{
+	uint32_t off = mc_offset(in);
+	unsigned size = sizes[get8(in) & 7];
+	uint32_t val = get32(in), pending, mask;
+	bool ok = mc_access_ok(fx, off, size);
+	unsigned mme;
+
+	CHECK(virq_msi_cap_write(&fx->s.cap, off, size, val, mc_send, fx) ==
+	      (ok ? 0 : -VIRQ_EINVAL));
+	if (!ok)
+		return;
+	for (unsigned i = 0; i < size; i++) {
+		uint8_t b = (uint8_t)(val >> (8 * i));
+
+		fx->cfg[off + i] =
+			(uint8_t)((fx->cfg[off + i] & ~fx->wm[off + i]) | (b & fx->wm[off + i]));
+	}
+	mme = mc_mme(fx);
+	if (mme > fx->mmc)
+		fx->cfg[2] = (uint8_t)((fx->cfg[2] & ~0x70U) | fx->mmc << 4);
+	if (!fx->pvm)
+		return;
+	pending = mc_pending(fx) & mc_vec_bits(mc_mme(fx));
+	mask = mc_mask(fx);
+	if (mc_en(fx)) {
+		for (unsigned k = 0; k < 32; k++) {
+			if (((pending & ~mask) >> k) & 1) {
+				pending &= ~(1U << k);
+				mc_expect(fx, k);
+			}
+		}
+	}
+	mc_set_u32(fx, fx->data_off + 8, pending);
+}
+
+static void op_msicap_notify(struct msicap_fx *fx, struct in *in)
+{
+	uint8_t raw = get8(in);
+	unsigned n = 1U << mc_mme(fx);
+	unsigned vec = raw == 0xFF ? 0xFFFFFFFFU : (raw & 0x80) ? raw & 0x7FU : raw % n;
+	int rc = virq_msi_cap_notify(&fx->s.cap, vec, mc_send, fx);
+
+	if (vec >= n) {
+		CHECK(rc == -VIRQ_EINVAL);
+		return;
+	}
+	CHECK(rc == 0);
+	if (!mc_en(fx))
+		return;
+	if ((mc_mask(fx) >> vec) & 1)
+		mc_set_u32(fx, fx->data_off + 8, mc_pending(fx) | 1U << vec);
+	else
+		mc_expect(fx, vec);
+}
+
 /* ---- driver ---- */
 
 enum {
@@ -613,11 +858,15 @@ enum {
 	OP_MSIX_CONTROL,
 	OP_MSIX_NOTIFY,
 	OP_MSIX_INIT,
+	OP_MSICAP_WRITE,
+	OP_MSICAP_READ,
+	OP_MSICAP_NOTIFY,
+	OP_MSICAP_INIT,
 	OP_COUNT
 };
 
 static void run_op(uint8_t op, struct in *in, const struct virq_ir_config *cfg, struct irt *t,
-		   struct msix_fx *fx)
+		   struct msix_fx *fx, struct msicap_fx *mc)
 {
 	switch (op % OP_COUNT) {
 	case OP_DECODE: { /* addr u64, data u32, flags u8 (bit 2 = invalid flag) */
@@ -685,11 +934,27 @@ static void run_op(uint8_t op, struct in *in, const struct virq_ir_config *cfg, 
 	case OP_MSIX_NOTIFY:
 		op_msix_notify(fx, in);
 		break;
-	default: /* OP_MSIX_INIT: vectors - 1 u16 */
+	case OP_MSIX_INIT: /* vectors - 1 u16 */
 		fx_init(fx, (get16(in) % MSIX_MAX) + 1U);
 		break;
+	case OP_MSICAP_WRITE: /* offset u8 (bit 7: u32 follows), size u8, value u32 */
+		op_msicap_write(mc, in);
+		break;
+	case OP_MSICAP_READ: /* offset as for write, size u8 */
+		op_msicap_read(mc, in);
+		break;
+	case OP_MSICAP_NOTIFY: /* vector u8: 0xFF huge, bit 7 raw, else modulo 2^MME */
+		op_msicap_notify(mc, in);
+		break;
+	default: { /* OP_MSICAP_INIT: layout u8 as header byte 6 (MMC 6/7 refused), next u8 */
+		uint8_t b = get8(in);
+
+		mc_init(mc, b, get8(in));
+		break;
+	}
 	}
 	fx_check(fx);
+	mc_check(mc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -709,6 +974,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.entries = cfg.table_entries;
 	t.k = get8(&in);
 	fx_init(&g_fx, (get16(&in) % MSIX_MAX) + 1U);
+	{
+		uint8_t b = get8(&in);
+
+		mc_init(&g_mc, (uint8_t)((b & 0x18) | ((b & 7) % 6)), get8(&in));
+	}
 	in.pos = HDR_SIZE;
 	/* Slots that the input does not fully hold are dropped. */
 	if (in.pos < size) {
@@ -723,6 +993,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.pos += (size_t)t.k * SLOT_SIZE;
 
 	while (in.pos < in.n && ops++ < 4096)
-		run_op(get8(&in), &in, &cfg, &t, &g_fx);
+		run_op(get8(&in), &in, &cfg, &t, &g_fx, &g_mc);
 	return 0;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file msi.h
- * @brief MSI/MSI-X message decode, MSI-X table helpers and VT-d interrupt
- *        remapping (IRTE decode, source validation, remapped and posted
- *        formats).
+ * @brief MSI/MSI-X message decode, PCI MSI capability and MSI-X table
+ *        helpers and VT-d interrupt remapping (IRTE decode, source
+ *        validation, remapped and posted formats).
  *
  * Everything here is pure decoding over caller-held state: no threads, no
  * allocation. The IOMMU's remapping table lives in guest memory and is read
@@ -205,6 +205,127 @@ VIRQ_API int virq_msix_set_control(struct virq_msix *msix, bool enabled, bool fu
  */
 VIRQ_API int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_send_fn send,
 			      void *ctx);
+
+/* ---- PCI MSI capability ---- */
+
+/** @name PCI MSI capability (PCI 3.0 6.8.1; msi digest section 4)
+ * @{ */
+#define VIRQ_MSI_CAP_ID 0x05U            /**< Capability ID (byte +0x00). */
+#define VIRQ_MSI_CTRL_ENABLE (1U << 0)   /**< MSI Enable (R/W). */
+#define VIRQ_MSI_CTRL_MMC_SHIFT 1        /**< Multiple Message Capable, bits 3:1 (RO). */
+#define VIRQ_MSI_CTRL_MMC_MASK (7U << 1) /**< MMC field. */
+#define VIRQ_MSI_CTRL_MME_SHIFT 4        /**< Multiple Message Enable, bits 6:4 (R/W). */
+#define VIRQ_MSI_CTRL_MME_MASK (7U << 4) /**< MME field. */
+#define VIRQ_MSI_CTRL_64BIT (1U << 7)    /**< 64-bit address capable (RO). */
+#define VIRQ_MSI_CTRL_PVM (1U << 8)      /**< Per-vector masking capable (RO). */
+#define VIRQ_MSI_CAP_MAX_LOG2 5U         /**< Largest MMC/MME: 32 vectors. */
+/** @} */
+
+/**
+ * @brief A function's MSI capability as the guest programs it.
+ *
+ * Caller-owned; set up by virq_msi_cap_init() and changed by
+ * virq_msi_cap_write() and virq_msi_cap_notify(). The device model owns it
+ * and serialises calls on it. Configuration-space layout, offsets from the
+ * capability start (PCI capabilities are DWORD aligned):
+ *
+ * | Offset | 32-bit address          | 64-bit address          |
+ * |--------|-------------------------|-------------------------|
+ * | +0x00  | Cap ID 0x05, next ptr   | same                    |
+ * | +0x02  | Message Control         | same                    |
+ * | +0x04  | Message Address [31:0]  | Message Address [31:0]  |
+ * | +0x08  | Message Data            | Message Upper Address   |
+ * | +0x0C  | Mask Bits (PVM only)    | Message Data            |
+ * | +0x10  | Pending Bits (PVM only) | Mask Bits (PVM only)    |
+ * | +0x14  | -                       | Pending Bits (PVM only) |
+ *
+ * The capability is 0x0C, 0x10, 0x14 or 0x18 bytes (virq_msi_cap_size());
+ * the two bytes after Message Data read 0. Extended Message Data (control
+ * bits 10:9) is not implemented: those bits read 0.
+ */
+struct virq_msi_cap {
+	uint32_t addr_lo; /**< Message Address [31:0]; bits 1:0 read 0. */
+	uint32_t addr_hi; /**< Message Upper Address; 0 unless 64-bit capable. */
+	uint32_t mask;    /**< Mask Bits: bit k masks vector k (PVM only, else 0). */
+	uint32_t pending; /**< Pending Bits: bit k = vector k pending (read-only to the guest). */
+	uint16_t data;    /**< Message Data. */
+	uint16_t control; /**< Message Control (VIRQ_MSI_CTRL_*). */
+	uint8_t next;     /**< Next capability pointer (byte +0x01); the caller sets it. */
+};
+
+/**
+ * @brief Initialises @p cap at reset: MSI disabled, MME 0, address, data,
+ *        mask and pending bits 0, next pointer 0.
+ * @param cap             The capability.
+ * @param log2_vectors    Multiple Message Capable: the function requests
+ *                        2^@p log2_vectors vectors (0-5).
+ * @param addr64          64-bit address capable (control bit 7).
+ * @param per_vector_mask Per-vector masking capable (control bit 8): Mask
+ *                        and Pending Bits exist.
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p cap or @p log2_vectors > 5.
+ */
+VIRQ_API int virq_msi_cap_init(struct virq_msi_cap *cap, unsigned log2_vectors, bool addr64,
+			       bool per_vector_mask);
+
+/**
+ * @brief Size of the capability in configuration space: 0x0C (32-bit),
+ *        0x10 (64-bit), 0x14 (32-bit with PVM) or 0x18 (64-bit with PVM).
+ * @return That size, or 0 for a NULL or invalid @p cap.
+ */
+VIRQ_API unsigned virq_msi_cap_size(const struct virq_msi_cap *cap);
+
+/**
+ * @brief Guest read of the capability's configuration-space bytes.
+ *
+ * @p offset is from the capability start (byte 0 reads ::VIRQ_MSI_CAP_ID,
+ * byte 1 virq_msi_cap::next); @p size is 1, 2 or 4 and @p offset a
+ * multiple of it, and the access must lie inside virq_msi_cap_size().
+ * The result is little-endian, as configuration space is; bits of a write
+ * value past @p size are ignored.
+ * @return 0, or -::VIRQ_EINVAL (then *@p val = 0) for a bad size,
+ *         alignment or range, a NULL @p val or an invalid @p cap (MMC > 5,
+ *         MME > MMC or reserved control bits set).
+ */
+VIRQ_API int virq_msi_cap_read(const struct virq_msi_cap *cap, uint32_t offset, unsigned size,
+			       uint32_t *val);
+
+/**
+ * @brief Guest write of the capability's configuration-space bytes
+ *        (access rules as virq_msi_cap_read()).
+ *
+ * Only writable bits change: Cap ID, next pointer, MMC, the capability
+ * bits, Pending Bits, address bits 1:0, the reserved bytes after Message
+ * Data and Mask Bits of vectors past 2^MMC keep their values. An MME above
+ * MMC (including the reserved values 6 and 7) is clamped to MMC, as QEMU
+ * does. Then pending bits of vectors at or past 2^MME are cleared and,
+ * while MSI is enabled, every pending vector that is not masked is sent
+ * through @p send, lowest first, its pending bit cleared just before the
+ * call (so unmasking, or enabling MSI after unmasking, delivers a message
+ * held while masked). While MSI is disabled pending bits are kept.
+ * @return 0, or -::VIRQ_EINVAL for a bad access, a NULL @p send or an
+ *         invalid @p cap (nothing changes).
+ */
+VIRQ_API int virq_msi_cap_write(struct virq_msi_cap *cap, uint32_t offset, unsigned size,
+				uint32_t val, virq_msi_send_fn send, void *ctx);
+
+/**
+ * @brief The function signals vector @p vector (0 to 2^MME - 1).
+ *
+ * With MSI disabled nothing happens (the function uses INTx). With the
+ * vector masked (per-vector masking) its pending bit is set and the
+ * message is sent at unmask. Otherwise the message is sent: address
+ * addr_hi:addr_lo (addr_lo alone without 64-bit capability) and data with
+ * its low MME bits replaced by @p vector (the base must be aligned to
+ * 2^MME; PCI 3.0 6.8.1.5).
+ *
+ * Invariant kept by every virq_msi_cap_* call: a pending bit is set only
+ * for a vector below 2^MME that is masked or while MSI is disabled, and
+ * never without per-vector masking.
+ * @return 0, or -::VIRQ_EINVAL for @p vector >= 2^MME (even while
+ *         disabled), a NULL @p send or an invalid @p cap.
+ */
+VIRQ_API int virq_msi_cap_notify(struct virq_msi_cap *cap, unsigned vector, virq_msi_send_fn send,
+				 void *ctx);
 
 /* ---- VT-d interrupt remapping ---- */
 

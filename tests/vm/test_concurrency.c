@@ -157,6 +157,9 @@ static void test_map_rebuild_races_delivery(void **state)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 
 	fx_check(fx);
+	if (!__atomic_load_n(&delivered, __ATOMIC_RELAXED))
+		fprintf(stderr, "no delivery accepted: %u messages sent\n",
+			__atomic_load_n(&iterations, __ATOMIC_RELAXED));
 	assert_true(__atomic_load_n(&delivered, __ATOMIC_RELAXED) > 0);
 	for (uint32_t k = 0; k < NV; k++) {
 		(void)virq_lapic_sync(fx_apic(fx, k));

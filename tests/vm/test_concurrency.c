@@ -10,6 +10,8 @@
  * (physical vector 0x40 + ID) and x2APIC logical ID cluster 0 bit k
  * (vector 0xE0 + bit).
  */
+#include <stdio.h>
+
 #include "harness.h"
 
 #define NV 8U

@@ -264,19 +264,32 @@ static int x2apic_gp(struct virq_lapic *l)
 	return VIRQ_GP;
 }
 
-static int x2apic_read(struct virq_lapic *l, uint32_t msr, uint64_t *val)
+/*
+ * The register offset of x2APIC MSR @msr, or -1 when the access faults:
+ * not in x2APIC mode, past the register range, a reserved register, or a
+ * register of class @refused (write-only for reads, read-only for writes).
+ */
+static int x2apic_decode(const struct virq_lapic *l, uint32_t msr, enum reg_class refused)
 {
 	uint32_t off = virq_lapic_msr_to_off(msr);
+	enum reg_class c;
 
 	if (lapic_mode(l) != VIRQ_LAPIC_MODE_X2APIC || off >= 0x400U)
+		return -1;
+	c = reg_classify(l, off, true);
+	if (c == REG_RESERVED || c == refused)
+		return -1;
+	return (int)off;
+}
+
+static int x2apic_read(struct virq_lapic *l, uint32_t msr, uint64_t *val)
+{
+	int d = x2apic_decode(l, msr, REG_WO);
+	uint32_t off;
+
+	if (d < 0)
 		return x2apic_gp(l);
-	switch (reg_classify(l, off, true)) {
-	case REG_RESERVED:
-	case REG_WO:
-		return x2apic_gp(l);
-	default:
-		break;
-	}
+	off = (uint32_t)d;
 	if (off == VIRQ_LAPIC_REG_ICR_LO)
 		*val = (uint64_t)lapic_get(l, VIRQ_LAPIC_REG_ICR_LO) |
 		       ((uint64_t)lapic_get(l, VIRQ_LAPIC_REG_ICR_HI) << 32);
@@ -287,17 +300,12 @@ static int x2apic_read(struct virq_lapic *l, uint32_t msr, uint64_t *val)
 
 static int x2apic_write(struct virq_lapic *l, uint32_t msr, uint64_t val)
 {
-	uint32_t off = virq_lapic_msr_to_off(msr);
+	int d = x2apic_decode(l, msr, REG_RO);
+	uint32_t off;
 
-	if (lapic_mode(l) != VIRQ_LAPIC_MODE_X2APIC || off >= 0x400U)
+	if (d < 0)
 		return x2apic_gp(l);
-	switch (reg_classify(l, off, true)) {
-	case REG_RESERVED:
-	case REG_RO:
-		return x2apic_gp(l);
-	default:
-		break;
-	}
+	off = (uint32_t)d;
 	if (off == VIRQ_LAPIC_REG_ICR_LO) {
 		/* One 64-bit write sends; bit 12 is ignored (SDM 10.12.9). */
 		if (val & ICR_X2APIC_RSVD)

@@ -37,50 +37,7 @@
 #include <virq/lapic.h>
 
 #include "lapic/lapic_priv.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_failed(const char *what, int line) __attribute__((noreturn));
-
-static void check_failed(const char *what, int line)
-{
-	fprintf(stderr, "fuzz_lapic_restore.c:%d: check failed: %s\n", line, what);
-	fflush(stderr);
-	__builtin_trap();
-}
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			check_failed(#cond, __LINE__);                                             \
-	} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t in_u16(struct input *in)
-{
-	uint16_t lo = in_u8(in);
-
-	return (uint16_t)(lo | (uint16_t)in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	uint32_t lo = in_u16(in);
-
-	return lo | (uint32_t)in_u16(in) << 16;
-}
+#include "../fuzz_common.h"
 
 /* ---- the simulated embedder ---- */
 

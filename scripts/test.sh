@@ -31,6 +31,8 @@
 #   VIRQ_CI_DIR         where the build directories go (default: build),
 #                       as $VIRQ_CI_DIR/ci-gcc, ci-asan, ...
 #   VIRQ_FUZZ_SECONDS   length of each libFuzzer smoke run (default: 20)
+#   VIRQ_FUZZ_SEED      libFuzzer seed of the smoke runs (default: 1, so a CI run is
+#                       reproducible; long exploratory runs belong in fuzz/README.md)
 #   VIRQ_NO_INSTALL=1   do not try to install missing packages
 
 set -uo pipefail
@@ -415,7 +417,7 @@ fuzz_one()
 		cd "$tmp" &&
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 		timeout $((FUZZ_SECONDS * 3 + 60)) "$ROOT/$bin" -max_total_time="$FUZZ_SECONDS" \
-			-jobs=1 -timeout=10 -print_final_stats=1 -artifact_prefix="$tmp/" \
+			-seed="${VIRQ_FUZZ_SEED:-1}" -jobs=1 -timeout=10 -print_final_stats=1 -artifact_prefix="$tmp/" \
 			"$tmp/corpus"
 	) >"$tmp/driver.log" 2>&1
 	rc=$?

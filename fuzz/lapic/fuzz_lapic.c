@@ -494,7 +494,9 @@ static void check_round_trip(struct fuzz *f, struct inst *x, struct virq_lapic_s
 		/* Overdue: negative; the host timer then fires now or already did. */
 		CHECK(x->env.host_deadline > f->w.now
 			      ? out->timer_remaining_ns ==
-					(int64_t)(x->env.host_deadline - f->w.now)
+					(x->env.host_deadline - f->w.now > (uint64_t)INT64_MAX
+						 ? INT64_MAX
+						 : (int64_t)(x->env.host_deadline - f->w.now))
 			      : out->timer_remaining_ns <= 0);
 	else
 		CHECK(out->timer_remaining_ns == 0);

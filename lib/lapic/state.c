@@ -34,8 +34,19 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
 	if (lapic->timer_armed) {
 		out->flags |= VIRQ_LAPIC_STATE_TIMER_ARMED;
 		now = lapic->ops->now_ns(lapic->ctx);
-		/* Negative when an expiry is due but not yet processed. */
-		out->timer_remaining_ns = (int64_t)(lapic->timer_deadline_ns - now);
+		/* Negative when an expiry is due but not yet processed;
+		 * saturated when further than 2^63 ns away (a far TSC
+		 * deadline), so the sign never lies. */
+		if (lapic->timer_deadline_ns >= now)
+			out->timer_remaining_ns =
+				lapic->timer_deadline_ns - now > (uint64_t)INT64_MAX
+					? INT64_MAX
+					: (int64_t)(lapic->timer_deadline_ns - now);
+		else
+			out->timer_remaining_ns =
+				now - lapic->timer_deadline_ns > (uint64_t)INT64_MAX
+					? -INT64_MAX
+					: -(int64_t)(now - lapic->timer_deadline_ns);
 	}
 	return 0;
 }

@@ -437,6 +437,44 @@ static void test_save_after_timer_mode_switches_restorable(void **state)
  * vCPU thread had not run virq_lapic_timer_expired()): the round trip is
  * still byte-identical, and the restored LAPIC delivers that expiry once.
  */
+/*
+ * Fuzz regression: a TSC deadline more than 2^63 ns away used to save a
+ * negative (wrapped) remaining time, which restore read as overdue. It
+ * saturates at INT64_MAX and survives the round trip.
+ */
+static void test_far_tsc_deadline_saturates(void **state)
+{
+	static struct lapic_fixture fx, fresh;
+	struct virq_lapic_state a, b;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	fx.f.now = NOW0;
+	fx.f.use_guest_tsc = true;
+	fx.f.tsc = 5;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, 0x40044U); /* TSC deadline */
+	assert_int_equal(virq_lapic_msr_write(&fx.apic, VIRQ_MSR_IA32_TSC_DEADLINE, UINT64_MAX), 0);
+	assert_true(fx.f.timer_armed);
+	assert_true(fx.f.timer_deadline - NOW0 > (uint64_t)INT64_MAX);
+	save(&fx, &a);
+	assert_int_equal(a.flags, VIRQ_LAPIC_STATE_TIMER_ARMED);
+	assert_true(a.timer_remaining_ns == INT64_MAX);
+	assert_true(a.tsc_deadline == UINT64_MAX);
+
+	fixture_init(&fresh, NULL);
+	fresh.f.now = 2 * NOW0;
+	fresh.f.use_guest_tsc = true;
+	fresh.f.tsc = 5;
+	assert_int_equal(virq_lapic_restore(&fresh.apic, &a), 0);
+	assert_true(fresh.f.timer_armed);
+	assert_true(fresh.f.timer_deadline == 2 * NOW0 + (uint64_t)INT64_MAX);
+	assert_int_equal(fresh.f.kicks, 0); /* not treated as overdue */
+	save(&fresh, &b);
+	assert_memory_equal(&a, &b, sizeof(a));
+	assert_invariants(&fresh);
+}
+
 static void test_overdue_timer_round_trip(void **state)
 {
 	static struct lapic_fixture fx, fresh;
@@ -963,6 +1001,7 @@ int main(void)
 		cmocka_unit_test(test_restore_replaces_timer),
 		cmocka_unit_test(test_save_after_timer_mode_switches_restorable),
 		cmocka_unit_test(test_overdue_timer_round_trip),
+		cmocka_unit_test(test_far_tsc_deadline_saturates),
 		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_restore_refuses_damaged_states),
 		cmocka_unit_test(test_restore_refuses_config_mismatch),

@@ -16,6 +16,7 @@
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
 #include <virq/version.h>
+#include <virq/vcpu.h>
 #include <virq/vm.h>
 
 #endif /* VIRQ_VIRQ_H */

@@ -83,6 +83,8 @@ extern "C" {
 #define VIRQ_VM_NO_VCPU 0xFFFFFFFFU
 /** @brief virq_gsi_route::ioapic and virq_gsi_route::pic_irq value for "not routed there". */
 #define VIRQ_VM_NO_ROUTE 0xFFU
+/** @brief GSI argument of virq_vm_ops::deliver_msi for an MSI with no GSI. */
+#define VIRQ_VM_NO_GSI 0xFFFFFFFFU
 
 /** @brief Line operations of virq_vm_set_irq() (the interface ACRN exposes). */
 enum virq_irq_op {
@@ -144,6 +146,20 @@ struct virq_vm_ops {
 	/** Optional. I/O APIC @p ioapic pin @p pin is a level storm: call
 	 *  virq_vm_ioapic_service() later (KVM and QEMU wait 10 ms). */
 	void (*storm)(void *ctx, unsigned ioapic, unsigned pin);
+	/** Optional. The LAPICs live outside this VM (KVM's in-kernel LAPICs
+	 *  under a split irqchip): every MSI this VM would resolve (from
+	 *  virq_vm_send_msi(), a GSI's MSI route or an I/O APIC pin) is handed
+	 *  here undecoded instead, and interrupt remapping is not applied.
+	 *  @p gsi is the GSI of the I/O APIC pin, or ::VIRQ_VM_NO_GSI for an
+	 *  MSI that has none. Called under ops->lock for I/O APIC pins. Return
+	 *  the number of LAPICs that accepted it (1 when unknown). NULL: the
+	 *  vCPU table. */
+	unsigned (*deliver_msi)(void *ctx, uint64_t addr, uint32_t data, uint16_t sid,
+				uint32_t gsi);
+	/** Optional. The 8259 INT output changed and the BSP's LAPIC is not in
+	 *  the vCPU table (split irqchip: the embedder injects the ExtINT
+	 *  vector, e.g. with KVM_INTERRUPT). Called under ops->lock. */
+	void (*pic_intr)(void *ctx, bool level);
 };
 
 /** @brief VM configuration. */
@@ -339,6 +355,10 @@ VIRQ_API int virq_vm_pic_write(struct virq_vm *vm, uint16_t port, uint8_t val);
 /** @brief INTA cycle on the PIC (a vCPU takes an ExtINT).
  *  @return The vector; 0xFF (an open bus) when no PIC is attached. */
 VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm);
+/** @brief INTA cycle on the PIC only while its INT output is asserted, in
+ *         one locked step (INT may drop before a vCPU gets to it).
+ *  @return The vector, or -1 when INT is low or no PIC is attached. */
+VIRQ_API int virq_vm_pic_take(struct virq_vm *vm);
 
 /**
  * @brief Turns interrupt remapping on or off (the guest programmed the

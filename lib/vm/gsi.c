@@ -12,8 +12,10 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
 {
 	const struct virq_vm_ioapic *vi = ctx;
 
-	(void)pin;
 	/* Called with the lock held; delivery itself is lock-free. */
+	if (vi->vm->ops->deliver_msi)
+		return vi->vm->ops->deliver_msi(vi->vm->ctx, addr, data, vi->sid,
+						vi->gsi_base + pin);
 	return virq_vm_send_msi(vi->vm, addr, data, vi->sid);
 }
 
@@ -39,6 +41,8 @@ static void vm_pic_intr(void *ctx, bool level)
 
 	if (l)
 		virq_lapic_set_lint(l, 0, level);
+	else if (vm->ops->pic_intr)
+		vm->ops->pic_intr(vm->ctx, level);
 	if (vm->nr_ioapics)
 		virq_ioapic_set_pin(vm->ioapics[0].ioapic, 0, level);
 }
@@ -331,6 +335,19 @@ VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm)
 		return v;
 	vm_lock(vm);
 	if (vm->pic)
+		v = virq_pic_intack(vm->pic);
+	vm_unlock(vm);
+	return v;
+}
+
+VIRQ_API int virq_vm_pic_take(struct virq_vm *vm)
+{
+	int v = -1;
+
+	if (!vm)
+		return v;
+	vm_lock(vm);
+	if (vm->pic && virq_pic_get_intr(vm->pic))
 		v = virq_pic_intack(vm->pic);
 	vm_unlock(vm);
 	return v;

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virq-vmm: a small KVM-based VMM whose interrupt controllers are libvirq.
+ *
+ * It boots Multiboot v1 images the way QEMU's -kernel does, offers QEMU's
+ * debug devices (devices.c) and runs 1-8 vCPUs, each on its own thread.
+ * Everything interrupt-related is one library call away:
+ *
+ *   setup      virq_kvm_init() before the vCPUs exist,
+ *              virq_kvm_vcpu_init() for each of them;
+ *   vCPU loop  virq_kvm_vcpu_run() (decide, inject, KVM_RUN, irqchip exits)
+ *              and virq_kvm_vcpu_wait() when the guest halts;
+ *   devices    virq_kvm_set_irq() for lines, virq_kvm_send_msi() for MSIs.
+ *
+ * Read vcpu_thread() first: it is the whole integration.
+ *
+ * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MiB] [--stats]
+ *                 [--timeout SEC] [--cmdline STR] [--env KEY=VALUE]... IMAGE
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include <virq/kvm.h>
+
+#include "devices.h"
+#include "loader.h"
+
+#define MAX_CPUS 8
+#define EXIT_VMM_ERROR 2 /* even: never an isa-debug-exit status */
+
+struct vmm {
+	int kvm_fd, vm_fd;
+	int nr_cpus;
+	uint64_t ram_size;
+	uint8_t *ram;
+	bool split;
+	bool stats;
+	unsigned timeout_s;
+
+	struct virq_kvm chip;
+	struct virq_kvm_vcpu *vcpus[MAX_CPUS];
+	int vcpu_fd[MAX_CPUS];
+	struct kvm_run *run[MAX_CPUS];
+	pthread_t threads[MAX_CPUS];
+
+	struct dev_state dev;
+	pthread_mutex_t console_lock;
+
+	int stopping;    /* atomic: set once by stop() */
+	int exit_status; /* valid once stopping */
+	uint64_t unhandled_pio, unhandled_mmio;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000U + (uint64_t)ts.tv_nsec;
+}
+
+/* Stops every vCPU; the first status wins. */
+static void stop(struct vmm *m, int status)
+{
+	int expected = 0;
+
+	if (!__atomic_compare_exchange_n(&m->stopping, &expected, 1, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return;
+	m->exit_status = status;
+	for (int i = 0; i < m->nr_cpus; i++)
+		virq_kvm_vcpu_kick(m->vcpus[i]);
+}
+
+static bool stopping(struct vmm *m)
+{
+	return __atomic_load_n(&m->stopping, __ATOMIC_SEQ_CST) != 0;
+}
+
+/* ---- device hooks (devices.c calls these) ---- */
+
+static void hook_set_gsi(void *ctx, unsigned gsi, bool level)
+{
+	struct vmm *m = ctx;
+
+	(void)virq_kvm_set_irq(&m->chip, gsi, level);
+}
+
+static void hook_send_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct vmm *m = ctx;
+
+	(void)virq_kvm_send_msi(&m->chip, addr, data);
+}
+
+static void hook_exit_vm(void *ctx, int status)
+{
+	stop(ctx, status);
+}
+
+static int hook_pic_read(void *ctx, uint16_t port, uint8_t *val)
+{
+	struct vmm *m = ctx;
+
+	return virq_vm_pic_read(virq_kvm_get_vm(&m->chip), port, val);
+}
+
+static int hook_pic_write(void *ctx, uint16_t port, uint8_t val)
+{
+	struct vmm *m = ctx;
+
+	return virq_vm_pic_write(virq_kvm_get_vm(&m->chip), port, val);
+}
+
+static void hook_console(void *ctx, char c)
+{
+	struct vmm *m = ctx;
+
+	pthread_mutex_lock(&m->console_lock);
+	putchar(c);
+	if (c == '\n')
+		fflush(stdout);
+	pthread_mutex_unlock(&m->console_lock);
+}
+
+/* ---- exits the irqchip leaves to us ---- */
+
+static void handle_pio(struct vmm *m, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		if (!dev_pio(&m->dev, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
+			     run->io.size, data))
+			__atomic_fetch_add(&m->unhandled_pio, 1, __ATOMIC_RELAXED);
+}
+
+static void handle_mmio(struct vmm *m, struct kvm_run *run)
+{
+	/* Nothing else is mapped: reads float high, writes are dropped. */
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+	__atomic_fetch_add(&m->unhandled_mmio, 1, __ATOMIC_RELAXED);
+}
+
+/* A guest that crashed: say where, and what we last gave it. */
+static void report_crash(struct vmm *m, int cpu, const char *what)
+{
+	const struct virq_kvm_stats *st = virq_kvm_vcpu_stats(m->vcpus[cpu]);
+	struct kvm_regs regs;
+
+	memset(&regs, 0, sizeof(regs));
+	ioctl(m->vcpu_fd[cpu], KVM_GET_REGS, &regs);
+	fflush(stdout);
+	fprintf(stderr, "virq-vmm: vCPU %d: %s at RIP 0x%llx", cpu, what,
+		(unsigned long long)regs.rip);
+	if (st->last_vector >= 0)
+		fprintf(stderr, "; last injected event: vector 0x%x (%s)\n", st->last_vector,
+			virq_kvm_source_name(st->last_source));
+	else
+		fprintf(stderr, "; no event injected yet\n");
+}
+
+static bool handle_other(struct vmm *m, int cpu, struct kvm_run *run)
+{
+	switch (run->exit_reason) {
+	case KVM_EXIT_SHUTDOWN:
+		report_crash(m, cpu, "triple fault (shutdown)");
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		report_crash(m, cpu, run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+					     ? "emulation failure"
+					     : "KVM internal error");
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		report_crash(m, cpu, "VM entry failed");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		stop(m, 0);
+		return true;
+	default:
+		fprintf(stderr, "virq-vmm: vCPU %d: unexpected exit reason %u\n", cpu,
+			run->exit_reason);
+		return false;
+	}
+}
+
+/* ---- the vCPU loop: the whole libvirq integration ---- */
+
+struct vcpu_arg {
+	struct vmm *m;
+	int cpu;
+};
+
+static void *vcpu_thread(void *p)
+{
+	struct vcpu_arg *a = p;
+	struct vmm *m = a->m;
+	struct virq_kvm_vcpu *v = m->vcpus[a->cpu];
+	struct kvm_run *run = m->run[a->cpu];
+
+	if (virq_kvm_vcpu_thread_start(v)) {
+		perror("virq-vmm: vCPU thread setup");
+		stop(m, EXIT_VMM_ERROR);
+		return NULL;
+	}
+	while (!stopping(m)) {
+		switch (virq_kvm_vcpu_run(v)) {
+		case VIRQ_KVM_EXIT_CONTINUE:
+		case VIRQ_KVM_EXIT_KICKED:
+			break;
+		case VIRQ_KVM_EXIT_IO:
+			handle_pio(m, run);
+			break;
+		case VIRQ_KVM_EXIT_MMIO:
+			handle_mmio(m, run);
+			break;
+		case VIRQ_KVM_EXIT_HALT:
+			/* Sleeps until the LAPIC timer's deadline or a kick
+			 * (a posted interrupt, a SIPI, stop()). */
+			virq_kvm_vcpu_wait(v);
+			break;
+		case VIRQ_KVM_EXIT_OTHER:
+			if (!handle_other(m, a->cpu, run))
+				stop(m, EXIT_VMM_ERROR);
+			break;
+		case VIRQ_KVM_EXIT_ERROR:
+			fprintf(stderr, "virq-vmm: vCPU %d: KVM_RUN: %s\n", a->cpu,
+				strerror(errno));
+			stop(m, EXIT_VMM_ERROR);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- setup ---- */
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "virq-vmm: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	exit(EXIT_VMM_ERROR);
+}
+
+static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	s->base = 0;
+	s->limit = 0xFFFFFFFFU;
+	s->type = type;
+	s->present = 1;
+	s->s = 1;
+	s->db = 1;
+	s->g = 1;
+}
+
+/* The Multiboot machine state: flat 32-bit protected mode, paging off. */
+static void boot_bsp(struct vmm *m, const struct mb_boot *b)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	int fd = m->vcpu_fd[0];
+
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
+		die("KVM_GET_SREGS: %s", strerror(errno));
+	set_seg(&s.cs, 0x08, 0xB);
+	set_seg(&s.ds, 0x10, 0x3);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.cr0 = 0x11; /* PE, ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	/* s.apic_base keeps what virq_kvm_vcpu_init() set. */
+	if (ioctl(fd, KVM_SET_SREGS, &s) < 0)
+		die("KVM_SET_SREGS: %s", strerror(errno));
+	memset(&r, 0, sizeof(r));
+	r.rip = b->entry;
+	r.rax = MB_BOOT_EAX;
+	r.rbx = b->info;
+	r.rflags = 2;
+	if (ioctl(fd, KVM_SET_REGS, &r) < 0)
+		die("KVM_SET_REGS: %s", strerror(errno));
+}
+
+static void create_vm(struct vmm *m)
+{
+	struct kvm_userspace_memory_region mem;
+	struct virq_kvm_config cfg;
+	int mmap_size, err;
+
+	m->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m->kvm_fd < 0)
+		die("cannot open /dev/kvm (%s): KVM is needed to run guests", strerror(errno));
+	m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
+	if (m->vm_fd < 0)
+		die("KVM_CREATE_VM: %s", strerror(errno));
+	if (ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
+		die("%s", "this KVM lacks KVM_CAP_IMMEDIATE_EXIT");
+	(void)ioctl(m->vm_fd, KVM_SET_TSS_ADDR, 0xFFFBD000UL); /* Intel real mode */
+
+	m->ram = mmap(NULL, m->ram_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->ram == MAP_FAILED)
+		die("cannot allocate guest RAM: %s", strerror(errno));
+	/* RAM from 0; the APIC and I/O APIC pages stay unmapped (MMIO exits). */
+	memset(&mem, 0, sizeof(mem));
+	mem.slot = 0;
+	mem.guest_phys_addr = 0;
+	mem.memory_size = m->ram_size;
+	mem.userspace_addr = (uintptr_t)m->ram;
+	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mem) < 0)
+		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.irqchip = m->split ? VIRQ_KVM_IRQCHIP_SPLIT : VIRQ_KVM_IRQCHIP_USER;
+	cfg.nr_vcpus = (uint32_t)m->nr_cpus;
+	err = virq_kvm_init(&m->chip, m->vm_fd, &cfg);
+	if (err)
+		die("irqchip setup failed: %s", strerror(-err));
+
+	mmap_size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	for (int i = 0; i < m->nr_cpus; i++) {
+		m->vcpu_fd[i] = ioctl(m->vm_fd, KVM_CREATE_VCPU, i);
+		if (m->vcpu_fd[i] < 0)
+			die("KVM_CREATE_VCPU: %s", strerror(errno));
+		m->run[i] = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 m->vcpu_fd[i], 0);
+		if (m->run[i] == MAP_FAILED)
+			die("mmap of kvm_run: %s", strerror(errno));
+		m->vcpus[i] = aligned_alloc(4096, sizeof(struct virq_kvm_vcpu));
+		if (!m->vcpus[i])
+			die("%s", "out of memory");
+		err = virq_kvm_vcpu_init(m->vcpus[i], &m->chip, (uint32_t)i, m->vcpu_fd[i],
+					 m->run[i]);
+		if (err)
+			die("vCPU setup failed: %s", strerror(-err));
+	}
+}
+
+/* ---- statistics ---- */
+
+static void print_stats(struct vmm *m, double wall_s)
+{
+	uint64_t inj[VIRQ_KVM_NR_SOURCES] = { 0 }, ex[VIRQ_KVM_NR_EXIT_STATS] = { 0 };
+	uint64_t total_inj = 0, total_ex = 0, runs = 0, halts = 0;
+
+	for (int i = 0; i < m->nr_cpus; i++) {
+		const struct virq_kvm_stats *st = virq_kvm_vcpu_stats(m->vcpus[i]);
+
+		for (int s = 0; s < VIRQ_KVM_NR_SOURCES; s++)
+			inj[s] += st->injected[s];
+		for (int e = 0; e < VIRQ_KVM_NR_EXIT_STATS; e++)
+			ex[e] += st->exits[e];
+		runs += st->runs;
+		halts += st->halts;
+	}
+	if (m->split) {
+		inj[VIRQ_KVM_SRC_IOAPIC] += virq_kvm_sent(&m->chip, VIRQ_KVM_SRC_IOAPIC);
+		inj[VIRQ_KVM_SRC_MSI] += virq_kvm_sent(&m->chip, VIRQ_KVM_SRC_MSI);
+	}
+	fprintf(stderr, "\n== virq-vmm stats (irqchip %s, %d vCPU%s, %.3f s wall) ==\n",
+		m->split ? "split" : "user", m->nr_cpus, m->nr_cpus > 1 ? "s" : "", wall_s);
+	fprintf(stderr, "interrupts %s by source:\n", m->split ? "sent to KVM" : "injected");
+	for (int s = 0; s < VIRQ_KVM_NR_SOURCES; s++) {
+		fprintf(stderr, "  %-12s %10" PRIu64 "\n", virq_kvm_source_name(s), inj[s]);
+		total_inj += inj[s];
+	}
+	if (m->split)
+		fprintf(stderr, "  (LAPIC timer, IPIs and NMIs are injected by KVM's LAPIC)\n");
+	fprintf(stderr, "exits by reason:\n");
+	for (int e = 0; e < VIRQ_KVM_NR_EXIT_STATS; e++) {
+		fprintf(stderr, "  %-12s %10" PRIu64 "\n", virq_kvm_exit_stat_name(e), ex[e]);
+		total_ex += ex[e];
+	}
+	fprintf(stderr, "  %-12s %10" PRIu64 "\n", "total", total_ex);
+	fprintf(stderr, "entries %" PRIu64 ", halts %" PRIu64 ", lost messages %" PRIu64
+			", unhandled pio %" PRIu64 ", unhandled mmio %" PRIu64 "\n",
+		runs, halts, virq_kvm_lost(&m->chip), m->unhandled_pio, m->unhandled_mmio);
+	if (total_inj)
+		fprintf(stderr, "exits per interrupt: %.2f\n", (double)total_ex / (double)total_inj);
+}
+
+/* ---- main ---- */
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MiB] [--stats]\n"
+		"                [--timeout SEC] [--cmdline STR] [--env KEY=VALUE]... IMAGE\n"
+		"Boots a Multiboot v1 image with libvirq as its interrupt controllers.\n"
+		"Exit status: the guest's isa-debug-exit status ((value << 1) | 1), 0 after\n"
+		"\"Shutdown\" on port 0x8900, %d on a VMM or guest failure.\n",
+		EXIT_VMM_ERROR);
+	exit(EXIT_VMM_ERROR);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "irqchip", required_argument, NULL, 'i' }, { "smp", required_argument, NULL, 's' },
+		{ "mem", required_argument, NULL, 'm' },     { "stats", no_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' }, { "cmdline", required_argument, NULL, 'c' },
+		{ "env", required_argument, NULL, 'e' },     { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct vmm vm; /* large: the irqchip lives inside */
+	struct vmm *m = &vm;
+	struct vcpu_arg args[MAX_CPUS];
+	struct dev_hooks hooks;
+	struct mb_boot boot;
+	char module[1024], err[256];
+	const char *cmdline = "";
+	size_t modlen;
+	uint64_t t0;
+	int c;
+
+	m->nr_cpus = 1;
+	m->ram_size = 128ULL << 20;
+	m->timeout_s = 0;
+	modlen = 0;
+	module[0] = '\0';
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			if (!strcmp(optarg, "split"))
+				m->split = true;
+			else if (strcmp(optarg, "user"))
+				die("--irqchip must be user or split, not '%s'", optarg);
+			break;
+		case 's':
+			m->nr_cpus = atoi(optarg);
+			if (m->nr_cpus < 1 || m->nr_cpus > MAX_CPUS)
+				die("--smp must be 1-8, not '%s'", optarg);
+			break;
+		case 'm':
+			m->ram_size = strtoull(optarg, NULL, 0) << 20;
+			if (m->ram_size < (2ULL << 20) || m->ram_size > (3ULL << 30))
+				die("--mem must be 2-3072 MiB, not '%s'", optarg);
+			break;
+		case 'S':
+			m->stats = true;
+			break;
+		case 't':
+			m->timeout_s = (unsigned)atoi(optarg);
+			break;
+		case 'c':
+			cmdline = optarg;
+			break;
+		case 'e':
+			modlen += (size_t)snprintf(module + modlen, sizeof(module) - modlen, "%s\n",
+						   optarg);
+			if (modlen >= sizeof(module))
+				die("%s", "--env: too much text");
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc - 1)
+		usage();
+	snprintf(module + modlen, sizeof(module) - modlen, "NR_CPUS=%d\n", m->nr_cpus);
+	pthread_mutex_init(&m->console_lock, NULL);
+
+	create_vm(m);
+	if (mb_load(argv[optind], m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
+		die("%s", err);
+	boot_bsp(m, &boot);
+	/* APs stay in their reset state: the guest starts them with INIT/SIPI
+	 * (user irqchip: through libvirq; split: through KVM's LAPIC). */
+
+	hooks = (struct dev_hooks){ .ctx = m,
+				    .set_gsi = hook_set_gsi,
+				    .send_msi = hook_send_msi,
+				    .exit_vm = hook_exit_vm,
+				    .pic_read = hook_pic_read,
+				    .pic_write = hook_pic_write,
+				    .console = hook_console };
+	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
+
+	t0 = mono_ns();
+	for (int i = 0; i < m->nr_cpus; i++) {
+		args[i] = (struct vcpu_arg){ .m = m, .cpu = i };
+		if (pthread_create(&m->threads[i], NULL, vcpu_thread, &args[i]))
+			die("%s", "cannot create a vCPU thread");
+	}
+	if (m->timeout_s) {
+		uint64_t end = t0 + (uint64_t)m->timeout_s * 1000000000U;
+
+		while (!stopping(m) && mono_ns() < end)
+			usleep(10000);
+		if (!stopping(m)) {
+			fprintf(stderr, "virq-vmm: timeout after %u s\n", m->timeout_s);
+			stop(m, EXIT_VMM_ERROR);
+		}
+	}
+	for (int i = 0; i < m->nr_cpus; i++)
+		pthread_join(m->threads[i], NULL);
+	fflush(stdout);
+	if (m->stats)
+		print_stats(m, (double)(mono_ns() - t0) / 1e9);
+	return m->exit_status;
+}

@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file kvm.h
+ * @brief libvirq as the irqchip of a Linux KVM virtual machine (hosted only).
+ *
+ * A `struct virq_kvm` is a complete interrupt controller set for one KVM VM:
+ * the libvirq VM (`struct virq_vm`) with one I/O APIC at 0xFEC00000 and the
+ * 8259 pair, plus, in userspace-irqchip mode, one libvirq LAPIC per vCPU.
+ * The VMM keeps memory, devices and vCPU threads; it calls this glue from
+ * its vCPU loop and hands it the exits that belong to the irqchip.
+ *
+ * ## Modes (virq_kvm_config::irqchip)
+ *
+ * - ::VIRQ_KVM_IRQCHIP_USER: no KVM_CREATE_IRQCHIP. libvirq owns the LAPICs,
+ *   the I/O APIC and the PIC. The glue enables KVM_CAP_X86_USER_SPACE_MSR,
+ *   installs an MSR filter so IA32_APIC_BASE and IA32_TSC_DEADLINE exit,
+ *   answers the x2APIC MSRs (0x800-0x8FF arrive as "invalid MSR" exits) with
+ *   the LAPIC's exact #GP verdicts, decodes APIC-page MMIO, keeps `run->cr8`
+ *   and the TPR in step, injects with KVM_INTERRUPT / KVM_NMI as the vCPU
+ *   event policy (vcpu.h) decides, and brings APs up by INIT/SIPI.
+ * - ::VIRQ_KVM_IRQCHIP_SPLIT: KVM_CAP_SPLIT_IRQCHIP. The LAPICs are KVM's;
+ *   libvirq owns the I/O APIC and the PIC. I/O APIC entries are mirrored
+ *   into KVM GSI routes (KVM_SET_GSI_ROUTING) and raised with KVM_IRQ_LINE;
+ *   other MSIs go through KVM_SIGNAL_MSI; KVM_EXIT_IOAPIC_EOI feeds the
+ *   I/O APIC's Remote IRR; the PIC's ExtINT vector goes in with
+ *   KVM_INTERRUPT.
+ *
+ * ## Embedding (see examples/vmm/main.c)
+ *
+ * @code
+ * static struct virq_kvm chip;                // large: static or heap
+ * struct virq_kvm_config cfg = { .irqchip = VIRQ_KVM_IRQCHIP_USER, .nr_vcpus = n };
+ * virq_kvm_init(&chip, vm_fd, &cfg);         // before creating vCPUs
+ * for (i = 0; i < n; i++)
+ *         virq_kvm_vcpu_init(&vcpus[i], &chip, i, vcpu_fd[i], run[i]);
+ *
+ * // on each vCPU thread:
+ * virq_kvm_vcpu_thread_start(&vcpus[i]);
+ * for (;;) {
+ *         switch (virq_kvm_vcpu_run(&vcpus[i])) {
+ *         case VIRQ_KVM_EXIT_IO:   my_pio(run); break;
+ *         case VIRQ_KVM_EXIT_MMIO: my_mmio(run); break;
+ *         case VIRQ_KVM_EXIT_HALT: virq_kvm_vcpu_wait(&vcpus[i]); break;
+ *         case VIRQ_KVM_EXIT_OTHER: handle_or_die(run->exit_reason); break;
+ *         default: break;                     // CONTINUE, KICKED
+ *         }
+ *         if (stopping) break;
+ * }
+ *
+ * // devices, from any thread:
+ * virq_kvm_set_irq(&chip, gsi, level);
+ * virq_kvm_send_msi(&chip, addr, data);
+ * @endcode
+ *
+ * ## Threads
+ *
+ * virq_kvm_vcpu_run(), virq_kvm_vcpu_wait() and the vCPU's LAPIC belong to
+ * the vCPU's thread. virq_kvm_set_irq(), virq_kvm_send_msi() and
+ * virq_kvm_vcpu_kick() may be called from any thread. A kick makes the
+ * vCPU thread leave KVM_RUN (signal ::virq_kvm_config::kick_signal, whose
+ * handler sets `run->immediate_exit`) or wakes it from
+ * virq_kvm_vcpu_wait(); no wakeup is lost between the decision to enter
+ * and KVM_RUN.
+ *
+ * ## KVM facts the glue relies on (measured on the development host)
+ *
+ * KVM_INTERRUPT without an in-kernel LAPIC delivers even with IF = 0, and a
+ * second call before KVM_RUN replaces the first: the glue injects only when
+ * `ready_for_interrupt_injection && if_flag`, at most once, and keeps a
+ * queued vector "in flight" until a KVM_RUN has really entered the guest.
+ * KVM_RUN with `immediate_exit` returns EINTR without touching
+ * `exit_reason`. HLT exits with RIP past the HLT. The kernel loads
+ * `run->cr8` on every entry. In split mode, level EOI exits come only for
+ * level routes on GSIs below the reserved count (virq_kvm_config::split_pins).
+ */
+#ifndef VIRQ_KVM_H
+#define VIRQ_KVM_H
+
+#include <pthread.h>
+#include <time.h>
+
+#include <virq/ioapic.h>
+#include <virq/lapic.h>
+#include <virq/pic.h>
+#include <virq/vcpu.h>
+#include <virq/vm.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct kvm_run;
+
+/** @brief Maximum vCPUs of one ::virq_kvm. */
+#define VIRQ_KVM_MAX_VCPUS 64U
+/** @brief GSIs of one ::virq_kvm (I/O APIC pins 0-23 and room for MSI routes). */
+#define VIRQ_KVM_NR_GSIS 24U
+/** @brief Guest-physical base of the I/O APIC window. */
+#define VIRQ_KVM_IOAPIC_BASE 0xFEC00000ULL
+
+/** @brief Who emulates what. */
+enum virq_kvm_irqchip {
+	VIRQ_KVM_IRQCHIP_USER = 0,  /**< LAPIC, I/O APIC and PIC in libvirq. */
+	VIRQ_KVM_IRQCHIP_SPLIT = 1, /**< LAPIC in KVM; I/O APIC and PIC in libvirq. */
+};
+
+/** @brief Configuration of virq_kvm_init(). Zero means default. */
+struct virq_kvm_config {
+	enum virq_kvm_irqchip irqchip; /**< Mode. */
+	uint32_t nr_vcpus;             /**< vCPUs, 1-::VIRQ_KVM_MAX_VCPUS. */
+	int kick_signal;   /**< Signal that kicks a vCPU out of KVM_RUN; 0 = SIGUSR1. The
+				glue installs its handler. */
+	uint8_t ioapic_version; /**< 0x11 or 0x20 (with the EOI register); 0 = 0x20. */
+	bool no_x2apic;         /**< Hide x2APIC from CPUID (xAPIC only). */
+	bool no_tsc_deadline;   /**< Hide the TSC-deadline timer from CPUID. */
+};
+
+/** @brief Where an interrupt injected into a guest came from (statistics). */
+enum virq_kvm_source {
+	VIRQ_KVM_SRC_TIMER = 0,  /**< LAPIC timer (LVT Timer vector). */
+	VIRQ_KVM_SRC_IPI = 1,    /**< Inter-processor interrupt (or another LAPIC vector). */
+	VIRQ_KVM_SRC_IOAPIC = 2, /**< I/O APIC pin. */
+	VIRQ_KVM_SRC_PIC = 3,    /**< 8259 through ExtINT. */
+	VIRQ_KVM_SRC_MSI = 4,    /**< MSI from a device (virq_kvm_send_msi()). */
+	VIRQ_KVM_SRC_NMI = 5,    /**< NMI. */
+	VIRQ_KVM_SRC_LVT = 6,    /**< Other LVT entries (LINT, error, thermal, PMI). */
+	VIRQ_KVM_NR_SOURCES = 7  /**< Number of sources. */
+};
+
+/** @brief Exit reasons counted by the glue (a subset of KVM's, plus "other"). */
+enum virq_kvm_exit_stat {
+	VIRQ_KVM_STAT_IO = 0,          /**< KVM_EXIT_IO. */
+	VIRQ_KVM_STAT_MMIO = 1,        /**< KVM_EXIT_MMIO. */
+	VIRQ_KVM_STAT_MSR = 2,         /**< KVM_EXIT_X86_RDMSR/WRMSR. */
+	VIRQ_KVM_STAT_HLT = 3,         /**< KVM_EXIT_HLT. */
+	VIRQ_KVM_STAT_IRQ_WINDOW = 4,  /**< KVM_EXIT_IRQ_WINDOW_OPEN. */
+	VIRQ_KVM_STAT_INTR = 5,        /**< KVM_EXIT_INTR (a kick or the timer signal). */
+	VIRQ_KVM_STAT_EOI = 6,         /**< KVM_EXIT_IOAPIC_EOI (split). */
+	VIRQ_KVM_STAT_TPR = 7,         /**< KVM_EXIT_SET_TPR. */
+	VIRQ_KVM_STAT_OTHER = 8,       /**< Anything else. */
+	VIRQ_KVM_NR_EXIT_STATS = 9     /**< Number of counters. */
+};
+
+/** @brief Counters of one vCPU. Owner thread writes; read them after it stopped. */
+struct virq_kvm_stats {
+	uint64_t injected[VIRQ_KVM_NR_SOURCES]; /**< Injections by ::virq_kvm_source (user mode:
+						     all; split mode: PIC, I/O APIC and MSI
+						     sends, the kernel injects the rest). */
+	uint64_t exits[VIRQ_KVM_NR_EXIT_STATS]; /**< Exits by ::virq_kvm_exit_stat. */
+	uint64_t runs;                          /**< KVM_RUN calls that entered the guest. */
+	uint64_t halts;                         /**< virq_kvm_vcpu_wait() sleeps. */
+	int16_t last_vector; /**< Last event injected by the glue: its vector (2 for an
+				  NMI), or -1 for none. For crash reports. */
+	uint8_t last_source; /**< ::virq_kvm_source of last_vector. */
+};
+
+struct virq_kvm;
+
+/** @brief One vCPU. Caller-allocated (4 KiB aligned: it holds the APIC page); private. */
+struct virq_kvm_vcpu {
+	/** @privatesection */
+	uint32_t page[1024] __attribute__((aligned(4096))); /* APIC register page */
+	struct virq_lapic lapic;
+	struct virq_vcpu policy;
+	struct virq_kvm *kvm;
+	struct kvm_run *run;
+	int fd;
+	uint32_t index;
+	pthread_t thread;
+	timer_t timer;
+	bool thread_started;
+	bool halted;         /* HLT taken, not yet woken */
+	bool halted_if;      /* RFLAGS.IF at the HLT */
+	bool inflight;       /* KVM_INTERRUPT queued, guest not yet entered */
+	bool timer_armed;
+	uint8_t cr8;         /* last CR8 given to the kernel */
+	int state;           /* atomic: outside, in KVM_RUN, waiting */
+	int kicked;          /* atomic: a kick since the last loop */
+	uint64_t timer_deadline;
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+	struct virq_kvm_stats stats;
+};
+
+/** @brief The irqchip of one VM. Caller-allocated; private. */
+struct virq_kvm {
+	/** @privatesection */
+	struct virq_kvm_config cfg;
+	int vm_fd;
+	uint32_t tsc_khz;
+	struct virq_vm vm;
+	struct virq_ioapic ioapic;
+	struct virq_pic pic;
+	struct virq_lapic *lapics[VIRQ_KVM_MAX_VCPUS];
+	struct virq_kvm_vcpu *vcpus[VIRQ_KVM_MAX_VCPUS];
+	uint32_t map[256];
+	uint64_t map_key[VIRQ_KVM_MAX_VCPUS];
+	struct virq_vm_gsi gsis[VIRQ_KVM_NR_GSIS];
+	pthread_mutex_t lock;
+	int pic_intr;                      /* split: 8259 INT level */
+	uint8_t vec_src[256];              /* last known source of each vector */
+	uint64_t route_addr[VIRQ_KVM_NR_GSIS]; /* split: mirrored GSI routes */
+	uint32_t route_data[VIRQ_KVM_NR_GSIS];
+	uint32_t route_valid;              /* bit n: GSI n has a route in KVM */
+	uint64_t sent[VIRQ_KVM_NR_SOURCES]; /* split: what the glue sent to KVM */
+	uint64_t lost;                     /* messages no LAPIC accepted */
+	uint32_t storm_pins;               /* I/O APIC pins throttled as storms */
+	uint64_t storm_at;                 /* when to service them (ns) */
+	int sys_fd;                        /* /dev/kvm, for KVM_GET_SUPPORTED_CPUID */
+};
+
+/**
+ * @brief Sets up the irqchip of a KVM VM. Call before creating vCPUs.
+ *
+ * User mode: KVM_CAP_X86_USER_SPACE_MSR and an MSR filter. Split mode:
+ * KVM_CAP_SPLIT_IRQCHIP with 24 reserved GSIs. Both: the I/O APIC (24
+ * pins) and the 8259 pair attached in the PC layout.
+ *
+ * @param kvm   The irqchip (zeroed or not).
+ * @param vm_fd The KVM VM file descriptor.
+ * @param cfg   Configuration (copied).
+ * @return 0, or a negative errno (the failing ioctl's) or -EINVAL for a bad
+ *         configuration.
+ */
+VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kvm_config *cfg);
+
+/** @brief Releases what virq_kvm_init() created (not the VM fd). */
+VIRQ_API void virq_kvm_destroy(struct virq_kvm *kvm);
+
+/**
+ * @brief Sets up one vCPU: CPUID (APIC ID in leaves 1 and 0xB, x2APIC and
+ *        TSC-deadline bits, PV features that need an in-kernel LAPIC
+ *        hidden), the LAPIC (user mode) and the kernel's APIC base.
+ *
+ * @param v      The vCPU (4 KiB aligned).
+ * @param kvm    The irqchip.
+ * @param index  vCPU index = initial APIC ID; 0 is the BSP.
+ * @param fd     The KVM vCPU file descriptor.
+ * @param run    Its mmapped `struct kvm_run`.
+ * @return 0 or a negative errno.
+ */
+VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, uint32_t index,
+				int fd, struct kvm_run *run);
+
+/** @brief Releases the vCPU's timer and wait objects. */
+VIRQ_API void virq_kvm_vcpu_destroy(struct virq_kvm_vcpu *v);
+
+/**
+ * @brief Binds @p v to the calling thread (its vCPU thread): kick signal
+ *        handler and the LAPIC timer. Call once, on that thread, before
+ *        virq_kvm_vcpu_run().
+ * @return 0 or a negative errno.
+ */
+VIRQ_API int virq_kvm_vcpu_thread_start(struct virq_kvm_vcpu *v);
+
+/** @brief What virq_kvm_vcpu_run() hands back to the VMM. */
+enum virq_kvm_exit {
+	VIRQ_KVM_EXIT_CONTINUE = 0, /**< Handled (or nothing to do): run again. */
+	VIRQ_KVM_EXIT_IO = 1,       /**< `run->io` for the VMM's devices. */
+	VIRQ_KVM_EXIT_MMIO = 2,     /**< `run->mmio` outside the irqchip's pages. */
+	VIRQ_KVM_EXIT_HALT = 3,     /**< Halted (HLT or waiting for SIPI): call
+					 virq_kvm_vcpu_wait() or sleep until
+					 virq_kvm_vcpu_halt_deadline() or a kick. */
+	VIRQ_KVM_EXIT_KICKED = 4,   /**< Left KVM_RUN for a kick: check your own stop flag. */
+	VIRQ_KVM_EXIT_OTHER = 5,    /**< Another exit: see `run->exit_reason`. */
+	VIRQ_KVM_EXIT_ERROR = 6     /**< KVM_RUN or a glue ioctl failed: errno is set. */
+};
+
+/**
+ * @brief One round of the vCPU loop: expire the LAPIC timer if due, decide
+ *        and inject (user mode) or inject ExtINT (split mode), KVM_RUN, and
+ *        handle the irqchip's exits.
+ * @return ::virq_kvm_exit.
+ * @note vCPU thread.
+ */
+VIRQ_API enum virq_kvm_exit virq_kvm_vcpu_run(struct virq_kvm_vcpu *v);
+
+/**
+ * @brief Until when a halted vCPU may sleep: the LAPIC timer's deadline
+ *        (CLOCK_MONOTONIC ns), or UINT64_MAX. Anything else that wakes it
+ *        arrives as a kick.
+ * @note vCPU thread.
+ */
+VIRQ_API uint64_t virq_kvm_vcpu_halt_deadline(const struct virq_kvm_vcpu *v);
+
+/**
+ * @brief Sleeps while the vCPU is halted: returns at the timer deadline,
+ *        on a kick, or at once when it has work.
+ * @note vCPU thread.
+ */
+VIRQ_API void virq_kvm_vcpu_wait(struct virq_kvm_vcpu *v);
+
+/**
+ * @brief Makes the vCPU thread come back to its loop soon (leave KVM_RUN or
+ *        virq_kvm_vcpu_wait()). Any thread; async-signal-unsafe.
+ */
+VIRQ_API void virq_kvm_vcpu_kick(struct virq_kvm_vcpu *v);
+
+/**
+ * @brief Drives GSI @p gsi (0-23; ISA IRQ n is GSI n, IRQ 0 is I/O APIC pin 2)
+ *        to @p level for the VMM's device source 0. Any thread.
+ * @return 0 or -EINVAL.
+ */
+VIRQ_API int virq_kvm_set_irq(struct virq_kvm *kvm, uint32_t gsi, bool level);
+
+/**
+ * @brief Sends a device MSI. Any thread.
+ * @return LAPICs that accepted it (user mode), or 1 if KVM took it (split).
+ */
+VIRQ_API unsigned virq_kvm_send_msi(struct virq_kvm *kvm, uint64_t addr, uint32_t data);
+
+/** @brief The libvirq VM inside (for save/restore or extra routing). */
+VIRQ_API struct virq_vm *virq_kvm_get_vm(struct virq_kvm *kvm);
+
+/** @brief The vCPU's libvirq LAPIC, or NULL in split mode. */
+VIRQ_API struct virq_lapic *virq_kvm_vcpu_lapic(struct virq_kvm_vcpu *v);
+
+/** @brief The vCPU's counters. */
+VIRQ_API const struct virq_kvm_stats *virq_kvm_vcpu_stats(const struct virq_kvm_vcpu *v);
+
+/** @brief Split mode: interrupts the glue handed to KVM from @p src
+ *         (::VIRQ_KVM_SRC_IOAPIC or ::VIRQ_KVM_SRC_MSI); 0 in user mode. */
+VIRQ_API uint64_t virq_kvm_sent(const struct virq_kvm *kvm, enum virq_kvm_source src);
+
+/** @brief Messages no LAPIC accepted (user mode). */
+VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
+
+/** @brief Name of a ::virq_kvm_source, for reports. */
+VIRQ_API const char *virq_kvm_source_name(enum virq_kvm_source src);
+
+/** @brief Name of a ::virq_kvm_exit_stat, for reports. */
+VIRQ_API const char *virq_kvm_exit_stat_name(enum virq_kvm_exit_stat st);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRQ_KVM_H */

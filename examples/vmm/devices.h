@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * devices.h: the port I/O devices of virq-vmm, the debug devices QEMU
+ * offers kvm-unit-tests style guests (COM1, isa-debug-exit, fw_cfg,
+ * pc-testdev, the bochs "Shutdown" port) plus an MSI port of our own.
+ * The port list is at the top of devices.c.
+ */
+#ifndef VIRQ_VMM_DEVICES_H
+#define VIRQ_VMM_DEVICES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Read from port 0x210C: "virq" in ASCII, so a guest can tell it runs on virq-vmm. */
+#define DEV_VIRQ_MAGIC 0x76697271u
+
+/*
+ * Implemented by main.c. All are required. They are called from the vCPU
+ * thread doing the access, never with the device lock held, so they may
+ * block or take their own locks; several vCPUs may call them at once.
+ */
+struct dev_hooks {
+	void *ctx;
+	void (*set_gsi)(void *ctx, unsigned gsi, bool level);      /* test device line */
+	void (*send_msi)(void *ctx, uint64_t addr, uint32_t data); /* MSI port */
+	/* isa-debug-exit / "Shutdown": stop the VM with this exit status. */
+	void (*exit_vm)(void *ctx, int status);
+	/* PIC and ELCR ports 0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1 go to libvirq, one byte at a
+	 * time. Return 0, or nonzero for "not handled" (reads then see 0xFF). */
+	int (*pic_read)(void *ctx, uint16_t port, uint8_t *val);
+	int (*pic_write)(void *ctx, uint16_t port, uint8_t val);
+	void (*console)(void *ctx, char c); /* COM1 output byte */
+};
+
+struct dev_state {
+	pthread_mutex_t lock; /* guards every field below; vCPU threads share the devices */
+	struct dev_hooks hooks;
+	uint16_t nr_cpus;
+	uint64_t ram_size;
+
+	/* COM1 16550 registers that read back what was written. */
+	uint8_t uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm;
+
+	uint16_t fw_cfg_key;    /* selected item */
+	uint32_t fw_cfg_offset; /* next byte of it the data port returns */
+
+	unsigned shutdown_matched; /* bytes of "Shutdown" seen in sequence on 0x8900 */
+
+	uint32_t scratch_e0, scratch_e8; /* pc-testdev scratch ports */
+
+	uint64_t msi_addr; /* latched by 0x2100/0x2104, used by the 0x2108 write */
+};
+
+void dev_init(struct dev_state *d, const struct dev_hooks *hooks, uint16_t nr_cpus,
+	      uint64_t ram_size);
+void dev_destroy(struct dev_state *d);
+
+/*
+ * One port access of size 1, 2 or 4 (a KVM_EXIT_IO with count > 1 is
+ * count calls). data: the bytes in little-endian order, as in KVM's kvm_run
+ * io area; filled on reads. Returns true if the port is ours. Unhandled
+ * reads are filled with all ones (what an empty ISA bus returns) and return
+ * false, for the caller to count. A wide access to a byte-register device
+ * (COM1, PIC, ELCR, test device) is split into byte accesses to consecutive
+ * ports; it is handled only if every byte is. Any other size: false, data
+ * untouched.
+ */
+bool dev_pio(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint8_t *data);
+
+#endif /* VIRQ_VMM_DEVICES_H */

@@ -1,0 +1,758 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the virq-vmm platform: the Multiboot loader (images built
+ * by hand in memory, loaded into a 4 MiB RAM buffer) and the port devices
+ * (driven through dev_pio with recording hooks).
+ */
+#include <elf.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "devices.h"
+#include "loader.h"
+
+/* ---------------------------------------------------------------- loader */
+
+#define RAM_SIZE (4u << 20)
+#define LOAD_ADDR 0x100000u
+#define SEG_OFF 0x100 /* file offset of the segment data */
+#define SEG_FILESZ 16
+#define SEG_MEMSZ 64
+#define MB_OFF 0x80 /* file offset of the Multiboot header */
+#define IMG_LEN (SEG_OFF + SEG_FILESZ)
+#define POISON 0xAA /* RAM fill before each test: shows what the loader wrote */
+
+static uint8_t *ram;
+
+struct image {
+	Elf32_Ehdr eh;
+	Elf32_Phdr ph;
+	uint32_t mb[3]; /* magic, flags, checksum */
+	uint8_t bytes[IMG_LEN];
+};
+
+static void set_mb_flags(struct image *im, uint32_t flags)
+{
+	im->mb[0] = 0x1BADB002u;
+	im->mb[1] = flags;
+	im->mb[2] = -(im->mb[0] + flags);
+}
+
+/* An ELF32 kernel with one PT_LOAD: 16 bytes 0x01..0x10 at 1 MiB, 48 bytes bss. */
+static void image_init(struct image *im)
+{
+	memset(im, 0, sizeof(*im));
+	memcpy(im->eh.e_ident, ELFMAG, SELFMAG);
+	im->eh.e_ident[EI_CLASS] = ELFCLASS32;
+	im->eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	im->eh.e_ident[EI_VERSION] = EV_CURRENT;
+	im->eh.e_type = ET_EXEC;
+	im->eh.e_machine = EM_386;
+	im->eh.e_version = EV_CURRENT;
+	im->eh.e_entry = LOAD_ADDR + 4;
+	im->eh.e_phoff = sizeof(Elf32_Ehdr);
+	im->eh.e_ehsize = sizeof(Elf32_Ehdr);
+	im->eh.e_phentsize = sizeof(Elf32_Phdr);
+	im->eh.e_phnum = 1;
+	im->ph.p_type = PT_LOAD;
+	im->ph.p_offset = SEG_OFF;
+	im->ph.p_vaddr = LOAD_ADDR;
+	im->ph.p_paddr = LOAD_ADDR;
+	im->ph.p_filesz = SEG_FILESZ;
+	im->ph.p_memsz = SEG_MEMSZ;
+	im->ph.p_flags = PF_R | PF_W | PF_X;
+	im->ph.p_align = 4096;
+	set_mb_flags(im, 0x3); /* page-aligned modules, memory info */
+}
+
+static const uint8_t *image_bytes(struct image *im)
+{
+	memset(im->bytes, 0, sizeof(im->bytes));
+	memcpy(im->bytes, &im->eh, sizeof(im->eh));
+	memcpy(im->bytes + im->eh.e_phoff, &im->ph, sizeof(im->ph));
+	memcpy(im->bytes + MB_OFF, im->mb, sizeof(im->mb));
+	for (unsigned i = 0; i < SEG_FILESZ; i++)
+		im->bytes[SEG_OFF + i] = (uint8_t)(i + 1);
+	return im->bytes;
+}
+
+static uint32_t rd32(uint32_t addr)
+{
+	uint32_t v;
+
+	memcpy(&v, ram + addr, 4);
+	return v;
+}
+
+static uint64_t rd64(uint32_t addr)
+{
+	uint64_t v;
+
+	memcpy(&v, ram + addr, 8);
+	return v;
+}
+
+static int ram_setup(void **state)
+{
+	(void)state;
+	ram = malloc(RAM_SIZE);
+	return ram ? 0 : -1;
+}
+
+static int ram_teardown(void **state)
+{
+	(void)state;
+	free(ram);
+	return 0;
+}
+
+static int poison_ram(void **state)
+{
+	(void)state;
+	memset(ram, POISON, RAM_SIZE);
+	return 0;
+}
+
+static void test_load_multiboot_kernel(void **state)
+{
+	const char *cmdline = "console=ttyS0 mode=fast";
+	const char *module = "NR_CPUS=4\nTEST=ipi\n";
+	struct mb_boot boot;
+	struct image im;
+	char err[200] = "";
+	uint32_t info, mods, mod_start, mod_end, mmap;
+
+	(void)state;
+	image_init(&im);
+	assert_int_equal(mb_load_mem(image_bytes(&im), IMG_LEN, ram, RAM_SIZE, cmdline, module,
+				     &boot, err, sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+
+	/* Segment bytes, zeroed bss, nothing past it. */
+	for (unsigned i = 0; i < SEG_FILESZ; i++)
+		assert_int_equal(ram[LOAD_ADDR + i], i + 1);
+	for (unsigned i = SEG_FILESZ; i < SEG_MEMSZ; i++)
+		assert_int_equal(ram[LOAD_ADDR + i], 0);
+	assert_int_equal(ram[LOAD_ADDR + SEG_MEMSZ], POISON);
+	assert_int_equal(boot.entry, LOAD_ADDR + 4);
+	assert_int_equal(boot.load_end, LOAD_ADDR + SEG_MEMSZ);
+
+	info = boot.info;
+	assert_int_equal(info, MB_INFO_BASE);
+	assert_int_equal(rd32(info + 0), (1u << 0) | (1u << 2) | (1u << 3) | (1u << 6) | (1u << 9));
+	assert_int_equal(rd32(info + 4), 640);
+	assert_int_equal(rd32(info + 8), (RAM_SIZE - 0x100000) / 1024);
+	assert_string_equal((const char *)ram + rd32(info + 16), cmdline);
+	assert_string_equal((const char *)ram + rd32(info + 64), "virq-vmm");
+
+	assert_int_equal(rd32(info + 20), 1);
+	mods = rd32(info + 24);
+	mod_start = rd32(mods + 0);
+	mod_end = rd32(mods + 4);
+	assert_int_equal(mod_start % 4096, 0); /* header flag bit 0 */
+	assert_int_equal(mod_end - mod_start, strlen(module));
+	assert_memory_equal(ram + mod_start, module, strlen(module));
+	assert_int_equal(ram[mod_end], 0);
+	assert_string_equal((const char *)ram + rd32(mods + 8), "config");
+	assert_int_equal(rd32(mods + 12), 0);
+	assert_true(mod_end < MB_INFO_END);
+
+	assert_int_equal(rd32(info + 44), 48);
+	mmap = rd32(info + 48);
+	assert_int_equal(rd32(mmap + 0), 20);
+	assert_int_equal(rd64(mmap + 4), 0);
+	assert_int_equal(rd64(mmap + 12), 0x9FC00);
+	assert_int_equal(rd32(mmap + 20), 1);
+	assert_int_equal(rd32(mmap + 24), 20);
+	assert_int_equal(rd64(mmap + 28), 0x100000);
+	assert_int_equal(rd64(mmap + 36), RAM_SIZE - 0x100000);
+	assert_int_equal(rd32(mmap + 44), 1);
+
+	/* Nothing written outside the segment and the info area. */
+	assert_int_equal(ram[MB_INFO_BASE - 1], POISON);
+	assert_int_equal(ram[MB_INFO_END], POISON);
+}
+
+static void test_load_without_module_or_cmdline(void **state)
+{
+	struct mb_boot boot;
+	struct image im;
+	char err[200];
+
+	(void)state;
+	image_init(&im);
+	set_mb_flags(&im, 0); /* no page alignment asked: fine too */
+	assert_int_equal(mb_load_mem(image_bytes(&im), IMG_LEN, ram, RAM_SIZE, NULL, NULL, &boot,
+				     err, sizeof(err)),
+			 0);
+	assert_int_equal(rd32(boot.info) & (1u << 3), 0);
+	assert_int_equal(rd32(boot.info + 20), 0);
+	assert_true(rd32(boot.info) & (1u << 2));
+	assert_string_equal((const char *)ram + rd32(boot.info + 16), "");
+}
+
+/* A higher-half kernel: linked at 0xC0100000, loaded at 1 MiB. */
+static void test_entry_translated_to_physical(void **state)
+{
+	struct mb_boot boot;
+	struct image im;
+	char err[200];
+
+	(void)state;
+	image_init(&im);
+	im.ph.p_vaddr = 0xC0100000u;
+	im.eh.e_entry = 0xC0100008u;
+	assert_int_equal(mb_load_mem(image_bytes(&im), IMG_LEN, ram, RAM_SIZE, "", NULL, &boot, err,
+				     sizeof(err)),
+			 0);
+	assert_int_equal(boot.entry, LOAD_ADDR + 8);
+}
+
+/* Loads im (cut to len bytes) and expects a refusal naming want, with RAM untouched. */
+static void expect_refusal(struct image *im, size_t len, const char *cmdline, const char *want)
+{
+	const uint8_t *bytes = image_bytes(im);
+	struct mb_boot boot;
+	char err[256] = "";
+
+	assert_int_equal(mb_load_mem(bytes, len, ram, RAM_SIZE, cmdline, "X=1\n", &boot, err,
+				     sizeof(err)),
+			 -1);
+	if (!strstr(err, want))
+		fail_msg("message \"%s\" does not contain \"%s\"", err, want);
+	for (uint32_t a = 0; a < RAM_SIZE; a += 0x1000)
+		assert_int_equal(ram[a], POISON);
+	assert_int_equal(ram[MB_INFO_BASE], POISON);
+	assert_int_equal(ram[LOAD_ADDR], POISON);
+}
+
+static void test_refuses_hostile_or_unsupported_images(void **state)
+{
+	static char long_cmdline[9000];
+	struct image im;
+
+	(void)state;
+	image_init(&im);
+	memset(im.mb, 0, sizeof(im.mb));
+	expect_refusal(&im, IMG_LEN, "", "not a Multiboot image (no header in the first 8 KiB)");
+
+	image_init(&im);
+	im.mb[2] ^= 1;
+	expect_refusal(&im, IMG_LEN, "", "bad checksum");
+
+	image_init(&im);
+	set_mb_flags(&im, 0x10003);
+	expect_refusal(&im, IMG_LEN, "", "a.out kludge");
+
+	image_init(&im);
+	set_mb_flags(&im, 0x8); /* bit 3: a required feature we do not know */
+	expect_refusal(&im, IMG_LEN, "", "unsupported features (flags 0x00000008");
+
+	image_init(&im);
+	im.eh.e_ident[EI_CLASS] = ELFCLASS64;
+	expect_refusal(&im, IMG_LEN, "", "not an ELF32 i386 image (it is ELF64");
+
+	image_init(&im);
+	im.eh.e_ident[0] = 0; /* a Multiboot header in something that is not ELF */
+	expect_refusal(&im, IMG_LEN, "", "not an ELF32 i386 image");
+
+	image_init(&im);
+	im.eh.e_machine = EM_X86_64;
+	expect_refusal(&im, IMG_LEN, "", "not an ELF32 i386 image (e_machine 62)");
+
+	image_init(&im);
+	im.ph.p_paddr = RAM_SIZE - 32; /* bss runs 32 bytes past the end */
+	expect_refusal(&im, IMG_LEN, "", "segment 0x3fffe0 - 0x400020 outside RAM");
+
+	image_init(&im);
+	im.ph.p_paddr = 0xFFFFFFF0u; /* p_paddr + p_memsz wraps in 32 bits */
+	expect_refusal(&im, IMG_LEN, "", "segment 0xfffffff0 - 0x100000030 outside RAM");
+
+	image_init(&im);
+	expect_refusal(&im, IMG_LEN - 1, "", "truncated file: segment data");
+
+	image_init(&im);
+	im.ph.p_offset = 0xFFFFFFF8u; /* p_offset + p_filesz wraps to 8 in 32 bits */
+	expect_refusal(&im, IMG_LEN, "", "truncated file: segment data at file offset 0xfffffff8");
+
+	image_init(&im);
+	im.eh.e_phnum = 100; /* the program header table runs past the end */
+	expect_refusal(&im, IMG_LEN, "", "truncated file: ELF program headers");
+
+	image_init(&im);
+	im.ph.p_filesz = SEG_MEMSZ + 1;
+	expect_refusal(&im, IMG_LEN, "", "file size 0x41 > memory size 0x40");
+
+	image_init(&im);
+	im.ph.p_paddr = 0x7000;
+	expect_refusal(&im, IMG_LEN, "", "overlaps the boot info area");
+
+	image_init(&im);
+	im.eh.e_entry = 0x200000;
+	expect_refusal(&im, IMG_LEN, "", "entry point 0x200000 is not inside a loaded segment");
+
+	image_init(&im);
+	im.ph.p_type = PT_NOTE;
+	expect_refusal(&im, IMG_LEN, "", "no loadable segment");
+
+	image_init(&im);
+	memset(long_cmdline, 'x', sizeof(long_cmdline) - 1);
+	expect_refusal(&im, IMG_LEN, long_cmdline, "do not fit in the boot info area");
+}
+
+static void test_load_from_file(void **state)
+{
+	char path[] = "/tmp/virq-vmm-test-XXXXXX";
+	struct mb_boot boot;
+	struct image im;
+	char err[256] = "";
+	int fd;
+
+	(void)state;
+	image_init(&im);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, image_bytes(&im), IMG_LEN), IMG_LEN);
+	close(fd);
+	assert_int_equal(mb_load(path, ram, RAM_SIZE, "a", "B=1\n", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.entry, LOAD_ADDR + 4);
+	assert_int_equal(ram[LOAD_ADDR], 1);
+	unlink(path);
+
+	assert_int_equal(mb_load(path, ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot open /tmp/virq-vmm-test-"));
+	assert_non_null(strstr(err, "No such file or directory"));
+
+	assert_int_equal(mb_load("/tmp", ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+}
+
+/* --------------------------------------------------------------- devices */
+
+#define NR_CPUS 4
+#define DEV_RAM_SIZE 0x123456789Aull
+
+struct recorder {
+	pthread_mutex_t lock; /* console is called from several threads in one test */
+	char console[64];
+	unsigned console_len, console_total;
+	int exits[8];
+	unsigned nr_exits;
+	unsigned gsi[8];
+	bool level[8];
+	unsigned nr_gsi;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	unsigned nr_msi;
+	uint16_t pic_port[8];
+	uint8_t pic_val[8];
+	unsigned nr_pic_writes;
+};
+
+static struct recorder rec;
+static struct dev_state dev;
+
+static void rec_set_gsi(void *ctx, unsigned gsi, bool level)
+{
+	struct recorder *r = ctx;
+
+	r->gsi[r->nr_gsi] = gsi;
+	r->level[r->nr_gsi++] = level;
+}
+
+static void rec_send_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct recorder *r = ctx;
+
+	r->msi_addr = addr;
+	r->msi_data = data;
+	r->nr_msi++;
+}
+
+static void rec_exit_vm(void *ctx, int status)
+{
+	struct recorder *r = ctx;
+
+	r->exits[r->nr_exits++] = status;
+}
+
+/* A fake PIC: reads return 0x40 + the low port byte; 0xA1 "fails". */
+static int rec_pic_read(void *ctx, uint16_t port, uint8_t *val)
+{
+	(void)ctx;
+	if (port == 0xA1)
+		return -1;
+	*val = (uint8_t)(0x40 + (port & 0xFF));
+	return 0;
+}
+
+static int rec_pic_write(void *ctx, uint16_t port, uint8_t val)
+{
+	struct recorder *r = ctx;
+
+	r->pic_port[r->nr_pic_writes] = port;
+	r->pic_val[r->nr_pic_writes++] = val;
+	return 0;
+}
+
+static void rec_console(void *ctx, char c)
+{
+	struct recorder *r = ctx;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->console_len < sizeof(r->console) - 1)
+		r->console[r->console_len++] = c;
+	r->console_total++;
+	pthread_mutex_unlock(&r->lock);
+}
+
+static const struct dev_hooks hooks = {
+	.ctx = &rec,
+	.set_gsi = rec_set_gsi,
+	.send_msi = rec_send_msi,
+	.exit_vm = rec_exit_vm,
+	.pic_read = rec_pic_read,
+	.pic_write = rec_pic_write,
+	.console = rec_console,
+};
+
+static int dev_setup(void **state)
+{
+	(void)state;
+	memset(&rec, 0, sizeof(rec));
+	pthread_mutex_init(&rec.lock, NULL);
+	dev_init(&dev, &hooks, NR_CPUS, DEV_RAM_SIZE);
+	return 0;
+}
+
+static int dev_teardown(void **state)
+{
+	(void)state;
+	dev_destroy(&dev);
+	pthread_mutex_destroy(&rec.lock);
+	return 0;
+}
+
+static bool out(uint16_t port, unsigned size, uint32_t val)
+{
+	uint8_t data[4];
+
+	memcpy(data, &val, sizeof(data));
+	return dev_pio(&dev, port, true, size, data);
+}
+
+/* Reads and checks whether the port was handled. */
+static uint32_t in_h(uint16_t port, unsigned size, bool want_handled)
+{
+	uint8_t data[4] = { 0x5A, 0x5A, 0x5A, 0x5A };
+	uint32_t val = 0;
+
+	assert_int_equal(dev_pio(&dev, port, false, size, data), want_handled);
+	memcpy(&val, data, size);
+	if (size < 4)
+		assert_int_equal(data[size], 0x5A); /* no byte past the access touched */
+	return val;
+}
+
+static uint32_t in(uint16_t port, unsigned size)
+{
+	return in_h(port, size, true);
+}
+
+static void test_com1(void **state)
+{
+	(void)state;
+	assert_true(out(0x3F8, 1, 'h'));
+	assert_true(out(0x3F8, 1, 'i'));
+	assert_true(out(0x3F8, 1, '\n'));
+	assert_string_equal(rec.console, "hi\n");
+	assert_int_equal(in(0x3FD, 1), 0x60);
+	assert_int_equal(in(0x3FA, 1), 0x01);
+	assert_int_equal(in(0x3FE, 1), 0xB0);
+	assert_int_equal(in(0x3F8, 1), 0);
+
+	/* DLAB: 0x3F8/0x3F9 become the divisor latch; nothing is printed. */
+	assert_true(out(0x3FB, 1, 0x83));
+	assert_int_equal(in(0x3FB, 1), 0x83);
+	assert_true(out(0x3F8, 1, 0x01));
+	assert_true(out(0x3F9, 1, 0x02));
+	assert_int_equal(in(0x3F8, 1), 0x01);
+	assert_int_equal(in(0x3F9, 1), 0x02);
+	assert_int_equal(rec.console_total, 3);
+	assert_true(out(0x3FB, 1, 0x03));
+	assert_int_equal(in(0x3F9, 1), 0); /* IER, untouched by the divisor write */
+
+	assert_true(out(0x3F9, 1, 0x05));
+	assert_true(out(0x3FC, 1, 0x0B));
+	assert_true(out(0x3FF, 1, 0x77));
+	assert_int_equal(in(0x3F9, 1), 0x05);
+	assert_int_equal(in(0x3FC, 1), 0x0B);
+	assert_int_equal(in(0x3FF, 1), 0x77);
+
+	/* A word write to THR is two byte accesses: 'o' to THR, 'k' to IER. */
+	assert_true(out(0x3F8, 2, 'o' | 'k' << 8));
+	assert_int_equal(rec.console_total, 4);
+	assert_int_equal(in(0x3F9, 1), 'k');
+}
+
+static void test_debug_exit(void **state)
+{
+	(void)state;
+	assert_true(out(0xF4, 1, 0));
+	assert_true(out(0xF4, 1, 1));
+	assert_true(out(0xF4, 4, 0x10));
+	assert_true(out(0xF4, 2, 0x0102));
+	assert_int_equal(rec.nr_exits, 4);
+	assert_int_equal(rec.exits[0], 1);
+	assert_int_equal(rec.exits[1], 3);
+	assert_int_equal(rec.exits[2], 0x21);
+	assert_int_equal(rec.exits[3], 0x205);
+	assert_int_equal(in(0xF4, 1), 0xFF);
+	assert_int_equal(in(0xF4, 4), 0xFFFFFFFFu);
+}
+
+static void write_string(uint16_t port, const char *s)
+{
+	while (*s)
+		assert_true(out(port, 1, (uint8_t)*s++));
+}
+
+static void test_shutdown_port(void **state)
+{
+	(void)state;
+	write_string(0x8900, "Shutdow");
+	assert_int_equal(rec.nr_exits, 0);
+	write_string(0x8900, "n");
+	assert_int_equal(rec.nr_exits, 1);
+	assert_int_equal(rec.exits[0], 0);
+
+	write_string(0x8900, "ShuShutdown");
+	assert_int_equal(rec.nr_exits, 2);
+
+	write_string(0x8900, "Shut down");
+	assert_int_equal(rec.nr_exits, 2);
+
+	/* "Shut" + "down" as two dwords. */
+	assert_true(out(0x8900, 4, 'S' | 'h' << 8 | 'u' << 16 | (uint32_t)'t' << 24));
+	assert_true(out(0x8900, 4, 'd' | 'o' << 8 | 'w' << 16 | (uint32_t)'n' << 24));
+	assert_int_equal(rec.nr_exits, 3);
+	assert_int_equal(rec.exits[2], 0);
+}
+
+/* Selects key (16-bit write) and reads n bytes through the data port. */
+static void fw_cfg_read(uint16_t key, uint8_t *buf, unsigned n)
+{
+	assert_true(out(0x510, 2, key));
+	for (unsigned i = 0; i < n; i++)
+		buf[i] = (uint8_t)in(0x511, 1);
+}
+
+static void test_fw_cfg(void **state)
+{
+	const uint8_t ncpu[] = { NR_CPUS, 0, 0, 0 };
+	const uint8_t ram_size[] = { 0x9A, 0x78, 0x56, 0x34, 0x12, 0, 0, 0, 0, 0 };
+	const uint8_t sig[] = { 'Q', 'E', 'M', 'U', 0, 0 };
+	const uint8_t id[] = { 1, 0, 0, 0 };
+	const uint8_t zeros[8] = { 0 };
+	uint8_t buf[16];
+
+	(void)state;
+	fw_cfg_read(0x05, buf, sizeof(ncpu));
+	assert_memory_equal(buf, ncpu, sizeof(ncpu));
+	fw_cfg_read(0x0F, buf, sizeof(ncpu));
+	assert_memory_equal(buf, ncpu, sizeof(ncpu));
+	fw_cfg_read(0x03, buf, sizeof(ram_size));
+	assert_memory_equal(buf, ram_size, sizeof(ram_size));
+	fw_cfg_read(0x00, buf, sizeof(sig));
+	assert_memory_equal(buf, sig, sizeof(sig));
+	fw_cfg_read(0x01, buf, sizeof(id));
+	assert_memory_equal(buf, id, sizeof(id));
+	fw_cfg_read(0x11, buf, sizeof(zeros));
+	assert_memory_equal(buf, zeros, sizeof(zeros));
+	fw_cfg_read(0x1234, buf, sizeof(zeros));
+	assert_memory_equal(buf, zeros, sizeof(zeros));
+
+	/* Reselecting rewinds; a byte-wide select uses the byte; wide data reads
+	 * take successive bytes. */
+	assert_true(out(0x510, 1, 0x00));
+	assert_int_equal(in(0x511, 2), 'Q' | 'E' << 8);
+	assert_int_equal(in(0x511, 2), 'M' | 'U' << 8);
+	assert_int_equal(in(0x511, 2), 0);
+	assert_true(out(0x511, 1, 0x42)); /* data writes are ignored */
+	assert_int_equal(in(0x510, 2), 0);
+}
+
+static void test_testdev_lines(void **state)
+{
+	(void)state;
+	assert_true(out(0x2004, 1, 1));
+	assert_true(out(0x2017, 1, 0));
+	assert_true(out(0x2000, 1, 0x80));
+	assert_int_equal(rec.nr_gsi, 3);
+	assert_int_equal(rec.gsi[0], 4);
+	assert_true(rec.level[0]);
+	assert_int_equal(rec.gsi[1], 23);
+	assert_false(rec.level[1]);
+	assert_int_equal(rec.gsi[2], 0);
+	assert_true(rec.level[2]);
+	assert_int_equal(in(0x2000, 1), 0);
+
+	/* A word write drives two consecutive lines. */
+	assert_true(out(0x2008, 2, 0x0001));
+	assert_int_equal(rec.nr_gsi, 5);
+	assert_int_equal(rec.gsi[3], 8);
+	assert_true(rec.level[3]);
+	assert_int_equal(rec.gsi[4], 9);
+	assert_false(rec.level[4]);
+
+	assert_false(out(0x2018, 1, 1));
+	assert_int_equal(rec.nr_gsi, 5);
+}
+
+static void test_msi_port(void **state)
+{
+	(void)state;
+	assert_true(out(0x2100, 4, 0xFEE01000u));
+	assert_true(out(0x2104, 4, 0));
+	assert_int_equal(rec.nr_msi, 0);
+	assert_true(out(0x2108, 4, 0x4031));
+	assert_int_equal(rec.nr_msi, 1);
+	assert_int_equal(rec.msi_addr, 0xFEE01000u);
+	assert_int_equal(rec.msi_data, 0x4031);
+
+	assert_true(out(0x2104, 4, 0x1));
+	assert_true(out(0x2108, 4, 0x22));
+	assert_int_equal(rec.nr_msi, 2);
+	assert_int_equal(rec.msi_addr, 0x1FEE01000ull);
+	assert_int_equal(rec.msi_data, 0x22);
+
+	assert_int_equal(in(0x2100, 4), 0xFEE01000u);
+	assert_int_equal(in(0x2104, 4), 1);
+	assert_int_equal(in(0x210C, 4), 0x76697271u);
+	assert_int_equal(in(0x210C, 4), DEV_VIRQ_MAGIC);
+	in_h(0x2101, 1, false);
+}
+
+static void test_scratch_and_post(void **state)
+{
+	(void)state;
+	assert_true(out(0xE0, 4, 0xDEADBEEFu));
+	assert_true(out(0xE8, 2, 0x1234));
+	assert_int_equal(in(0xE0, 4), 0xDEADBEEFu);
+	assert_int_equal(in(0xE0, 1), 0xEF);
+	assert_int_equal(in(0xE8, 4), 0x1234);
+	assert_true(out(0xE0, 1, 0x7F)); /* stored zero-extended */
+	assert_int_equal(in(0xE0, 4), 0x7F);
+	assert_true(out(0xE4, 4, 0x1000));
+	assert_int_equal(in(0xE4, 4), 0);
+	assert_true(out(0x80, 1, 0x42));
+	assert_int_equal(rec.nr_exits + rec.nr_gsi + rec.nr_msi + rec.console_total, 0);
+}
+
+static void test_pic_ports(void **state)
+{
+	(void)state;
+	assert_true(out(0x20, 1, 0x11));
+	assert_true(out(0x4D1, 1, 0x0E));
+	assert_true(out(0x20, 2, 0x0811)); /* 0x11 to 0x20, then 0x08 to 0x21 */
+	assert_int_equal(rec.nr_pic_writes, 4);
+	assert_int_equal(rec.pic_port[0], 0x20);
+	assert_int_equal(rec.pic_val[0], 0x11);
+	assert_int_equal(rec.pic_port[1], 0x4D1);
+	assert_int_equal(rec.pic_val[1], 0x0E);
+	assert_int_equal(rec.pic_port[2], 0x20);
+	assert_int_equal(rec.pic_val[2], 0x11);
+	assert_int_equal(rec.pic_port[3], 0x21);
+	assert_int_equal(rec.pic_val[3], 0x08);
+
+	assert_int_equal(in(0x21, 1), 0x61);
+	assert_int_equal(in(0x4D0, 2), 0x1110);
+	assert_int_equal(in_h(0xA1, 1, false), 0xFF); /* the hook refused */
+	assert_int_equal(in_h(0xA0, 2, false), 0xFF << 8 | 0xE0);
+}
+
+static void test_unhandled_ports(void **state)
+{
+	(void)state;
+	assert_int_equal(in_h(0x1234, 1, false), 0xFF);
+	assert_int_equal(in_h(0x1234, 2, false), 0xFFFF);
+	assert_int_equal(in_h(0x1234, 4, false), 0xFFFFFFFFu);
+	assert_int_equal(in_h(0xCFC, 4, false), 0xFFFFFFFFu);
+	assert_int_equal(in_h(0xCF8, 4, false), 0xFFFFFFFFu);
+	assert_false(out(0xCF8, 4, 0x80000000u));
+	assert_false(out(0x70, 1, 0x8F));
+	/* Half in COM1, half outside: the COM1 byte is served, the call is not handled. */
+	assert_int_equal(in_h(0x3FF, 2, false), 0xFF00);
+	assert_int_equal(rec.nr_exits + rec.nr_gsi + rec.nr_msi + rec.console_total, 0);
+}
+
+#define THREADS 4
+#define BYTES_PER_THREAD 5000
+
+static void *console_writer(void *arg)
+{
+	uint8_t thr = 'x', lsr;
+	long bad = 0;
+
+	(void)arg;
+	/* No cmocka asserts here: they are not thread-safe. */
+	for (int i = 0; i < BYTES_PER_THREAD; i++) {
+		bad += !dev_pio(&dev, 0x3F8, true, 1, &thr);
+		bad += !dev_pio(&dev, 0x3FD, false, 1, &lsr) || lsr != 0x60;
+	}
+	return (void *)bad;
+}
+
+static void test_concurrent_vcpus(void **state)
+{
+	pthread_t t[THREADS];
+
+	(void)state;
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, console_writer, NULL), 0);
+	for (int i = 0; i < THREADS; i++) {
+		void *bad;
+
+		pthread_join(t[i], &bad);
+		assert_null(bad);
+	}
+	assert_int_equal(rec.console_total, THREADS * BYTES_PER_THREAD);
+}
+
+int main(void)
+{
+	const struct CMUnitTest loader_tests[] = {
+		cmocka_unit_test_setup(test_load_multiboot_kernel, poison_ram),
+		cmocka_unit_test_setup(test_load_without_module_or_cmdline, poison_ram),
+		cmocka_unit_test_setup(test_entry_translated_to_physical, poison_ram),
+		cmocka_unit_test_setup(test_refuses_hostile_or_unsupported_images, poison_ram),
+		cmocka_unit_test_setup(test_load_from_file, poison_ram),
+	};
+	const struct CMUnitTest device_tests[] = {
+		cmocka_unit_test_setup_teardown(test_com1, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_debug_exit, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_shutdown_port, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_fw_cfg, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_testdev_lines, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_msi_port, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_scratch_and_post, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pic_ports, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_unhandled_ports, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_vcpus, dev_setup, dev_teardown),
+	};
+	int failed;
+
+	failed = cmocka_run_group_tests_name("loader", loader_tests, ram_setup, ram_teardown);
+	failed += cmocka_run_group_tests_name("devices", device_tests, NULL, NULL);
+	return failed ? 1 : 0;
+}

@@ -15,7 +15,7 @@
  *   the I/O APIC and the PIC. The glue enables KVM_CAP_X86_USER_SPACE_MSR,
  *   installs an MSR filter so IA32_APIC_BASE and IA32_TSC_DEADLINE exit,
  *   answers the x2APIC MSRs (0x800-0x8FF arrive as "invalid MSR" exits) with
- *   the LAPIC's exact #GP verdicts, decodes APIC-page MMIO, keeps `run->cr8`
+ * the LAPIC's exact \#GP verdicts, decodes APIC-page MMIO, keeps `run->cr8`
  *   and the TPR in step, injects with KVM_INTERRUPT / KVM_NMI as the vCPU
  *   event policy (vcpu.h) decides, and brings APs up by INIT/SIPI.
  * - ::VIRQ_KVM_IRQCHIP_SPLIT: KVM_CAP_SPLIT_IRQCHIP. The LAPICs are KVM's;
@@ -70,7 +70,11 @@
  * queued vector "in flight" until a KVM_RUN has really entered the guest.
  * KVM_RUN with `immediate_exit` returns EINTR without touching
  * `exit_reason`. HLT exits with RIP past the HLT. The kernel loads
- * `run->cr8` on every entry. In split mode, level EOI exits come only for
+ * `run->cr8` on every entry. A guest's MOV to CR8 that lowers the TPR is
+ * reported with KVM_EXIT_SET_TPR by VMX and SVM KVM, but this development
+ * host's software KVM does not exit for it at all: until a SET_TPR exit has
+ * been seen, a vCPU whose pending vector is held only by its TPR is polled
+ * every ::VIRQ_KVM_TPR_POLL_NS (a kick re-reads `run->cr8`). In split mode, level EOI exits come only for
  * level routes on GSIs below the reserved count (virq_kvm_config::split_pins).
  */
 #ifndef VIRQ_KVM_H
@@ -95,6 +99,9 @@ struct kvm_run;
 #define VIRQ_KVM_MAX_VCPUS 64U
 /** @brief GSIs of one ::virq_kvm (I/O APIC pins 0-23 and room for MSI routes). */
 #define VIRQ_KVM_NR_GSIS 24U
+/** @brief Poll period of a vCPU whose pending interrupt waits only for a
+ *         CR8 decrease KVM does not report (see "KVM facts"). */
+#define VIRQ_KVM_TPR_POLL_NS 100000U
 /** @brief Guest-physical base of the I/O APIC window. */
 #define VIRQ_KVM_IOAPIC_BASE 0xFEC00000ULL
 
@@ -177,6 +184,7 @@ struct virq_kvm_vcpu {
 	int state;           /* atomic: outside, in KVM_RUN, waiting */
 	int kicked;          /* atomic: a kick since the last loop */
 	uint64_t timer_deadline;
+	uint64_t poll_deadline; /* CR8 poll (see kvm.c tpr_held), 0 = none */
 	pthread_mutex_t wait_lock;
 	pthread_cond_t wait_cond;
 	struct virq_kvm_stats stats;
@@ -207,6 +215,7 @@ struct virq_kvm {
 	uint32_t storm_pins;               /* I/O APIC pins throttled as storms */
 	uint64_t storm_at;                 /* when to service them (ns) */
 	int sys_fd;                        /* /dev/kvm, for KVM_GET_SUPPORTED_CPUID */
+	int seen_set_tpr;                  /* KVM reports CR8 decreases (SET_TPR exits) */
 };
 
 /**

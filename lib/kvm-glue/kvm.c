@@ -284,16 +284,22 @@ static uint64_t lapic_now(void *ctx)
 	return now_ns();
 }
 
+/* One host timer per vCPU serves the LAPIC timer and the CR8 poll. */
 static void timer_program(struct virq_kvm_vcpu *v)
 {
 	struct itimerspec its;
+	uint64_t d = UINT64_MAX;
 
 	if (!v->thread_started)
 		return;
 	memset(&its, 0, sizeof(its));
-	if (v->timer_armed) {
+	if (v->timer_armed)
+		d = v->timer_deadline;
+	if (v->poll_deadline && v->poll_deadline < d)
+		d = v->poll_deadline;
+	if (d != UINT64_MAX) {
 		/* 0 would disarm: an overdue deadline fires in 1 ns. */
-		uint64_t d = v->timer_deadline ? v->timer_deadline : 1;
+		d = d ? d : 1;
 
 		its.it_value.tv_sec = (time_t)(d / 1000000000U);
 		its.it_value.tv_nsec = (long)(d % 1000000000U);
@@ -554,6 +560,7 @@ VIRQ_API void virq_kvm_vcpu_kick(struct virq_kvm_vcpu *v)
 
 VIRQ_API uint64_t virq_kvm_vcpu_halt_deadline(const struct virq_kvm_vcpu *v)
 {
+	/* A halted vCPU exited with its CR8: no poll needed. */
 	return v->timer_armed ? v->timer_deadline : UINT64_MAX;
 }
 
@@ -659,6 +666,43 @@ static int start_real_mode(struct virq_kvm_vcpu *v, uint8_t sipi)
 	return 0;
 }
 
+/* Whether the highest IRR vector waits only for the TPR to drop (its class
+ * is above the in-service class, not above the TPR's): a CR8 decrease that
+ * KVM may not report would release it. */
+static bool tpr_held(const struct virq_kvm_vcpu *v)
+{
+	int irr = -1, isr = -1;
+	uint32_t tpr;
+
+	for (int w = 7; w >= 0 && (irr < 0 || isr < 0); w--) {
+		uint32_t i = __atomic_load_n(&v->page[(VIRQ_LAPIC_REG_IRR + w * 16) >> 2],
+					     __ATOMIC_RELAXED);
+		uint32_t s = __atomic_load_n(&v->page[(VIRQ_LAPIC_REG_ISR + w * 16) >> 2],
+					     __ATOMIC_RELAXED);
+
+		if (irr < 0 && i)
+			irr = w * 32 + 31 - __builtin_clz(i);
+		if (isr < 0 && s)
+			isr = w * 32 + 31 - __builtin_clz(s);
+	}
+	tpr = __atomic_load_n(&v->page[VIRQ_LAPIC_REG_TPR >> 2], __ATOMIC_RELAXED);
+	return irr >= 0 && (isr < 0 || (irr >> 4) > (isr >> 4)) && (uint32_t)(irr >> 4) <= (tpr >> 4);
+}
+
+/* Arms or ends the CR8 poll after a decision. */
+static void tpr_poll(struct virq_kvm_vcpu *v, const struct virq_vcpu_decision *d)
+{
+	uint64_t want = 0;
+
+	if (!__atomic_load_n(&v->kvm->seen_set_tpr, __ATOMIC_RELAXED) &&
+	    !(d->actions & (VIRQ_VCPU_INTR | VIRQ_VCPU_INTR_WINDOW)) && tpr_held(v))
+		want = now_ns() + VIRQ_KVM_TPR_POLL_NS;
+	if (!want && !v->poll_deadline)
+		return;
+	v->poll_deadline = want;
+	timer_program(v);
+}
+
 /* The decision for this entry, encoded. 1: do not enter (halted). */
 static int user_prepare(struct virq_kvm_vcpu *v)
 {
@@ -710,6 +754,7 @@ static int user_prepare(struct virq_kvm_vcpu *v)
 		v->stats.injected[v->stats.last_source]++;
 	}
 	run->request_interrupt_window = (d.actions & VIRQ_VCPU_INTR_WINDOW) ? 1 : 0;
+	tpr_poll(v, &d);
 	v->cr8 = (uint8_t)virq_lapic_get_cr8(&v->lapic);
 	run->cr8 = v->cr8;
 	return 0;
@@ -893,6 +938,7 @@ static enum virq_kvm_exit handle_exit(struct virq_kvm_vcpu *v)
 		return VIRQ_KVM_EXIT_CONTINUE;
 	case KVM_EXIT_SET_TPR:
 		v->stats.exits[VIRQ_KVM_STAT_TPR]++;
+		__atomic_store_n(&v->kvm->seen_set_tpr, 1, __ATOMIC_RELAXED);
 		return VIRQ_KVM_EXIT_CONTINUE;
 	case KVM_EXIT_INTR:
 		v->stats.exits[VIRQ_KVM_STAT_INTR]++;
@@ -948,6 +994,9 @@ VIRQ_API enum virq_kvm_exit virq_kvm_vcpu_run(struct virq_kvm_vcpu *v)
 	__atomic_store_n(&v->state, ST_OUTSIDE, __ATOMIC_SEQ_CST);
 	if (rc < 0 && errno == EINTR && run->exit_reason == EXIT_NOT_ENTERED)
 		return VIRQ_KVM_EXIT_KICKED; /* never entered: a queued vector stays queued */
+	/* An AP of KVM's LAPIC (split) woke from wait-for-SIPI: run again. */
+	if (rc < 0 && errno == EAGAIN)
+		return VIRQ_KVM_EXIT_CONTINUE;
 	if (rc < 0 && errno != EINTR)
 		return VIRQ_KVM_EXIT_ERROR;
 	v->stats.runs++;

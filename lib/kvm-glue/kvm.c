@@ -571,9 +571,11 @@ VIRQ_API void virq_kvm_vcpu_wait(struct virq_kvm_vcpu *v)
 
 	pthread_mutex_lock(&v->wait_lock);
 	__atomic_store_n(&v->state, ST_WAIT, __ATOMIC_SEQ_CST);
-	/* A kick between the last check and here set `kicked`: seen now. */
-	if (!__atomic_load_n(&v->kicked, __ATOMIC_SEQ_CST) && now_ns() < deadline) {
+	/* A kick between the last check and here set `kicked`: seen now.
+	 * Loops over spurious wakeups (the timer signal may cause them). */
+	if (!__atomic_load_n(&v->kicked, __ATOMIC_SEQ_CST) && now_ns() < deadline)
 		v->stats.halts++;
+	while (!__atomic_load_n(&v->kicked, __ATOMIC_SEQ_CST) && now_ns() < deadline) {
 		if (deadline == UINT64_MAX) {
 			pthread_cond_wait(&v->wait_cond, &v->wait_lock);
 		} else {

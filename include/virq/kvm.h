@@ -180,6 +180,7 @@ struct virq_kvm_vcpu {
 	bool halted_if;      /* RFLAGS.IF at the HLT */
 	bool inflight;       /* KVM_INTERRUPT queued, guest not yet entered */
 	bool timer_armed;
+	bool nmi_sent;       /* KVM_NMI since KVM last had no NMI queued */
 	uint8_t cr8;         /* last CR8 given to the kernel */
 	int state;           /* atomic: outside, in KVM_RUN, waiting */
 	int kicked;          /* atomic: a kick since the last loop */

@@ -740,6 +740,7 @@ static int user_prepare(struct virq_kvm_vcpu *v)
 	if (d.actions & VIRQ_VCPU_NMI) {
 		if (ioctl(v->fd, KVM_NMI, 0) < 0)
 			return -1;
+		v->nmi_sent = true;
 		v->stats.injected[VIRQ_KVM_SRC_NMI]++;
 		v->stats.last_vector = 2;
 		v->stats.last_source = VIRQ_KVM_SRC_NMI;
@@ -790,6 +791,24 @@ static int split_prepare(struct virq_kvm_vcpu *v)
 }
 
 /* ---- exits ---- */
+
+/* Whether KVM still holds an NMI we gave it with KVM_NMI: one that came
+ * while the guest was blocking NMIs waits in KVM for the IRET, and a HLT
+ * in between must not put the vCPU to sleep (KVM's own HLT would not). */
+static bool kvm_nmi_queued(struct virq_kvm_vcpu *v)
+{
+	struct kvm_vcpu_events ev;
+
+	if (!v->nmi_sent)
+		return false;
+	memset(&ev, 0, sizeof(ev));
+	if (ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return true; /* cannot tell: keep running */
+	if (ev.nmi.pending || ev.nmi.injected)
+		return true;
+	v->nmi_sent = false;
+	return false;
+}
 
 static bool is_pic_port(uint16_t port)
 {
@@ -930,7 +949,7 @@ static enum virq_kvm_exit handle_exit(struct virq_kvm_vcpu *v)
 		v->stats.exits[VIRQ_KVM_STAT_HLT]++;
 		v->halted = true;
 		v->halted_if = run->if_flag != 0;
-		if (virq_vcpu_wakes(&v->policy, v->halted_if)) {
+		if (kvm_nmi_queued(v) || virq_vcpu_wakes(&v->policy, v->halted_if)) {
 			v->halted = false;
 			return VIRQ_KVM_EXIT_CONTINUE;
 		}

@@ -91,25 +91,24 @@ static void vm_storm(void *ctx, unsigned ioapic, unsigned pin)
  * in with KVM_SIGNAL_MSI. */
 static int push_routes(struct virq_kvm *kvm)
 {
-	struct {
-		struct kvm_irq_routing hdr;
-		struct kvm_irq_routing_entry e[VIRQ_KVM_NR_GSIS];
-	} r;
+	uint64_t buf[(sizeof(struct kvm_irq_routing) +
+		      VIRQ_KVM_NR_GSIS * sizeof(struct kvm_irq_routing_entry)) / 8 + 1];
+	struct kvm_irq_routing *r = (struct kvm_irq_routing *)buf;
 	unsigned n = 0;
 
-	memset(&r, 0, sizeof(r));
+	memset(buf, 0, sizeof(buf));
 	for (unsigned gsi = 0; gsi < VIRQ_KVM_NR_GSIS; gsi++) {
 		if (!(kvm->route_valid & (1U << gsi)))
 			continue;
-		r.e[n].gsi = gsi;
-		r.e[n].type = KVM_IRQ_ROUTING_MSI;
-		r.e[n].u.msi.address_lo = (uint32_t)kvm->route_addr[gsi];
-		r.e[n].u.msi.address_hi = (uint32_t)(kvm->route_addr[gsi] >> 32);
-		r.e[n].u.msi.data = kvm->route_data[gsi];
+		r->entries[n].gsi = gsi;
+		r->entries[n].type = KVM_IRQ_ROUTING_MSI;
+		r->entries[n].u.msi.address_lo = (uint32_t)kvm->route_addr[gsi];
+		r->entries[n].u.msi.address_hi = (uint32_t)(kvm->route_addr[gsi] >> 32);
+		r->entries[n].u.msi.data = kvm->route_data[gsi];
 		n++;
 	}
-	r.hdr.nr = n;
-	return ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, &r) < 0 ? -errno : 0;
+	r->nr = n;
+	return ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, r) < 0 ? -errno : 0;
 }
 
 static unsigned split_deliver_msi(void *ctx, uint64_t addr, uint32_t data, uint16_t sid,
@@ -345,21 +344,29 @@ static void lapic_dest_changed(void *ctx)
 	(void)virq_vm_update_vcpu(&v->kvm->vm, v->index);
 }
 
+/* One host-initiated MSR access (KVM_GET_MSRS / KVM_SET_MSRS). */
+static int msr_io(int fd, unsigned long req, uint32_t index, uint64_t *data)
+{
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = 1;
+	m->entries[0].index = index;
+	m->entries[0].data = *data;
+	if (ioctl(fd, req, m) != 1)
+		return -EIO;
+	*data = m->entries[0].data;
+	return 0;
+}
+
 /* The guest's TSC as KVM keeps it (offset and scaling included). */
 static uint64_t lapic_guest_tsc(void *ctx)
 {
 	struct virq_kvm_vcpu *v = ctx;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
+	uint64_t tsc = 0;
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = MSR_IA32_TSC;
-	if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1)
-		return 0;
-	return m.e.data;
+	return msr_io(v->fd, KVM_GET_MSRS, MSR_IA32_TSC, &tsc) ? 0 : tsc;
 }
 
 static const struct virq_lapic_ops glue_lapic_ops = {
@@ -430,16 +437,9 @@ out:
  * the CPUID APIC bit from it). Host-initiated: not filtered. */
 static int sync_apic_base(struct virq_kvm_vcpu *v)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
+	uint64_t base = virq_lapic_get_apic_base(&v->lapic);
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = MSR_IA32_APIC_BASE;
-	m.e.data = virq_lapic_get_apic_base(&v->lapic);
-	return ioctl(v->fd, KVM_SET_MSRS, &m) == 1 ? 0 : -EIO;
+	return msr_io(v->fd, KVM_SET_MSRS, MSR_IA32_APIC_BASE, &base);
 }
 
 VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, uint32_t index,

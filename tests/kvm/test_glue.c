@@ -117,16 +117,14 @@ static struct kvm_cpuid2 *get_cpuid(int fd)
 
 static uint64_t get_msr(int fd, uint32_t msr)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = msr;
-	assert_int_equal(ioctl(fd, KVM_GET_MSRS, &m), 1);
-	return m.e.data;
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = 1;
+	m->entries[0].index = msr;
+	assert_int_equal(ioctl(fd, KVM_GET_MSRS, m), 1);
+	return m->entries[0].data;
 }
 
 static void test_config_refused(void **state)

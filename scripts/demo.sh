@@ -66,26 +66,29 @@ fi
 echo "libvirq $version: virq-vmm boots ${#images[@]} guest test programs on $SMP vCPUs"
 echo "(VMM: examples/vmm/main.c; guests: tests/guests/; glue: lib/kvm-glue/kvm.c)"
 fail=0
+skip=0
 for mode in user split; do
 	echo
 	echo "=================== --irqchip=$mode ==================="
 	for img in "${images[@]}"; do
-		name=$(basename "$img" .elf)
 		echo
-		echo "--- $name ---"
+		echo "--- $(basename "$img" .elf) ---"
+		# The same runner as `meson test --suite kvm`: it adds what each
+		# program needs and checks the exit status and the SUMMARY line.
 		rc=0
-		"$DIR/examples/virq-vmm" --irqchip="$mode" --smp "$SMP" --timeout 60 --stats \
-			"$img" || rc=$?
-		# isa-debug-exit: status 1 is the guest's "all passed".
-		if [ "$rc" -ne 1 ]; then
-			echo ">>> $name ($mode): exit status $rc"
-			fail=$((fail + 1))
-		fi
+		bash tests/guests/run-guest.sh "$DIR/examples/virq-vmm" "$mode" "$SMP" "$img" \
+			--stats || rc=$?
+		case $rc in
+		0) ;;
+		77) skip=$((skip + 1)) ;;
+		*) fail=$((fail + 1)) ;;
+		esac
 	done
 done
 echo
 if [ "$fail" -eq 0 ]; then
-	echo "demo: every guest program passed in both irqchip modes"
+	echo "demo: every guest program passed ($skip LAPIC-only runs skipped in split mode," \
+		"where the LAPIC is KVM's)"
 else
 	echo "demo: $fail guest run(s) failed"
 	exit 1

@@ -446,6 +446,7 @@ VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, u
 				int fd, struct kvm_run *run)
 {
 	struct virq_lapic_config lc;
+	pthread_condattr_t ca;
 	int khz, err;
 
 	if (!v || !kvm || !run || fd < 0 || index >= kvm->cfg.nr_vcpus || kvm->vcpus[index] ||
@@ -461,7 +462,11 @@ VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, u
 	if (err)
 		return err;
 	pthread_mutex_init(&v->wait_lock, NULL);
-	pthread_cond_init(&v->wait_cond, NULL);
+	/* Deadlines are CLOCK_MONOTONIC (the LAPIC's now_ns): so is the wait. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&v->wait_cond, &ca);
+	pthread_condattr_destroy(&ca);
 
 	if (!split(kvm)) {
 		khz = ioctl(fd, KVM_GET_TSC_KHZ, 0);

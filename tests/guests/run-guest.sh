@@ -28,6 +28,21 @@ if [ ! -e /dev/kvm ] || ! { exec 9<>/dev/kvm; } 2>/dev/null; then
 fi
 exec 9>&-
 
+name=$(basename "$image" .elf)
+case "$irqchip:$name" in
+split:lapic_timer | split:lapic_tpr | split:lapic_nested | split:lapic_apic_base)
+	# These test nothing but the LAPIC, which split mode leaves to KVM.
+	echo "SKIP: $name tests only the LAPIC; with --irqchip=split that is KVM's"
+	exit 77
+	;;
+esac
+# libvirq's 8259 keeps an edge request latched until INTA even if the line
+# drops first, as QEMU and KVM do (device models pulse their lines); the
+# datasheet would answer a spurious IRQ7 instead.
+if [ "$name" = pic ]; then
+	set -- "$@" --cmdline=pic-latch
+fi
+
 # Split irqchip leaves the LAPIC to KVM. The software-virtualization KVM of
 # our development hosts (module kvm_pvm) has a LAPIC that reads ISR and PPR
 # as 0 in handlers and ends level interrupts at delivery, accepts non-zero

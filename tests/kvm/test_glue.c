@@ -363,6 +363,38 @@ static void test_wait_until_timer(void **state)
 	rig_free(r);
 }
 
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000U + (uint64_t)ts.tv_nsec / 1000U;
+}
+
+/* Regression: the wait slept on CLOCK_REALTIME with a CLOCK_MONOTONIC
+ * deadline, returned at once and spun until the deadline, starving the
+ * other vCPU threads on a small host. It must sleep. */
+static void test_wait_sleeps(void **state)
+{
+	struct rig *r;
+	struct virq_lapic *l;
+	uint64_t cpu0;
+
+	(void)state;
+	NEED_KVM();
+	r = rig_new(VIRQ_KVM_IRQCHIP_USER, 1, false);
+	l = virq_kvm_vcpu_lapic(r->v[0]);
+	assert_int_equal(virq_kvm_vcpu_thread_start(r->v[0]), 0);
+	assert_int_equal(virq_lapic_mmio_write(l, 0xF0, 4, 0x1FF), 0);
+	assert_int_equal(virq_lapic_mmio_write(l, 0x3E0, 4, 0xB), 0);
+	assert_int_equal(virq_lapic_mmio_write(l, 0x320, 4, 0x40), 0);
+	assert_int_equal(virq_lapic_mmio_write(l, 0x380, 4, 100000000), 0); /* 100 ms */
+	cpu0 = thread_cpu_us();
+	virq_kvm_vcpu_wait(r->v[0]);
+	assert_true(thread_cpu_us() - cpu0 < 20000);
+	rig_free(r);
+}
+
 /* Source and exit names for reports. */
 static void test_names(void **state)
 {
@@ -388,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_kick_before_wait),
 		cmocka_unit_test(test_post_wakes_waiter),
 		cmocka_unit_test(test_wait_until_timer),
+		cmocka_unit_test(test_wait_sleeps),
 		cmocka_unit_test(test_names),
 	};
 

@@ -182,9 +182,10 @@ static bool handle_other(struct vmm *m, int cpu, struct kvm_run *run)
 		report_crash(m, cpu, "triple fault (shutdown)");
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		report_crash(m, cpu, run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-					     ? "emulation failure"
-					     : "KVM internal error");
+		report_crash(m, cpu,
+			     run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+				     ? "emulation failure"
+				     : "KVM internal error");
 		return false;
 	case KVM_EXIT_FAIL_ENTRY:
 		report_crash(m, cpu, "VM entry failed");
@@ -389,11 +390,13 @@ static void print_stats(struct vmm *m, double wall_s)
 		total_ex += ex[e];
 	}
 	fprintf(stderr, "  %-12s %10" PRIu64 "\n", "total", total_ex);
-	fprintf(stderr, "entries %" PRIu64 ", halts %" PRIu64 ", lost messages %" PRIu64
-			", unhandled pio %" PRIu64 ", unhandled mmio %" PRIu64 "\n",
+	fprintf(stderr,
+		"entries %" PRIu64 ", halts %" PRIu64 ", lost messages %" PRIu64
+		", unhandled pio %" PRIu64 ", unhandled mmio %" PRIu64 "\n",
 		runs, halts, virq_kvm_lost(&m->chip), m->unhandled_pio, m->unhandled_mmio);
 	if (total_inj)
-		fprintf(stderr, "exits per interrupt: %.2f\n", (double)total_ex / (double)total_inj);
+		fprintf(stderr, "exits per interrupt: %.2f\n",
+			(double)total_ex / (double)total_inj);
 }
 
 /* ---- main ---- */
@@ -413,10 +416,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "irqchip", required_argument, NULL, 'i' }, { "smp", required_argument, NULL, 's' },
-		{ "mem", required_argument, NULL, 'm' },     { "stats", no_argument, NULL, 'S' },
-		{ "timeout", required_argument, NULL, 't' }, { "cmdline", required_argument, NULL, 'c' },
-		{ "env", required_argument, NULL, 'e' },     { "help", no_argument, NULL, 'h' },
+		{ "irqchip", required_argument, NULL, 'i' },
+		{ "smp", required_argument, NULL, 's' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct vmm vm; /* large: the irqchip lives inside */

@@ -11,6 +11,17 @@
  * ID spread), then records of one op byte (modulo OP_COUNT) and 8 argument
  * bytes. Bytes past the end read as 0.
  *
+ * vCPU policy mode: an input that starts with the four bytes "VCPU" is
+ * decoded the same way after them, except that the op byte is taken
+ * modulo OP_VCPU_COUNT, which adds ops after OP_ROUTE: decisions of the
+ * vCPU policy (vcpu.h) with input-chosen windows, wake queries, policy
+ * resets and LINT pin levels. Every vCPU has a policy (vCPU 0 with the
+ * PIC on its LINT0), which is then the only consumer of its LAPIC's
+ * events: OP_EVENTS becomes a wake query instead of a direct
+ * virq_lapic_take_events(). An input without the prefix decodes exactly as
+ * before (no committed corpus file starts with it), so the corpus keeps
+ * its meaning.
+ *
  * After every op (a failed check prints the line and traps):
  *  - lapic_check_invariants(), ioapic_check_invariants(),
  *    pic_check_invariants() and vm_check_invariants() are 0, and each
@@ -21,6 +32,17 @@
  *    vCPU without the map: the accepted count is exact, and a vector that
  *    newly appears in a LAPIC's posted-interrupt descriptor appears only in
  *    a LAPIC that matched (for lowest priority: one of the lowest class).
+ *  - in vCPU mode, after each decision (checked_decide()): at most one of
+ *    NMI/INTR/SMI; INTR only with the interrupt window open, NMI only
+ *    with the NMI window open; a LAPIC vector is >= 16, now the highest
+ *    ISR bit of that LAPIC; no NMI/INTR/SMI/window with INIT, SIPI or
+ *    WAIT_SIPI; WAIT_SIPI exactly when the LAPIC waits for a SIPI; the
+ *    NMI window exactly while NMIs are held (at most 2); no deliverable
+ *    LAPIC vector left without INTR_WINDOW; an open, unused interrupt
+ *    window leaves nothing deliverable and asks for no window; every
+ *    stats counter moves by exactly what the decision reports. Wake
+ *    queries agree with themselves (IF=0 implies IF=1) and with the
+ *    decision that follows them.
  * ASan/UBSan watch every index (vCPU, map, GSI, pin).
  */
 #include <stdbool.h>
@@ -30,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <virq/vcpu.h>
 #include <virq/vm.h>
 
 #include "ioapic/ioapic_priv.h"
@@ -62,8 +85,11 @@ static struct virq_vm_gsi gsis[NGSI];
 static struct virq_vm vm;
 static struct virq_ioapic ioapic;
 static struct virq_pic pic;
+static struct virq_vcpu pol[NV];
 static unsigned lock_depth;
 static bool ipi_depth;
+
+static const uint8_t vcpu_magic[4] = { 'V', 'C', 'P', 'U' };
 
 static void f_lock(void *ctx)
 {
@@ -268,22 +294,138 @@ enum {
 	OP_EVENTS,
 	OP_SERVICE,
 	OP_ROUTE,
-	OP_COUNT
+	OP_COUNT,
+	/* vCPU policy mode only (the "VCPU" prefix). */
+	OP_DECIDE = OP_COUNT,
+	OP_WAKES,
+	OP_VCPU_RESET,
+	OP_LINT,
+	OP_VCPU_COUNT
 };
+
+/* ---- vCPU policy ---- */
+
+static bool isr_has(unsigned v, uint8_t vec)
+{
+	return (pages[v][(VIRQ_LAPIC_REG_ISR >> 2) + (vec >> 5) * 4] >> (vec & 31)) & 1U;
+}
+
+#define EVENT_ACTIONS (VIRQ_VCPU_NMI | VIRQ_VCPU_INTR | VIRQ_VCPU_SMI)
+#define START_ACTIONS (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI | VIRQ_VCPU_WAIT_SIPI)
+
+/* One decision of vCPU @v's policy with window @w into @out, checked. */
+static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
+			       struct virq_vcpu_decision *out)
+{
+	struct virq_vcpu *p = &pol[v];
+	struct virq_lapic *l = &apics[v];
+	struct virq_vcpu_stats s0 = p->stats;
+	const struct virq_vcpu_stats *s = virq_vcpu_get_stats(p);
+	struct virq_vcpu_decision d;
+	bool lapic_intr, pic_intr;
+	unsigned events;
+	uint32_t a;
+
+	memset(&d, 0xA5, sizeof(d));
+	a = virq_vcpu_decide(p, w, &d);
+	*out = d;
+	CHECK(a == d.actions);
+	CHECK((a & ~0xFFU) == 0);
+	CHECK(d.reserved == 0);
+	events = !!(a & VIRQ_VCPU_NMI) + !!(a & VIRQ_VCPU_INTR) + !!(a & VIRQ_VCPU_SMI);
+	CHECK(events <= 1);
+	if (a & VIRQ_VCPU_NMI)
+		CHECK(w->nmi);
+	lapic_intr = (a & VIRQ_VCPU_INTR) && d.source == VIRQ_VCPU_SRC_LAPIC;
+	pic_intr = (a & VIRQ_VCPU_INTR) && d.source == VIRQ_VCPU_SRC_PIC;
+	if (a & VIRQ_VCPU_INTR) {
+		CHECK(w->intr);
+		CHECK(lapic_intr || pic_intr);
+		/* An 8259 vector may be below 16 (real-mode BIOS bases 0x08). */
+		if (lapic_intr) {
+			CHECK(d.vector >= 16);
+			CHECK(isr_has(v, d.vector));
+			CHECK(l->isrv == d.vector);
+		}
+	} else {
+		CHECK(d.vector == 0 && d.source == VIRQ_VCPU_SRC_NONE);
+	}
+	if (!(a & VIRQ_VCPU_SIPI))
+		CHECK(d.sipi_vector == 0);
+	CHECK(((a & VIRQ_VCPU_WAIT_SIPI) != 0) ==
+	      (virq_lapic_get_mp_state(l) == VIRQ_LAPIC_MP_WAIT_SIPI));
+	if (a & VIRQ_VCPU_WAIT_SIPI)
+		CHECK(!(a & (EVENT_ACTIONS | VIRQ_VCPU_SIPI)));
+	if (a & START_ACTIONS)
+		CHECK(!(a & (EVENT_ACTIONS | VIRQ_VCPU_INTR_WINDOW | VIRQ_VCPU_NMI_WINDOW)));
+	CHECK(p->nmi_pending <= VIRQ_VCPU_MAX_PENDING_NMI);
+	if (!(a & START_ACTIONS)) {
+		bool deliverable = virq_lapic_pending(l) != VIRQ_LAPIC_NO_VECTOR;
+
+		CHECK(((a & VIRQ_VCPU_NMI_WINDOW) != 0) == (p->nmi_pending != 0));
+		/* Nothing deliverable is left without a window. */
+		if (deliverable)
+			CHECK(a & VIRQ_VCPU_INTR_WINDOW);
+		/* An open window nothing else used: all taken, none asked. */
+		if (w->intr && !(a & (VIRQ_VCPU_NMI | VIRQ_VCPU_SMI | VIRQ_VCPU_INTR)))
+			CHECK(!deliverable && !(a & VIRQ_VCPU_INTR_WINDOW));
+	}
+	CHECK(s->nmi == s0.nmi + !!(a & VIRQ_VCPU_NMI));
+	CHECK(s->smi == s0.smi + !!(a & VIRQ_VCPU_SMI));
+	CHECK(s->init == s0.init + !!(a & VIRQ_VCPU_INIT));
+	CHECK(s->sipi == s0.sipi + !!(a & VIRQ_VCPU_SIPI));
+	CHECK(s->intr_lapic == s0.intr_lapic + lapic_intr);
+	CHECK(s->intr_pic == s0.intr_pic + pic_intr);
+	CHECK(s->intr_windows == s0.intr_windows + !!(a & VIRQ_VCPU_INTR_WINDOW));
+	CHECK(s->nmi_dropped == s0.nmi_dropped || s->nmi_dropped == s0.nmi_dropped + 1);
+	return a;
+}
+
+/* Wake queries of vCPU @v, then (with @then) a decision they must predict. */
+static void checked_wakes(unsigned v, bool then, const struct virq_vcpu_window *w)
+{
+	struct virq_vcpu *p = &pol[v];
+	bool w0 = virq_vcpu_wakes(p, false), w1 = virq_vcpu_wakes(p, true);
+	bool extint_held = (p->held & VIRQ_LAPIC_EV_EXTINT) != 0;
+	struct virq_vcpu_decision d;
+	uint32_t a;
+
+	CHECK(!w0 || w1);
+	/* Waiting for a SIPI: only INIT or SIPI. */
+	if (virq_lapic_get_mp_state(&apics[v]) == VIRQ_LAPIC_MP_WAIT_SIPI)
+		CHECK(w1 == ((p->held & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI)) != 0));
+	if (!then)
+		return;
+	a = checked_decide(v, w, &d);
+	if (!w1)
+		CHECK((a & ~VIRQ_VCPU_WAIT_SIPI) == 0);
+	if (w0)
+		CHECK(a & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI | VIRQ_VCPU_SMI | VIRQ_VCPU_NMI |
+			   VIRQ_VCPU_NMI_WINDOW));
+	else
+		CHECK(!(a & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI | VIRQ_VCPU_SMI | VIRQ_VCPU_NMI |
+			     VIRQ_VCPU_NMI_WINDOW)));
+	/* Woken for an interrupt only: the decision injects it or asks for
+	 * the window. Not checked for a held ExtINT request, which the 8259
+	 * may have withdrawn since (then nothing is injected). */
+	if (w1 && !w0 && !extint_held)
+		CHECK(a & (VIRQ_VCPU_INTR | VIRQ_VCPU_INTR_WINDOW));
+}
 
 static uint32_t u32(const uint8_t *a)
 {
 	return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 | (uint32_t)a[3] << 24;
 }
 
-static void do_op(uint8_t op, const uint8_t *a)
+static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 {
 	unsigned v = a[0] % NV;
 	struct virq_lapic *l = &apics[v];
+	struct virq_vcpu_window w = { .intr = a[1] & 1, .nmi = (a[1] >> 1) & 1 };
 	uint64_t val = 0;
 	uint8_t b;
 
-	switch (op % OP_COUNT) {
+	switch (op % op_count) {
 	case OP_LAPIC_MMIO_W:
 		(void)virq_lapic_mmio_write(l, ((uint32_t)a[1] << 4) & 0x3F0U, 4, u32(a + 2));
 		break;
@@ -389,6 +531,12 @@ static void do_op(uint8_t op, const uint8_t *a)
 	case OP_EVENTS: {
 		struct virq_lapic_events ev;
 
+		/* With a policy, it alone takes the LAPIC's events (taking them
+		 * behind its back would leave it holding a stale SIPI). */
+		if (op_count == OP_VCPU_COUNT) {
+			checked_wakes(v, false, &w);
+			break;
+		}
 		if (virq_lapic_take_events(l, &ev) & VIRQ_LAPIC_EV_EXTINT)
 			(void)virq_vm_pic_intack(&vm);
 		break;
@@ -396,7 +544,7 @@ static void do_op(uint8_t op, const uint8_t *a)
 	case OP_SERVICE:
 		(void)virq_vm_ioapic_service(&vm, 0, a[1] % 26);
 		break;
-	default: { /* OP_ROUTE */
+	case OP_ROUTE: {
 		struct virq_gsi_route r;
 
 		memset(&r, 0, sizeof(r));
@@ -409,6 +557,33 @@ static void do_op(uint8_t op, const uint8_t *a)
 		(void)virq_vm_set_gsi_route(&vm, a[1] % (NGSI + 1), &r);
 		break;
 	}
+	case OP_DECIDE: {
+		struct virq_vcpu_decision d;
+
+		/* The guest's handler ends with an EOI (LAPIC or 8259). */
+		if ((checked_decide(v, &w, &d) & VIRQ_VCPU_INTR) && (a[1] & 4)) {
+			if (d.source == VIRQ_VCPU_SRC_LAPIC) {
+				virq_lapic_eoi(l);
+			} else {
+				if (a[1] & 8)
+					(void)virq_vm_pic_write(&vm, 0xA0, 0x20);
+				(void)virq_vm_pic_write(&vm, 0x20, 0x20);
+			}
+		}
+		break;
+	}
+	case OP_WAKES:
+		checked_wakes(v, a[1] & 4, &w);
+		break;
+	case OP_VCPU_RESET:
+		virq_vcpu_reset(&pol[v]);
+		CHECK(pol[v].nmi_pending == 0 && pol[v].held == 0);
+		break;
+	case OP_LINT:
+		CHECK(virq_lapic_set_lint(l, a[1] & 1, (a[1] >> 1) & 1) == 0);
+		break;
+	default:
+		CHECK(0);
 	}
 }
 
@@ -439,6 +614,7 @@ static void setup(uint8_t hdr)
 		idx[i] = i;
 		CHECK(virq_lapic_init(&apics[i], pages[i], &lcfg[i], &lapic_ops, &idx[i]) == 0);
 		CHECK(virq_vm_set_vcpu(&vm, i, &apics[i]) == 0);
+		CHECK(virq_vcpu_init(&pol[i], &apics[i], &vm) == 0);
 	}
 	memset(&icfg, 0, sizeof(icfg));
 	icfg.storm_limit = 8;
@@ -448,14 +624,20 @@ static void setup(uint8_t hdr)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	unsigned op_count = OP_COUNT;
 	uint8_t rec[9];
 
+	if (size >= sizeof(vcpu_magic) && memcmp(data, vcpu_magic, sizeof(vcpu_magic)) == 0) {
+		op_count = OP_VCPU_COUNT;
+		data += sizeof(vcpu_magic);
+		size -= sizeof(vcpu_magic);
+	}
 	setup(size ? data[0] : 0);
 	check_all();
 	for (size_t p = 1; p < size; p += sizeof(rec)) {
 		memset(rec, 0, sizeof(rec));
 		memcpy(rec, data + p, size - p < sizeof(rec) ? size - p : sizeof(rec));
-		do_op(rec[0], rec + 1);
+		do_op(rec[0], rec + 1, op_count);
 		check_all();
 	}
 	return 0;

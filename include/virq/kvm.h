@@ -81,7 +81,6 @@
 #define VIRQ_KVM_H
 
 #include <pthread.h>
-#include <time.h>
 
 #include <virq/ioapic.h>
 #include <virq/lapic.h>
@@ -115,7 +114,7 @@ enum virq_kvm_irqchip {
 struct virq_kvm_config {
 	enum virq_kvm_irqchip irqchip; /**< Mode. */
 	uint32_t nr_vcpus;             /**< vCPUs, 1-::VIRQ_KVM_MAX_VCPUS. */
-	int kick_signal;   /**< Signal that kicks a vCPU out of KVM_RUN; 0 = SIGUSR1. The
+	int kick_signal;        /**< Signal that kicks a vCPU out of KVM_RUN; 0 = SIGUSR1. The
 				glue installs its handler. */
 	uint8_t ioapic_version; /**< 0x11 or 0x20 (with the EOI register); 0 = 0x20. */
 	bool no_x2apic;         /**< Hide x2APIC from CPUID (xAPIC only). */
@@ -136,16 +135,16 @@ enum virq_kvm_source {
 
 /** @brief Exit reasons counted by the glue (a subset of KVM's, plus "other"). */
 enum virq_kvm_exit_stat {
-	VIRQ_KVM_STAT_IO = 0,          /**< KVM_EXIT_IO. */
-	VIRQ_KVM_STAT_MMIO = 1,        /**< KVM_EXIT_MMIO. */
-	VIRQ_KVM_STAT_MSR = 2,         /**< KVM_EXIT_X86_RDMSR/WRMSR. */
-	VIRQ_KVM_STAT_HLT = 3,         /**< KVM_EXIT_HLT. */
-	VIRQ_KVM_STAT_IRQ_WINDOW = 4,  /**< KVM_EXIT_IRQ_WINDOW_OPEN. */
-	VIRQ_KVM_STAT_INTR = 5,        /**< KVM_EXIT_INTR (a kick or the timer signal). */
-	VIRQ_KVM_STAT_EOI = 6,         /**< KVM_EXIT_IOAPIC_EOI (split). */
-	VIRQ_KVM_STAT_TPR = 7,         /**< KVM_EXIT_SET_TPR. */
-	VIRQ_KVM_STAT_OTHER = 8,       /**< Anything else. */
-	VIRQ_KVM_NR_EXIT_STATS = 9     /**< Number of counters. */
+	VIRQ_KVM_STAT_IO = 0,         /**< KVM_EXIT_IO. */
+	VIRQ_KVM_STAT_MMIO = 1,       /**< KVM_EXIT_MMIO. */
+	VIRQ_KVM_STAT_MSR = 2,        /**< KVM_EXIT_X86_RDMSR/WRMSR. */
+	VIRQ_KVM_STAT_HLT = 3,        /**< KVM_EXIT_HLT. */
+	VIRQ_KVM_STAT_IRQ_WINDOW = 4, /**< KVM_EXIT_IRQ_WINDOW_OPEN. */
+	VIRQ_KVM_STAT_INTR = 5,       /**< KVM_EXIT_INTR (a kick or the timer signal). */
+	VIRQ_KVM_STAT_EOI = 6,        /**< KVM_EXIT_IOAPIC_EOI (split). */
+	VIRQ_KVM_STAT_TPR = 7,        /**< KVM_EXIT_SET_TPR. */
+	VIRQ_KVM_STAT_OTHER = 8,      /**< Anything else. */
+	VIRQ_KVM_NR_EXIT_STATS = 9    /**< Number of counters. */
 };
 
 /** @brief Counters of one vCPU. Owner thread writes; read them after it stopped. */
@@ -174,16 +173,16 @@ struct virq_kvm_vcpu {
 	int fd;
 	uint32_t index;
 	pthread_t thread;
-	timer_t timer;
+	void *timer; /* a timer_t (kvm.c checks the size), opaque here */
 	bool thread_started;
-	bool halted;         /* HLT taken, not yet woken */
-	bool halted_if;      /* RFLAGS.IF at the HLT */
-	bool inflight;       /* KVM_INTERRUPT queued, guest not yet entered */
+	bool halted;    /* HLT taken, not yet woken */
+	bool halted_if; /* RFLAGS.IF at the HLT */
+	bool inflight;  /* KVM_INTERRUPT queued, guest not yet entered */
 	bool timer_armed;
-	bool nmi_sent;       /* KVM_NMI since KVM last had no NMI queued */
-	uint8_t cr8;         /* last CR8 given to the kernel */
-	int state;           /* atomic: outside, in KVM_RUN, waiting */
-	int kicked;          /* atomic: a kick since the last loop */
+	bool nmi_sent; /* KVM_NMI since KVM last had no NMI queued */
+	uint8_t cr8;   /* last CR8 given to the kernel */
+	int state;     /* atomic: outside, in KVM_RUN, waiting */
+	int kicked;    /* atomic: a kick since the last loop */
 	uint64_t timer_deadline;
 	uint64_t poll_deadline; /* CR8 poll (see kvm.c tpr_held), 0 = none */
 	pthread_mutex_t wait_lock;
@@ -206,17 +205,17 @@ struct virq_kvm {
 	uint64_t map_key[VIRQ_KVM_MAX_VCPUS];
 	struct virq_vm_gsi gsis[VIRQ_KVM_NR_GSIS];
 	pthread_mutex_t lock;
-	int pic_intr;                      /* split: 8259 INT level */
-	uint8_t vec_src[256];              /* last known source of each vector */
+	int pic_intr;                          /* split: 8259 INT level */
+	uint8_t vec_src[256];                  /* last known source of each vector */
 	uint64_t route_addr[VIRQ_KVM_NR_GSIS]; /* split: mirrored GSI routes */
 	uint32_t route_data[VIRQ_KVM_NR_GSIS];
-	uint32_t route_valid;              /* bit n: GSI n has a route in KVM */
+	uint32_t route_valid;               /* bit n: GSI n has a route in KVM */
 	uint64_t sent[VIRQ_KVM_NR_SOURCES]; /* split: what the glue sent to KVM */
-	uint64_t lost;                     /* messages no LAPIC accepted */
-	uint32_t storm_pins;               /* I/O APIC pins throttled as storms */
-	uint64_t storm_at;                 /* when to service them (ns) */
-	int sys_fd;                        /* /dev/kvm, for KVM_GET_SUPPORTED_CPUID */
-	int seen_set_tpr;                  /* KVM reports CR8 decreases (SET_TPR exits) */
+	uint64_t lost;                      /* messages no LAPIC accepted */
+	uint32_t storm_pins;                /* I/O APIC pins throttled as storms */
+	uint64_t storm_at;                  /* when to service them (ns) */
+	int sys_fd;                         /* /dev/kvm, for KVM_GET_SUPPORTED_CPUID */
+	int seen_set_tpr;                   /* KVM reports CR8 decreases (SET_TPR exits) */
 };
 
 /**

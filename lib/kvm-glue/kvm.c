@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/kvm.h>
@@ -31,11 +32,27 @@
 
 /* Paravirtual features that need KVM's in-kernel LAPIC (CPUID 0x40000001 EAX). */
 #define KVM_PV_NEEDS_LAPIC                                                                         \
-	((1U << 6) /* PV_EOI */ | (1U << 7) /* PV_UNHALT */ | (1U << 11) /* PV_SEND_IPI */ |      \
-	 (1U << 13) /* PV_SCHED_YIELD */ | (1U << 14) /* ASYNC_PF_INT */ |                          \
+	((1U << 6) /* PV_EOI */ | (1U << 7) /* PV_UNHALT */ | (1U << 11) /* PV_SEND_IPI */ |       \
+	 (1U << 13) /* PV_SCHED_YIELD */ | (1U << 14) /* ASYNC_PF_INT */ |                         \
 	 (1U << 4) /* ASYNC_PF */ | (1U << 10) /* ASYNC_PF_VMEXIT */)
 
-enum { ST_OUTSIDE = 0, ST_RUN = 1, ST_WAIT = 2 };
+enum {
+	ST_OUTSIDE = 0,
+	ST_RUN = 1,
+	ST_WAIT = 2
+};
+
+/* The header keeps the POSIX timer as opaque storage (a strict C11 user of
+ * kvm.h has no timer_t). */
+_Static_assert(sizeof(timer_t) <= sizeof(void *), "timer_t does not fit");
+
+static timer_t vcpu_timer(const struct virq_kvm_vcpu *v)
+{
+	timer_t t;
+
+	memcpy(&t, &v->timer, sizeof(t));
+	return t;
+}
 
 static __thread struct virq_kvm_vcpu *tls_vcpu;
 
@@ -92,7 +109,9 @@ static void vm_storm(void *ctx, unsigned ioapic, unsigned pin)
 static int push_routes(struct virq_kvm *kvm)
 {
 	uint64_t buf[(sizeof(struct kvm_irq_routing) +
-		      VIRQ_KVM_NR_GSIS * sizeof(struct kvm_irq_routing_entry)) / 8 + 1];
+		      VIRQ_KVM_NR_GSIS * sizeof(struct kvm_irq_routing_entry)) /
+			     8 +
+		     1];
 	struct kvm_irq_routing *r = (struct kvm_irq_routing *)buf;
 	unsigned n = 0;
 
@@ -303,7 +322,7 @@ static void timer_program(struct virq_kvm_vcpu *v)
 		its.it_value.tv_sec = (time_t)(d / 1000000000U);
 		its.it_value.tv_nsec = (long)(d % 1000000000U);
 	}
-	timer_settime(v->timer, TIMER_ABSTIME, &its, NULL);
+	timer_settime(vcpu_timer(v), TIMER_ABSTIME, &its, NULL);
 }
 
 static void lapic_timer_arm(void *ctx, uint64_t deadline)
@@ -412,7 +431,9 @@ static void cpuid_patch(const struct virq_kvm *kvm, uint32_t index, struct kvm_c
 
 static int set_cpuid(struct virq_kvm_vcpu *v)
 {
-	enum { MAX_ENT = 256 };
+	enum {
+		MAX_ENT = 256
+	};
 	struct kvm_cpuid2 *c;
 	int err = 0;
 
@@ -497,7 +518,7 @@ VIRQ_API void virq_kvm_vcpu_destroy(struct virq_kvm_vcpu *v)
 	if (!v || !v->kvm)
 		return;
 	if (v->thread_started)
-		timer_delete(v->timer);
+		timer_delete(vcpu_timer(v));
 	v->thread_started = false;
 	v->kvm->vcpus[v->index] = NULL;
 	pthread_cond_destroy(&v->wait_cond);
@@ -520,6 +541,7 @@ VIRQ_API int virq_kvm_vcpu_thread_start(struct virq_kvm_vcpu *v)
 	struct sigaction sa;
 	struct sigevent sev;
 	sigset_t set;
+	timer_t t;
 
 	if (!v || v->thread_started)
 		return -EINVAL;
@@ -536,8 +558,9 @@ VIRQ_API int virq_kvm_vcpu_thread_start(struct virq_kvm_vcpu *v)
 	sev.sigev_notify = SIGEV_THREAD_ID;
 	sev.sigev_signo = kick_signal(v->kvm);
 	sev._sigev_un._tid = gettid();
-	if (timer_create(CLOCK_MONOTONIC, &sev, &v->timer) < 0)
+	if (timer_create(CLOCK_MONOTONIC, &sev, &t) < 0)
 		return -errno;
+	memcpy(&v->timer, &t, sizeof(t));
 	tls_vcpu = v;
 	v->thread = pthread_self();
 	__atomic_store_n(&v->thread_started, true, __ATOMIC_RELEASE);
@@ -693,7 +716,8 @@ static bool tpr_held(const struct virq_kvm_vcpu *v)
 			isr = w * 32 + 31 - __builtin_clz(s);
 	}
 	tpr = __atomic_load_n(&v->page[VIRQ_LAPIC_REG_TPR >> 2], __ATOMIC_RELAXED);
-	return irr >= 0 && (isr < 0 || (irr >> 4) > (isr >> 4)) && (uint32_t)(irr >> 4) <= (tpr >> 4);
+	return irr >= 0 && (isr < 0 || (irr >> 4) > (isr >> 4)) &&
+	       (uint32_t)(irr >> 4) <= (tpr >> 4);
 }
 
 /* Arms or ends the CR8 poll after a decision. */
@@ -1043,7 +1067,7 @@ VIRQ_API int virq_kvm_set_irq(struct virq_kvm *kvm, uint32_t gsi, bool level)
 	if (!kvm || gsi >= VIRQ_KVM_NR_GSIS)
 		return -EINVAL;
 	return virq_vm_set_irq(&kvm->vm, gsi, 0, level ? VIRQ_IRQ_HIGH : VIRQ_IRQ_LOW) ? -EINVAL
-										      : 0;
+										       : 0;
 }
 
 VIRQ_API unsigned virq_kvm_send_msi(struct virq_kvm *kvm, uint64_t addr, uint32_t data)

@@ -47,7 +47,7 @@ static bool have_kvm(void)
 #define NEED_KVM()                                                                                 \
 	do {                                                                                       \
 		if (!have_kvm()) {                                                                 \
-			fprintf(stderr, "SKIP: /dev/kvm not available\n");                        \
+			fprintf(stderr, "SKIP: /dev/kvm not available\n");                         \
 			skip();                                                                    \
 		}                                                                                  \
 	} while (0)

@@ -652,16 +652,25 @@ static void tag_vector(struct virq_kvm *kvm, uint8_t vector, enum virq_kvm_sourc
 	__atomic_store_n(&kvm->vec_src[vector], (uint8_t)(src + 1), __ATOMIC_RELAXED);
 }
 
-/* Real mode at @sipi << 12 (INIT-SIPI-SIPI start of an AP). */
-static int start_real_mode(struct virq_kvm_vcpu *v, uint8_t sipi)
+/* Real mode at CS = @cs_sel (base @cs_base), IP = @ip: the start of an AP
+ * after a SIPI, or the INIT state (F000:FFF0, base FFFF0000). Whatever
+ * KVM still had queued for the old context (a vector, an NMI) dies with it. */
+static int start_real_mode(struct virq_kvm_vcpu *v, uint16_t cs_sel, uint64_t cs_base, uint64_t ip)
 {
+	struct kvm_vcpu_events ev;
 	struct kvm_sregs s;
 	struct kvm_regs r;
 
+	memset(&ev, 0, sizeof(ev));
+	ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+	if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	v->inflight = false;
+	v->nmi_sent = false;
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
-	s.cs.selector = (uint16_t)(sipi << 8);
-	s.cs.base = (uint64_t)sipi << 12;
+	s.cs.selector = cs_sel;
+	s.cs.base = cs_base;
 	s.cs.limit = 0xFFFF;
 	s.cs.type = 0xB;
 	s.cs.present = 1;
@@ -690,7 +699,7 @@ static int start_real_mode(struct virq_kvm_vcpu *v, uint8_t sipi)
 		return -errno;
 	memset(&r, 0, sizeof(r));
 	r.rflags = 2;
-	r.rip = 0;
+	r.rip = ip;
 	if (ioctl(v->fd, KVM_SET_REGS, &r) < 0)
 		return -errno;
 	return 0;
@@ -754,10 +763,13 @@ static int user_prepare(struct virq_kvm_vcpu *v)
 	w.intr = !v->inflight && run->ready_for_interrupt_injection && run->if_flag;
 	w.nmi = true; /* KVM_NMI queues; KVM opens its own NMI window */
 	virq_vcpu_decide(&v->policy, &w, &d);
-	if (d.actions & VIRQ_VCPU_INIT)
-		v->inflight = false;
+	/* INIT: the INIT state (an AP then waits for its SIPI). */
+	if ((d.actions & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI)) == VIRQ_VCPU_INIT &&
+	    start_real_mode(v, 0xF000, 0xFFFF0000ULL, 0xFFF0))
+		return -1;
 	if (d.actions & VIRQ_VCPU_SIPI) {
-		if (start_real_mode(v, d.sipi_vector))
+		if (start_real_mode(v, (uint16_t)(d.sipi_vector << 8),
+				    (uint64_t)d.sipi_vector << 12, 0))
 			return -1;
 		run->if_flag = 0;
 		run->ready_for_interrupt_injection = 0;

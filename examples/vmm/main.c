@@ -512,7 +512,12 @@ int main(int argc, char **argv)
 		while (!stopping(m) && mono_ns() < end)
 			usleep(10000);
 		if (!stopping(m)) {
+			char line[512];
+
 			fprintf(stderr, "virq-vmm: timeout after %u s\n", m->timeout_s);
+			for (int i = 0; i < m->nr_cpus; i++)
+				fprintf(stderr, "  %s\n",
+					virq_kvm_vcpu_describe(m->vcpus[i], line, sizeof(line)));
 			stop(m, EXIT_VMM_ERROR);
 		}
 	}

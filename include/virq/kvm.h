@@ -331,6 +331,14 @@ VIRQ_API const struct virq_kvm_stats *virq_kvm_vcpu_stats(const struct virq_kvm_
  *         (::VIRQ_KVM_SRC_IOAPIC or ::VIRQ_KVM_SRC_MSI); 0 in user mode. */
 VIRQ_API uint64_t virq_kvm_sent(const struct virq_kvm *kvm, enum virq_kvm_source src);
 
+/**
+ * @brief One line describing the vCPU for a hang report: loop state,
+ *        halt, timer, kicks, the LAPIC's highest IRR/ISR vectors, TPR and
+ *        mode, the last injected event. A racy snapshot: any thread.
+ * @return @p buf.
+ */
+VIRQ_API const char *virq_kvm_vcpu_describe(const struct virq_kvm_vcpu *v, char *buf, unsigned len);
+
 /** @brief Messages no LAPIC accepted (user mode). */
 VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
 

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1135,4 +1136,47 @@ VIRQ_API const char *virq_kvm_exit_stat_name(enum virq_kvm_exit_stat st)
 	};
 
 	return (unsigned)st < VIRQ_KVM_NR_EXIT_STATS ? names[st] : "?";
+}
+
+/* Highest set vector of a 256-bit APIC-page register (IRR, ISR), or -1. */
+static int page_highest(const struct virq_kvm_vcpu *v, uint32_t reg)
+{
+	for (int w = 7; w >= 0; w--) {
+		uint32_t x =
+			__atomic_load_n(&v->page[(reg + (uint32_t)w * 16U) >> 2], __ATOMIC_RELAXED);
+
+		if (x)
+			return w * 32 + 31 - __builtin_clz(x);
+	}
+	return -1;
+}
+
+VIRQ_API const char *virq_kvm_vcpu_describe(const struct virq_kvm_vcpu *v, char *buf, unsigned len)
+{
+	static const char *const states[] = { "outside", "in KVM_RUN", "waiting" };
+	int st = __atomic_load_n(&v->state, __ATOMIC_RELAXED);
+	uint64_t now = now_ns();
+	long long tmo = v->timer_armed ? (long long)(v->timer_deadline - now) / 1000 : -1;
+
+	if (split(v->kvm)) {
+		snprintf(buf, len, "vCPU %u: %s, kicked %d, inflight %d, exits %llu", v->index,
+			 (unsigned)st < 3 ? states[st] : "?",
+			 __atomic_load_n(&v->kicked, __ATOMIC_RELAXED), v->inflight,
+			 (unsigned long long)v->stats.runs);
+		return buf;
+	}
+	snprintf(buf, len,
+		 "vCPU %u: %s, halted %d (IF %d), timer %s%lld us, kicked %d, inflight %d, "
+		 "IRR 0x%x ISR 0x%x TPR 0x%x PPR 0x%x, mode %d, mp %d, PIR ON %d, last 0x%x, "
+		 "entries %llu",
+		 v->index, (unsigned)st < 3 ? states[st] : "?", v->halted, v->halted_if,
+		 v->timer_armed ? "in " : "off ", tmo,
+		 __atomic_load_n(&v->kicked, __ATOMIC_RELAXED), v->inflight,
+		 (unsigned)page_highest(v, VIRQ_LAPIC_REG_IRR) & 0x1FFU,
+		 (unsigned)page_highest(v, VIRQ_LAPIC_REG_ISR) & 0x1FFU,
+		 __atomic_load_n(&v->page[VIRQ_LAPIC_REG_TPR >> 2], __ATOMIC_RELAXED),
+		 virq_lapic_get_ppr(&v->lapic), (int)virq_lapic_get_mode(&v->lapic),
+		 (int)v->lapic.mp_state, virq_pi_pending(&v->lapic.pi) ? 1 : 0,
+		 (unsigned)v->stats.last_vector & 0x1FFU, (unsigned long long)v->stats.runs);
+	return buf;
 }

@@ -56,7 +56,9 @@ fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-timeout --kill-after=5 60 "$vmm" --irqchip="$irqchip" --smp "$smp" "$image" "$@" </dev/null \
+# The VMM's own timeout comes first: it reports what each vCPU was doing.
+timeout --kill-after=5 60 "$vmm" --irqchip="$irqchip" --smp "$smp" --timeout 50 "$image" "$@" \
+	</dev/null \
 	>"$out" 2>&1
 status=$?
 cat "$out"

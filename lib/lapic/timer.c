@@ -148,6 +148,11 @@ static void timer_arm_tsc(struct virq_lapic *l)
 	}
 	now = l->ops->now_ns(l->ctx);
 	delta = tsc_delta_to_ns(l, l->tsc_deadline - tsc);
+	/* At most 2^63 - 1 ns (292 years) ahead: the saved remaining time
+	 * (signed) then holds the deadline exactly and a restored LAPIC
+	 * arms the same one. */
+	if (delta > (uint64_t)INT64_MAX)
+		delta = (uint64_t)INT64_MAX;
 	timer_arm_at(l, delta > UINT64_MAX - now ? UINT64_MAX : now + delta);
 }
 

@@ -706,26 +706,27 @@ static int start_real_mode(struct virq_kvm_vcpu *v, uint16_t cs_sel, uint64_t cs
 	return 0;
 }
 
+/* Highest set vector of a 256-bit APIC-page register (IRR, ISR), or -1. */
+static int page_highest(const struct virq_kvm_vcpu *v, uint32_t reg)
+{
+	for (int w = 7; w >= 0; w--) {
+		uint32_t x =
+			__atomic_load_n(&v->page[(reg + (uint32_t)w * 16U) >> 2], __ATOMIC_RELAXED);
+
+		if (x)
+			return w * 32 + 31 - __builtin_clz(x);
+	}
+	return -1;
+}
+
 /* Whether the highest IRR vector waits only for the TPR to drop (its class
  * is above the in-service class, not above the TPR's): a CR8 decrease that
  * KVM may not report would release it. */
 static bool tpr_held(const struct virq_kvm_vcpu *v)
 {
-	int irr = -1, isr = -1;
-	uint32_t tpr;
+	int irr = page_highest(v, VIRQ_LAPIC_REG_IRR), isr = page_highest(v, VIRQ_LAPIC_REG_ISR);
+	uint32_t tpr = __atomic_load_n(&v->page[VIRQ_LAPIC_REG_TPR >> 2], __ATOMIC_RELAXED);
 
-	for (int w = 7; w >= 0 && (irr < 0 || isr < 0); w--) {
-		uint32_t i = __atomic_load_n(&v->page[(VIRQ_LAPIC_REG_IRR + w * 16) >> 2],
-					     __ATOMIC_RELAXED);
-		uint32_t s = __atomic_load_n(&v->page[(VIRQ_LAPIC_REG_ISR + w * 16) >> 2],
-					     __ATOMIC_RELAXED);
-
-		if (irr < 0 && i)
-			irr = w * 32 + 31 - __builtin_clz(i);
-		if (isr < 0 && s)
-			isr = w * 32 + 31 - __builtin_clz(s);
-	}
-	tpr = __atomic_load_n(&v->page[VIRQ_LAPIC_REG_TPR >> 2], __ATOMIC_RELAXED);
 	return irr >= 0 && (isr < 0 || (irr >> 4) > (isr >> 4)) &&
 	       (uint32_t)(irr >> 4) <= (tpr >> 4);
 }
@@ -1136,19 +1137,6 @@ VIRQ_API const char *virq_kvm_exit_stat_name(enum virq_kvm_exit_stat st)
 	};
 
 	return (unsigned)st < VIRQ_KVM_NR_EXIT_STATS ? names[st] : "?";
-}
-
-/* Highest set vector of a 256-bit APIC-page register (IRR, ISR), or -1. */
-static int page_highest(const struct virq_kvm_vcpu *v, uint32_t reg)
-{
-	for (int w = 7; w >= 0; w--) {
-		uint32_t x =
-			__atomic_load_n(&v->page[(reg + (uint32_t)w * 16U) >> 2], __ATOMIC_RELAXED);
-
-		if (x)
-			return w * 32 + 31 - __builtin_clz(x);
-	}
-	return -1;
 }
 
 VIRQ_API const char *virq_kvm_vcpu_describe(const struct virq_kvm_vcpu *v, char *buf, unsigned len)

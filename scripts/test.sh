@@ -12,7 +12,7 @@
 #
 #   gcc         gcc, -Dwerror=true (warning_level=2), every meson test
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test
-#   tsan        clang, TSan, the 'concurrency' suite
+#   tsan        clang, TSan, the 'concurrency' suite (threads, the KVM glue, SMP guests)
 #   free-gcc    freestanding build with gcc: the archive may reference no
 #   free-clang  symbol but memset/memcpy/memmove, objects built with
 #               -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only
@@ -294,7 +294,7 @@ step_tsan()
 	local n wrap
 
 	meson_build "$CI-tsan" clang -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
-		-Dtests=enabled -Dfuzz=disabled -Dbench=disabled -Dexamples=disabled \
+		-Dtests=enabled -Dfuzz=disabled -Dbench=disabled -Dexamples=enabled \
 		-Ddocs=disabled || return
 	n=$(suite_size "$CI-tsan" concurrency)
 	if [ "${n:-0}" -eq 0 ]; then

@@ -117,6 +117,12 @@ void idle(void)
 {
 	uint64_t f = read_flags();
 
+	/* Interrupts off from before the tick is armed until the HLT (STI's
+	 * shadow covers it): a tick, or any interrupt, that arrives in
+	 * between stays pending and ends the HLT at once. With IF=1 here it
+	 * could be taken before the HLT, which then slept with no tick armed
+	 * and nothing left to wake it. */
+	cli();
 	if (!tick_disabled) {
 		apic_write(APIC_LVTT, VEC_TICK);
 		apic_write(APIC_TMICT, TICK_COUNT);

@@ -23,6 +23,8 @@
 #include <virq/msi.h>
 #include <virq/regs/lapic.h>
 
+#include "core/bitmap.h"
+
 #define MSR_IA32_TSC 0x10U
 #define MSR_IA32_APIC_BASE 0x1BU
 #define MSR_IA32_TSC_DEADLINE 0x6E0U
@@ -706,17 +708,11 @@ static int start_real_mode(struct virq_kvm_vcpu *v, uint16_t cs_sel, uint64_t cs
 	return 0;
 }
 
-/* Highest set vector of a 256-bit APIC-page register (IRR, ISR), or -1. */
+/* Highest set vector of a 256-bit APIC-page register (IRR, ISR), or -1:
+ * the scan the LAPIC itself uses. */
 static int page_highest(const struct virq_kvm_vcpu *v, uint32_t reg)
 {
-	for (int w = 7; w >= 0; w--) {
-		uint32_t x =
-			__atomic_load_n(&v->page[(reg + (uint32_t)w * 16U) >> 2], __ATOMIC_RELAXED);
-
-		if (x)
-			return w * 32 + 31 - __builtin_clz(x);
-	}
-	return -1;
+	return apicvec_highest(&v->page[reg >> 2]);
 }
 
 /* Whether the highest IRR vector waits only for the TPR to drop (its class
@@ -859,6 +855,8 @@ static bool is_pic_port(uint16_t port)
 	       port == 0x4D1;
 }
 
+/* The 8259 and ELCR ports, byte by byte; a wide access that runs past
+ * them reads all ones there and writes nothing (an empty ISA bus). */
 static void handle_pic_io(struct virq_kvm_vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -975,7 +973,7 @@ static enum virq_kvm_exit handle_exit(struct virq_kvm_vcpu *v)
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		v->stats.exits[VIRQ_KVM_STAT_IO]++;
-		if (run->io.size == 1 && is_pic_port(run->io.port)) {
+		if (is_pic_port(run->io.port)) {
 			handle_pic_io(v);
 			return VIRQ_KVM_EXIT_CONTINUE;
 		}

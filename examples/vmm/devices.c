@@ -5,8 +5,8 @@
  * Port reference for guest authors. Values are little-endian; "any width"
  * means 1, 2 or 4 bytes with the value zero-extended to 32 bits.
  *
- * 0x20-0x21, 0xA0-0xA1  8259 master and slave (libvirq), byte registers.
- * 0x4D0-0x4D1           ELCR (libvirq), byte registers.
+ * (0x20-0x21, 0xA0-0xA1 and 0x4D0-0x4D1, the 8259 pair and its ELCR, are
+ * the irqchip's: libvirq's KVM glue answers them before they get here.)
  * 0x80                  POST code: writes ignored, reads 0xFF.
  * 0xE0, 0xE8            pc-testdev scratch: reads return the last value
  *                       written (any width).
@@ -73,19 +73,6 @@ static const char shutdown_str[] = "Shutdown";
  * or receives the value read. Returns whether the device took it. */
 typedef bool pio_fn(struct dev_state *d, uint16_t port, bool is_write, unsigned size,
 		    uint32_t *val);
-
-static bool pic_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint32_t *val)
-{
-	uint8_t b = 0;
-
-	(void)size; /* always 1: the range is byte-wise */
-	if (is_write)
-		return d->hooks.pic_write(d->hooks.ctx, port, (uint8_t)*val) == 0;
-	if (d->hooks.pic_read(d->hooks.ctx, port, &b) != 0)
-		return false;
-	*val = b;
-	return true;
-}
 
 static bool post_code_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size,
 			 uint32_t *val)
@@ -334,13 +321,11 @@ static const struct port_range {
 	bool bytewise; /* wider accesses become byte accesses to consecutive ports */
 	pio_fn *io;
 } port_map[] = {
-	{ 0x0020, 0x0021, true, pic_io },         { 0x0080, 0x0080, false, post_code_io },
-	{ 0x00A0, 0x00A1, true, pic_io },         { 0x00E0, 0x00E0, false, scratch_io },
+	{ 0x0080, 0x0080, false, post_code_io },  { 0x00E0, 0x00E0, false, scratch_io },
 	{ 0x00E4, 0x00E4, false, sink_io },       { 0x00E8, 0x00E8, false, scratch_io },
 	{ 0x00F4, 0x00F7, false, debug_exit_io }, { 0x03F8, 0x03FF, true, com1_io },
-	{ 0x04D0, 0x04D1, true, pic_io },         { 0x0510, 0x0511, false, fw_cfg_io },
-	{ 0x2000, 0x2017, true, testdev_irq_io }, { 0x2100, 0x210F, false, msi_io },
-	{ 0x8900, 0x8900, false, shutdown_io },
+	{ 0x0510, 0x0511, false, fw_cfg_io },     { 0x2000, 0x2017, true, testdev_irq_io },
+	{ 0x2100, 0x210F, false, msi_io },        { 0x8900, 0x8900, false, shutdown_io },
 };
 
 static const struct port_range *find_range(uint16_t port)

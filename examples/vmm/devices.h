@@ -26,10 +26,6 @@ struct dev_hooks {
 	void (*send_msi)(void *ctx, uint64_t addr, uint32_t data); /* MSI port */
 	/* isa-debug-exit / "Shutdown": stop the VM with this exit status. */
 	void (*exit_vm)(void *ctx, int status);
-	/* PIC and ELCR ports 0x20, 0x21, 0xA0, 0xA1, 0x4D0, 0x4D1 go to libvirq, one byte at a
-	 * time. Return 0, or nonzero for "not handled" (reads then see 0xFF). */
-	int (*pic_read)(void *ctx, uint16_t port, uint8_t *val);
-	int (*pic_write)(void *ctx, uint16_t port, uint8_t val);
 	void (*console)(void *ctx, char c); /* COM1 output byte */
 };
 
@@ -62,7 +58,7 @@ void dev_destroy(struct dev_state *d);
  * io area; filled on reads. Returns true if the port is ours. Unhandled
  * reads are filled with all ones (what an empty ISA bus returns) and return
  * false, for the caller to count. A wide access to a byte-register device
- * (COM1, PIC, ELCR, test device) is split into byte accesses to consecutive
+ * (COM1, test device) is split into byte accesses to consecutive
  * ports; it is handled only if every byte is. Any other size: false, data
  * untouched.
  */

@@ -112,20 +112,6 @@ static void hook_exit_vm(void *ctx, int status)
 	stop(ctx, status);
 }
 
-static int hook_pic_read(void *ctx, uint16_t port, uint8_t *val)
-{
-	struct vmm *m = ctx;
-
-	return virq_vm_pic_read(virq_kvm_get_vm(&m->chip), port, val);
-}
-
-static int hook_pic_write(void *ctx, uint16_t port, uint8_t val)
-{
-	struct vmm *m = ctx;
-
-	return virq_vm_pic_write(virq_kvm_get_vm(&m->chip), port, val);
-}
-
 static void hook_console(void *ctx, char c)
 {
 	struct vmm *m = ctx;
@@ -495,8 +481,6 @@ int main(int argc, char **argv)
 				    .set_gsi = hook_set_gsi,
 				    .send_msi = hook_send_msi,
 				    .exit_vm = hook_exit_vm,
-				    .pic_read = hook_pic_read,
-				    .pic_write = hook_pic_write,
 				    .console = hook_console };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
 

@@ -354,9 +354,6 @@ struct recorder {
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	unsigned nr_msi;
-	uint16_t pic_port[8];
-	uint8_t pic_val[8];
-	unsigned nr_pic_writes;
 };
 
 static struct recorder rec;
@@ -386,25 +383,6 @@ static void rec_exit_vm(void *ctx, int status)
 	r->exits[r->nr_exits++] = status;
 }
 
-/* A fake PIC: reads return 0x40 + the low port byte; 0xA1 "fails". */
-static int rec_pic_read(void *ctx, uint16_t port, uint8_t *val)
-{
-	(void)ctx;
-	if (port == 0xA1)
-		return -1;
-	*val = (uint8_t)(0x40 + (port & 0xFF));
-	return 0;
-}
-
-static int rec_pic_write(void *ctx, uint16_t port, uint8_t val)
-{
-	struct recorder *r = ctx;
-
-	r->pic_port[r->nr_pic_writes] = port;
-	r->pic_val[r->nr_pic_writes++] = val;
-	return 0;
-}
-
 static void rec_console(void *ctx, char c)
 {
 	struct recorder *r = ctx;
@@ -421,8 +399,6 @@ static const struct dev_hooks hooks = {
 	.set_gsi = rec_set_gsi,
 	.send_msi = rec_send_msi,
 	.exit_vm = rec_exit_vm,
-	.pic_read = rec_pic_read,
-	.pic_write = rec_pic_write,
 	.console = rec_console,
 };
 
@@ -659,28 +635,6 @@ static void test_scratch_and_post(void **state)
 	assert_int_equal(rec.nr_exits + rec.nr_gsi + rec.nr_msi + rec.console_total, 0);
 }
 
-static void test_pic_ports(void **state)
-{
-	(void)state;
-	assert_true(out(0x20, 1, 0x11));
-	assert_true(out(0x4D1, 1, 0x0E));
-	assert_true(out(0x20, 2, 0x0811)); /* 0x11 to 0x20, then 0x08 to 0x21 */
-	assert_int_equal(rec.nr_pic_writes, 4);
-	assert_int_equal(rec.pic_port[0], 0x20);
-	assert_int_equal(rec.pic_val[0], 0x11);
-	assert_int_equal(rec.pic_port[1], 0x4D1);
-	assert_int_equal(rec.pic_val[1], 0x0E);
-	assert_int_equal(rec.pic_port[2], 0x20);
-	assert_int_equal(rec.pic_val[2], 0x11);
-	assert_int_equal(rec.pic_port[3], 0x21);
-	assert_int_equal(rec.pic_val[3], 0x08);
-
-	assert_int_equal(in(0x21, 1), 0x61);
-	assert_int_equal(in(0x4D0, 2), 0x1110);
-	assert_int_equal(in_h(0xA1, 1, false), 0xFF); /* the hook refused */
-	assert_int_equal(in_h(0xA0, 2, false), 0xFF << 8 | 0xE0);
-}
-
 static void test_unhandled_ports(void **state)
 {
 	(void)state;
@@ -691,6 +645,10 @@ static void test_unhandled_ports(void **state)
 	assert_int_equal(in_h(0xCF8, 4, false), 0xFFFFFFFFu);
 	assert_false(out(0xCF8, 4, 0x80000000u));
 	assert_false(out(0x70, 1, 0x8F));
+	/* The 8259 and ELCR ports are the KVM glue's, never the devices'. */
+	assert_int_equal(in_h(0x21, 1, false), 0xFF);
+	assert_false(out(0x20, 1, 0x11));
+	assert_int_equal(in_h(0x4D0, 2, false), 0xFFFF);
 	/* Half in COM1, half outside: the COM1 byte is served, the call is not handled. */
 	assert_int_equal(in_h(0x3FF, 2, false), 0xFF00);
 	assert_int_equal(rec.nr_exits + rec.nr_gsi + rec.nr_msi + rec.console_total, 0);
@@ -746,7 +704,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_testdev_lines, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_msi_port, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_and_post, dev_setup, dev_teardown),
-		cmocka_unit_test_setup_teardown(test_pic_ports, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_unhandled_ports, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_vcpus, dev_setup, dev_teardown),
 	};

@@ -102,6 +102,8 @@ static void vm_storm(void *ctx, unsigned ioapic, unsigned pin)
 	struct virq_kvm *kvm = ctx;
 
 	(void)ioapic;
+	if (pin >= 32) /* our I/O APIC has 24 pins */
+		return;
 	kvm->storm_pins |= 1U << pin;
 	kvm->storm_at = now_ns() + 10000000U;
 }

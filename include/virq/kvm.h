@@ -195,7 +195,6 @@ struct virq_kvm {
 	/** @privatesection */
 	struct virq_kvm_config cfg;
 	int vm_fd;
-	uint32_t tsc_khz;
 	struct virq_vm vm;
 	struct virq_ioapic ioapic;
 	struct virq_pic pic;

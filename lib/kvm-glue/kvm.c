@@ -498,7 +498,6 @@ VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, u
 		khz = ioctl(fd, KVM_GET_TSC_KHZ, 0);
 		if (khz <= 0)
 			return khz < 0 ? -errno : -EIO;
-		kvm->tsc_khz = (uint32_t)khz;
 		memset(&lc, 0, sizeof(lc));
 		lc.apic_id = index;
 		lc.bsp = index == 0;

@@ -3,7 +3,8 @@
  * virq-vmm: a small KVM-based VMM whose interrupt controllers are libvirq.
  *
  * It boots Multiboot v1 images the way QEMU's -kernel does, offers QEMU's
- * debug devices (devices.c) and runs 1-8 vCPUs, each on its own thread.
+ * debug devices (devices.c) and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each
+ * on its own thread.
  * Everything interrupt-related is one library call away:
  *
  *   setup      virq_kvm_init() before the vCPUs exist,
@@ -14,8 +15,11 @@
  *
  * Read vcpu_thread() first: it is the whole integration.
  *
- * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MiB] [--stats]
- *                 [--timeout SEC] [--cmdline STR] [--env KEY=VALUE]... IMAGE
+ * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MIB] [--timeout SEC]
+ *                 [--cmdline STR] [--env KEY=VALUE]... [--stats] IMAGE
+ *        virq-vmm --help | --version
+ * print_usage() is the reference. Every argument is checked before /dev/kvm or
+ * IMAGE is opened; a bad one exits with EXIT_USAGE and a message naming it.
  */
 
 #include <errno.h>
@@ -24,6 +28,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +40,28 @@
 #include <linux/kvm.h>
 
 #include <virq/kvm.h>
+#include <virq/version.h>
 
 #include "devices.h"
 #include "loader.h"
 
-#define MAX_CPUS 8
-#define EXIT_VMM_ERROR 2 /* even: never an isa-debug-exit status */
+#define MAX_CPUS ((int)VIRQ_KVM_MAX_VCPUS)
+
+/* Exit statuses of our own: even, so never an isa-debug-exit status. */
+#define EXIT_USAGE 2     /* bad arguments: nothing was opened or run */
+#define EXIT_VMM_ERROR 4 /* VMM or guest failure */
+
+/* Argument limits (print_usage() explains them). RAM is one slot from 0: the
+ * loader needs 1 MiB and guests load at 1 MiB; the maximum keeps the PC's
+ * 3-4 GiB hole (I/O APIC at 0xFEC00000, LAPIC at 0xFEE00000) unmapped, and
+ * MiB << 20 as well as the loader's 32-bit mem_upper far from overflow. */
+#define MEM_MIN_MIB 2
+#define MEM_MAX_MIB 3072
+#define MEM_DEFAULT_MIB 128
+/* Seconds; 0 = no timeout. A year: SEC * 10^9 ns plus the monotonic clock
+ * stays far below 2^64. */
+#define TIMEOUT_MAX_S (365U * 24 * 3600)
+#define MODULE_MAX 1024 /* bytes of --env text, NR_CPUS line included */
 
 struct vmm {
 	int kvm_fd, vm_fd;
@@ -385,21 +406,119 @@ static void print_stats(struct vmm *m, double wall_s)
 			(double)total_ex / (double)total_inj);
 }
 
-/* ---- main ---- */
+/* ---- arguments ---- */
 
-static void usage(void)
+static void print_usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MiB] [--stats]\n"
-		"                [--timeout SEC] [--cmdline STR] [--env KEY=VALUE]... IMAGE\n"
-		"Boots a Multiboot v1 image with libvirq as its interrupt controllers.\n"
-		"Exit status: the guest's isa-debug-exit status ((value << 1) | 1), 0 after\n"
-		"\"Shutdown\" on port 0x8900, %d on a VMM or guest failure.\n",
-		EXIT_VMM_ERROR);
-	exit(EXIT_VMM_ERROR);
+	fprintf(f,
+		"usage: virq-vmm [OPTION]... IMAGE\n"
+		"       virq-vmm --help | --version\n"
+		"Boots the Multiboot v1 kernel IMAGE (ELF32) on KVM with libvirq as its\n"
+		"interrupt controllers.\n"
+		"\n"
+		"  --irqchip=MODE    user: LAPIC, I/O APIC and 8259 in libvirq (default);\n"
+		"                    split: I/O APIC and 8259 in libvirq, LAPIC in KVM\n"
+		"  --smp=N           vCPUs, 1-%d (default 1)\n"
+		"  --mem=MIB         guest RAM in MiB, %d-%d (default %d)\n"
+		"  --timeout=SEC     stop the VM after SEC seconds (status %d), 0-%u;\n"
+		"                    0 = no timeout (default)\n"
+		"  --cmdline=STR     the Multiboot command line (default empty)\n"
+		"  --env=KEY=VALUE   one line of the Multiboot module, repeatable; KEY not\n"
+		"                    empty, no newline; NR_CPUS=N is added from --smp\n"
+		"  --stats           print interrupt and exit statistics to stderr at the end\n"
+		"  --help            print this help and exit\n"
+		"  --version         print the virq-vmm and libvirq versions and exit\n"
+		"\n"
+		"A value follows its option as the next argument or after '='. Numbers are\n"
+		"plain decimal: digits only, no sign, spaces, suffix or leading zero. An\n"
+		"option given twice takes the last value (--env adds a line each time).\n"
+		"\n"
+		"Exit status: 0 after \"Shutdown\" on port 0x8900 or a guest system event;\n"
+		"the guest's isa-debug-exit status ((value << 1) | 1, odd); %d on a usage\n"
+		"error (nothing was opened or run); %d on a VMM or guest failure (no\n"
+		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout).\n",
+		MAX_CPUS, MEM_MIN_MIB, MEM_MAX_MIB, MEM_DEFAULT_MIB, EXIT_VMM_ERROR, TIMEOUT_MAX_S,
+		EXIT_USAGE, EXIT_VMM_ERROR);
 }
 
-int main(int argc, char **argv)
+/* A bad command line: what is wrong, a hint, EXIT_USAGE. */
+__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("virq-vmm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'virq-vmm --help' for more information.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+/* --help and --version end here: status 0 only if stdout took the text. */
+__attribute__((noreturn)) static void exit_after_info(void)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "virq-vmm: cannot write to standard output\n");
+		exit(EXIT_VMM_ERROR);
+	}
+	exit(0);
+}
+
+/*
+ * The value of a numeric option: plain decimal (no sign, space, suffix, or
+ * leading zero, which strtoul() would take as octal), from min to max.
+ * max is far below UINT64_MAX / 10, so v * 10 + 9 cannot wrap while v <= max.
+ */
+static uint64_t parse_number(const char *opt, const char *arg, uint64_t min, uint64_t max,
+			     const char *unit)
+{
+	uint64_t v = 0;
+
+	for (const char *p = arg; *p; p++) {
+		if (*p < '0' || *p > '9' || (p == arg && *p == '0' && p[1]))
+			usage_error("%s: '%s' is not a plain decimal number (want %s, %" PRIu64
+				    "-%" PRIu64 ")",
+				    opt, arg, unit, min, max);
+		if (v <= max)
+			v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (!*arg)
+		usage_error("%s: empty value (want %s, %" PRIu64 "-%" PRIu64 ")", opt, unit, min,
+			    max);
+	if (v < min || v > max)
+		usage_error("%s: '%s' is out of range (want %s, %" PRIu64 "-%" PRIu64 ")", opt, arg,
+			    unit, min, max);
+	return v;
+}
+
+/* Appends one --env line to the module text (len bytes used of MODULE_MAX). */
+static void add_env(char *module, size_t *len, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t n = strlen(arg);
+
+	if (!eq || eq == arg)
+		usage_error("--env: '%s' is not KEY=VALUE with a non-empty KEY", arg);
+	if (strchr(arg, '\n'))
+		usage_error("--env: '%s' has a newline (one KEY=VALUE line each)", arg);
+	if (eq - arg == 7 && !memcmp(arg, "NR_CPUS", 7))
+		usage_error("--env: '%s': NR_CPUS is set from --smp", arg);
+	if (n + 1 >= MODULE_MAX - *len)
+		usage_error("--env: '%s' does not fit: the module text is at most %d bytes", arg,
+			    MODULE_MAX - 1);
+	memcpy(module + *len, arg, n);
+	module[*len + n] = '\n';
+	*len += n + 1;
+	module[*len] = '\0';
+}
+
+/*
+ * Fills m and the boot parameters from the command line. Returns only if
+ * every argument is good, having opened nothing; --help and --version exit 0,
+ * anything wrong exits EXIT_USAGE.
+ */
+static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
+		       const char **cmdline, char *module)
 {
 	static const struct option opts[] = {
 		{ "irqchip", required_argument, NULL, 'i' },
@@ -410,68 +529,98 @@ int main(int argc, char **argv)
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct vmm vm; /* large: the irqchip lives inside */
-	struct vmm *m = &vm;
-	struct vcpu_arg args[MAX_CPUS];
-	struct dev_hooks hooks;
-	struct mb_boot boot;
-	char module[1024], err[256];
-	const char *cmdline = "";
-	size_t modlen;
-	uint64_t t0;
-	int c;
+	size_t modlen = 0;
+	int c, n;
 
 	m->nr_cpus = 1;
-	m->ram_size = 128ULL << 20;
+	m->ram_size = (uint64_t)MEM_DEFAULT_MIB << 20;
 	m->timeout_s = 0;
-	modlen = 0;
+	m->split = false;
+	*cmdline = "";
 	module[0] = '\0';
+	/* getopt_long() itself reports unknown options and missing or extra
+	 * values, naming the option, after argv[0]: make that read like our
+	 * own messages. We add the hint. */
+	if (argc > 0)
+		argv[0] = "virq-vmm";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (!strcmp(optarg, "split"))
 				m->split = true;
-			else if (strcmp(optarg, "user"))
-				die("--irqchip must be user or split, not '%s'", optarg);
+			else if (!strcmp(optarg, "user"))
+				m->split = false;
+			else
+				usage_error("--irqchip: '%s' is not user or split", optarg);
 			break;
 		case 's':
-			m->nr_cpus = atoi(optarg);
-			if (m->nr_cpus < 1 || m->nr_cpus > MAX_CPUS)
-				die("--smp must be 1-8, not '%s'", optarg);
+			m->nr_cpus = (int)parse_number("--smp", optarg, 1, MAX_CPUS, "vCPUs");
 			break;
 		case 'm':
-			m->ram_size = strtoull(optarg, NULL, 0) << 20;
-			if (m->ram_size < (2ULL << 20) || m->ram_size > (3ULL << 30))
-				die("--mem must be 2-3072 MiB, not '%s'", optarg);
+			m->ram_size = parse_number("--mem", optarg, MEM_MIN_MIB, MEM_MAX_MIB, "MiB")
+				      << 20;
 			break;
 		case 'S':
 			m->stats = true;
 			break;
 		case 't':
-			m->timeout_s = (unsigned)atoi(optarg);
+			m->timeout_s = (unsigned)parse_number("--timeout", optarg, 0, TIMEOUT_MAX_S,
+							      "seconds");
 			break;
 		case 'c':
-			cmdline = optarg;
+			*cmdline = optarg;
 			break;
 		case 'e':
-			modlen += (size_t)snprintf(module + modlen, sizeof(module) - modlen, "%s\n",
-						   optarg);
-			if (modlen >= sizeof(module))
-				die("%s", "--env: too much text");
+			add_env(module, &modlen, optarg);
 			break;
+		case 'h':
+			print_usage(stdout);
+			exit_after_info();
+		case 'V':
+			printf("virq-vmm (libvirq) %s\n", VIRQ_VERSION_STRING);
+			exit_after_info();
 		default:
-			usage();
+			fputs("Try 'virq-vmm --help' for more information.\n", stderr);
+			exit(EXIT_USAGE);
 		}
 	}
-	if (optind != argc - 1)
-		usage();
-	snprintf(module + modlen, sizeof(module) - modlen, "NR_CPUS=%d\n", m->nr_cpus);
+	if (optind >= argc)
+		usage_error("missing IMAGE (the Multiboot kernel to boot)");
+	if (optind < argc - 1)
+		usage_error("unexpected argument '%s' after IMAGE '%s' (one IMAGE only)",
+			    argv[optind + 1], argv[optind]);
+	if (!argv[optind][0])
+		usage_error("IMAGE is an empty string");
+	*image = argv[optind];
+	n = snprintf(module + modlen, MODULE_MAX - modlen, "NR_CPUS=%d\n", m->nr_cpus);
+	if (n < 0 || (size_t)n >= MODULE_MAX - modlen)
+		usage_error("--env: no room left for NR_CPUS=%d: the module text is at most %d "
+			    "bytes",
+			    m->nr_cpus, MODULE_MAX - 1);
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+	static struct vmm vm; /* large: the irqchip lives inside */
+	struct vmm *m = &vm;
+	struct vcpu_arg args[MAX_CPUS];
+	struct dev_hooks hooks;
+	struct mb_boot boot;
+	char module[MODULE_MAX], err[256];
+	const char *image, *cmdline;
+	uint64_t t0;
+
+	/* Everything the command line says is checked before anything opens. */
+	parse_args(m, argc, argv, &image, &cmdline, module);
 	pthread_mutex_init(&m->console_lock, NULL);
 
 	create_vm(m);
-	if (mb_load(argv[optind], m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
+	if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
 		die("%s", err);
 	boot_bsp(m, &boot);
 	/* APs stay in their reset state: the guest starts them with INIT/SIPI

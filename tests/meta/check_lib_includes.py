@@ -15,6 +15,11 @@ in one header"):
 Hosted-only parts (DESIGN.md: "sit in their own folders and are not built
 in the freestanding configuration") are exempt: lib/kvm-glue/ and its
 header include/virq/kvm.h talk to Linux.
+
+check_layers.py (meson test 'layers') is the other half: it resolves the
+in-tree includes as this script does ("..." next to the file, then relative
+to include/ and lib/) and checks which part may include which (layers.txt);
+the system headers it leaves alone are judged here.
 """
 
 import os

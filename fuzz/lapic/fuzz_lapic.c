@@ -26,9 +26,13 @@
  *    and #GP verdicts, which registers a write may change, APIC base
  *    transitions, CR8, acceptance of a posted vector, pending/ack (the
  *    acked vector's class was above the PPR read before, it is now in ISR),
- *    EOI (highest ISR bit, level EOI broadcast), events after INIT, timer
- *    expiry (fires when due, never re-arms in the past), match_dest, a
- *    damaged state refused without side effects;
+ *    EOI (highest ISR bit, level EOI broadcast, the LINT Remote IRR of the
+ *    vector the entry delivered cleared whatever the entry holds now),
+ *    events after INIT (ExtINT while LINT0 or LINT1 is asserted into an
+ *    ExtINT entry), timer expiry (fires when due, never re-arms in the
+ *    past, a periodic timer not more often than the configured floor,
+ *    chosen by header byte 1 bits 7:6), match_dest, a damaged state
+ *    refused without side effects;
  *  - callbacks: timer deadlines never in the past (and strictly in the
  *    future when re-armed by an expiry), guest error codes in range, IPIs
  *    well formed, dest_changed after every ID/LDR/DFR/mode change; the
@@ -200,6 +204,10 @@ struct inst {
 	struct env env;
 	uint32_t *page;
 	const char *name;
+	/* Shadows kept by the model: the vector each LINT entry delivered
+	 * while its Remote IRR is set (-1: clear), and the pin levels. */
+	int rirr_vec[2];
+	bool pin_level[2];
 };
 
 static _Alignas(4096) uint32_t g_pages[3][1024];
@@ -367,7 +375,7 @@ static void check_page_zeros(const struct fuzz *f, const struct inst *x)
 	CHECK(any == 0);
 }
 
-static void check_inst(const struct fuzz *f, const struct inst *x)
+static void check_inst(const struct fuzz *f, struct inst *x)
 {
 	const struct virq_lapic *l = &x->lapic;
 	enum virq_lapic_mode mode = mode_of(x);
@@ -442,6 +450,30 @@ static void check_inst(const struct fuzz *f, const struct inst *x)
 	}
 	CHECK(virq_lapic_get_mp_state(l) == VIRQ_LAPIC_MP_RUNNABLE ||
 	      virq_lapic_get_mp_state(l) == VIRQ_LAPIC_MP_WAIT_SIPI);
+	/* The BSP never waits for a SIPI. */
+	if (f->cfg.bsp)
+		CHECK(virq_lapic_get_mp_state(l) == VIRQ_LAPIC_MP_RUNNABLE);
+	/*
+	 * Remote IRR of a LINT entry (SDM 10.5.1): set when the entry's
+	 * interrupt is accepted, with the entry's vector at that moment; it
+	 * stays with that interrupt (pending or in service) until its EOI, and
+	 * a globally disabled APIC has none.
+	 */
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t lvt = pg(x, p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0);
+		struct inst *m = x;
+
+		if (!(lvt & VIRQ_LVT_REMOTE_IRR)) {
+			m->rirr_vec[p] = -1;
+			continue;
+		}
+		CHECK(mode != VIRQ_LAPIC_MODE_DISABLED);
+		if (m->rirr_vec[p] < 0)
+			m->rirr_vec[p] = (int)(lvt & 0xFFU);
+		CHECK(m->rirr_vec[p] >= 16);
+		CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, (unsigned)m->rirr_vec[p]) ||
+		      vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)m->rirr_vec[p]));
+	}
 }
 
 static struct virq_lapic_state g_sa, g_sb, g_sc, g_tmp;
@@ -453,7 +485,23 @@ static int restore_into(struct inst *x, const struct virq_lapic_state *st)
 	x->env.in_restore = true;
 	rc = virq_lapic_restore(&x->lapic, st);
 	x->env.in_restore = false;
-	return rc;
+	if (rc)
+		return rc;
+	/* lapic.h: lint_vectors holds what each entry delivered (version 1:
+	 * the entry's vector), lint bits 1:0 the pin levels. */
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t lvt =
+			st->regs[(p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0) >> 2];
+
+		if (!(lvt & VIRQ_LVT_REMOTE_IRR))
+			x->rirr_vec[p] = -1;
+		else if (st->version == 1U)
+			x->rirr_vec[p] = (int)(lvt & 0xFFU);
+		else
+			x->rirr_vec[p] = (int)((st->lint_vectors >> (8 * p)) & 0xFFU);
+		x->pin_level[p] = (st->lint >> p) & 1U;
+	}
+	return 0;
 }
 
 /* Two saved states are identical; else print the words that differ. */
@@ -487,7 +535,8 @@ static void check_round_trip(struct fuzz *f, struct inst *x, struct virq_lapic_s
 		fprintf(stderr, "lapic_check_invariants(%s) after save = %d\n", x->name, inv);
 	CHECK(inv == 0);
 	CHECK(out->version == VIRQ_LAPIC_STATE_VERSION && out->size == sizeof(*out));
-	CHECK(out->reserved == 0 && (out->events & ~0x1FU) == 0 && out->sipi_vector <= 0xFFU);
+	CHECK((out->lint_vectors & 0xFFFF0000U) == 0 && (out->events & ~0x1FU) == 0 &&
+	      out->sipi_vector <= 0xFFU);
 	armed = (out->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) != 0;
 	CHECK(armed == x->env.host_armed);
 	if (armed)
@@ -1016,7 +1065,14 @@ static void check_apic_base_write(const struct fuzz *f, const struct inst *x, ui
 		      vec_highest(x, VIRQ_LAPIC_REG_ISR) < 0 &&
 		      vec_highest(x, VIRQ_LAPIC_REG_TMR) < 0);
 		check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_IRR) | S_RANGE8(VIRQ_LAPIC_REG_ISR) |
-					      S_RANGE8(VIRQ_LAPIC_REG_TMR) | S(VIRQ_LAPIC_REG_PPR));
+					      S_RANGE8(VIRQ_LAPIC_REG_TMR) | S(VIRQ_LAPIC_REG_PPR) |
+					      S(VIRQ_LAPIC_REG_LVT_LINT0) |
+					      S(VIRQ_LAPIC_REG_LVT_LINT1));
+		/* The LINT interrupts in service are gone: so is Remote IRR. */
+		CHECK(pg(x, VIRQ_LAPIC_REG_LVT_LINT0) ==
+		      (before(VIRQ_LAPIC_REG_LVT_LINT0) & ~VIRQ_LVT_REMOTE_IRR));
+		CHECK(pg(x, VIRQ_LAPIC_REG_LVT_LINT1) ==
+		      (before(VIRQ_LAPIC_REG_LVT_LINT1) & ~VIRQ_LVT_REMOTE_IRR));
 	}
 	if (from == VIRQ_LAPIC_MODE_DISABLED) {
 		/* Re-enabled: power-up register state. */
@@ -1312,6 +1368,31 @@ static void do_eoi(struct fuzz *f, struct inst *x, bool via_reg, uint8_t a, stru
 		CHECK(x->env.n_eoi == 1 && x->env.eoi_vec == (uint8_t)h);
 	else
 		CHECK(x->env.n_eoi == 0);
+	/*
+	 * The EOI of the vector a LINT entry delivered clears its Remote IRR,
+	 * whatever the entry holds now (the guest may have rewritten it) and
+	 * whatever TMR says; a pin still asserted is delivered again, with
+	 * the entry's current vector. Other entries do not change.
+	 */
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t off = p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0;
+		uint32_t lvt = pg(x, off);
+
+		if (!(before(off) & VIRQ_LVT_REMOTE_IRR) || x->rirr_vec[p] != h) {
+			CHECK(lvt == before(off));
+			continue;
+		}
+		CHECK((lvt & ~VIRQ_LVT_REMOTE_IRR) == (before(off) & ~VIRQ_LVT_REMOTE_IRR));
+		x->rirr_vec[p] = -1;
+		if (lvt & VIRQ_LVT_REMOTE_IRR) {
+			/* Delivered again at once: level Fixed, unmasked, asserted. */
+			CHECK(!(lvt & VIRQ_LVT_MASKED) && (lvt & VIRQ_LVT_LEVEL) &&
+			      ((lvt >> 8) & 7U) == VIRQ_DM_FIXED &&
+			      x->pin_level[p] != !!(lvt & VIRQ_LVT_POLARITY_LOW));
+			CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, lvt & 0xFFU));
+			x->rirr_vec[p] = (int)(lvt & 0xFFU);
+		}
+	}
 	check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_ISR) | S(VIRQ_LAPIC_REG_PPR) | S_ACCEPT |
 				      S(VIRQ_LAPIC_REG_LVT_LINT0) | S(VIRQ_LAPIC_REG_LVT_LINT1));
 	r->val = (uint64_t)h;
@@ -1365,8 +1446,29 @@ static void do_take_events(struct fuzz *f, struct inst *x, struct res *r)
 	} else if (!(fl & VIRQ_LAPIC_EV_INIT)) {
 		CHECK(virq_lapic_get_mp_state(&x->lapic) == mp);
 	}
-	if (virq_lapic_get_mp_state(&x->lapic) == VIRQ_LAPIC_MP_WAIT_SIPI)
+	if (virq_lapic_get_mp_state(&x->lapic) == VIRQ_LAPIC_MP_WAIT_SIPI) {
 		CHECK((fl & ~VIRQ_LAPIC_EV_INIT) == 0); /* the rest waits for SIPI */
+		return;
+	}
+	/*
+	 * ExtINT is level-sensitive on either LINT entry (SDM 10.5.1): while a
+	 * pin is asserted into an unmasked ExtINT entry, an INTA is due. With
+	 * no APIC, LINT0 is the INTR pin.
+	 */
+	if (fl & VIRQ_LAPIC_EV_INIT)
+		return;
+	if (mode_of(x) == VIRQ_LAPIC_MODE_DISABLED) {
+		if (x->pin_level[0])
+			CHECK(fl & VIRQ_LAPIC_EV_EXTINT);
+		return;
+	}
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t lvt = pg(x, p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0);
+
+		if (!(lvt & VIRQ_LVT_MASKED) && ((lvt >> 8) & 7U) == VIRQ_DM_EXTINT &&
+		    x->pin_level[p] != !!(lvt & VIRQ_LVT_POLARITY_LOW))
+			CHECK(fl & VIRQ_LAPIC_EV_EXTINT);
+	}
 }
 
 /* Fires (or not) the timer the embedder holds; @due: the host deadline passed. */
@@ -1422,13 +1524,21 @@ static void do_timer_expired(struct fuzz *f, struct inst *x, struct res *r)
 				f->eff.timer_tick_ps;
 		uint64_t period = (uint64_t)pg(x, VIRQ_LAPIC_REG_TMICT) * unit / 1000U;
 
+		uint64_t floor = f->eff.timer_min_period_ns, interval;
+
 		if (!period)
 			period = 1;
-		/* No drift: the next deadline is on the old grid, within a period. */
+		/* lapic.h: a timer faster than the floor interrupts every k-th
+		 * reload, k periods spanning the floor. */
+		interval = period >= floor ? period : (floor + period - 1) / period * period;
+		/* No drift: the next deadline is on the old grid, within one
+		 * interval, and never sooner than the floor after the last. */
 		CHECK(x->env.host_armed && x->env.host_deadline > f->w.now);
-		CHECK(x->env.host_deadline - f->w.now <= period);
-		if (!by_restore)
-			CHECK((x->env.host_deadline - dl_before) % period == 0);
+		CHECK(x->env.host_deadline - f->w.now <= interval);
+		if (!by_restore) {
+			CHECK((x->env.host_deadline - dl_before) % interval == 0);
+			CHECK(x->env.host_deadline - dl_before >= floor);
+		}
 	} else {
 		CHECK(!x->env.host_armed);
 	}
@@ -1673,6 +1783,8 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 
 		r->rc = virq_lapic_set_lint(l, pin, op->a & 1U);
 		CHECK(r->rc == (pin <= 1 ? 0 : -VIRQ_EINVAL));
+		if (pin <= 1)
+			x->pin_level[pin] = op->a & 1U;
 		break;
 	}
 	case OP_SYNC:
@@ -1899,6 +2011,23 @@ static void decode_config(struct input *in, struct fuzz *f)
 			khz = 1;
 	}
 	c->tsc_khz = khz;
+	/* Periodic-timer floor: default, none, 50 us, or input-chosen (raw
+	 * configs may exceed the maximum and must be refused). */
+	switch (modes >> 6) {
+	case 0:
+		c->timer_min_period_ns = 0;
+		break;
+	case 1:
+		c->timer_min_period_ns = 1;
+		break;
+	case 2:
+		c->timer_min_period_ns = 50000;
+		break;
+	default:
+		c->timer_min_period_ns =
+			(caps & 0x20U) ? tsc0 : 1 + tsc0 % VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX;
+		break;
+	}
 
 	memset(&f->ops, 0, sizeof(f->ops));
 	f->ops.kick = cb_kick;
@@ -1930,6 +2059,8 @@ static void decode_config(struct input *in, struct fuzz *f)
 		f->eff.phys_addr_bits = 36;
 	if (!f->eff.timer_tick_ps)
 		f->eff.timer_tick_ps = 1000;
+	if (!f->eff.timer_min_period_ns)
+		f->eff.timer_min_period_ns = VIRQ_LAPIC_TIMER_MIN_PERIOD_DEFAULT;
 }
 
 /* lapic.h: which configs init must accept. */
@@ -1945,6 +2076,8 @@ static bool config_valid(const struct virq_lapic_config *c)
 		return false;
 	if (c->timer_tick_ps > 1000000U)
 		return false;
+	if (c->timer_min_period_ns > VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX)
+		return false;
 	return !(c->tsc_deadline && !c->tsc_khz);
 }
 
@@ -1956,6 +2089,8 @@ static int inst_init(struct fuzz *f, struct inst *x, unsigned i, const char *nam
 	x->env.loopback = f->loopback;
 	x->page = g_pages[i];
 	x->name = name;
+	x->rirr_vec[0] = x->rirr_vec[1] = -1;
+	x->pin_level[0] = x->pin_level[1] = false;
 	return virq_lapic_init(&x->lapic, x->page, &f->cfg, &f->ops, &x->env);
 }
 

@@ -7,7 +7,8 @@
  * the restore (pre_state), a mode byte, then a payload that becomes the
  * struct virq_lapic_state:
  *   mode 0: the payload bytes, zero-padded or cut to the struct size;
- *   mode 1: the same, with version and size fixed up;
+ *   mode 1: the same, with size and version fixed up (version 1 when bit
+ *           2 of the mode byte is set, else the current version);
  *   mode 2: the LAPIC's own saved state, XORed with the payload;
  *   mode 3: the LAPIC's own saved state, patched by (u16 word index,
  *           u32 value) pairs from the payload.
@@ -15,13 +16,16 @@
  * Set FUZZ_LAPIC_TRACE=1 to print the verdict.
  *
  * Checked (a failed check prints the line and traps):
- *  - a refused state returns -VIRQ_EVERSION (exactly when version or size
- *    is wrong) or -VIRQ_ESTATE, and leaves the LAPIC byte-identical (the
+ *  - a refused state returns -VIRQ_EVERSION (exactly when the version is
+ *    neither 1 nor 2 or the size is wrong) or -VIRQ_ESTATE, and leaves the
+ *    LAPIC byte-identical (the
  *    object, the page, the save output) with no host-timer callbacks;
  *  - states the documentation says are damaged are refused (IRR/ISR/TMR
  *    bits 0-15, PPR inconsistent, EN=0/EXTD=1, EXTD without x2APIC, LVTs
  *    unmasked while software-disabled, x2APIC ID/LDR not the config's,
- *    reserved fields and bytes);
+ *    reserved fields and bytes, a LINT Remote IRR without its delivered
+ *    vector in IRR or ISR or while globally disabled, a BSP waiting for a
+ *    SIPI);
  *  - an accepted state: the register page holds what was given,
  *    lapic_check_invariants() and the page checks hold, save gives a state
  *    that restore accepts and that saves identically again, and the LAPIC
@@ -282,9 +286,33 @@ static const char *must_refuse(const struct fuzz *f, const struct virq_lapic_sta
 		return "ESR reserved bits";
 	if (r[R(VIRQ_LAPIC_REG_TDCR)] & ~0xBU)
 		return "TDCR reserved bits";
-	if (st->reserved || (st->flags & ~3U) || (st->events & ~0x1FU) || st->sipi_vector > 0xFFU ||
+	if ((st->flags & ~3U) || (st->events & ~0x1FU) || st->sipi_vector > 0xFFU ||
 	    (st->lint & ~0x3FU))
 		return "reserved state fields";
+	if (st->version == 1U ? st->lint_vectors != 0 : (st->lint_vectors >> 16) != 0)
+		return "lint_vectors reserved bits (or set in version 1)";
+	if ((st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) && f->cfg.bsp)
+		return "the BSP waits for a SIPI";
+	/* Remote IRR: only for an interrupt pending or in service, with an
+	 * enabled APIC (version 1: the entry's vector is the delivered one). */
+	for (unsigned pin = 0; pin < 2; pin++) {
+		uint32_t lvt = r[R(pin ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0)];
+		uint32_t v = st->version == 1U ? (lvt & 0xFFU)
+					       : (st->lint_vectors >> (8 * pin)) & 0xFFU;
+
+		if (!(lvt & VIRQ_LVT_REMOTE_IRR)) {
+			if (st->version != 1U && v)
+				return "a LINT vector without Remote IRR";
+			continue;
+		}
+		if (!en)
+			return "Remote IRR while globally disabled";
+		if (v < 16 || !((r[R(VIRQ_LAPIC_REG_IRR) + 4 * (v >> 5)] |
+				 r[R(VIRQ_LAPIC_REG_ISR) + 4 * (v >> 5)]) >>
+					(v & 31) &
+				1U))
+			return "Remote IRR without its vector in IRR or ISR";
+	}
 	return NULL;
 }
 
@@ -398,6 +426,11 @@ static void pre_state(const struct fuzz *f, struct input *in, struct virq_lapic 
 		reg_write(l, VIRQ_LAPIC_REG_LVT_LINT0, 0x8000U | v1);
 		virq_lapic_set_lint(l, 0, true);
 		virq_lapic_set_lint(l, 1, (tpr & 1U) != 0);
+		if (tpr & 2U) {
+			/* Rewritten while in service: the EOI will carry v1. */
+			virq_lapic_ack(l);
+			reg_write(l, VIRQ_LAPIC_REG_LVT_LINT0, 0x8000U | v2);
+		}
 	}
 	if (prog & 0x40U) {
 		memset(&msg, 0, sizeof(msg));
@@ -465,7 +498,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t *w = (uint32_t *)&g_st;
 	const char *why;
 	unsigned calls;
-	uint8_t mode;
+	uint8_t mode, mode_byte;
 	int rc;
 
 	decode_config(&in, f);
@@ -480,14 +513,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(virq_lapic_save(&g_lapic[0], &g_s0) == 0);
 	check_page(f, &g_lapic[0], g_pages[0]);
 
-	mode = in_u8(&in) & 3U;
+	mode_byte = in_u8(&in);
+	mode = mode_byte & 3U;
 	memset(&g_st, 0, sizeof(g_st));
 	switch (mode) {
 	case 0:
 	case 1:
 		memcpy(&g_st, in.p, in.n < sizeof(g_st) ? in.n : sizeof(g_st));
 		if (mode == 1) {
-			g_st.version = VIRQ_LAPIC_STATE_VERSION;
+			/* Both versions restore (version 1: no lint_vectors). */
+			g_st.version = (mode_byte & 4U) ? 1U : VIRQ_LAPIC_STATE_VERSION;
 			g_st.size = sizeof(g_st);
 		}
 		break;
@@ -514,7 +549,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_LAPIC_TRACE"))
 		fprintf(stderr, "mode %u: restore = %d (spec: %s)\n", mode, rc,
 			why ? why : "valid");
-	if (g_st.version != VIRQ_LAPIC_STATE_VERSION || g_st.size != sizeof(g_st)) {
+	if ((g_st.version != 1U && g_st.version != VIRQ_LAPIC_STATE_VERSION) ||
+	    g_st.size != sizeof(g_st)) {
 		CHECK(rc == -VIRQ_EVERSION);
 	} else if (why && rc == 0) {
 		fprintf(stderr, "accepted a damaged state: %s\n", why);

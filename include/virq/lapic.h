@@ -41,10 +41,17 @@
  * functions (virq_lapic_post(), virq_lapic_post_msg(), virq_lapic_set_lint())
  * are lock-free and may run concurrently with the owner and each other; they
  * call `ops->kick` when the LAPIC goes from "no posted work" to "posted work",
- * never more than once per such transition. Posted vectors (the
- * posted-interrupt descriptor's ON bit) and posted events (NMI, SMI, INIT,
- * SIPI, ExtINT, LINT changes) are two channels with one transition each: a
- * vector and an NMI posted back to back may kick twice.
+ * never more than once per such transition. Edge-triggered vectors (the
+ * posted-interrupt descriptor's ON bit) and posted events (level-triggered
+ * vectors, NMI, SMI, INIT, SIPI, ExtINT, LINT changes) are two channels
+ * with one transition each: an edge vector and a level vector (or an NMI)
+ * posted back to back may kick twice.
+ *
+ * Each posted vector is accepted into IRR by exactly one fold, with its own
+ * trigger mode; TMR records the trigger mode of the last acceptance (SDM
+ * 10.8.4). A level and an edge interrupt of one vector that are both
+ * pending when the owner folds collapse into one IRR bit with TMR set, so
+ * the EOI reaches the level source.
  *
  * ## The register page
  *
@@ -106,8 +113,9 @@ enum virq_lapic_mp_state {
  *  at CS = sipi_vector << 8, IP = 0 (physical sipi_vector << 12). */
 #define VIRQ_LAPIC_EV_SIPI (1U << 3)
 /** An external interrupt is pending: run an INTA cycle on the 8259 for the
- *  vector. Reported while LINT0 is asserted with ExtINT delivery (or as the
- *  plain INTR pin of a globally disabled APIC), and once per ExtINT message. */
+ *  vector. Reported while LINT0 or LINT1 is asserted with ExtINT delivery
+ *  (or LINT0 as the plain INTR pin of a globally disabled APIC), and once
+ *  per ExtINT message. */
 #define VIRQ_LAPIC_EV_EXTINT (1U << 4)
 /** @} */
 
@@ -176,7 +184,24 @@ struct virq_lapic_config {
 	uint8_t phys_addr_bits; /**< MAXPHYADDR, 36-52, for IA32_APIC_BASE; 0 = 36. */
 	uint32_t timer_tick_ps; /**< Timer input clock period in ps (before divide), 1-1000000; 0 = 1000 (1 GHz). */
 	uint32_t tsc_khz; /**< Guest TSC frequency in kHz; required (non-zero) with tsc_deadline. */
+	/** Shortest interval between two expiries of a periodic timer, in ns,
+	 *  1-::VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX; 0 = ::VIRQ_LAPIC_TIMER_MIN_PERIOD_DEFAULT.
+	 *  See virq_lapic_timer_expired(); 1 disables the floor. */
+	uint32_t timer_min_period_ns;
 };
+
+/**
+ * @brief Default floor of the periodic timer: 200 us, the default of KVM's
+ *        `min_timer_period_us` (5 kHz at most).
+ *
+ * A guest may program a periodic timer of 1 ns (divide by 1, count 1); each
+ * expiry costs the host a timer interrupt and a guest entry, so every
+ * hypervisor bounds it. The floor changes only how often the interrupt is
+ * raised, never what Current Count reads: see virq_lapic_timer_expired().
+ */
+#define VIRQ_LAPIC_TIMER_MIN_PERIOD_DEFAULT 200000U
+/** @brief Largest configurable periodic-timer floor (1 s). */
+#define VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX 1000000000U
 
 /**
  * @brief One virtual local APIC. Allocated by the caller, 64-byte aligned;
@@ -187,7 +212,7 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	 *  64-byte aligned. */
 	struct virq_pi_desc pi;
 	/** @privatesection */
-	uint64_t post_level[4]; /* any thread: trigger mode of posted vectors */
+	uint64_t post_level[4]; /* any thread: posted level-triggered vectors */
 	uint32_t posted_events; /* any thread: VIRQ_LAPIC_EV_* */
 	uint32_t posted_sipi;   /* any thread: last posted SIPI vector */
 	uint32_t lint;          /* any thread: LINT levels and edge latches */
@@ -206,13 +231,15 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	int16_t irrv;               /* highest IRR vector or -1; always exact */
 	uint8_t mp_state;
 	bool timer_armed;
-	bool in_error;      /* LVT Error delivery in progress (no recursion) */
-	bool active;        /* globally and software enabled; always exact */
-	uint8_t irr_sum;    /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
-	uint8_t isr_sum;    /* same for ISR */
-	uint8_t tmr_sum;    /* same for TMR */
-	uint8_t dest_depth; /* nesting of dest_begin/dest_end (owner) */
-	uint32_t dest_seq;  /* odd while ID/LDR/DFR/mode change (match_dest) */
+	bool in_error;       /* LVT Error delivery in progress (no recursion) */
+	bool active;         /* globally and software enabled; always exact */
+	uint8_t irr_sum;     /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
+	uint8_t isr_sum;     /* same for ISR */
+	uint8_t tmr_sum;     /* same for TMR */
+	uint8_t dest_depth;  /* nesting of dest_begin/dest_end (owner) */
+	uint32_t dest_seq;   /* odd while ID/LDR/DFR/mode change (match_dest) */
+	uint8_t lint_vec[2]; /* vector LINTp delivered, while its Remote IRR is set */
+	uint8_t lint_rirr;   /* bit p: LVT LINTp Remote IRR set; exact */
 };
 
 /**
@@ -354,8 +381,8 @@ VIRQ_API int virq_lapic_set_cr8(struct virq_lapic *lapic, uint64_t val);
  * @param lapic          Target LAPIC.
  * @param vector         Vector.
  * @param trigger_level  true for a level-triggered interrupt (sets TMR).
- * @note Any thread, lock-free. A post that finds a notification
- *       outstanding issues exactly one locked instruction.
+ * @note Any thread, lock-free. An edge-triggered post that finds a
+ *       notification outstanding issues exactly one locked instruction.
  */
 VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level);
 
@@ -482,6 +509,16 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * expiry and the next deadline in the future), disarms one-shot and
  * TSC-deadline timers (IA32_TSC_DEADLINE then reads 0).
  *
+ * Periodic timers faster than virq_lapic_config::timer_min_period_ns: the
+ * count runs at its architectural rate (Current Count reads exactly what it
+ * would without the floor, reloading every TMICT ticks), but the interrupt
+ * is raised only at every k-th reload, k being the smallest number of
+ * periods that spans the floor. Each interrupt therefore coincides with a
+ * reload, as if the guest had been descheduled for the reloads in between.
+ * The first expiry after a write of Initial Count or Divide Configuration
+ * obeys the floor too. One-shot and TSC-deadline timers have no floor: each
+ * re-arm costs the guest an exit of its own.
+ *
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic);
@@ -512,8 +549,14 @@ VIRQ_API uint32_t virq_lapic_get_ppr(const struct virq_lapic *lapic);
  */
 VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic);
 
-/** @brief Version of ::virq_lapic_state this library writes and reads. */
-#define VIRQ_LAPIC_STATE_VERSION 1U
+/**
+ * @brief Version of ::virq_lapic_state this library writes.
+ *
+ * Version 2 gives the former `reserved` word a meaning (lint_vectors);
+ * virq_lapic_restore() also reads version 1 states, whose in-service LINT
+ * vectors are taken to be the LVT entries' current vectors.
+ */
+#define VIRQ_LAPIC_STATE_VERSION 2U
 
 /** @name virq_lapic_state::flags
  * @{ */
@@ -539,7 +582,11 @@ struct virq_lapic_state {
 	uint32_t sipi_vector; /**< Vector of a pending SIPI. */
 	uint32_t lint;        /**< LINT pin levels (bits 0-1) and unapplied edges (bits 2-5). */
 	uint32_t flags;       /**< VIRQ_LAPIC_STATE_*. */
-	uint32_t reserved;    /**< Zero. */
+	/** For each LVT LINT entry with Remote IRR set, the vector it delivered
+	 *  (the one its EOI must carry, which a rewrite of the entry does not
+	 *  change): LINT0 in bits 7:0, LINT1 in bits 15:8, 0 for an entry with
+	 *  Remote IRR clear; bits 31:16 zero. Version 1: zero (reserved). */
+	uint32_t lint_vectors;
 };
 
 /**
@@ -555,7 +602,14 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
  * Every field is validated against the architecture and this LAPIC's
  * configuration before anything changes (reserved bits, IRR/ISR/TMR bits
  * 0-15, PPR and LDR consistent, mode legal, LVTs masked while
- * software-disabled, ...). A refused state leaves the LAPIC untouched.
+ * software-disabled, a LINT Remote IRR only with its delivered vector in
+ * IRR or ISR and never while globally disabled, wait-for-SIPI only on an
+ * AP, ...). A refused state leaves the LAPIC untouched.
+ *
+ * The timer resumes from timer_remaining_ns on the destination's clock,
+ * whatever its value: an expiry that was overdue at save time is overdue
+ * at once (a one-shot count reads 0, a periodic one keeps its phase), even
+ * when the destination's monotonic clock is younger than the overdue time.
  *
  * @return 0; -::VIRQ_EVERSION for an unknown version or size; -::VIRQ_ESTATE
  *         for a damaged state; -::VIRQ_EINVAL for a NULL @p st.

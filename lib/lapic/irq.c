@@ -7,22 +7,35 @@
 
 /* ---- any thread ---- */
 
-VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level)
+/*
+ * Level-triggered posts have a channel of their own: a bit in post_level
+ * (a second request bitmap) and LAPIC_EV_LEVEL in posted_events as its
+ * notification, with the protocol of PIR and ON. Each post is consumed by
+ * exactly one fold, with its trigger mode: a level post is never accepted
+ * as edge, whatever edge posts of the same vector race with it (a trigger
+ * bit beside a shared PIR bit could not say which post it belonged to).
+ * The owner folds PIR first and post_level second, so an edge and a level
+ * interrupt of one vector that collapse into one IRR bit leave TMR set
+ * (see lapic_sync_inline()).
+ */
+static VIRQ_NOINLINE void lapic_post_level(struct virq_lapic *l, uint8_t vector)
 {
 	uint64_t bit = 1ULL << (vector & 63U);
-	uint64_t *lvl = &lapic->post_level[vector >> 6];
 
-	/*
-	 * The trigger mode travels in post_level, written before the PIR bit
-	 * (both seq_cst RMWs) so the harvest, which reads post_level after
-	 * taking PIR, sees it. Edge posts touch post_level only when a level
-	 * post left the bit set, keeping the common post at one locked op.
-	 */
-	if (trigger_level) {
-		if (!(virq_atomic_load64_relaxed(lvl) & bit))
-			virq_atomic_fetch_or64(lvl, bit);
-	} else if (VIRQ_UNLIKELY(virq_atomic_load64_relaxed(lvl) & bit)) {
-		virq_atomic_fetch_and64(lvl, ~bit);
+	if (virq_atomic_fetch_or64(&l->post_level[vector >> 6], bit) & bit)
+		return; /* already pending: whoever set it notifies */
+	/* As for ON: the owner clears the flag before it takes the bitmap. */
+	if (virq_atomic_load32(&l->posted_events) & LAPIC_EV_LEVEL)
+		return;
+	if (virq_atomic_fetch_or32(&l->posted_events, LAPIC_EV_LEVEL) == 0)
+		l->ops->kick(l->ctx);
+}
+
+VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level)
+{
+	if (VIRQ_UNLIKELY(trigger_level)) {
+		lapic_post_level(lapic, vector);
+		return;
 	}
 	if (pi_post_inline(&lapic->pi, vector, false))
 		lapic->ops->kick(lapic->ctx);
@@ -135,11 +148,16 @@ static VIRQ_NOINLINE void lapic_fold_tmr(struct virq_lapic *l, unsigned i, uint6
 		l->tmr_sum &= (uint8_t)(~(1U << i));
 }
 
-/* Merges one harvested PIR word (pair @i) into IRR/TMR; false if dropped. */
-static inline bool lapic_fold_word(struct virq_lapic *l, unsigned i, uint64_t *wp, bool *illegal)
+/*
+ * Merges one harvested request word (pair @i) into IRR/TMR; false if
+ * dropped. @level: the word came from post_level (TMR set for its
+ * vectors), else from PIR (TMR cleared for them).
+ */
+static inline bool lapic_fold_word(struct virq_lapic *l, unsigned i, uint64_t *wp, bool level,
+				   bool *illegal)
 {
 	uint32_t *irr = lapic_irr(l);
-	uint64_t w = *wp, lvl;
+	uint64_t w = *wp;
 
 	if (VIRQ_UNLIKELY(!l->active))
 		return false; /* disabled: dropped after being taken */
@@ -152,10 +170,9 @@ static inline bool lapic_fold_word(struct virq_lapic *l, unsigned i, uint64_t *w
 	irr[2 * i * APICVEC_STRIDE_U32] |= (uint32_t)w;
 	irr[(2 * i + 1) * APICVEC_STRIDE_U32] |= (uint32_t)(w >> 32);
 	l->irr_sum |= (uint8_t)(1U << i);
-	/* Level posts record their vectors in post_level before PIR. */
-	lvl = virq_atomic_load64(&l->post_level[i]) & w;
-	if (VIRQ_UNLIKELY(lvl || (l->tmr_sum & (1U << i))))
-		lapic_fold_tmr(l, i, w, lvl);
+	/* TMR records the trigger mode of the last accepted interrupt. */
+	if (VIRQ_UNLIKELY(level || (l->tmr_sum & (1U << i))))
+		lapic_fold_tmr(l, i, w, level ? w : 0);
 	return true;
 }
 
@@ -177,7 +194,7 @@ static VIRQ_NOINLINE bool lapic_fold_slow(struct virq_lapic *l)
 	w = virq_atomic_load64_relaxed(&l->pi.pir[i]);                                             \
 	if (w) {                                                                                   \
 		w = virq_atomic_xchg64(&l->pi.pir[i], 0);                                          \
-		if (lapic_fold_word(l, i, &w, &illegal) && top < 0)                                \
+		if (lapic_fold_word(l, i, &w, false, &illegal) && top < 0)                         \
 			top = (int)(i * 64 + virq_fls64(w));                                       \
 	}
 	FOLD_WORD(3)
@@ -190,6 +207,31 @@ static VIRQ_NOINLINE bool lapic_fold_slow(struct virq_lapic *l)
 	return top >= 0 || illegal;
 }
 
+/*
+ * Takes the level-triggered requests (LAPIC_EV_LEVEL already cleared by
+ * the caller) into IRR with TMR set. Returns true when IRR gained bits.
+ */
+bool lapic_fold_level(struct virq_lapic *l)
+{
+	bool illegal = false, got = false;
+
+	for (unsigned i = 4; i-- > 0;) {
+		uint64_t w = virq_atomic_load64_relaxed(&l->post_level[i]);
+
+		if (!w)
+			continue;
+		w = virq_atomic_xchg64(&l->post_level[i], 0);
+		if (lapic_fold_word(l, i, &w, true, &illegal)) {
+			int top = (int)(i * 64 + virq_fls64(w));
+
+			got = true;
+			if (top > l->irrv)
+				l->irrv = (int16_t)top;
+		}
+	}
+	return got || illegal;
+}
+
 /* Drops whatever is posted (RESET, INIT). */
 void lapic_discard_posted(struct virq_lapic *l)
 {
@@ -200,17 +242,27 @@ void lapic_discard_posted(struct virq_lapic *l)
 		virq_atomic_store64(&l->post_level[i], 0);
 }
 
-static VIRQ_NOINLINE bool lapic_sync_lint(struct virq_lapic *l)
+/* Level posts and LINT changes, in that order. */
+static VIRQ_NOINLINE bool lapic_sync_events(struct virq_lapic *l)
 {
-	virq_atomic_fetch_and32(&l->posted_events, ~LAPIC_EV_LINT);
-	lapic_apply_lint(l);
-	return true;
+	uint32_t ev = virq_atomic_fetch_and32(&l->posted_events, ~(LAPIC_EV_LEVEL | LAPIC_EV_LINT));
+	bool got = false;
+
+	if (ev & LAPIC_EV_LEVEL)
+		got = lapic_fold_level(l);
+	if (ev & LAPIC_EV_LINT) {
+		lapic_apply_lint(l);
+		got = true;
+	}
+	return got;
 }
 
 /*
  * Owner sync, inlined into the evaluating calls. The common case (nothing
  * posted) costs two loads: ON|SN in the descriptor (with SN clear every
- * PIR bit is followed by ON, pi.h) and the LINT bit of posted_events.
+ * PIR bit is followed by ON, pi.h) and the LEVEL and LINT bits of
+ * posted_events. Edge requests fold before level ones (TMR: level wins
+ * when both collapse into one IRR bit in one sync).
  */
 static inline bool lapic_sync_inline(struct virq_lapic *l)
 {
@@ -219,8 +271,8 @@ static inline bool lapic_sync_inline(struct virq_lapic *l)
 	if (VIRQ_UNLIKELY(virq_atomic_load64_relaxed(&l->pi.control) &
 			  (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN)))
 		got = lapic_fold_slow(l);
-	if (VIRQ_UNLIKELY(virq_atomic_load32(&l->posted_events) & LAPIC_EV_LINT))
-		got = lapic_sync_lint(l);
+	if (VIRQ_UNLIKELY(virq_atomic_load32(&l->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT)))
+		got |= lapic_sync_events(l);
 	return got;
 }
 
@@ -270,23 +322,34 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 	return v;
 }
 
-/* EOI of a level-triggered vector: broadcast, LINT Remote IRR. */
+/* EOI of a level-triggered vector: broadcast unless suppressed (directed
+ * EOI, SDM 10.8.5). */
 static VIRQ_NOINLINE void lapic_eoi_level(struct virq_lapic *lapic, uint8_t vec)
 {
-	/* Broadcast unless suppressed (directed EOI, SDM 10.8.5). */
 	if (!(lapic_get(lapic, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_EOI_SUPPRESS) &&
 	    lapic->ops->eoi_level)
 		lapic->ops->eoi_level(lapic->ctx, vec);
-	/* A level LINT entry with this vector: Remote IRR clears; a pin still
-	 * asserted is delivered again. */
+}
+
+/*
+ * EOI of the interrupt a level LINT entry delivered: its Remote IRR clears
+ * ("reset when an EOI command is received", SDM 10.5.1) and a pin still
+ * asserted is delivered again. The vector is the one the entry had when
+ * it delivered (lint_vec), not the one it has now: a guest that rewrites
+ * the entry while the interrupt is in service EOIs the old vector, as an
+ * I/O APIC entry's Remote IRR clears by the vector that was sent.
+ */
+static VIRQ_NOINLINE void lapic_eoi_lint(struct virq_lapic *lapic, uint8_t vec)
+{
 	for (unsigned pin = 0; pin < 2; pin++) {
 		uint32_t off = pin ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0;
-		uint32_t lvt = lapic_get(lapic, off);
 
-		if ((lvt & VIRQ_LVT_REMOTE_IRR) && (lvt & VIRQ_LVT_VECTOR_MASK) == vec) {
-			lapic_set(lapic, off, lvt & ~VIRQ_LVT_REMOTE_IRR);
-			lapic_eval_lint(lapic, pin, false, false);
-		}
+		if (!(lapic->lint_rirr & (1U << pin)) || lapic->lint_vec[pin] != vec)
+			continue;
+		lapic_set(lapic, off, lapic_get(lapic, off) & ~VIRQ_LVT_REMOTE_IRR);
+		lapic->lint_rirr &= (uint8_t) ~(1U << pin);
+		lapic->lint_vec[pin] = 0;
+		lapic_eval_lint(lapic, pin, false, false);
 	}
 }
 
@@ -303,4 +366,8 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 	lapic_update_ppr(lapic);
 	if (VIRQ_UNLIKELY(lapic->tmr_sum) && apicvec_test(lapic_tmr(lapic), vec))
 		lapic_eoi_level(lapic, vec);
+	/* Independent of TMR: an edge interrupt of the same vector accepted
+	 * after the LINT one may have cleared it. */
+	if (VIRQ_UNLIKELY(lapic->lint_rirr))
+		lapic_eoi_lint(lapic, vec);
 }

@@ -21,6 +21,8 @@ static int lapic_config_check(const struct virq_lapic_config *cfg)
 		return -VIRQ_EINVAL;
 	if (cfg->tsc_deadline && !cfg->tsc_khz)
 		return -VIRQ_EINVAL;
+	if (cfg->timer_min_period_ns > VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX)
+		return -VIRQ_EINVAL;
 	return 0;
 }
 
@@ -53,6 +55,8 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 		lapic->cfg.phys_addr_bits = LAPIC_PHYS_BITS_DEFAULT;
 	if (!lapic->cfg.timer_tick_ps)
 		lapic->cfg.timer_tick_ps = LAPIC_TICK_PS_DEFAULT;
+	if (!lapic->cfg.timer_min_period_ns)
+		lapic->cfg.timer_min_period_ns = VIRQ_LAPIC_TIMER_MIN_PERIOD_DEFAULT;
 	virq_lapic_reset(lapic);
 	return 0;
 }
@@ -94,6 +98,9 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 	lapic_dest_end(l);
 
 	lapic_recompute_cache(l); /* empty IRR/ISR, software-disabled */
+	l->lint_rirr = 0;
+	l->lint_vec[0] = 0;
+	l->lint_vec[1] = 0;
 	l->esr_pending = 0;
 	l->local_events = 0;
 	l->in_error = false;
@@ -104,12 +111,20 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 /*
  * Global disable: IRR, ISR and TMR are not preserved (SDM 10.12.5.1) and the
  * page is reset on re-enable; emptying them now means a disabled APIC has
- * nothing to deliver without a test on the hot path.
+ * nothing to deliver without a test on the hot path. The LINT interrupts
+ * in service go with them, and so does their Remote IRR.
  */
 void lapic_clear_vectors(struct virq_lapic *l)
 {
 	for (uint32_t off = VIRQ_LAPIC_REG_ISR; off < VIRQ_LAPIC_REG_ESR; off += 16)
 		lapic_set(l, off, 0);
+	lapic_set(l, VIRQ_LAPIC_REG_LVT_LINT0,
+		  lapic_get(l, VIRQ_LAPIC_REG_LVT_LINT0) & ~VIRQ_LVT_REMOTE_IRR);
+	lapic_set(l, VIRQ_LAPIC_REG_LVT_LINT1,
+		  lapic_get(l, VIRQ_LAPIC_REG_LVT_LINT1) & ~VIRQ_LVT_REMOTE_IRR);
+	l->lint_rirr = 0;
+	l->lint_vec[0] = 0;
+	l->lint_vec[1] = 0;
 	lapic_recompute_cache(l);
 	lapic_update_ppr(l);
 }
@@ -207,8 +222,12 @@ void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool ed
 				uint8_t vec = (uint8_t)(lvt & VIRQ_LVT_VECTOR_MASK);
 
 				lapic_accept_fixed(l, vec, true);
-				if (vec >= 16)
+				if (vec >= 16) {
+					/* Remote IRR until the EOI of this vector. */
 					lapic_set(l, off, lvt | VIRQ_LVT_REMOTE_IRR);
+					l->lint_rirr |= (uint8_t)(1U << pin);
+					l->lint_vec[pin] = vec;
+				}
 			}
 		} else if (edge) {
 			lapic_accept_fixed(l, (uint8_t)(lvt & VIRQ_LVT_VECTOR_MASK), false);
@@ -243,19 +262,30 @@ void lapic_apply_lint(struct virq_lapic *l)
 		lapic_eval_lint(l, pin, old & LINT_ROSE(pin), old & LINT_FELL(pin));
 }
 
-/* LINT0 as an INTR source right now: ExtINT (or no APIC: the INTR pin). */
-static bool lapic_lint0_extint(const struct virq_lapic *l)
+/*
+ * An INTR source right now: LINT0 or LINT1 asserted with ExtINT delivery
+ * (SDM 10.5.1 allows ExtINT on both entries; ExtINT is level-sensitive),
+ * or with no APIC LINT0 as the INTR pin (LINT1 is then NMI).
+ */
+static bool lapic_lint_extint(const struct virq_lapic *l)
 {
-	uint32_t lvt = lapic_get(l, VIRQ_LAPIC_REG_LVT_LINT0);
-	bool level = (virq_atomic_load32(&l->lint) & LINT_LEVEL(0)) != 0;
+	uint32_t levels = virq_atomic_load32(&l->lint);
 
 	if (lapic_mode(l) == VIRQ_LAPIC_MODE_DISABLED)
-		return level;
-	if (lvt & VIRQ_LVT_MASKED)
-		return false;
-	if (((lvt & VIRQ_LVT_DM_MASK) >> VIRQ_LVT_DM_SHIFT) != VIRQ_DM_EXTINT)
-		return false;
-	return level != ((lvt & VIRQ_LVT_POLARITY_LOW) != 0);
+		return (levels & LINT_LEVEL(0)) != 0;
+	for (unsigned pin = 0; pin < 2; pin++) {
+		uint32_t lvt =
+			lapic_get(l, pin ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0);
+		bool level = (levels & LINT_LEVEL(pin)) != 0;
+
+		if (lvt & VIRQ_LVT_MASKED)
+			continue;
+		if (((lvt & VIRQ_LVT_DM_MASK) >> VIRQ_LVT_DM_SHIFT) != VIRQ_DM_EXTINT)
+			continue;
+		if (level != ((lvt & VIRQ_LVT_POLARITY_LOW) != 0))
+			return true;
+	}
+	return false;
 }
 
 /* ---- events ---- */
@@ -266,6 +296,8 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 
 	virq_lapic_sync(lapic);
 	posted = virq_atomic_xchg32(&lapic->posted_events, 0);
+	if (posted & LAPIC_EV_LEVEL)
+		lapic_fold_level(lapic); /* posted since the sync above */
 	if (posted & LAPIC_EV_LINT)
 		lapic_apply_lint(lapic);
 	/* Posted events were accepted when posted (a disabled APIC refuses
@@ -300,7 +332,7 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 		return out->flags;
 	}
 	out->flags |= ev & (VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);
-	if (lapic_lint0_extint(lapic))
+	if (lapic_lint_extint(lapic))
 		out->flags |= VIRQ_LAPIC_EV_EXTINT;
 	return out->flags;
 }
@@ -317,7 +349,7 @@ VIRQ_API bool virq_lapic_has_work(struct virq_lapic *lapic)
 	/* Waiting for SIPI: only INIT and SIPI wake the vCPU. */
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
 		return (ev & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI)) != 0;
-	if (ev || lapic_lint0_extint(lapic))
+	if (ev || lapic_lint_extint(lapic))
 		return true;
 	return virq_lapic_pending(lapic) != VIRQ_LAPIC_NO_VECTOR;
 }

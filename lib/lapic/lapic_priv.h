@@ -9,7 +9,10 @@
  *  - irr_sum/isr_sum/tmr_sum: bit i set exactly when vectors 64i..64i+63
  *    of IRR/ISR/TMR hold a set bit;
  *  - active: IA32_APIC_BASE.EN && SVR bit 8;
- *  - PPR in the page: always the SDM 10.8.3.1 function of TPR and isrv.
+ *  - PPR in the page: always the SDM 10.8.3.1 function of TPR and isrv;
+ *  - lint_rirr bit p: LVT LINTp has Remote IRR set; then lint_vec[p] is the
+ *    vector it delivered (>= 16, set in IRR or ISR until its EOI), else
+ *    lint_vec[p] is 0. A globally disabled APIC has no Remote IRR set.
  */
 #ifndef VIRQ_LAPIC_PRIV_H
 #define VIRQ_LAPIC_PRIV_H
@@ -19,8 +22,10 @@
 #include "core/bitmap.h"
 #include "core/pi_impl.h"
 
-/* Internal bit of posted_events: LINT levels changed, apply at next sync. */
+/* Internal bits of posted_events: LINT levels changed, apply at next sync;
+ * level-triggered vectors posted in post_level, fold at next sync. */
 #define LAPIC_EV_LINT (1U << 31)
+#define LAPIC_EV_LEVEL (1U << 30)
 #define LAPIC_EV_PUBLIC                                                                            \
 	(VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI |         \
 	 VIRQ_LAPIC_EV_EXTINT)
@@ -204,6 +209,7 @@ void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool ed
 void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level);
 void lapic_set_error(struct virq_lapic *l, uint32_t bits);
 void lapic_discard_posted(struct virq_lapic *l);
+bool lapic_fold_level(struct virq_lapic *l);
 
 /* lvt.c */
 void lapic_fire_lvt(struct virq_lapic *l, uint32_t off);
@@ -226,6 +232,7 @@ void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val);
 uint32_t lapic_timer_mode(const struct virq_lapic *l);
 void lapic_timer_rearm(struct virq_lapic *l);
 uint64_t lapic_timer_unit_ps(const struct virq_lapic *l);
+uint64_t lapic_timer_interval(const struct virq_lapic *l);
 
 /* regs.c */
 uint32_t lapic_version_value(const struct virq_lapic *l);

@@ -412,7 +412,9 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 		/* Re-enable: the APIC returns to its power-up state (the
 		 * conservative reading of SDM 10.4.3), pending events too. */
 		lapic_reset_regs(lapic, false);
-		virq_atomic_fetch_and32(&lapic->posted_events, LAPIC_EV_LINT);
+		/* Keep the internal notifications: a request posted after the
+		 * discard above must not be stranded without one. */
+		virq_atomic_fetch_and32(&lapic->posted_events, LAPIC_EV_LINT | LAPIC_EV_LEVEL);
 	} else if (to == VIRQ_LAPIC_MODE_DISABLED) {
 		/* As if there were no APIC: the timer stops, posted requests
 		 * are dropped; registers are reset on re-enable. */

@@ -29,6 +29,7 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
 		      LAPIC_EV_PUBLIC;
 	out->sipi_vector = virq_atomic_load32(&lapic->posted_sipi) & 0xFFU;
 	out->lint = virq_atomic_load32(&lapic->lint) & LINT_VALID_MASK;
+	out->lint_vectors = (uint32_t)lapic->lint_vec[0] | ((uint32_t)lapic->lint_vec[1] << 8);
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI)
 		out->flags |= VIRQ_LAPIC_STATE_WAIT_SIPI;
 	if (lapic->timer_armed) {
@@ -56,6 +57,64 @@ static int highest_in_state(const uint32_t *regs, uint32_t base)
 	return apicvec_highest(&regs[R(base)]);
 }
 
+static bool vec_in_state(const uint32_t *regs, uint32_t base, uint8_t v)
+{
+	return apicvec_test(&regs[R(base)], v);
+}
+
+/*
+ * The delivered vectors of the LINT entries (LINT0 in bits 7:0, LINT1 in
+ * 15:8). Version 1 did not save them: an entry with Remote IRR set is taken
+ * to have delivered the vector it holds now.
+ */
+static uint32_t state_lint_vectors(const struct virq_lapic_state *st)
+{
+	uint32_t v = 0;
+
+	if (st->version >= 2U)
+		return st->lint_vectors;
+	for (unsigned pin = 0; pin < 2; pin++) {
+		uint32_t lvt =
+			st->regs[R(pin ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0)];
+
+		if (lvt & VIRQ_LVT_REMOTE_IRR)
+			v |= (lvt & VIRQ_LVT_VECTOR_MASK) << (8 * pin);
+	}
+	return v;
+}
+
+/*
+ * A LINT Remote IRR belongs to an interrupt still pending or in service:
+ * set at acceptance (vector >= 16 into IRR), cleared by the EOI of that
+ * vector, and never kept by a globally disabled APIC (its vectors are
+ * gone). TMR is not required: an edge interrupt of the same vector
+ * accepted later clears it architecturally.
+ */
+static int lint_state_check(const struct virq_lapic_state *st, enum virq_lapic_mode mode)
+{
+	uint32_t vecs = state_lint_vectors(st);
+
+	if (st->version < 2U ? st->lint_vectors != 0 : (vecs & 0xFFFF0000U) != 0)
+		return -VIRQ_ESTATE;
+	for (unsigned pin = 0; pin < 2; pin++) {
+		uint32_t lvt =
+			st->regs[R(pin ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0)];
+		uint8_t v = (uint8_t)(vecs >> (8 * pin));
+
+		if (!(lvt & VIRQ_LVT_REMOTE_IRR)) {
+			if (v)
+				return -VIRQ_ESTATE;
+			continue;
+		}
+		if (mode == VIRQ_LAPIC_MODE_DISABLED || v < 16U)
+			return -VIRQ_ESTATE;
+		if (!vec_in_state(st->regs, VIRQ_LAPIC_REG_IRR, v) &&
+		    !vec_in_state(st->regs, VIRQ_LAPIC_REG_ISR, v))
+			return -VIRQ_ESTATE;
+	}
+	return 0;
+}
+
 /* Checks a state against the architecture and this LAPIC's configuration. Reads only. */
 static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic_state *st)
 {
@@ -66,7 +125,7 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 	bool x2;
 	int isrv;
 
-	if (st->version != VIRQ_LAPIC_STATE_VERSION || st->size != sizeof(*st))
+	if (st->version < 1U || st->version > VIRQ_LAPIC_STATE_VERSION || st->size != sizeof(*st))
 		return -VIRQ_EVERSION;
 
 	/* IA32_APIC_BASE: reserved bits, invalid EN/EXTD, BSP as configured. */
@@ -199,28 +258,62 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 	}
 	if (mode == VIRQ_LAPIC_MODE_DISABLED && (st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED))
 		return -VIRQ_ESTATE;
-	/* A timer remaining beyond one full period cannot come from save(). */
+	/*
+	 * A timer remaining beyond one full period cannot come from save(),
+	 * nor, for a periodic timer, beyond the whole periods that span the
+	 * largest floor the saving LAPIC may have had.
+	 */
 	if ((st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) && tm != VIRQ_LVT_TIMER_TSCDEADLINE) {
 		uint64_t unit = (uint64_t)virq_lapic_tdcr_divisor(r[R(VIRQ_LAPIC_REG_TDCR)]) *
 				l->cfg.timer_tick_ps;
 		uint64_t period = (uint64_t)r[R(VIRQ_LAPIC_REG_TMICT)] * unit / 1000U;
 
-		if (st->timer_remaining_ns > (int64_t)(period ? period : 1))
+		if (!period)
+			period = 1;
+		if (tm == VIRQ_LVT_TIMER_PERIODIC)
+			period += VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX;
+		if (st->timer_remaining_ns > (int64_t)period)
 			return -VIRQ_ESTATE;
 	}
 
-	/* Events, pins, MP state. */
+	/* Events, pins, MP state: the BSP never waits for a SIPI (SDM 8.4). */
 	if (st->events & ~LAPIC_EV_PUBLIC)
 		return -VIRQ_ESTATE;
-	if (st->sipi_vector > 0xFFU || st->lint & ~LINT_VALID_MASK || st->reserved)
+	if (st->sipi_vector > 0xFFU || st->lint & ~LINT_VALID_MASK)
 		return -VIRQ_ESTATE;
+	if ((st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) && l->cfg.bsp)
+		return -VIRQ_ESTATE;
+	return lint_state_check(st, mode);
+}
+
+/*
+ * Host deadline of a restored timer @rem ns from @now (negative: overdue).
+ * An overdue deadline stays in the past, so the current count and the
+ * period grid read as at save time and the host timer fires at once. The
+ * destination's clock may be younger than the overdue time: the deadline
+ * then stays overdue at the start of its clock (a one-shot count reads 0),
+ * a periodic one with the phase it had, within one period, where the clock
+ * allows it.
+ */
+static uint64_t restored_deadline(const struct virq_lapic *l, uint32_t tm, uint64_t now,
+				  int64_t rem)
+{
+	uint64_t late;
+
+	if (rem >= 0)
+		return (uint64_t)rem > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)rem;
+	late = (uint64_t)(-(rem + 1)) + 1U; /* -rem without overflow */
+	if (late <= now)
+		return now - late;
+	if (tm == VIRQ_LVT_TIMER_PERIODIC && late % l->timer_period_ns <= now)
+		return now - late % l->timer_period_ns;
 	return 0;
 }
 
 /* Loads a checked state. Cannot fail. */
 static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state *st)
 {
-	uint32_t tm;
+	uint32_t tm, vecs;
 
 	lapic_timer_stop(l);
 	lapic_discard_posted(l);
@@ -234,6 +327,13 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 	l->esr_pending = st->esr_pending;
 	l->tsc_deadline = st->tsc_deadline;
 	lapic_recompute_cache(l);
+	vecs = state_lint_vectors(st);
+	l->lint_rirr = 0;
+	for (unsigned pin = 0; pin < 2; pin++) {
+		l->lint_vec[pin] = (uint8_t)(vecs >> (8 * pin));
+		if (l->lint_vec[pin])
+			l->lint_rirr |= (uint8_t)(1U << pin);
+	}
 	/* Saved events were accepted already: they resume as local events,
 	 * which take_events honours in every mode. */
 	l->local_events = st->events;
@@ -255,15 +355,7 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 			l->timer_period_ns = p ? p : 1;
 		}
 		l->timer_armed = true;
-		/* An overdue deadline stays in the past (the current count
-		 * and the period grid read as at save time); the host timer
-		 * is armed for now. */
-		if (st->timer_remaining_ns >= 0)
-			l->timer_deadline_ns = now + (uint64_t)st->timer_remaining_ns;
-		else if ((uint64_t) - (st->timer_remaining_ns + 1) < now)
-			l->timer_deadline_ns = now - (uint64_t) - (st->timer_remaining_ns + 1) - 1U;
-		else
-			l->timer_deadline_ns = 0;
+		l->timer_deadline_ns = restored_deadline(l, tm, now, st->timer_remaining_ns);
 		lapic_timer_rearm(l);
 	}
 }
@@ -337,5 +429,21 @@ int lapic_check_invariants(const struct virq_lapic *l)
 		return 15;
 	if (lapic_get(l, VIRQ_LAPIC_REG_SVR) & ~lapic_svr_writable(l))
 		return 16;
+	for (unsigned pin = 0; pin < 2; pin++) {
+		uint32_t lvt =
+			lapic_get(l, pin ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0);
+		bool rirr = (lvt & VIRQ_LVT_REMOTE_IRR) != 0;
+		uint8_t v = l->lint_vec[pin];
+
+		if (rirr != ((l->lint_rirr >> pin) & 1U) || (l->lint_rirr & ~3U))
+			return 21;
+		if (!rirr && v)
+			return 22;
+		if (rirr && (mode == VIRQ_LAPIC_MODE_DISABLED || v < 16U ||
+			     !(apicvec_test(irr, v) || apicvec_test(isr, v))))
+			return 23;
+	}
+	if (l->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI && l->cfg.bsp)
+		return 24;
 	return 0;
 }

@@ -5,9 +5,12 @@
  *
  * Host time comes from ops->now_ns; the embedder's host timer is armed with
  * ops->timer_arm and reports back through virq_lapic_timer_expired().
- * One-shot/periodic state: timer_deadline_ns is the next expiry and
- * timer_period_ns one full count (TMICT * divisor * tick); the current
- * count is derived from them, never stored.
+ * One-shot/periodic state: timer_period_ns is one full count (TMICT *
+ * divisor * tick) and timer_deadline_ns the next expiry, always a point
+ * where the count reaches 0 (reloads, when periodic); the current count is
+ * derived from the two, never stored. A periodic timer faster than the
+ * configured floor expires every timer_interval() ns, a whole number of
+ * periods, so the count keeps its architectural rate and phase.
  */
 #include "lapic_priv.h"
 
@@ -48,17 +51,54 @@ static void timer_arm_at(struct virq_lapic *l, uint64_t deadline)
 	l->ops->timer_arm(l->ctx, deadline);
 }
 
+/*
+ * Whole periods of @period that span the floor @floor: the interval
+ * between two interrupts of a periodic timer. @period >= 1 and
+ * @floor <= 1e9, so the result is below 2 * 1e9 + period.
+ */
+static uint64_t interval_of(uint64_t period, uint64_t floor)
+{
+	if (period >= floor)
+		return period;
+	return (floor + period - 1) / period * period;
+}
+
+/* ns between two host expiries: one period, or whole periods spanning the
+ * floor for a periodic timer (KVM's min_timer_period_us, 200 us). */
+uint64_t lapic_timer_interval(const struct virq_lapic *l)
+{
+	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_PERIODIC)
+		return l->timer_period_ns;
+	return interval_of(l->timer_period_ns, l->cfg.timer_min_period_ns);
+}
+
+/*
+ * First expiry of a count that reaches 0 in @first ns from now and then
+ * every period: a periodic timer skips the reloads that come sooner than
+ * the floor, staying on the count's grid.
+ */
+static uint64_t first_expiry(const struct virq_lapic *l, uint64_t now, uint64_t first)
+{
+	uint64_t floor = l->cfg.timer_min_period_ns, p = l->timer_period_ns;
+
+	if (lapic_timer_mode(l) == VIRQ_LVT_TIMER_PERIODIC && first < floor)
+		first += (floor - first + p - 1) / p * p;
+	return now + first;
+}
+
 /* Starts a one-shot/periodic count of TMICT from now. */
 static void timer_start_count(struct virq_lapic *l)
 {
 	uint32_t tmict = lapic_get(l, VIRQ_LAPIC_REG_TMICT);
+	uint64_t now;
 
 	if (!tmict) {
 		lapic_timer_stop(l); /* writing 0 stops the timer */
 		return;
 	}
 	l->timer_period_ns = count_to_ns(l, tmict);
-	timer_arm_at(l, l->ops->now_ns(l->ctx) + l->timer_period_ns);
+	now = l->ops->now_ns(l->ctx);
+	timer_arm_at(l, first_expiry(l, now, l->timer_period_ns));
 }
 
 void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val)
@@ -70,24 +110,34 @@ void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val)
 	timer_start_count(l);
 }
 
+/*
+ * Current Count, from the time left to the next expiry: the deadline is a
+ * point where the count reaches 0, and a periodic count reloads every
+ * period before and after it (also between the expiries of a floored
+ * timer), so only the position within one period matters.
+ */
 uint32_t lapic_timer_read_tmcct(struct virq_lapic *l)
 {
 	uint32_t tmict = lapic_get(l, VIRQ_LAPIC_REG_TMICT);
-	uint64_t now, start, elapsed, ticks;
+	uint64_t now, period = l->timer_period_ns, left, elapsed, ticks;
+	bool periodic = lapic_timer_mode(l) == VIRQ_LVT_TIMER_PERIODIC;
 
 	if (!l->timer_armed || lapic_timer_mode(l) == VIRQ_LVT_TIMER_TSCDEADLINE || !tmict)
 		return 0;
 	now = l->ops->now_ns(l->ctx);
-	start = l->timer_deadline_ns - l->timer_period_ns;
-	if (now <= start)
-		return tmict;
-	elapsed = now - start;
-	if (elapsed >= l->timer_period_ns) {
+	if (now >= l->timer_deadline_ns) {
 		/* Expiry not yet processed. One-shot: at 0. Periodic: it has
 		 * reloaded; position within the current period. */
-		if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_PERIODIC)
+		if (!periodic)
 			return 0;
-		elapsed %= l->timer_period_ns;
+		elapsed = (now - l->timer_deadline_ns) % period;
+	} else {
+		left = l->timer_deadline_ns - now;
+		if (periodic)
+			left %= period;
+		else if (left >= period)
+			return tmict; /* not started counting yet (restore) */
+		elapsed = left ? period - left : 0;
 	}
 	/* elapsed < period <= 2^39 * 1e3 ns: elapsed * 1000 fits in 64 bits. */
 	ticks = elapsed * 1000U / lapic_timer_unit_ps(l);
@@ -107,7 +157,8 @@ void lapic_timer_write_tdcr(struct virq_lapic *l, uint32_t val)
 	remaining = lapic_timer_read_tmcct(l);
 	lapic_set(l, VIRQ_LAPIC_REG_TDCR, val & VIRQ_TDCR_MASK);
 	l->timer_period_ns = count_to_ns(l, lapic_get(l, VIRQ_LAPIC_REG_TMICT));
-	timer_arm_at(l, l->ops->now_ns(l->ctx) + (remaining ? count_to_ns(l, remaining) : 0));
+	timer_arm_at(l, first_expiry(l, l->ops->now_ns(l->ctx),
+				     remaining ? count_to_ns(l, remaining) : 0));
 }
 
 /* Guest TSC now: the embedder's view, or now_ns at tsc_khz. */
@@ -211,7 +262,7 @@ void lapic_timer_rearm(struct virq_lapic *l)
 
 VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)
 {
-	uint64_t now, late, periods;
+	uint64_t now, late, periods, interval;
 
 	if (!lapic->timer_armed)
 		return;
@@ -234,12 +285,14 @@ VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)
 		return;
 	}
 	/*
-	 * Periodic: next deadline on the original grid (no drift). After a
-	 * long pause, one expiry is delivered and the missed ones are skipped
-	 * in O(1) (KVM CVE-2025-71104 caught up one period at a time).
+	 * Periodic: next deadline on the original grid (no drift), at least
+	 * one floored interval later. After a long pause, one expiry is
+	 * delivered and the missed ones are skipped in O(1) (KVM
+	 * CVE-2025-71104 caught up one period at a time).
 	 */
+	interval = lapic_timer_interval(lapic);
 	late = now - lapic->timer_deadline_ns;
-	periods = late / lapic->timer_period_ns + 1;
-	lapic->timer_deadline_ns += periods * lapic->timer_period_ns;
+	periods = late / interval + 1;
+	lapic->timer_deadline_ns += periods * interval;
 	lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
 }

@@ -133,7 +133,8 @@ struct lapic_fixture {
 };
 
 /* Default test config: APIC ID 0, BSP, x2APIC and TSC deadline capable,
- * directed EOI off, 1 GHz timer input, 1 GHz TSC. */
+ * directed EOI off, 1 GHz timer input, 1 GHz TSC, no periodic-timer floor
+ * (1 ns: the architectural timer; tests of the floor set their own). */
 static inline struct virq_lapic_config fixture_default_config(void)
 {
 	struct virq_lapic_config cfg;
@@ -144,6 +145,7 @@ static inline struct virq_lapic_config fixture_default_config(void)
 	cfg.x2apic = true;
 	cfg.tsc_deadline = true;
 	cfg.tsc_khz = 1000000; /* 1 GHz: 1 TSC cycle = 1 ns */
+	cfg.timer_min_period_ns = 1;
 	return cfg;
 }
 

@@ -18,7 +18,9 @@
  * vectors from the same pool, so every vector is posted by several threads
  * over the run. The phased test posts genuine duplicates (every poster, the
  * same vectors, at once) and checks they merge into one delivery and one
- * kick; the racing test checks that two simultaneous first posts kick once.
+ * kick per channel (edge posts notify through ON, level posts through their
+ * own flag); the racing test checks that two simultaneous first posts kick
+ * once.
  *
  * Races are only found when the threads really overlap: racing threads are
  * pinned to different CPUs when there are two, posters are paced near the
@@ -45,6 +47,8 @@
 
 #include <virq/lapic.h>
 
+#include "lapic/lapic_priv.h"
+
 #define MAX_POSTERS 8
 #define OWNER_STALL_NS (5ULL * 1000000000ULL)   /* owner asleep with work: lost wakeup */
 #define POSTER_STALL_NS (15ULL * 1000000000ULL) /* no claim possible for this long */
@@ -67,6 +71,7 @@ enum {
 	FAIL_PHASE_KICKS,  /* phased test: not exactly one kick for a burst */
 	FAIL_PHASE_ORDER,  /* phased test: wrong vector, order or count */
 	FAIL_STRANDED,     /* a post that did not kick left its bit with no notification */
+	FAIL_MIXED_TMR,    /* a level post was accepted as edge */
 };
 
 struct world {
@@ -268,6 +273,7 @@ static uint64_t xorshift(uint64_t *s)
 static void check_not_stranded(unsigned v, uint64_t my_post)
 {
 	uint64_t bit = 1ULL << (v & 63U);
+	bool level = vec_is_level(v);
 
 	__atomic_fetch_add(&W.quiet_posts, 1, __ATOMIC_SEQ_CST);
 	for (unsigned tries = 0; tries < 400; tries++) {
@@ -275,9 +281,14 @@ static void check_not_stranded(unsigned v, uint64_t my_post)
 
 		if (ld64(&W.delivered[v]) >= my_post)
 			return; /* delivered: fine */
+		/* Level posts: post_level, notified by LAPIC_EV_LEVEL. */
 		s1 = ld64(&W.fold_seq);
-		pir = ld64(&W.apic.pi.pir[v >> 6]);
-		ctl = ld64(&W.apic.pi.control);
+		pir = ld64(level ? &W.apic.post_level[v >> 6] : &W.apic.pi.pir[v >> 6]);
+		ctl = level ? ((__atomic_load_n(&W.apic.posted_events, __ATOMIC_SEQ_CST) &
+				LAPIC_EV_LEVEL)
+				       ? VIRQ_PI_CTRL_ON
+				       : 0)
+			    : ld64(&W.apic.pi.control);
 		s2 = ld64(&W.fold_seq);
 		if (!(pir & bit))
 			return; /* folded */
@@ -541,8 +552,9 @@ static void *phased_owner(void *arg)
 		pthread_barrier_wait(&W.barrier); /* A */
 		pthread_barrier_wait(&W.barrier); /* B */
 		if (!is_failed()) {
-			/* Nobody folded during the burst: exactly one ON 0 -> 1. */
-			if (ld64(&W.kicks) != k0 + 1)
+			/* Nobody folded during the burst: exactly one 0 -> 1 of
+			 * each channel, ON (edge) and LAPIC_EV_LEVEL (level). */
+			if (ld64(&W.kicks) != k0 + 2)
 				record_fail(FAIL_PHASE_KICKS, r);
 			for (unsigned i = 0; i < sizeof(sorted) && !is_failed(); i++) {
 				int v = virq_lapic_ack(&W.apic);
@@ -589,7 +601,7 @@ static void run_phased(unsigned n_posters, unsigned rounds)
 	if (W.failed)
 		print_error("failure %d at %u\n", W.failed, W.fail_vector);
 	assert_int_equal(W.failed, FAIL_NONE);
-	assert_int_equal(W.kicks, rounds);
+	assert_int_equal(W.kicks, 2 * rounds);
 	for (unsigned i = 0; i < sizeof(burst); i++) {
 		assert_int_equal(W.delivered[burst[i]], rounds);
 		assert_int_equal(W.level_eois[burst[i]], vec_is_level(burst[i]) ? rounds : 0);
@@ -679,6 +691,134 @@ static void test_racing_first_posts_one_kick(void **state)
 	assert_int_equal(W.kicks, RACE_ROUNDS);
 }
 
+/* ---- level and edge posts of one vector racing (review) ---- */
+
+/*
+ * Architectural answer: the LAPIC accepts messages one at a time and TMR
+ * records the trigger mode of the last one accepted (SDM 10.8.4), so a
+ * level and an edge interrupt of one vector that race may end either way,
+ * as one serial order or the other would, but a level interrupt is never
+ * accepted as edge at its own acceptance. libvirq's serial order is its
+ * folds: each post is accepted by exactly one fold with its own trigger
+ * mode, and in one fold edge requests come before level ones, so a level
+ * and an edge interrupt that collapse into one IRR bit leave TMR set (the
+ * EOI is broadcast, which the level source needs and the edge one does
+ * not mind).
+ *
+ * Before, the trigger mode travelled in a bit beside the shared PIR bit,
+ * and an edge post cleared it: between a level post's two steps, or
+ * between the fold's PIR exchange and its read of the bit, a racing edge
+ * post made the fold accept the level interrupt as edge. Its EOI was then
+ * not broadcast and a level-triggered I/O APIC entry stayed in Remote IRR
+ * for ever.
+ *
+ * Round shape: thread 0 posts 0x65 level, thread 1 posts 0x65 edge, at
+ * the same moment. collapse: the owner (thread 0) syncs only once both
+ * posted: TMR must be set, one IRR bit, two kicks (ON, level flag).
+ * concurrent: thread 2 syncs in a loop while they post, noting whether any
+ * sync left TMR set; after both posts a final sync. TMR may end clear only
+ * if an earlier sync had already accepted the level post (TMR seen set),
+ * i.e. the edge one came later.
+ */
+#define MIX_VEC 0x65U
+#define MIX_ROUNDS 4000U
+
+static struct spin_barrier mix_bar;
+static unsigned mix_syncing; /* concurrent mode: thread 2 syncs while set */
+
+static void *mix_poster(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+
+	pin_to_nth_cpu(id);
+	for (unsigned r = 0; r < W.rounds; r++) {
+		spin_wait(&mix_bar); /* A: idle, IRR empty */
+		virq_lapic_post(&W.apic, MIX_VEC, id == 0);
+		spin_wait(&mix_bar); /* B: both posted */
+		spin_wait(&mix_bar); /* C: checked and drained */
+	}
+	return NULL;
+}
+
+static void *mix_syncer(void *arg)
+{
+	bool tmr_seen = false;
+
+	(void)arg;
+	for (unsigned r = 0; r < W.rounds; r++) {
+		spin_wait(&mix_bar); /* A */
+		tmr_seen = false;
+		/* Sync while the posts race (never ack: IRR keeps the vector). */
+		while (__atomic_load_n(&mix_bar.count, __ATOMIC_SEQ_CST) < 2 &&
+		       __atomic_load_n(&mix_syncing, __ATOMIC_SEQ_CST)) {
+			virq_lapic_sync(&W.apic);
+			tmr_seen |= page_tmr(MIX_VEC);
+		}
+		spin_wait(&mix_bar); /* B */
+		virq_lapic_sync(&W.apic);
+		tmr_seen |= page_tmr(MIX_VEC);
+		if (!is_failed()) {
+			bool irr = (W.page[(VIRQ_LAPIC_REG_IRR >> 2) + (MIX_VEC >> 5) * 4] >>
+				    (MIX_VEC & 31U)) &
+				   1U;
+
+			if (!irr)
+				record_fail(FAIL_LOST_POST, r);
+			else if (!__atomic_load_n(&mix_syncing, __ATOMIC_SEQ_CST) &&
+				 !page_tmr(MIX_VEC))
+				record_fail(FAIL_MIXED_TMR, r); /* collapsed: level wins */
+			else if (!page_tmr(MIX_VEC) && !tmr_seen)
+				record_fail(FAIL_MIXED_TMR, r); /* level accepted as edge */
+		}
+		/* Drain: the vector once (merged), then nothing. */
+		if (virq_lapic_ack(&W.apic) != (int)MIX_VEC)
+			record_fail(FAIL_PHASE_ORDER, r);
+		virq_lapic_eoi(&W.apic);
+		if (virq_lapic_ack(&W.apic) != VIRQ_LAPIC_NO_VECTOR)
+			record_fail(FAIL_PHASE_ORDER, r);
+		spin_wait(&mix_bar); /* C */
+	}
+	return NULL;
+}
+
+static void run_mixed(bool concurrent)
+{
+	pthread_t t[3];
+
+	world_init(2, 0);
+	W.rounds = MIX_ROUNDS;
+	memset(&mix_bar, 0, sizeof(mix_bar));
+	mix_bar.n = 3;
+	__atomic_store_n(&mix_syncing, concurrent ? 1U : 0U, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, mix_poster, (void *)(uintptr_t)i), 0);
+	assert_int_equal(pthread_create(&t[2], NULL, mix_syncer, NULL), 0);
+	for (unsigned i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	world_fini();
+	if (W.failed)
+		print_error("failure %d in round %u\n", W.failed, W.fail_vector);
+	assert_int_equal(W.failed, FAIL_NONE);
+	if (!concurrent)
+		assert_int_equal(W.kicks, 2ULL * MIX_ROUNDS); /* one per channel */
+	/* Every round ended with one EOI of the vector: broadcast when TMR
+	 * was set; always so when the posts collapsed. */
+	if (!concurrent)
+		assert_int_equal(W.level_eois[MIX_VEC], MIX_ROUNDS);
+}
+
+static void test_level_edge_same_vector_collapse(void **state)
+{
+	(void)state;
+	run_mixed(false);
+}
+
+static void test_level_edge_same_vector_concurrent_folds(void **state)
+{
+	(void)state;
+	run_mixed(true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +826,8 @@ int main(void)
 		cmocka_unit_test(test_four_posters_every_post_delivered),
 		cmocka_unit_test(test_duplicate_posts_merge_one_kick_per_burst),
 		cmocka_unit_test(test_racing_first_posts_one_kick),
+		cmocka_unit_test(test_level_edge_same_vector_collapse),
+		cmocka_unit_test(test_level_edge_same_vector_concurrent_folds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -368,17 +368,149 @@ static void test_lint_extint_level(void **state)
 	assert_invariants(&fx);
 }
 
-/* ExtINT is a LINT0 function: LINT1 programmed ExtINT reports nothing. */
-static void test_lint_extint_lint1_ignored(void **state)
+/*
+ * Review finding 6: SDM 10.5.1 lists ExtINT among the delivery modes of
+ * both LINT entries (the LVT accepts it, lapic.h documents it), but only
+ * LINT0 was ever looked at: LINT1 programmed ExtINT never asked for an
+ * INTA. ExtINT is level-sensitive on LINT1 too, with its polarity, mask
+ * and has_work() wake-up; LINT0 is unaffected by LINT1's pin.
+ */
+static void test_lint_extint_lint1_reported(void **state)
 {
 	struct lapic_fixture fx;
 
 	(void)state;
 	setup(&fx);
 	mmio_w(&fx, LINT1, DM_EXTINT);
+	assert_int_equal(mmio_r(&fx, LINT1), DM_EXTINT);
+	assert_false(virq_lapic_has_work(&fx.apic));
+	pin(&fx, 1, true);
+	assert_true(virq_lapic_has_work(&fx.apic));
+	assert_int_equal(events(&fx), VIRQ_LAPIC_EV_EXTINT);
+	assert_int_equal(events(&fx), VIRQ_LAPIC_EV_EXTINT); /* level: while asserted */
+	assert_int_equal(irr_count(&fx), 0);
+	pin(&fx, 1, false);
+	assert_int_equal(events(&fx), 0);
+	assert_false(virq_lapic_has_work(&fx.apic));
+	/* Active low. */
+	mmio_w(&fx, LINT1, LOW | DM_EXTINT);
+	assert_int_equal(events(&fx), VIRQ_LAPIC_EV_EXTINT);
 	pin(&fx, 1, true);
 	assert_int_equal(events(&fx), 0);
+	/* Masked: nothing. */
+	pin(&fx, 1, false);
+	mmio_w(&fx, LINT1, MASKED | LOW | DM_EXTINT);
+	assert_int_equal(events(&fx), 0);
+	/* LINT0 (masked at reset) high does not make LINT1 report. */
+	mmio_w(&fx, LINT1, DM_EXTINT);
+	pin(&fx, 0, true);
+	assert_int_equal(events(&fx), 0);
+	assert_int_equal(mmio_r(&fx, LINT0), MASKED);
+	assert_invariants(&fx);
+}
+
+/*
+ * Review finding 3: a level LINT0 entry rewritten (vector 0x50 -> 0x60)
+ * while its interrupt is in service. The EOI carries 0x50, the vector that
+ * was delivered; Remote IRR ("reset when an EOI command is received", SDM
+ * 10.5.1) must clear on it, as an I/O APIC entry's does when the guest
+ * moves it in flight. It stayed set forever (only INIT, reset or a disable
+ * cycle cleared it) and LINT0 was dead. After the fix: cleared by the EOI
+ * of 0x50, the still-asserted pin is delivered again with the new vector.
+ */
+static void test_lint_remote_irr_vector_rewritten_in_service(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup(&fx);
+	mmio_w(&fx, LINT0, LVL | 0x50);
+	pin(&fx, 0, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x50);
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | RIRR | 0x50);
+	/* The guest moves the interrupt to 0x60 while 0x50 is in service. */
+	mmio_w(&fx, LINT0, LVL | 0x60);
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | RIRR | 0x60);
+	assert_int_equal(irr_count(&fx), 0); /* Remote IRR holds it */
+	virq_lapic_eoi(&fx.apic);            /* EOI of 0x50 */
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_ISR, 0x50));
+	/* Cleared, and the asserted pin delivered again with 0x60. */
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | RIRR | 0x60);
+	assert_int_equal(irr_count(&fx), 1);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x60));
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_TMR, 0x60));
+	assert_int_equal(fx.f.n_eois, 1);
+	assert_int_equal(fx.f.eois[0], 0x50);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x60);
+	virq_lapic_eoi(&fx.apic); /* EOI of 0x60: once more while asserted */
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | RIRR | 0x60);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x60);
+	pin(&fx, 0, false);
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | 0x60);
 	assert_int_equal(irr_count(&fx), 0);
+	assert_invariants(&fx);
+
+	/* Same with LINT1 and a rewrite to another delivery mode (NMI): the
+	 * EOI of the delivered vector still clears Remote IRR. */
+	setup(&fx);
+	mmio_w(&fx, LINT1, LVL | 0x51);
+	pin(&fx, 1, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x51);
+	mmio_w(&fx, LINT1, DM_NMI);
+	assert_int_equal(mmio_r(&fx, LINT1), RIRR | DM_NMI);
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(mmio_r(&fx, LINT1), DM_NMI);
+	assert_int_equal(irr_count(&fx), 0);
+	assert_invariants(&fx);
+}
+
+/*
+ * The delivered vector clears Remote IRR even when TMR no longer says
+ * level: an edge interrupt of the same vector accepted while the LINT one
+ * is in service clears TMR (SDM 10.8.4: TMR follows the last acceptance),
+ * so that EOI is not broadcast, but it still ends the LINT interrupt.
+ */
+static void test_lint_remote_irr_cleared_after_edge_same_vector(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup(&fx);
+	mmio_w(&fx, LINT0, LVL | 0x52);
+	pin(&fx, 0, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x52);
+	virq_lapic_post(&fx.apic, 0x52, false); /* edge, same vector */
+	virq_lapic_sync(&fx.apic);
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_TMR, 0x52));
+	pin(&fx, 0, false);
+	virq_lapic_eoi(&fx.apic); /* the LINT one, from ISR */
+	assert_int_equal(fx.f.n_eois, 0);
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | 0x52);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x52); /* the edge one */
+	virq_lapic_eoi(&fx.apic);
+	pin(&fx, 0, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x52);
+	assert_int_equal(mmio_r(&fx, LINT0), LVL | RIRR | 0x52);
+	assert_invariants(&fx);
+}
+
+/* A global disable takes the in-service LINT interrupt and its Remote IRR. */
+static void test_lint_remote_irr_cleared_by_global_disable(void **state)
+{
+	struct lapic_fixture fx;
+	struct virq_lapic_state st;
+
+	(void)state;
+	setup(&fx);
+	mmio_w(&fx, LINT0, LVL | 0x53);
+	pin(&fx, 0, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x53);
+	assert_int_equal(virq_lapic_set_apic_base(&fx.apic, 0xFEE00100ULL, false), 0);
+	assert_int_equal(fx.page[LINT0 >> 2], LVL | 0x53);
+	assert_int_equal(virq_lapic_save(&fx.apic, &st), 0);
+	assert_int_equal(st.lint_vectors, 0);
+	assert_int_equal(virq_lapic_restore(&fx.apic, &st), 0);
 	assert_invariants(&fx);
 }
 
@@ -489,7 +621,10 @@ int main(void)
 		cmocka_unit_test(test_lint_nmi_edge),
 		cmocka_unit_test(test_lint_smi_init_edge),
 		cmocka_unit_test(test_lint_extint_level),
-		cmocka_unit_test(test_lint_extint_lint1_ignored),
+		cmocka_unit_test(test_lint_extint_lint1_reported),
+		cmocka_unit_test(test_lint_remote_irr_vector_rewritten_in_service),
+		cmocka_unit_test(test_lint_remote_irr_cleared_after_edge_same_vector),
+		cmocka_unit_test(test_lint_remote_irr_cleared_by_global_disable),
 		cmocka_unit_test(test_lint_masked_edges_lost),
 		cmocka_unit_test(test_lint_globally_disabled),
 	};

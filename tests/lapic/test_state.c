@@ -198,7 +198,7 @@ static void test_save_restore_save_identical(void **state)
 		save(&fx, &a);
 		assert_int_equal(a.version, VIRQ_LAPIC_STATE_VERSION);
 		assert_int_equal(a.size, sizeof(a));
-		assert_int_equal(a.reserved, 0);
+		assert_int_equal(a.lint_vectors & 0xFFFF0000U, 0);
 		assert_int_equal(virq_lapic_restore(&fx.apic, &a), 0);
 		assert_invariants(&fx);
 		save(&fx, &b);
@@ -514,6 +514,159 @@ static void test_overdue_timer_round_trip(void **state)
 	}
 }
 
+/*
+ * Review finding 4: an expired one-shot timer (due 2 s ago, not yet
+ * processed) restored on a host whose monotonic clock reads only 1 s. The
+ * restored deadline cannot be 2 s before "now"; it was clamped to 0 and
+ * Current Count then read the full initial count again, as if the timer
+ * had restarted. It must read 0 and fire at once. A periodic timer keeps
+ * its place in the period when the young clock allows it.
+ */
+static void test_restore_overdue_timer_young_clock(void **state)
+{
+	static struct lapic_fixture fx, fresh;
+	struct virq_lapic_state a, b;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	fx.f.now = 5000000000ULL;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, 0x44U); /* one-shot */
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 100);
+	fx.f.now += 100 + 2000000000ULL;
+	save(&fx, &a);
+	assert_int_equal(a.timer_remaining_ns, -2000000000LL);
+	assert_int_equal(a.regs[R(VIRQ_LAPIC_REG_TMCCT)], 0);
+
+	fixture_init(&fresh, NULL);
+	fresh.f.now = 1000000000ULL; /* younger than the overdue time */
+	assert_int_equal(virq_lapic_restore(&fresh.apic, &a), 0);
+	assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 0);
+	assert_true(fresh.f.timer_armed);
+	assert_int_equal(fresh.f.timer_deadline, 1000000000ULL); /* fires now */
+	save(&fresh, &b);
+	assert_int_equal(b.regs[R(VIRQ_LAPIC_REG_TMCCT)], 0);
+	assert_true(b.timer_remaining_ns < 0);
+	virq_lapic_timer_expired(&fresh.apic);
+	assert_int_equal(virq_lapic_ack(&fresh.apic), 0x44);
+	virq_lapic_eoi(&fresh.apic);
+	assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 0);
+	assert_invariants(&fresh);
+
+	/* Periodic, 100 ns: overdue by 2 s + 30 ns, i.e. 30 ns into a period. */
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	fx.f.now = 5000000000ULL;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, 0x20044U);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 100);
+	fx.f.now += 100 + 2000000030ULL;
+	save(&fx, &a);
+	assert_int_equal(a.regs[R(VIRQ_LAPIC_REG_TMCCT)], 70);
+	fixture_init(&fresh, NULL);
+	fresh.f.now = 1000000000ULL;
+	assert_int_equal(virq_lapic_restore(&fresh.apic, &a), 0);
+	assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 70);
+	fresh.f.now += 10;
+	assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 60);
+	virq_lapic_timer_expired(&fresh.apic);
+	assert_int_equal(virq_lapic_ack(&fresh.apic), 0x44);
+	assert_int_equal(fresh.f.timer_deadline, fresh.f.now + 60);
+	assert_invariants(&fresh);
+}
+
+/*
+ * Version 1 states (written before lint_vectors existed) restore: an entry
+ * with Remote IRR set is taken to have delivered the vector it holds. The
+ * re-saved state is version 2 and equals the version-2 save.
+ */
+static void test_restore_version1_state(void **state)
+{
+	static struct lapic_fixture fx;
+	struct virq_lapic_state v2, v1, again;
+
+	(void)state;
+	build_xapic_rich(&fx);
+	save(&fx, &v2);
+	assert_int_equal(v2.version, 2);
+	assert_int_equal(v2.lint_vectors, 0x53);
+	v1 = v2;
+	v1.version = 1;
+	v1.lint_vectors = 0;
+	assert_int_equal(virq_lapic_restore(&fx.apic, &v1), 0);
+	assert_invariants(&fx);
+	save(&fx, &again);
+	assert_memory_equal(&v2, &again, sizeof(v2));
+}
+
+/*
+ * Review finding 3, saved: the LINT0 interrupt 0x50 is in service and the
+ * guest has rewritten the entry to 0x60. The state records 0x50, and a
+ * restored twin ends the interrupt with the EOI of 0x50 like the original.
+ */
+static void test_restore_lint_vector_rewritten_in_service(void **state)
+{
+	static struct lapic_fixture fx, twin;
+	struct virq_lapic_state st;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_LINT0, VIRQ_LVT_LEVEL | 0x50);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 0, true), 0);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x50);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_LINT0, VIRQ_LVT_LEVEL | 0x60);
+	save(&fx, &st);
+	assert_int_equal(st.lint_vectors, 0x50);
+	assert_int_equal(st.regs[R(VIRQ_LAPIC_REG_LVT_LINT0)],
+			 VIRQ_LVT_LEVEL | VIRQ_LVT_REMOTE_IRR | 0x60);
+	fixture_init(&twin, NULL);
+	assert_int_equal(virq_lapic_restore(&twin.apic, &st), 0);
+	virq_lapic_eoi(&twin.apic);
+	assert_int_equal(mmio_r(&twin, VIRQ_LAPIC_REG_LVT_LINT0),
+			 VIRQ_LVT_LEVEL | VIRQ_LVT_REMOTE_IRR | 0x60); /* delivered again */
+	assert_int_equal(virq_lapic_ack(&twin.apic), 0x60);
+	assert_invariants(&twin);
+}
+
+/*
+ * A periodic timer under the floor saves its time to the next interrupt,
+ * more than one period away; the state restores (also where the floor is
+ * different) and resumes on the same grid.
+ */
+static void test_restore_floored_periodic(void **state)
+{
+	static struct lapic_fixture fx, twin;
+	struct virq_lapic_config cfg = fixture_default_config();
+	struct virq_lapic_state st, again;
+
+	(void)state;
+	cfg.timer_min_period_ns = 0; /* 200 us */
+	fixture_init(&fx, &cfg);
+	fixture_sw_enable(&fx);
+	fx.f.now = NOW0;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, 0x20044U);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 7); /* 7 ns; interval 200004 ns */
+	fx.f.now += 1000;
+	save(&fx, &st);
+	assert_int_equal(st.timer_remaining_ns, 200004 - 1000);
+	assert_int_equal(st.regs[R(VIRQ_LAPIC_REG_TMCCT)], 1); /* 1000 = 142 * 7 + 6 */
+	fixture_init(&twin, NULL); /* floor 1 ns: resumes at the saved time */
+	twin.f.now = 7 * NOW0;
+	assert_int_equal(virq_lapic_restore(&twin.apic, &st), 0);
+	assert_int_equal(twin.f.timer_deadline, 7 * NOW0 + 200004 - 1000);
+	assert_int_equal(mmio_r(&twin, VIRQ_LAPIC_REG_TMCCT), 1);
+	save(&twin, &again);
+	assert_memory_equal(&st, &again, sizeof(st));
+	twin.f.now = twin.f.timer_deadline;
+	virq_lapic_timer_expired(&twin.apic);
+	assert_int_equal(virq_lapic_ack(&twin.apic), 0x44);
+	assert_int_equal(twin.f.timer_deadline, twin.f.now + 7); /* its own floor */
+	assert_invariants(&twin);
+}
+
 static void test_null_arguments(void **state)
 {
 	static struct lapic_fixture fx;
@@ -673,9 +826,11 @@ static void c_armed_tmict0(struct virq_lapic_state *st)
 	st->regs[R(VIRQ_LAPIC_REG_TMCCT)] = 0;
 }
 
+/* The xAPIC builder's timer is periodic (80000 ns): up to one period plus
+ * the largest floor a saving LAPIC may have had is legal, beyond is not. */
 static void c_remaining_gt_period(struct virq_lapic_state *st)
 {
-	st->timer_remaining_ns = 80001;
+	st->timer_remaining_ns = 80001 + (int64_t)VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX;
 }
 
 static void c_tmcct_gt_tmict(struct virq_lapic_state *st)
@@ -715,7 +870,7 @@ static void c_lint_bit31(struct virq_lapic_state *st)
 
 static void c_reserved(struct virq_lapic_state *st)
 {
-	st->reserved = 1;
+	st->lint_vectors = 1U << 16;
 }
 
 static void c_sipi_big(struct virq_lapic_state *st)
@@ -726,6 +881,67 @@ static void c_sipi_big(struct virq_lapic_state *st)
 static void c_esr_pending_low(struct virq_lapic_state *st)
 {
 	st->esr_pending |= 0x2;
+}
+
+/* The xAPIC builder's LINT0 (level, 0x53) has Remote IRR set with 0x53 in
+ * IRR; the x2APIC builder's LINT1 (level, 0x63) has it clear. */
+static void c_rirr_vector_gone(struct virq_lapic_state *st)
+{
+	st->regs[R(VIRQ_LAPIC_REG_IRR) + 4 * (0x53 >> 5)] &= ~(1U << (0x53 & 31));
+	st->regs[R(VIRQ_LAPIC_REG_TMR) + 4 * (0x53 >> 5)] &= ~(1U << (0x53 & 31));
+}
+
+static void c_rirr_other_vector(struct virq_lapic_state *st)
+{
+	st->lint_vectors = 0x54; /* 0x54 is neither pending nor in service */
+}
+
+static void c_rirr_vector_below_16(struct virq_lapic_state *st)
+{
+	st->lint_vectors = 0x05;
+}
+
+static void c_rirr_v1_vector_gone(struct virq_lapic_state *st)
+{
+	/* Version 1: the entry's own vector stands for the delivered one. */
+	st->version = 1;
+	st->lint_vectors = 0;
+	st->regs[R(VIRQ_LAPIC_REG_LVT_LINT0)] = (st->regs[R(VIRQ_LAPIC_REG_LVT_LINT0)] & ~0xFFU) |
+						0x54;
+}
+
+static void c_v1_lint_vectors_set(struct virq_lapic_state *st)
+{
+	st->version = 1; /* the word was reserved (zero) in version 1 */
+}
+
+static void c_lint_vector_without_rirr(struct virq_lapic_state *st)
+{
+	st->lint_vectors = 0x6300; /* LINT1: Remote IRR clear */
+}
+
+static void c_rirr_set_no_vector(struct virq_lapic_state *st)
+{
+	st->regs[R(VIRQ_LAPIC_REG_LVT_LINT1)] |= VIRQ_LVT_REMOTE_IRR;
+}
+
+static void c_rirr_globally_disabled(struct virq_lapic_state *st)
+{
+	/* A disabled APIC has no vectors; a former in-service LINT interrupt
+	 * cannot keep its Remote IRR. */
+	st->apic_base &= ~VIRQ_APIC_BASE_EN;
+	memset(&st->regs[R(VIRQ_LAPIC_REG_ISR)], 0, 0x180);
+	st->regs[R(VIRQ_LAPIC_REG_PPR)] = st->regs[R(VIRQ_LAPIC_REG_TPR)];
+	st->flags &= ~VIRQ_LAPIC_STATE_TIMER_ARMED;
+	st->timer_remaining_ns = 0;
+	st->lint_vectors = 0x53;
+}
+
+/* Review finding 5: the BSP never waits for a SIPI (SDM 8.4.1: the BSP runs
+ * the BIOS after RESET and INIT); such a state would never run. */
+static void c_bsp_wait_sipi(struct virq_lapic_state *st)
+{
+	st->flags |= VIRQ_LAPIC_STATE_WAIT_SIPI;
 }
 
 static void c_esr_pending_high(struct virq_lapic_state *st)
@@ -851,6 +1067,19 @@ static const struct corruption corruptions[] = {
 	FN("lint bit 31", BOTH, -VIRQ_ESTATE, c_lint_bit31),
 	FN("reserved", BOTH, -VIRQ_ESTATE, c_reserved),
 	FN("sipi_vector 0x100", BOTH, -VIRQ_ESTATE, c_sipi_big),
+	/* Review finding 3: LINT Remote IRR against IRR/ISR; 5: BSP. */
+	FN("Remote IRR, its vector neither pending nor in service", XAPIC_ONLY, -VIRQ_ESTATE,
+	   c_rirr_vector_gone),
+	FN("Remote IRR, another vector", XAPIC_ONLY, -VIRQ_ESTATE, c_rirr_other_vector),
+	FN("Remote IRR, vector below 16", XAPIC_ONLY, -VIRQ_ESTATE, c_rirr_vector_below_16),
+	FN("Remote IRR, version 1, entry's vector not pending", XAPIC_ONLY, -VIRQ_ESTATE,
+	   c_rirr_v1_vector_gone),
+	FN("version 1 with lint_vectors", XAPIC_ONLY, -VIRQ_ESTATE, c_v1_lint_vectors_set),
+	FN("LINT vector without Remote IRR", X2APIC_ONLY, -VIRQ_ESTATE, c_lint_vector_without_rirr),
+	FN("Remote IRR without a vector", X2APIC_ONLY, -VIRQ_ESTATE, c_rirr_set_no_vector),
+	FN("Remote IRR while globally disabled", XAPIC_ONLY, -VIRQ_ESTATE,
+	   c_rirr_globally_disabled),
+	FN("BSP waiting for SIPI", BOTH, -VIRQ_ESTATE, c_bsp_wait_sipi),
 };
 
 /* Every damaged state is refused with its code and changes nothing. */
@@ -1004,6 +1233,10 @@ int main(void)
 		cmocka_unit_test(test_save_after_timer_mode_switches_restorable),
 		cmocka_unit_test(test_overdue_timer_round_trip),
 		cmocka_unit_test(test_far_tsc_deadline_saturates),
+		cmocka_unit_test(test_restore_overdue_timer_young_clock),
+		cmocka_unit_test(test_restore_version1_state),
+		cmocka_unit_test(test_restore_lint_vector_rewritten_in_service),
+		cmocka_unit_test(test_restore_floored_periodic),
 		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_restore_refuses_damaged_states),
 		cmocka_unit_test(test_restore_refuses_config_mismatch),

@@ -926,6 +926,190 @@ static void test_timer_tick_ps_scales_period(void **state)
 	}
 }
 
+/* ---- periodic floor (review finding 2) ---- */
+
+/* The fixture with the library's default floor (config 0 = 200 us). */
+static void floor_setup(struct lapic_fixture *fx, uint32_t floor_ns)
+{
+	struct virq_lapic_config cfg = fixture_default_config();
+
+	cfg.timer_min_period_ns = floor_ns;
+	timer_setup(fx, &cfg);
+}
+
+/*
+ * Review finding 2: divide by 1, count 3 is a 3 ns periodic timer; every
+ * host expiry re-armed 3 ns ahead. With the default floor (200 us, KVM's
+ * min_timer_period_us) the interrupt comes at every 66667th reload
+ * (200001 ns, the whole periods that span the floor), while Current Count
+ * keeps counting 3, 2, 1, 3, ... exactly as the architecture says. Before
+ * the fix the first deadline was T0 + 3.
+ */
+static void test_periodic_floor_default(void **state)
+{
+	const uint64_t interval = 66667ULL * 3; /* 200001 */
+	struct lapic_fixture fx;
+
+	(void)state;
+	floor_setup(&fx, 0);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB); /* divide by 1 */
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 3);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, T0 + interval);
+	/* The count runs at its architectural rate and reloads every 3 ns. */
+	assert_int_equal(ccr(&fx), 3);
+	advance(&fx, 1);
+	assert_int_equal(ccr(&fx), 2);
+	advance(&fx, 1);
+	assert_int_equal(ccr(&fx), 1);
+	advance(&fx, 1);
+	assert_int_equal(ccr(&fx), 3); /* reloaded, no interrupt */
+	fx.f.now = T0 + 100000;        /* 100000 = 33333 * 3 + 1 */
+	assert_int_equal(ccr(&fx), 2);
+	/* An early host wake delivers nothing and keeps the deadline. */
+	fx.f.now = T0 + interval - 1;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	assert_int_equal(fx.f.timer_deadline, T0 + interval);
+	assert_int_equal(ccr(&fx), 1);
+	/* At the deadline: one interrupt, at a reload; the next one interval on. */
+	fx.f.now = T0 + interval;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_int_equal(ccr(&fx), 3);
+	take_tick(&fx, VEC);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2 * interval);
+	/* Late by 5 ns: still on the grid of the count. */
+	fx.f.now = T0 + 2 * interval + 5;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, VEC);
+	assert_int_equal(fx.f.timer_deadline, T0 + 3 * interval);
+	assert_int_equal(ccr(&fx), 1); /* 5 = 3 + 2 ns into the count */
+	/* Ten host expiries take at least ten floors of host time. */
+	for (unsigned k = 0; k < 10; k++) {
+		uint64_t before = fx.f.timer_deadline;
+
+		fx.f.now = before;
+		virq_lapic_timer_expired(&fx.apic);
+		take_tick(&fx, VEC);
+		assert_int_equal(fx.f.timer_deadline - before, interval);
+	}
+	assert_int_equal(fx.f.timer_cancels, 0);
+	assert_invariants(&fx);
+}
+
+/* A floor of 1 ns is no floor: the 3 ns timer expires every 3 ns; a timer
+ * slower than the floor is not touched by it. */
+static void test_periodic_floor_off_and_slow_timers(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	floor_setup(&fx, 1);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 3);
+	assert_int_equal(fx.f.timer_deadline, T0 + 3);
+	fx.f.now = T0 + 3;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, VEC);
+	assert_int_equal(fx.f.timer_deadline, T0 + 6);
+
+	/* 250 us periodic under the default floor: exactly 250 us. */
+	floor_setup(&fx, 0);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 250000);
+	assert_int_equal(fx.f.timer_deadline, T0 + 250000);
+	fx.f.now = T0 + 250000;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, VEC);
+	assert_int_equal(fx.f.timer_deadline, T0 + 500000);
+	/* Exactly the floor: not stretched either. */
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 200000);
+	assert_int_equal(fx.f.timer_deadline, fx.f.now + 200000);
+	assert_invariants(&fx);
+}
+
+/* One-shot and TSC-deadline timers have no floor (each re-arm costs the
+ * guest an exit of its own). */
+static void test_oneshot_and_tsc_deadline_not_floored(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	floor_setup(&fx, 0);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_ONESHOT(VEC));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 1);
+	assert_int_equal(fx.f.timer_deadline, T0 + 1);
+	fx.f.now = T0 + 1;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, VEC);
+	assert_false(fx.f.timer_armed && fx.f.timer_deadline > fx.f.now);
+
+	floor_setup(&fx, 0);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_TSC(VEC));
+	assert_int_equal(msr_w(&fx, VIRQ_MSR_IA32_TSC_DEADLINE, T0 + 2), 0);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2);
+	assert_invariants(&fx);
+}
+
+/*
+ * A Divide Configuration write while a fast periodic timer counts: the
+ * remaining count goes on at the new rate, and the next interrupt is the
+ * first reload at least one floor away, on the new grid.
+ */
+static void test_periodic_floor_divide_changed(void **state)
+{
+	struct lapic_fixture fx;
+	uint64_t now;
+
+	(void)state;
+	floor_setup(&fx, 1000); /* 1 us */
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 7); /* 7 ns: interval 1001 ns */
+	assert_int_equal(fx.f.timer_deadline, T0 + 1001);
+	fx.f.now = T0 + 3; /* count 4 */
+	assert_int_equal(ccr(&fx), 4);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0x0); /* divide by 2: 14 ns period */
+	now = fx.f.now;
+	/* 4 left = 8 ns, then 14 ns periods: 8 + 71 * 14 = 1002 >= 1000. */
+	assert_int_equal(fx.f.timer_deadline, now + 8 + 71 * 14);
+	assert_int_equal(ccr(&fx), 4);
+	fx.f.now = now + 8;
+	assert_int_equal(ccr(&fx), 7); /* reloaded at the new rate */
+	fx.f.now = now + 8 + 3;
+	assert_int_equal(ccr(&fx), 6);
+	fx.f.now = now + 8 + 71 * 14;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, VEC);
+	/* From here every 1008 ns (72 periods of 14 ns). */
+	assert_int_equal(fx.f.timer_deadline, now + 8 + 71 * 14 + 72 * 14);
+	assert_invariants(&fx);
+}
+
+/* The floor is configuration: 1 to 1 s; 0 means the default. */
+static void test_periodic_floor_config_bounds(void **state)
+{
+	static uint32_t page[1024] __attribute__((aligned(4096)));
+	static struct virq_lapic apic;
+	struct virq_lapic_config cfg = fixture_default_config();
+	struct fake_env f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	cfg.timer_min_period_ns = VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX + 1U;
+	assert_int_equal(virq_lapic_init(&apic, page, &cfg, &fake_ops, &f), -VIRQ_EINVAL);
+	cfg.timer_min_period_ns = 0xFFFFFFFFU;
+	assert_int_equal(virq_lapic_init(&apic, page, &cfg, &fake_ops, &f), -VIRQ_EINVAL);
+	cfg.timer_min_period_ns = VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX;
+	assert_int_equal(virq_lapic_init(&apic, page, &cfg, &fake_ops, &f), 0);
+	assert_int_equal(VIRQ_LAPIC_TIMER_MIN_PERIOD_DEFAULT, 200000U);
+	assert_int_equal(VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX, 1000000000U);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -954,6 +1138,11 @@ int main(void)
 		cmocka_unit_test(test_tmict_ignored_in_tsc_mode),
 		cmocka_unit_test(test_tsc_deadline_without_guest_tsc_hook),
 		cmocka_unit_test(test_timer_tick_ps_scales_period),
+		cmocka_unit_test(test_periodic_floor_default),
+		cmocka_unit_test(test_periodic_floor_off_and_slow_timers),
+		cmocka_unit_test(test_oneshot_and_tsc_deadline_not_floored),
+		cmocka_unit_test(test_periodic_floor_divide_changed),
+		cmocka_unit_test(test_periodic_floor_config_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,8 +35,9 @@ VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_SN == 1ULL << (257 - 256), "SN is bit 257");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NV_SHIFT == 272 - 256, "NV is bits 279:272");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NDST_SHIFT == 288 - 256, "NDST is bits 319:288");
 
-/* Save/restore format, version 1: a layout change needs a new version. */
-VIRQ_STATIC_ASSERT(VIRQ_LAPIC_STATE_VERSION == 1U, "state version changed: re-pin the layout");
+/* Save/restore format, version 2 (version 1 had `reserved` where
+ * lint_vectors is, same layout): a layout change needs a new version. */
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_STATE_VERSION == 2U, "state version changed: re-pin the layout");
 PIN_SIZE(struct virq_lapic_state, 1080, 8);
 PIN_OFF(struct virq_lapic_state, version, 0);
 PIN_OFF(struct virq_lapic_state, size, 4);
@@ -49,7 +50,7 @@ PIN_OFF(struct virq_lapic_state, events, 1060);
 PIN_OFF(struct virq_lapic_state, sipi_vector, 1064);
 PIN_OFF(struct virq_lapic_state, lint, 1068);
 PIN_OFF(struct virq_lapic_state, flags, 1072);
-PIN_OFF(struct virq_lapic_state, reserved, 1076);
+PIN_OFF(struct virq_lapic_state, lint_vectors, 1076);
 
 /* The message every source produces and routing consumes. */
 PIN_SIZE(struct virq_apic_msg, 16, 4);
@@ -65,7 +66,7 @@ PIN_OFF(struct virq_apic_msg, x2apic, 14);
 PIN_OFF(struct virq_apic_msg, reserved0, 15);
 
 /* LAPIC configuration, as the embedder fills it in. */
-PIN_SIZE(struct virq_lapic_config, 20, 4);
+PIN_SIZE(struct virq_lapic_config, 24, 4);
 PIN_OFF(struct virq_lapic_config, apic_id, 0);
 PIN_OFF(struct virq_lapic_config, bsp, 4);
 PIN_OFF(struct virq_lapic_config, x2apic, 5);
@@ -77,6 +78,7 @@ PIN_OFF(struct virq_lapic_config, max_lvt, 10);
 PIN_OFF(struct virq_lapic_config, phys_addr_bits, 11);
 PIN_OFF(struct virq_lapic_config, timer_tick_ps, 12);
 PIN_OFF(struct virq_lapic_config, tsc_khz, 16);
+PIN_OFF(struct virq_lapic_config, timer_min_period_ns, 20);
 
 /* Events handed to the vCPU loop. */
 PIN_SIZE(struct virq_lapic_events, 8, 4);

@@ -16,15 +16,22 @@
  *
  * After every op (a failed check prints the line and traps):
  *  - pic_check_invariants() == 0;
- *  - a reference model written from the pic digest (section 12 plus the
- *    header's documented choices: ICW1 per QEMU, LTIM, the cascade through
- *    master IR2 as an edge input re-armed after a cascaded INTA, poll byte
- *    0x80|level or 0) predicts the whole saved state, every value read,
- *    every INTA vector, every return code and the number of guest_error
- *    calls: the library's saved state must equal it byte for byte;
+ *  - a reference model written from the 8259A datasheet and the pic digest
+ *    (section 12 plus the header's documented choices: input levels kept,
+ *    only a change of one is a transition; ICW1 per QEMU, resetting the
+ *    edge sense of lines held high; LTIM; non-specific EOI skipping
+ *    masked in-service levels in special mask mode; the cascade through
+ *    master IR2 as an edge input given a low pulse after a cascaded INTA
+ *    and after the master's ICW1; poll byte 0x80|level or 0) predicts the
+ *    whole saved state, every value read, every INTA vector, every return
+ *    code and the number of guest_error calls: the library's saved state
+ *    must equal it byte for byte;
  *  - ops->intr is called exactly when INT changes, with the new level, and
  *    its last level equals virq_pic_get_intr();
  *  - save -> restore into a scratch pair -> save gives identical bytes;
+ *  - the same state in version-1 form (no line byte: the levels are
+ *    last_irr) is accepted too (every state restore takes has one), and
+ *    saves back as version 2 with line = last_irr;
  *  - refused calls (foreign ports, IRQ > 15, damaged states, NULL) leave
  *    the object and the callback log untouched;
  *  - after a round-trip op the twin restored from the first pair runs every
@@ -121,18 +128,24 @@ static int ref_get_irq(const struct virq_pic_chip_state *c, bool master)
 	return -1;
 }
 
+/*
+ * The line of input @n goes to @level. A level input's request and sense
+ * are its line; an edge input latches on a rising edge (its sense is
+ * always clear on a low line), and going low clears the sense only.
+ */
 static void ref_set_input(struct virq_pic_chip_state *c, unsigned n, bool level)
 {
 	uint8_t m = (uint8_t)(1U << n);
+	bool was = (c->line & m) != 0;
 
+	c->line = level ? (uint8_t)(c->line | m) : (uint8_t)(c->line & ~m);
 	if (ref_level_mask(c) & m) {
-		c->irr = level ? (uint8_t)(c->irr | m) : (uint8_t)(c->irr & ~m);
-		c->last_irr = level ? (uint8_t)(c->last_irr | m) : (uint8_t)(c->last_irr & ~m);
-	} else if (level) {
-		if (!(c->last_irr & m))
-			c->irr |= m;
+		c->irr = (uint8_t)((c->irr & ~m) | (c->line & m));
+		c->last_irr = (uint8_t)((c->last_irr & ~m) | (c->line & m));
+	} else if (level && !was) {
+		c->irr |= m;
 		c->last_irr |= m;
-	} else {
+	} else if (!level) {
 		c->last_irr &= (uint8_t)~m;
 	}
 }
@@ -187,7 +200,8 @@ static unsigned ref_write(struct virq_pic_state *st, unsigned chip, unsigned a0,
 
 		c->elcr = (uint8_t)(val & (chip ? 0xDEU : 0xF8U));
 		lm = ref_level_mask(c);
-		c->irr = (uint8_t)((c->irr & ~lm) | (c->last_irr & lm));
+		c->irr = (uint8_t)((c->irr & ~lm) | (c->line & lm));
+		c->last_irr = (uint8_t)((c->last_irr & ~lm) | (c->line & lm));
 	} else if (a0 == 1) {
 		switch (c->init_state) {
 		case 0:
@@ -219,11 +233,14 @@ static unsigned ref_write(struct virq_pic_state *st, unsigned chip, unsigned a0,
 				      ((val & 2U) ? VIRQ_PIC_F_SNGL : 0U) |
 				      ((val & 8U) ? VIRQ_PIC_F_LTIM : 0U));
 		lm = ref_level_mask(c);
-		c->irr = (uint8_t)(c->last_irr & lm);
-		c->last_irr &= lm;
+		c->irr = (uint8_t)(c->line & lm);
+		c->last_irr = (uint8_t)(c->line & lm);
 		c->imr = c->isr = c->prio_add = c->base = c->icw3 = 0;
 		c->init_state = 1;
 		gerr += (val & 2U) || !(val & 1U);
+		/* The master's IR2 is pulsed low; ref_update() raises it again. */
+		if (chip == 0)
+			ref_set_input(c, 2, false);
 	} else if (val & 0x08U) { /* OCW3 */
 		if (val & 0x04U)
 			c->flags |= VIRQ_PIC_F_POLL;
@@ -239,7 +256,10 @@ static unsigned ref_write(struct virq_pic_state *st, unsigned chip, unsigned a0,
 		switch (cmd) {
 		case 1:
 		case 5:
-			p = ref_prio(c, c->isr);
+			/* special mask mode: masked in-service levels are skipped */
+			p = ref_prio(c, (c->flags & VIRQ_PIC_F_SPECIAL_MASK)
+						? (uint8_t)(c->isr & ~c->imr)
+						: c->isr);
 			if (p == 8)
 				break;
 			l = (p + c->prio_add) & 7U;
@@ -316,22 +336,41 @@ static uint8_t ref_intack(struct virq_pic_state *st)
 	}
 	ref_chip_intack(m, (unsigned)n);
 	if (n == 2)
-		m->last_irr &= (uint8_t)~0x04U; /* re-armed after a cascaded INTA */
+		ref_set_input(m, 2, false); /* IR2 pulsed low after a cascaded INTA */
 	ref_update(st);
 	return v;
 }
 
-/* Facts of a saved state (what restore must accept), without the library's checker. */
-static bool ref_state_ok(const struct virq_pic_state *st)
+/* A version-1 state as version 2: the levels are last_irr. */
+static struct virq_pic_state ref_upgrade(const struct virq_pic_state *st)
 {
-	if (st->version != VIRQ_PIC_STATE_VERSION || st->size != sizeof(*st))
+	struct virq_pic_state up = *st;
+
+	if (up.version == 1) {
+		up.version = 2;
+		for (unsigned i = 0; i < 2; i++)
+			up.chip[i].line = up.chip[i].last_irr;
+	}
+	return up;
+}
+
+/* Facts of a saved state (what restore must accept), without the library's checker. */
+static bool ref_state_ok(const struct virq_pic_state *in)
+{
+	struct virq_pic_state up = ref_upgrade(in);
+	const struct virq_pic_state *st = &up;
+
+	if ((in->version != 1 && in->version != 2) || in->size != sizeof(*in))
 		return false;
-	if (st->reserved || st->intr > 1)
+	if (in->reserved || in->intr > 1)
+		return false;
+	if (in->version == 1 && (in->chip[0].line || in->chip[1].line))
 		return false;
 	for (unsigned i = 0; i < 2; i++) {
 		const struct virq_pic_chip_state *c = &st->chip[i];
+		uint8_t lm = ref_level_mask(c), em = (uint8_t)~lm;
 
-		if ((c->flags & ~VIRQ_PIC_F_VALID) || c->init_state > 3 || c->reserved)
+		if ((c->flags & ~VIRQ_PIC_F_VALID) || c->init_state > 3)
 			return false;
 		if (c->init_state == 2 && (c->flags & VIRQ_PIC_F_SNGL))
 			return false;
@@ -339,11 +378,17 @@ static bool ref_state_ok(const struct virq_pic_state *st)
 			return false;
 		if (c->prio_add > 7 || (c->base & 7U) || (c->elcr & ~(i ? 0xDEU : 0xF8U)))
 			return false;
-		if ((c->irr ^ c->last_irr) & ref_level_mask(c))
-			return false;
+		if (((c->irr ^ c->line) | (c->last_irr ^ c->line)) & lm)
+			return false; /* level: request and sense are the line */
+		if (c->last_irr & em & ~c->line)
+			return false; /* edge: sense only on a high line */
+		if (c->irr & em & c->line & ~c->last_irr)
+			return false; /* edge: held through ICW1, no request */
 	}
-	if (!!(st->chip[0].last_irr & 0x04U) != (ref_get_irq(&st->chip[1], false) >= 0))
+	if (!!(st->chip[0].line & 0x04U) != (ref_get_irq(&st->chip[1], false) >= 0))
 		return false;
+	if ((st->chip[0].line ^ st->chip[0].last_irr) & 0x04U)
+		return false; /* IR2 is re-sensed after the master's ICW1 */
 	return st->intr == (ref_get_irq(&st->chip[0], true) >= 0);
 }
 
@@ -374,7 +419,7 @@ static struct virq_pic_state save_of(const struct inst *x)
 /* Invariants of one instance, and the save -> restore -> save identity. */
 static void check_inst(struct fuzz *f, struct inst *x)
 {
-	struct virq_pic_state st = save_of(x), st2;
+	struct virq_pic_state st = save_of(x), st2, v1, up;
 
 	CHECK(pic_check_invariants(&x->pic) == 0);
 	CHECK(x->env.level == virq_pic_get_intr(&x->pic));
@@ -387,6 +432,18 @@ static void check_inst(struct fuzz *f, struct inst *x)
 	CHECK(f->scratch.env.n_intr == (st.intr ? 1U : 0U));
 	st2 = save_of(&f->scratch);
 	CHECK(memcmp(&st, &st2, sizeof(st)) == 0);
+
+	/* The version-1 form of the same state: no line byte, levels from last_irr. */
+	v1 = st;
+	v1.version = 1;
+	v1.chip[0].line = v1.chip[1].line = 0;
+	inst_init(f, &f->scratch);
+	CHECK(ref_state_ok(&v1));
+	CHECK(virq_pic_restore(&f->scratch.pic, &v1) == 0);
+	up = ref_upgrade(&v1);
+	CHECK(pic_check_invariants(&f->scratch.pic) == 0);
+	st2 = save_of(&f->scratch);
+	CHECK(memcmp(&up, &st2, sizeof(up)) == 0);
 }
 
 /* What one op did to one instance, compared between the twins. */
@@ -616,6 +673,7 @@ static struct res do_damaged_restore(struct fuzz *f, struct inst *x, const struc
 		return r;
 	}
 	after = save_of(x);
+	bad = ref_upgrade(&bad); /* version 1 comes back as version 2 */
 	CHECK(memcmp(&bad, &after, sizeof(bad)) == 0);
 	check_callbacks(f, &env0, &x->env, before.intr, after.intr, 0);
 	return r;

@@ -17,14 +17,28 @@
  *
  * ## Inputs
  *
- * Each input is edge- or level-sensitive: level when its ELCR bit is set or
- * the chip was initialised with LTIM (ICW1 bit 3), edge otherwise. An edge
- * input latches a request when driven high with its edge-sense bit clear
- * and keeps it until INTA even if the line drops (devices may pulse); a
- * level input's request is its line. Master input 2 is the slave's INT
- * output, an edge input (forced-edge ELCR bit) unless the master has LTIM,
- * which is why a slave request that vanishes before INTA answers the
- * spurious IRQ15.
+ * The pair remembers the level of every input as last driven
+ * (virq_pic_set_irq()); driving an input to the level it already has does
+ * nothing. Each input is edge- or level-sensitive: level when its ELCR bit
+ * is set or the chip was initialised with LTIM (ICW1 bit 3), edge
+ * otherwise.
+ *
+ * - A level input's request is its line: IRR follows it, also across ELCR
+ *   and LTIM changes and ICW1, and INTA leaves it set.
+ * - An edge input latches a request on a low-to-high transition of its
+ *   line and keeps it until INTA even if the line drops (devices may
+ *   pulse); holding the line high makes no further request. ICW1 resets
+ *   the edge sense (8259A datasheet, Initialization Command Words): a
+ *   line held high through ICW1 must go low and high again to request. A
+ *   level input made edge by an ELCR write keeps its request as a latched
+ *   one, and its high line counts as already sensed.
+ * - Master input 2 is the slave's INT output, an edge input (forced-edge
+ *   ELCR bit) unless the master has LTIM, which is why a slave request that
+ *   vanishes before INTA answers the spurious IRQ15. The pair presents the
+ *   slave's INT to it afresh (a low pulse on master IR2) after every
+ *   cascaded acknowledge and after the master's ICW1, as KVM re-pulses
+ *   IR2: a request the slave keeps presenting is then seen again instead
+ *   of being stranded behind an INT line that never went low.
  *
  * ## Threads
  *
@@ -99,8 +113,8 @@ struct virq_pic_ops {
 struct virq_pic_chip {
 	/** @privatesection */
 	uint8_t irr, imr, isr, last_irr, elcr, prio_add, base, init_state;
-	uint8_t icw3, reserved;
-	uint16_t flags; /* VIRQ_PIC_F_* */
+	uint8_t icw3, line; /* line: input levels as last driven */
+	uint16_t flags;     /* VIRQ_PIC_F_* */
 };
 
 /** @brief The cascaded pair. Caller-allocated; fields are private. */
@@ -127,6 +141,12 @@ VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops,
 
 /**
  * @brief Machine reset: power-up state, input levels forgotten, ELCR 0.
+ *
+ * Every register returns to its virq_pic_init() value, and every input
+ * line is taken to be low, as at power-up: the reset is of the machine,
+ * whose devices reset with it. An input whose device still drives it high
+ * afterwards must be driven high again (virq_pic_set_irq()); that is a
+ * low-to-high transition and requests like any other.
  *
  * Reports INT going low through `ops->intr` when it was high.
  * @note Serialised with every other call on @p pic (see "Threads").
@@ -163,11 +183,20 @@ VIRQ_API int virq_pic_io_read(struct virq_pic *pic, uint16_t port, uint8_t *val)
  * master IR2) and 8086 mode are fixed: SNGL, MCS-80/85 mode and other ICW3
  * values are reported as ::VIRQ_GERR_PIC_MODE and otherwise ignored.
  *
- * ICW1 (digest 10, QEMU's choice where the datasheet is silent) clears
- * IMR, ISR, pending edge requests and the edge-sense latches, rotation,
+ * ICW1 (8259A datasheet, Initialization Command Words; QEMU's choice where the
+ * datasheet is silent) clears IMR, ISR, pending edge requests, rotation,
  * special mask mode, poll, the read selection (IRR), AEOI, rotate-in-AEOI,
- * SFNM and the vector base; it keeps the requests of asserted level inputs
- * and the ELCR, and sets LTIM from its bit 3.
+ * SFNM and the vector base, and resets the edge sense (an edge input held high
+ * must go low and high again); it keeps the input levels, the ELCR and the
+ * requests of level inputs whose line is high, and sets LTIM from its bit 3.
+ * The master's ICW1 presents the slave's INT to IR2 afresh (see "Inputs").
+ *
+ * OCW2 non-specific EOI (and rotate on non-specific EOI) resets the
+ * highest-priority ISR bit; in special mask mode only ISR bits whose IMR
+ * bit is clear are candidates (8259A datasheet, End of Interrupt: an IS
+ * bit masked by an IMR bit is not cleared by a non-specific EOI in special
+ * mask mode), and with none of them set nothing changes (no rotation
+ * either). Specific EOI resets the named bit whatever the mode.
  *
  * @return 0, or -::VIRQ_ENOENT when @p port is not a PIC or ELCR port
  *         (nothing changes).
@@ -178,11 +207,13 @@ VIRQ_API int virq_pic_io_write(struct virq_pic *pic, uint16_t port, uint8_t val)
 /**
  * @brief Drives input @p irq (0-15) to @p level (true = high).
  *
- * Edge inputs latch a low→high transition in IRR; level inputs (ELCR bit
- * set, or every input of a chip initialised with LTIM) make IRR follow the
- * line. IRQ 2 is the cascade: driving it has no effect (master input 2 is
- * the slave's INT output, an edge-sensitive input per the forced-edge ELCR
- * bit, or level with LTIM).
+ * The pair keeps the level: a call with the level the input already has
+ * changes nothing (it is not an edge). Edge inputs latch a low→high
+ * transition in IRR; level inputs (ELCR bit set, or every input of a chip
+ * initialised with LTIM) make IRR follow the line (see "Inputs"). IRQ 2 is
+ * the cascade: driving it has no effect (master input 2 is the slave's
+ * INT output, an edge-sensitive input per the forced-edge ELCR bit, or
+ * level with LTIM).
  *
  * @return 0, or -::VIRQ_EINVAL for @p irq > 15 (nothing changes).
  * @note Serialised with every other call on @p pic.
@@ -206,17 +237,23 @@ VIRQ_API bool virq_pic_get_intr(const struct virq_pic *pic);
  * slave base + 7 with master ISR bit 2 set) and sets no ISR bit of that
  * level.
  *
- * After a cascaded acknowledge master input 2 is re-armed: a request the
- * slave still presents raises master IR2 again (as KVM re-pulses it), so a
- * second slave request is not lost when the slave's INT stays high.
+ * After a cascaded acknowledge master input 2 sees a low pulse and is then
+ * driven with the slave's INT again: a request the slave still presents
+ * raises master IR2 again (as KVM re-pulses it), so a second slave request
+ * is not lost when the slave's INT stays high (an AEOI slave, say).
  *
  * @note Serialised with every other call on @p pic. Called without a
  *       pending request (INT low) it is the spurious case above.
  */
 VIRQ_API uint8_t virq_pic_intack(struct virq_pic *pic);
 
-/** @brief Version of ::virq_pic_state. */
-#define VIRQ_PIC_STATE_VERSION 1U
+/**
+ * @brief Version of ::virq_pic_state written by virq_pic_save().
+ *
+ * virq_pic_restore() also takes version 1, the same layout before the
+ * input levels were saved (`line` zero there; see ::virq_pic_chip_state).
+ */
+#define VIRQ_PIC_STATE_VERSION 2U
 
 /**
  * @brief Saved state of one 8259A (part of ::virq_pic_state).
@@ -228,10 +265,10 @@ struct virq_pic_chip_state {
 	uint8_t irr; /**< Interrupt request register. Master bit 2 is the slave's request. */
 	uint8_t imr; /**< Interrupt mask register (OCW1). */
 	uint8_t isr; /**< In-service register. */
-	/** Input levels as last driven, also the edge-sense latches: an edge
-	 *  input latches IRR when driven high with its bit clear. ICW1 clears
-	 *  the bits of edge inputs (re-arming them). For level inputs (ELCR or
-	 *  LTIM) IRR equals these bits. Master bit 2 is the slave's INT. */
+	/** Edge-sense latches. An edge input's bit is set by the low-to-high
+	 *  transition that latched its request, and cleared when its line goes
+	 *  low or by ICW1 (so it is set only while the line is high). A level
+	 *  input's bit equals its line. */
 	uint8_t last_irr;
 	uint8_t elcr; /**< ELCR1 (master) or ELCR2 (slave); only writable-mask bits. */
 	/** Rotation: the level with the highest priority, 0-7 (the lowest
@@ -240,8 +277,11 @@ struct virq_pic_chip_state {
 	uint8_t base;       /**< Vector base from ICW2, bits 2:0 zero. */
 	uint8_t init_state; /**< VIRQ_PIC_INIT_*. */
 	uint8_t icw3;       /**< ICW3 as written (the wiring is fixed; kept for the record). */
-	uint8_t reserved;   /**< Zero. */
-	uint16_t flags;     /**< VIRQ_PIC_F_* (no other bit). */
+	/** Input levels as last driven (virq_pic_set_irq()); master bit 2 is
+	 *  the slave's INT output. Version 2; a version-1 state has zero here
+	 *  and its levels are its `last_irr`, which version 1 kept as both. */
+	uint8_t line;
+	uint16_t flags; /**< VIRQ_PIC_F_* (no other bit). */
 };
 
 /** @brief Complete state of the pair, for save/restore. */
@@ -263,22 +303,28 @@ VIRQ_API int virq_pic_save(const struct virq_pic *pic, struct virq_pic_state *ou
 /**
  * @brief Imports a state saved by virq_pic_save().
  *
- * Every field is validated before anything changes: version and size,
- * reserved fields zero, no unknown flag, init state 0-3 and consistent
- * with SNGL/IC4 (ICW3 is never pending with SNGL, ICW4 only with IC4),
- * priority base 0-7, vector base bits 2:0 zero, ELCR within its writable
- * mask, IRR of level inputs equal to their input levels, master input 2
- * equal to the slave's INT output, and `intr` equal to the INT output the
- * state computes. The ISR is not checked against the cascade: a master ISR
- * bit 2 without a slave ISR bit (AEOI slave, spurious IRQ15) and the
- * reverse (AEOI master, guest EOIs) are both reachable.
+ * Takes version 2 and version 1 (saved before the input levels were; its
+ * `line` byte must be zero and the levels are taken from `last_irr`, what
+ * version 1 meant by it). Every field is validated before anything changes:
+ * version and size, reserved fields zero, no unknown flag, init state 0-3 and
+ * consistent with SNGL/IC4 (ICW3 is never pending with SNGL, ICW4 only with
+ * IC4), priority base 0-7, vector base bits 2:0 zero, ELCR within its writable
+ * mask, IRR and edge-sense bits of level inputs equal to their lines,
+ * edge-sense bits of edge inputs set only on high lines, no request on an edge
+ * input that is high without its edge-sense bit (only ICW1 leaves one so, and
+ * it drops the request), master input 2 and its edge-sense bit equal to the
+ * slave's INT output (the cascade re-arm after the master's ICW1 senses it
+ * again), and `intr` equal to the INT output the state computes. The ISR is
+ * not checked against the cascade: a master ISR bit 2 without a slave ISR bit
+ * (AEOI slave, spurious IRQ15) and the reverse (AEOI master, guest EOIs) are
+ * both reachable. virq_pic_save() always writes version 2.
  *
  * When the INT level differs from the one before the call, `ops->intr`
  * reports the new level.
  *
- * @return 0; -::VIRQ_EVERSION for an unknown version or size;
- *         -::VIRQ_ESTATE for a damaged state; -::VIRQ_EINVAL for a NULL
- *         @p st. Nothing changes on error.
+ * @return 0; -::VIRQ_EVERSION for a version other than 1 or 2 or a
+ *         wrong size; -::VIRQ_ESTATE for a damaged state; -::VIRQ_EINVAL
+ *         for a NULL @p st. Nothing changes on error.
  * @pre @p pic was initialised with virq_pic_init().
  * @note Serialised with every other call on @p pic.
  */

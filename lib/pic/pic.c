@@ -15,7 +15,12 @@ VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops,
 	return 0;
 }
 
-/* Power-up values (digest 10: emulators start from all-zero), INT low. */
+/*
+ * Power-up values (emulators start from all-zero), INT low. The input
+ * lines are forgotten too (all low): a machine reset resets the devices
+ * that drive them, and one that still drives its line high says so again
+ * with a low-to-high transition.
+ */
 void pic_reset_chips(struct virq_pic *pic)
 {
 	virq_memset(pic->chip, 0, sizeof(pic->chip));
@@ -28,17 +33,22 @@ VIRQ_API void virq_pic_reset(struct virq_pic *pic)
 }
 
 /*
- * ICW1 (digest 3 and 10). Where the datasheet is silent the digest
- * recommends QEMU's pic_reset_common(): ISR, IMR, pending edge requests,
- * edge-sense latches, rotation, special mask, poll, read selection,
- * AEOI/SFNM (always; ICW4 sets them again), rotate-in-AEOI and the vector
- * base are cleared. Requests of asserted level inputs stay (QEMU and KVM:
- * irr &= elcr), and the ELCR is not touched.
+ * ICW1. 8259A datasheet, Initialization Command Words: the edge sense
+ * circuit is reset (after it an input must make a low-to-high transition
+ * to request), IMR cleared, IR7 lowest priority, special mask mode
+ * cleared, status read set to IRR, ICW4 functions cleared. Where the
+ * datasheet is silent this follows QEMU's pic_reset_common(): ISR, pending
+ * edge requests, poll, AEOI/SFNM (always; ICW4 sets them again),
+ * rotate-in-AEOI and the vector base are cleared, level requests stay
+ * (QEMU and KVM: irr &= elcr), and the ELCR is not touched.
  *
- * LTIM (bit 3), which QEMU and KVM only log, is modelled: it makes every
- * input of this chip level-sensitive, so the inputs that are level after
- * this ICW1 keep (or take) the request their line presents, and the rest
- * start with a re-armed edge latch.
+ * The input levels are not touched either: a line held high through ICW1
+ * stays high. An edge input's sense is reset, so that line requests only
+ * after it went low and high again; a level input requests while its line
+ * is high. LTIM (bit 3), which QEMU and KVM only log, is modelled: it
+ * makes every input of this chip level-sensitive, so the set of level
+ * inputs is taken after this ICW1. The master's IR2 is re-armed by the
+ * caller (pic_cascade_rearm()).
  */
 static void pic_icw1(struct virq_pic *pic, struct virq_pic_chip *c, uint8_t val)
 {
@@ -53,8 +63,8 @@ static void pic_icw1(struct virq_pic *pic, struct virq_pic_chip *c, uint8_t val)
 		flags |= VIRQ_PIC_F_LTIM;
 	c->flags = flags;
 	level = pic_level_mask(c);
-	c->irr = (uint8_t)(c->last_irr & level);
-	c->last_irr &= level;
+	c->irr = (uint8_t)(c->line & level);
+	c->last_irr = (uint8_t)(c->line & level);
 	c->imr = 0;
 	c->isr = 0;
 	c->prio_add = 0;
@@ -105,20 +115,31 @@ static void pic_icw_data(struct virq_pic *pic, unsigned idx, uint8_t val)
 }
 
 /*
- * OCW2 (digest 4): R, SL, EOI in bits 7:5, level L in bits 2:0. The
- * "highest" ISR bit of a non-specific EOI is found with the current
- * rotation over the whole ISR (QEMU: special mask and SFNM do not hide
- * bits from it).
+ * OCW2 (8259A datasheet, Operation Command Words): R, SL, EOI in bits 7:5,
+ * level L in bits 2:0. The "highest" ISR bit of a non-specific EOI is
+ * found with the current rotation. In special mask mode it is the highest
+ * among the ISR bits whose IMR bit is clear (8259A datasheet, End of
+ * Interrupt: an IS bit that is masked by an IMR bit will not be cleared by
+ * a non-specific EOI if the 8259A is in the special mask mode); with none
+ * of those set the command does nothing, rotation included. Specific EOI
+ * names its bit and clears it in every mode. SFNM hides nothing from
+ * either: software checks the slave's ISR before it EOIs the master.
+ * (QEMU looks at the whole ISR in special mask mode too, which the
+ * datasheet contradicts.)
  */
 static void pic_ocw2(struct virq_pic_chip *c, uint8_t val)
 {
 	unsigned l = val & 7U;
+	uint8_t eligible;
 	unsigned p;
 
 	switch (val >> 5) {
 	case 1: /* 001 non-specific EOI */
 	case 5: /* 101 rotate on non-specific EOI */
-		p = pic_prio(c, c->isr);
+		eligible = c->isr;
+		if (pic_flag(c, VIRQ_PIC_F_SPECIAL_MASK))
+			eligible &= (uint8_t)~c->imr;
+		p = pic_prio(c, eligible);
 		if (p == PIC_PRIO_NONE)
 			break;
 		l = pic_prio_level(c, p);
@@ -147,7 +168,7 @@ static void pic_ocw2(struct virq_pic_chip *c, uint8_t val)
 	}
 }
 
-/* OCW3 (digest 4): poll, read selection (with RR), special mask (with ESMM). */
+/* OCW3: poll, read selection (with RR), special mask (with ESMM). */
 static void pic_ocw3(struct virq_pic_chip *c, uint8_t val)
 {
 	if (val & PIC_OCW3_P)
@@ -167,15 +188,19 @@ static void pic_ocw3(struct virq_pic_chip *c, uint8_t val)
 }
 
 /*
- * A level input's request follows its line: after the set of level
- * inputs changed (ELCR write), their IRR bits take the input levels.
- * Inputs that became edge keep a pending request as a latched one.
+ * After the set of level inputs changed (ELCR write): a level input's
+ * request and edge sense follow its line, so an input made level requests
+ * exactly while its line is high. An input made edge keeps a pending
+ * request as a latched one and its sense (equal to its line while it was
+ * level): a high line counts as already sensed and requests again only
+ * after it went low and high.
  */
-static void pic_sync_level_irr(struct virq_pic_chip *c)
+static void pic_sync_level_inputs(struct virq_pic_chip *c)
 {
 	uint8_t level = pic_level_mask(c);
 
-	c->irr = (uint8_t)((c->irr & ~level) | (c->last_irr & level));
+	c->irr = (uint8_t)((c->irr & ~level) | (c->line & level));
+	c->last_irr = (uint8_t)((c->last_irr & ~level) | (c->line & level));
 }
 
 /* Which chip and A0 a port decodes to; false when it is not ours. */
@@ -216,7 +241,7 @@ VIRQ_API int virq_pic_io_write(struct virq_pic *pic, uint16_t port, uint8_t val)
 
 	if (a0 == 2) {
 		c->elcr = (uint8_t)(val & pic_elcr_mask(idx));
-		pic_sync_level_irr(c);
+		pic_sync_level_inputs(c);
 	} else if (a0 == 1) {
 		if (c->init_state != VIRQ_PIC_INIT_READY)
 			pic_icw_data(pic, idx, val);
@@ -224,6 +249,8 @@ VIRQ_API int virq_pic_io_write(struct virq_pic *pic, uint16_t port, uint8_t val)
 			c->imr = val; /* OCW1, also before the first ICW1 */
 	} else if (val & PIC_ICW1_ID) {
 		pic_icw1(pic, c, val);
+		if (idx == PIC_MASTER)
+			pic_cascade_rearm(c);
 	} else if (val & 0x08U) {
 		pic_ocw3(c, val);
 	} else {
@@ -249,7 +276,7 @@ VIRQ_API int virq_pic_io_read(struct virq_pic *pic, uint16_t port, uint8_t *val)
 		return 0;
 	}
 	if (pic_flag(c, VIRQ_PIC_F_POLL)) {
-		/* Either port (digest 8); acknowledges, so INT may change. */
+		/* Either port (8259A datasheet, Poll Command); acknowledges, so INT may change. */
 		*val = pic_chip_poll(c, idx == PIC_MASTER);
 		pic_update(pic);
 		return 0;
@@ -267,6 +294,7 @@ VIRQ_API int virq_pic_set_irq(struct virq_pic *pic, unsigned irq, bool level)
 		return -VIRQ_EINVAL;
 	if (irq == PIC_CASCADE_IR)
 		return 0; /* master IR2 is the slave's INT output */
+	/* An unchanged level is no transition: nothing changes, INT included. */
 	pic_chip_set_input(&pic->chip[irq >> 3], irq & 7U, level);
 	pic_update(pic);
 	return 0;

@@ -5,16 +5,46 @@
  * The pair is two struct virq_pic_chip (0 master, 1 slave) in the layout of
  * the 8259A reference model of the digest (section 12), with the mode bits
  * gathered in one flags word (VIRQ_PIC_F_*, the same bits the saved state
- * uses). Facts kept exact at every return to the caller, checked by
- * pic_check_invariants():
- *  - master last_irr bit 2 is the slave's INT output (pic_update() drives
- *    master input 2 after every change of the slave);
- *  - on every chip, IRR bits of level inputs equal last_irr (their input
- *    levels): a level input's request follows the line;
- *  - pic->intr is the master's INT output (pic_chip_get_irq() >= 0) and is
- *    the level last reported through ops->intr;
- *  - ELCR within its writable mask, ICW2 base bits 2:0 zero, prio_add 0-7,
- *    init_state 0-3 (2 never with SNGL, 3 only with IC4), no unknown flag.
+ * uses). Per chip, bit n of each register is input IR n:
+ *  - line: the input level as last driven (virq_pic_set_irq(); master
+ *    bit 2 by pic_update() with the slave's INT output). Only a change of
+ *    it is a transition.
+ *  - last_irr: the edge-sense latch of an edge input, set by the
+ *    low-to-high transition that latched IRR and cleared when the line
+ *    goes low or by ICW1 (8259A datasheet, Initialization Command Words:
+ *    the edge sense circuit is reset, so an input held high must go low
+ *    and high again). For a level input it is kept equal to the line, so
+ *    an input the ELCR turns edge starts with its high line sensed.
+ *  - irr: a level input's bit is its line; an edge input's bit is latched
+ *    on a low-to-high transition and consumed by INTA (or poll), or
+ *    dropped by ICW1; it survives the line going low (devices pulse).
+ *
+ * Facts kept exact at every return to the caller, checked by
+ * pic_check_invariants() and by restore validation (L = pic_level_mask()):
+ *  1. level inputs: irr & L == line & L (the request follows the line);
+ *  2. level inputs: last_irr & L == line & L;
+ *  3. edge inputs: last_irr & ~L & ~line == 0 (going low clears the sense,
+ *     so it is set only on a high line);
+ *  4. edge inputs: irr & ~L & line & ~last_irr == 0 (a high edge input
+ *     without its sense is one held through ICW1, which dropped its
+ *     request; every later request comes with the transition that sets
+ *     the sense, and turning a level input edge keeps sense = line);
+ *  5. master line bit 2 is the slave's INT output (pic_update() drives
+ *     master input 2 after every change of the slave), and master last_irr
+ *     bit 2 equals it: the cascade re-arm after the master's ICW1 senses a
+ *     high INT again, so IR2 is never held high unsensed;
+ *  6. pic->intr is the master's INT output (pic_chip_get_irq() >= 0) and is
+ *     the level last reported through ops->intr;
+ *  7. ELCR within its writable mask, ICW2 base bits 2:0 zero, prio_add 0-7,
+ *     init_state 0-3 (2 never with SNGL, 3 only with IC4), no unknown flag.
+ * Master irr bit 2 may be set while the slave's INT is low (the latched
+ * edge of a request that vanished: spurious IRQ15), and the ISRs are not
+ * tied to each other (AEOI on one chip, spurious IRQ15).
+ *
+ * The cascade re-arm: after a cascaded INTA and after the master's ICW1,
+ * master IR2 sees a low pulse before pic_update() drives it with the
+ * slave's INT again (pic_cascade_rearm()), as KVM re-pulses IR2; a request
+ * the slave still presents is latched again.
  */
 #ifndef VIRQ_PIC_PRIV_H
 #define VIRQ_PIC_PRIV_H
@@ -77,6 +107,7 @@ unsigned pic_prio(const struct virq_pic_chip *c, uint8_t mask);
 unsigned pic_prio_level(const struct virq_pic_chip *c, unsigned prio);
 int pic_chip_get_irq(const struct virq_pic_chip *c, bool master);
 void pic_chip_set_input(struct virq_pic_chip *c, unsigned n, bool level);
+void pic_cascade_rearm(struct virq_pic_chip *master);
 void pic_chip_intack(struct virq_pic_chip *c, unsigned n);
 uint8_t pic_chip_poll(struct virq_pic_chip *c, bool master);
 bool pic_compute_intr(const struct virq_pic_chip *master, const struct virq_pic_chip *slave);
@@ -87,8 +118,8 @@ void pic_reset_chips(struct virq_pic *pic);
 
 /*
  * state.c: 0 when every fact listed at the top of this file holds,
- * otherwise a number naming the first one that broke. For tests and
- * fuzzers; reads only.
+ * otherwise a number naming the first one that broke (1-19 the master,
+ * 21-39 the slave, 41 and up the pair). For tests and fuzzers; reads only.
  */
 int pic_check_invariants(const struct virq_pic *pic);
 

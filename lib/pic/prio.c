@@ -56,32 +56,44 @@ int pic_chip_get_irq(const struct virq_pic_chip *c, bool master)
 }
 
 /*
- * Input @n driven to @level (digest 6). Level inputs: IRR follows the line.
- * Edge inputs: IRR latches when the line is driven high with the
- * edge-sense bit clear; driving it low re-arms the latch but leaves a
- * latched request pending until INTA.
+ * Input @n driven to @level (8259A datasheet, Edge and Level Triggered
+ * Modes). Only a change of the line is a transition: the same level again
+ * changes nothing. Level inputs: IRR (and the sense, kept equal) follows
+ * the line. Edge inputs: a low-to-high transition latches IRR and sets the
+ * edge sense; going low clears the sense but leaves a latched request
+ * pending until INTA (the emulators' model: a pulsed edge is delivered).
+ * The sense is always clear on a low line (pic_priv.h fact 3), so every
+ * rising edge finds it armed.
  */
 void pic_chip_set_input(struct virq_pic_chip *c, unsigned n, bool level)
 {
 	uint8_t m = (uint8_t)(1U << n);
 
-	if (pic_level_mask(c) & m) {
-		if (level) {
-			c->irr |= m;
-			c->last_irr |= m;
-		} else {
-			c->irr &= (uint8_t)~m;
-			c->last_irr &= (uint8_t)~m;
-		}
+	if (!(c->line & m) == !level)
+		return;
+	if (level) {
+		VIRQ_ASSERT(!(c->last_irr & m));
+		c->line |= m;
+		c->irr |= m;
+		c->last_irr |= m;
 		return;
 	}
-	if (level) {
-		if (!(c->last_irr & m))
-			c->irr |= m;
-		c->last_irr |= m;
-	} else {
-		c->last_irr &= (uint8_t)~m;
-	}
+	c->line &= (uint8_t)~m;
+	c->last_irr &= (uint8_t)~m;
+	if (pic_level_mask(c) & m)
+		c->irr &= (uint8_t)~m;
+}
+
+/*
+ * The cascade re-arm (pic_priv.h): master IR2 goes low, so that
+ * pic_update(), driving it with the slave's INT next, latches a request
+ * the slave still presents as a new rising edge, as KVM's pulse on IR2
+ * does. Without it an AEOI slave with a second request, or a slave request
+ * pending across the master's ICW1, would keep INT high and never be seen.
+ */
+void pic_cascade_rearm(struct virq_pic_chip *master)
+{
+	pic_chip_set_input(master, PIC_CASCADE_IR, false);
 }
 
 /*
@@ -139,8 +151,7 @@ bool pic_compute_intr(const struct virq_pic_chip *master, const struct virq_pic_
  * After every change: the slave's INT drives master input 2 as a signal
  * (edge-sensitive per the forced-edge ELCR bit 2, level with LTIM), then
  * the master's INT goes to ops->intr when it changed. Re-driving an
- * unchanged level is harmless: an edge input latches only with its
- * edge-sense bit clear.
+ * unchanged level does nothing (pic_chip_set_input()).
  */
 void pic_update(struct virq_pic *pic)
 {
@@ -192,12 +203,11 @@ VIRQ_API uint8_t virq_pic_intack(struct virq_pic *pic)
 	pic_chip_intack(master, (unsigned)n);
 	if ((unsigned)n == PIC_CASCADE_IR) {
 		/*
-		 * Re-arm master input 2: a request the slave still presents
-		 * (an AEOI slave with a second request, say) must raise IR2
-		 * again, as KVM's pulse on every slave update does; otherwise
-		 * its INT, high all along, would never make a new edge.
+		 * A request the slave still presents (an AEOI slave with a
+		 * second request, say) must raise IR2 again: a low pulse on
+		 * IR2, then pic_update() drives it with the slave's INT.
 		 */
-		master->last_irr &= (uint8_t)~PIC_CASCADE_BIT;
+		pic_cascade_rearm(master);
 	}
 	pic_update(pic);
 	return vector;

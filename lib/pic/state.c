@@ -16,11 +16,17 @@ static void chip_save(const struct virq_pic_chip *c, struct virq_pic_chip_state 
 	s->base = c->base;
 	s->init_state = c->init_state;
 	s->icw3 = c->icw3;
-	s->reserved = 0;
+	s->line = c->line;
 	s->flags = c->flags;
 }
 
-static void chip_load(struct virq_pic_chip *c, const struct virq_pic_chip_state *s)
+/*
+ * Version 1 had no line byte (it had to be zero) and kept the input levels
+ * in last_irr, which it used as both levels and edge-sense latches: its
+ * levels are its last_irr.
+ */
+static void chip_load(struct virq_pic_chip *c, const struct virq_pic_chip_state *s,
+		      uint32_t version)
 {
 	c->irr = s->irr;
 	c->imr = s->imr;
@@ -31,7 +37,7 @@ static void chip_load(struct virq_pic_chip *c, const struct virq_pic_chip_state 
 	c->base = s->base;
 	c->init_state = s->init_state;
 	c->icw3 = s->icw3;
-	c->reserved = 0;
+	c->line = version == 1U ? s->last_irr : s->line;
 	c->flags = s->flags;
 }
 
@@ -68,44 +74,50 @@ static int chip_check(const struct virq_pic_chip *c, unsigned idx)
 		return 6; /* ICW2 stores T7-T3 only */
 	if (c->elcr & ~pic_elcr_mask(idx))
 		return 7; /* forced-edge bits */
-	if ((c->irr ^ c->last_irr) & pic_level_mask(c))
+	if ((c->irr ^ c->line) & pic_level_mask(c))
 		return 8; /* a level input's request is its line */
-	if (c->reserved)
-		return 9;
+	if ((c->last_irr ^ c->line) & pic_level_mask(c))
+		return 9; /* a level input's sense is its line */
+	if (c->last_irr & ~pic_level_mask(c) & ~c->line)
+		return 10; /* going low clears an edge input's sense */
+	if (c->irr & ~pic_level_mask(c) & c->line & ~c->last_irr)
+		return 11; /* high without its sense: held through ICW1, no request */
 	return 0;
 }
 
 /*
  * Facts of the pair: master input 2 is the slave's INT, and @intr is the
- * master's INT output. 0 or the number of the first that fails.
+ * master's INT output. 0 or the number of the first that fails (41-44).
  */
 static int pair_check(const struct virq_pic_chip *master, const struct virq_pic_chip *slave,
 		      bool intr)
 {
 	bool slave_int = pic_chip_get_irq(slave, false) != PIC_NO_IRQ;
 
-	if (!(master->last_irr & PIC_CASCADE_BIT) != !slave_int)
-		return 20;
+	if (!(master->line & PIC_CASCADE_BIT) != !slave_int)
+		return 41;
+	if ((master->last_irr ^ master->line) & PIC_CASCADE_BIT)
+		return 44; /* the cascade re-arm leaves IR2 sensed while high */
 	if ((pic_chip_get_irq(master, true) != PIC_NO_IRQ) != intr)
-		return 21;
+		return 42;
 	if (pic_compute_intr(master, slave) != intr)
-		return 22;
+		return 43;
 	return 0;
 }
 
-/* Checks a state; reads only. */
+/* Checks a state of version 1 or 2; reads only. */
 static int pic_state_check(const struct virq_pic_state *st)
 {
 	struct virq_pic_chip chips[2];
 
-	if (st->version != VIRQ_PIC_STATE_VERSION || st->size != sizeof(*st))
+	if ((st->version != VIRQ_PIC_STATE_VERSION && st->version != 1U) || st->size != sizeof(*st))
 		return -VIRQ_EVERSION;
 	if (st->reserved || st->intr > 1U)
 		return -VIRQ_ESTATE;
 	for (unsigned i = 0; i < 2; i++) {
-		if (st->chip[i].reserved)
-			return -VIRQ_ESTATE;
-		chip_load(&chips[i], &st->chip[i]);
+		if (st->version == 1U && st->chip[i].line)
+			return -VIRQ_ESTATE; /* the reserved byte of version 1 */
+		chip_load(&chips[i], &st->chip[i], st->version);
 		if (chip_check(&chips[i], i))
 			return -VIRQ_ESTATE;
 	}
@@ -119,8 +131,8 @@ static void pic_state_load(struct virq_pic *pic, const struct virq_pic_state *st
 {
 	bool intr = st->intr != 0;
 
-	chip_load(&pic->chip[PIC_MASTER], &st->chip[PIC_MASTER]);
-	chip_load(&pic->chip[PIC_SLAVE], &st->chip[PIC_SLAVE]);
+	chip_load(&pic->chip[PIC_MASTER], &st->chip[PIC_MASTER], st->version);
+	chip_load(&pic->chip[PIC_SLAVE], &st->chip[PIC_SLAVE], st->version);
 	if (intr != pic->intr) {
 		pic->intr = intr;
 		pic->ops->intr(pic->ctx, intr);
@@ -147,7 +159,7 @@ int pic_check_invariants(const struct virq_pic *pic)
 	for (unsigned i = 0; i < 2; i++) {
 		err = chip_check(&pic->chip[i], i);
 		if (err)
-			return err + 10 * (int)i;
+			return err + 20 * (int)i;
 	}
 	return pair_check(&pic->chip[PIC_MASTER], &pic->chip[PIC_SLAVE], pic->intr);
 }

@@ -14,6 +14,7 @@
 #include <virq/lapic.h>
 #include <virq/msg.h>
 #include <virq/pi.h>
+#include <virq/pic.h>
 
 #include <stdio.h>
 
@@ -108,6 +109,35 @@ VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_PPR == 0xA0U, "PPR offset");
 VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_ISR == 0x100U, "ISR offset");
 VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_TMR == 0x180U, "TMR offset");
 VIRQ_STATIC_ASSERT(VIRQ_LAPIC_REG_IRR == 0x200U, "IRR offset");
+
+/* ---- 8259A pair + ELCR (lib/pic) ---- */
+
+/* Save/restore format, version 2 (version 1 had `reserved` where `line` is). */
+VIRQ_STATIC_ASSERT(VIRQ_PIC_STATE_VERSION == 2U, "PIC state version changed: re-pin the layout");
+PIN_SIZE(struct virq_pic_chip_state, 12, 2);
+PIN_OFF(struct virq_pic_chip_state, irr, 0);
+PIN_OFF(struct virq_pic_chip_state, imr, 1);
+PIN_OFF(struct virq_pic_chip_state, isr, 2);
+PIN_OFF(struct virq_pic_chip_state, last_irr, 3);
+PIN_OFF(struct virq_pic_chip_state, elcr, 4);
+PIN_OFF(struct virq_pic_chip_state, prio_add, 5);
+PIN_OFF(struct virq_pic_chip_state, base, 6);
+PIN_OFF(struct virq_pic_chip_state, init_state, 7);
+PIN_OFF(struct virq_pic_chip_state, icw3, 8);
+PIN_OFF(struct virq_pic_chip_state, line, 9);
+PIN_OFF(struct virq_pic_chip_state, flags, 10);
+PIN_SIZE(struct virq_pic_state, 40, 4);
+PIN_OFF(struct virq_pic_state, version, 0);
+PIN_OFF(struct virq_pic_state, size, 4);
+PIN_OFF(struct virq_pic_state, chip, 8);
+PIN_OFF(struct virq_pic_state, intr, 32);
+PIN_OFF(struct virq_pic_state, reserved, 36);
+
+/* Ops table (hooks only appended) and the caller-allocated pair. */
+PIN_SIZE(struct virq_pic_ops, 16, 8);
+PIN_OFF(struct virq_pic_ops, intr, 0);
+PIN_OFF(struct virq_pic_ops, guest_error, 8);
+PIN_SIZE(struct virq_pic, 48, 8);
 
 int main(void)
 {

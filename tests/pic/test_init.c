@@ -61,7 +61,7 @@ static void test_power_up_state(void **state)
 		assert_int_equal(c->irr | c->imr | c->isr | c->last_irr | c->elcr, 0);
 		assert_int_equal(c->prio_add | c->base | c->init_state | c->icw3, 0);
 		assert_int_equal(c->flags, 0);
-		assert_int_equal(c->reserved, 0);
+		assert_int_equal(c->line, 0);
 	}
 	assert_int_equal(st.intr, 0);
 	assert_int_equal(st.reserved, 0);
@@ -482,7 +482,8 @@ static void test_icw1_side_effects(void **state)
 	outb(&fx, M_CMD, 0x11);
 	save(&fx, &st);
 	assert_int_equal(st.chip[0].irr, 0x08);      /* level request kept, edges dropped */
-	assert_int_equal(st.chip[0].last_irr, 0x08); /* edge latches re-armed */
+	assert_int_equal(st.chip[0].last_irr, 0x08); /* edge sense reset */
+	assert_int_equal(st.chip[0].line, 0x18);     /* the lines are where they were */
 	assert_int_equal(st.chip[0].isr, 0x00);
 	assert_int_equal(st.chip[0].imr, 0x00);
 	assert_int_equal(st.chip[0].prio_add, 0); /* IR7 lowest */
@@ -503,9 +504,16 @@ static void test_icw1_side_effects(void **state)
 	outb(&fx, M_DATA, 0x01);
 	assert_int_equal(intack(&fx), 0x0B);
 	outb(&fx, M_CMD, OCW2_EOI);
-	/* A re-armed edge input latches when it is driven high again. */
+	/*
+	 * IRQ4, held high through ICW1, must go low and high again (8259A
+	 * datasheet, Initialization Command Words): driving it high again is
+	 * no transition, a low-high is.
+	 */
 	irq(&fx, 3, false);
 	irq(&fx, 4, true);
+	assert_false(intr(&fx));
+	assert_int_equal(read_irr(&fx, M_CMD), 0x00);
+	irq_edge(&fx, 4);
 	assert_int_equal(intack(&fx), 0x0C);
 }
 

@@ -8,6 +8,12 @@
  *  | crosvm: ELCR write computes `value & !elcr` instead of masking | write twice, read back value & mask |
  *  | Xen: ELCR mask macro bug; master bit 2 control; ICW1 clearing passthrough pins |
  *  |      ELCR forced-edge bits; ICW1 side effects exactly per the digest |
+ *
+ * Then the defects an external review found in this model, one test each
+ * (named after what they pin, citing the 8259A datasheet):
+ *
+ *  | non-specific EOI in special mask mode cleared a masked in-service bit |
+ *  | set_irq re-driving a line held high through ICW1 latched a new edge |
  */
 #include "harness.h"
 
@@ -194,11 +200,159 @@ static void test_xen_icw1_keeps_passthrough_level_pins(void **state)
 	outb(&fx, M_CMD, OCW2_EOI);
 	assert_int_equal(intack(&fx), 0x25);
 	assert_int_equal(read_isr(&fx, M_CMD), 0x20); /* AEOI was cleared */
-	/* The edge line that stayed high counts again once driven high. */
+	/* The edge line that stayed high counts again after a low-high. */
 	outb(&fx, M_CMD, OCW2_EOI);
 	irq(&fx, 5, false);
 	irq(&fx, 4, true);
+	assert_false(intr(&fx));
+	irq_edge(&fx, 4);
 	assert_int_equal(intack(&fx), 0x24);
+}
+
+/* ---- external review ---- */
+
+static uint8_t prio_add_of(struct pic_fixture *fx, unsigned chip)
+{
+	struct virq_pic_state st;
+
+	save(fx, &st);
+	return st.chip[chip].prio_add;
+}
+
+/*
+ * 8259A datasheet, End of Interrupt (EOI): "an IS bit that is masked by an
+ * IMR bit will not be cleared by a non-specific EOI if the 8259A is in the
+ * Special Mask Mode". The IRQ3 handler masks its own level and enters
+ * special mask mode (Special Mask Mode section) so IRQ5 can nest; IRQ5's
+ * non-specific EOI must clear 5, not the masked 3 of higher priority.
+ * Before the fix the EOI cleared 3 (ISR read 0x20), so 5 stayed in
+ * service and kept IRQ6 out (spurious 0x0F instead of 0x0E). With only
+ * masked levels left in service a non-specific EOI does nothing; a
+ * specific EOI still clears the masked level.
+ */
+static void test_review_smm_nonspecific_eoi_skips_masked_isr(void **state)
+{
+	struct pic_fixture fx;
+
+	(void)state;
+	setup(&fx);
+	irq_pulse(&fx, 3);
+	assert_int_equal(intack(&fx), 0x0B);
+	outb(&fx, M_DATA, 0x08);
+	outb(&fx, M_CMD, OCW3_SET_SMM);
+	irq_pulse(&fx, 5);
+	assert_int_equal(intack(&fx), 0x0D);
+	assert_int_equal(read_isr(&fx, M_CMD), 0x28);
+	irq_pulse(&fx, 6);
+	assert_false(intr(&fx)); /* 5 in service holds 6 back */
+
+	outb(&fx, M_CMD, OCW2_EOI); /* IRQ5's handler */
+	assert_int_equal(read_isr(&fx, M_CMD), 0x08);
+	assert_true(intr(&fx));
+	assert_int_equal(intack(&fx), 0x0E);
+	assert_int_equal(read_isr(&fx, M_CMD), 0x48);
+	outb(&fx, M_CMD, OCW2_EOI); /* IRQ6's handler */
+	assert_int_equal(read_isr(&fx, M_CMD), 0x08);
+	outb(&fx, M_CMD, OCW2_EOI); /* only the masked 3 left: nothing */
+	assert_int_equal(read_isr(&fx, M_CMD), 0x08);
+	assert_int_equal(prio_add_of(&fx, 0), 0);
+	outb(&fx, M_CMD, (uint8_t)OCW2_SEOI(3));
+	assert_int_equal(read_isr(&fx, M_CMD), 0x00);
+	/* Outside special mask mode the IMR plays no part. */
+	outb(&fx, M_CMD, OCW3_CLEAR_SMM);
+	irq_pulse(&fx, 3);
+	outb(&fx, M_DATA, 0x00);
+	assert_int_equal(intack(&fx), 0x0B);
+	outb(&fx, M_DATA, 0x08);
+	outb(&fx, M_CMD, OCW2_EOI);
+	assert_int_equal(read_isr(&fx, M_CMD), 0x00);
+	assert_int_equal(intack(&fx), 0x0F);
+}
+
+/*
+ * The same for rotate on non-specific EOI (8259A datasheet, End of
+ * Interrupt and Automatic Rotation): the level it clears, 5, becomes the
+ * lowest priority, so IRQ6 then beats IRQ4. Before the fix it cleared the
+ * masked 3 (ISR read 0x20) and rotated to "3 lowest": 5 stayed in service
+ * and IRQ4 came first (0x0C). With nothing unmasked in service it neither
+ * clears nor rotates.
+ */
+static void test_review_smm_rotate_nonspecific_eoi_skips_masked_isr(void **state)
+{
+	struct pic_fixture fx;
+
+	(void)state;
+	setup(&fx);
+	irq_pulse(&fx, 3);
+	assert_int_equal(intack(&fx), 0x0B);
+	outb(&fx, M_DATA, 0x08);
+	outb(&fx, M_CMD, OCW3_SET_SMM);
+	irq_pulse(&fx, 5);
+	assert_int_equal(intack(&fx), 0x0D);
+
+	outb(&fx, M_CMD, OCW2_ROTATE_EOI);
+	assert_int_equal(read_isr(&fx, M_CMD), 0x08);
+	assert_int_equal(prio_add_of(&fx, 0), 6); /* 5 lowest: 6 7 0 1 2 3 4 5 */
+	outb(&fx, M_CMD, OCW2_ROTATE_EOI);        /* only the masked 3: nothing */
+	assert_int_equal(read_isr(&fx, M_CMD), 0x08);
+	assert_int_equal(prio_add_of(&fx, 0), 6);
+	irq_pulse(&fx, 4);
+	irq_pulse(&fx, 6);
+	assert_int_equal(intack(&fx), 0x0E);
+	assert_int_equal(read_isr(&fx, M_CMD), 0x48);
+}
+
+/*
+ * 8259A datasheet, Initialization Command Words: after ICW1 "an interrupt
+ * request (IR) input must make a low-to-high transition to generate an
+ * interrupt"; Edge and Level Triggered Modes: an edge input "can remain
+ * high without generating another interrupt". An embedder that calls
+ * virq_pic_set_irq() with the level the line already has is not making an
+ * edge. Before the fix ICW1 forgot that IRQ4 was high, and re-driving it
+ * high latched a request (INT rose, INTA answered 0x0C with ISR 0x10).
+ * Level inputs are the other side: their request is the line, also when
+ * the ELCR makes a held-high input level after ICW1 (before the fix its
+ * IRR stayed 0 while the line was high).
+ */
+static void test_review_set_irq_held_line_after_icw1_is_no_edge(void **state)
+{
+	struct pic_fixture fx;
+
+	(void)state;
+	setup(&fx);
+	irq(&fx, 4, true);
+	assert_int_equal(intack(&fx), 0x0C);
+	outb(&fx, M_CMD, OCW2_EOI);
+	irq(&fx, 4, true); /* unchanged: nothing, as before ICW1 */
+	assert_false(intr(&fx));
+
+	chip_init(&fx, M_CMD, 0x08, 0x04, 0x01); /* IRQ4 held high throughout */
+	irq(&fx, 4, true);
+	assert_false(intr(&fx));
+	assert_int_equal(read_irr(&fx, M_CMD), 0x00);
+	assert_int_equal(intack(&fx), 0x0F); /* spurious: nothing requested */
+	assert_int_equal(read_isr(&fx, M_CMD), 0x00);
+	irq(&fx, 4, false);
+	assert_false(intr(&fx));
+	irq(&fx, 4, true); /* the transition ICW1 asks for */
+	assert_true(intr(&fx));
+	assert_int_equal(intack(&fx), 0x0C);
+	assert_int_equal(read_isr(&fx, M_CMD), 0x10);
+	outb(&fx, M_CMD, OCW2_EOI);
+
+	/* IRQ5 held high through ICW1, then made level: it requests. */
+	irq(&fx, 5, true);
+	assert_int_equal(intack(&fx), 0x0D);
+	outb(&fx, M_CMD, OCW2_EOI);
+	chip_init(&fx, M_CMD, 0x08, 0x04, 0x01);
+	irq(&fx, 5, true);
+	assert_int_equal(read_irr(&fx, M_CMD), 0x00);
+	outb(&fx, VIRQ_PIC_ELCR1, 0x20);
+	assert_int_equal(read_irr(&fx, M_CMD), 0x20);
+	assert_int_equal(intack(&fx), 0x0D);
+	assert_int_equal(read_irr(&fx, M_CMD), 0x20); /* level: INTA leaves it */
+	irq(&fx, 5, false);
+	assert_int_equal(read_irr(&fx, M_CMD), 0x00);
 }
 
 int main(void)
@@ -208,6 +362,9 @@ int main(void)
 		cmocka_unit_test(test_xen_elcr_forced_edge_bits),
 		cmocka_unit_test(test_xen_master_bit2_is_the_cascade),
 		cmocka_unit_test(test_xen_icw1_keeps_passthrough_level_pins),
+		cmocka_unit_test(test_review_smm_nonspecific_eoi_skips_masked_isr),
+		cmocka_unit_test(test_review_smm_rotate_nonspecific_eoi_skips_masked_isr),
+		cmocka_unit_test(test_review_set_irq_held_line_after_icw1_is_no_edge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

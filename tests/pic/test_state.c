@@ -65,10 +65,10 @@ static void test_saved_fields_exact(void **state)
 	(void)state;
 	build_rich(&fx);
 	save(&fx, &st);
-	assert_int_equal(st.version, 1);
+	assert_int_equal(st.version, 2);
 	assert_int_equal(st.size, 40);
 	assert_int_equal(st.chip[0].irr, 0xAE);      /* 7, 5 (level), 3, 2 (slave), 1 */
-	assert_int_equal(st.chip[0].last_irr, 0xA6); /* lines 7, 5, 2 (slave INT), 1 */
+	assert_int_equal(st.chip[0].last_irr, 0xA6); /* sense: 7, 5 (level), 2, 1 (edges seen) */
 	assert_int_equal(st.chip[0].imr, 0x22);
 	assert_int_equal(st.chip[0].isr, 0x20);
 	assert_int_equal(st.chip[0].elcr, 0xA0);
@@ -76,7 +76,7 @@ static void test_saved_fields_exact(void **state)
 	assert_int_equal(st.chip[0].base, 0x20);
 	assert_int_equal(st.chip[0].init_state, 0);
 	assert_int_equal(st.chip[0].icw3, 0x04);
-	assert_int_equal(st.chip[0].reserved, 0);
+	assert_int_equal(st.chip[0].line, 0xA6); /* 3 pulsed: low again */
 	assert_int_equal(st.chip[0].flags,
 			 VIRQ_PIC_F_IC4 | VIRQ_PIC_F_SPECIAL_MASK | VIRQ_PIC_F_READ_ISR);
 	assert_int_equal(st.chip[1].irr, 0x12);
@@ -88,7 +88,7 @@ static void test_saved_fields_exact(void **state)
 	assert_int_equal(st.chip[1].base, 0x28);
 	assert_int_equal(st.chip[1].init_state, 0);
 	assert_int_equal(st.chip[1].icw3, 0x02);
-	assert_int_equal(st.chip[1].reserved, 0);
+	assert_int_equal(st.chip[1].line, 0x12);
 	assert_int_equal(st.chip[1].flags,
 			 VIRQ_PIC_F_IC4 | VIRQ_PIC_F_AEOI | VIRQ_PIC_F_ROTATE_AEOI);
 	assert_int_equal(st.intr, 1);
@@ -260,6 +260,111 @@ static void test_restore_accepts_reachable_cascade_states(void **state)
 	assert_int_equal(intack(&b), 0x77);
 }
 
+/*
+ * Version 1 (before the input levels were saved) is still taken: its
+ * levels are its last_irr, which version 1 kept as both levels and edge
+ * latches. This is build_rich() exactly as version 1 saved it (the numbers
+ * test_saved_fields_exact pinned then): it restores, saves back as version
+ * 2 with line = last_irr, equal to what this version saves for the same
+ * history, and behaves the same.
+ */
+static void test_restore_version_1_state(void **state)
+{
+	struct pic_fixture a, b;
+	struct virq_pic_state v1, back, now;
+
+	(void)state;
+	memset(&v1, 0, sizeof(v1));
+	v1.version = 1;
+	v1.size = 40;
+	v1.chip[0].irr = 0xAE;
+	v1.chip[0].imr = 0x22;
+	v1.chip[0].isr = 0x20;
+	v1.chip[0].last_irr = 0xA6;
+	v1.chip[0].elcr = 0xA0;
+	v1.chip[0].prio_add = 5;
+	v1.chip[0].base = 0x20;
+	v1.chip[0].icw3 = 0x04;
+	v1.chip[0].flags = VIRQ_PIC_F_IC4 | VIRQ_PIC_F_SPECIAL_MASK | VIRQ_PIC_F_READ_ISR;
+	v1.chip[1].irr = 0x12;
+	v1.chip[1].imr = 0x10;
+	v1.chip[1].last_irr = 0x12;
+	v1.chip[1].elcr = 0x12;
+	v1.chip[1].base = 0x28;
+	v1.chip[1].icw3 = 0x02;
+	v1.chip[1].flags = VIRQ_PIC_F_IC4 | VIRQ_PIC_F_AEOI | VIRQ_PIC_F_ROTATE_AEOI;
+	v1.intr = 1;
+
+	fixture_init(&b);
+	assert_int_equal(virq_pic_restore(&b.pic, &v1), 0);
+	assert_invariants(&b);
+	assert_int_equal(b.f.n_intr, 1);
+	save(&b, &back);
+	assert_int_equal(back.version, 2);
+	assert_int_equal(back.chip[0].line, 0xA6);
+	assert_int_equal(back.chip[1].line, 0x12);
+	back.version = 1;
+	back.chip[0].line = 0;
+	back.chip[1].line = 0;
+	assert_memory_equal(&back, &v1, sizeof(v1));
+	build_rich(&a);
+	save(&a, &now);
+	save(&b, &back);
+	assert_memory_equal(&now, &back, sizeof(now));
+	same_behaviour(&a, &b);
+
+	/* Damaged under the derived levels: a level request without its line. */
+	v1.chip[0].last_irr = 0x26;
+	fixture_init(&b);
+	assert_int_equal(virq_pic_restore(&b.pic, &v1), -VIRQ_ESTATE);
+	assert_int_equal(b.f.n_intr, 0);
+}
+
+/*
+ * An edge input held high through ICW1: version 2 keeps its line high
+ * with the edge sense reset, so driving it high again is nothing and it
+ * needs a low-high (8259A datasheet, Initialization Command Words).
+ * Version 1 stored no level and meant "re-armed, counts as low": restored
+ * from version 1 the same registers take the next high as an edge.
+ */
+static void test_restore_versions_and_held_line(void **state)
+{
+	struct pic_fixture a, b, c;
+	struct virq_pic_state st, v1;
+
+	(void)state;
+	fixture_init(&a);
+	bios_init(&a, 0x08, 0x70);
+	irq(&a, 4, true);
+	chip_init(&a, M_CMD, 0x08, 0x04, 0x01);
+	save(&a, &st);
+	assert_int_equal(st.chip[0].irr, 0x00);
+	assert_int_equal(st.chip[0].line, 0x10);
+	assert_int_equal(st.chip[0].last_irr, 0x00);
+
+	fixture_init(&b);
+	assert_int_equal(virq_pic_restore(&b.pic, &st), 0);
+	assert_invariants(&b);
+	irq(&b, 4, true);
+	assert_false(intr(&b));
+	assert_int_equal(read_irr(&b, M_CMD), 0x00);
+	irq_edge(&b, 4);
+	assert_int_equal(intack(&b), 0x0C);
+
+	v1 = st;
+	v1.version = 1;
+	v1.chip[0].line = 0;
+	v1.chip[1].line = 0;
+	fixture_init(&c);
+	assert_int_equal(virq_pic_restore(&c.pic, &v1), 0);
+	assert_invariants(&c);
+	save(&c, &st);
+	assert_int_equal(st.version, 2);
+	assert_int_equal(st.chip[0].line, 0x00);
+	irq(&c, 4, true);
+	assert_int_equal(intack(&c), 0x0C);
+}
+
 static void test_null_arguments(void **state)
 {
 	struct pic_fixture fx;
@@ -280,7 +385,7 @@ enum field {
 	F_SIZE,
 	F_INTR,
 	F_RESERVED,
-	F_CHIP_RESERVED,
+	F_LINE,
 	F_FLAGS,
 	F_INIT_STATE,
 	F_PRIO_ADD,
@@ -310,8 +415,8 @@ static void apply(struct virq_pic_state *st, enum field f, unsigned chip, uint32
 	case F_RESERVED:
 		SET(st->reserved);
 		break;
-	case F_CHIP_RESERVED:
-		SET(c->reserved);
+	case F_LINE:
+		SET(c->line);
 		break;
 	case F_FLAGS:
 		SET(c->flags);
@@ -355,7 +460,8 @@ static void test_restore_refuses_damaged_states(void **state)
 		int err;
 	} rows[] = {
 		{ "version 0", F_VERSION, 0, 0, false, -VIRQ_EVERSION },
-		{ "version 2", F_VERSION, 0, 2, false, -VIRQ_EVERSION },
+		{ "version 3", F_VERSION, 0, 3, false, -VIRQ_EVERSION },
+		{ "version 1 with its reserved byte set", F_VERSION, 0, 1, false, -VIRQ_ESTATE },
 		{ "size 0", F_SIZE, 0, 0, false, -VIRQ_EVERSION },
 		{ "size - 1", F_SIZE, 0, 39, false, -VIRQ_EVERSION },
 		{ "size + 4", F_SIZE, 0, 44, false, -VIRQ_EVERSION },
@@ -363,8 +469,12 @@ static void test_restore_refuses_damaged_states(void **state)
 		{ "intr flipped", F_INTR, 0, 1, true, -VIRQ_ESTATE },
 		{ "reserved", F_RESERVED, 0, 1, false, -VIRQ_ESTATE },
 		{ "reserved top", F_RESERVED, 0, 0x80000000U, false, -VIRQ_ESTATE },
-		{ "master chip reserved", F_CHIP_RESERVED, 0, 1, false, -VIRQ_ESTATE },
-		{ "slave chip reserved", F_CHIP_RESERVED, 1, 0x80, false, -VIRQ_ESTATE },
+		{ "master level lines dropped", F_LINE, 0, 0x06, false, -VIRQ_ESTATE },
+		{ "slave level line dropped", F_LINE, 1, 0x02, true, -VIRQ_ESTATE },
+		{ "slave level line 12 dropped", F_LINE, 1, 0x10, true, -VIRQ_ESTATE },
+		{ "edge sense on a low line", F_LINE, 0, 0x02, true, -VIRQ_ESTATE },
+		{ "edge request on a high line without its sense", F_LAST_IRR, 0, 0x02, true,
+		  -VIRQ_ESTATE },
 		{ "unknown flag 9", F_FLAGS, 0, 0x200, true, -VIRQ_ESTATE },
 		{ "unknown flag 15", F_FLAGS, 1, 0x8000, true, -VIRQ_ESTATE },
 		{ "init state 4", F_INIT_STATE, 0, 4, false, -VIRQ_ESTATE },
@@ -379,9 +489,10 @@ static void test_restore_refuses_damaged_states(void **state)
 		{ "ELCR1 IRQ2", F_ELCR, 0, 0x04, true, -VIRQ_ESTATE },
 		{ "ELCR2 IRQ8", F_ELCR, 1, 0x01, true, -VIRQ_ESTATE },
 		{ "ELCR2 IRQ13", F_ELCR, 1, 0x20, true, -VIRQ_ESTATE },
-		{ "level IRR without its line", F_LAST_IRR, 0, 0x80, true, -VIRQ_ESTATE },
+		{ "level sense without its line", F_LAST_IRR, 0, 0x80, true, -VIRQ_ESTATE },
 		{ "level line without its IRR", F_IRR, 0, 0x80, true, -VIRQ_ESTATE },
-		{ "master IR2 input not the slave INT", F_LAST_IRR, 0, 0x04, true, -VIRQ_ESTATE },
+		{ "level line without its sense", F_LAST_IRR, 1, 0x10, true, -VIRQ_ESTATE },
+		{ "master IR2 high without its sense", F_LAST_IRR, 0, 0x04, true, -VIRQ_ESTATE },
 		{ "slave INT changed under the master", F_IMR, 1, 0xFF, false, -VIRQ_ESTATE },
 		{ "INT would be low", F_ISR, 0, 0xA0, false, -VIRQ_ESTATE },
 		{ "LTIM with IRR != lines", F_FLAGS, 0, VIRQ_PIC_F_LTIM, true, -VIRQ_ESTATE },
@@ -427,6 +538,17 @@ static void test_restore_refuses_damaged_states(void **state)
 		snap_expect(&fx, &s);
 		bad.chip[1].flags |= VIRQ_PIC_F_IC4;
 		assert_int_equal(virq_pic_restore(&fx.pic, &bad), 0);
+	}
+	/* Master IR2 low (its sense too) while the slave's INT is high. */
+	{
+		struct virq_pic_state bad = good;
+		struct snapshot s;
+
+		bad.chip[0].line &= (uint8_t)~0x04U;
+		bad.chip[0].last_irr &= (uint8_t)~0x04U;
+		snap_take(&fx, &s);
+		assert_int_equal(virq_pic_restore(&fx.pic, &bad), -VIRQ_ESTATE);
+		snap_expect(&fx, &s);
 	}
 }
 
@@ -478,6 +600,8 @@ int main(void)
 		cmocka_unit_test(test_restore_reports_intr_change),
 		cmocka_unit_test(test_round_trip_mid_init_and_poll),
 		cmocka_unit_test(test_restore_accepts_reachable_cascade_states),
+		cmocka_unit_test(test_restore_version_1_state),
+		cmocka_unit_test(test_restore_versions_and_held_line),
 		cmocka_unit_test(test_null_arguments),
 		cmocka_unit_test(test_restore_refuses_damaged_states),
 		cmocka_unit_test(test_restore_bit_flip_sweep),

@@ -758,11 +758,53 @@ static enum rclass reg_class(const struct fuzz *f, uint32_t off, bool x2)
 }
 
 /*
+ * After the EOI of vector @h (the highest ISR bit before it): the EOI of
+ * the vector a LINT entry delivered clears its Remote IRR, whatever the
+ * entry holds now (the guest may have rewritten it) and whatever TMR
+ * says; a pin still asserted is delivered again, with the entry's current
+ * vector. Other entries do not change. Uses the page snapshot.
+ */
+static void model_lint_eoi(struct inst *x, int h)
+{
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t off = p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0;
+		uint32_t lvt = pg(x, off);
+
+		if (!(before(off) & VIRQ_LVT_REMOTE_IRR) || x->rirr_vec[p] != h) {
+			CHECK(lvt == before(off));
+			continue;
+		}
+		CHECK((lvt & ~VIRQ_LVT_REMOTE_IRR) == (before(off) & ~VIRQ_LVT_REMOTE_IRR));
+		x->rirr_vec[p] = -1;
+		if (lvt & VIRQ_LVT_REMOTE_IRR) {
+			/* Delivered again at once: level Fixed, unmasked, asserted. */
+			CHECK(!(lvt & VIRQ_LVT_MASKED) && (lvt & VIRQ_LVT_LEVEL) &&
+			      ((lvt >> 8) & 7U) == VIRQ_DM_FIXED &&
+			      x->pin_level[p] != !!(lvt & VIRQ_LVT_POLARITY_LOW));
+			CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, lvt & 0xFFU));
+			x->rirr_vec[p] = (int)(lvt & 0xFFU);
+		}
+	}
+}
+
+/* Highest vector of the snapshot's bitmap at @base, or -1. */
+static int before_highest(uint32_t base)
+{
+	for (int i = 7; i >= 0; i--) {
+		uint32_t w = g_before[(base >> 2) + 4U * (uint32_t)i];
+
+		if (w)
+			return i * 32 + 31 - __builtin_clz(w);
+	}
+	return -1;
+}
+
+/*
  * A register write that took effect (xAPIC MMIO or x2APIC WRMSR without
  * #GP): the written register's new value and the slots it may change.
  */
-static void check_reg_written(const struct fuzz *f, const struct inst *x, uint32_t off,
-			      uint64_t val, bool x2)
+static void check_reg_written(const struct fuzz *f, struct inst *x, uint32_t off, uint64_t val,
+			      bool x2)
 {
 	uint32_t v = (uint32_t)val;
 	uint32_t now = pg(x, off), old = before(off);
@@ -809,6 +851,8 @@ static void check_reg_written(const struct fuzz *f, const struct inst *x, uint32
 	case VIRQ_LAPIC_REG_EOI:
 		allowed |= S_RANGE8(VIRQ_LAPIC_REG_ISR) | S(VIRQ_LAPIC_REG_PPR) | S_ACCEPT |
 			   S(VIRQ_LAPIC_REG_LVT_LINT0) | S(VIRQ_LAPIC_REG_LVT_LINT1);
+		if (before_highest(VIRQ_LAPIC_REG_ISR) >= 0)
+			model_lint_eoi(x, before_highest(VIRQ_LAPIC_REG_ISR));
 		break;
 	case VIRQ_LAPIC_REG_ICR_LO:
 		CHECK(now == (v & 0xCCFFFU));
@@ -1368,31 +1412,7 @@ static void do_eoi(struct fuzz *f, struct inst *x, bool via_reg, uint8_t a, stru
 		CHECK(x->env.n_eoi == 1 && x->env.eoi_vec == (uint8_t)h);
 	else
 		CHECK(x->env.n_eoi == 0);
-	/*
-	 * The EOI of the vector a LINT entry delivered clears its Remote IRR,
-	 * whatever the entry holds now (the guest may have rewritten it) and
-	 * whatever TMR says; a pin still asserted is delivered again, with
-	 * the entry's current vector. Other entries do not change.
-	 */
-	for (unsigned p = 0; p < 2; p++) {
-		uint32_t off = p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0;
-		uint32_t lvt = pg(x, off);
-
-		if (!(before(off) & VIRQ_LVT_REMOTE_IRR) || x->rirr_vec[p] != h) {
-			CHECK(lvt == before(off));
-			continue;
-		}
-		CHECK((lvt & ~VIRQ_LVT_REMOTE_IRR) == (before(off) & ~VIRQ_LVT_REMOTE_IRR));
-		x->rirr_vec[p] = -1;
-		if (lvt & VIRQ_LVT_REMOTE_IRR) {
-			/* Delivered again at once: level Fixed, unmasked, asserted. */
-			CHECK(!(lvt & VIRQ_LVT_MASKED) && (lvt & VIRQ_LVT_LEVEL) &&
-			      ((lvt >> 8) & 7U) == VIRQ_DM_FIXED &&
-			      x->pin_level[p] != !!(lvt & VIRQ_LVT_POLARITY_LOW));
-			CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, lvt & 0xFFU));
-			x->rirr_vec[p] = (int)(lvt & 0xFFU);
-		}
-	}
+	model_lint_eoi(x, h);
 	check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_ISR) | S(VIRQ_LAPIC_REG_PPR) | S_ACCEPT |
 				      S(VIRQ_LAPIC_REG_LVT_LINT0) | S(VIRQ_LAPIC_REG_LVT_LINT1));
 	r->val = (uint64_t)h;

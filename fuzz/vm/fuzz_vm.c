@@ -22,6 +22,19 @@
  * before (no committed corpus file starts with it), so the corpus keeps
  * its meaning.
  *
+ * Wide mode: an input that starts with the four bytes "WIDE" and two more
+ * bytes w (little-endian) ORs bits 2i+1:2i of w into bits 9:8 of vCPU i's
+ * initial APIC ID (IDs up to 0x3FF) and gives the map 0x100 * (1 + w bits
+ * 13:12) entries, so it covers the 8-bit xAPIC aliases and some of the wide
+ * IDs; with w bit 14 the low bytes of the initial IDs come in pairs (vCPUs
+ * 2k and 2k+1 share the k-th, the spread applying to k). A vCPU taken
+ * x2APIC -> disabled -> xAPIC gets the low byte of its x2APIC ID as xAPIC
+ * ID, which another vCPU may hold: the alias a VM of more than 256 vCPUs
+ * allows (equal bits 9:8 in a pair give two x2APIC LAPICs one ID, which
+ * only an embedder can configure). The rest of the input follows and may
+ * itself start with "VCPU". Without the prefix the map has 64 entries and
+ * every initial ID is below 0x100, as before.
+ *
  * After every op (a failed check prints the line and traps):
  *  - lapic_check_invariants(), ioapic_check_invariants(),
  *    pic_check_invariants() and vm_check_invariants() are 0, and each
@@ -31,7 +44,12 @@
  *    an independent resolution that asks virq_lapic_match_dest() of every
  *    vCPU without the map: the accepted count is exact, and a vector that
  *    newly appears in a LAPIC's posted-interrupt descriptor appears only in
- *    a LAPIC that matched (for lowest priority: one of the lowest class).
+ *    a LAPIC that matched (for lowest priority: one of the lowest class);
+ *  - and virq_vm_scan_count() moves by exactly one when the message had to
+ *    scan, by none when the map could answer it (expect_scan(): the rules
+ *    of vm.h "Destination maps", with the holders of each APIC ID counted
+ *    from the LAPICs themselves, so a shared ID scans only the deliveries
+ *    that name it).
  *  - in vCPU mode, after each decision (checked_decide()): at most one of
  *    NMI/INTR/SMI; INTR only with the interrupt window open, NMI only
  *    with the NMI window open; a LAPIC vector is >= 16, now the highest
@@ -64,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NV 6U
 #define NMAP 64U
+#define NMAP_WIDE_MAX 0x400U
 #define NGSI 26U
 
 #define CHECK(c)                                                                                   \
@@ -79,7 +98,7 @@ static struct virq_lapic apics[NV];
 static struct virq_lapic_config lcfg[NV];
 static uint32_t idx[NV];
 static struct virq_lapic *vcpus[NV];
-static uint32_t map[NMAP];
+static uint32_t map[NMAP_WIDE_MAX];
 static uint64_t map_key[NV];
 static struct virq_vm_gsi gsis[NGSI];
 static struct virq_vm vm;
@@ -90,6 +109,7 @@ static unsigned lock_depth;
 static bool ipi_depth;
 
 static const uint8_t vcpu_magic[4] = { 'V', 'C', 'P', 'U' };
+static const uint8_t wide_magic[4] = { 'W', 'I', 'D', 'E' };
 
 static void f_lock(void *ctx)
 {
@@ -137,6 +157,54 @@ static bool shadow_match(const struct virq_lapic *l, const struct virq_apic_msg 
 	}
 }
 
+/* Whether the map answers for APIC ID @id: in it, and held by at most one
+ * enabled LAPIC (in either mode). */
+static bool slot_ok(uint32_t id)
+{
+	unsigned holders = 0;
+
+	if (id >= vm.cfg.map_entries)
+		return false;
+	for (unsigned i = 0; i < NV; i++)
+		if (vcpus[i] && enabled(vcpus[i]) && virq_lapic_get_id(vcpus[i]) == id)
+			holders++;
+	return holders <= 1;
+}
+
+/* Whether delivering @m (destination @dest after the broadcast quirk) must
+ * scan every vCPU rather than look the map up: vm.h, "Destination maps". */
+static bool expect_scan(const struct virq_apic_msg *m, uint32_t dest)
+{
+	unsigned nx = 0, nw = 0;
+
+	if (m->trigger_level && !m->level)
+		return false; /* never resolved */
+	if (m->shorthand != VIRQ_SH_NONE || dest == 0xFFFFFFFFU)
+		return true;
+	for (unsigned i = 0; i < NV; i++) {
+		if (!vcpus[i] || !enabled(vcpus[i]))
+			continue;
+		if (virq_lapic_get_mode(vcpus[i]) == VIRQ_LAPIC_MODE_XAPIC)
+			nx++;
+		else if (virq_lapic_get_id(vcpus[i]) > 0xFFFFFU)
+			nw++;
+	}
+	if (!m->logical) {
+		if (!slot_ok(dest))
+			return true;
+		/* xAPIC-mode LAPICs see the low 8 bits: that slot too. */
+		if (nx && dest > 0xFFU)
+			return (dest & 0xFFU) == 0xFFU || !slot_ok(dest & 0xFFU);
+		return nx && dest == 0xFFU;
+	}
+	if (nx || nw)
+		return true;
+	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U)
+		if (!slot_ok(((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits)))
+			return true;
+	return false;
+}
+
 static bool pir_has(const struct virq_lapic *l, uint8_t v)
 {
 	return (__atomic_load_n(&l->pi.pir[v >> 6], __ATOMIC_RELAXED) >> (v & 63)) & 1U;
@@ -151,7 +219,8 @@ static unsigned checked_send(const struct virq_apic_msg *m, bool msi, uint64_t m
 	uint32_t dest = m->dest;
 	unsigned want = 0, got, cands = 0, min = 16;
 	bool fixed = m->delivery == VIRQ_DM_FIXED || m->delivery == VIRQ_DM_LOWEST;
-	bool bcast;
+	bool bcast, scan;
+	uint64_t scans;
 
 	if (vm.cfg.x2apic_broadcast_quirk && m->src == VIRQ_MSG_SRC_NONE &&
 	    m->shorthand == VIRQ_SH_NONE && dest == 0xFFU)
@@ -177,9 +246,12 @@ static unsigned checked_send(const struct virq_apic_msg *m, bool msi, uint64_t m
 		want = cands ? 1 : 0;
 	if (m->trigger_level && !m->level)
 		want = 0;
+	scan = expect_scan(m, dest);
+	scans = virq_vm_scan_count(&vm);
 
 	got = msi ? virq_vm_send_msi(&vm, msi_addr, msi_data, 0) : virq_vm_deliver(&vm, m);
 	CHECK(got == want);
+	CHECK(virq_vm_scan_count(&vm) - scans == (scan ? 1U : 0U));
 	for (unsigned i = 0; i < NV; i++) {
 		const struct virq_lapic *l = vcpus[i];
 
@@ -587,14 +659,18 @@ static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 	}
 }
 
-static void setup(uint8_t hdr)
+/* Set in wide mode: the two "WIDE" bytes, with bit 16 for "on". */
+#define WIDE_ON 0x10000U
+#define WIDE_PAIRS 0x4000U
+
+static void setup(uint8_t hdr, uint32_t wide)
 {
 	struct virq_vm_config cfg;
 	struct virq_ioapic_config icfg;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.nr_vcpus = NV;
-	cfg.map_entries = NMAP;
+	cfg.map_entries = wide ? ((wide >> 12 & 3U) + 1U) * 0x100U : NMAP;
 	cfg.nr_gsis = NGSI;
 	cfg.lowest_vector_hashing = hdr & 1;
 	cfg.x2apic_broadcast_quirk = (hdr >> 1) & 1;
@@ -607,6 +683,10 @@ static void setup(uint8_t hdr)
 		memset(&lcfg[i], 0, sizeof(lcfg[i]));
 		/* Spread 0 gives IDs 0-5; others reach past the map and collide. */
 		lcfg[i].apic_id = (i * (1U + (hdr >> 3))) & 0xFFU;
+		if (wide & WIDE_PAIRS)
+			lcfg[i].apic_id = ((i >> 1) * (1U + (hdr >> 3))) & 0xFFU;
+		if (wide)
+			lcfg[i].apic_id |= (wide >> (2 * i) & 3U) << 8;
 		lcfg[i].bsp = i == 0;
 		lcfg[i].x2apic = true;
 		lcfg[i].xapic_id_writable = true;
@@ -625,14 +705,20 @@ static void setup(uint8_t hdr)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	unsigned op_count = OP_COUNT;
+	uint32_t wide = 0;
 	uint8_t rec[9];
 
+	if (size >= sizeof(wide_magic) + 2 && memcmp(data, wide_magic, sizeof(wide_magic)) == 0) {
+		wide = WIDE_ON | data[4] | (uint32_t)data[5] << 8;
+		data += sizeof(wide_magic) + 2;
+		size -= sizeof(wide_magic) + 2;
+	}
 	if (size >= sizeof(vcpu_magic) && memcmp(data, vcpu_magic, sizeof(vcpu_magic)) == 0) {
 		op_count = OP_VCPU_COUNT;
 		data += sizeof(vcpu_magic);
 		size -= sizeof(vcpu_magic);
 	}
-	setup(size ? data[0] : 0);
+	setup(size ? data[0] : 0, wide);
 	check_all();
 	for (size_t p = 1; p < size; p += sizeof(rec)) {
 		memset(rec, 0, sizeof(rec));

@@ -41,11 +41,26 @@
  *
  * The map is only a shortcut: every candidate it yields is confirmed with
  * virq_lapic_match_dest(), which has the final word (including the xAPIC
- * low-8-bit aliasing of wide destinations). Situations the map cannot
- * answer exactly fall back to a scan of every vCPU: broadcasts, shorthands,
- * IDs at or above the map size, xAPIC logical destinations, any
- * destination while an xAPIC-mode LAPIC could alias it, and any destination
- * while two enabled LAPICs share an APIC ID.
+ * low-8-bit aliasing of wide destinations: while a LAPIC is in xAPIC mode,
+ * a physical destination above 0xFF also looks up the slot of its low 8
+ * bits). Situations the map cannot answer exactly fall back to a scan of
+ * every vCPU: broadcasts, shorthands, IDs at or above the map size,
+ * logical destinations while a LAPIC is in xAPIC mode (its flat or cluster
+ * LDR is not derived from its ID) or has an x2APIC ID of 2^20 or more,
+ * physical destinations whose low 8 bits are 0xFF while a LAPIC is in
+ * xAPIC mode, and destinations that name an APIC ID two or more enabled
+ * LAPICs share.
+ *
+ * A guest can make LAPICs share an ID by writing the xAPIC ID register, or,
+ * in a VM of more than 256 vCPUs, by taking an x2APIC LAPIC back to xAPIC
+ * mode (x2APIC, disabled, xAPIC): its 8-bit xAPIC ID is then the low byte
+ * of its x2APIC ID, which another LAPIC may hold. Only the deliveries that
+ * name a shared ID scan: physical to that ID, physical to an ID above 0xFF
+ * whose low 8 bits are that ID while a LAPIC is in xAPIC mode, and x2APIC
+ * logical to a cluster and bitmap that include that ID. Every other
+ * destination keeps its O(1) lookup, and the ID resolves in O(1) again as
+ * soon as at most one enabled LAPIC holds it. virq_vm_scan_count() counts
+ * the deliveries that scanned, for any reason.
  *
  * ## Lowest priority
  *
@@ -197,20 +212,22 @@ struct virq_vm {
 	void *ctx;
 	struct virq_vm_config cfg;
 	struct virq_lapic **vcpus; /* nr_vcpus entries, NULL = absent */
-	uint32_t *map;             /* map_entries: APIC ID -> vCPU index */
+	uint32_t *map;             /* map_entries: APIC ID -> vCPU index or shared */
 	struct virq_vm_gsi *gsis;  /* nr_gsis */
 	uint64_t *map_key;         /* nr_vcpus: key each vCPU occupies in map */
 	uint32_t map_seq;          /* sequence counter, odd while rebuilding */
 	uint32_t lowest_rr;        /* round-robin cursor for lowest priority */
-	uint32_t dup_keys;         /* enabled vCPUs sharing a key with another */
 	uint32_t nr_xapic;         /* enabled vCPUs in xAPIC mode */
 	uint32_t nr_wide;          /* enabled x2APIC vCPUs with IDs >= 2^20 */
-	uint32_t reserved0;
-	uint64_t ir_word; /* remapping config, packed for atomic reads */
+	uint64_t ir_word;          /* remapping config, packed for atomic reads */
 	struct virq_vm_ioapic ioapics[VIRQ_VM_MAX_IOAPICS];
 	uint32_t nr_ioapics;
-	struct virq_pic *pic;
 	uint32_t bsp; /* vCPU index whose LINT0 the PIC drives */
+	struct virq_pic *pic;
+	/* Deliveries that scanned every vCPU. Written by scanning deliveries
+	 * only, far from the fields every delivery reads (map, map_seq,
+	 * nr_xapic...), so it does not bounce their cache line. */
+	uint64_t nr_scans;
 };
 
 /**
@@ -286,6 +303,32 @@ VIRQ_API unsigned virq_vm_send_msi(struct virq_vm *vm, uint64_t addr, uint32_t d
  * @note Any thread.
  */
 VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_msg *msg);
+
+/**
+ * @brief How many deliveries resolved their destination by scanning every
+ *        vCPU instead of the APIC-ID map.
+ *
+ * A delivery (virq_vm_deliver(), virq_vm_send_ipi(), virq_vm_send_msi(), an
+ * I/O APIC entry or a GSI's MSI route) looks its destination up in the map
+ * in O(1) when it can, and otherwise checks every vCPU of the table: for
+ * a broadcast or a shorthand, an ID at or above
+ * virq_vm_config::map_entries, a logical destination while a LAPIC is in
+ * xAPIC mode, a destination that names an APIC ID two or more enabled
+ * LAPICs share, or a map that kept changing under the lookup (the file
+ * comment, "Destination maps", lists every case). Each delivery that
+ * scanned adds one, whatever the reason. A count that climbs with the interrupt rate of a large
+ * VM whose guest uses physical or x2APIC cluster destinations means its
+ * deliveries cost O(vCPUs) each: look for shared APIC IDs. Messages handed
+ * to virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped before
+ * resolution (a level de-assert, a failed decode) do not count.
+ *
+ * @param vm The VM.
+ * @return The number of scanning deliveries since virq_vm_init() (modulo
+ *         2^64); 0 for a NULL @p vm.
+ * @note Any thread, lock-free. A relaxed read: deliveries still running
+ *       on other threads may or may not be counted yet.
+ */
+VIRQ_API uint64_t virq_vm_scan_count(const struct virq_vm *vm);
 
 /** @brief For a LAPIC's `eoi_level` hook: EOI broadcast to every I/O APIC.
  *  @note Takes the lock. */

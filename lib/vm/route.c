@@ -39,16 +39,28 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Appends map[@id] (an O(1) lookup); false when @id is past the map. */
-static bool dests_add_id(const struct virq_vm *vm, struct vm_dests *d, uint32_t id)
+/*
+ * Appends the vCPU holding APIC ID @id (an O(1) lookup); with @xapic_only,
+ * only if it is in xAPIC mode. False when the map cannot answer: @id is past
+ * the map, or several enabled LAPICs share it (each of them matches, and
+ * the slot does not say which). Only the deliveries that look such a slot
+ * up scan.
+ */
+static bool dests_add_id(const struct virq_vm *vm, struct vm_dests *d, uint32_t id, bool xapic_only)
 {
 	uint32_t i;
 
 	if (id >= vm->cfg.map_entries)
 		return false;
 	i = vm_load32(&vm->map[id]);
-	if (i != VIRQ_VM_NO_VCPU && d->n < VM_LIST_MAX)
-		d->idx[d->n++] = i;
+	if (i == VM_SLOT_SHARED)
+		return false;
+	if (i == VIRQ_VM_NO_VCPU || d->n >= VM_LIST_MAX)
+		return true;
+	/* The key is read in the same map snapshot (bounded: caller storage). */
+	if (xapic_only && (i >= vm->cfg.nr_vcpus || !(vm_load_key(vm, i) & VM_KEY_XAPIC)))
+		return true;
+	d->idx[d->n++] = i;
 	return true;
 }
 
@@ -63,16 +75,15 @@ static bool dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical
 	uint32_t nx = vm_load32(&vm->nr_xapic);
 
 	d->n = 0;
-	if (vm_load32(&vm->dup_keys))
-		return false; /* the map holds one of several holders */
 	if (!logical) {
-		if (!dests_add_id(vm, d, dest))
+		if (!dests_add_id(vm, d, dest, false))
 			return false;
 		if (nx && dest > 0xFFU) {
-			/* An xAPIC-mode LAPIC decodes only bits 7:0 (aliasing). */
+			/* An xAPIC-mode LAPIC decodes only bits 7:0 (aliasing);
+			 * an x2APIC-mode holder of that slot cannot match. */
 			if ((dest & 0xFFU) == 0xFFU)
 				return false; /* every xAPIC-mode LAPIC matches */
-			return dests_add_id(vm, d, dest & 0xFFU);
+			return dests_add_id(vm, d, dest & 0xFFU, true);
 		}
 		return !(nx && dest == 0xFFU);
 	}
@@ -84,7 +95,7 @@ static bool dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical
 	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U) {
 		uint32_t id = ((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits);
 
-		if (!dests_add_id(vm, d, id))
+		if (!dests_add_id(vm, d, id, false))
 			return false;
 	}
 	return true;
@@ -293,6 +304,8 @@ VIRQ_API unsigned virq_vm_deliver(struct virq_vm *vm, const struct virq_apic_msg
 		(dest == 0xFFFFFFFFU || (dest == 0xFFU && !msg->x2apic));
 
 	vm_resolve(vm, msg, dest, &d);
+	if (d.scan) /* the slow path only: map lookups stay free of it */
+		__atomic_fetch_add(&vm->nr_scans, 1U, __ATOMIC_RELAXED);
 	switch (msg->delivery) {
 	case VIRQ_DM_FIXED:
 		count = deliver_fixed(vm, &d, msg, dest);

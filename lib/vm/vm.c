@@ -45,51 +45,54 @@ static uint64_t vm_key_of(const struct virq_lapic *l)
 }
 
 /*
- * Another vCPU than @self holding ID @id, or VIRQ_VM_NO_VCPU. O(1) for IDs
- * in the map while no duplicate exists; a scan otherwise (updates are rare).
+ * What map[@id] must hold according to the keys: VIRQ_VM_NO_VCPU, the one
+ * vCPU whose key has ID @id, or VM_SLOT_SHARED. O(nr_vcpus): the writers
+ * need it only when a shared slot loses a holder (updates are rare).
  */
-static uint32_t vm_find_other(const struct virq_vm *vm, uint32_t id, uint32_t self)
+static uint32_t vm_slot_of(const struct virq_vm *vm, uint32_t id)
 {
-	if (id < vm->cfg.map_entries && !vm->dup_keys) {
-		uint32_t i = vm->map[id];
+	uint32_t slot = VIRQ_VM_NO_VCPU;
 
-		return i == self ? VIRQ_VM_NO_VCPU : i;
-	}
 	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
 		uint64_t k = vm->map_key[i];
 
-		if (i != self && (k & VM_KEY_VALID) && VM_KEY_ID(k) == id)
-			return i;
+		if (!(k & VM_KEY_VALID) || VM_KEY_ID(k) != id)
+			continue;
+		if (slot != VIRQ_VM_NO_VCPU)
+			return VM_SLOT_SHARED;
+		slot = i;
 	}
-	return VIRQ_VM_NO_VCPU;
+	return slot;
 }
 
 /* Drops vCPU @index (currently keyed @key) from the map. In a write section. */
 static void vm_map_remove(struct virq_vm *vm, uint32_t index, uint64_t key)
 {
 	uint32_t id = VM_KEY_ID(key);
-	uint32_t other = vm_find_other(vm, id, index);
 
-	if (other != VIRQ_VM_NO_VCPU)
-		vm_store32(&vm->dup_keys, vm->dup_keys - 1U);
-	if (id < vm->cfg.map_entries && vm->map[id] == index)
-		vm_store32(&vm->map[id], other);
+	__atomic_store_n(&vm->map_key[index], VM_KEY_NONE, __ATOMIC_RELAXED);
+	if (id < vm->cfg.map_entries) {
+		uint32_t slot = vm->map[id];
+
+		/* Sole holder: O(1). A shared slot is recounted without @index:
+		 * it stays shared, or goes back to its last holder's index. */
+		VIRQ_ASSERT(slot == index || slot == VM_SLOT_SHARED);
+		vm_store32(&vm->map[id],
+			   slot == VM_SLOT_SHARED ? vm_slot_of(vm, id) : VIRQ_VM_NO_VCPU);
+	}
 	if (key & VM_KEY_XAPIC)
 		vm_store32(&vm->nr_xapic, vm->nr_xapic - 1U);
 	if (VM_KEY_WIDE(key))
 		vm_store32(&vm->nr_wide, vm->nr_wide - 1U);
-	__atomic_store_n(&vm->map_key[index], VM_KEY_NONE, __ATOMIC_RELAXED);
 }
 
+/* Adds vCPU @index with key @key to the map. In a write section. */
 static void vm_map_insert(struct virq_vm *vm, uint32_t index, uint64_t key)
 {
 	uint32_t id = VM_KEY_ID(key);
-	uint32_t other = vm_find_other(vm, id, index);
 
-	if (other != VIRQ_VM_NO_VCPU)
-		vm_store32(&vm->dup_keys, vm->dup_keys + 1U);
-	else if (id < vm->cfg.map_entries)
-		vm_store32(&vm->map[id], index);
+	if (id < vm->cfg.map_entries)
+		vm_store32(&vm->map[id], vm->map[id] == VIRQ_VM_NO_VCPU ? index : VM_SLOT_SHARED);
 	if (key & VM_KEY_XAPIC)
 		vm_store32(&vm->nr_xapic, vm->nr_xapic + 1U);
 	if (VM_KEY_WIDE(key))
@@ -186,6 +189,11 @@ VIRQ_API int virq_vm_update_vcpu(struct virq_vm *vm, uint32_t index)
 	return 0;
 }
 
+VIRQ_API uint64_t virq_vm_scan_count(const struct virq_vm *vm)
+{
+	return vm ? __atomic_load_n(&vm->nr_scans, __ATOMIC_RELAXED) : 0;
+}
+
 VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_ir_config *ir)
 {
 	if (!vm || (enabled && !ir) || !vm_ir_config_ok(vm->ops, enabled, ir))
@@ -197,11 +205,11 @@ VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_
 
 int vm_check_invariants(const struct virq_vm *vm)
 {
-	uint32_t dups = 0, nx = 0, nw = 0;
+	uint32_t nx = 0, nw = 0, held = 0, used = 0;
 
 	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
 		uint64_t k = vm->map_key[i];
-		uint32_t id = VM_KEY_ID(k);
+		uint32_t id = VM_KEY_ID(k), holders = 0, first = VIRQ_VM_NO_VCPU;
 
 		if (k == VM_KEY_NONE)
 			continue;
@@ -211,34 +219,24 @@ int vm_check_invariants(const struct virq_vm *vm)
 			nx++;
 		if (VM_KEY_WIDE(k))
 			nw++;
-		/* Count this key once per holder after the first. */
-		for (uint32_t j = 0; j < i; j++) {
+		if (id >= vm->cfg.map_entries)
+			continue;
+		/* The slot of this key's ID, from scratch: its one holder, or shared. */
+		for (uint32_t j = 0; j < vm->cfg.nr_vcpus; j++) {
 			uint64_t o = vm->map_key[j];
 
-			if ((o & VM_KEY_VALID) && VM_KEY_ID(o) == id) {
-				dups++;
-				break;
-			}
+			if ((o & VM_KEY_VALID) && VM_KEY_ID(o) == id && !holders++)
+				first = j;
 		}
-		if (id < vm->cfg.map_entries) {
-			uint32_t m = vm->map[id];
-
-			if (m >= vm->cfg.nr_vcpus || !(vm->map_key[m] & VM_KEY_VALID) ||
-			    VM_KEY_ID(vm->map_key[m]) != id)
-				return -2;
-		}
+		if (vm->map[id] != (holders > 1U ? VM_SLOT_SHARED : first))
+			return -2;
+		held += first == i; /* each held ID once */
 	}
-	for (uint32_t k = 0; k < vm->cfg.map_entries; k++) {
-		uint32_t m = vm->map[k];
-
-		if (m == VIRQ_VM_NO_VCPU)
-			continue;
-		if (m >= vm->cfg.nr_vcpus || !(vm->map_key[m] & VM_KEY_VALID) ||
-		    VM_KEY_ID(vm->map_key[m]) != k)
-			return -3;
-	}
-	if (dups != vm->dup_keys)
-		return -4;
+	/* Every other slot is empty. */
+	for (uint32_t id = 0; id < vm->cfg.map_entries; id++)
+		used += vm->map[id] != VIRQ_VM_NO_VCPU;
+	if (used != held)
+		return -3;
 	if (nx != vm->nr_xapic || nw != vm->nr_wide)
 		return -5;
 	if (vm->map_seq & 1U)

@@ -7,10 +7,11 @@
  *  - map_key[i] is VM_KEY_NONE for an absent or globally disabled LAPIC,
  *    else VM_KEY_VALID | (xAPIC mode ? VM_KEY_XAPIC : 0) | its APIC ID as
  *    virq_lapic_get_id() returned it at its last virq_vm_update_vcpu();
- *  - for every ID k < map_entries, map[k] is VIRQ_VM_NO_VCPU when no vCPU
- *    has key k, else the index of one vCPU that has it;
- *  - dup_keys = sum over keys k of (number of vCPUs with key k) - 1, over
- *    keys held at least once;
+ *  - for every ID k < map_entries, with h the number of vCPUs whose key
+ *    has ID k (in either mode: an xAPIC ID 5 and an x2APIC ID 5 both
+ *    answer physical destination 5), map[k] is VIRQ_VM_NO_VCPU when h = 0,
+ *    the index of that vCPU when h = 1, and VM_SLOT_SHARED when h >= 2
+ *    (readers then scan: only deliveries that look slot k up pay for it);
  *  - nr_xapic = number of vCPUs whose key has VM_KEY_XAPIC;
  *  - nr_wide = number of x2APIC-mode vCPUs with an ID of 2^20 or more
  *    (their LDR cluster, 16 bits, no longer gives back the ID).
@@ -27,6 +28,10 @@
 #define VM_KEY_ID(k) ((uint32_t)(k))
 /* An x2APIC ID whose logical ID does not give it back (cluster overflow). */
 #define VM_KEY_WIDE(k) (!((k)&VM_KEY_XAPIC) && VM_KEY_ID(k) > 0xFFFFFU)
+
+/* Map slot of an ID two or more enabled vCPUs hold; never a vCPU index. */
+#define VM_SLOT_SHARED 0x80000000U
+VIRQ_STATIC_ASSERT(VIRQ_VM_MAX_VCPUS < VM_SLOT_SHARED, "a vCPU index is never VM_SLOT_SHARED");
 
 /* ir_word encoding: table_entries in 16:0, flags above */
 #define VM_IR_ENTRIES_MASK 0x1FFFFULL

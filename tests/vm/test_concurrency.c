@@ -174,10 +174,131 @@ static void test_map_rebuild_races_delivery(void **state)
 	fx_free(fx);
 }
 
+/*
+ * Shared slots flipping under readers. vCPUs 0-3 ("anchors", xAPIC IDs
+ * 0-3) never change; the owner moves vCPUs 4-7 between their own ID, the
+ * IDs 0x10 and 0x11 (so those slots keep turning shared and back), global
+ * disable and x2APIC mode, all through dest_changed. Meanwhile deliverers
+ * send to the anchors (8-bit, and x2APIC-format 0x100 + ID, which reaches
+ * them through the alias slot) and to 0x10/0x11. Every anchor delivery
+ * must be accepted exactly once, whatever the slots around it do; nothing
+ * reaches a vCPU that never held the ID.
+ */
+#define SH_ROUNDS 20000U
+
+static unsigned sh_stop, sh_bad, sh_sent;
+
+static void *shared_deliver_thread(void *arg)
+{
+	struct vm_fixture *fx = arg;
+	uint32_t seed = 99;
+
+	while (!__atomic_load_n(&sh_stop, __ATOMIC_RELAXED)) {
+		uint32_t r = rnd(&seed);
+		uint32_t id = r % 4U;
+		struct virq_apic_msg m;
+
+		if (r & 0x100U) {
+			m = fx_msg(0x10U + (id & 1U), false, VIRQ_DM_FIXED,
+				   (uint8_t)(0x50U + (id & 1U)));
+			if (virq_vm_deliver(&fx->vm, &m) > 4U)
+				__atomic_fetch_add(&sh_bad, 1U, __ATOMIC_RELAXED);
+		} else {
+			m = fx_msg(id | (r & 0x200U ? 0x100U : 0U), false, VIRQ_DM_FIXED,
+				   (uint8_t)(0x40U + id));
+			if (virq_vm_deliver(&fx->vm, &m) != 1U)
+				__atomic_fetch_add(&sh_bad, 1U, __ATOMIC_RELAXED);
+		}
+		__atomic_fetch_add(&sh_sent, 1U, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void shared_owner_step(struct vm_fixture *fx, uint32_t *seed)
+{
+	uint32_t r = rnd(seed);
+	uint32_t k = 4U + r % 4U;
+	enum virq_lapic_mode mode = virq_lapic_get_mode(fx_apic(fx, k));
+	static const uint32_t ids[3] = { 0, 0x10, 0x11 };
+
+	switch ((r >> 4) % 4U) {
+	case 0:
+	case 1:
+		if (mode == VIRQ_LAPIC_MODE_XAPIC) {
+			uint32_t id = ids[(r >> 8) % 3U];
+
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_ID, (id ? id : k) << 24);
+		}
+		break;
+	case 2:
+		/* Global disable and back (drops and re-adds its key). */
+		if (mode == VIRQ_LAPIC_MODE_DISABLED) {
+			set_mode(fx, k, VIRQ_APIC_BASE_EN);
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_SVR, 0x1FFU);
+		} else if (mode == VIRQ_LAPIC_MODE_XAPIC) {
+			set_mode(fx, k, 0);
+		}
+		break;
+	default:
+		/* x2APIC (ID k) and back to xAPIC (ID k). */
+		if (mode == VIRQ_LAPIC_MODE_XAPIC) {
+			set_mode(fx, k, VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD);
+			assert_int_equal(virq_lapic_msr_write(fx_apic(fx, k), 0x80F, 0x1FFU), 0);
+		} else if (mode == VIRQ_LAPIC_MODE_X2APIC) {
+			set_mode(fx, k, VIRQ_APIC_BASE_EN);
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_SVR, 0x1FFU);
+		}
+		break;
+	}
+	if ((r & 0x7U) == 0)
+		(void)virq_lapic_sync(fx_apic(fx, k));
+}
+
+static void test_shared_slots_race_delivery(void **state)
+{
+	struct vm_fixture *fx = fx_new(NV, 0x200, 0);
+	pthread_t t[2];
+	uint32_t seed = 11;
+
+	(void)state;
+	fx->threaded = true;
+	for (uint32_t k = 0; k < NV; k++)
+		fx_add_xapic(fx, k, k);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, shared_deliver_thread, fx), 0);
+	for (unsigned n = 0; n < SH_ROUNDS || __atomic_load_n(&sh_sent, __ATOMIC_RELAXED) < 100000U;
+	     n++) {
+		shared_owner_step(fx, &seed);
+		/* The anchors drain what they got, so their IRR stays checkable. */
+		if ((n & 0xFFU) == 0)
+			for (uint32_t k = 0; k < 4; k++)
+				(void)fx_drain(fx, k);
+	}
+	__atomic_store_n(&sh_stop, 1U, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+
+	fx_check(fx);
+	assert_int_equal(__atomic_load_n(&sh_bad, __ATOMIC_RELAXED), 0);
+	for (uint32_t k = 0; k < NV; k++) {
+		(void)virq_lapic_sync(fx_apic(fx, k));
+		for (unsigned v = 16; v < 256; v++) {
+			bool ok = k < 4 ? v == 0x40U + k : (v == 0x50U || v == 0x51U);
+
+			if ((fx->pages[k][(VIRQ_LAPIC_REG_IRR >> 2) + (v >> 5) * 4] >> (v & 31)) &
+			    1U)
+				if (!ok)
+					fail_msg("vCPU %u got vector 0x%x", k, v);
+		}
+	}
+	fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_rebuild_races_delivery),
+		cmocka_unit_test(test_shared_slots_race_delivery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

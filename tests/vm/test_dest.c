@@ -229,6 +229,7 @@ static void test_mixed_modes_aliasing(void **state)
 static void test_duplicate_ids(void **state)
 {
 	struct vm_fixture *fx = fx_new(3, 256, 0);
+	uint64_t scans;
 
 	(void)state;
 	fx_add_xapic(fx, 0, 1);
@@ -237,20 +238,175 @@ static void test_duplicate_ids(void **state)
 	/* The guest writes ID 3 into vCPU 1: two LAPICs answer 3. */
 	fx_mmio_w(fx, 1, VIRQ_LAPIC_REG_ID, 3U << 24);
 	fx_check(fx);
-	assert_int_equal(fx->vm.dup_keys, 1);
+	assert_int_equal(fx->vm.map[3], VM_SLOT_SHARED);
+	assert_int_equal(fx->vm.map[2], VIRQ_VM_NO_VCPU);
+	/* The shared ID scans; the others stay O(1). */
+	scans = virq_vm_scan_count(&fx->vm);
 	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 2);
 	assert_int_equal(fx_who(fx, V), 0x6);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), scans + 1);
 	fx_drain_all(fx);
 	assert_int_equal(fx_send(fx, 2, false, VIRQ_DM_FIXED, V), 0);
-	/* The map holder leaves: the other one takes its slot. */
+	assert_int_equal(fx_send(fx, 1, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x1);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), scans + 1);
+	fx_drain_all(fx);
+	/* A third holder, then the first map holder leaves: still shared. */
+	fx_mmio_w(fx, 0, VIRQ_LAPIC_REG_ID, 3U << 24);
+	fx_check(fx);
+	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 3);
+	fx_drain_all(fx);
+	fx_mmio_w(fx, 0, VIRQ_LAPIC_REG_ID, 1U << 24);
+	fx_check(fx);
+	assert_int_equal(fx->vm.map[3], VM_SLOT_SHARED);
+	assert_int_equal(fx->vm.map[1], 0);
+	/* One of the two leaves: the other one takes the slot, O(1) again. */
 	fx_mmio_w(fx, 2, VIRQ_LAPIC_REG_ID, 9U << 24);
 	fx_check(fx);
-	assert_int_equal(fx->vm.dup_keys, 0);
+	assert_int_equal(fx->vm.map[3], 1);
+	scans = virq_vm_scan_count(&fx->vm);
 	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 1);
 	assert_int_equal(fx_who(fx, V), 0x2);
 	fx_drain_all(fx);
 	assert_int_equal(fx_send(fx, 9, false, VIRQ_DM_FIXED, V), 1);
 	assert_int_equal(fx_who(fx, V), 0x4);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), scans);
+	fx_free(fx);
+}
+
+/*
+ * x2APIC logical destinations look up one slot per bitmap bit: only a
+ * message whose bitmap includes a shared ID scans. Two x2APIC LAPICs with
+ * one ID need an embedder that configured them so (the x2APIC ID is
+ * read-only); every holder is found.
+ */
+static void test_shared_id_x2apic_logical(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 256, 0);
+	uint64_t s0;
+
+	(void)state;
+	fx_add_x2apic(fx, 0, 0x10);
+	fx_add_x2apic(fx, 1, 0x11);
+	fx_add_x2apic(fx, 2, 0x12);
+	fx_add_x2apic(fx, 3, 0x11);
+	fx_check(fx);
+	assert_int_equal(fx->vm.map[0x11], VM_SLOT_SHARED);
+	s0 = virq_vm_scan_count(&fx->vm);
+	/* Cluster 1, members 0 and 2 (IDs 0x10, 0x12): O(1). */
+	assert_int_equal(fx_send(fx, 0x00010005U, true, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0x5);
+	fx_drain_all(fx);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), s0);
+	/* Member 1 (ID 0x11) alone, and with member 0: both holders, a scan each. */
+	assert_int_equal(fx_send(fx, 0x00010002U, true, VIRQ_DM_FIXED, V), 2);
+	assert_int_equal(fx_who(fx, V), 0xA);
+	fx_drain_all(fx);
+	assert_int_equal(fx_send(fx, 0x00010003U, true, VIRQ_DM_FIXED, V), 3);
+	assert_int_equal(fx_who(fx, V), 0xB);
+	fx_drain_all(fx);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), s0 + 2);
+	/* Lowest priority among the holders of a shared ID: one of them. */
+	assert_int_equal(fx_send(fx, 0x00010002U, true, VIRQ_DM_LOWEST, V), 1);
+	assert_true(fx_who(fx, V) == 0x2 || fx_who(fx, V) == 0x8);
+	fx_drain_all(fx);
+	/* Hot-unplug of one holder: O(1) again, to the other. */
+	assert_int_equal(virq_vm_set_vcpu(&fx->vm, 1, NULL), 0);
+	fx_check(fx);
+	assert_int_equal(fx->vm.map[0x11], 3);
+	s0 = virq_vm_scan_count(&fx->vm);
+	assert_int_equal(fx_send(fx, 0x00010002U, true, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_who(fx, V), 0x8);
+	assert_int_equal(fx_send(fx, 0x11, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), s0);
+	fx_free(fx);
+}
+
+/*
+ * virq_vm_scan_count(): one per delivery that checked every vCPU, for
+ * every reason the map cannot answer; nothing for map lookups, nor for
+ * messages that never reach resolution.
+ */
+static void test_scan_count(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 0x200, 0);
+	struct virq_apic_msg m;
+	uint64_t s0;
+
+	(void)state;
+	assert_int_equal(virq_vm_scan_count(NULL), 0);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), 0);
+	fx_add_x2apic(fx, 0, 0);
+	fx_add_x2apic(fx, 1, 1);
+	fx_add_x2apic(fx, 2, 0x220); /* past the map */
+	fx_add_xapic(fx, 3, 3);
+	fx_mmio_w(fx, 3, VIRQ_LAPIC_REG_LDR, 0x80U << 24);
+	/* Map lookups: physical in the map (xAPIC and x2APIC format). */
+	assert_int_equal(fx_send(fx, 1, false, VIRQ_DM_FIXED, V), 1);
+	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0x101, false, VIRQ_DM_NMI, 0), 0);
+	assert_int_equal(virq_vm_send_msi(&fx->vm, VIRQ_MSI_ADDR_BASE | (1U << 12), V, 0), 1);
+	/* Never resolved: a level de-assert, an MSI outside the window. */
+	m = fx_msg(1, false, VIRQ_DM_FIXED, V);
+	m.trigger_level = true;
+	m.level = false;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 0);
+	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFED00000ULL, V, 0), 0);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), 0);
+	/* Scans, one each: broadcast, shorthand, past the map, logical with
+	 * an xAPIC-mode LAPIC, 0xFF aliasing with one. */
+	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, false, VIRQ_DM_NMI, 0), 4);
+	m = fx_msg(0, false, VIRQ_DM_NMI, 0);
+	m.src = 0;
+	m.x2apic = true;
+	m.shorthand = VIRQ_SH_ALL_EXCL_SELF;
+	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 3);
+	assert_int_equal(fx_send(fx, 0x220, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0x80, true, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(fx_send(fx, 0x1FF, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), 5);
+	/* A shared ID: only the deliveries naming it. */
+	fx_mmio_w(fx, 3, VIRQ_LAPIC_REG_ID, 1U << 24);
+	fx_check(fx);
+	s0 = virq_vm_scan_count(&fx->vm);
+	assert_int_equal(fx_send(fx, 0, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), s0);
+	assert_int_equal(fx_send(fx, 1, false, VIRQ_DM_NMI, 0), 2);
+	assert_int_equal(fx_send(fx, 0x101, false, VIRQ_DM_NMI, 0), 1); /* alias slot 1 */
+	assert_int_equal(virq_vm_scan_count(&fx->vm), s0 + 2);
+	fx_free(fx);
+}
+
+/* vm_check_invariants() recomputes every slot: each kind of damage shows. */
+static void test_invariant_checker(void **state)
+{
+	struct vm_fixture *fx = fx_new(3, 16, 0);
+	uint32_t *map = fx->vm.map;
+
+	(void)state;
+	fx_add_xapic(fx, 0, 1);
+	fx_add_xapic(fx, 1, 2);
+	fx_add_xapic(fx, 2, 2);
+	fx_check(fx);
+	assert_int_equal(map[1], 0);
+	assert_int_equal(map[2], VM_SLOT_SHARED);
+	map[2] = 1; /* a shared slot naming one holder */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	map[2] = VM_SLOT_SHARED;
+	map[1] = VM_SLOT_SHARED; /* a sole holder marked shared */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	map[1] = 1; /* the wrong holder */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	map[1] = 0;
+	map[7] = VM_SLOT_SHARED; /* a slot nobody holds */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	map[7] = 2;
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	map[7] = VIRQ_VM_NO_VCPU;
+	fx->vm.nr_xapic++;
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->vm.nr_xapic--;
+	fx_check(fx);
 	fx_free(fx);
 }
 
@@ -427,6 +583,9 @@ int main(void)
 		cmocka_unit_test(test_x2apic_cluster),
 		cmocka_unit_test(test_mixed_modes_aliasing),
 		cmocka_unit_test(test_duplicate_ids),
+		cmocka_unit_test(test_shared_id_x2apic_logical),
+		cmocka_unit_test(test_scan_count),
+		cmocka_unit_test(test_invariant_checker),
 		cmocka_unit_test(test_ids_past_map),
 		cmocka_unit_test(test_no_map),
 		cmocka_unit_test(test_disabled_and_absent),

@@ -267,6 +267,289 @@ static void test_suppress_eoi_broadcast_end_to_end(void **state)
 	}
 }
 
+/*
+ * External review: one guest slowed every delivery of a large VM about
+ * 2000x. In a VM of more than 256 vCPUs, two vCPUs that go x2APIC ->
+ * disabled -> xAPIC (legal, SDM 10.12.5 "x2APIC State Transitions") end
+ * with the same 8-bit xAPIC ID (the low byte of their x2APIC IDs). A
+ * VM-wide "duplicate IDs" count then sent every delivery of the VM, device
+ * MSIs included, through a scan of all vCPUs. An aliased ID may only slow
+ * the deliveries that name it. A dedicated fixture: BIG_NV x2APIC vCPUs
+ * with IDs = index, a map covering them all.
+ */
+#define BIG_NV 300U
+#define BIG_MAP 512U
+
+struct big_vm;
+
+struct big_env {
+	struct big_vm *b;
+	uint32_t index;
+};
+
+struct big_vm {
+	uint32_t (*pages)[1024];
+	struct virq_lapic *apics;
+	struct big_env env[BIG_NV];
+	struct virq_lapic *vcpus[BIG_NV];
+	uint32_t map[BIG_MAP];
+	uint64_t map_key[BIG_NV];
+	struct virq_vm vm;
+	struct virq_vm_config cfg;
+	pthread_mutex_t lock;
+};
+
+static void big_lock(void *ctx)
+{
+	assert_int_equal(pthread_mutex_lock(&((struct big_vm *)ctx)->lock), 0);
+}
+
+static void big_unlock(void *ctx)
+{
+	assert_int_equal(pthread_mutex_unlock(&((struct big_vm *)ctx)->lock), 0);
+}
+
+static const struct virq_vm_ops big_vm_ops = { .lock = big_lock, .unlock = big_unlock };
+
+static void big_send_ipi(void *ctx, const struct virq_apic_msg *msg)
+{
+	struct big_env *e = ctx;
+
+	(void)virq_vm_send_ipi(&e->b->vm, msg);
+}
+
+/* As an embedder's dest_changed hook does. */
+static void big_dest_changed(void *ctx)
+{
+	struct big_env *e = ctx;
+
+	assert_int_equal(virq_vm_update_vcpu(&e->b->vm, e->index), 0);
+}
+
+static void big_kick(void *ctx)
+{
+	(void)ctx;
+}
+
+static const struct virq_lapic_ops big_lapic_ops = {
+	.kick = big_kick,
+	.now_ns = fxl_now,
+	.timer_arm = fxl_timer_arm,
+	.timer_cancel = fxl_timer_cancel,
+	.send_ipi = big_send_ipi,
+	.dest_changed = big_dest_changed,
+};
+
+static struct big_vm *big_new(void)
+{
+	struct big_vm *b = calloc(1, sizeof(*b));
+	pthread_mutexattr_t a;
+
+	assert_non_null(b);
+	b->pages = aligned_alloc(4096, (size_t)BIG_NV * 4096);
+	b->apics = aligned_alloc(64, (size_t)BIG_NV * sizeof(*b->apics));
+	assert_non_null(b->pages);
+	assert_non_null(b->apics);
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
+	pthread_mutex_init(&b->lock, &a);
+	pthread_mutexattr_destroy(&a);
+	b->cfg.nr_vcpus = BIG_NV;
+	b->cfg.map_entries = BIG_MAP;
+	assert_int_equal(virq_vm_init(&b->vm, &b->cfg, b->vcpus, b->map, b->map_key, NULL,
+				      &big_vm_ops, b),
+			 0);
+	for (uint32_t i = 0; i < BIG_NV; i++) {
+		struct virq_lapic_config c;
+		struct virq_lapic *l = &b->apics[i];
+
+		memset(&c, 0, sizeof(c));
+		c.apic_id = i;
+		c.bsp = i == 0;
+		c.x2apic = true;
+		b->env[i].b = b;
+		b->env[i].index = i;
+		assert_int_equal(virq_lapic_init(l, b->pages[i], &c, &big_lapic_ops, &b->env[i]),
+				 0);
+		assert_int_equal(virq_vm_set_vcpu(&b->vm, i, l), 0);
+		/* Firmware: x2APIC mode, software-enabled. */
+		assert_int_equal(virq_lapic_msr_write(l, 0x1B,
+						      VIRQ_APIC_BASE_ADDR_DEFAULT |
+							      VIRQ_APIC_BASE_EN |
+							      VIRQ_APIC_BASE_EXTD |
+							      (i == 0 ? VIRQ_APIC_BASE_BSP : 0)),
+				 0);
+		assert_int_equal(virq_lapic_msr_write(l, 0x80F, 0x1FF), 0);
+	}
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	return b;
+}
+
+static void big_free(struct big_vm *b)
+{
+	pthread_mutex_destroy(&b->lock);
+	free(b->pages);
+	free(b->apics);
+	free(b);
+}
+
+/* How many vCPUs have vector @v in IRR, in index order; @who[0..1] get the
+ * first two. Each of them acknowledges and EOIs it. */
+static unsigned big_take(struct big_vm *b, uint8_t v, uint32_t who[2])
+{
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < BIG_NV; i++) {
+		struct virq_lapic *l = &b->apics[i];
+
+		(void)virq_lapic_sync(l);
+		if (!((b->pages[i][(VIRQ_LAPIC_REG_IRR >> 2) + (v >> 5) * 4] >> (v & 31)) & 1U))
+			continue;
+		if (n < 2)
+			who[n] = i;
+		n++;
+		assert_int_equal(virq_lapic_ack(l), v);
+		virq_lapic_eoi(l);
+	}
+	return n;
+}
+
+/* The guest takes vCPU @i from x2APIC to xAPIC mode the only legal way:
+ * through the disabled state (WRMSR IA32_APIC_BASE twice), then enables it. */
+static void big_to_xapic(struct big_vm *b, uint32_t i)
+{
+	struct virq_lapic *l = &b->apics[i];
+
+	assert_int_equal(virq_lapic_msr_write(l, 0x1B, VIRQ_APIC_BASE_ADDR_DEFAULT), 0);
+	assert_int_equal(virq_lapic_get_mode(l), VIRQ_LAPIC_MODE_DISABLED);
+	assert_int_equal(
+		virq_lapic_msr_write(l, 0x1B, VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN), 0);
+	assert_int_equal(virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_SVR, 4, 0x1FF), 0);
+	assert_int_equal(virq_lapic_get_mode(l), VIRQ_LAPIC_MODE_XAPIC);
+}
+
+/* Delivers a physical fixed message to @dest (x2APIC format above 0xFF)
+ * and returns how many vCPUs took it; @scanned gets whether it scanned. */
+static unsigned big_send(struct big_vm *b, uint32_t dest, uint8_t v, bool *scanned)
+{
+	struct virq_apic_msg m = fx_msg(dest, false, VIRQ_DM_FIXED, v);
+	uint64_t s0 = virq_vm_scan_count(&b->vm);
+	unsigned n = virq_vm_deliver(&b->vm, &m);
+
+	*scanned = virq_vm_scan_count(&b->vm) != s0;
+	return n;
+}
+
+/* One physical fixed delivery to @dest that must reach exactly @nw vCPUs,
+ * @w0 (and @w1) in index order, and scan exactly when @scan. */
+static void big_expect(struct big_vm *b, uint32_t dest, bool scan, unsigned nw, uint32_t w0,
+		       uint32_t w1)
+{
+	uint32_t who[2] = { VIRQ_VM_NO_VCPU, VIRQ_VM_NO_VCPU };
+	bool scanned;
+
+	assert_int_equal(big_send(b, dest, 0x41, &scanned), nw);
+	assert_int_equal(big_take(b, 0x41, who), nw);
+	if (nw > 0)
+		assert_int_equal(who[0], w0);
+	if (nw > 1)
+		assert_int_equal(who[1], w1);
+	if (scanned != scan)
+		fail_msg("delivery to ID %u: %s, want %s", dest, scanned ? "scanned" : "map",
+			 scan ? "a scan" : "the O(1) map");
+}
+
+static void test_xapic_alias_slows_only_its_id(void **state)
+{
+	struct big_vm *b = big_new();
+	uint64_t s0;
+
+	(void)state;
+	/* Before: every physical destination is O(1). */
+	big_expect(b, 7, false, 1, 7, 0);
+	big_expect(b, 261, false, 1, 261, 0);
+
+	/* vCPUs 5 and 261 go back to xAPIC mode: both have xAPIC ID 5. */
+	big_to_xapic(b, 5);
+	big_to_xapic(b, 261);
+	assert_int_equal(virq_lapic_get_id(&b->apics[5]), 5);
+	assert_int_equal(virq_lapic_get_id(&b->apics[261]), 5);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+
+	/* Unaliased vCPUs: exactly their IRR, no scan (the defect: a scan). */
+	big_expect(b, 7, false, 1, 7, 0);
+	big_expect(b, 200, false, 1, 200, 0);
+	big_expect(b, 299, false, 1, 299, 0);
+	/* Above 0xFF the xAPIC alias slot is looked up too: 263 & 0xFF = 7
+	 * (an x2APIC vCPU, which does not match 263), not shared. */
+	big_expect(b, 263, false, 1, 263, 0);
+	/* A device MSI to ID 200 on a host thread: O(1) too. */
+	s0 = virq_vm_scan_count(&b->vm);
+	assert_int_equal(virq_vm_send_msi(&b->vm, VIRQ_MSI_ADDR_BASE | (200U << 12), 0x42, 0), 1);
+	assert_int_equal(virq_vm_scan_count(&b->vm), s0);
+	{
+		uint32_t who[2];
+
+		assert_int_equal(big_take(b, 0x42, who), 1);
+		assert_int_equal(who[0], 200);
+	}
+	/* A guest IPI (x2APIC ICR of vCPU 0) to ID 7: O(1). */
+	s0 = virq_vm_scan_count(&b->vm);
+	assert_int_equal(virq_lapic_msr_write(&b->apics[0], 0x830, (7ULL << 32) | 0x43), 0);
+	assert_int_equal(virq_vm_scan_count(&b->vm), s0);
+	{
+		uint32_t who[2];
+
+		assert_int_equal(big_take(b, 0x43, who), 1);
+		assert_int_equal(who[0], 7);
+	}
+
+	/* The aliased ID reaches both holders, through a scan. */
+	big_expect(b, 5, true, 2, 5, 261);
+	/* So does x2APIC ID 261: its slot is empty now, and its low 8 bits
+	 * name the shared xAPIC ID 5 (hardware aliasing). */
+	big_expect(b, 261, true, 2, 5, 261);
+
+	/* vCPU 261 goes back to x2APIC (xAPIC -> x2APIC is legal): ID 261. */
+	assert_int_equal(virq_lapic_msr_write(&b->apics[261], 0x1B,
+					      VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+						      VIRQ_APIC_BASE_EXTD),
+			 0);
+	assert_int_equal(virq_lapic_get_id(&b->apics[261]), 261);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	/* ID 5 is O(1) again; 261 still aliases to the xAPIC vCPU 5, O(1). */
+	big_expect(b, 5, false, 1, 5, 0);
+	big_expect(b, 261, false, 2, 5, 261);
+	big_expect(b, 7, false, 1, 7, 0);
+
+	/* vCPU 5 too: no xAPIC-mode LAPIC is left, so x2APIC logical
+	 * destinations resolve through the map again (while any LAPIC is in
+	 * xAPIC mode every logical destination scans: its LDR is not derived
+	 * from its ID). Cluster 0 members 5 and 7, cluster 16 member 5 (261). */
+	assert_int_equal(virq_lapic_msr_write(&b->apics[5], 0x1B,
+					      VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+						      VIRQ_APIC_BASE_EXTD),
+			 0);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	s0 = virq_vm_scan_count(&b->vm);
+	{
+		struct virq_apic_msg m = fx_msg(0x000000A0U, true, VIRQ_DM_FIXED, 0x44);
+		uint32_t who[2];
+
+		assert_int_equal(virq_vm_deliver(&b->vm, &m), 2);
+		assert_int_equal(big_take(b, 0x44, who), 2);
+		assert_int_equal(who[0], 5);
+		assert_int_equal(who[1], 7);
+		m = fx_msg(0x00100020U, true, VIRQ_DM_FIXED, 0x44);
+		assert_int_equal(virq_vm_deliver(&b->vm, &m), 1);
+		assert_int_equal(big_take(b, 0x44, who), 1);
+		assert_int_equal(who[0], 261);
+	}
+	assert_int_equal(virq_vm_scan_count(&b->vm), s0);
+	big_expect(b, 5, false, 1, 5, 0);
+	big_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_posting_single_destination),
 		cmocka_unit_test(test_gsi_wired_or_interleaved),
 		cmocka_unit_test(test_suppress_eoi_broadcast_end_to_end),
+		cmocka_unit_test(test_xapic_alias_slows_only_its_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

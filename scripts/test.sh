@@ -7,8 +7,8 @@
 #
 # On Debian (12 or later) it first installs whatever it needs that is
 # missing (apt-get, as root or through sudo -n). Then it runs these steps,
-# each recorded as passed or failed; a failing step does not stop the
-# others:
+# each recorded as passed or failed (with its skips counted apart); a
+# failing step does not stop the others:
 #
 #   gcc         gcc, -Dwerror=true (warning_level=2), every meson test
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test
@@ -21,11 +21,30 @@
 #               (corpus replay itself is the 'fuzz-replay' meson suite)
 #   format      clang-format --dry-run -Werror over all C sources
 #
-# Counting: every meson test run in every build is one test; every other
-# check (each freestanding build, doxygen, each fuzz smoke run,
-# clang-format) is one more. A build that does not compile counts as one
-# failure. The last line of output is "N passed, N failed"; the exit
-# status is non-zero when anything failed.
+# Counting: every meson test run in every build is one test, counted as
+# passed, failed or skipped by its result in meson-logs/testlog.json. SKIP
+# is exit status 77: a cmocka binary whose cases skipped (through
+# tests/virq_test.h), a guest program that did not run or whose checks
+# skipped (tests/guests/run-guest.sh); without /dev/kvm the 'kvm' suite
+# skips but for test_glue. Every other check (each freestanding build,
+# doxygen, each fuzz smoke run, clang-format) is one more pass or failure.
+# A skip is not a pass: skips are counted apart, per step and in total,
+# and listed at the end, each with its reason (the first line of the
+# test's output that starts with "SKIP", or "no reason given"). Skips do
+# not fail the run; these do, one failure each:
+#
+#   - a build that does not configure or compile;
+#   - a meson test step in which no test passed (all skipped, or none ran),
+#     and a tsan step whose 'concurrency' suite is empty;
+#   - the fuzz step without the asan build; each fuzz/<name>/ directory
+#     that holds C sources but gave the asan build no fuzz-<name> or
+#     fuzz-<name>-* libFuzzer binary; fewer smoke runs than such
+#     directories or than binaries.
+#
+# The output ends with the summary table (passed, failed, skipped and time
+# per step), the "skipped:" list ("step: suite / test: reason"), and the
+# last line "N passed, N failed, N skipped". The exit status is non-zero
+# when anything failed.
 #
 # Environment:
 #   VIRQ_CI_DIR         where the build directories go (default: build),
@@ -51,11 +70,16 @@ T_START=$(date +%s)
 
 TOTAL_PASS=0
 TOTAL_FAIL=0
+TOTAL_SKIP=0
 SUMMARY=()
+# "step: test: reason" for every skip, listed at the end.
+SKIPPED=()
 
 # Per-step results, set by the step functions.
+STEP=
 STEP_PASS=0
 STEP_FAIL=0
+STEP_SKIP=0
 STEP_NOTE=
 
 mkdir -p "$LOGS"
@@ -92,8 +116,10 @@ run_step()
 	local name=$1 t0 t1 verdict
 	shift
 
+	STEP=$name
 	STEP_PASS=0
 	STEP_FAIL=0
+	STEP_SKIP=0
 	STEP_NOTE=
 	printf '\n==> %s\n' "$name"
 	t0=$(date +%s)
@@ -101,12 +127,13 @@ run_step()
 	t1=$(date +%s)
 	TOTAL_PASS=$((TOTAL_PASS + STEP_PASS))
 	TOTAL_FAIL=$((TOTAL_FAIL + STEP_FAIL))
+	TOTAL_SKIP=$((TOTAL_SKIP + STEP_SKIP))
 	verdict=PASS
 	[ "$STEP_FAIL" -gt 0 ] && verdict=FAIL
-	SUMMARY+=("$(printf '%-4s  %-11s %4d passed %3d failed %5ss  %s' "$verdict" "$name" \
-		"$STEP_PASS" "$STEP_FAIL" "$((t1 - t0))" "$STEP_NOTE")")
-	printf '<== %s: %s (%d passed, %d failed, %ss)%s\n' "$name" "$verdict" "$STEP_PASS" \
-		"$STEP_FAIL" "$((t1 - t0))" "${STEP_NOTE:+ - $STEP_NOTE}"
+	SUMMARY+=("$(printf '%-4s  %-11s %4d passed %3d failed %3d skipped %5ss  %s' "$verdict" \
+		"$name" "$STEP_PASS" "$STEP_FAIL" "$STEP_SKIP" "$((t1 - t0))" "$STEP_NOTE")")
+	printf '<== %s: %s (%d passed, %d failed, %d skipped, %ss)%s\n' "$name" "$verdict" \
+		"$STEP_PASS" "$STEP_FAIL" "$STEP_SKIP" "$((t1 - t0))" "${STEP_NOTE:+ - $STEP_NOTE}"
 }
 
 check_ok()
@@ -173,7 +200,11 @@ meson_build()
 	return 0
 }
 
-# Counts the results of the last `meson test` in DIR from testlog.json.
+# Counts the results of the last `meson test` in DIR from testlog.json:
+# T_PASS, T_FAIL, T_SKIP; T_BAD, a line "suite / test (RESULT)" per failed
+# test; T_SKIPPED, a line "suite / test: reason" per skipped test, the
+# reason being the first line of its stdout (else stderr) that starts with
+# "SKIP", less that word and a colon, or "no reason given".
 count_tests()
 {
 	local dir=$1 out
@@ -182,6 +213,7 @@ count_tests()
 import json, sys
 passed = failed = skipped = 0
 bad = []
+skips = []
 try:
     lines = open(sys.argv[1]).read().splitlines()
 except OSError:
@@ -192,21 +224,36 @@ for line in lines:
     t = json.loads(line)
     r = t.get('result', '')
     suite = (t.get('suite') or ['?'])[0].split(':')[-1]
+    name = t.get('name', '?')
+    if ' / ' in name:  # "project:suite+suite / test": drop the project
+        where, _, test = name.partition(' / ')
+        name = where.split(':')[-1] + ' / ' + test
+    else:
+        name = suite + ' / ' + name
     if r in ('OK', 'EXPECTEDFAIL'):
         passed += 1
     elif r == 'SKIP':
         skipped += 1
+        why = ''
+        for key in ('stdout', 'stderr'):
+            hit = [l for l in (t.get(key) or '').splitlines() if l.startswith('SKIP')]
+            if hit:
+                why = hit[0][4:].lstrip(':').strip() or hit[0].strip()
+                break
+        skips.append('%s: %s' % (name, why or 'no reason given'))
     else:
         failed += 1
-        name = t.get('name', '?')
-        bad.append('%s (%s)' % (name if ' / ' in name else suite + ' / ' + name, r))
+        bad.append('%s (%s)' % (name, r))
 print(passed, failed, skipped)
 for b in bad:
-    print(b)
+    print('F', b)
+for s in skips:
+    print('S', s)
 EOF
 	)
 	read -r T_PASS T_FAIL T_SKIP <<<"$(head -n 1 <<<"$out")"
-	T_BAD=$(tail -n +2 <<<"$out")
+	T_BAD=$(sed -n 's/^F //p' <<<"$out")
+	T_SKIPPED=$(sed -n 's/^S //p' <<<"$out")
 }
 
 # meson_tests DIR LABEL [MESON TEST OPTIONS...]
@@ -223,6 +270,7 @@ meson_tests()
 	count_tests "$dir"
 	STEP_PASS=$((STEP_PASS + T_PASS))
 	STEP_FAIL=$((STEP_FAIL + T_FAIL))
+	STEP_SKIP=$((STEP_SKIP + T_SKIP))
 	printf '  %s: %d tests passed, %d failed, %d skipped\n' "$label" "$T_PASS" "$T_FAIL" \
 		"$T_SKIP"
 	if [ -n "$T_BAD" ]; then
@@ -231,15 +279,23 @@ meson_tests()
 		done <<<"$T_BAD"
 		note "$T_FAIL tests failed"
 	fi
+	if [ -n "$T_SKIPPED" ]; then
+		while IFS= read -r b; do
+			printf '  SKIP  %s\n' "$b"
+			SKIPPED+=("$STEP: $b")
+		done <<<"$T_SKIPPED"
+	fi
 	if [ "$rc" -ne 0 ] && [ "$T_FAIL" -eq 0 ]; then
 		# meson test failed without a failing test: count it.
 		check_fail "meson test in $dir (exit $rc)"
 	fi
+	if [ "$T_PASS" -eq 0 ]; then
+		# Skips are no evidence: a step in which nothing passed tested
+		# nothing.
+		check_fail "$label: no test passed ($T_FAIL failed, $T_SKIP skipped)"
+	fi
 	if [ "$rc" -ne 0 ]; then
 		show_log "$log" 60
-	fi
-	if [ "$T_SKIP" -gt 0 ]; then
-		note "$T_SKIP skipped"
 	fi
 }
 
@@ -298,8 +354,8 @@ step_tsan()
 		-Ddocs=disabled || return
 	n=$(suite_size "$CI-tsan" concurrency)
 	if [ "${n:-0}" -eq 0 ]; then
-		echo "  no tests in suite 'concurrency' yet"
-		note "no concurrency tests defined"
+		# This step must run something: an empty suite is a failure.
+		check_fail "clang tsan: no test in suite 'concurrency'"
 		return
 	fi
 	wrap=$(tsan_wrapper)
@@ -409,6 +465,11 @@ fuzz_one()
 {
 	local bin=$1 res=$2 name tmp corpus rc
 	name=$(basename "$bin")
+	# VIRQ_CI_DIR may be relative (to $ROOT) or absolute.
+	case $bin in
+	/*) ;;
+	*) bin=$ROOT/$bin ;;
+	esac
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/virq-fuzz-$name.XXXXXX")
 	mkdir -p "$tmp/corpus"
 	corpus=$(corpus_for "$name")
@@ -416,21 +477,29 @@ fuzz_one()
 	(
 		cd "$tmp" &&
 		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-		timeout $((FUZZ_SECONDS * 3 + 60)) "$ROOT/$bin" -max_total_time="$FUZZ_SECONDS" \
-			-seed="${VIRQ_FUZZ_SEED:-1}" -jobs=1 -timeout=10 -print_final_stats=1 -artifact_prefix="$tmp/" \
-			"$tmp/corpus"
+		timeout $((FUZZ_SECONDS * 3 + 60)) "$bin" -max_total_time="$FUZZ_SECONDS" \
+			-seed="${VIRQ_FUZZ_SEED:-1}" -jobs=1 -timeout=10 -print_final_stats=1 \
+			-artifact_prefix="$tmp/" "$tmp/corpus"
 	) >"$tmp/driver.log" 2>&1
 	rc=$?
 	echo "$rc $tmp ${corpus:-<none>}" >"$res"
 }
 
+# The fuzz target directories: every fuzz/<name>/ holding a .c file.
+fuzz_dirs()
+{
+	find fuzz -mindepth 2 -maxdepth 2 -type f -name '*.c' 2>/dev/null |
+		awk -F/ '{ print $2 }' | sort -u
+}
+
 step_fuzz()
 {
-	local bins=() b i res rc tmp corpus name execs
+	local bins=() dirs=() b d i res rc tmp corpus name execs found runs=0
 
+	mapfile -t dirs < <(fuzz_dirs)
 	if [ "$ASAN_OK" != 1 ]; then
-		echo "  the clang build failed (counted there): no smoke runs"
-		note "skipped, no clang build"
+		# Counted here too: the smoke runs must run.
+		check_fail "no clang asan build: none of ${#dirs[@]} fuzz targets ran"
 		return
 	fi
 	while IFS= read -r b; do
@@ -438,12 +507,29 @@ step_fuzz()
 		nm "$b" 2>/dev/null | grep ' LLVMFuzzerRunDriver$' >/dev/null && bins+=("$b")
 	done < <(find "$CI-asan/fuzz" -type f -perm -u+x \( -name 'fuzz-*' -o -name 'fuzz_*' \) \
 		 ! -name '*.p' 2>/dev/null | sort)
+	printf '  %d fuzz target directories (%s), %d libFuzzer binaries\n' "${#dirs[@]}" \
+		"${dirs[*]:-none}" "${#bins[@]}"
+	# Every target directory must have given at least one binary
+	# fuzz-<dir> or fuzz-<dir>-<variant> (fuzz_ spelt either way).
+	for d in "${dirs[@]}"; do
+		found=0
+		for b in "${bins[@]}"; do
+			name=$(basename "$b" | tr _ -)
+			case $name in
+			"fuzz-$(tr _ - <<<"$d")" | "fuzz-$(tr _ - <<<"$d")"-*) found=1 ;;
+			esac
+		done
+		if [ "$found" = 0 ]; then
+			name="fuzz/$d: no fuzz-$d libFuzzer binary in $CI-asan/fuzz"
+			check_fail "$name (is it wired into fuzz/meson.build?)"
+		fi
+	done
 	if [ ${#bins[@]} -eq 0 ]; then
-		echo "  fuzz/ has no libFuzzer targets yet: nothing to run"
-		note "no fuzz targets yet"
+		check_fail "no libFuzzer binary in $CI-asan/fuzz: nothing to run"
 		return
 	fi
 	# Run as many at once as there are CPUs, each with -jobs=1.
+	rm -f "$LOGS"/fuzz.*.res
 	for ((i = 0; i < ${#bins[@]}; i++)); do
 		fuzz_one "${bins[$i]}" "$LOGS/fuzz.$i.res" &
 		if (((i + 1) % JOBS == 0)); then
@@ -453,6 +539,11 @@ step_fuzz()
 	wait
 	for ((i = 0; i < ${#bins[@]}; i++)); do
 		name=$(basename "${bins[$i]}")
+		if [ ! -s "$LOGS/fuzz.$i.res" ]; then
+			check_fail "$name: the smoke run left no result"
+			continue
+		fi
+		runs=$((runs + 1))
 		read -r rc tmp corpus <"$LOGS/fuzz.$i.res"
 		cat "$tmp"/fuzz-*.log "$tmp/driver.log" >"$LOGS/fuzz-$name.log" 2>/dev/null
 		execs=$(grep -hoE 'stat::number_of_executed_units: *[0-9]+' "$LOGS/fuzz-$name.log" |
@@ -471,6 +562,10 @@ step_fuzz()
 			rm -rf "$tmp"
 		fi
 	done
+	echo "  $runs smoke runs, ${#bins[@]} libFuzzer binaries, ${#dirs[@]} target directories"
+	if [ "$runs" -lt "${#bins[@]}" ] || [ "$runs" -lt "${#dirs[@]}" ]; then
+		check_fail "fuzz: $runs smoke runs, ${#bins[@]} binaries, ${#dirs[@]} directories"
+	fi
 }
 
 step_format()
@@ -518,5 +613,11 @@ T_END=$(date +%s)
 printf '\n==== summary (%ss) ====\n' "$((T_END - T_START))"
 printf '%s\n' "${SUMMARY[@]}"
 printf 'logs: %s\n\n' "$LOGS"
-printf '%d passed, %d failed\n' "$TOTAL_PASS" "$TOTAL_FAIL"
+if [ ${#SKIPPED[@]} -eq 0 ]; then
+	echo "skipped: none"
+else
+	echo "skipped:"
+	printf '  %s\n' "${SKIPPED[@]}"
+fi
+printf '%d passed, %d failed, %d skipped\n' "$TOTAL_PASS" "$TOTAL_FAIL" "$TOTAL_SKIP"
 [ "$TOTAL_FAIL" -eq 0 ]

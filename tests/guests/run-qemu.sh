@@ -7,12 +7,17 @@
 #
 # tcg:       QEMU's own LAPIC/IOAPIC/8259 (-cpu max; QEMU 7.2 TCG has no
 #            x2APIC and no TSC-deadline mode, those checks are skipped).
-# kvm:       KVM's in-kernel irqchip (-cpu qemu64,+x2apic,+tsc-deadline).
+# kvm:       KVM's in-kernel irqchip (-cpu 'qemu64,+x2apic,+tsc-deadline').
 # kvm-split: KVM's LAPIC, QEMU's I/O APIC and 8259.
 # The PIT is switched off (it shares ISA IRQ0 / pin 2 with the test
 # device); the Multiboot command line names the quirks to tolerate. Same
-# verdict rules as run-guest.sh.
+# verdict rules as run-guest.sh (verdict.sh): exit 0 when every check
+# passed, 77 when nothing failed but checks skipped (listed, the first line
+# starting "SKIP:"), 1 otherwise.
 set -u
+
+# shellcheck source=tests/guests/verdict.sh
+. "$(dirname "${BASH_SOURCE[0]}")/verdict.sh" || exit 1
 
 if [ $# -lt 1 ]; then
 	echo "usage: $0 <image> [smp] [tcg|kvm|kvm-split] [extra QEMU args]" >&2
@@ -36,11 +41,11 @@ tcg)
 	words="pic-latch tcg"
 	;;
 kvm)
-	acc=(-accel kvm -cpu qemu64,+x2apic,+tsc-deadline)
+	acc=(-accel kvm -cpu 'qemu64,+x2apic,+tsc-deadline')
 	words=$kvm_words
 	;;
 kvm-split)
-	acc=(-accel kvm -M kernel-irqchip=split -cpu qemu64,+x2apic,+tsc-deadline)
+	acc=(-accel kvm -M kernel-irqchip=split -cpu 'qemu64,+x2apic,+tsc-deadline')
 	words=$kvm_words
 	;;
 *)
@@ -55,8 +60,8 @@ timeout --kill-after=5 120 qemu-system-x86_64 -M pc,pit=off "${acc[@]}" -m 128 -
 	-nographic -no-reboot -serial stdio -monitor none -display none -net none \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 -device pc-testdev \
 	-kernel "$image" -append "$words" "$@" </dev/null 2>&1 | tr -d '\r' |
-	sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' | grep -v -e '^SeaBIOS' -e '^Booting from' -e '^$' >"$out"
+	sed -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\x1bc//g' |
+	grep -v -e '^SeaBIOS' -e '^Booting from' -e '^$' >"$out"
 status=${PIPESTATUS[0]}
-cat "$out"
-[ "$status" -eq 1 ] && ! grep -q '^FAIL:' "$out" &&
-	grep -Eq '^SUMMARY: [1-9][0-9]* passed, 0 failed' "$out"
+guest_report "$out" "$status" "$(basename "$image" .elf) qemu $accel"
+exit $?

@@ -203,9 +203,14 @@ void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Each check is a named test: test_begin(), any number of EXPECT()s, then
  * test_end() prints "PASS: name" or nothing more (every failed EXPECT
- * printed its own "FAIL: name ..." line). test_skip() turns the PASS into
- * "PASS: name (skipped: why)". finish() prints the SUMMARY line and exits
- * through isa-debug-exit (0 all passed, 1 otherwise).
+ * printed its own "FAIL: name ..." line). test_skip() marks a check that
+ * could not run (wholly or in part): unless it failed, test_end() then
+ * prints "SKIP: name: why" and counts it as skipped, never as passed.
+ * test_end() returns false only for a failed check. finish() prints
+ * "SUMMARY: <p> passed, <f> failed, <s> skipped" and exits through
+ * isa-debug-exit: 0 when nothing failed and at least one check ended
+ * (passed or skipped), 1 otherwise. Whether skips make the run a skip is
+ * the runner's call (run-guest.sh: exit 77).
  */
 void test_begin(const char *name);
 void test_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

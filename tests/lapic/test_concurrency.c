@@ -721,7 +721,7 @@ static void test_racing_first_posts_one_kick(void **state)
  * i.e. the edge one came later.
  */
 #define MIX_VEC 0x65U
-#define MIX_ROUNDS 4000U
+#define MIX_ROUNDS 2000U
 
 static struct spin_barrier mix_bar;
 static unsigned mix_syncing; /* concurrent mode: thread 2 syncs while set */

@@ -206,8 +206,11 @@ struct inst {
 	const char *name;
 	/* Shadows kept by the model: the vector each LINT entry delivered
 	 * while its Remote IRR is set (-1: clear), and the pin levels. */
-	int rirr_vec[2];
+	int rirr_vec[2]; /* -2: delivered with one of two vectors, unknown which */
 	bool pin_level[2];
+	/* The LINT entries and IRR | ISR as the previous op left them. */
+	uint32_t prev_lvt[2];
+	uint32_t prev_vecs[8];
 };
 
 static _Alignas(4096) uint32_t g_pages[3][1024];
@@ -375,6 +378,47 @@ static void check_page_zeros(const struct fuzz *f, const struct inst *x)
 	CHECK(any == 0);
 }
 
+/* Vector @v in IRR or ISR now, or (@prev) as the previous op left them. */
+static bool vec_pending(const struct inst *x, unsigned v, bool prev)
+{
+	if (prev)
+		return (x->prev_vecs[v >> 5] >> (v & 31U)) & 1U;
+	return vec_test(x, VIRQ_LAPIC_REG_IRR, v) || vec_test(x, VIRQ_LAPIC_REG_ISR, v);
+}
+
+static void remember_prev(struct inst *x)
+{
+	x->prev_lvt[0] = pg(x, VIRQ_LAPIC_REG_LVT_LINT0);
+	x->prev_lvt[1] = pg(x, VIRQ_LAPIC_REG_LVT_LINT1);
+	for (unsigned i = 0; i < 8; i++)
+		x->prev_vecs[i] = pg(x, VIRQ_LAPIC_REG_IRR + 16 * i) |
+				  pg(x, VIRQ_LAPIC_REG_ISR + 16 * i);
+}
+
+/*
+ * The vector a LINT entry delivered in the last op, its Remote IRR newly
+ * set: the entry's vector when it was accepted. A LINT change posted
+ * earlier is applied when the owner syncs, which may be before the op's
+ * own work (an LVT write): so the entry's vector before or after the op,
+ * whichever newly appeared in IRR; -2 when both did or neither (a merge),
+ * and the model cannot tell.
+ */
+static int delivered_vector(const struct inst *x, unsigned p, uint32_t lvt)
+{
+	unsigned now_v = lvt & 0xFFU, old_v = x->prev_lvt[p] & 0xFFU;
+	bool now_new, old_new;
+
+	if (now_v == old_v || !vec_pending(x, old_v, false))
+		return (int)now_v;
+	if (!vec_pending(x, now_v, false))
+		return (int)old_v;
+	now_new = !vec_pending(x, now_v, true);
+	old_new = !vec_pending(x, old_v, true);
+	if (now_new != old_new)
+		return (int)(now_new ? now_v : old_v);
+	return -2;
+}
+
 static void check_inst(const struct fuzz *f, struct inst *x)
 {
 	const struct virq_lapic *l = &x->lapic;
@@ -461,19 +505,21 @@ static void check_inst(const struct fuzz *f, struct inst *x)
 	 */
 	for (unsigned p = 0; p < 2; p++) {
 		uint32_t lvt = pg(x, p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0);
-		struct inst *m = x;
 
 		if (!(lvt & VIRQ_LVT_REMOTE_IRR)) {
-			m->rirr_vec[p] = -1;
+			x->rirr_vec[p] = -1;
 			continue;
 		}
 		CHECK(mode != VIRQ_LAPIC_MODE_DISABLED);
-		if (m->rirr_vec[p] < 0)
-			m->rirr_vec[p] = (int)(lvt & 0xFFU);
-		CHECK(m->rirr_vec[p] >= 16);
-		CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, (unsigned)m->rirr_vec[p]) ||
-		      vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)m->rirr_vec[p]));
+		if (x->rirr_vec[p] == -1)
+			x->rirr_vec[p] = delivered_vector(x, p, lvt);
+		if (x->rirr_vec[p] == -2)
+			continue;
+		CHECK(x->rirr_vec[p] >= 16);
+		CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, (unsigned)x->rirr_vec[p]) ||
+		      vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)x->rirr_vec[p]));
 	}
+	remember_prev(x);
 }
 
 static struct virq_lapic_state g_sa, g_sb, g_sc, g_tmp;
@@ -501,6 +547,7 @@ static int restore_into(struct inst *x, const struct virq_lapic_state *st)
 			x->rirr_vec[p] = (int)((st->lint_vectors >> (8 * p)) & 0xFFU);
 		x->pin_level[p] = (st->lint >> p) & 1U;
 	}
+	remember_prev(x);
 	return 0;
 }
 
@@ -770,6 +817,13 @@ static void model_lint_eoi(struct inst *x, int h)
 		uint32_t off = p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0;
 		uint32_t lvt = pg(x, off);
 
+		if (x->rirr_vec[p] == -2) {
+			/* Which vector it delivered is unknown: either outcome. */
+			CHECK((lvt & ~VIRQ_LVT_REMOTE_IRR) == (before(off) & ~VIRQ_LVT_REMOTE_IRR));
+			if (!(lvt & VIRQ_LVT_REMOTE_IRR))
+				x->rirr_vec[p] = -1;
+			continue;
+		}
 		if (!(before(off) & VIRQ_LVT_REMOTE_IRR) || x->rirr_vec[p] != h) {
 			CHECK(lvt == before(off));
 			continue;

@@ -22,7 +22,7 @@
  *    runs in lockstep, whose saves must match; never after the any-thread
  *    ops, so posts can pile up before a sync; header byte 1 bit 4 limits
  *    it to the explicit round_trip op);
- *  - per op, a small model written from the spec digest: MMIO/MSR values
+ *  - per op, a small model written from the SDM: MMIO/MSR values
  *    and #GP verdicts, which registers a write may change, APIC base
  *    transitions, CR8, acceptance of a posted vector, pending/ack (the
  *    acked vector's class was above the PPR read before, it is now in ISR),
@@ -261,7 +261,7 @@ static bool vec_equal(const struct inst *x, const uint32_t *before, uint32_t bas
 	return true;
 }
 
-/* SDM 10.8.3.1, written from the digest (section 5). */
+/* SDM 10.8.3.1. */
 static uint32_t ppr_def(uint32_t tpr, int isrv)
 {
 	uint32_t isrv_u = isrv < 0 ? 0 : (uint32_t)isrv;
@@ -292,7 +292,7 @@ static uint32_t x2apic_ldr_def(uint32_t id)
 	return ((id >> 4) << 16) | (1U << (id & 0xFU));
 }
 
-/* Bits an LVT keeps from a write (digest section 9; DS and RIRR are RO). */
+/* Bits an LVT keeps from a write (SDM 10.5.1; DS and RIRR are RO). */
 static uint32_t lvt_writable(const struct fuzz *f, uint32_t off)
 {
 	switch (off) {
@@ -1023,8 +1023,8 @@ static bool is_apic_msr(uint32_t msr)
 }
 
 /*
- * x2APIC mode: does this RDMSR/WRMSR fault? From the digest's MSR map
- * (sections 1 and 15). -1 where the digest leaves it open.
+ * x2APIC mode: does this RDMSR/WRMSR fault? From the SDM's MSR map
+ * (10.12.1.2, Table 10-6). -1 where the SDM leaves it open.
  */
 static int x2_gp_expected(const struct fuzz *f, uint32_t off, uint64_t val, bool write)
 {
@@ -1135,7 +1135,7 @@ static void check_apic_base_write(const struct fuzz *f, const struct inst *x, ui
 	to = !(val & VIRQ_APIC_BASE_EN)    ? VIRQ_LAPIC_MODE_DISABLED
 	     : (val & VIRQ_APIC_BASE_EXTD) ? VIRQ_LAPIC_MODE_X2APIC
 					   : VIRQ_LAPIC_MODE_XAPIC;
-	/* Digest section 2: reserved bits, EN=0/EXTD=1, illegal transitions. */
+	/* SDM 10.4.4, 10.12.5: reserved bits, EN=0/EXTD=1, illegal transitions. */
 	bad = (val & rsvd) != 0 ||
 	      (val & (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) == VIRQ_APIC_BASE_EXTD;
 	if (!host)
@@ -1453,7 +1453,7 @@ static void do_eoi(struct fuzz *f, struct inst *x, bool via_reg, uint8_t a, stru
 		check_changed_only(x, 0);
 		return;
 	}
-	/* Digest section 6: the highest ISR bit retires, whatever was written. */
+	/* SDM 10.8.5: the highest ISR bit retires, whatever was written. */
 	CHECK(!vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)h));
 	CHECK(vec_highest(x, VIRQ_LAPIC_REG_ISR) < h);
 	for (uint32_t i = 0; i < 8; i++) {
@@ -1618,7 +1618,7 @@ static void do_timer_expired(struct fuzz *f, struct inst *x, struct res *r)
 	}
 }
 
-/* Spec digest section 12 and the match_dest contract in lapic.h. */
+/* SDM 10.6.2.1-10.6.2.3, 10.12.10 and the match_dest contract in lapic.h. */
 static bool match_def(const struct inst *x, uint32_t dest, bool logical)
 {
 	enum virq_lapic_mode mode = mode_of(x);
@@ -1828,7 +1828,7 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		got = virq_lapic_sync(l);
 		r->rc = got;
 		if (v >= 16 && active) {
-			/* Digest section 6: IRR set, TMR = trigger mode. */
+			/* SDM 10.8.4: IRR set, TMR = trigger mode. */
 			CHECK(got);
 			CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, v));
 			CHECK(vec_test(x, VIRQ_LAPIC_REG_TMR, v) == lvl);

@@ -35,7 +35,8 @@
  *    aligned descriptor address, and only with posting supported;
  *    remapped messages carry the IRTE's fields, a legal delivery mode,
  *    8-bit destinations without EIME; source validation agrees with a
- *    reference written from the digest; compatibility pass-through equals
+ *    reference written from the VT-d IRTE fields (SQ masks as QEMU, SVT=10
+ *    bus order as Linux and Xen); compatibility pass-through equals
  *    virq_msi_decode(); the same request translates the same way twice;
  *  - MSI-X: after every op the table, the PBA and the sent messages equal
  *    the shadow model's, Vector Control keeps only bit 0, no pending bit

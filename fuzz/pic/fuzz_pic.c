@@ -16,8 +16,8 @@
  *
  * After every op (a failed check prints the line and traps):
  *  - pic_check_invariants() == 0;
- *  - a reference model written from the 8259A datasheet and the pic digest
- *    (section 12 plus the header's documented choices: input levels kept,
+ *  - a reference model written from the 8259A datasheet, shaped like QEMU's
+ *    i8259 (plus the header's documented choices: input levels kept,
  *    only a change of one is a transition; ICW1 per QEMU, resetting the
  *    edge sense of lines held high; LTIM; non-specific EOI skipping
  *    masked in-service levels in special mask mode; the cascade through
@@ -94,7 +94,7 @@ struct inst {
 	struct env env;
 };
 
-/* ---- the reference model, on saved states (pic digest section 12) ---- */
+/* ---- the reference model, on saved states (8259A datasheet; QEMU's i8259 shape) ---- */
 
 static uint8_t ref_level_mask(const struct virq_pic_chip_state *c)
 {

@@ -119,7 +119,7 @@ struct virq_ioapic_config {
  */
 struct virq_ioapic_ops {
 	/** Required. Send the interrupt of @p pin upstream as the MSI write
-	 *  @p addr / @p data (ioapic digest section 6; remappable format when the
+	 *  @p addr / @p data (SDM 10.11; remappable format when the
 	 *  entry has bit 48 set). Returns how many LAPICs accepted it (0: none;
 	 *  a level entry then leaves Remote IRR clear). While it runs, the
 	 *  entry of a level pin reads with Remote IRR set, so an EOI from
@@ -203,7 +203,7 @@ VIRQ_API int virq_ioapic_mmio_write(struct virq_ioapic *ioapic, uint32_t offset,
  *        polarity: true = asserted).
  *
  * The polarity bit (13) of the entry is storage only: device models
- * present logical levels, as in KVM and QEMU (ioapic digest section 5); an
+ * present logical levels, as in KVM and QEMU; an
  * embedder that has physical levels XORs them with bit 13 first.
  *
  * Edge entries send on a deasserted→asserted change when unmasked (an edge
@@ -240,7 +240,7 @@ VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin);
 VIRQ_API int virq_ioapic_get_rte(const struct virq_ioapic *ioapic, unsigned pin, uint64_t *rte);
 
 /**
- * @brief The MSI write an entry produces (ioapic digest section 6).
+ * @brief The MSI write an entry produces (SDM 10.11, as QEMU's ioapic_entry_parse()).
  * @param rte  A redirection entry.
  * @param addr Receives the address (0xFEExxxxx).
  * @param data Receives the data (vector, delivery mode, level assert, trigger).

@@ -44,7 +44,7 @@ extern "C" {
 /** @name virq_msi_decode() flags
  * @{ */
 /** Bits 11:5 of the address carry destination bits 14:8 (the KVM/Xen/Hyper-V
- *  extended destination ID convention, msi digest section 3). */
+ *  extended destination ID convention; not an Intel format). */
 #define VIRQ_MSI_EXT_DEST (1U << 0)
 /** Address bits 63:40 carry destination bits 31:8 (KVM_X2APIC_API_USE_32BIT_IDS:
  *  address_hi[31:8] = dest[31:8]); address bits 39:32 must then be zero, as
@@ -208,7 +208,7 @@ VIRQ_API int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_s
 
 /* ---- PCI MSI capability ---- */
 
-/** @name PCI MSI capability (PCI 3.0 6.8.1; msi digest section 4)
+/** @name PCI MSI capability (PCI 3.0 6.8.1)
  * @{ */
 #define VIRQ_MSI_CAP_ID 0x05U            /**< Capability ID (byte +0x00). */
 #define VIRQ_MSI_CTRL_ENABLE (1U << 0)   /**< MSI Enable (R/W). */

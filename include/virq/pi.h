@@ -16,7 +16,8 @@
  * | 279:272 | NV    | notification vector                             |
  * | 319:288 | NDST  | notification destination (host APIC ID)         |
  *
- * Protocol (posted-interrupts digest section 6):
+ * Protocol (the poster as KVM's vmx_deliver_posted_interrupt(), the
+ * receiver in the order of SDM 3C 30.6 posted-interrupt processing):
  *  - poster: locked OR of the PIR bit, then ON; only the poster that turns
  *    ON from 0 to 1 notifies (kicks the owner or sends NV to NDST);
  *  - receiver: clear ON first, then read-and-clear every PIR word with an

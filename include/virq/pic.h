@@ -164,7 +164,8 @@ VIRQ_API void virq_pic_reset(struct virq_pic *pic);
  * chip, which is acknowledged on that chip only (ISR bit set unless AEOI,
  * edge IRR bit cleared; the master does not run a cascade cycle for level
  * 2: software polls the slave next), or 0x00 when the chip has no request
- * (digest 8: QEMU's answer, not KVM's).
+ * (QEMU's answer, not KVM's; the 8259A datasheet, Poll Command, leaves the
+ * byte with no request open).
  *
  * @return 0; -::VIRQ_ENOENT when @p port is not a PIC or ELCR port;
  *         -::VIRQ_EINVAL for a NULL @p val. On error *val is not written

@@ -2,7 +2,7 @@
 /*
  * I/O APIC life cycle and register decode: init, reset, the MMIO window
  * (IOREGSEL, IOWIN, EOI register) and the indirect registers (82093AA
- * datasheet 3.1-3.2; ioapic digest sections 1-4).
+ * datasheet 3.1-3.2; the EOI register per the ICH/PCH datasheets).
  */
 #include "ioapic_priv.h"
 
@@ -46,7 +46,7 @@ VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioap
 /*
  * 82093AA reset: ID 0 (here: the configured ID), IOREGSEL 0, every entry
  * masked with its other bits undefined; like QEMU and KVM we clear them
- * (digest section 4). Pins are device inputs and keep their levels.
+ * (82093AA datasheet 3.2.4). Pins are device inputs and keep their levels.
  * Nested in a hook (in_eoi > 0) the outer call finds nothing pending.
  */
 VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic)
@@ -94,7 +94,7 @@ static uint32_t ioapic_read_indirect(struct virq_ioapic *io)
 		/*
 		 * ARB is loaded from the ID on every ID write and only
 		 * rotates on the long-gone APIC bus; KVM and QEMU read it as
-		 * the ID (digest section 2).
+		 * the ID (82093AA datasheet 3.2.3).
 		 */
 		return (uint32_t)io->id << IOAPIC_ID_SHIFT;
 	case VIRQ_IOAPIC_REG_VERSION:
@@ -114,7 +114,8 @@ static uint32_t ioapic_read_indirect(struct virq_ioapic *io)
 
 /*
  * One half of an entry. Delivery status and Remote IRR are read-only,
- * 47:17 reserved (dropped); bits 55:48 are storage (digest section 3).
+ * 47:17 reserved (dropped); bits 55:48 are storage, as KVM and QEMU keep
+ * them (82093AA datasheet 3.2.4 has them reserved).
  */
 static void ioapic_write_rte(struct virq_ioapic *io, unsigned pin, bool high, uint32_t val)
 {
@@ -129,7 +130,7 @@ static void ioapic_write_rte(struct virq_ioapic *io, unsigned pin, bool high, ui
 	 * Remote IRR means nothing for edge entries. Linux's
 	 * __eoi_ioapic_pin() clears a stuck Remote IRR on IOAPICs without an
 	 * EOI register by switching the entry to edge and back, so writing
-	 * edge clears it, as KVM and QEMU do (digest section 8).
+	 * edge clears it, as KVM and QEMU do.
 	 */
 	if (!ioapic_rte_level(nv))
 		nv &= ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
@@ -180,7 +181,7 @@ static enum mmio_reg ioapic_mmio_decode(const struct virq_ioapic *io, uint32_t o
 	case VIRQ_IOAPIC_IOWIN:
 		return MMIO_IOWIN;
 	case VIRQ_IOAPIC_EOI:
-		/* Absent on the 82093AA (digest section 1). */
+		/* Absent on the 82093AA (datasheet 3.1); ICH/PCH parts have it. */
 		return io->cfg.version >= IOAPIC_VERSION_PCH ? MMIO_EOI : MMIO_NONE;
 	default:
 		return MMIO_NONE;
@@ -266,7 +267,7 @@ VIRQ_API int virq_ioapic_mmio_write(struct virq_ioapic *ioapic, uint32_t offset,
 			ioapic_guest_error(ioapic, VIRQ_GERR_MMIO_SIZE);
 			break;
 		}
-		/* PCH: "checks the lower 8 bits written" (digest section 1). */
+		/* PCH datasheet, EOI register: "checks the lower 8 bits written". */
 		virq_ioapic_eoi(ioapic, (uint8_t)(val & 0xFFU));
 		break;
 	default:
@@ -286,7 +287,7 @@ VIRQ_API int virq_ioapic_get_rte(const struct virq_ioapic *ioapic, unsigned pin,
 }
 
 /*
- * Digest section 6 (SDM 10.11): the entry becomes the MSI write the
+ * SDM 10.11 (as QEMU's ioapic_entry_parse): the entry becomes the MSI write the
  * hardware forwards. A remappable entry (bit 48) is sent the same way: its
  * bits 63:49 and 11 then hold the IRTE handle, and the address carries it
  * exactly where the VT-d remappable MSI format expects it (handle[14:0] in

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pins and messages: input levels, edge and level delivery, Remote IRR,
- * EOI, storm throttling (82093AA 3.2.4; SDM 10.8.5; ioapic digest sections
- * 5, 8 and 9).
+ * EOI, storm throttling (82093AA datasheet 3.2.4; SDM 10.8.4, 10.8.5; the
+ * storm throttle and the edge cases follow KVM and QEMU).
  *
  * Every message goes through one place, ioapic_drain(), run only by the
  * outermost public call. A call that wants a pin sent sets its bit in
@@ -105,7 +105,7 @@ void ioapic_leave(struct virq_ioapic *io, bool outer)
  * After a guest wrote either half of an entry: throttling ends and the
  * storm count restarts (QEMU resets it on any entry write), and a level
  * entry is re-evaluated, so unmasking or re-levelling an asserted pin
- * delivers it (digest sections 5 and 8: QEMU services on every write).
+ * delivers it (as KVM does for level entries; QEMU services on every write).
  */
 void ioapic_rte_changed(struct virq_ioapic *io, unsigned pin)
 {
@@ -149,7 +149,7 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 }
 
 /*
- * SDM 10.8.5, digest section 5: an EOI clears Remote IRR of every level
+ * SDM 10.8.5, 82093AA datasheet 3.2.4: an EOI clears Remote IRR of every level
  * entry with the vector, not just the first (KVM once stopped at the
  * first); each still asserted and unmasked is sent again, up to
  * storm_limit successive times without a deassert.

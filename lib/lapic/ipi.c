@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ICR: validating and sending IPIs; destination matching
- * (SDM 10.6.1, 10.6.2, 10.12.9-10.12.10; lapic digest sections 11-12).
+ * (SDM 10.6.1, 10.6.2, 10.12.9-10.12.10).
  */
 #include "lapic_priv.h"
 
@@ -44,7 +44,7 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest)
 	}
 	if ((dm == VIRQ_DM_FIXED || dm == VIRQ_DM_LOWEST) && vector < 16) {
 		/* Refused at the sender, so never received: bit 5 only, also
-		 * for self IPIs (digest section 8 table). */
+		 * for self IPIs (SDM 10.5.3, Table 10-2). */
 		lapic_guest_error(l, VIRQ_GERR_SEND_ILLEGAL_VECTOR);
 		lapic_set_error(l, VIRQ_LAPIC_ESR_SEND_ILLEGAL);
 		return;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IRR/ISR/TMR, PPR, acceptance, posting, acknowledge and EOI
- * (SDM 10.8.1-10.8.5; lapic digest section 6).
+ * (SDM 10.8.1-10.8.5, 10.5.2).
  */
 #include "lapic_priv.h"
 
@@ -102,7 +102,7 @@ void lapic_set_error(struct virq_lapic *l, uint32_t bits)
 	l->in_error = false;
 }
 
-/* Acceptance of a fixed interrupt by this APIC (digest section 6). */
+/* Acceptance of a fixed interrupt by this APIC (SDM 10.8.1, 10.8.4). */
 void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 {
 	if (!lapic_active(l))

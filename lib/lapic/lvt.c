@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Local Vector Table: writable fields per entry, software-disable masking,
- * raising an LVT interrupt (SDM 10.5.1; lapic digest section 9).
+ * raising an LVT interrupt (SDM 10.5.1, 10.4.7.2).
  */
 #include "lapic_priv.h"
 

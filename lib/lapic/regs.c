@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Register decode: xAPIC MMIO, x2APIC MSRs, IA32_APIC_BASE, CR8
- * (SDM 10.4, 10.12; lapic digest sections 1-5, 15).
+ * (SDM 10.4, 10.8.3, 10.8.6, 10.12).
  */
 #include "lapic_priv.h"
 

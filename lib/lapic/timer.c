@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * APIC timer: one-shot, periodic, TSC-deadline (SDM 10.5.4, 10.5.4.1;
- * lapic digest section 10).
+ * APIC timer: one-shot, periodic, TSC-deadline (SDM 10.5.4, 10.5.4.1,
+ * Figure 10-10).
  *
  * Host time comes from ops->now_ns; the embedder's host timer is armed with
  * ops->timer_arm and reports back through virq_lapic_timer_expired().

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Compatibility-format MSI: address/data to a virq_apic_msg and back
- * (SDM 3A 10.11.1-10.11.2; msi digest sections 1-3 and 9).
+ * (SDM 3A 10.11.1-10.11.2; the extended destination ID is the KVM/Xen/Hyper-V
+ * convention, not Intel's).
  */
 #include "msi_priv.h"
 

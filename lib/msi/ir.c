@@ -2,8 +2,8 @@
 /*
  * VT-d interrupt remapping of a write to the interrupt window: handle and
  * subhandle to an IRTE index, the IRTE read through the embedder, its
- * checks, and the remapped or posted result (msi digest sections 5-9;
- * VT-d 5.1 and 9.10-9.11).
+ * checks, and the remapped or posted result (VT-d spec 5.1.2.2, 5.1.3,
+ * 5.1.5.1, and the IRTE formats for remapped and posted interrupts).
  *
  * Order of the checks follows QEMU's vtd_interrupt_remap_msi/vtd_irte_get:
  * request, index, read, present, reserved bits, source ID. The faults
@@ -29,7 +29,8 @@ static void ir_block(struct virq_ir_result *out, enum virq_ir_fault fault)
 	out->fault = fault;
 }
 
-/* Source validation (digest section 6). true when the requester passes. */
+/* Source validation (VT-d spec, IRTE for Remapped Interrupts: SID, SQ, SVT;
+ * the SQ masks are QEMU's vtd_irte_get()). true when the requester passes. */
 static bool ir_sid_ok(uint64_t hi, uint16_t requester_id)
 {
 	uint16_t sid = (uint16_t)(hi & IRTE_SID_MASK);
@@ -46,7 +47,7 @@ static bool ir_sid_ok(uint64_t hi, uint16_t requester_id)
 		/*
 		 * Start bus in SID[15:8], end bus in SID[7:0], as Linux
 		 * set_irte_verify_bus() and Xen write it (QEMU reads it the
-		 * other way round; the digest says not to copy that).
+		 * other way round, a QEMU deviation not copied here).
 		 */
 		return (unsigned)(sid >> 8) <= bus && bus <= (unsigned)(sid & 0xFFU);
 	default:
@@ -54,7 +55,8 @@ static bool ir_sid_ok(uint64_t hi, uint16_t requester_id)
 	}
 }
 
-/* Reserved-bit check of an IRTE with P = 1 (digest sections 6 and 7). */
+/* Reserved-bit check of an IRTE with P = 1 (VT-d spec, IRTE for Remapped
+ * Interrupts and IRTE for Posted Interrupts). */
 static bool ir_irte_reserved(const struct virq_ir_config *cfg, uint64_t lo, uint64_t hi)
 {
 	unsigned dlm;
@@ -176,7 +178,8 @@ int virq_ir_translate(const struct virq_ir_config *cfg, uint64_t addr, uint32_t 
 	}
 	/*
 	 * Compatibility format: passed through only with GCMD.CFI set and
-	 * extended interrupt mode off (digest section 5); otherwise blocked.
+	 * extended interrupt mode off (VT-d spec, Global Command Register, CFI);
+	 * otherwise blocked.
 	 */
 	if (!cfg->cfi || cfg->eime) {
 		ir_block(out, VIRQ_IR_FAULT_COMPAT);

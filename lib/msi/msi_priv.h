@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the msi files share and nobody else sees: the VT-d IRTE field layout
- * (msi digest sections 6 and 7). An IRTE is read as two 64-bit words,
- * irte[0] = bits 63:0 and irte[1] = bits 127:64.
+ * (VT-d spec, IRTE for Remapped Interrupts and IRTE for Posted Interrupts).
+ * An IRTE is read as two 64-bit words, irte[0] = bits 63:0 and irte[1] =
+ * bits 127:64.
  */
 #ifndef VIRQ_MSI_PRIV_H
 #define VIRQ_MSI_PRIV_H
@@ -43,7 +44,7 @@
 #define IRTE_POST_RSVD_HI 0x00000000FFF00000ULL
 #define IRTE_PDA_H_SHIFT 32
 
-/* Source-validation types (digest section 6). */
+/* Source-validation types (VT-d spec, IRTE for Remapped Interrupts: SVT). */
 #define IRTE_SVT_NONE 0U
 #define IRTE_SVT_SID 1U
 #define IRTE_SVT_BUS 2U

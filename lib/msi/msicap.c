@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PCI MSI capability (PCI 3.0 6.8.1; msi digest section 4): configuration
+ * PCI MSI capability (PCI 3.0 6.8.1): configuration
  * space access with per-register write masks, Multiple Message Enable,
  * per-vector Mask and Pending Bits and delivery of a held message at
  * unmask.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MSI-X table and Pending Bit Array (PCI 3.0 6.8.2; msi digest section 4).
+ * MSI-X table and Pending Bit Array (PCI 3.0 6.8.2).
  *
  * A vector is "masked" while its own Mask bit or the Function Mask is set,
  * and this model also treats MSI-X Enable = 0 as masked for the pending

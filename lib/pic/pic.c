@@ -81,7 +81,8 @@ static void pic_icw1(struct virq_pic *pic, struct virq_pic_chip *c, uint8_t val)
 		pic_guest_error(pic, VIRQ_GERR_PIC_MODE);
 }
 
-/* A0 = 1 during the init sequence: ICW2, ICW3, ICW4 (digest 3). */
+/* A0 = 1 during the init sequence: ICW2, ICW3, ICW4 (8259A datasheet,
+ * Initialization Command Words). */
 static void pic_icw_data(struct virq_pic *pic, unsigned idx, uint8_t val)
 {
 	struct virq_pic_chip *c = &pic->chip[idx];

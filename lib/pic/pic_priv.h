@@ -3,9 +3,9 @@
  * What the pic files share and nobody else sees.
  *
  * The pair is two struct virq_pic_chip (0 master, 1 slave) in the layout of
- * the 8259A reference model of the digest (section 12), with the mode bits
- * gathered in one flags word (VIRQ_PIC_F_*, the same bits the saved state
- * uses). Per chip, bit n of each register is input IR n:
+ * QEMU's per-chip i8259 state, with the mode bits gathered in one flags
+ * word (VIRQ_PIC_F_*, the same bits the saved state uses). Per chip, bit
+ * n of each register is input IR n:
  *  - line: the input level as last driven (virq_pic_set_irq(); master
  *    bit 2 by pic_update() with the slave's INT output). Only a change of
  *    it is a transition.
@@ -58,14 +58,14 @@
 #define PIC_NO_IRQ (-1)
 #define PIC_PRIO_NONE 8U /* pic_prio() of an empty mask */
 
-/* OCW3 fields (digest 4). */
+/* OCW3 fields (8259A datasheet, Operation Command Words). */
 #define PIC_OCW3_RIS 0x01U
 #define PIC_OCW3_RR 0x02U
 #define PIC_OCW3_P 0x04U
 #define PIC_OCW3_SMM 0x20U
 #define PIC_OCW3_ESMM 0x40U
 
-/* ICW1 and ICW4 fields (digest 3). */
+/* ICW1 and ICW4 fields (8259A datasheet, Initialization Command Words). */
 #define PIC_ICW1_IC4 0x01U
 #define PIC_ICW1_SNGL 0x02U
 #define PIC_ICW1_LTIM 0x08U

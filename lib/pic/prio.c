@@ -2,15 +2,16 @@
 /*
  * Priority resolution, inputs, the acknowledge cycle (INTA and poll), the
  * cascade through master IR2 and the master INT output. The functions on
- * one chip follow the digest's reference model (section 12).
+ * one chip are shaped like QEMU's i8259 (pic_get_irq, pic_intack,
+ * pic_read_irq), with the differences noted below.
  */
 #include "pic_priv.h"
 
 /*
  * Priority (0 = highest, 7 = lowest) of the highest-priority bit of @mask,
- * PIC_PRIO_NONE when @mask is empty. Level n has priority
- * (n - prio_add) & 7 (digest 5): rotating the mask right by prio_add puts
- * the highest-priority level at bit 0.
+ * PIC_PRIO_NONE when @mask is empty. Level n has priority (n - prio_add) & 7
+ * (QEMU's and KVM's encoding of the 8259A datasheet's rotation): rotating
+ * the mask right by prio_add puts the highest-priority level at bit 0.
  */
 unsigned pic_prio(const struct virq_pic_chip *c, uint8_t mask)
 {
@@ -31,12 +32,13 @@ unsigned pic_prio_level(const struct virq_pic_chip *c, unsigned prio)
 /*
  * The level the chip asks to have serviced, or PIC_NO_IRQ: the
  * highest-priority unmasked request when it has strictly higher priority
- * than everything in service that still counts (digest 5). Special mask
- * mode drops in-service levels masked in IMR. Special fully nested mode
- * (8259A datasheet): a slave in service does not lock the slave out, so a
- * new request on the master's cascade input is recognised although IR2 is
- * in service; every other master input stays blocked by it. (QEMU drops the
- * cascade ISR bit for all inputs, letting lower master levels through.)
+ * than everything in service that still counts (8259A datasheet, Fully
+ * Nested Mode). Special mask mode drops in-service levels masked in IMR.
+ * Special fully nested mode (8259A datasheet): a slave in service does not
+ * lock the slave out, so a new request on the master's cascade input is
+ * recognised although IR2 is in service; every other master input stays
+ * blocked by it. (QEMU drops the cascade ISR bit for all inputs, letting
+ * lower master levels through.)
  */
 int pic_chip_get_irq(const struct virq_pic_chip *c, bool master)
 {
@@ -97,10 +99,11 @@ void pic_cascade_rearm(struct virq_pic_chip *master)
 }
 
 /*
- * First and second INTA on one chip for level @n (digest 7, 8): ISR bit
- * set, or with AEOI cleared at once (the level becoming the lowest
- * priority in rotate-in-AEOI mode); an edge request is consumed, a level
- * request stays while its line is high.
+ * First and second INTA on one chip for level @n (8259A datasheet,
+ * Interrupt Sequence and Automatic End of Interrupt Mode): ISR bit set, or
+ * with AEOI cleared at once (the level becoming the lowest priority in
+ * rotate-in-AEOI mode); an edge request is consumed, a level request stays
+ * while its line is high.
  */
 void pic_chip_intack(struct virq_pic_chip *c, unsigned n)
 {
@@ -117,11 +120,11 @@ void pic_chip_intack(struct virq_pic_chip *c, unsigned n)
 }
 
 /*
- * A read after OCW3 P=1 (digest 8): acknowledges the chip's request like
- * an INTA and returns 0x80 | level, or 0x00 with nothing pending (QEMU's
- * answer; KVM's bare level / 0x07 is not copied). Only this chip takes
- * part: polling the master for level 2 does not acknowledge the slave,
- * software polls the slave next.
+ * A read after OCW3 P=1 (8259A datasheet, Poll Command): acknowledges the
+ * chip's request like an INTA and returns 0x80 | level, or 0x00 with
+ * nothing pending (QEMU's answer; KVM's bare level / 0x07 is not copied).
+ * Only this chip takes part: polling the master for level 2 does not
+ * acknowledge the slave, software polls the slave next.
  */
 uint8_t pic_chip_poll(struct virq_pic_chip *c, bool master)
 {
@@ -173,11 +176,11 @@ VIRQ_API bool virq_pic_get_intr(const struct virq_pic *pic)
 }
 
 /*
- * The master-side INTA of the reference model (digest 12), with the two
- * spurious cases of digest 9: no master request answers master base + 7;
- * a cascade request whose slave request vanished answers slave base + 7
- * while the master still acknowledges IR2 (ISR bit 2 set, so software
- * EOIs the master).
+ * The master-side INTA, as QEMU's pic_read_irq(), with the two spurious
+ * cases (8259A datasheet, Edge and Level Triggered Modes: default IR7): no
+ * master request answers master base + 7; a cascade request whose slave
+ * request vanished answers slave base + 7 while the master still
+ * acknowledges IR2 (ISR bit 2 set, so software EOIs the master).
  */
 VIRQ_API uint8_t virq_pic_intack(struct virq_pic *pic)
 {

@@ -6,7 +6,8 @@
  * ops->deliver (lazy EOI, a line raised again, nested EOIs), which must
  * stay bounded and never recurse. Written from ioapic.h (virq_ioapic_eoi,
  * virq_ioapic_service, "Re-entry from hooks", "Level-triggered storms")
- * and the ioapic digest sections 1, 5, 8 and 9.
+ * and SDM 10.8.5, the 82093AA datasheet 3.2.4, the ICH/PCH EOI register and
+ * KVM's and QEMU's storm throttling.
  */
 #include "harness.h"
 

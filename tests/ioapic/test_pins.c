@@ -3,8 +3,8 @@
  * Pins: edge and level delivery, Remote IRR from the accept count, masking
  * and unmasking, re-levelling, polarity as storage, pin ranges for 1, 24,
  * 48 and 120 pins, and the exact message of each entry. Written from
- * ioapic.h (virq_ioapic_set_pin, ops->deliver) and the ioapic digest
- * sections 5, 6 and 9.
+ * ioapic.h (virq_ioapic_set_pin, ops->deliver), the 82093AA datasheet
+ * 3.2.4 and SDM 10.11.
  */
 #include "harness.h"
 
@@ -138,7 +138,7 @@ static void test_level_masked_then_unmasked(void **state)
 	pin_set(&fx, 16, true);
 	assert_int_equal(fx.f.n_msgs, 0);
 	assert_false(remote_irr(&fx, 16));
-	/* Unmask while asserted: delivered at once (digest section 5). */
+	/* Unmask while asserted: delivered at once (as KVM and QEMU do). */
 	rte_w(&fx, 16, rte);
 	assert_int_equal(fx.f.n_msgs, 1);
 	assert_msg(&fx, 0, 16, rte);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One test per row of spec/regressions.md that concerns an I/O APIC: bugs
- * other hypervisors shipped, kept from coming back here. Each test is
- * named after its row and cites the advisory or the peer. This file is the
+ * One test per checklist row that concerns an I/O APIC: bugs other
+ * hypervisors shipped, kept from coming back here. Each test is named
+ * after its row and cites the advisory or the peer. This file is the
  * checklist: rows that other ioapic tests also cover are repeated here.
  *
  * Rows with an I/O APIC part that is tested here only for that part (the

@@ -3,8 +3,8 @@
  * Registers: init and configuration checks, reset values, the MMIO window
  * (IOREGSEL, IOWIN, EOI register, every other offset, every size), the
  * ID/version/arbitration registers, every bit of a redirection entry, and
- * the entry -> MSI translation. Written from ioapic.h and the ioapic
- * digest sections 1-4 and 6 (82093AA datasheet 3.1-3.2).
+ * the entry -> MSI translation. Written from ioapic.h, the 82093AA
+ * datasheet 3.1-3.2, the ICH/PCH EOI register and SDM 10.11.
  */
 #include "harness.h"
 
@@ -91,7 +91,8 @@ static void test_reset_values(void **state)
 	(void)state;
 	cfg.id = 5;
 	fixture_init(&fx, &cfg);
-	/* Digest section 4: ID from config, IOREGSEL 0, every entry 0x10000. */
+	/* 82093AA datasheet 3.1-3.2 reset values, other entry bits 0 as in QEMU
+	 * and KVM: ID from config, IOREGSEL 0, every entry 0x10000. */
 	assert_int_equal(mmio_r(&fx, VIRQ_IOAPIC_IOREGSEL), 0);
 	assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_ID), 0x05000000U);
 	assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_VERSION), 0x00170011U);
@@ -139,7 +140,7 @@ static void test_id_register(void **state)
 	for (uint32_t id = 0; id < 16; id++) {
 		reg_w(&fx, VIRQ_IOAPIC_REG_ID, id << 24);
 		assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_ID), id << 24);
-		/* ARB reads as the ID (digest section 2). */
+		/* ARB reads as the ID (82093AA datasheet 3.2.3; KVM, QEMU). */
 		assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_ARB), id << 24);
 	}
 	assert_int_equal(fx.f.n_gerr, 0);

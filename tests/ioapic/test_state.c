@@ -5,7 +5,7 @@
  * of damaged state without side effects, and a single-bit-flip sweep
  * checked against an independent validity model. Written from ioapic.h
  * (virq_ioapic_save/restore, struct virq_ioapic_state), DESIGN.md "Save and
- * restore" and the ioapic digest sections 2-3.
+ * restore" and the 82093AA datasheet 3.2.1-3.2.4.
  */
 #include "harness.h"
 

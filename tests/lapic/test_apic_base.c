@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IA32_APIC_BASE: the SDM transition table, reserved bits, BSP, base
- * relocation and the effects of each mode change (digest section 2, with
- * 3 and 4 for the resulting register file).
- * Regression (regressions.md): bhyve/HyperKit reject every IA32_APIC_BASE
+ * relocation and the effects of each mode change (SDM 10.4.4, 10.12.5,
+ * with 10.4.7.1 and 10.12.10.2 for the resulting register file).
+ * Regression (peer bug): bhyve/HyperKit reject every IA32_APIC_BASE
  * write; ACRN/crosvm miss most transitions (OSv and OVMF break).
  */
 #include "harness.h"
@@ -122,7 +122,8 @@ static enum virq_lapic_mode mode_of(enum st s)
 			       : VIRQ_LAPIC_MODE_X2APIC;
 }
 
-/* Power-up register file in @mode (digest 3), ID and LDR per mode (digest 4). */
+/* Power-up register file in @mode (SDM 10.4.7.1), ID and LDR per mode (SDM 10.4.6,
+ * 10.12.10.2). */
 static void expect_power_up(struct lapic_fixture *fx, bool x2)
 {
 	for (uint32_t off = 0; off < VIRQ_LAPIC_PAGE_SIZE; off += 4) {
@@ -163,7 +164,7 @@ static void expect_power_up(struct lapic_fixture *fx, bool x2)
 	assert_int_equal(virq_lapic_pending(&fx->apic), VIRQ_LAPIC_NO_VECTOR);
 }
 
-/* ---- digest 2: the whole transition table, guest and host initiated ---- */
+/* ---- SDM 10.12.5: the whole transition table, guest and host initiated ---- */
 
 /* Guest WRMSR (SDM 10.12.5 Figure 10-27). */
 static const bool guest_ok[3][4] = {
@@ -211,7 +212,8 @@ static void check_transition(enum st from, enum st to, unsigned path)
 		/* Same state: nothing else changes. */
 		assert_true(snap_same(&fx, &s));
 	} else if (from == ST_DIS) {
-		/* Leaving disabled: power-up register file (digest 2, EN 0->1). */
+		/* Leaving disabled: power-up register file (EN 0->1: SDM 10.4.3
+		 * allows it; the project's choice). */
 		expect_power_up(&fx, to == ST_X2APIC);
 	} else if (to == ST_DIS) {
 		/* As if there were no APIC: host timer stopped, page undecoded. */
@@ -346,7 +348,7 @@ static void test_apic_base_invalid_state_host(void **state)
 	}
 }
 
-/* ---- BSP is read-only (digest 2) ---- */
+/* ---- BSP is read-only (SDM 10.4.4) ---- */
 
 static void test_apic_base_bsp_readonly(void **state)
 {
@@ -375,7 +377,7 @@ static void test_apic_base_bsp_readonly(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- effects of xAPIC -> x2APIC (digest 2, SDM 10.12.5.1) ---- */
+/* ---- effects of xAPIC -> x2APIC (SDM 10.12.5.1) ---- */
 
 static void test_apic_base_xapic_to_x2apic_effects(void **state)
 {
@@ -477,7 +479,7 @@ static void test_apic_base_disable_reenable_resets(void **state)
 	}
 }
 
-/* ---- relocation (digest 2: "libvirq should support it per vCPU") ---- */
+/* ---- relocation (SDM 10.4.4; per vCPU, as KVM honours it) ---- */
 
 static void test_apic_base_relocation(void **state)
 {

@@ -2,7 +2,8 @@
 /*
  * NMI, SMI, INIT, SIPI and ExtINT messages: virq_lapic_post_msg() ->
  * virq_lapic_take_events(), INIT reset, wait-for-SIPI, kicks.
- * Written from the lapic digest, sections 3 and 14 (and regressions.md).
+ * Written from SDM 10.4.7, 10.5.1, 10.6.1 and 8.4 (and the peer bugs the
+ * tests cite).
  */
 #include "harness.h"
 
@@ -50,7 +51,7 @@ static void ap_init(struct lapic_fixture *fx, uint32_t id)
 	fixture_init(fx, &cfg);
 }
 
-/* ---- digest 14: NMI, SMI, ExtINT ---- */
+/* ---- SDM 10.5.1, 10.6.1: NMI, SMI, ExtINT ---- */
 
 static void test_nmi_smi_extint_taken_once(void **state)
 {
@@ -74,7 +75,7 @@ static void test_nmi_smi_extint_taken_once(void **state)
 			take_expect(&fx, t[i].flag, 0);
 			take_expect(&fx, 0, 0);
 			assert_false(virq_lapic_has_work(&fx.apic));
-			/* No trace in IRR/ISR (digest 6: these bypass them). */
+			/* No trace in IRR/ISR (SDM 10.8.4: these bypass them). */
 			for (unsigned w = 0; w < 8; w++) {
 				assert_int_equal(fx.page[(VIRQ_LAPIC_REG_IRR >> 2) + 4 * w], 0);
 				assert_int_equal(fx.page[(VIRQ_LAPIC_REG_ISR >> 2) + 4 * w], 0);
@@ -156,7 +157,7 @@ static void test_fixed_lowest_messages_go_to_irr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 3 / 14: INIT ---- */
+/* ---- SDM 10.4.7.3, 8.4: INIT ---- */
 
 /* Compares the register page (0x000-0x3FF) with a reference, slot by slot. */
 static void expect_page(const uint32_t *got, const uint32_t *want)
@@ -381,7 +382,7 @@ static void test_init_bsp_stays_runnable(void **state)
 	assert_invariants(&fx);
 }
 
-/* SIPI outside wait-for-SIPI is dropped, not latched or retried (digest 14). */
+/* SIPI outside wait-for-SIPI is dropped, not latched or retried (SDM 8.4, 10.6.1). */
 static void test_sipi_not_waiting_dropped(void **state)
 {
 	struct lapic_fixture fx;
@@ -407,7 +408,7 @@ static void test_sipi_not_waiting_dropped(void **state)
 	assert_invariants(&fx);
 }
 
-/* INIT level de-assert (level 0, trigger level): ignored entirely (digest 3). */
+/* INIT level de-assert (level 0, trigger level): ignored entirely (SDM 10.4.7.4). */
 static void test_init_deassert_ignored(void **state)
 {
 	struct lapic_fixture fx;
@@ -458,7 +459,7 @@ static void test_wait_sipi_holds_nmi(void **state)
 	assert_invariants(&fx);
 }
 
-/* A globally disabled APIC receives no messages: dropped, not held (digest 2). */
+/* A globally disabled APIC receives no messages: dropped, not held (SDM 10.4.3). */
 static void test_events_dropped_while_globally_disabled(void **state)
 {
 	static const unsigned dms[] = { VIRQ_DM_NMI, VIRQ_DM_SMI, VIRQ_DM_INIT, VIRQ_DM_STARTUP,
@@ -490,7 +491,7 @@ static void test_events_dropped_while_globally_disabled(void **state)
 	}
 }
 
-/* A software-disabled APIC still accepts NMI, SMI, INIT and SIPI (digest 3). */
+/* A software-disabled APIC still accepts NMI, SMI, INIT and SIPI (SDM 10.4.7.2). */
 static void test_events_accepted_while_sw_disabled(void **state)
 {
 	struct lapic_fixture fx;

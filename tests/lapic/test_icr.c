@@ -3,8 +3,8 @@
  * ICR and SELF IPI: the message handed to send_ipi for every delivery mode
  * and shorthand, Table 10-3 validity, illegal vectors, register masks; and
  * the destination matcher (physical, logical flat/cluster, x2APIC cluster,
- * broadcast, disabled APICs). Written from the lapic digest, sections 8,
- * 11 and 12 (and regressions.md).
+ * broadcast, disabled APICs). Written from SDM 10.5.3, 10.6.1, 10.6.2 and
+ * 10.12.9-10.12.11 (and the peer bugs the tests cite).
  */
 #include "harness.h"
 
@@ -106,7 +106,7 @@ static void expect_msg(const struct virq_apic_msg *m, uint32_t dest, uint32_t sr
 	assert_int_equal(m->reserved0, 0);
 }
 
-/* SDM Table 10-3 (P4/Xeon and later), as the digest section 11 gives it. */
+/* SDM Table 10-3 (P4/Xeon and later). */
 static bool table_10_3_valid(unsigned dm, unsigned sh)
 {
 	switch (sh) {
@@ -119,13 +119,13 @@ static bool table_10_3_valid(unsigned dm, unsigned sh)
 	}
 }
 
-/* ---- digest 11: every delivery mode x every shorthand ---- */
+/* ---- SDM 10.6.1, Table 10-3: every delivery mode x every shorthand ---- */
 
 /*
  * The message handed to send_ipi, or the local delivery, or the refusal,
  * for every delivery mode, shorthand and destination mode, in xAPIC and
  * x2APIC mode. With a shorthand the destination field and mode are ignored
- * (digest 11); the library then reports the broadcast destination of the
+ * (SDM 10.6.1); the library then reports the broadcast destination of the
  * mode, physical.
  */
 static void test_icr_mode_x_shorthand_matrix(void **state)
@@ -183,7 +183,7 @@ static void test_icr_mode_x_shorthand_matrix(void **state)
 	}
 }
 
-/* Level-triggered IPIs are sent edge, asserted (digest 11). */
+/* Level-triggered IPIs are sent edge, asserted (SDM 10.6.1). */
 static void test_icr_trigger_and_level_bits_normalised(void **state)
 {
 	static const unsigned dms[] = { VIRQ_DM_FIXED, VIRQ_DM_LOWEST, VIRQ_DM_SMI,
@@ -211,7 +211,7 @@ static void test_icr_trigger_and_level_bits_normalised(void **state)
 	}
 }
 
-/* INIT level de-assert is neither sent nor acted on (digest 3, 11). */
+/* INIT level de-assert is neither sent nor acted on (SDM 10.4.7.4; as KVM, bhyve). */
 static void test_icr_init_deassert_not_sent(void **state)
 {
 	(void)state;
@@ -233,7 +233,7 @@ static void test_icr_init_deassert_not_sent(void **state)
 	}
 }
 
-/* ---- digest 8 / 11: illegal vectors ---- */
+/* ---- SDM 10.5.2, 10.5.3: illegal vectors ---- */
 
 static void test_icr_illegal_vectors(void **state)
 {
@@ -293,7 +293,7 @@ static void test_icr_illegal_vectors(void **state)
 	}
 }
 
-/* SIPI with a page number below 16 is sent (digest 11: vector = start page). */
+/* SIPI with a page number below 16 is sent (SDM 10.6.1: vector = start page). */
 static void test_icr_sipi_low_vector_sent(void **state)
 {
 	(void)state;
@@ -313,7 +313,7 @@ static void test_icr_sipi_low_vector_sent(void **state)
 	}
 }
 
-/* ---- digest 11: self IPIs ---- */
+/* ---- SDM 10.6.1: self IPIs ---- */
 
 /* Self shorthand: accepted locally as edge Fixed; ICR high and mode ignored. */
 static void test_icr_self_shorthand_local(void **state)
@@ -377,7 +377,7 @@ static void test_x2apic_self_ipi_msr(void **state)
 	assert_invariants(&fx);
 }
 
-/* A software-disabled APIC still sends IPIs; its own self IPI is dropped (digest 3). */
+/* A software-disabled APIC still sends IPIs; its own self IPI is dropped (SDM 10.4.7.2). */
 static void test_icr_sends_while_sw_disabled(void **state)
 {
 	(void)state;
@@ -403,7 +403,7 @@ static void test_icr_sends_while_sw_disabled(void **state)
 	}
 }
 
-/* ---- digest 11: register read-back ---- */
+/* ---- SDM 10.6.1, 10.12.9: register read-back ---- */
 
 static void test_icr_xapic_readback_masked(void **state)
 {
@@ -508,7 +508,7 @@ static void test_x2apic_icr_dest_boundaries_cve_2013_6376(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 12: destination matching ---- */
+/* ---- SDM 10.6.2.1-10.6.2.3, 10.12.10: destination matching ---- */
 
 static void test_match_physical_xapic(void **state)
 {
@@ -674,7 +674,7 @@ static void test_match_logical_x2apic_cluster(void **state)
 }
 
 /* A globally disabled APIC matches nothing; a software-disabled one still
- * matches (it accepts INIT, NMI, SMI and SIPI, digest 3). */
+ * matches (it accepts INIT, NMI, SMI and SIPI, SDM 10.4.7.2). */
 static void test_match_disabled_apic(void **state)
 {
 	struct lapic_fixture fx;

@@ -2,7 +2,7 @@
 /*
  * IRR/ISR/TMR: acceptance, priority-class dispatch, nesting, EOI, EOI
  * broadcast suppression, disabled APICs, merging, illegal vectors, kicks.
- * Written from the lapic digest, sections 3, 5, 6, 7 and 8.
+ * Written from SDM 10.4.7.2, 10.8.1-10.8.5, 10.9 and 10.5.2-10.5.3.
  */
 #include "harness.h"
 
@@ -92,7 +92,7 @@ static void fixture_cfg(struct lapic_fixture *fx, bool directed_eoi)
 	fixture_init(fx, &cfg);
 }
 
-/* ---- digest 6: acceptance ---- */
+/* ---- SDM 10.8.1, 10.8.4: acceptance ---- */
 
 /* Acceptance sets IRR[v] and TMR[v] = trigger mode; nothing before the sync. */
 static void test_accept_sets_irr_and_tmr(void **state)
@@ -131,7 +131,7 @@ static void test_accept_sets_irr_and_tmr(void **state)
 
 /*
  * Regression (KVM: TMR cleared on EOI): TMR is the trigger mode of the last
- * accepted interrupt; EOI never changes it (digest 6).
+ * accepted interrupt; EOI never changes it (SDM 10.8.4).
  */
 static void test_tmr_set_cleared_at_acceptance_only(void **state)
 {
@@ -227,7 +227,7 @@ static void test_level_edge_collapse_in_one_fold(void **state)
 }
 
 /* TMR follows the last acceptance in every TMR register, and on every
- * acceptance path: posted messages and the local self IPI (digest 6, 11). */
+ * acceptance path: posted messages and the local self IPI (SDM 10.8.4, 10.6.1). */
 static void test_tmr_every_word_and_self_ipi(void **state)
 {
 	struct lapic_fixture fx;
@@ -254,7 +254,7 @@ static void test_tmr_every_word_and_self_ipi(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 5 / 6: highest deliverable vector ---- */
+/* ---- SDM 10.8.3.1, 10.8.4: highest deliverable vector ---- */
 
 /* Deliverable iff class(v) > class(TPR); sub-class ignored. Every TPR x vector. */
 static void test_deliverable_class_vs_tpr(void **state)
@@ -364,7 +364,7 @@ static void test_deliverable_tpr_and_isr_combined(void **state)
 	}
 }
 
-/* ---- digest 6: delivery order ---- */
+/* ---- SDM 10.8.1, 10.8.4: delivery order ---- */
 
 static void run_order(const uint8_t *set, unsigned n, uint32_t seed)
 {
@@ -479,7 +479,7 @@ static void test_order_nested_preemption(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 6: nested ISR, EOI retires the highest ISR bit ---- */
+/* ---- SDM 10.8.5: nested ISR, EOI retires the highest ISR bit ---- */
 
 static void test_nested_isr_eoi_order(void **state)
 {
@@ -564,7 +564,7 @@ static void test_spurious_eoi_empty_isr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 6 / 7: level EOI, broadcast suppression ---- */
+/* ---- SDM 10.8.5: level EOI, broadcast suppression ---- */
 
 static void test_eoi_level_called_once_edge_not(void **state)
 {
@@ -623,7 +623,7 @@ static void test_eoi_level_nested_mix(void **state)
  * Regressions (KVM and QEMU: suppress-EOI-broadcast advertised but EOIs
  * still broadcast; crosvm: directed EOI advertised but not implemented):
  * every combination of Version[24] (config directed_eoi), the SVR[12]
- * write and the trigger mode, in both modes (digest 4, 6, 7).
+ * write and the trigger mode, in both modes (SDM 10.4.8, 10.8.5, 10.9).
  */
 static void test_eoi_broadcast_suppression_matrix(void **state)
 {
@@ -681,7 +681,7 @@ static void test_eoi_broadcast_suppression_matrix(void **state)
 	}
 }
 
-/* ---- digest 3: disabled APICs ---- */
+/* ---- disabled APICs (SDM 10.4.3, 10.4.7.2; fixed ones dropped as KVM and bhyve) ---- */
 
 /* Software-disabled (SVR[8] = 0, the reset state): fixed interrupts dropped. */
 static void test_dropped_while_sw_disabled(void **state)
@@ -741,7 +741,7 @@ static void test_dropped_while_globally_disabled(void **state)
 }
 
 /* A globally disabled APIC delivers nothing, even what IRR still holds
- * (lapic.h virq_lapic_pending; digest 2: as if there were no APIC). */
+ * (lapic.h virq_lapic_pending; SDM 10.4.3: as if there were no APIC). */
 static void test_global_disable_delivers_nothing(void **state)
 {
 	struct lapic_fixture fx;
@@ -763,7 +763,7 @@ static void test_global_disable_delivers_nothing(void **state)
 }
 
 /*
- * IRR and ISR are held across a software disable (digest 3). lapic.h
+ * IRR and ISR are held across a software disable (SDM 10.4.7.2). lapic.h
  * (virq_lapic_pending) documents the choice for the ambiguous part: held
  * IRR vectors are still delivered while software-disabled; only new
  * arrivals are dropped.
@@ -817,7 +817,7 @@ static void test_irr_isr_held_across_sw_disable(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 6: merging; once in ISR and once in IRR ---- */
+/* ---- SDM 10.8.4: merging; once in ISR and once in IRR ---- */
 
 static void test_merge_same_vector(void **state)
 {
@@ -862,7 +862,7 @@ static void test_vector_in_isr_and_irr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 8: illegal vectors 0-15 ---- */
+/* ---- SDM 10.5.2, 10.5.3: illegal vectors 0-15 ---- */
 
 static void test_illegal_vector_dropped_esr_bit6(void **state)
 {

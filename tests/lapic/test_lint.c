@@ -3,8 +3,8 @@
  * LINT0/LINT1 input pins through virq_lapic_set_lint(): Fixed edge and level
  * (Remote IRR), polarity, NMI/SMI/INIT, ExtINT, masking, the globally
  * disabled APIC's pass-through, and the kick protocol.
- * Digest sections 9 (LVT trigger/polarity/Remote IRR), 2 (EN=0: LINT0 is
- * INTR, LINT1 is NMI), 14 (ExtINT). Regression (regressions.md): ACRN lost
+ * SDM 10.5.1 (LVT trigger/polarity/Remote IRR; ExtINT), 10.4.3 (EN=0: LINT0
+ * is INTR, LINT1 is NMI, as bhyve does). Regression (peer bug): ACRN lost
  * and duplicate interrupts from polarity and initial pin state.
  */
 #include "harness.h"
@@ -514,7 +514,7 @@ static void test_lint_remote_irr_cleared_by_global_disable(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- masked pins lose their edges (digest 9) ---- */
+/* ---- masked pins lose their edges (SDM 10.5.1) ---- */
 
 static void test_lint_masked_edges_lost(void **state)
 {
@@ -572,7 +572,7 @@ static void test_lint_masked_edges_lost(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- globally disabled APIC: LINT0 = INTR, LINT1 = NMI (digest 2) ---- */
+/* ---- globally disabled APIC: LINT0 = INTR, LINT1 = NMI (SDM 10.4.3; bhyve) ---- */
 
 static void test_lint_globally_disabled(void **state)
 {

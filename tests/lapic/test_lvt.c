@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Local Vector Table (digest section 9, with 3 for software disable and 10
- * for the timer-mode field): writable bits of every entry, delivery status,
- * CMCI presence, masking on software disable, reserved timer and delivery
- * modes, and virq_lapic_deliver_lvt() for thermal, PMC and CMCI.
+ * Local Vector Table (SDM 10.5.1, with 10.4.7.2 for software disable and
+ * 10.5.4 for the timer-mode field): writable bits of every entry, delivery
+ * status, CMCI presence, masking on software disable, reserved timer and
+ * delivery modes, and virq_lapic_deliver_lvt() for thermal, PMC and CMCI.
  */
 #include "harness.h"
 
@@ -12,7 +12,7 @@
 static const uint32_t lvt_offs[] = { 0x2F0, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370 };
 #define N_LVT (sizeof(lvt_offs) / sizeof(lvt_offs[0]))
 
-/* Writable bits per entry, xAPIC view (digest 9 table, lib lapic_priv.h). */
+/* Writable bits per entry, xAPIC view (SDM 10.5.1 Figure 10-8, lib lapic_priv.h). */
 static uint32_t lvt_writable(uint32_t off, bool tsc_deadline)
 {
 	switch (off) {
@@ -28,7 +28,7 @@ static uint32_t lvt_writable(uint32_t off, bool tsc_deadline)
 	}
 }
 
-/* Delivery modes an entry supports (digest 9 "Allowed modes"). */
+/* Delivery modes an entry supports (SDM 10.5.1). */
 static bool lvt_mode_ok(uint32_t off, uint32_t dm)
 {
 	switch (off) {
@@ -124,7 +124,7 @@ static void test_lvt_delivery_status_zero(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- CMCI presence (digest 4 Max LVT, 9 last bullet) ---- */
+/* ---- CMCI presence (SDM 10.4.8 Max LVT Entry; an absent CMCI LVT as KVM) ---- */
 
 static void test_lvt_cmci_absent(void **state)
 {
@@ -169,7 +169,7 @@ static void test_lvt_cmci_absent(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- software disable (digest 3) ---- */
+/* ---- software disable (SDM 10.4.7.2) ---- */
 
 static void test_lvt_sw_disable_masks_all(void **state)
 {
@@ -237,7 +237,7 @@ static void test_lvt_sw_disable_masks_all_x2apic(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- timer mode field (digest 9, 10) ---- */
+/* ---- timer mode field (SDM 10.5.1, 10.5.4) ---- */
 
 static void test_lvt_timer_mode3_keeps_mode(void **state)
 {
@@ -287,7 +287,7 @@ static void test_lvt_tsc_deadline_bit_needs_config(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- reserved delivery modes (digest 9 "Allowed modes") ---- */
+/* ---- reserved delivery modes (SDM 10.5.1) ---- */
 
 static void test_lvt_reserved_delivery_modes(void **state)
 {

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TPR, PPR and CR8 (digest section 5): PPR for every TPR with ISR empty and
- * with every in-service vector, PPR after EOI of nested vectors, the
- * dispatch rule against PPR, CR8 reads/writes/#GP, TPR through MSR 0x808.
+ * TPR, PPR and CR8 (SDM 10.8.3, 10.8.3.1, 10.8.6): PPR for every TPR with
+ * ISR empty and with every in-service vector, PPR after EOI of nested
+ * vectors, the dispatch rule against PPR, CR8 reads/writes/#GP, TPR
+ * through MSR 0x808.
  */
 #include "harness.h"
 
-/* Digest 5, written out: PPR = TPR if TPR class >= ISRV class, else ISRV class. */
+/* SDM 10.8.3.1, written out: PPR = TPR if TPR class >= ISRV class, else ISRV class. */
 static uint32_t want_ppr(uint32_t tpr, int isrv)
 {
 	if (isrv < 0)
@@ -132,7 +133,7 @@ static void test_ppr_nested_isr_eoi(void **state)
 	}
 }
 
-/* Digest 5, dispatch rule: deliverable iff IRRV class > PPR class. */
+/* SDM 10.8.3.1, dispatch rule: deliverable iff IRRV class > PPR class. */
 static void test_ppr_dispatch_rule(void **state)
 {
 	struct lapic_fixture fx;
@@ -170,7 +171,7 @@ static void test_ppr_dispatch_rule(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- CR8 (digest 5) ---- */
+/* ---- CR8 (SDM 10.8.6) ---- */
 
 static void test_cr8_read(void **state)
 {
@@ -246,7 +247,7 @@ static void test_cr8_reserved_bits_gp(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- TPR in x2APIC mode: MSR 0x808, PPR at 0x80A (digest 1, 5) ---- */
+/* ---- TPR in x2APIC mode: MSR 0x808, PPR at 0x80A (SDM Table 10-6, 10.8.3.1) ---- */
 
 static void test_ppr_x2apic_tpr_msr(void **state)
 {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One test per row of spec/regressions.md that concerns a single LAPIC:
- * bugs other hypervisors shipped, kept from coming back here. Each test is
- * named after its row and cites the advisory or the peer. This file is the
+ * One test per checklist row that concerns a single LAPIC: bugs other
+ * hypervisors shipped, kept from coming back here. Each test is named
+ * after its row and cites the advisory or the peer. This file is the
  * checklist: rows that other LAPIC tests also cover are repeated here.
  *
  * Rows about the I/O APIC, the PIC, GSI and MSI routing and several vCPUs
@@ -859,7 +859,8 @@ static void test_acrn_xapic_id_writable(void **state)
 	uint64_t v;
 
 	(void)state;
-	/* Default: read-only (digest section 4 recommendation). */
+	/* Default: read-only, the project's choice (SDM 10.4.6: writability is
+	 * model-specific). */
 	fixture_init(&fx, &cfg);
 	fixture_sw_enable(&fx);
 	mmio_w(&fx, VIRQ_LAPIC_REG_ID, 0x07000000U);
@@ -927,7 +928,7 @@ static void test_kvm_tmr_not_cleared_on_eoi(void **state)
 
 	/* In service as level, re-accepted as edge before its EOI: TMR holds
 	 * the trigger of the last accepted interrupt, so the EOI is not
-	 * broadcast (digest section 6). */
+	 * broadcast (SDM 10.8.4, 10.8.5). */
 	virq_lapic_post(&fx.apic, 0x70, true);
 	assert_int_equal(virq_lapic_ack(&fx.apic), 0x70);
 	virq_lapic_post(&fx.apic, 0x70, false);
@@ -1075,7 +1076,7 @@ static void test_crosvm_directed_eoi_implemented(void **state)
 
 #define T0 1000000ULL
 
-/* SDM Figure 10-10 (digest section 10): divide value -> divisor. */
+/* SDM Figure 10-10: divide value -> divisor. */
 static uint32_t divisor_of(uint32_t tdcr)
 {
 	static const uint32_t tab[16] = { 2, 4, 8, 16, 2, 4, 8, 16, 32, 64, 128, 1, 32, 64, 128, 1 };
@@ -1165,7 +1166,8 @@ static void test_cve_2013_6367_tmcct_div_zero(void **state)
 	/*
 	 * Divide changed while armed: no division by zero, the count is
 	 * continuous at the change, then runs at the new divisor (KVM) or the
-	 * old one until the next reload (bhyve); the digest allows either.
+	 * old one until the next reload (bhyve); the SDM does not say, so either
+	 * is allowed.
 	 */
 	for (unsigned m = 0; m < 2; m++) {
 		for (uint32_t from = 0; from < 16; from++) {

@@ -2,9 +2,10 @@
 /*
  * xAPIC MMIO decode: every offset and access size, partial reads, reserved
  * offsets, writable masks, read-only registers, the undecoded page.
- * Digest sections 1 (register map, access rules), 4, 5, 7, 9; regressions.md
- * "Xen 2018: MMIO accesses of 1/2/8 bytes or misaligned went past the
- * register array". Run under ASan in CI: any out-of-range access fails.
+ * SDM 10.4.1 (register map, access rules), 10.4.6, 10.8.3, 10.9, 10.5.1;
+ * the peer bug "Xen 2018: MMIO accesses of 1/2/8 bytes or misaligned went
+ * past the register array". Run under ASan in CI: any out-of-range access
+ * fails.
  */
 #include "harness.h"
 
@@ -46,7 +47,7 @@ static uint32_t esr_take(struct lapic_fixture *fx)
 	return mmio_r(fx, VIRQ_LAPIC_REG_ESR);
 }
 
-/* ---- a fully dirtied register file with known values (digest 1 map) ---- */
+/* ---- a fully dirtied register file with known values (SDM Table 10-1) ---- */
 
 #define DIRTY_ID 0xA7U
 
@@ -56,7 +57,7 @@ static const struct {
 	{ 0x020, 0xA7000000U }, /* ID */
 	{ 0x030, 0x00060014U }, /* Version */
 	{ 0x080, 0x0000005CU }, /* TPR */
-	{ 0x090, 0x00000000U }, /* APR reads 0 (lib choice allowed by digest 5) */
+	{ 0x090, 0x00000000U }, /* APR reads 0 (lib choice, as KVM) */
 	{ 0x0A0, 0x000000E0U }, /* PPR: ISRV 0xE3 class above TPR class */
 	{ 0x0B0, 0x00000000U }, /* EOI reads 0 */
 	{ 0x0C0, 0x00000000U }, /* RRD */
@@ -131,7 +132,7 @@ static void dirty_init(struct lapic_fixture *fx)
 	fx->f.n_gerr = 0;
 }
 
-/* ---- digest 1: every offset x size, reads ---- */
+/* ---- SDM 10.4.1: every offset x size, reads ---- */
 
 static uint64_t size_mask(unsigned size)
 {
@@ -256,7 +257,7 @@ static void test_mmio_partial_reads(void **state)
 	assert_invariants(&fx);
 }
 
-/* Digest 1/8: reserved offsets read 0 and latch ESR bit 7, partial ones too. */
+/* SDM 10.5.3: reserved offsets read 0 and latch ESR bit 7, partial ones too. */
 static void test_mmio_reserved_reads_latch_esr(void **state)
 {
 	static const uint32_t rsvd[] = { 0x000, 0x010, 0x040, 0x050, 0x060, 0x070, 0x290,
@@ -290,7 +291,7 @@ static void test_mmio_reserved_reads_latch_esr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 1: writes of any size other than aligned 4 are dropped ---- */
+/* ---- writes of any size other than aligned 4 (undefined, SDM 10.4.1) are dropped ---- */
 
 static void test_mmio_write_bad_size_dropped(void **state)
 {
@@ -359,7 +360,7 @@ static void test_mmio_write_reserved_slots(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- writable masks (digest 4, 5, 7, 9, 10, 11; lapic_priv.h masks) ---- */
+/* ---- writable masks (SDM 10.4.6, 10.8.3, 10.9, 10.5.1, 10.5.4, 10.6.1; lapic_priv.h) ---- */
 
 struct mask_case {
 	uint32_t off, wr, rd;
@@ -451,7 +452,7 @@ static void test_mmio_timer_mask_no_tsc_deadline(void **state)
 	assert_invariants(&fx);
 }
 
-/* Digest 7: SVR mask 0x3FF, plus bit 12 only with directed EOI. */
+/* SDM 10.9, with KVM's mask: SVR mask 0x3FF, plus bit 12 only with directed EOI. */
 static void test_mmio_svr_mask(void **state)
 {
 	static const struct mask_case plain[] = {
@@ -478,7 +479,7 @@ static void test_mmio_svr_mask(void **state)
 	assert_invariants(&fx);
 }
 
-/* Digest 11: ICR low keeps 0x000CCFFF; delivery status always reads 0. */
+/* SDM 10.6.1: ICR low keeps 0x000CCFFF; delivery status always reads 0 (as KVM). */
 static void test_mmio_icr_low_mask(void **state)
 {
 	struct lapic_fixture fx;
@@ -537,7 +538,7 @@ static void test_mmio_per_bit_masks(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- read-only registers (digest 1) ---- */
+/* ---- read-only registers (SDM Table 10-1) ---- */
 
 static void test_mmio_readonly_ignore_writes(void **state)
 {
@@ -569,7 +570,8 @@ static void test_mmio_readonly_ignore_writes(void **state)
 	assert_invariants(&fx);
 }
 
-/* Digest 4: the xAPIC ID is read-only by default (lapic.h config). */
+/* The xAPIC ID is read-only by default, the project's choice (SDM 10.4.6:
+ * model-specific; lapic.h config). */
 static void test_mmio_id_readonly_default(void **state)
 {
 	static struct lapic_fixture fx;
@@ -638,7 +640,7 @@ static void test_mmio_eoi_reads_zero(void **state)
 	assert_invariants(&fx);
 }
 
-/* Digest 5: APR reads 0 (the choice the digest allows), whatever TPR/IRR/ISR. */
+/* APR reads 0 (as KVM; SDM 10.6.2.4 is ambiguous), whatever TPR/IRR/ISR. */
 static void test_mmio_apr_reads_zero(void **state)
 {
 	static struct lapic_fixture fx;
@@ -653,7 +655,7 @@ static void test_mmio_apr_reads_zero(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 1, 15: page not decoded in x2APIC mode or when disabled ---- */
+/* ---- SDM 10.12.1.2, 10.4.3: page not decoded in x2APIC mode or when disabled ---- */
 
 static void sweep_undecoded(struct lapic_fixture *fx)
 {
@@ -764,7 +766,7 @@ static void test_mmio_out_of_page(void **state)
 	}
 }
 
-/* Digest 1: an ordinary 4-byte write then read round-trips every RW register. */
+/* SDM Table 10-1: an ordinary 4-byte write then read round-trips every RW register. */
 static void test_mmio_rw_roundtrip(void **state)
 {
 	static const struct mask_case t[] = {

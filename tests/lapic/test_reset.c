@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Power-up state, virq_lapic_reset() and virq_lapic_init() argument checks.
- * Digest sections 1 (reset column of the register map), 2 (IA32_APIC_BASE
- * reset value), 3 (RESET state), 4 (ID, Version).
+ * SDM 10.4.1 Table 10-1 (register map), 10.4.4 (IA32_APIC_BASE reset
+ * value), 10.4.7.1 (RESET state), 10.4.6 and 10.4.8 (ID, Version).
  */
 #include "harness.h"
 
@@ -10,7 +10,7 @@
 #define BASE_BSP_RESET 0xFEE00900ULL
 #define BASE_AP_RESET 0xFEE00800ULL
 
-/* xAPIC register slots that exist (digest 1); everything else is reserved. */
+/* xAPIC register slots that exist (SDM Table 10-1); everything else is reserved. */
 static bool xapic_is_reg(uint32_t off, bool cmci)
 {
 	if (off >= 0x100 && off <= 0x280)
@@ -37,7 +37,7 @@ static bool xapic_is_reg(uint32_t off, bool cmci)
 	}
 }
 
-/* The power-up value of a 32-bit word of the register page (digest 3). */
+/* The power-up value of a 32-bit word of the register page (SDM 10.4.7.1). */
 static uint32_t power_up_word(uint32_t off, uint32_t id_reg, uint32_t version, bool cmci)
 {
 	switch (off) {
@@ -116,7 +116,7 @@ static void test_smoke(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 1, 3, 4: register file after init ---- */
+/* ---- SDM 10.4.1, 10.4.7.1, 10.4.8: register file after init ---- */
 
 static void test_reset_regs_default(void **state)
 {
@@ -150,7 +150,7 @@ static void test_reset_regs_apic_ids(void **state)
 	}
 }
 
-/* Digest 3: x2APIC ID low 8 bits appear in xAPIC ID bits 31:24. */
+/* SDM 10.12.5.1: x2APIC ID low 8 bits appear in xAPIC ID bits 31:24. */
 static void test_reset_regs_wide_id_in_xapic(void **state)
 {
 	struct lapic_fixture fx;
@@ -164,7 +164,7 @@ static void test_reset_regs_wide_id_in_xapic(void **state)
 	assert_invariants(&fx);
 }
 
-/* Digest 4 (Version): 0x14 | max_lvt << 16 | directed EOI << 24. */
+/* SDM 10.4.8 (Version): 0x14 | max_lvt << 16 | directed EOI << 24. */
 static void test_reset_version_variants(void **state)
 {
 	static const struct {
@@ -214,7 +214,7 @@ static void test_reset_no_cmci(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 2: IA32_APIC_BASE reset value, digest 14: mp_state ---- */
+/* ---- SDM 10.4.4: IA32_APIC_BASE reset value; SDM 8.4: mp_state ---- */
 
 static void test_reset_apic_base_bsp_ap(void **state)
 {
@@ -245,7 +245,7 @@ static void test_reset_apic_base_bsp_ap(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 3: virq_lapic_reset() after dirtying everything ---- */
+/* ---- SDM 10.4.7.1: virq_lapic_reset() after dirtying everything ---- */
 
 static void dirty_everything(struct lapic_fixture *fx)
 {

@@ -4,8 +4,8 @@
  * restore onto a fresh LAPIC (timer re-armed with the same remaining time),
  * refusal of damaged states without side effects, and a single-bit-flip
  * sweep. Written from lapic.h (virq_lapic_save/restore, struct
- * virq_lapic_state), DESIGN.md "Save and restore", the lapic digest
- * sections 2-11 for what is architecturally valid, and regressions.md
+ * virq_lapic_state), DESIGN.md "Save and restore", the SDM APIC chapter
+ * (10.4-10.9, 10.12) for what is architecturally valid, and a peer bug
  * (KVM: 64-bit x2APIC ICR round trip).
  */
 #include "harness.h"
@@ -394,7 +394,7 @@ static void test_restore_replaces_timer(void **state)
 }
 
 /* Whatever the guest did, save() produces a state restore() accepts: timer
- * mode switches with counts and deadlines left behind (digest 10). */
+ * mode switches with counts and deadlines left behind (SDM 10.5.4.1). */
 static void test_save_after_timer_mode_switches_restorable(void **state)
 {
 	static const uint32_t seq[][2] = {

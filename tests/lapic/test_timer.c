@@ -2,7 +2,8 @@
 /*
  * APIC timer against the fake clock: one-shot, periodic, TSC-deadline,
  * divide configuration, current count, mode switches, masking.
- * Written from the lapic digest, section 10 (and regressions.md, Timer).
+ * Written from SDM 10.5.4, 10.5.4.1 and Figure 10-10 (and the timer bugs
+ * peers shipped).
  */
 #include "harness.h"
 
@@ -13,7 +14,7 @@
 #define LVT_PERIODIC(v) ((uint32_t)(v) | (VIRQ_LVT_TIMER_PERIODIC << VIRQ_LVT_TIMER_MODE_SHIFT))
 #define LVT_TSC(v) ((uint32_t)(v) | (VIRQ_LVT_TIMER_TSCDEADLINE << VIRQ_LVT_TIMER_MODE_SHIFT))
 
-/* SDM Figure 10-10 as the digest tabulates it (bit 2 is reserved). */
+/* SDM Figure 10-10 (bit 2 is reserved). */
 static const struct {
 	uint32_t tdcr;
 	uint32_t div;
@@ -79,7 +80,7 @@ static void advance(struct lapic_fixture *fx, uint64_t ns)
 	fx->f.tsc += ns;
 }
 
-/* ---- digest 10: one-shot, divide table ---- */
+/* ---- SDM 10.5.4: one-shot, divide table ---- */
 
 /* Every divide value 0x0-0xF (bit 2 ignored) and several counts: the deadline
  * is now + N * divisor ns, an early call re-arms, the exact tick fires once. */
@@ -186,7 +187,7 @@ static void test_oneshot_x2apic(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 10: current count ---- */
+/* ---- SDM 10.5.4: current count ---- */
 
 static void test_ccr_counts_down_exactly(void **state)
 {
@@ -263,7 +264,7 @@ static void test_ccr_extreme_counts_every_divide(void **state)
 }
 
 /*
- * Divide changed while counting (digest 10: AMBIGUOUS; the library, like
+ * Divide changed while counting (the SDM does not say; the library, like
  * KVM, continues the remaining count at the new rate). Regression
  * CVE-2013-6367: every pair of divide values, no fault, CCR never above
  * TMICT, never increasing, and 0 exactly at the new deadline.
@@ -331,7 +332,7 @@ static void test_ccr_divide_changed_while_armed(void **state)
 	}
 }
 
-/* ---- digest 10: Initial Count writes ---- */
+/* ---- SDM 10.5.4: Initial Count writes ---- */
 
 static void test_tmict_zero_disarms(void **state)
 {
@@ -391,7 +392,7 @@ static void test_tmict_rewrite_restarts(void **state)
 	}
 }
 
-/* ---- digest 10: periodic ---- */
+/* ---- SDM 10.5.4: periodic ---- */
 
 /* Late host timers never shift the grid: deadlines stay T0 + k * period. */
 static void test_periodic_no_drift(void **state)
@@ -468,7 +469,7 @@ static void test_periodic_long_pause_one_expiry(void **state)
 	}
 }
 
-/* ---- digest 10: masked timer ---- */
+/* ---- SDM 10.5.1, 10.5.4: masked timer ---- */
 
 static void test_masked_periodic_keeps_reloading(void **state)
 {
@@ -519,7 +520,7 @@ static void test_masked_oneshot_expiry_lost(void **state)
 	assert_invariants(&fx);
 }
 
-/* A timer vector 0-15 is never accepted: ESR bit 6 at expiry (digest 8). */
+/* A timer vector 0-15 is never accepted: ESR bit 6 at expiry (SDM 10.5.3). */
 static void test_timer_illegal_vector(void **state)
 {
 	struct lapic_fixture fx;
@@ -536,7 +537,7 @@ static void test_timer_illegal_vector(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- digest 10: mode switches disarm ---- */
+/* ---- SDM 10.5.4.1: mode switches disarm ---- */
 
 static void arm_in_mode(struct lapic_fixture *fx, unsigned mode)
 {
@@ -613,7 +614,7 @@ static void test_same_mode_lvt_write_keeps_timer(void **state)
 	}
 }
 
-/* ---- digest 10: TSC-deadline ---- */
+/* ---- SDM 10.5.4.1: TSC-deadline ---- */
 
 /*
  * Regression (ACRN: TSC deadline wrong with a TSC offset): the guest TSC is

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VT-d interrupt remapping (msi digest sections 5-9): handle/subhandle to
+ * VT-d interrupt remapping (VT-d spec 5.1.2.2, 5.1.3, 5.1.4, 5.1.5.1 and
+ * the IRTE formats for remapped and posted interrupts): handle/subhandle to
  * index, every fault reason with its code, FPD, reserved bits of both IRTE
  * formats, source validation (SVT/SQ/SID), remapped and posted results,
  * compatibility format, IOAPIC remappable-format entries.
  *
- * IRTEs are built here from the digest's tables (irte[0] = bits 63:0,
+ * IRTEs are built here from the VT-d IRTE formats (irte[0] = bits 63:0,
  * irte[1] = bits 127:64).
  */
 #include <setjmp.h>
@@ -50,7 +51,7 @@ static struct table *tab_reset(void)
 	return &g_tab;
 }
 
-/* ---- IRTE builders (digest sections 6 and 7) ---- */
+/* ---- IRTE builders (VT-d spec, IRTE for Remapped / Posted Interrupts) ---- */
 
 struct remap {
 	bool p, fpd, dm, rh, tm;
@@ -648,10 +649,10 @@ static void test_fault_priority(void **state)
 }
 
 /*
- * An IOAPIC entry in remappable format (digest section 8): Interrupt_Index
- * [14:0] in RTE bits 63:49, [15] in bit 11, format bit 48; the IOAPIC
- * writes addr = 0xFEE00000 | rte[63:56] << 12 | rte[55:48] << 4 |
- * rte[11] << 2 (virq_ioapic_rte_to_msi) and SHV is 0.
+ * An IOAPIC entry in remappable format (VT-d spec 5.1.5.1, I/OxAPIC
+ * Programming): Interrupt_Index [14:0] in RTE bits 63:49, [15] in bit 11,
+ * format bit 48; the IOAPIC writes addr = 0xFEE00000 | rte[63:56] << 12 |
+ * rte[55:48] << 4 | rte[11] << 2 (virq_ioapic_rte_to_msi) and SHV is 0.
  */
 static void test_ioapic_remappable_rte(void **state)
 {

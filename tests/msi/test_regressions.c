@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One test per row of spec/regressions.md that concerns MSI decode, the
- * MSI-X table or interrupt remapping: bugs other hypervisors shipped,
- * kept from coming back here. Each test is named after its row and cites
- * the advisory or the peer.
+ * One test per checklist row that concerns MSI decode, the MSI-X table or
+ * interrupt remapping: bugs other hypervisors shipped, kept from coming
+ * back here. Each test is named after its row and cites the advisory or
+ * the peer.
  *
- * Rows of the "MSI and posted interrupts" section that belong elsewhere:
+ * MSI and posted-interrupt rows that belong elsewhere:
  *  - Xen: PIR not synced to IRR before VM entry; ACRN: self-notification
  *    skipping the PIR check; KVM: x2APIC ICR save/restore -- LAPIC and
  *    vCPU policy (tests/lapic/test_regressions.c).

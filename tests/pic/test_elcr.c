@@ -4,8 +4,10 @@
  * semantics: writable masks 0xF8/0xDE for every value, forced-edge IRQs
  * 0, 1, 2, 8 and 13, edge latching through the edge-sense bit, level
  * requests following the line, ELCR changes on a live line, and what ICW1
- * and machine reset do to the ELCR. Written from the pic digest sections
- * 2, 6 and 10.
+ * and machine reset do to the ELCR. Written from the PIIX/ICH ELCR (with
+ * the forced-edge masks of QEMU's and KVM's elcr_mask), the 8259A
+ * datasheet (Edge and Level Triggered Modes, Initialization Command Words)
+ * and QEMU's reset.
  */
 #include "harness.h"
 
@@ -97,7 +99,7 @@ static void test_edge_semantics(void **state)
 	irq(&fx, 12, true); /* held high: still one request */
 	irq(&fx, 12, false);
 	/* The emulator model keeps a latched request when the line drops
-	 * (digest 6 model): a pulsed edge is delivered. */
+	 * (QEMU's and KVM's last_irr model): a pulsed edge is delivered. */
 	assert_int_equal(read_irr(&fx, S_CMD), 0x10);
 	assert_int_equal(intack(&fx), 0x74);
 	assert_int_equal(read_irr(&fx, S_CMD), 0x00);
@@ -120,7 +122,7 @@ static void test_edge_semantics(void **state)
 	assert_true(intr(&fx));
 }
 
-/* Level: IRR is the line (digest 6). */
+/* Level: IRR is the line (8259A datasheet, Edge and Level Triggered Modes). */
 static void test_level_semantics(void **state)
 {
 	static const bool log[] = { true, false, true, false };
@@ -173,7 +175,7 @@ static void test_elcr_change_live_line(void **state)
 	assert_int_equal(intack(&fx), 0x0D);
 }
 
-/* ICW1 keeps the ELCR (digest 2, 10); machine reset clears it. */
+/* ICW1 keeps the ELCR, a separate register (as QEMU); machine reset clears it. */
 static void test_elcr_icw1_and_reset(void **state)
 {
 	struct pic_fixture fx;

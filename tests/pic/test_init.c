@@ -4,8 +4,9 @@
  * state, OCW1 before any ICW1, the ICW1 -> ICW2 -> (ICW3) -> (ICW4) state
  * machine with SNGL/IC4, ICW2 base masking, standard BIOS and Linux
  * sequences followed by delivery, every ICW1 side effect, LTIM, machine
- * reset, port decoding and the IRQ range. Written from pic.h and the pic
- * digest sections 1, 3, 6, 10 and 12.
+ * reset, port decoding and the IRQ range. Written from pic.h, the 8259A
+ * datasheet (Initialization Command Words, Edge and Level Triggered Modes)
+ * and QEMU's i8259 where the datasheet is silent.
  */
 #include "harness.h"
 
@@ -33,7 +34,7 @@ static void test_init_rejects_bad_arguments(void **state)
 	assert_int_equal(f.n_intr, 0);
 }
 
-/* Digest 10: emulators start from all-zero; INT low and not reported. */
+/* Power-up state is undefined; QEMU and KVM start all-zero; INT low, not reported. */
 static void test_power_up_state(void **state)
 {
 	struct pic_fixture fx;
@@ -145,7 +146,8 @@ static uint8_t chip_base(struct pic_fixture *fx, unsigned chip)
 	return st.chip[chip].base;
 }
 
-/* Digest 3: 1 -> ICW2; 2 -> ICW3 if !SNGL; 3 -> ICW4 if IC4; 0 -> ready. */
+/* 8259A datasheet, Initialization Command Words (init states as QEMU and KVM
+ * number them): 1 -> ICW2; 2 -> ICW3 if !SNGL; 3 -> ICW4 if IC4; 0 -> ready. */
 static void test_init_state_machine_table(void **state)
 {
 	static const struct {
@@ -263,7 +265,7 @@ static void test_icw3_wiring_reported(void **state)
 	assert_int_equal(read_isr(&fx, M_CMD), 0x04);
 }
 
-/* Digest 3: implementations store ICW2 & 0xF8. */
+/* QEMU and KVM store ICW2 & 0xF8 (T7-T3 in 8086 mode). */
 static void test_icw2_base_masked(void **state)
 {
 	static const uint8_t icw2[] = { 0x00, 0x07, 0x08, 0x0F, 0x20, 0x2F, 0x70, 0x77, 0xF8, 0xFF };
@@ -442,7 +444,7 @@ static void test_linux_auto_eoi_sequence(void **state)
 	assert_int_equal(read_isr(&fx, S_CMD), 0x10);
 }
 
-/* ---- ICW1 side effects (digest 10, QEMU column) ---- */
+/* ---- ICW1 side effects (8259A datasheet; QEMU's pic_reset_common where silent) ---- */
 
 static void test_icw1_side_effects(void **state)
 {

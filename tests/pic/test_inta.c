@@ -4,8 +4,10 @@
  * and level inputs, spurious IRQ7 and IRQ15 with their exact vectors and
  * ISR effects, AEOI with and without rotation, the cascade (slave IRQs
  * nested within IR2's priority, EOI order), and the exact sequence of INT
- * levels reported through ops->intr. Written from the pic digest sections
- * 6-9 and 12.
+ * levels reported through ops->intr. Written from the 8259A datasheet
+ * (Interrupt Sequence, Edge and Level Triggered Modes, Automatic End of
+ * Interrupt Mode, Cascade Mode, Poll Command) and QEMU's i8259 for the
+ * cascade and the spurious answers.
  */
 #include "harness.h"
 
@@ -131,10 +133,11 @@ static void test_real_irq7_sets_isr(void **state)
 }
 
 /*
- * Slave spurious (digest 9): the master latched IR2 from the slave's INT,
- * then the slave's request went away (masked here). The master still
- * acknowledges IR2 - ISR bit 2 set, so software EOIs the master - and the
- * slave answers slave base + 7 with its ISR bit 7 clear.
+ * Slave spurious (default IR7, 8259A datasheet, Edge and Level Triggered
+ * Modes; as QEMU's pic_read_irq()): the master latched IR2 from the
+ * slave's INT, then the slave's request went away (masked here). The
+ * master still acknowledges IR2 - ISR bit 2 set, so software EOIs the
+ * master - and the slave answers slave base + 7 with its ISR bit 7 clear.
  */
 static void test_spurious_irq15_masked_on_slave(void **state)
 {

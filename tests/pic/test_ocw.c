@@ -3,7 +3,9 @@
  * Operation command words: OCW1 (IMR), the whole OCW2 table (every R SL
  * EOI combination, with and without a level in bits 2:0), OCW3 read
  * selection, special mask mode set/clear, and the poll command on both
- * ports of both chips. Written from the pic digest sections 4, 5 and 8.
+ * ports of both chips. Written from the 8259A datasheet (Operation Command
+ * Words, Automatic Rotation, Specific Rotation, Special Mask Mode, Poll
+ * Command).
  */
 #include "harness.h"
 

@@ -4,7 +4,9 @@
  * blocking by in-service levels under every rotation, automatic rotation
  * (rotate on non-specific and specific EOI), special mask mode, special
  * fully nested mode on the master, and the priority function itself
- * checked exhaustively. Written from the pic digest sections 5 and 8.
+ * checked exhaustively. Written from the 8259A datasheet (Fully Nested
+ * Mode, Automatic Rotation, Specific Rotation, Special Mask Mode, Special
+ * Fully Nested Mode).
  */
 #include "harness.h"
 
@@ -20,7 +22,8 @@ static void raise_all_master(struct pic_fixture *fx)
 
 /* ---- the priority function ---- */
 
-/* prio(mask) = min over set bits n of (n - prio_add) & 7 (digest 5). */
+/* prio(mask) = min over set bits n of (n - prio_add) & 7 (QEMU's and KVM's
+ * priority_add encoding of the rotation). */
 static void test_prio_function_exhaustive(void **state)
 {
 	struct virq_pic_chip c;
@@ -348,7 +351,7 @@ static void test_sfnm_lets_higher_slave_irq_nest(void **state)
 	/*
 	 * 8259A datasheet: SFNM lets the slave's requests through while IR2
 	 * is in service, nothing else: a lower master level stays blocked.
-	 * (The digest's QEMU model drops ISR bit 2 for every input.)
+	 * (QEMU's model drops ISR bit 2 for every input.)
 	 */
 	irq_pulse(&fx, 5);
 	assert_false(intr(&fx));

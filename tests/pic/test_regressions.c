@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One test per PIC row of spec/regressions.md: bugs other hypervisors
- * shipped in their 8259/ELCR models, kept from coming back here. Each test
- * is named after its row and cites the peer. Rows that other PIC tests
- * also cover are repeated here so this file is the checklist.
+ * One test per PIC checklist row: bugs other hypervisors shipped in their
+ * 8259/ELCR models, kept from coming back here. Each test is named after
+ * its row and cites the peer. Rows that other PIC tests also cover are
+ * repeated here so this file is the checklist.
  *
  *  | crosvm: ELCR write computes `value & !elcr` instead of masking | write twice, read back value & mask |
  *  | Xen: ELCR mask macro bug; master bit 2 control; ICW1 clearing passthrough pins |
- *  |      ELCR forced-edge bits; ICW1 side effects exactly per the digest |
+ *  |      ELCR forced-edge bits; ICW1 side effects per the 8259A datasheet and QEMU |
  *
  * Then the defects an external review found in this model, one test each
  * (named after what they pin, citing the 8259A datasheet):
@@ -134,8 +134,9 @@ static void test_xen_master_bit2_is_the_cascade(void **state)
 
 /*
  * Xen: a guest ICW1 cleared the IRR of level-triggered passthrough pins,
- * so an asserted device line was lost until it toggled. Here, exactly per
- * the digest (section 10, QEMU column): ICW1 keeps the requests of
+ * so an asserted device line was lost until it toggled. Here, per the
+ * 8259A datasheet (Initialization Command Words) and, where it is silent,
+ * QEMU's pic_reset_common(): ICW1 keeps the requests of
  * asserted level inputs (irr &= elcr) on both chips, drops pending edge
  * requests, clears ISR, IMR, rotation, special mask, poll, read select,
  * AEOI/SFNM/rotate-in-AEOI, re-arms the edge latches and keeps the ELCR;

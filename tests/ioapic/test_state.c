@@ -4,7 +4,7 @@
  * onto a fresh I/O APIC that then behaves the same, refusal of every kind
  * of damaged state without side effects, and a single-bit-flip sweep
  * checked against an independent validity model. Written from ioapic.h
- * (virq_ioapic_save/restore, struct virq_ioapic_state), DESIGN.md "Save and
+ * (virq_ioapic_save/restore, struct virq_ioapic_state), doc/architecture.md "Save and
  * restore" and the 82093AA datasheet 3.2.1-3.2.4.
  */
 #include "harness.h"

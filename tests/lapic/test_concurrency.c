@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One LAPIC, several poster threads, one owner thread (DESIGN.md "Ownership
+ * One LAPIC, several poster threads, one owner thread (doc/architecture.md "Ownership
  * and threads"; lapic.h "Threads").
  *
  * Posters call virq_lapic_post() (fixed vectors 32-255, some of them

@@ -4,7 +4,7 @@
  * restore onto a fresh LAPIC (timer re-armed with the same remaining time),
  * refusal of damaged states without side effects, and a single-bit-flip
  * sweep. Written from lapic.h (virq_lapic_save/restore, struct
- * virq_lapic_state), DESIGN.md "Save and restore", the SDM APIC chapter
+ * virq_lapic_state), doc/architecture.md "Save and restore", the SDM APIC chapter
  * (10.4-10.9, 10.12) for what is architecturally valid, and a peer bug
  * (KVM: 64-bit x2APIC ICR round trip).
  */

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""The layering holds: no include arrow goes where DESIGN.md says it never does.
+"""The layering holds: no include arrow goes where doc/architecture.md says it never does.
 
 Usage: check_layers.py SRCDIR [DESCRIPTION]
 

@@ -4,16 +4,16 @@
 
 Usage: check_lib_includes.py SRCDIR
 
-Rules (DESIGN.md "Hosted and freestanding", STYLE.md "The environment lives
-in one header"):
+Rules (doc/architecture.md "Hosted and freestanding"; doc/style.md "The
+environment lives in platform.h"):
   - a file under lib/ includes only <virq/...> public headers and "..."
     headers that exist in lib/ (next to the file, or relative to lib/);
   - among the public headers, only include/virq/platform.h includes a
     system header, and only <stdint.h>, <stddef.h>, <stdbool.h> or
     <stdatomic.h>; every other public header includes <virq/...> only.
 
-Hosted-only parts (DESIGN.md: "sit in their own folders and are not built
-in the freestanding configuration") are exempt: lib/kvm-glue/ and its
+Hosted-only parts (doc/architecture.md: they sit in their own folders and
+are not built in the freestanding configuration) are exempt: lib/kvm-glue/ and its
 header include/virq/kvm.h talk to Linux.
 
 check_layers.py (meson test 'layers') is the other half: it resolves the

@@ -86,7 +86,7 @@ PIN_SIZE(struct virq_lapic_events, 8, 4);
 PIN_OFF(struct virq_lapic_events, flags, 0);
 PIN_OFF(struct virq_lapic_events, sipi_vector, 4);
 
-/* Ops table: hooks are only ever appended (STYLE.md), so offsets stay. */
+/* Ops table: hooks are only ever appended (doc/style.md), so offsets stay. */
 PIN_SIZE(struct virq_lapic_ops, 72, 8);
 PIN_OFF(struct virq_lapic_ops, kick, 0);
 PIN_OFF(struct virq_lapic_ops, now_ns, 8);

@@ -5,7 +5,7 @@
  * reported on restore, states the model reaches that a stricter check
  * would wrongly refuse, every damaged field refused without side effects,
  * and a single-bit-flip sweep. Written from pic.h (struct virq_pic_state,
- * virq_pic_restore) and DESIGN.md "Save and restore".
+ * virq_pic_restore) and doc/architecture.md "Save and restore".
  */
 #include "harness.h"
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: a whole VM (6 LAPICs, one I/O APIC, the PIC pair, 26
- * GSIs) driven by a stream of (op, args) records: guest register traffic
- * on every controller (LAPIC MMIO/MSR including ICR sends and APIC base
- * changes, I/O APIC MMIO, PIC ports), device lines, MSIs, raw messages,
- * acknowledges, EOIs and events.
+ * libFuzzer target: a whole VM (6 LAPICs, or 20 in "MANY" mode, one I/O
+ * APIC, the PIC pair, 26 GSIs) driven by a stream of (op, args) records:
+ * guest register traffic on every controller (LAPIC MMIO/MSR including
+ * ICR sends and APIC base changes, I/O APIC MMIO, PIC ports), device
+ * lines, MSIs, raw messages, acknowledges, EOIs and events.
  *
  * Input: one header byte (bit 0 lowest_vector_hashing, bit 1 the x2APIC
  * broadcast quirk, bit 2 extended destination IDs, bits 7:3 initial APIC
@@ -35,10 +35,19 @@
  * itself start with "VCPU". Without the prefix the map has 64 entries and
  * every initial ID is below 0x100, as before.
  *
+ * Many mode: an input that starts with the four bytes "MANY" has NV_MAX
+ * (20) vCPUs instead of 6, more than the bound of the xAPIC list
+ * (VM_XAPIC_LIST_MAX, 16): they all start in xAPIC mode, so logical
+ * destinations scan until the input takes enough of them to x2APIC mode
+ * or disables them, and switch back when it brings them back. The rest of
+ * the input follows and may start with "WIDE" (vCPU i takes the ID bits
+ * of vCPU i mod 6) and then "VCPU". Inputs without it decode as before.
+ *
  * After every op (a failed check prints the line and traps):
  *  - lapic_check_invariants(), ioapic_check_invariants(),
- *    pic_check_invariants() and vm_check_invariants() are 0, and each
- *    vCPU's map key is the ID and mode its LAPIC has now;
+ *    pic_check_invariants() and vm_check_invariants() (map slots, counts,
+ *    the xAPIC list) are 0, and each vCPU's map key (its list link aside)
+ *    is the ID and mode its LAPIC has now;
  *  - every message the fuzzer sends itself (raw messages, MSIs it decodes
  *    the same way, IPIs from the LAPICs' send_ipi hook) is checked against
  *    an independent resolution that asks virq_lapic_match_dest() of every
@@ -47,9 +56,11 @@
  *    a LAPIC that matched (for lowest priority: one of the lowest class);
  *  - and virq_vm_scan_count() moves by exactly one when the message had to
  *    scan, by none when the map could answer it (expect_scan(): the rules
- *    of vm.h "Destination maps", with the holders of each APIC ID counted
- *    from the LAPICs themselves, so a shared ID scans only the deliveries
- *    that name it).
+ *    of vm.h "Destination maps", with the holders of each APIC ID and the
+ *    xAPIC-mode LAPICs counted from the LAPICs themselves, so a shared ID
+ *    scans only the deliveries that name it, and a logical destination or
+ *    an xAPIC broadcast only while more than VM_XAPIC_LIST_MAX LAPICs are
+ *    in xAPIC mode).
  *  - in vCPU mode, after each decision (checked_decide()): at most one of
  *    NMI/INTR/SMI; INTR only with the interrupt window open, NMI only
  *    with the NMI window open; a LAPIC vector is >= 16, now the highest
@@ -81,6 +92,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NV 6U
+/* vCPUs in "MANY" mode: more than the xAPIC list's bound, with room. */
+#define NV_MAX 20U
+VIRQ_STATIC_ASSERT(NV_MAX > VM_XAPIC_LIST_MAX + 2U, "MANY mode crosses the xAPIC list bound");
 #define NMAP 64U
 #define NMAP_WIDE_MAX 0x400U
 #define NGSI 26U
@@ -93,23 +107,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                                                  \
 	} while (0)
 
-static uint32_t pages[NV][1024] __attribute__((aligned(4096)));
-static struct virq_lapic apics[NV];
-static struct virq_lapic_config lcfg[NV];
-static uint32_t idx[NV];
-static struct virq_lapic *vcpus[NV];
+static uint32_t pages[NV_MAX][1024] __attribute__((aligned(4096)));
+static struct virq_lapic apics[NV_MAX];
+static struct virq_lapic_config lcfg[NV_MAX];
+static uint32_t idx[NV_MAX];
+static struct virq_lapic *vcpus[NV_MAX];
 static uint32_t map[NMAP_WIDE_MAX];
-static uint64_t map_key[NV];
+static uint64_t map_key[NV_MAX];
 static struct virq_vm_gsi gsis[NGSI];
 static struct virq_vm vm;
 static struct virq_ioapic ioapic;
 static struct virq_pic pic;
-static struct virq_vcpu pol[NV];
+static struct virq_vcpu pol[NV_MAX];
+static unsigned nv = NV; /* vCPUs of this input: NV, or NV_MAX with "MANY" */
 static unsigned lock_depth;
 static bool ipi_depth;
 
 static const uint8_t vcpu_magic[4] = { 'V', 'C', 'P', 'U' };
 static const uint8_t wide_magic[4] = { 'W', 'I', 'D', 'E' };
+static const uint8_t many_magic[4] = { 'M', 'A', 'N', 'Y' };
 
 static void f_lock(void *ctx)
 {
@@ -165,7 +181,7 @@ static bool slot_ok(uint32_t id)
 
 	if (id >= vm.cfg.map_entries)
 		return false;
-	for (unsigned i = 0; i < NV; i++)
+	for (unsigned i = 0; i < nv; i++)
 		if (vcpus[i] && enabled(vcpus[i]) && virq_lapic_get_id(vcpus[i]) == id)
 			holders++;
 	return holders <= 1;
@@ -181,7 +197,7 @@ static bool expect_scan(const struct virq_apic_msg *m, uint32_t dest)
 		return false; /* never resolved */
 	if (m->shorthand != VIRQ_SH_NONE || dest == 0xFFFFFFFFU)
 		return true;
-	for (unsigned i = 0; i < NV; i++) {
+	for (unsigned i = 0; i < nv; i++) {
 		if (!vcpus[i] || !enabled(vcpus[i]))
 			continue;
 		if (virq_lapic_get_mode(vcpus[i]) == VIRQ_LAPIC_MODE_XAPIC)
@@ -192,12 +208,15 @@ static bool expect_scan(const struct virq_apic_msg *m, uint32_t dest)
 	if (!m->logical) {
 		if (!slot_ok(dest))
 			return true;
+		/* The xAPIC broadcast (low 8 bits 0xFF): every xAPIC-mode LAPIC
+		 * matches, taken from the xAPIC list up to its bound. */
+		if (nx && (dest & 0xFFU) == 0xFFU)
+			return nx > VM_XAPIC_LIST_MAX;
 		/* xAPIC-mode LAPICs see the low 8 bits: that slot too. */
-		if (nx && dest > 0xFFU)
-			return (dest & 0xFFU) == 0xFFU || !slot_ok(dest & 0xFFU);
-		return nx && dest == 0xFFU;
+		return nx && dest > 0xFFU && !slot_ok(dest & 0xFFU);
 	}
-	if (nx || nw)
+	/* xAPIC-mode LAPICs come from the xAPIC list, up to its bound. */
+	if (nx > VM_XAPIC_LIST_MAX || nw)
 		return true;
 	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U)
 		if (!slot_ok(((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits)))
@@ -215,7 +234,7 @@ static bool pir_has(const struct virq_lapic *l, uint8_t v)
 static unsigned checked_send(const struct virq_apic_msg *m, bool msi, uint64_t msi_addr,
 			     uint32_t msi_data)
 {
-	bool match[NV], before[NV];
+	bool match[NV_MAX], before[NV_MAX];
 	uint32_t dest = m->dest;
 	unsigned want = 0, got, cands = 0, min = 16;
 	bool fixed = m->delivery == VIRQ_DM_FIXED || m->delivery == VIRQ_DM_LOWEST;
@@ -227,7 +246,7 @@ static unsigned checked_send(const struct virq_apic_msg *m, bool msi, uint64_t m
 		dest = 0xFFFFFFFFU;
 	bcast = m->shorthand == VIRQ_SH_NONE && !m->logical &&
 		(dest == 0xFFFFFFFFU || (dest == 0xFFU && !m->x2apic));
-	for (unsigned i = 0; i < NV; i++) {
+	for (unsigned i = 0; i < nv; i++) {
 		const struct virq_lapic *l = vcpus[i];
 
 		match[i] = l && shadow_match(l, m, dest);
@@ -252,7 +271,7 @@ static unsigned checked_send(const struct virq_apic_msg *m, bool msi, uint64_t m
 	got = msi ? virq_vm_send_msi(&vm, msi_addr, msi_data, 0) : virq_vm_deliver(&vm, m);
 	CHECK(got == want);
 	CHECK(virq_vm_scan_count(&vm) - scans == (scan ? 1U : 0U));
-	for (unsigned i = 0; i < NV; i++) {
+	for (unsigned i = 0; i < nv; i++) {
 		const struct virq_lapic *l = vcpus[i];
 
 		if (!l || before[i] || !pir_has(l, m->vector))
@@ -329,7 +348,7 @@ static const struct virq_lapic_ops lapic_ops = {
 static void check_all(void)
 {
 	CHECK(lock_depth == 0);
-	for (unsigned i = 0; i < NV; i++) {
+	for (unsigned i = 0; i < nv; i++) {
 		uint64_t key = VM_KEY_NONE;
 
 		CHECK(lapic_check_invariants(&apics[i]) == 0);
@@ -339,7 +358,7 @@ static void check_all(void)
 				       ? VM_KEY_XAPIC
 				       : 0) |
 			      virq_lapic_get_id(&apics[i]);
-		CHECK(map_key[i] == key);
+		CHECK((map_key[i] & VM_KEY_DEST_MASK) == key);
 	}
 	CHECK(vm_check_invariants(&vm) == 0);
 	CHECK(ioapic_check_invariants(&ioapic) == 0);
@@ -491,7 +510,7 @@ static uint32_t u32(const uint8_t *a)
 
 static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 {
-	unsigned v = a[0] % NV;
+	unsigned v = a[0] % nv;
 	struct virq_lapic *l = &apics[v];
 	struct virq_vcpu_window w = { .intr = a[1] & 1, .nmi = (a[1] >> 1) & 1 };
 	uint64_t val = 0;
@@ -669,7 +688,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	struct virq_ioapic_config icfg;
 
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.nr_vcpus = NV;
+	cfg.nr_vcpus = nv;
 	cfg.map_entries = wide ? ((wide >> 12 & 3U) + 1U) * 0x100U : NMAP;
 	cfg.nr_gsis = NGSI;
 	cfg.lowest_vector_hashing = hdr & 1;
@@ -679,14 +698,14 @@ static void setup(uint8_t hdr, uint32_t wide)
 	lock_depth = 0;
 	ipi_depth = false;
 	CHECK(virq_vm_init(&vm, &cfg, vcpus, map, map_key, gsis, &vm_ops, NULL) == 0);
-	for (unsigned i = 0; i < NV; i++) {
+	for (unsigned i = 0; i < nv; i++) {
 		memset(&lcfg[i], 0, sizeof(lcfg[i]));
 		/* Spread 0 gives IDs 0-5; others reach past the map and collide. */
 		lcfg[i].apic_id = (i * (1U + (hdr >> 3))) & 0xFFU;
 		if (wide & WIDE_PAIRS)
 			lcfg[i].apic_id = ((i >> 1) * (1U + (hdr >> 3))) & 0xFFU;
 		if (wide)
-			lcfg[i].apic_id |= (wide >> (2 * i) & 3U) << 8;
+			lcfg[i].apic_id |= (wide >> (2 * (i % NV)) & 3U) << 8;
 		lcfg[i].bsp = i == 0;
 		lcfg[i].x2apic = true;
 		lcfg[i].xapic_id_writable = true;
@@ -708,6 +727,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t wide = 0;
 	uint8_t rec[9];
 
+	nv = NV;
+	if (size >= sizeof(many_magic) && memcmp(data, many_magic, sizeof(many_magic)) == 0) {
+		nv = NV_MAX;
+		data += sizeof(many_magic);
+		size -= sizeof(many_magic);
+	}
 	if (size >= sizeof(wide_magic) + 2 && memcmp(data, wide_magic, sizeof(wide_magic)) == 0) {
 		wide = WIDE_ON | data[4] | (uint32_t)data[5] << 8;
 		data += sizeof(wide_magic) + 2;

@@ -33,34 +33,45 @@
  * Physical destinations resolve through a caller-supplied map indexed by
  * APIC ID (O(1) for IDs below its size; larger IDs fall back to a scan),
  * x2APIC logical destinations through the same map (the logical ID is
- * derived from the APIC ID), and xAPIC logical destinations (at most 255
- * CPUs) by scanning. The map is rebuilt under the lock when a LAPIC's ID,
- * LDR, DFR or mode changes; readers use a sequence counter, so a delivery
- * racing with a rebuild never sees a half-written map and never locks
+ * derived from the APIC ID, one lookup per bit of the 16-bit bitmap). The
+ * LAPICs in xAPIC mode are also kept on a list: their 8-bit flat or
+ * cluster logical IDs are not derived from their IDs, so while there are
+ * at most 16 of them, a logical destination (and a physical one whose low
+ * 8 bits are 0xFF, the xAPIC broadcast, which they all accept) checks the
+ * x2APIC-mode LAPICs the map yields plus each of them; with more, it scans.
+ * The map and the list are updated under the lock when a LAPIC's ID, LDR,
+ * DFR or mode changes; readers use a sequence counter, so a delivery
+ * racing with an update never sees a half-written map and never locks
  * (after a bounded number of retries a reader scans the vCPU table).
  *
  * The map is only a shortcut: every candidate it yields is confirmed with
  * virq_lapic_match_dest(), which has the final word (including the xAPIC
  * low-8-bit aliasing of wide destinations: while a LAPIC is in xAPIC mode,
  * a physical destination above 0xFF also looks up the slot of its low 8
- * bits). Situations the map cannot answer exactly fall back to a scan of
- * every vCPU: broadcasts, shorthands, IDs at or above the map size,
- * logical destinations while a LAPIC is in xAPIC mode (its flat or cluster
- * LDR is not derived from its ID) or has an x2APIC ID of 2^20 or more,
- * physical destinations whose low 8 bits are 0xFF while a LAPIC is in
- * xAPIC mode, and destinations that name an APIC ID two or more enabled
- * LAPICs share.
+ * bits). A delivery scans every vCPU exactly when one of these holds:
+ *  - it is a broadcast (0xFFFFFFFF) or uses a shorthand;
+ *  - physical: the destination is at or above the map size, or names an
+ *    APIC ID two or more enabled LAPICs share; or, while a LAPIC is in
+ *    xAPIC mode, the destination is above 0xFF and its low 8 bits are an
+ *    APIC ID the map cannot answer (at or above the map size, or shared);
+ *    or its low 8 bits are 0xFF while more than 16 LAPICs are in xAPIC
+ *    mode;
+ *  - logical: more than 16 LAPICs are in xAPIC mode, or a LAPIC has an
+ *    x2APIC ID of 2^20 or more (its 16-bit LDR cluster no longer gives
+ *    the ID back), or the x2APIC cluster and bitmap name an APIC ID (the
+ *    cluster times 16 plus a set bit) at or above the map size or shared;
+ *  - the map kept changing under the lookup.
  *
  * A guest can make LAPICs share an ID by writing the xAPIC ID register, or,
  * in a VM of more than 256 vCPUs, by taking an x2APIC LAPIC back to xAPIC
  * mode (x2APIC, disabled, xAPIC): its 8-bit xAPIC ID is then the low byte
  * of its x2APIC ID, which another LAPIC may hold. Only the deliveries that
- * name a shared ID scan: physical to that ID, physical to an ID above 0xFF
- * whose low 8 bits are that ID while a LAPIC is in xAPIC mode, and x2APIC
- * logical to a cluster and bitmap that include that ID. Every other
- * destination keeps its O(1) lookup, and the ID resolves in O(1) again as
- * soon as at most one enabled LAPIC holds it. virq_vm_scan_count() counts
- * the deliveries that scanned, for any reason.
+ * name a shared ID scan (the cases above); every other destination keeps
+ * its map lookup, and the ID resolves through the map again as soon as at
+ * most one enabled LAPIC holds it. A few xAPIC-mode LAPICs in an x2APIC VM
+ * cost logical deliveries and xAPIC broadcasts one check each per such
+ * LAPIC, not a scan. virq_vm_scan_count() counts the deliveries that
+ * scanned, for any reason.
  *
  * ## Lowest priority
  *
@@ -69,9 +80,10 @@
  * ties go round-robin over the tied candidates (a VM-wide relaxed atomic
  * cursor, so repeated deliveries to the same tied set spread over it). With
  * virq_vm_config::lowest_vector_hashing the PPR is ignored and the
- * (vector mod n)-th of the n candidates wins (KVM's vector hashing). No
- * focus-processor check (P4 and later do not do it). A physical broadcast
- * with lowest priority is delivered as a fixed broadcast, as KVM does.
+ * (vector mod n)-th of the n candidates, counted in vCPU table order, wins
+ * (KVM's vector hashing). No focus-processor check (P4 and later do not do
+ * it). A physical broadcast with lowest priority is delivered as a fixed
+ * broadcast, as KVM does.
  */
 #ifndef VIRQ_VM_H
 #define VIRQ_VM_H
@@ -211,6 +223,9 @@ struct virq_vm {
 	const struct virq_vm_ops *ops;
 	void *ctx;
 	struct virq_vm_config cfg;
+	/* The vCPUs in xAPIC mode: the first one's index + 1, 0 for none;
+	 * each one's map_key links the next (in the padding after cfg). */
+	uint32_t xapic_head;
 	struct virq_lapic **vcpus; /* nr_vcpus entries, NULL = absent */
 	uint32_t *map;             /* map_entries: APIC ID -> vCPU index or shared */
 	struct virq_vm_gsi *gsis;  /* nr_gsis */
@@ -238,7 +253,7 @@ struct virq_vm {
  * @param vcpus   nr_vcpus LAPIC pointers (NULL for vCPUs not yet created).
  * @param map     map_entries words of map storage.
  * @param map_key nr_vcpus 64-bit words of storage (the key and mode each
- *                vCPU has in the map).
+ *                vCPU has in the map, and the list of xAPIC-mode vCPUs).
  * @param gsis    nr_gsis GSI entries, initialised here to the PC layout for
  *                GSI 0-23 (ISA IRQ n -> PIC n and I/O APIC 0 pin n, IRQ 0 ->
  *                pin 2, PIC INT -> pin 0) and unrouted above.
@@ -310,16 +325,17 @@ VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_ms
  *
  * A delivery (virq_vm_deliver(), virq_vm_send_ipi(), virq_vm_send_msi(), an
  * I/O APIC entry or a GSI's MSI route) looks its destination up in the map
- * in O(1) when it can, and otherwise checks every vCPU of the table: for
- * a broadcast or a shorthand, an ID at or above
- * virq_vm_config::map_entries, a logical destination while a LAPIC is in
- * xAPIC mode, a destination that names an APIC ID two or more enabled
- * LAPICs share, or a map that kept changing under the lookup (the file
- * comment, "Destination maps", lists every case). Each delivery that
- * scanned adds one, whatever the reason. A count that climbs with the interrupt rate of a large
- * VM whose guest uses physical or x2APIC cluster destinations means its
- * deliveries cost O(vCPUs) each: look for shared APIC IDs. Messages handed
- * to virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped before
+ * when it can, and otherwise checks every vCPU of the table: for a
+ * broadcast or a shorthand, an ID at or above
+ * virq_vm_config::map_entries, a destination that names an APIC ID two or
+ * more enabled LAPICs share, a logical destination or an xAPIC broadcast
+ * while more than 16 LAPICs are in xAPIC mode, or a map that kept changing
+ * under the lookup (the file comment, "Destination maps", lists every
+ * case). Each delivery that scanned adds one, whatever the reason. A count
+ * that climbs with the interrupt rate of a large VM whose guest uses
+ * physical or x2APIC cluster destinations means its deliveries cost
+ * O(vCPUs) each: look for shared APIC IDs. Messages handed to
+ * virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped before
  * resolution (a level de-assert, a failed decode) do not count.
  *
  * @param vm The VM.

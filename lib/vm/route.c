@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Destination resolution and delivery (SDM 10.6.2; lapic digest sections
- * 12-14): the map read side, lowest-priority arbitration, MSI decode with
- * interrupt remapping and posting (msi digest sections 5-9).
+ * Destination resolution and delivery (SDM 10.6.2 "Determining IPI
+ * Destination", 10.12.10 "Determining IPI Destination in x2APIC Mode"):
+ * the map read side, lowest-priority arbitration, MSI decode with
+ * interrupt remapping and posting (SDM 10.11 "Message Signalled
+ * Interrupts"; the VT-d specification, "Interrupt Remapping" and
+ * "Interrupt Posting").
  */
 #include "vm_priv.h"
 
-/* Most candidates the map yields: 16 members of an x2APIC cluster. */
-#define VM_LIST_MAX 16U
+/* Most candidates the map yields: 16 members of an x2APIC cluster, plus
+ * the xAPIC-mode vCPUs of the xAPIC list. */
+#define VM_LIST_MAX (16U + VM_XAPIC_LIST_MAX)
 
 /* Lowest-priority candidates cached by the first pass. */
 #define VM_LOWEST_CACHE 32U
+VIRQ_STATIC_ASSERT(VM_LOWEST_CACHE >= VM_LIST_MAX,
+		   "lowest priority over map candidates needs one pass only");
 
 /*
  * The candidate vCPUs of one message: either a short list from the map or
@@ -39,14 +45,21 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Which holder of a slot dests_add_id() appends. */
+enum dests_mode {
+	DESTS_ANY,    /* whatever its mode */
+	DESTS_XAPIC,  /* only in xAPIC mode (the 8-bit alias of a wide ID) */
+	DESTS_X2APIC, /* only in x2APIC mode (xAPIC ones come from the list) */
+};
+
 /*
- * Appends the vCPU holding APIC ID @id (an O(1) lookup); with @xapic_only,
- * only if it is in xAPIC mode. False when the map cannot answer: @id is past
- * the map, or several enabled LAPICs share it (each of them matches, and
- * the slot does not say which). Only the deliveries that look such a slot
- * up scan.
+ * Appends the vCPU holding APIC ID @id (an O(1) lookup) if @mode wants
+ * it. False when the map cannot answer: @id is past the map, or several
+ * enabled LAPICs share it (each of them matches, and the slot does not say
+ * which). Only the deliveries that look such a slot up scan.
  */
-static bool dests_add_id(const struct virq_vm *vm, struct vm_dests *d, uint32_t id, bool xapic_only)
+static bool dests_add_id(const struct virq_vm *vm, struct vm_dests *d, uint32_t id,
+			 enum dests_mode mode)
 {
 	uint32_t i;
 
@@ -55,50 +68,99 @@ static bool dests_add_id(const struct virq_vm *vm, struct vm_dests *d, uint32_t 
 	i = vm_load32(&vm->map[id]);
 	if (i == VM_SLOT_SHARED)
 		return false;
-	if (i == VIRQ_VM_NO_VCPU || d->n >= VM_LIST_MAX)
+	if (i == VIRQ_VM_NO_VCPU)
 		return true;
 	/* The key is read in the same map snapshot (bounded: caller storage). */
-	if (xapic_only && (i >= vm->cfg.nr_vcpus || !(vm_load_key(vm, i) & VM_KEY_XAPIC)))
-		return true;
+	if (mode != DESTS_ANY) {
+		if (i >= vm->cfg.nr_vcpus)
+			return true;
+		if (!(vm_load_key(vm, i) & VM_KEY_XAPIC) != (mode == DESTS_X2APIC))
+			return true;
+	}
+	if (d->n >= VM_LIST_MAX)
+		return false; /* never: callers add at most VM_LIST_MAX */
 	d->idx[d->n++] = i;
 	return true;
 }
 
+/* What one map snapshot says about a destination. */
+enum dests_map {
+	MAP_OK,   /* the candidates are in the vm_dests */
+	MAP_SCAN, /* the map cannot answer: scan every vCPU */
+	MAP_TORN, /* the xAPIC list disagreed with nr_xapic: a torn snapshot */
+};
+
+/*
+ * Appends every xAPIC-mode vCPU: the @nx (nr_xapic of this snapshot, at
+ * most VM_XAPIC_LIST_MAX) vCPUs of the xAPIC list. In a snapshot that
+ * map_seq validates, the list holds exactly those vCPUs (vm_priv.h), so
+ * no xAPIC-mode target is missed. A walk that does not end after exactly
+ * @nx links can only come from a torn snapshot, which the caller throws
+ * away: MAP_TORN (it would scan all the same, never use a short list).
+ */
+static enum dests_map dests_add_xapic(const struct virq_vm *vm, struct vm_dests *d, uint32_t nx)
+{
+	uint32_t at = vm_load32(&vm->xapic_head), n = 0;
+
+	for (; at && n < nx; n++) {
+		if (at > vm->cfg.nr_vcpus || d->n >= VM_LIST_MAX)
+			return MAP_TORN;
+		d->idx[d->n++] = at - 1U;
+		at = VM_KEY_NEXT(vm_load_key(vm, at - 1U));
+	}
+	return at || n != nx ? MAP_TORN : MAP_OK;
+}
+
 /*
  * One snapshot of the map for physical or x2APIC-logical destination @dest
- * (not a broadcast, no shorthand). Returns false when the map cannot answer
- * exactly and every vCPU must be scanned.
+ * (not a broadcast, no shorthand): MAP_OK with the candidates in @d, or
+ * MAP_SCAN (or MAP_TORN) when the map cannot answer exactly and every vCPU
+ * must be scanned.
+ *
+ * An xAPIC-mode LAPIC decodes only bits 7:0 of a destination (SDM 10.6.2.1
+ * "Physical Destination Mode", 10.6.2.2 "Logical Destination Mode"), a
+ * logical one with its own flat or cluster LDR, which is not derived from
+ * its ID: for a logical destination, and for a physical one whose low 8
+ * bits are 0xFF (the xAPIC broadcast, SDM 10.6.2.3 "Broadcast/Self
+ * Delivery Mode", which every xAPIC-mode LAPIC accepts), each of them is
+ * a candidate. With at most VM_XAPIC_LIST_MAX of them they come from the
+ * xAPIC list, beside the x2APIC-mode holders the map yields;
+ * virq_lapic_match_dest() then keeps those that match. With more, scan.
  */
-static bool dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical,
-			   struct vm_dests *d)
+static enum dests_map dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical,
+				     struct vm_dests *d)
 {
 	uint32_t nx = vm_load32(&vm->nr_xapic);
 
 	d->n = 0;
 	if (!logical) {
-		if (!dests_add_id(vm, d, dest, false))
-			return false;
-		if (nx && dest > 0xFFU) {
-			/* An xAPIC-mode LAPIC decodes only bits 7:0 (aliasing);
-			 * an x2APIC-mode holder of that slot cannot match. */
-			if ((dest & 0xFFU) == 0xFFU)
-				return false; /* every xAPIC-mode LAPIC matches */
-			return dests_add_id(vm, d, dest & 0xFFU, true);
+		if (nx && (dest & 0xFFU) == 0xFFU) {
+			/* Every xAPIC-mode LAPIC matches: from the list. */
+			if (nx > VM_XAPIC_LIST_MAX || !dests_add_id(vm, d, dest, DESTS_X2APIC))
+				return MAP_SCAN;
+			return dests_add_xapic(vm, d, nx);
 		}
-		return !(nx && dest == 0xFFU);
+		if (!dests_add_id(vm, d, dest, DESTS_ANY))
+			return MAP_SCAN;
+		/* An xAPIC-mode LAPIC holding the slot of the low 8 bits matches
+		 * too (aliasing); an x2APIC-mode holder of that slot cannot. */
+		if (nx && dest > 0xFFU && !dests_add_id(vm, d, dest & 0xFFU, DESTS_XAPIC))
+			return MAP_SCAN;
+		return MAP_OK;
 	}
-	/* xAPIC logical (flat/cluster per DFR/LDR) cannot be mapped, nor
-	 * x2APIC IDs whose 16-bit LDR cluster wrapped. */
-	if (nx || vm_load32(&vm->nr_wide))
-		return false;
-	/* x2APIC: LDR = (ID >> 4) << 16 | 1 << (ID & 0xF) (SDM 10.12.10.2). */
+	/* Too many xAPIC-mode LAPICs for the list, or x2APIC IDs whose 16-bit
+	 * LDR cluster wrapped (those cannot be mapped). */
+	if (nx > VM_XAPIC_LIST_MAX || vm_load32(&vm->nr_wide))
+		return MAP_SCAN;
+	/* x2APIC: LDR = (ID >> 4) << 16 | 1 << (ID & 0xF) (SDM 10.12.10.2
+	 * "Deriving Logical x2APIC ID from the Local x2APIC ID"). */
 	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U) {
 		uint32_t id = ((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits);
 
-		if (!dests_add_id(vm, d, id, false))
-			return false;
+		if (!dests_add_id(vm, d, id, nx ? DESTS_X2APIC : DESTS_ANY))
+			return MAP_SCAN;
 	}
-	return true;
+	return nx ? dests_add_xapic(vm, d, nx) : MAP_OK;
 }
 
 /*
@@ -114,17 +176,19 @@ static void vm_resolve(const struct virq_vm *vm, const struct virq_apic_msg *msg
 		return;
 	for (unsigned t = 0; t < VM_SEQ_TRIES; t++) {
 		uint32_t s1 = __atomic_load_n(&vm->map_seq, __ATOMIC_ACQUIRE);
-		bool ok;
+		enum dests_map r;
 
 		if (s1 & 1U) {
 			cpu_relax();
 			continue;
 		}
-		ok = dests_from_map(vm, dest, msg->logical, d);
+		r = dests_from_map(vm, dest, msg->logical, d);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (vm_load32(&vm->map_seq) != s1)
 			continue;
-		d->scan = !ok;
+		/* A validated snapshot holds the whole xAPIC list (vm_priv.h). */
+		VIRQ_ASSERT(r != MAP_TORN);
+		d->scan = r != MAP_OK;
 		return;
 	}
 	d->n = 0;
@@ -189,14 +253,32 @@ static unsigned deliver_fixed(const struct virq_vm *vm, const struct vm_dests *d
 }
 
 /*
- * SDM 10.6.2.4 leaves the choice among equal priorities to the chipset.
+ * Puts the candidates of a map lookup in vCPU index order, the order of a
+ * scan (cluster bits, then the xAPIC list, come in another): with vector
+ * hashing the winner is the (vector mod n)-th, whichever path found them.
+ * Insertion sort of at most VM_LIST_MAX entries.
+ */
+static void dests_sort(struct vm_dests *d)
+{
+	for (uint32_t k = 1; k < d->n; k++) {
+		uint32_t v = d->idx[k], j = k;
+
+		for (; j && d->idx[j - 1U] > v; j--)
+			d->idx[j] = d->idx[j - 1U];
+		d->idx[j] = v;
+	}
+}
+
+/*
+ * SDM 10.6.2.4 "Lowest Priority Delivery Mode" leaves the choice among
+ * equal priorities to the chipset.
  * Pass 1 finds the lowest PPR class, the number of candidates and of ties,
  * caching the first few; the winner is then the rr-th tie (or the
  * (vector mod n)-th candidate with hashing), taken from the cache or found
  * again by a second pass. A PPR that changes between the passes can only
  * make the second pass come up short; the first-found best then wins.
  */
-static unsigned deliver_lowest(struct virq_vm *vm, const struct vm_dests *d,
+static unsigned deliver_lowest(struct virq_vm *vm, struct vm_dests *d,
 			       const struct virq_apic_msg *msg, uint32_t dest)
 {
 	struct virq_lapic *cache[VM_LOWEST_CACHE];
@@ -205,6 +287,9 @@ static unsigned deliver_lowest(struct virq_vm *vm, const struct vm_dests *d,
 	uint32_t n = dests_count(vm, d);
 	uint32_t cands = 0, ties = 0, min = 0x10U, want, seen = 0;
 	bool hashing = vm->cfg.lowest_vector_hashing;
+
+	if (hashing && !d->scan)
+		dests_sort(d);
 
 	for (uint32_t k = 0; k < n; k++) {
 		struct virq_lapic *l = vm_target(vm, d, k, msg, dest);

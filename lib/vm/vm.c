@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virq_vm life cycle: init, the vCPU table and the APIC-ID map with its
- * sequence counter (the write side; route.c has the read side).
+ * virq_vm life cycle: init, the vCPU table, and the APIC-ID map and the
+ * xAPIC list with their sequence counter (the write side; route.c has the
+ * read side).
  */
 #include "vm_priv.h"
 
@@ -65,12 +66,47 @@ static uint32_t vm_slot_of(const struct virq_vm *vm, uint32_t id)
 	return slot;
 }
 
+static void vm_store_key(struct virq_vm *vm, uint32_t index, uint64_t key)
+{
+	__atomic_store_n(&vm->map_key[index], key, __ATOMIC_RELAXED);
+}
+
+/*
+ * Unlinks xAPIC-mode vCPU @index (its key @key) from the xAPIC list. In a
+ * write section. O(nr_xapic): the predecessor is found by walking from
+ * the head (updates are rare; a singly linked list is what fits the 16
+ * spare bits of a key).
+ */
+static void vm_xlist_remove(struct virq_vm *vm, uint32_t index, uint64_t key)
+{
+	uint32_t next = VM_KEY_NEXT(key), at = vm->xapic_head;
+
+	if (at == index + 1U) {
+		vm_store32(&vm->xapic_head, next);
+		return;
+	}
+	for (uint32_t n = 0; at && n < vm->nr_xapic; n++) {
+		uint64_t k = vm->map_key[at - 1U];
+
+		if (VM_KEY_NEXT(k) == index + 1U) {
+			vm_store_key(vm, at - 1U,
+				     (k & ~VM_KEY_NEXT_MASK) |
+					     ((uint64_t)next << VM_KEY_NEXT_SHIFT));
+			return;
+		}
+		at = VM_KEY_NEXT(k);
+	}
+	VIRQ_ASSERT(0 && "an xAPIC-mode vCPU is missing from the xAPIC list");
+}
+
 /* Drops vCPU @index (currently keyed @key) from the map. In a write section. */
 static void vm_map_remove(struct virq_vm *vm, uint32_t index, uint64_t key)
 {
 	uint32_t id = VM_KEY_ID(key);
 
-	__atomic_store_n(&vm->map_key[index], VM_KEY_NONE, __ATOMIC_RELAXED);
+	if (key & VM_KEY_XAPIC)
+		vm_xlist_remove(vm, index, key);
+	vm_store_key(vm, index, VM_KEY_NONE);
 	if (id < vm->cfg.map_entries) {
 		uint32_t slot = vm->map[id];
 
@@ -93,11 +129,15 @@ static void vm_map_insert(struct virq_vm *vm, uint32_t index, uint64_t key)
 
 	if (id < vm->cfg.map_entries)
 		vm_store32(&vm->map[id], vm->map[id] == VIRQ_VM_NO_VCPU ? index : VM_SLOT_SHARED);
-	if (key & VM_KEY_XAPIC)
+	if (key & VM_KEY_XAPIC) {
+		/* Pushed on the xAPIC list: it links the old head. */
+		key |= (uint64_t)vm->xapic_head << VM_KEY_NEXT_SHIFT;
+		vm_store32(&vm->xapic_head, index + 1U);
 		vm_store32(&vm->nr_xapic, vm->nr_xapic + 1U);
+	}
 	if (VM_KEY_WIDE(key))
 		vm_store32(&vm->nr_wide, vm->nr_wide + 1U);
-	__atomic_store_n(&vm->map_key[index], key, __ATOMIC_RELAXED);
+	vm_store_key(vm, index, key);
 }
 
 /*
@@ -123,7 +163,7 @@ void vm_map_update(struct virq_vm *vm, uint32_t index)
 	uint64_t old = vm->map_key[index];
 	uint64_t key = vm_key_of(vm_vcpu(vm, index));
 
-	if (old == key)
+	if ((old & VM_KEY_DEST_MASK) == key)
 		return;
 	vm_seq_begin(vm);
 	if (old & VM_KEY_VALID)
@@ -208,12 +248,16 @@ int vm_check_invariants(const struct virq_vm *vm)
 	uint32_t nx = 0, nw = 0, held = 0, used = 0;
 
 	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
-		uint64_t k = vm->map_key[i];
+		uint64_t link = vm->map_key[i] & ~VM_KEY_DEST_MASK;
+		uint64_t k = vm->map_key[i] & VM_KEY_DEST_MASK;
 		uint32_t id = VM_KEY_ID(k), holders = 0, first = VIRQ_VM_NO_VCPU;
 
+		/* Only the link field above the key, and only in xAPIC keys. */
+		if (link & ~VM_KEY_NEXT_MASK || (link && !(k & VM_KEY_XAPIC)))
+			return -1;
 		if (k == VM_KEY_NONE)
 			continue;
-		if (!(k & VM_KEY_VALID) || (k >> 34))
+		if (!(k & VM_KEY_VALID))
 			return -1;
 		if (k & VM_KEY_XAPIC)
 			nx++;
@@ -239,6 +283,22 @@ int vm_check_invariants(const struct virq_vm *vm)
 		return -3;
 	if (nx != vm->nr_xapic || nw != vm->nr_wide)
 		return -5;
+	/*
+	 * The xAPIC list: a walk of at most nx links from the head meets only
+	 * xAPIC keys and ends after exactly nx of them. A vCPU met twice would
+	 * mean a cycle (each link is fixed), which never ends: so the walk met
+	 * nx distinct xAPIC-mode vCPUs, i.e. every one of them, once.
+	 */
+	for (uint32_t at = vm->xapic_head, n = 0;; n++) {
+		if (!at) {
+			if (n != nx)
+				return -7;
+			break;
+		}
+		if (n == nx || at > vm->cfg.nr_vcpus || !(vm->map_key[at - 1U] & VM_KEY_XAPIC))
+			return -7;
+		at = VM_KEY_NEXT(vm->map_key[at - 1U]);
+	}
 	if (vm->map_seq & 1U)
 		return -6;
 	return 0;

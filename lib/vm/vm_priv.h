@@ -4,17 +4,40 @@
  *
  * Map invariants (changed only under ops->lock, inside a map_seq write
  * section; vm_check_invariants() recomputes them for tests and fuzzers):
- *  - map_key[i] is VM_KEY_NONE for an absent or globally disabled LAPIC,
- *    else VM_KEY_VALID | (xAPIC mode ? VM_KEY_XAPIC : 0) | its APIC ID as
- *    virq_lapic_get_id() returned it at its last virq_vm_update_vcpu();
+ *  - map_key[i] (the key; below, its list link aside) is VM_KEY_NONE for
+ *    an absent or globally disabled LAPIC, else VM_KEY_VALID | (xAPIC mode
+ *    ? VM_KEY_XAPIC : 0) | its APIC ID as virq_lapic_get_id() returned it
+ *    at its last virq_vm_update_vcpu();
  *  - for every ID k < map_entries, with h the number of vCPUs whose key
  *    has ID k (in either mode: an xAPIC ID 5 and an x2APIC ID 5 both
  *    answer physical destination 5), map[k] is VIRQ_VM_NO_VCPU when h = 0,
  *    the index of that vCPU when h = 1, and VM_SLOT_SHARED when h >= 2
  *    (readers then scan: only deliveries that look slot k up pay for it);
  *  - nr_xapic = number of vCPUs whose key has VM_KEY_XAPIC;
+ *  - the xAPIC list holds exactly those vCPUs, each once: xapic_head is 0
+ *    when nr_xapic is 0, else the index of one of them plus one, and the
+ *    VM_KEY_NEXT() field of each of them names the next one the same way,
+ *    0 in the last; the walk from xapic_head visits nr_xapic vCPUs and
+ *    ends (no cycle). VM_KEY_NEXT() is 0 in every other key, and bits
+ *    47:34 of every key are 0 (map_key[i] & VM_KEY_DEST_MASK is the key
+ *    proper). The order is that of insertion, newest first; removal
+ *    walks the list (O(nr_xapic), updates are rare);
  *  - nr_wide = number of x2APIC-mode vCPUs with an ID of 2^20 or more
  *    (their LDR cluster, 16 bits, no longer gives back the ID).
+ *
+ * Readers (route.c) load map, map_key, nr_xapic, nr_wide and xapic_head
+ * (relaxed atomics) between an acquire load of map_seq and an acquire
+ * fence followed by a second load, and keep the result only when both
+ * loads saw the same even value. No write section then overlapped their
+ * loads (vm.c pairs the odd store with a release fence, the even one is a
+ * release store), so all of them come from the state between two
+ * sections, where every invariant above holds at once. In such a snapshot
+ * the xAPIC list is complete: a walk of nr_xapic links from xapic_head
+ * finds every vCPU whose key says xAPIC mode, which is what lets a
+ * logical delivery check those vCPUs instead of all of them (a vCPU
+ * joins the list when virq_vm_update_vcpu() follows its mode change, as
+ * it joins the map). Loads from a torn snapshot are bounded (indices
+ * against nr_vcpus, walks against nr_xapic) and thrown away.
  */
 #ifndef VIRQ_LIB_VM_PRIV_H
 #define VIRQ_LIB_VM_PRIV_H
@@ -26,6 +49,13 @@
 #define VM_KEY_VALID (1ULL << 32)
 #define VM_KEY_XAPIC (1ULL << 33)
 #define VM_KEY_ID(k) ((uint32_t)(k))
+/* The key proper (ID, VM_KEY_VALID, VM_KEY_XAPIC), without the list link. */
+#define VM_KEY_DEST_MASK ((1ULL << 34) - 1U)
+/* xAPIC list link of an xAPIC-mode key: next vCPU index + 1, 0 for none. */
+#define VM_KEY_NEXT_SHIFT 48
+#define VM_KEY_NEXT_MASK (0xFFFFULL << VM_KEY_NEXT_SHIFT)
+#define VM_KEY_NEXT(k) ((uint32_t)((k) >> VM_KEY_NEXT_SHIFT))
+VIRQ_STATIC_ASSERT(VIRQ_VM_MAX_VCPUS < 0xFFFFU, "a vCPU index + 1 fits VM_KEY_NEXT");
 /* An x2APIC ID whose logical ID does not give it back (cluster overflow). */
 #define VM_KEY_WIDE(k) (!((k)&VM_KEY_XAPIC) && VM_KEY_ID(k) > 0xFFFFFU)
 
@@ -39,6 +69,14 @@ VIRQ_STATIC_ASSERT(VIRQ_VM_MAX_VCPUS < VM_SLOT_SHARED, "a vCPU index is never VM
 #define VM_IR_EIME (1ULL << 33)
 #define VM_IR_CFI (1ULL << 34)
 #define VM_IR_POSTING (1ULL << 35)
+
+/*
+ * Most xAPIC-mode vCPUs for which logical destinations (and physical ones
+ * whose low 8 bits are 0xFF, the xAPIC broadcast) take the xAPIC list as
+ * their candidates; with more, they scan every vCPU. Bounds the walk and
+ * the candidate array on the stack of every delivery.
+ */
+#define VM_XAPIC_LIST_MAX 16U /* vm.h, "Destination maps", gives the value */
 
 /* Reader retries of the map sequence before falling back to a scan. */
 #define VM_SEQ_TRIES 64U

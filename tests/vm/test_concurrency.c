@@ -294,11 +294,211 @@ static void test_shared_slots_race_delivery(void **state)
 	fx_free(fx);
 }
 
+/*
+ * The xAPIC list under readers. Fixed targets that never change: vCPUs 0-3
+ * in xAPIC mode (xAPIC ID k, flat LDR bit k) and vCPUs 4-7 in x2APIC mode
+ * (IDs 8-11: cluster 0, bits 8-11). The owner moves 16 other vCPUs
+ * ("flippers") between x2APIC and xAPIC mode (host-initiated APIC base
+ * writes), global disable and back, and rewrites their xAPIC IDs, in
+ * phases that take the number of xAPIC-mode vCPUs above
+ * VM_XAPIC_LIST_MAX and back below it, so logical deliveries keep switching
+ * between the xAPIC list and a scan. In xAPIC mode a flipper has LDR 0 and
+ * matches no logical destination; flippers 8-11 then hold xAPIC IDs 8-11,
+ * the IDs of vCPUs 4-7 (shared slots). Meanwhile deliverers send x2APIC
+ * logical messages (cluster 0, bits 0-3 and 8-11, one or two targets, fixed
+ * and lowest priority) and logical MSIs (bits 0-3): each must be accepted
+ * by exactly its targets every time. An xAPIC target missing from the list
+ * a reader walks would be a lost delivery, and a walk that disagrees with
+ * nr_xapic in a snapshot map_seq validated traps the reader's VIRQ_ASSERT
+ * (debug and fuzz builds); the owner also checks every
+ * invariant between its changes. Physical 0xFF in x2APIC format reaches
+ * the four xAPIC targets and whichever flippers are in xAPIC mode.
+ */
+#define XL_NV 24U
+#define XL_FLIP0 8U
+#define XL_ROUNDS 20000U
+#define XL_PHASE 400U
+
+static unsigned xl_stop, xl_bad, xl_sent;
+
+static void xl_count(unsigned got, unsigned want)
+{
+	if (got != want)
+		__atomic_fetch_add(&xl_bad, 1U, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&xl_sent, 1U, __ATOMIC_RELAXED);
+}
+
+static void *xl_ipi_thread(void *arg)
+{
+	struct vm_fixture *fx = arg;
+	uint32_t seed = 5;
+
+	while (!__atomic_load_n(&xl_stop, __ATOMIC_RELAXED)) {
+		uint32_t r = rnd(&seed);
+		uint32_t k = r % 4U, j = (r >> 2) % 4U;
+		struct virq_apic_msg m;
+
+		switch ((r >> 4) % 4U) {
+		case 0: /* x2APIC target 4 + j */
+			m = fx_msg(1U << (8U + j), true, VIRQ_DM_FIXED, (uint8_t)(0xE0U + j));
+			m.x2apic = true;
+			xl_count(virq_vm_deliver(&fx->vm, &m), 1);
+			break;
+		case 1: /* xAPIC target k, by the low byte of an x2APIC message */
+			m = fx_msg(1U << k, true, VIRQ_DM_FIXED, (uint8_t)(0xD0U + k));
+			m.x2apic = true;
+			xl_count(virq_vm_deliver(&fx->vm, &m), 1);
+			break;
+		case 2: /* both */
+			m = fx_msg((1U << k) | (1U << (8U + j)), true, VIRQ_DM_FIXED,
+				   (uint8_t)(0xC0U + k));
+			m.x2apic = true;
+			xl_count(virq_vm_deliver(&fx->vm, &m), 2);
+			break;
+		default: /* one of both */
+			m = fx_msg((1U << k) | (1U << (8U + j)), true, VIRQ_DM_LOWEST, 0xB0U);
+			m.x2apic = true;
+			xl_count(virq_vm_deliver(&fx->vm, &m), 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void *xl_msi_thread(void *arg)
+{
+	struct vm_fixture *fx = arg;
+	uint32_t seed = 6;
+
+	while (!__atomic_load_n(&xl_stop, __ATOMIC_RELAXED)) {
+		uint32_t r = rnd(&seed);
+		uint32_t k = r % 4U;
+
+		if (r & 0x100U) {
+			/* Logical MSI, destination bit k: the xAPIC target k. */
+			uint64_t addr = VIRQ_MSI_ADDR_BASE | ((uint64_t)(1U << k) << 12) |
+					VIRQ_MSI_ADDR_DM_LOGICAL;
+
+			xl_count(virq_vm_send_msi(&fx->vm, addr, 0x90U + k, 0), 1);
+		} else {
+			struct virq_apic_msg m = fx_msg(0xFF, false, VIRQ_DM_FIXED, 0x80);
+			unsigned got;
+
+			/* The xAPIC targets, and the flippers in xAPIC mode now. */
+			m.x2apic = true;
+			got = virq_vm_deliver(&fx->vm, &m);
+			xl_count(got >= 4U && got <= 4U + XL_NV - XL_FLIP0, true);
+		}
+	}
+	return NULL;
+}
+
+/* One change to a flipper; @to_xapic biases the mode changes. */
+static void xl_owner_step(struct vm_fixture *fx, uint32_t *seed, bool to_xapic)
+{
+	uint32_t r = rnd(seed);
+	uint32_t k = XL_FLIP0 + r % (XL_NV - XL_FLIP0);
+	enum virq_lapic_mode mode = virq_lapic_get_mode(fx_apic(fx, k));
+
+	switch ((r >> 5) % 4U) {
+	case 0:
+		/* xAPIC ID rewrite: unlinked and pushed again. */
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_ID, (0x40U + (r >> 8) % 16U) << 24);
+		break;
+	case 1:
+		/* Global disable and back (xAPIC, reset: LDR 0). */
+		if (mode == VIRQ_LAPIC_MODE_DISABLED)
+			set_mode(fx, k, VIRQ_APIC_BASE_EN);
+		else if (mode == VIRQ_LAPIC_MODE_XAPIC && !to_xapic)
+			set_mode(fx, k, 0);
+		break;
+	default:
+		if (mode == VIRQ_LAPIC_MODE_X2APIC && to_xapic)
+			set_mode(fx, k, VIRQ_APIC_BASE_EN); /* LDR 0 */
+		else if (mode == VIRQ_LAPIC_MODE_XAPIC && !to_xapic)
+			set_mode(fx, k, VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD);
+		break;
+	}
+}
+
+static void test_xapic_list_races_logical_delivery(void **state)
+{
+	struct vm_fixture *fx = fx_new(XL_NV, 0x200, 0);
+	unsigned above = 0, below = 0;
+	bool was_above = false;
+	uint32_t seed = 13;
+	pthread_t t[2];
+
+	(void)state;
+	fx->threaded = true;
+	for (uint32_t k = 0; k < 4; k++) {
+		fx_add_xapic(fx, k, k);
+		fx_mmio_w(fx, k, VIRQ_LAPIC_REG_LDR, (1U << k) << 24);
+	}
+	for (uint32_t j = 0; j < 4; j++)
+		fx_add_x2apic(fx, 4 + j, 8 + j);
+	/* Flippers 8-11 alias IDs 8-11 in xAPIC mode; the others do not. */
+	for (uint32_t k = XL_FLIP0; k < XL_NV; k++)
+		fx_add_x2apic(fx, k, k < XL_FLIP0 + 4U ? 0x100U + k : 0x20U + k);
+	fx_check(fx);
+	assert_true(__atomic_load_n(&fx->vm.nr_xapic, __ATOMIC_RELAXED) <= VM_XAPIC_LIST_MAX);
+	assert_int_equal(pthread_create(&t[0], NULL, xl_ipi_thread, fx), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, xl_msi_thread, fx), 0);
+	for (unsigned n = 0; n < XL_ROUNDS || __atomic_load_n(&xl_sent, __ATOMIC_RELAXED) < 100000U;
+	     n++) {
+		bool now_above;
+
+		xl_owner_step(fx, &seed, (n / XL_PHASE) % 2U == 0);
+		/* The owner is the only writer: its own reads are exact, and the
+		 * invariants (the list among them) hold between its changes. */
+		now_above = fx->vm.nr_xapic > VM_XAPIC_LIST_MAX;
+		if ((n & 0x3FU) == 0)
+			assert_int_equal(vm_check_invariants(&fx->vm), 0);
+		above += now_above && !was_above;
+		below += !now_above && was_above;
+		was_above = now_above;
+		/* The targets drain what they got, so their IRR stays checkable. */
+		if ((n & 0xFFU) == 0)
+			for (uint32_t k = 0; k < XL_NV; k++)
+				(void)fx_drain(fx, k);
+	}
+	__atomic_store_n(&xl_stop, 1U, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+
+	fx_check(fx);
+	assert_int_equal(__atomic_load_n(&xl_bad, __ATOMIC_RELAXED), 0);
+	/* Both paths ran: the bound was crossed both ways. */
+	if (above < 2 || below < 2)
+		fail_msg("xAPIC-mode count crossed the bound up %u, down %u times", above, below);
+	for (uint32_t k = 0; k < XL_NV; k++) {
+		(void)virq_lapic_sync(fx_apic(fx, k));
+		for (unsigned v = 16; v < 256; v++) {
+			bool ok;
+
+			if (k < 4)
+				ok = v == 0xD0U + k || v == 0xC0U + k || v == 0xB0U ||
+				     v == 0x90U + k || v == 0x80U;
+			else if (k < 8)
+				ok = v == 0xE0U + k - 4U || (v >= 0xC0U && v < 0xC4U) || v == 0xB0U;
+			else
+				ok = v == 0x80U;
+			if ((fx->pages[k][(VIRQ_LAPIC_REG_IRR >> 2) + (v >> 5) * 4] >> (v & 31)) &
+			    1U)
+				if (!ok)
+					fail_msg("vCPU %u got vector 0x%x", k, v);
+		}
+	}
+	fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_rebuild_races_delivery),
 		cmocka_unit_test(test_shared_slots_race_delivery),
+		cmocka_unit_test(test_xapic_list_races_logical_delivery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -353,8 +353,7 @@ static void test_scan_count(void **state)
 	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 0);
 	assert_int_equal(virq_vm_send_msi(&fx->vm, 0xFED00000ULL, V, 0), 0);
 	assert_int_equal(virq_vm_scan_count(&fx->vm), 0);
-	/* Scans, one each: broadcast, shorthand, past the map, logical with
-	 * an xAPIC-mode LAPIC, 0xFF aliasing with one. */
+	/* Scans, one each: broadcast, shorthand, past the map. */
 	assert_int_equal(fx_send(fx, 0xFFFFFFFFU, false, VIRQ_DM_NMI, 0), 4);
 	m = fx_msg(0, false, VIRQ_DM_NMI, 0);
 	m.src = 0;
@@ -362,9 +361,12 @@ static void test_scan_count(void **state)
 	m.shorthand = VIRQ_SH_ALL_EXCL_SELF;
 	assert_int_equal(virq_vm_deliver(&fx->vm, &m), 3);
 	assert_int_equal(fx_send(fx, 0x220, false, VIRQ_DM_NMI, 0), 1);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), 3);
+	/* Logical, and 0xFF aliasing, with one xAPIC-mode LAPIC: the map
+	 * plus the xAPIC list (up to VM_XAPIC_LIST_MAX of them), no scan. */
 	assert_int_equal(fx_send(fx, 0x80, true, VIRQ_DM_NMI, 0), 1);
 	assert_int_equal(fx_send(fx, 0x1FF, false, VIRQ_DM_NMI, 0), 1);
-	assert_int_equal(virq_vm_scan_count(&fx->vm), 5);
+	assert_int_equal(virq_vm_scan_count(&fx->vm), 3);
 	/* A shared ID: only the deliveries naming it. */
 	fx_mmio_w(fx, 3, VIRQ_LAPIC_REG_ID, 1U << 24);
 	fx_check(fx);
@@ -406,6 +408,99 @@ static void test_invariant_checker(void **state)
 	fx->vm.nr_xapic++;
 	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
 	fx->vm.nr_xapic--;
+	fx_check(fx);
+	fx_free(fx);
+}
+
+/* The vCPU indices on the xAPIC list, from its head; returns how many
+ * (at most @max are walked). */
+static unsigned xlist(const struct vm_fixture *fx, uint32_t *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (uint32_t at = fx->vm.xapic_head; at && n < max; n++) {
+		out[n] = at - 1U;
+		at = VM_KEY_NEXT(fx->map_key[at - 1U]);
+	}
+	return n;
+}
+
+/*
+ * The xAPIC list through every kind of update (push, unlink at the head,
+ * in the middle, at the tail, an ID rewrite, global disable, hot-unplug,
+ * x2APIC mode), and vm_check_invariants() against each kind of damage.
+ */
+static void test_xapic_list(void **state)
+{
+	struct vm_fixture *fx = fx_new(5, 256, 0);
+	uint32_t l[8];
+	uint64_t save;
+
+	(void)state;
+	for (uint32_t i = 0; i < 4; i++)
+		fx_add_xapic(fx, i, i);
+	fx_add_x2apic(fx, 4, 4);
+	fx_check(fx);
+	/* Newest first. */
+	assert_int_equal(xlist(fx, l, 8), 4);
+	assert_int_equal(l[0], 3);
+	assert_int_equal(l[3], 0);
+	assert_int_equal(fx->map_key[4] >> 34, 0);
+	/* Head (3: global disable), middle (1: x2APIC), tail (0: unplug). */
+	assert_int_equal(
+		virq_lapic_set_apic_base(fx_apic(fx, 3), VIRQ_APIC_BASE_ADDR_DEFAULT, false), 0);
+	fx_check(fx);
+	assert_int_equal(virq_lapic_set_apic_base(fx_apic(fx, 1),
+						  VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+							  VIRQ_APIC_BASE_EXTD,
+						  false),
+			 0);
+	fx_check(fx);
+	assert_int_equal(xlist(fx, l, 8), 2);
+	assert_int_equal(l[0], 2);
+	assert_int_equal(l[1], 0);
+	assert_int_equal(virq_vm_set_vcpu(&fx->vm, 0, NULL), 0);
+	fx_check(fx);
+	assert_int_equal(xlist(fx, l, 8), 1);
+	/* An ID rewrite keeps it on the list, once; re-adds push. */
+	fx_mmio_w(fx, 2, VIRQ_LAPIC_REG_ID, 9U << 24);
+	fx_check(fx);
+	assert_int_equal(xlist(fx, l, 8), 1);
+	assert_int_equal(virq_vm_set_vcpu(&fx->vm, 0, fx_apic(fx, 0)), 0);
+	assert_int_equal(virq_lapic_set_apic_base(fx_apic(fx, 3),
+						  VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN,
+						  false),
+			 0);
+	fx_check(fx);
+	assert_int_equal(xlist(fx, l, 8), 3);
+	assert_int_equal(l[0], 3);
+	assert_int_equal(l[1], 0);
+	assert_int_equal(l[2], 2);
+	assert_int_equal(fx->vm.nr_xapic, 3);
+
+	/* Damage, one kind at a time. */
+	save = fx->map_key[0];
+	fx->map_key[0] &= ~VM_KEY_NEXT_MASK; /* 2 dropped from the list */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->map_key[0] = (save & ~VM_KEY_NEXT_MASK) | (4ULL << VM_KEY_NEXT_SHIFT); /* a cycle */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->map_key[0] = (save & ~VM_KEY_NEXT_MASK) | (5ULL << VM_KEY_NEXT_SHIFT); /* x2APIC 4 */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->map_key[0] = (save & ~VM_KEY_NEXT_MASK) | (6ULL << VM_KEY_NEXT_SHIFT); /* past */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->map_key[0] = save;
+	fx_check(fx);
+	fx->map_key[4] |= 1ULL << VM_KEY_NEXT_SHIFT; /* a link in an x2APIC key */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->map_key[4] &= ~VM_KEY_NEXT_MASK;
+	fx->map_key[4] |= 1ULL << 40; /* reserved key bits */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->map_key[4] &= ~(1ULL << 40);
+	fx->vm.xapic_head = 1; /* vCPU 0 first: 3 is lost */
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->vm.xapic_head = 0;
+	assert_int_not_equal(vm_check_invariants(&fx->vm), 0);
+	fx->vm.xapic_head = 4;
 	fx_check(fx);
 	fx_free(fx);
 }
@@ -586,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_shared_id_x2apic_logical),
 		cmocka_unit_test(test_scan_count),
 		cmocka_unit_test(test_invariant_checker),
+		cmocka_unit_test(test_xapic_list),
 		cmocka_unit_test(test_ids_past_map),
 		cmocka_unit_test(test_no_map),
 		cmocka_unit_test(test_disabled_and_absent),

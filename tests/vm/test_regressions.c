@@ -393,9 +393,9 @@ static void big_free(struct big_vm *b)
 	free(b);
 }
 
-/* How many vCPUs have vector @v in IRR, in index order; @who[0..1] get the
- * first two. Each of them acknowledges and EOIs it. */
-static unsigned big_take(struct big_vm *b, uint8_t v, uint32_t who[2])
+/* How many vCPUs have vector @v in IRR, in index order; @who[0..max-1]
+ * get the first @max. Each of them acknowledges and EOIs it. */
+static unsigned big_collect(struct big_vm *b, uint8_t v, uint32_t *who, unsigned max)
 {
 	unsigned n = 0;
 
@@ -405,13 +405,18 @@ static unsigned big_take(struct big_vm *b, uint8_t v, uint32_t who[2])
 		(void)virq_lapic_sync(l);
 		if (!((b->pages[i][(VIRQ_LAPIC_REG_IRR >> 2) + (v >> 5) * 4] >> (v & 31)) & 1U))
 			continue;
-		if (n < 2)
+		if (n < max)
 			who[n] = i;
 		n++;
 		assert_int_equal(virq_lapic_ack(l), v);
 		virq_lapic_eoi(l);
 	}
 	return n;
+}
+
+static unsigned big_take(struct big_vm *b, uint8_t v, uint32_t who[2])
+{
+	return big_collect(b, v, who, 2);
 }
 
 /* The guest takes vCPU @i from x2APIC to xAPIC mode the only legal way:
@@ -522,10 +527,10 @@ static void test_xapic_alias_slows_only_its_id(void **state)
 	big_expect(b, 261, false, 2, 5, 261);
 	big_expect(b, 7, false, 1, 7, 0);
 
-	/* vCPU 5 too: no xAPIC-mode LAPIC is left, so x2APIC logical
-	 * destinations resolve through the map again (while any LAPIC is in
-	 * xAPIC mode every logical destination scans: its LDR is not derived
-	 * from its ID). Cluster 0 members 5 and 7, cluster 16 member 5 (261). */
+	/* vCPU 5 too: both are x2APIC LAPICs again, which x2APIC logical
+	 * destinations reach through the map (with LAPICs in xAPIC mode, see
+	 * test_xapic_vcpus_slow_no_logical_delivery). Cluster 0 members 5 and
+	 * 7, cluster 16 member 5 (261). */
 	assert_int_equal(virq_lapic_msr_write(&b->apics[5], 0x1B,
 					      VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
 						      VIRQ_APIC_BASE_EXTD),
@@ -550,6 +555,212 @@ static void test_xapic_alias_slows_only_its_id(void **state)
 	big_free(b);
 }
 
+/*
+ * External review, the rest of finding 1: while any vCPU was in xAPIC mode,
+ * every logical delivery of the VM (x2APIC-cluster IPIs, logical device
+ * MSIs) and every xAPIC broadcast (physical 0xFF, or a wide ID whose low
+ * byte is 0xFF) scanned all vCPUs: ~307,000 instructions at 4096 vCPUs for
+ * one vCPU a guest took back to xAPIC mode. The xAPIC-mode vCPUs are now a
+ * list beside the map: up to VM_XAPIC_LIST_MAX of them, such a delivery
+ * checks the x2APIC holders the map yields plus each of them (matched or
+ * not by their own LDR/DFR), no scan. Above the bound it scans, exactly.
+ */
+#define BIG_WHO 24U
+
+/* After a send that @n LAPICs accepted: exactly the @nw vCPUs @want (index
+ * order) took vector @v, and the send scanned (count since @s0) exactly
+ * when @scan. */
+static void big_after(struct big_vm *b, const char *what, uint8_t v, unsigned n, uint64_t s0,
+		      bool scan, unsigned nw, const uint32_t *want)
+{
+	uint32_t who[BIG_WHO];
+	bool scanned = virq_vm_scan_count(&b->vm) != s0;
+	unsigned got;
+
+	assert_true(nw <= BIG_WHO);
+	if (n != nw)
+		fail_msg("%s: accepted by %u, want %u", what, n, nw);
+	got = big_collect(b, v, who, BIG_WHO);
+	if (got != nw)
+		fail_msg("%s: %u vCPUs have the vector, want %u", what, got, nw);
+	for (unsigned k = 0; k < nw; k++)
+		if (who[k] != want[k])
+			fail_msg("%s: target %u is vCPU %u, want %u", what, k, who[k], want[k]);
+	if (scanned != scan)
+		fail_msg("%s: %s, want %s", what, scanned ? "scanned" : "no scan",
+			 scan ? "a scan" : "no scan");
+}
+
+/* virq_vm_deliver() of @m, checked by big_after(). */
+static void big_check(struct big_vm *b, const char *what, const struct virq_apic_msg *m, bool scan,
+		      unsigned nw, const uint32_t *want)
+{
+	uint64_t s0 = virq_vm_scan_count(&b->vm);
+	unsigned n = virq_vm_deliver(&b->vm, m);
+
+	big_after(b, what, m->vector, n, s0, scan, nw, want);
+}
+
+static void big_ldr(struct big_vm *b, uint32_t i, uint32_t ldr)
+{
+	assert_int_equal(virq_lapic_mmio_write(&b->apics[i], VIRQ_LAPIC_REG_LDR, 4, ldr), 0);
+}
+
+/* The guest takes xAPIC-mode vCPU @i to x2APIC mode (legal from xAPIC). */
+static void big_to_x2apic(struct big_vm *b, uint32_t i)
+{
+	assert_int_equal(virq_lapic_msr_write(&b->apics[i], 0x1B,
+					      VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+						      VIRQ_APIC_BASE_EXTD),
+			 0);
+	assert_int_equal(virq_lapic_get_mode(&b->apics[i]), VIRQ_LAPIC_MODE_X2APIC);
+}
+
+/* x2APIC logical destination: cluster @c, bitmap @bits. */
+static struct virq_apic_msg big_logical(uint32_t c, uint32_t bits, uint8_t v)
+{
+	struct virq_apic_msg m = fx_msg((c << 16) | bits, true, VIRQ_DM_FIXED, v);
+
+	m.x2apic = true;
+	return m;
+}
+
+static void test_xapic_vcpus_slow_no_logical_delivery(void **state)
+{
+	struct big_vm *b = big_new();
+	struct virq_apic_msg m;
+	uint32_t who[BIG_WHO], many[BIG_WHO];
+	uint64_t s0;
+	unsigned n;
+
+	(void)state;
+	/* The reviewer's VM: vCPUs 5 and 261 back in xAPIC mode (xAPIC ID 5,
+	 * LDR 0 after the re-enable: they match no logical destination). */
+	big_to_xapic(b, 5);
+	big_to_xapic(b, 261);
+	assert_int_equal(b->vm.nr_xapic, 2);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+
+	/* x2APIC cluster 2, bits 1 and 8 (IDs 33, 40): exactly them, no scan
+	 * (the defect: a scan of all 300 vCPUs). */
+	m = big_logical(2, 0x0102, 0x50);
+	big_check(b, "cluster 2 {33,40}, xAPIC LDRs 0", &m, false, 2, (const uint32_t[]){ 33, 40 });
+
+	/* vCPU 261's flat LDR matches the low byte 0x02 of that destination,
+	 * vCPU 5's (0x10) does not: 261 is a target too, still no scan. */
+	big_ldr(b, 261, 0x02U << 24);
+	big_ldr(b, 5, 0x10U << 24);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	big_check(b, "cluster 2 {33,40} + xAPIC 261", &m, false, 3,
+		  (const uint32_t[]){ 33, 40, 261 });
+	m = big_logical(2, 0x0110, 0x51); /* IDs 36, 40; low byte 0x10: vCPU 5 */
+	big_check(b, "cluster 2 {36,40} + xAPIC 5", &m, false, 3, (const uint32_t[]){ 5, 36, 40 });
+	m = big_logical(2, 0x0100, 0x52); /* low byte 0: no xAPIC LAPIC */
+	big_check(b, "cluster 2 {40}", &m, false, 1, (const uint32_t[]){ 40 });
+	/* Lowest priority over the same mix: one of them, no scan. */
+	m = big_logical(2, 0x0102, 0x53);
+	m.delivery = VIRQ_DM_LOWEST;
+	s0 = virq_vm_scan_count(&b->vm);
+	assert_int_equal(virq_vm_deliver(&b->vm, &m), 1);
+	assert_int_equal(virq_vm_scan_count(&b->vm), s0);
+	assert_int_equal(big_collect(b, 0x53, who, 1), 1);
+	assert_true(who[0] == 33 || who[0] == 40 || who[0] == 261);
+
+	/* A guest IPI: vCPU 0's x2APIC ICR, logical, cluster 2 bits 1 and 8. */
+	s0 = virq_vm_scan_count(&b->vm);
+	assert_int_equal(virq_lapic_msr_write(&b->apics[0], 0x830,
+					      (0x00020102ULL << 32) | VIRQ_ICR_DEST_LOGICAL | 0x54),
+			 0);
+	big_after(b, "x2APIC ICR cluster 2 {33,40}", 0x54, 3, s0, false, 3,
+		  (const uint32_t[]){ 33, 40, 261 });
+
+	/* A logical device MSI to 0x02: x2APIC cluster 0 bit 1 (vCPU 1) and
+	 * the xAPIC vCPU whose LDR matches (261), no scan. */
+	s0 = virq_vm_scan_count(&b->vm);
+	n = virq_vm_send_msi(&b->vm, VIRQ_MSI_ADDR_BASE | (0x02U << 12) | VIRQ_MSI_ADDR_DM_LOGICAL,
+			     0x55, 0);
+	big_after(b, "logical MSI 0x02", 0x55, n, s0, false, 2, (const uint32_t[]){ 1, 261 });
+	/* Lowest priority (RH) over 0x12: vCPUs 1, 4, 5 (LDR 0x10), 261. */
+	s0 = virq_vm_scan_count(&b->vm);
+	assert_int_equal(virq_vm_send_msi(&b->vm,
+					  VIRQ_MSI_ADDR_BASE | (0x12U << 12) |
+						  VIRQ_MSI_ADDR_DM_LOGICAL | VIRQ_MSI_ADDR_RH,
+					  (VIRQ_DM_LOWEST << VIRQ_MSI_DATA_DM_SHIFT) | 0x56, 0),
+			 1);
+	assert_int_equal(virq_vm_scan_count(&b->vm), s0);
+	assert_int_equal(big_collect(b, 0x56, who, 1), 1);
+	assert_true(who[0] == 1 || who[0] == 4 || who[0] == 5 || who[0] == 261);
+
+	/* Physical 0xFF in x2APIC format: x2APIC ID 0xFF (vCPU 255), and
+	 * every xAPIC-mode LAPIC (their broadcast), no scan. In xAPIC format
+	 * the same LAPICs. A wide ID with low byte 0xFF and no holder (0x1FF):
+	 * the xAPIC-mode LAPICs only. */
+	m = fx_msg(0xFF, false, VIRQ_DM_FIXED, 0x57);
+	m.x2apic = true;
+	big_check(b, "physical 0xFF, x2APIC format", &m, false, 3,
+		  (const uint32_t[]){ 5, 255, 261 });
+	m.x2apic = false;
+	big_check(b, "physical 0xFF, xAPIC format", &m, false, 3,
+		  (const uint32_t[]){ 5, 255, 261 });
+	m = fx_msg(0x1FF, false, VIRQ_DM_NMI, 0);
+	s0 = virq_vm_scan_count(&b->vm);
+	assert_int_equal(virq_vm_deliver(&b->vm, &m), 2);
+	assert_int_equal(virq_vm_scan_count(&b->vm), s0);
+	/* 0x2FF is past the map (512 entries): that alone scans. */
+	m = fx_msg(0x2FF, false, VIRQ_DM_FIXED, 0x58);
+	big_check(b, "physical 0x2FF (past the map)", &m, true, 2, (const uint32_t[]){ 5, 261 });
+
+	/* More xAPIC-mode vCPUs (100-102), then one leaves from the middle of
+	 * the list: every step keeps the list exact. */
+	for (uint32_t i = 100; i < 103; i++)
+		big_to_xapic(b, i);
+	big_ldr(b, 101, 0x02U << 24);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	m = big_logical(2, 0x0102, 0x59);
+	big_check(b, "cluster 2 {33,40}, 5 xAPIC", &m, false, 4,
+		  (const uint32_t[]){ 33, 40, 101, 261 });
+	big_to_x2apic(b, 101);
+	big_to_x2apic(b, 5);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	assert_int_equal(b->vm.nr_xapic, 3);
+	big_check(b, "cluster 2 {33,40}, 3 xAPIC", &m, false, 3, (const uint32_t[]){ 33, 40, 261 });
+
+	/* Up to the bound, VM_XAPIC_LIST_MAX xAPIC-mode vCPUs: no scan. */
+	for (uint32_t i = 110; b->vm.nr_xapic < VM_XAPIC_LIST_MAX; i++)
+		big_to_xapic(b, i);
+	big_ldr(b, 110, 0x02U << 24);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	big_check(b, "cluster 2 {33,40}, at the bound", &m, false, 4,
+		  (const uint32_t[]){ 33, 40, 110, 261 });
+	/* One more: logical deliveries scan, and stay exact. */
+	big_to_xapic(b, 140);
+	assert_int_equal(b->vm.nr_xapic, VM_XAPIC_LIST_MAX + 1U);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	big_check(b, "cluster 2 {33,40}, above the bound", &m, true, 4,
+		  (const uint32_t[]){ 33, 40, 110, 261 });
+	m = big_logical(2, 0x0100, 0x5A);
+	big_check(b, "cluster 2 {40}, above the bound", &m, true, 1, (const uint32_t[]){ 40 });
+	/* ... and so does the xAPIC broadcast: vCPU 255 and every xAPIC one. */
+	n = 0;
+	for (uint32_t i = 0; i < BIG_NV; i++)
+		if (virq_lapic_get_mode(&b->apics[i]) == VIRQ_LAPIC_MODE_XAPIC || i == 255)
+			many[n++] = i;
+	assert_int_equal(n, VM_XAPIC_LIST_MAX + 2U);
+	m = fx_msg(0xFF, false, VIRQ_DM_FIXED, 0x5B);
+	m.x2apic = true;
+	big_check(b, "physical 0xFF, above the bound", &m, true, n, many);
+	/* Physical destinations keep their map lookup. */
+	big_expect(b, 7, false, 1, 7, 0);
+	big_expect(b, 263, false, 1, 263, 0);
+	/* Back to the bound: no scan again. */
+	big_to_x2apic(b, 140);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	m = big_logical(2, 0x0102, 0x5C);
+	big_check(b, "cluster 2 {33,40}, back at the bound", &m, false, 4,
+		  (const uint32_t[]){ 33, 40, 110, 261 });
+	big_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +773,7 @@ int main(void)
 		cmocka_unit_test(test_gsi_wired_or_interleaved),
 		cmocka_unit_test(test_suppress_eoi_broadcast_end_to_end),
 		cmocka_unit_test(test_xapic_alias_slows_only_its_id),
+		cmocka_unit_test(test_xapic_vcpus_slow_no_logical_delivery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

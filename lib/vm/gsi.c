@@ -2,7 +2,9 @@
 /*
  * The GSI router (wired-OR lines, PC layout, MSI routes), the wiring of the
  * I/O APICs and the PIC pair, EOI broadcast and the locked wrappers
- * (ioapic digest sections 6-7, pic digest section 11).
+ * (SDM 10.11 for the messages an I/O APIC entry sends; MultiProcessor
+ * Specification 1.4, 3.6.2, for the virtual wire; the ACPI MADT interrupt
+ * source overrides for the PC layout).
  */
 #include "vm_priv.h"
 
@@ -32,8 +34,8 @@ static const struct virq_ioapic_ops vm_ioapic_ops = {
 	.storm = vm_ioapic_storm,
 };
 
-/* The master INT output: LINT0 of the BSP and pin 0 of I/O APIC 0 (pic
- * digest section 11: virtual wire through the LAPIC or the I/O APIC). */
+/* The master INT output: LINT0 of the BSP and pin 0 of I/O APIC 0 (virtual
+ * wire through the LAPIC or the I/O APIC: MP Specification 1.4, 3.6.2). */
 static void vm_pic_intr(void *ctx, bool level)
 {
 	struct virq_vm *vm = ctx;
@@ -84,7 +86,7 @@ static void route_none(struct virq_gsi_route *r)
 }
 
 /*
- * PC layout (ioapic digest section 7): ISA IRQ n -> PIC input n and I/O
+ * PC layout (ACPI MADT, as QEMU and KVM build it): ISA IRQ n -> PIC input n and I/O
  * APIC 0 pin n, except IRQ 0 -> pin 2 (the MADT interrupt source override
  * QEMU hard-codes); IRQ 2 is the cascade (no PIC input); pin 0 is the PIC's
  * INT (vm_pic_intr); GSI 16-23 are the PCI lines on pins 16-23.

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vCPU event policy (DESIGN.md layers; exceptions digest section 4 for
- * the order; vmx-events digest section 11 for one event per entry).
+ * The vCPU event policy (doc/architecture.md: the policy decides, a glue
+ * encodes; SDM 6.9, "Priority Among Concurrent Exceptions and Interrupts",
+ * for the order; one event injected per VM entry, SDM Vol. 3C, "Event
+ * Injection").
  */
 #include <virq/vcpu.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Destination resolution (lapic digest section 12, SDM 10.6.2): physical,
+ * Destination resolution (SDM 10.6.2): physical,
  * logical flat/cluster, x2APIC cluster, broadcast, shorthands, mixed modes,
  * the map fast path and its fall-backs; every accepted count exact.
  */

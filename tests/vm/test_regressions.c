@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Rows of spec/regressions.md owned by routing: one named test each, with
- * the advisory it guards against. (KVM 2023 map race: test_concurrency.c.)
+ * Peer bugs owned by routing: one named test each, with the advisory it
+ * guards against. (KVM 2023 map race: test_concurrency.c.)
  */
 #include "harness.h"
 

@@ -19,6 +19,7 @@
 #   doxygen     API reference for include/virq, zero warnings
 #   fuzz        a libFuzzer smoke run of every fuzz target of the asan build
 #               (corpus replay itself is the 'fuzz-replay' meson suite)
+#   demo        the README's demonstration command, scripts/demo.sh
 #   format      clang-format --dry-run -Werror over all C sources
 #
 # Counting: every meson test run in every build is one test, counted as
@@ -27,7 +28,8 @@
 # tests/virq_test.h), a guest program that did not run or whose checks
 # skipped (tests/guests/run-guest.sh); without /dev/kvm the 'kvm' suite
 # skips but for test_glue. Every other check (each freestanding build,
-# doxygen, each fuzz smoke run, clang-format) is one more pass or failure.
+# doxygen, each fuzz smoke run, the demo, clang-format) is one more pass or
+# failure.
 # A skip is not a pass: skips are counted apart, per step and in total,
 # and listed at the end, each with its reason (the first line of the
 # test's output that starts with "SKIP", or "no reason given"). Skips do
@@ -568,6 +570,21 @@ step_fuzz()
 	fi
 }
 
+# The README's other command: scripts/demo.sh must build (tests off, as it
+# configures) and run to its end. Without /dev/kvm it runs the minimal
+# embedder; with it, the guest programs (counted by the kvm suite here).
+step_demo()
+{
+	local log=$LOGS/demo.log
+
+	if VIRQ_NO_INSTALL=1 VIRQ_DEMO_DIR="$CI-demo" bash scripts/demo.sh >"$log" 2>&1; then
+		check_ok "scripts/demo.sh: $(tail -n 1 "$log" | cut -c 1-100)"
+	else
+		check_fail "scripts/demo.sh failed"
+		show_log "$log" 30
+	fi
+}
+
 step_format()
 {
 	local files=() f out bad
@@ -607,6 +624,7 @@ run_step free-gcc step_free gcc
 run_step free-clang step_free clang
 run_step doxygen step_doxygen
 run_step fuzz step_fuzz
+run_step demo step_demo
 run_step format step_format
 
 T_END=$(date +%s)

@@ -938,6 +938,22 @@ static void floor_setup(struct lapic_fixture *fx, uint32_t floor_ns)
 	timer_setup(fx, &cfg);
 }
 
+/* Programs LVT Timer, divide by 1 and Initial Count, in that order. */
+static void arm_div1(struct lapic_fixture *fx, uint32_t lvt, uint32_t tmict)
+{
+	mmio_w(fx, VIRQ_LAPIC_REG_LVT_TIMER, lvt);
+	mmio_w(fx, VIRQ_LAPIC_REG_TDCR, 0xB); /* divide by 1 */
+	mmio_w(fx, VIRQ_LAPIC_REG_TMICT, tmict);
+}
+
+/* The host timer fires at @t: one interrupt taken, nothing else pending. */
+static void fire_at(struct lapic_fixture *fx, uint64_t t)
+{
+	fx->f.now = t;
+	virq_lapic_timer_expired(&fx->apic);
+	take_tick(fx, VEC);
+}
+
 /*
  * Review finding 2: divide by 1, count 3 is a 3 ns periodic timer; every
  * host expiry re-armed 3 ns ahead. With the default floor (200 us, KVM's
@@ -953,9 +969,7 @@ static void test_periodic_floor_default(void **state)
 
 	(void)state;
 	floor_setup(&fx, 0);
-	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
-	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB); /* divide by 1 */
-	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 3);
+	arm_div1(&fx, LVT_PERIODIC(VEC), 3);
 	assert_true(fx.f.timer_armed);
 	assert_int_equal(fx.f.timer_deadline, T0 + interval);
 	/* The count runs at its architectural rate and reloads every 3 ns. */
@@ -975,24 +989,18 @@ static void test_periodic_floor_default(void **state)
 	assert_int_equal(fx.f.timer_deadline, T0 + interval);
 	assert_int_equal(ccr(&fx), 1);
 	/* At the deadline: one interrupt, at a reload; the next one interval on. */
-	fx.f.now = T0 + interval;
-	virq_lapic_timer_expired(&fx.apic);
+	fire_at(&fx, T0 + interval);
 	assert_int_equal(ccr(&fx), 3);
-	take_tick(&fx, VEC);
 	assert_int_equal(fx.f.timer_deadline, T0 + 2 * interval);
 	/* Late by 5 ns: still on the grid of the count. */
-	fx.f.now = T0 + 2 * interval + 5;
-	virq_lapic_timer_expired(&fx.apic);
-	take_tick(&fx, VEC);
+	fire_at(&fx, T0 + 2 * interval + 5);
 	assert_int_equal(fx.f.timer_deadline, T0 + 3 * interval);
 	assert_int_equal(ccr(&fx), 1); /* 5 = 3 + 2 ns into the count */
 	/* Ten host expiries take at least ten floors of host time. */
 	for (unsigned k = 0; k < 10; k++) {
 		uint64_t before = fx.f.timer_deadline;
 
-		fx.f.now = before;
-		virq_lapic_timer_expired(&fx.apic);
-		take_tick(&fx, VEC);
+		fire_at(&fx, before);
 		assert_int_equal(fx.f.timer_deadline - before, interval);
 	}
 	assert_int_equal(fx.f.timer_cancels, 0);
@@ -1007,24 +1015,16 @@ static void test_periodic_floor_off_and_slow_timers(void **state)
 
 	(void)state;
 	floor_setup(&fx, 1);
-	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
-	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
-	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 3);
+	arm_div1(&fx, LVT_PERIODIC(VEC), 3);
 	assert_int_equal(fx.f.timer_deadline, T0 + 3);
-	fx.f.now = T0 + 3;
-	virq_lapic_timer_expired(&fx.apic);
-	take_tick(&fx, VEC);
+	fire_at(&fx, T0 + 3);
 	assert_int_equal(fx.f.timer_deadline, T0 + 6);
 
 	/* 250 us periodic under the default floor: exactly 250 us. */
 	floor_setup(&fx, 0);
-	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
-	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
-	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 250000);
+	arm_div1(&fx, LVT_PERIODIC(VEC), 250000);
 	assert_int_equal(fx.f.timer_deadline, T0 + 250000);
-	fx.f.now = T0 + 250000;
-	virq_lapic_timer_expired(&fx.apic);
-	take_tick(&fx, VEC);
+	fire_at(&fx, T0 + 250000);
 	assert_int_equal(fx.f.timer_deadline, T0 + 500000);
 	/* Exactly the floor: not stretched either. */
 	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 200000);
@@ -1037,17 +1037,16 @@ static void test_periodic_floor_off_and_slow_timers(void **state)
 static void test_oneshot_and_tsc_deadline_not_floored(void **state)
 {
 	struct lapic_fixture fx;
+	unsigned arms;
 
 	(void)state;
 	floor_setup(&fx, 0);
-	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_ONESHOT(VEC));
-	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
-	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 1);
+	arm_div1(&fx, LVT_ONESHOT(VEC), 1);
 	assert_int_equal(fx.f.timer_deadline, T0 + 1);
-	fx.f.now = T0 + 1;
-	virq_lapic_timer_expired(&fx.apic);
-	take_tick(&fx, VEC);
-	assert_false(fx.f.timer_armed && fx.f.timer_deadline > fx.f.now);
+	arms = fx.f.timer_arms;
+	fire_at(&fx, T0 + 1);
+	assert_int_equal(fx.f.timer_arms, arms); /* one-shot: not re-armed */
+	assert_int_equal(ccr(&fx), 0);
 
 	floor_setup(&fx, 0);
 	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_TSC(VEC));

@@ -221,6 +221,21 @@ static uint8_t prio_add_of(struct pic_fixture *fx, unsigned chip)
 }
 
 /*
+ * IRQ3 in service, its handler masks it and enters special mask mode, IRQ5
+ * nests over it (8259A datasheet, Special Mask Mode): ISR 0x28, IMR 0x08.
+ */
+static void smm_nest_5_over_masked_3(struct pic_fixture *fx)
+{
+	setup(fx);
+	irq_pulse(fx, 3);
+	assert_int_equal(intack(fx), 0x0B);
+	outb(fx, M_DATA, 0x08);
+	outb(fx, M_CMD, OCW3_SET_SMM);
+	irq_pulse(fx, 5);
+	assert_int_equal(intack(fx), 0x0D);
+}
+
+/*
  * 8259A datasheet, End of Interrupt (EOI): "an IS bit that is masked by an
  * IMR bit will not be cleared by a non-specific EOI if the 8259A is in the
  * Special Mask Mode". The IRQ3 handler masks its own level and enters
@@ -236,13 +251,7 @@ static void test_review_smm_nonspecific_eoi_skips_masked_isr(void **state)
 	struct pic_fixture fx;
 
 	(void)state;
-	setup(&fx);
-	irq_pulse(&fx, 3);
-	assert_int_equal(intack(&fx), 0x0B);
-	outb(&fx, M_DATA, 0x08);
-	outb(&fx, M_CMD, OCW3_SET_SMM);
-	irq_pulse(&fx, 5);
-	assert_int_equal(intack(&fx), 0x0D);
+	smm_nest_5_over_masked_3(&fx);
 	assert_int_equal(read_isr(&fx, M_CMD), 0x28);
 	irq_pulse(&fx, 6);
 	assert_false(intr(&fx)); /* 5 in service holds 6 back */
@@ -283,13 +292,7 @@ static void test_review_smm_rotate_nonspecific_eoi_skips_masked_isr(void **state
 	struct pic_fixture fx;
 
 	(void)state;
-	setup(&fx);
-	irq_pulse(&fx, 3);
-	assert_int_equal(intack(&fx), 0x0B);
-	outb(&fx, M_DATA, 0x08);
-	outb(&fx, M_CMD, OCW3_SET_SMM);
-	irq_pulse(&fx, 5);
-	assert_int_equal(intack(&fx), 0x0D);
+	smm_nest_5_over_masked_3(&fx);
 
 	outb(&fx, M_CMD, OCW2_ROTATE_EOI);
 	assert_int_equal(read_isr(&fx, M_CMD), 0x08);

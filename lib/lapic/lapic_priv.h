@@ -232,7 +232,7 @@ void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val);
 uint32_t lapic_timer_mode(const struct virq_lapic *l);
 void lapic_timer_rearm(struct virq_lapic *l);
 uint64_t lapic_timer_unit_ps(const struct virq_lapic *l);
-uint64_t lapic_timer_interval(const struct virq_lapic *l);
+uint64_t lapic_count_ns(uint32_t tdcr, uint32_t tick_ps, uint64_t count);
 
 /* regs.c */
 uint32_t lapic_version_value(const struct virq_lapic *l);

@@ -264,12 +264,9 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 	 * largest floor the saving LAPIC may have had.
 	 */
 	if ((st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) && tm != VIRQ_LVT_TIMER_TSCDEADLINE) {
-		uint64_t unit = (uint64_t)virq_lapic_tdcr_divisor(r[R(VIRQ_LAPIC_REG_TDCR)]) *
-				l->cfg.timer_tick_ps;
-		uint64_t period = (uint64_t)r[R(VIRQ_LAPIC_REG_TMICT)] * unit / 1000U;
+		uint64_t period = lapic_count_ns(r[R(VIRQ_LAPIC_REG_TDCR)], l->cfg.timer_tick_ps,
+						 r[R(VIRQ_LAPIC_REG_TMICT)]);
 
-		if (!period)
-			period = 1;
 		if (tm == VIRQ_LVT_TIMER_PERIODIC)
 			period += VIRQ_LAPIC_TIMER_MIN_PERIOD_MAX;
 		if (st->timer_remaining_ns > (int64_t)period)
@@ -348,12 +345,10 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 	if (st->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) {
 		uint64_t now = l->ops->now_ns(l->ctx);
 
-		if (tm != VIRQ_LVT_TIMER_TSCDEADLINE) {
-			uint64_t p = (uint64_t)lapic_get(l, VIRQ_LAPIC_REG_TMICT) *
-				     lapic_timer_unit_ps(l) / 1000U;
-
-			l->timer_period_ns = p ? p : 1;
-		}
+		if (tm != VIRQ_LVT_TIMER_TSCDEADLINE)
+			l->timer_period_ns = lapic_count_ns(lapic_get(l, VIRQ_LAPIC_REG_TDCR),
+							    l->cfg.timer_tick_ps,
+							    lapic_get(l, VIRQ_LAPIC_REG_TMICT));
 		l->timer_armed = true;
 		l->timer_deadline_ns = restored_deadline(l, tm, now, st->timer_remaining_ns);
 		lapic_timer_rearm(l);

@@ -27,12 +27,21 @@ uint64_t lapic_timer_unit_ps(const struct virq_lapic *l)
 	       l->cfg.timer_tick_ps;
 }
 
-/* Count -> ns. count <= 2^32, unit <= 128e6 ps: the product fits 64 bits. */
+/*
+ * ns of @count decrements at Divide Configuration @tdcr and an input tick
+ * of @tick_ps: never 0 (no zero-length period). count <= 2^32, divisor *
+ * tick <= 128e6 ps: the product fits 64 bits. Also used on a saved state.
+ */
+uint64_t lapic_count_ns(uint32_t tdcr, uint32_t tick_ps, uint64_t count)
+{
+	uint64_t ns = count * ((uint64_t)virq_lapic_tdcr_divisor(tdcr) * tick_ps) / 1000U;
+
+	return ns ? ns : 1;
+}
+
 static uint64_t count_to_ns(const struct virq_lapic *l, uint64_t count)
 {
-	uint64_t ns = count * lapic_timer_unit_ps(l) / 1000U;
-
-	return ns ? ns : 1; /* never a zero-length period */
+	return lapic_count_ns(lapic_get(l, VIRQ_LAPIC_REG_TDCR), l->cfg.timer_tick_ps, count);
 }
 
 void lapic_timer_stop(struct virq_lapic *l)
@@ -65,7 +74,7 @@ static uint64_t interval_of(uint64_t period, uint64_t floor)
 
 /* ns between two host expiries: one period, or whole periods spanning the
  * floor for a periodic timer (KVM's min_timer_period_us, 200 us). */
-uint64_t lapic_timer_interval(const struct virq_lapic *l)
+static uint64_t lapic_timer_interval(const struct virq_lapic *l)
 {
 	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_PERIODIC)
 		return l->timer_period_ns;

@@ -119,6 +119,14 @@ struct virq_kvm_config {
 	uint8_t ioapic_version; /**< 0x11 or 0x20 (with the EOI register); 0 = 0x20. */
 	bool no_x2apic;         /**< Hide x2APIC from CPUID (xAPIC only). */
 	bool no_tsc_deadline;   /**< Hide the TSC-deadline timer from CPUID. */
+	/** User mode: start the BSP's LAPIC in virtual-wire mode, as PC
+	 *  firmware leaves it (MultiProcessor Specification 3.6.2.2): SVR
+	 *  0x1FF (software-enabled, spurious vector 0xFF), LVT LINT0 ExtINT,
+	 *  LVT LINT1 NMI, so the 8259 reaches the BSP of a firmware-less guest
+	 *  that never programs its LAPIC. Off: the SDM's reset state (APIC
+	 *  software-disabled, every LVT masked). Applied at virq_kvm_vcpu_init()
+	 *  only, not at a later INIT. */
+	bool bsp_virtual_wire;
 };
 
 /** @brief Where an interrupt injected into a guest came from (statistics). */

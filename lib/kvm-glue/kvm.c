@@ -461,6 +461,19 @@ out:
 
 /* Keeps KVM's copy of IA32_APIC_BASE in step with the LAPIC's (KVM derives
  * the CPUID APIC bit from it). Host-initiated: not filtered. */
+/* What PC firmware leaves in the BSP's LAPIC (virtual-wire mode):
+ * software-enabled, spurious vector 0xFF, LINT0 ExtINT, LINT1 NMI. */
+static int virtual_wire(struct virq_lapic *lapic)
+{
+	uint32_t svr = VIRQ_LAPIC_SVR_ENABLE | 0xFFU;
+	uint32_t lint0 = (uint32_t)VIRQ_DM_EXTINT << VIRQ_LVT_DM_SHIFT;
+	uint32_t lint1 = (uint32_t)VIRQ_DM_NMI << VIRQ_LVT_DM_SHIFT;
+
+	return virq_lapic_mmio_write(lapic, VIRQ_LAPIC_REG_SVR, 4, svr) ||
+	       virq_lapic_mmio_write(lapic, VIRQ_LAPIC_REG_LVT_LINT0, 4, lint0) ||
+	       virq_lapic_mmio_write(lapic, VIRQ_LAPIC_REG_LVT_LINT1, 4, lint1);
+}
+
 static int sync_apic_base(struct virq_kvm_vcpu *v)
 {
 	uint64_t base = virq_lapic_get_apic_base(&v->lapic);
@@ -504,10 +517,15 @@ VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, u
 		lc.x2apic = !kvm->cfg.no_x2apic;
 		lc.tsc_deadline = !kvm->cfg.no_tsc_deadline;
 		lc.directed_eoi = true;
+		/* KVM lets a guest move its xAPIC ID; so do we (aliased IDs are
+		 * the VM's to deliver to, see vm.h). */
+		lc.xapic_id_writable = true;
 		lc.tsc_khz = (uint32_t)khz;
 		if (virq_lapic_init(&v->lapic, v->page, &lc, &glue_lapic_ops, v) ||
 		    virq_vm_set_vcpu(&kvm->vm, index, &v->lapic) ||
 		    virq_vcpu_init(&v->policy, &v->lapic, &kvm->vm))
+			return -EINVAL;
+		if (index == 0 && kvm->cfg.bsp_virtual_wire && virtual_wire(&v->lapic))
 			return -EINVAL;
 		err = sync_apic_base(v);
 		if (err)

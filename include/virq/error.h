@@ -32,6 +32,8 @@ enum virq_err {
 	VIRQ_EVERSION = 5, /**< A saved state has an unknown version or size. */
 	VIRQ_ESTATE = 6,   /**< A saved state is damaged or inconsistent; nothing was loaded. */
 	VIRQ_ESTATEMODE = 7, /**< The call is not valid in the object's current mode. */
+	VIRQ_EHOST = 8,      /**< A host service failed (hosted glues only: a system call;
+				  errno says which and why). */
 	VIRQ_ERR_COUNT       /**< Number of codes; not an error. */
 };
 

@@ -550,6 +550,37 @@ VIRQ_API uint32_t virq_lapic_get_ppr(const struct virq_lapic *lapic);
 VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic);
 
 /**
+ * @brief The 32-bit register at xAPIC page @p offset, as the page holds it:
+ *        no side effect, no mode check (the x2APIC MSR 0x800 + offset / 16
+ *        reads the same register). For diagnostics and statistics (an LVT
+ *        entry, TPR, a word of IRR or ISR).
+ * @param lapic  The LAPIC.
+ * @param offset Byte offset, 16-byte aligned, below 0x1000.
+ * @return The register, or 0 for a bad offset or a NULL @p lapic.
+ * @note Owner thread; another thread gets an untorn but unsynchronised
+ *       snapshot (good enough for a hang report).
+ */
+VIRQ_API uint32_t virq_lapic_read_reg(const struct virq_lapic *lapic, uint32_t offset);
+
+/**
+ * @brief Whether the highest requested vector is held back by the TPR alone:
+ *        its priority class is above the in-service class but not above
+ *        the TPR's (SDM 10.8.3.1). A lower TPR would release it; a backend
+ *        that cannot see every TPR decrease (a MOV to CR8 that does not
+ *        exit) polls while this holds. Syncs first.
+ * @note Owner thread.
+ */
+VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic);
+
+/**
+ * @brief Whether other threads posted work that the owner has not taken
+ *        yet: vectors not folded into IRR (virq_lapic_sync()), events not
+ *        taken (virq_lapic_take_events()).
+ * @note Any thread (a snapshot).
+ */
+VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic);
+
+/**
  * @brief Version of ::virq_lapic_state this library writes.
  *
  * Version 2 gives the former `reserved` word a meaning (lint_vectors);

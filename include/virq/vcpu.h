@@ -141,10 +141,21 @@ struct virq_vcpu {
 
 /**
  * @brief Initialises the policy of one vCPU.
+ *
+ * With @p lapic NULL the vCPU's LAPIC is emulated elsewhere (KVM's
+ * in-kernel LAPIC under a split irqchip): the policy then decides only the
+ * 8259's interrupts for the vCPU wired to its INT output, through that
+ * LAPIC's LINT0 in virtual-wire mode. The backend folds whether that LAPIC
+ * takes an interrupt through the INTR pin now into virq_vcpu_window::intr
+ * (KVM: `ready_for_interrupt_injection`); virq_vcpu_decide() answers
+ * ::VIRQ_VCPU_INTR with the 8259's vector (acknowledged), a window request
+ * while INT is asserted and the window is closed, or nothing.
+ *
  * @param vcpu  The policy state.
- * @param lapic The vCPU's LAPIC.
- * @param vm    The VM whose 8259 answers ExtINT, or NULL.
- * @return 0, or -::VIRQ_EINVAL for a NULL @p vcpu or @p lapic.
+ * @param lapic The vCPU's LAPIC, or NULL (see above).
+ * @param vm    The VM whose 8259 answers ExtINT, or NULL (no 8259).
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p vcpu, or both @p lapic and
+ *         @p vm NULL.
  */
 VIRQ_API int virq_vcpu_init(struct virq_vcpu *vcpu, struct virq_lapic *lapic, struct virq_vm *vm);
 

@@ -187,6 +187,10 @@ struct virq_vm_ops {
 	 *  the vCPU table (split irqchip: the embedder injects the ExtINT
 	 *  vector, e.g. with KVM_INTERRUPT). Called under ops->lock. */
 	void (*pic_intr)(void *ctx, bool level);
+	/** Optional. I/O APIC @p ioapic pin @p pin is about to send the message
+	 *  (@p addr, @p data): for statistics and tracing (which vectors come
+	 *  from pins). Called under ops->lock, before the delivery. */
+	void (*ioapic_msg)(void *ctx, unsigned ioapic, unsigned pin, uint64_t addr, uint32_t data);
 };
 
 /** @brief VM configuration. */
@@ -418,6 +422,9 @@ VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm);
  *         one locked step (INT may drop before a vCPU gets to it).
  *  @return The vector, or -1 when INT is low or no PIC is attached. */
 VIRQ_API int virq_vm_pic_take(struct virq_vm *vm);
+/** @brief Whether the PIC's INT output is asserted now (false without a PIC).
+ *  @note Any thread (takes ops->lock). */
+VIRQ_API bool virq_vm_pic_asserted(struct virq_vm *vm);
 
 /**
  * @brief Turns interrupt remapping on or off (the guest programmed the

@@ -10,6 +10,7 @@ static const char *const err_names[VIRQ_ERR_COUNT] = {
 	[VIRQ_EVERSION] = "saved state of unknown version or size",
 	[VIRQ_ESTATE] = "damaged or inconsistent saved state",
 	[VIRQ_ESTATEMODE] = "call not valid in the current mode",
+	[VIRQ_EHOST] = "host system call failed (see errno)",
 };
 
 VIRQ_API const char *virq_strerror(int err)

@@ -85,6 +85,34 @@ VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic)
 	return __atomic_load_n(&lapic->active, __ATOMIC_RELAXED);
 }
 
+VIRQ_API uint32_t virq_lapic_read_reg(const struct virq_lapic *lapic, uint32_t offset)
+{
+	if (!lapic || (offset & 0xFU) || offset >= VIRQ_LAPIC_PAGE_SIZE)
+		return 0;
+	return lapic_get_shared(lapic, offset);
+}
+
+/* The highest requested vector waits for the TPR alone: its class is above
+ * the in-service class but not above the task-priority class (SDM 10.8.3.1,
+ * the PPR as the larger of the two). */
+VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic)
+{
+	uint32_t cls, isr_cls;
+
+	(void)virq_lapic_sync(lapic);
+	if (lapic->irrv < 0)
+		return false;
+	cls = (uint32_t)lapic->irrv & 0xF0U;
+	isr_cls = lapic->isrv < 0 ? 0 : ((uint32_t)lapic->isrv & 0xF0U);
+	return cls > isr_cls && cls <= (lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & 0xF0U);
+}
+
+VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic)
+{
+	return virq_pi_pending(&lapic->pi) ||
+	       __atomic_load_n(&lapic->posted_events, __ATOMIC_RELAXED) != 0;
+}
+
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical)
 {
 	enum virq_lapic_mode mode;

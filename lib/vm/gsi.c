@@ -15,6 +15,8 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
 	const struct virq_vm_ioapic *vi = ctx;
 
 	/* Called with the lock held; delivery itself is lock-free. */
+	if (vi->vm->ops->ioapic_msg)
+		vi->vm->ops->ioapic_msg(vi->vm->ctx, vi->index, pin, addr, data);
 	if (vi->vm->ops->deliver_msi)
 		return vi->vm->ops->deliver_msi(vi->vm->ctx, addr, data, vi->sid,
 						vi->gsi_base + pin);
@@ -353,4 +355,16 @@ VIRQ_API int virq_vm_pic_take(struct virq_vm *vm)
 		v = virq_pic_intack(vm->pic);
 	vm_unlock(vm);
 	return v;
+}
+
+VIRQ_API bool virq_vm_pic_asserted(struct virq_vm *vm)
+{
+	bool on;
+
+	if (!vm)
+		return false;
+	vm_lock(vm);
+	on = vm->pic && virq_pic_get_intr(vm->pic);
+	vm_unlock(vm);
+	return on;
 }

@@ -13,7 +13,7 @@
 
 VIRQ_API int virq_vcpu_init(struct virq_vcpu *vcpu, struct virq_lapic *lapic, struct virq_vm *vm)
 {
-	if (!vcpu || !lapic)
+	if (!vcpu || (!lapic && !vm))
 		return -VIRQ_EINVAL;
 	virq_memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->lapic = lapic;
@@ -89,6 +89,32 @@ static bool intr_waiting(struct virq_vcpu *v)
 	return (v->held & VIRQ_LAPIC_EV_EXTINT) || virq_lapic_pending(v->lapic) >= 0;
 }
 
+/* The LAPIC lives elsewhere (KVM's split irqchip): the backend's LAPIC took
+ * the INTR pin (its LINT0 in virtual wire, which the backend folds into
+ * w->intr); only the 8259's ExtINT is ours to decide. */
+static uint32_t decide_extint(struct virq_vcpu *v, const struct virq_vcpu_window *w,
+			      struct virq_vcpu_decision *d)
+{
+	int vec;
+
+	if (!virq_vm_pic_asserted(v->vm))
+		return 0;
+	if (w->intr) {
+		/* INT may drop before the INTA cycle: then nothing is owed. */
+		vec = virq_vm_pic_take(v->vm);
+		if (vec >= 0) {
+			d->actions = VIRQ_VCPU_INTR;
+			d->vector = (uint8_t)vec;
+			d->source = VIRQ_VCPU_SRC_PIC;
+			v->stats.intr_pic++;
+		}
+		return d->actions;
+	}
+	d->actions = VIRQ_VCPU_INTR_WINDOW;
+	v->stats.intr_windows++;
+	return d->actions;
+}
+
 VIRQ_API uint32_t virq_vcpu_decide(struct virq_vcpu *vcpu, const struct virq_vcpu_window *w,
 				   struct virq_vcpu_decision *d)
 {
@@ -96,6 +122,8 @@ VIRQ_API uint32_t virq_vcpu_decide(struct virq_vcpu *vcpu, const struct virq_vcp
 	bool intr_open = w->intr;
 
 	virq_memset(d, 0, sizeof(*d));
+	if (!v->lapic)
+		return decide_extint(v, w, d);
 	(void)virq_lapic_sync(v->lapic);
 	take(v);
 
@@ -150,6 +178,8 @@ VIRQ_API bool virq_vcpu_wakes(struct virq_vcpu *vcpu, bool intr_enabled)
 {
 	struct virq_vcpu *v = vcpu;
 
+	if (!v->lapic)
+		return intr_enabled && virq_vm_pic_asserted(v->vm);
 	(void)virq_lapic_sync(v->lapic);
 	take(v);
 	if (v->held & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI))

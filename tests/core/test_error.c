@@ -27,6 +27,7 @@ static const struct {
 	{ VIRQ_EVERSION, "saved state of unknown version or size" },
 	{ VIRQ_ESTATE, "damaged or inconsistent saved state" },
 	{ VIRQ_ESTATEMODE, "call not valid in the current mode" },
+	{ VIRQ_EHOST, "host system call failed (see errno)" },
 };
 
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))

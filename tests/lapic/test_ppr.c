@@ -283,6 +283,67 @@ static void test_ppr_x2apic_tpr_msr(void **state)
 	assert_invariants(&fx);
 }
 
+/* virq_lapic_tpr_blocked(): the highest IRR vector waits for the TPR
+ * alone (class above the in-service class, not above the TPR class). */
+static void test_tpr_blocked(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	assert_false(virq_lapic_tpr_blocked(&fx.apic)); /* IRR empty */
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x50);
+	virq_lapic_post(&fx.apic, 0x51, false); /* posted: the query folds it */
+	assert_true(virq_lapic_tpr_blocked(&fx.apic));
+	assert_int_equal(virq_lapic_pending(&fx.apic), VIRQ_LAPIC_NO_VECTOR);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x4F); /* deliverable now */
+	assert_false(virq_lapic_tpr_blocked(&fx.apic));
+	assert_int_equal(virq_lapic_pending(&fx.apic), 0x51);
+	/* 0x61 in service holds 0x51 whatever the TPR: not the TPR's doing. */
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0);
+	virq_lapic_post(&fx.apic, 0x61, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x61);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x50);
+	assert_false(virq_lapic_tpr_blocked(&fx.apic));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x70);
+	assert_false(virq_lapic_tpr_blocked(&fx.apic));
+	/* 0x71 above the in-service class, held by TPR 0x70 only. */
+	virq_lapic_post(&fx.apic, 0x71, false);
+	assert_true(virq_lapic_tpr_blocked(&fx.apic));
+	mmio_w(&fx, VIRQ_LAPIC_REG_EOI, 0);
+	assert_true(virq_lapic_tpr_blocked(&fx.apic));
+	assert_invariants(&fx);
+}
+
+/* virq_lapic_has_posted(): work posted and not yet folded by the owner. */
+static void test_has_posted(void **state)
+{
+	struct lapic_fixture fx;
+	struct virq_apic_msg nmi;
+	struct virq_lapic_events ev;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	assert_false(virq_lapic_has_posted(&fx.apic));
+	virq_lapic_post(&fx.apic, 0x40, false);
+	assert_true(virq_lapic_has_posted(&fx.apic));
+	assert_true(virq_lapic_sync(&fx.apic));
+	assert_false(virq_lapic_has_posted(&fx.apic));
+	memset(&nmi, 0, sizeof(nmi));
+	nmi.delivery = VIRQ_DM_NMI;
+	nmi.src = VIRQ_MSG_SRC_NONE;
+	virq_lapic_post_msg(&fx.apic, &nmi);
+	assert_true(virq_lapic_has_posted(&fx.apic));
+	/* An event stays posted until the owner takes it. */
+	(void)virq_lapic_sync(&fx.apic);
+	assert_true(virq_lapic_has_posted(&fx.apic));
+	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), VIRQ_LAPIC_EV_NMI);
+	assert_false(virq_lapic_has_posted(&fx.apic));
+	assert_invariants(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +356,8 @@ int main(void)
 		cmocka_unit_test(test_cr8_write),
 		cmocka_unit_test(test_cr8_reserved_bits_gp),
 		cmocka_unit_test(test_ppr_x2apic_tpr_msr),
+		cmocka_unit_test(test_tpr_blocked),
+		cmocka_unit_test(test_has_posted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -788,6 +788,39 @@ static void test_mmio_rw_roundtrip(void **state)
 	assert_invariants(&fx);
 }
 
+/* virq_lapic_read_reg(): the page's register, no side effect, any mode;
+ * 0 for an offset that is not a register slot. */
+static void test_read_reg(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_SVR), 0xFF);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_LVT_TIMER), 0x10000);
+	fixture_sw_enable(&fx);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_LINT0, 0x700);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x35);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_SVR), 0x1FF);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_LVT_LINT0), 0x700);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_TPR), 0x35);
+	virq_lapic_post(&fx.apic, 0x41, false);
+	(void)virq_lapic_sync(&fx.apic);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_IRR + 0x20), 1U << 1);
+	/* No side effect: reading ESR's slot does not latch or clear it. */
+	mmio_w(&fx, VIRQ_LAPIC_REG_ICR_LO, 0x4000 | 0x05); /* illegal vector: ESR bit 5 */
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_ESR), 0);
+	/* Same register in x2APIC mode. */
+	fixture_x2apic_enable(&fx);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_TPR), 0x35);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_LVT_LINT0), 0x700);
+	/* Not a register slot, past the page, or no LAPIC: 0. */
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, VIRQ_LAPIC_REG_TPR + 4), 0);
+	assert_int_equal(virq_lapic_read_reg(&fx.apic, 0x1000), 0);
+	assert_int_equal(virq_lapic_read_reg(NULL, VIRQ_LAPIC_REG_TPR), 0);
+	assert_invariants(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -810,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_mmio_undecoded_disabled),
 		cmocka_unit_test(test_mmio_out_of_page),
 		cmocka_unit_test(test_mmio_rw_roundtrip),
+		cmocka_unit_test(test_read_reg),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,8 +165,10 @@ static void test_init_rejects_null(void **state)
 	(void)state;
 	memset(&p, 0x5A, sizeof(p));
 	assert_int_equal(virq_vcpu_init(NULL, l, &fx->vm), -VIRQ_EINVAL);
-	assert_int_equal(virq_vcpu_init(&p, NULL, &fx->vm), -VIRQ_EINVAL);
+	assert_int_equal(virq_vcpu_init(&p, NULL, NULL), -VIRQ_EINVAL);
 	assert_int_equal(virq_vcpu_init(NULL, NULL, NULL), -VIRQ_EINVAL);
+	/* A LAPIC elsewhere with an 8259 here is a mode of its own. */
+	assert_int_equal(virq_vcpu_init(&p, NULL, &fx->vm), 0);
 	/* No VM (no 8259) is fine; init zeroes the stats. */
 	assert_int_equal(virq_vcpu_init(&p, l, NULL), 0);
 	expect_stats(&p, (struct want_stats){ 0 });
@@ -847,7 +849,40 @@ static void hook_pic_intr(void *ctx, bool level)
 	intr_calls[n_intr_calls++] = level;
 }
 
+/* ioapic_msg calls: what, under the lock or not, and how many deliveries
+ * had been made before it (it must come before its own). */
+struct pin_msg {
+	unsigned ioapic, pin;
+	uint64_t addr;
+	uint32_t data;
+	unsigned lock_depth, msi_before;
+};
+
+static struct pin_msg pin_msgs[8];
+static unsigned n_pin_msgs;
+
+static void hook_ioapic_msg(void *ctx, unsigned ioapic, unsigned pin, uint64_t addr, uint32_t data)
+{
+	struct vm_fixture *fx = ctx;
+
+	assert_true(n_pin_msgs < 8);
+	pin_msgs[n_pin_msgs++] =
+		(struct pin_msg){ ioapic, pin, addr, data, fx->lock_depth, n_msi_calls };
+}
+
+static void expect_pin_msg(unsigned i, unsigned pin, uint64_t addr, uint32_t data)
+{
+	assert_true(i < n_pin_msgs);
+	assert_int_equal(pin_msgs[i].ioapic, 0);
+	assert_int_equal(pin_msgs[i].pin, pin);
+	assert_int_equal(pin_msgs[i].addr, addr);
+	assert_int_equal(pin_msgs[i].data, data);
+	assert_int_equal(pin_msgs[i].lock_depth, 1);
+	assert_int_equal(pin_msgs[i].msi_before, i);
+}
+
 static const struct virq_vm_ops split_ops = {
+	.ioapic_msg = hook_ioapic_msg,
 	.lock = fx_lock,
 	.unlock = fx_unlock,
 	.read_irte = fx_read_irte,
@@ -876,6 +911,7 @@ static struct vm_fixture *split_fixture(uint32_t nr, uint32_t nr_gsis, bool ir)
 			 0);
 	memset(msi_calls, 0, sizeof(msi_calls));
 	n_msi_calls = 0;
+	n_pin_msgs = 0;
 	msi_ret = 1;
 	n_intr_calls = 0;
 	return fx;
@@ -964,6 +1000,9 @@ static void test_deliver_msi_ioapic_pin(void **state)
 	assert_int_equal(virq_vm_set_irq(&fx->vm, 16, 0, VIRQ_IRQ_HIGH), 0);
 	assert_int_equal(n_msi_calls, 1);
 	expect_msi_call(0, 0xFEE01000ULL, 0xC04B, 0xF0F8, 16, 1);
+	/* The statistics hook saw the pin's message first, under the lock. */
+	assert_int_equal(n_pin_msgs, 1);
+	expect_pin_msg(0, 16, 0xFEE01000ULL, 0xC04B);
 	/* Accepted (1): Remote IRR set until the EOI. */
 	assert_true(fx_get_rte(fx, 16) & VIRQ_IOAPIC_RTE_REMOTE_IRR);
 	virq_vm_eoi(&fx->vm, 0x4B);
@@ -984,6 +1023,8 @@ static void test_deliver_msi_ioapic_pin(void **state)
 	assert_int_equal(virq_vm_set_irq(&fx->vm, 0, 0, VIRQ_IRQ_RAISING_PULSE), 0);
 	assert_int_equal(n_msi_calls, 4);
 	expect_msi_call(3, 0xFEE03004ULL, 0x30, 0xF0F8, 2, 1);
+	assert_int_equal(n_pin_msgs, 4);
+	expect_pin_msg(3, 2, 0xFEE03004ULL, 0x30);
 	expect_lapics_untouched(fx);
 	fx_check(fx);
 	assert_int_equal(ioapic_check_invariants(&fx->ioapic), 0);
@@ -1041,6 +1082,51 @@ static void test_deliver_msi_gsi_route(void **state)
 	assert_int_equal(n_msi_calls, 2);
 	expect_msi_call(1, 0xFEE02000ULL, 0x55, 0x00A0, VIRQ_VM_NO_GSI, 1);
 	expect_lapics_untouched(fx);
+	fx_free(fx);
+}
+
+/* The policy of a vCPU whose LAPIC is elsewhere (split irqchip): it
+ * decides the 8259's ExtINT only, from the PIC's INT output and the
+ * backend's window (whether that LAPIC takes the INTR pin now). */
+static void test_external_lapic_extint(void **state)
+{
+	struct vm_fixture *fx = split_fixture(2, 24, false);
+	struct virq_vcpu p;
+
+	(void)state;
+	fx_add_xapic(fx, 1, 1); /* an AP only; the BSP's LAPIC is elsewhere */
+	assert_int_equal(virq_vm_attach_pic(&fx->vm, &fx->pic, 0), 0);
+	pic_init(fx);
+	assert_int_equal(virq_vcpu_init(&p, NULL, &fx->vm), 0);
+	assert_false(virq_vm_pic_asserted(&fx->vm));
+	expect(&p, true, true, 0);
+	assert_false(virq_vcpu_wakes(&p, true));
+
+	/* IRQ1 (edge): INT up; a closed window asks for one, INTA waits. */
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 1, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_true(virq_vm_pic_asserted(&fx->vm));
+	assert_false(virq_vcpu_wakes(&p, false));
+	assert_true(virq_vcpu_wakes(&p, true));
+	expect(&p, false, true, A_IWIN);
+	assert_int_equal(fx->pic.chip[0].irr, 0x02);
+	assert_int_equal(fx->pic.chip[0].isr, 0x00);
+	/* The window opens: vector 0x09, acknowledged (IRR -> ISR), INT down. */
+	expect_intr(&p, true, A_INTR, 0x09, VIRQ_VCPU_SRC_PIC);
+	assert_int_equal(fx->pic.chip[0].irr, 0x00);
+	assert_int_equal(fx->pic.chip[0].isr, 0x02);
+	assert_false(virq_vm_pic_asserted(&fx->vm));
+	expect(&p, true, true, 0);
+	expect_stats(&p, (struct want_stats){ .intr_pic = 1, .intr_windows = 1 });
+
+	/* A level request withdrawn before the window opens: nothing owed. */
+	assert_int_equal(virq_vm_pic_write(&fx->vm, 0x20, 0x20), 0);
+	assert_int_equal(virq_vm_pic_write(&fx->vm, VIRQ_PIC_ELCR1, 0x20), 0);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 5, 0, VIRQ_IRQ_HIGH), 0);
+	expect(&p, false, true, A_IWIN);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 5, 0, VIRQ_IRQ_LOW), 0);
+	expect(&p, true, true, 0);
+	assert_int_equal(fx->pic.chip[0].isr, 0x00);
+	expect_stats(&p, (struct want_stats){ .intr_pic = 1, .intr_windows = 2 });
 	fx_free(fx);
 }
 
@@ -1144,6 +1230,7 @@ int main(void)
 		cmocka_unit_test(test_deliver_msi_second_ioapic_gsi),
 		cmocka_unit_test(test_deliver_msi_gsi_route),
 		cmocka_unit_test(test_pic_intr_hook_without_bsp),
+		cmocka_unit_test(test_external_lapic_extint),
 		cmocka_unit_test(test_pic_intr_hook_not_called_with_bsp),
 		cmocka_unit_test(test_pic_take_without_pic),
 	};

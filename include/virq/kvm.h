@@ -9,6 +9,13 @@
  * The VMM keeps memory, devices and vCPU threads; it calls this glue from
  * its vCPU loop and hands it the exits that belong to the irqchip.
  *
+ * It is a library of its own, `libvirq-kvm` (pkg-config `libvirq-kvm`, which
+ * requires `libvirq`): libvirq needs nothing of an operating system, this
+ * one needs Linux, pthreads, signals and POSIX timers. It only encodes: what
+ * to inject is the vCPU event policy's decision (vcpu.h), in both modes.
+ * Errors are <virq/error.h>'s: -::VIRQ_EINVAL and friends for the caller's
+ * mistakes, -::VIRQ_EHOST when a system call failed (errno tells which).
+ *
  * ## Modes (virq_kvm_config::irqchip)
  *
  * - ::VIRQ_KVM_IRQCHIP_USER: no KVM_CREATE_IRQCHIP. libvirq owns the LAPICs,
@@ -23,7 +30,8 @@
  *   into KVM GSI routes (KVM_SET_GSI_ROUTING) and raised with KVM_IRQ_LINE;
  *   other MSIs go through KVM_SIGNAL_MSI; KVM_EXIT_IOAPIC_EOI feeds the
  *   I/O APIC's Remote IRR; the PIC's ExtINT vector goes in with
- *   KVM_INTERRUPT.
+ *   KVM_INTERRUPT when the policy of vCPU 0 (virq_vcpu_init() without a
+ *   LAPIC) decides it.
  *
  * ## Embedding (see examples/vmm/main.c)
  *
@@ -212,7 +220,6 @@ struct virq_kvm {
 	uint64_t map_key[VIRQ_KVM_MAX_VCPUS];
 	struct virq_vm_gsi gsis[VIRQ_KVM_NR_GSIS];
 	pthread_mutex_t lock;
-	int pic_intr;                          /* split: 8259 INT level */
 	uint8_t vec_src[256];                  /* last known source of each vector */
 	uint64_t route_addr[VIRQ_KVM_NR_GSIS]; /* split: mirrored GSI routes */
 	uint32_t route_data[VIRQ_KVM_NR_GSIS];
@@ -235,8 +242,8 @@ struct virq_kvm {
  * @param kvm   The irqchip (zeroed or not).
  * @param vm_fd The KVM VM file descriptor.
  * @param cfg   Configuration (copied).
- * @return 0, or a negative errno (the failing ioctl's) or -EINVAL for a bad
- *         configuration.
+ * @return 0; -::VIRQ_EINVAL for a bad argument or configuration;
+ *         -::VIRQ_EHOST when /dev/kvm or an ioctl failed (errno says why).
  */
 VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kvm_config *cfg);
 
@@ -253,7 +260,9 @@ VIRQ_API void virq_kvm_destroy(struct virq_kvm *kvm);
  * @param index  vCPU index = initial APIC ID; 0 is the BSP.
  * @param fd     The KVM vCPU file descriptor.
  * @param run    Its mmapped `struct kvm_run`.
- * @return 0 or a negative errno.
+ * @return 0; -::VIRQ_EINVAL for a bad argument (index out of range or
+ *         taken); -::VIRQ_EALIGN when @p v is not 4 KiB aligned;
+ *         -::VIRQ_EHOST when an ioctl failed (errno says why).
  */
 VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, uint32_t index,
 				int fd, struct kvm_run *run);
@@ -265,7 +274,8 @@ VIRQ_API void virq_kvm_vcpu_destroy(struct virq_kvm_vcpu *v);
  * @brief Binds @p v to the calling thread (its vCPU thread): kick signal
  *        handler and the LAPIC timer. Call once, on that thread, before
  *        virq_kvm_vcpu_run().
- * @return 0 or a negative errno.
+ * @return 0; -::VIRQ_EINVAL if already started; -::VIRQ_EHOST when
+ *         sigaction() or timer_create() failed (errno says why).
  */
 VIRQ_API int virq_kvm_vcpu_thread_start(struct virq_kvm_vcpu *v);
 
@@ -315,7 +325,7 @@ VIRQ_API void virq_kvm_vcpu_kick(struct virq_kvm_vcpu *v);
 /**
  * @brief Drives GSI @p gsi (0-23; ISA IRQ n is GSI n, IRQ 0 is I/O APIC pin 2)
  *        to @p level for the VMM's device source 0. Any thread.
- * @return 0 or -EINVAL.
+ * @return 0 or -::VIRQ_EINVAL.
  */
 VIRQ_API int virq_kvm_set_irq(struct virq_kvm *kvm, uint32_t gsi, bool level);
 

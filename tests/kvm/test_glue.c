@@ -59,11 +59,11 @@ static int kvm_unavailable(void)
 			virq_skip("no /dev/kvm (%s)", strerror(kvm_err_));                         \
 	} while (0)
 
-/* A VM with @n vCPUs (1-2) and the glue in @mode. */
-static struct rig *rig_new(enum virq_kvm_irqchip mode, unsigned n, bool no_x2apic)
+/* A VM with cfg->nr_vcpus vCPUs (1-2) and the glue configured by @cfg. */
+static struct rig *rig_new_cfg(const struct virq_kvm_config *cfg)
 {
-	struct virq_kvm_config cfg;
 	struct rig *r = calloc(1, sizeof(*r));
+	unsigned n = cfg->nr_vcpus;
 	int sz;
 
 	assert_non_null(r);
@@ -71,11 +71,7 @@ static struct rig *rig_new(enum virq_kvm_irqchip mode, unsigned n, bool no_x2api
 	assert_true(r->kvm_fd >= 0);
 	r->vm_fd = ioctl(r->kvm_fd, KVM_CREATE_VM, 0);
 	assert_true(r->vm_fd >= 0);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.irqchip = mode;
-	cfg.nr_vcpus = n;
-	cfg.no_x2apic = no_x2apic;
-	assert_int_equal(virq_kvm_init(&r->chip, r->vm_fd, &cfg), 0);
+	assert_int_equal(virq_kvm_init(&r->chip, r->vm_fd, cfg), 0);
 	sz = ioctl(r->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (unsigned i = 0; i < n; i++) {
 		r->fd[i] = ioctl(r->vm_fd, KVM_CREATE_VCPU, i);
@@ -87,6 +83,18 @@ static struct rig *rig_new(enum virq_kvm_irqchip mode, unsigned n, bool no_x2api
 		assert_int_equal(virq_kvm_vcpu_init(r->v[i], &r->chip, i, r->fd[i], r->run[i]), 0);
 	}
 	return r;
+}
+
+/* A VM with @n vCPUs (1-2) and the glue in @mode. */
+static struct rig *rig_new(enum virq_kvm_irqchip mode, unsigned n, bool no_x2apic)
+{
+	struct virq_kvm_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.irqchip = mode;
+	cfg.nr_vcpus = n;
+	cfg.no_x2apic = no_x2apic;
+	return rig_new_cfg(&cfg);
 }
 
 static void rig_free(struct rig *r)
@@ -152,18 +160,40 @@ static void test_config_refused(void **state)
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.nr_vcpus = 0;
-	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -EINVAL);
+	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -VIRQ_EINVAL);
 	cfg.nr_vcpus = VIRQ_KVM_MAX_VCPUS + 1;
-	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -EINVAL);
+	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -VIRQ_EINVAL);
 	cfg.nr_vcpus = 1;
 	cfg.irqchip = (enum virq_kvm_irqchip)2;
-	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -EINVAL);
+	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -VIRQ_EINVAL);
 	cfg.irqchip = VIRQ_KVM_IRQCHIP_USER;
 	cfg.ioapic_version = 0x15;
-	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -EINVAL);
+	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -VIRQ_EINVAL);
 	cfg.ioapic_version = 0;
-	assert_int_equal(virq_kvm_init(&chip, -1, &cfg), -EINVAL);
-	assert_int_equal(virq_kvm_init(NULL, 3, &cfg), -EINVAL);
+	assert_int_equal(virq_kvm_init(&chip, -1, &cfg), -VIRQ_EINVAL);
+	assert_int_equal(virq_kvm_init(NULL, 3, &cfg), -VIRQ_EINVAL);
+}
+
+/* A system call that fails is -VIRQ_EHOST with errno kept: without
+ * /dev/kvm, the open of it (ENOENT or EACCES); with it, the first ioctl on
+ * a descriptor that is no KVM VM (/dev/null: ENOTTY). Either mode. */
+static void test_host_error(void **state)
+{
+	struct virq_kvm_config cfg;
+	static struct virq_kvm chip;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), dev = kvm_unavailable();
+
+	(void)state;
+	assert_true(fd >= 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.nr_vcpus = 1;
+	for (int mode = VIRQ_KVM_IRQCHIP_USER; mode <= VIRQ_KVM_IRQCHIP_SPLIT; mode++) {
+		cfg.irqchip = (enum virq_kvm_irqchip)mode;
+		errno = 0;
+		assert_int_equal(virq_kvm_init(&chip, fd, &cfg), -VIRQ_EHOST);
+		assert_int_equal(errno, dev ? dev : ENOTTY);
+	}
+	close(fd);
 }
 
 /* CPUID: APIC IDs in leaves 1 and 0xB, APIC/x2APIC/TSC-deadline bits. */
@@ -256,6 +286,43 @@ static void test_split_has_no_lapic(void **state)
 	rig_free(r);
 }
 
+/* bsp_virtual_wire: the BSP's LAPIC as PC firmware leaves it (SVR 0x1FF,
+ * LINT0 ExtINT, LINT1 NMI), the AP's at its SDM reset state; without the
+ * option both are at reset (SVR 0xFF, LVTs masked). The LAPICs also take
+ * a guest write of their xAPIC ID (the glue enables xapic_id_writable). */
+static void test_virtual_wire(void **state)
+{
+	struct virq_kvm_config cfg;
+	struct virq_lapic *bsp, *ap;
+	uint64_t val;
+	struct rig *r;
+
+	(void)state;
+	NEED_KVM();
+	for (int on = 0; on <= 1; on++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.nr_vcpus = 2;
+		cfg.bsp_virtual_wire = on;
+		r = rig_new_cfg(&cfg);
+		bsp = virq_kvm_vcpu_lapic(r->v[0]);
+		ap = virq_kvm_vcpu_lapic(r->v[1]);
+		assert_int_equal(virq_lapic_read_reg(bsp, VIRQ_LAPIC_REG_SVR), on ? 0x1FFU : 0xFFU);
+		assert_int_equal(virq_lapic_read_reg(bsp, VIRQ_LAPIC_REG_LVT_LINT0),
+				 on ? 0x700U : 0x10000U);
+		assert_int_equal(virq_lapic_read_reg(bsp, VIRQ_LAPIC_REG_LVT_LINT1),
+				 on ? 0x400U : 0x10000U);
+		assert_int_equal(virq_lapic_read_reg(ap, VIRQ_LAPIC_REG_SVR), 0xFFU);
+		assert_int_equal(virq_lapic_read_reg(ap, VIRQ_LAPIC_REG_LVT_LINT0), 0x10000U);
+		assert_int_equal(virq_lapic_read_reg(ap, VIRQ_LAPIC_REG_LVT_LINT1), 0x10000U);
+		/* The AP moves itself to xAPIC ID 5. */
+		assert_int_equal(virq_lapic_mmio_write(ap, VIRQ_LAPIC_REG_ID, 4, 5U << 24), 0);
+		assert_int_equal(virq_lapic_mmio_read(ap, VIRQ_LAPIC_REG_ID, 4, &val), 0);
+		assert_int_equal(val, 5U << 24);
+		assert_int_equal(virq_lapic_get_id(ap), 5);
+		rig_free(r);
+	}
+}
+
 static void test_vcpu_init_refused(void **state)
 {
 	struct rig *r;
@@ -266,9 +333,15 @@ static void test_vcpu_init_refused(void **state)
 	r = rig_new(VIRQ_KVM_IRQCHIP_USER, 1, false);
 	v = aligned_alloc(4096, sizeof(*v));
 	/* Index out of range, already taken. */
-	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 1, r->fd[0], r->run[0]), -EINVAL);
-	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 0, r->fd[0], r->run[0]), -EINVAL);
-	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 0, -1, r->run[0]), -EINVAL);
+	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 1, r->fd[0], r->run[0]), -VIRQ_EINVAL);
+	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 0, r->fd[0], r->run[0]), -VIRQ_EINVAL);
+	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 0, -1, r->run[0]), -VIRQ_EINVAL);
+	free(v);
+	/* Not 4 KiB aligned (it holds the APIC page): the alignment error. */
+	v = aligned_alloc(4096, sizeof(*v) + 4096);
+	assert_int_equal(virq_kvm_vcpu_init((struct virq_kvm_vcpu *)((char *)v + 64), &r->chip, 0,
+					    r->fd[0], r->run[0]),
+			 -VIRQ_EALIGN);
 	free(v);
 	rig_free(r);
 }
@@ -434,6 +507,7 @@ int main(int argc, char **argv)
 	/* No /dev/kvm needed: these must pass on any Linux host. */
 	const struct CMUnitTest no_kvm[] = {
 		cmocka_unit_test(test_config_refused),
+		cmocka_unit_test(test_host_error),
 		cmocka_unit_test(test_names),
 	};
 	/* Against /dev/kvm; each skips without it. */
@@ -443,7 +517,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_split_has_no_lapic), cmocka_unit_test(test_vcpu_init_refused),
 		cmocka_unit_test(test_kick_wakes_waiter),  cmocka_unit_test(test_kick_before_wait),
 		cmocka_unit_test(test_post_wakes_waiter),  cmocka_unit_test(test_wait_until_timer),
-		cmocka_unit_test(test_wait_sleeps),
+		cmocka_unit_test(test_wait_sleeps),        cmocka_unit_test(test_virtual_wire),
 	};
 
 	if (argc == 1)

@@ -18,6 +18,8 @@ and checks each arrow:
              controller, glue to glue)
   private    a part's lib/ files only from its own lib/ files, or from every
              part's lib/ files when the description shares the part (core)
+             -- but never from a part the description calls separate (a
+             library of its own, such as the KVM glue: public headers only)
   described  every scanned file, and every include target in the tree,
              belongs to exactly one part; a <virq/...> or "..." include
              that resolves to no file fails too
@@ -63,6 +65,7 @@ class Description:
         self.layers = []
         self.parts = {}
         self.shared = set()
+        self.separate = set()
         self.computed = set()
 
     def part_of(self, rel):
@@ -128,6 +131,10 @@ def parse_description(path):
                 if len(words) != 3 or words[2] != 'lib':
                     raise DescError('%s: "share PART lib"' % where)
                 desc.shared.add(words[1])
+            elif words[0] == 'separate':
+                if len(words) != 2:
+                    raise DescError('%s: "separate PART"' % where)
+                desc.separate.add(words[1])
             elif words[0] == 'computed':
                 if len(words) != 2:
                     raise DescError('%s: "computed FILE"' % where)
@@ -136,6 +143,9 @@ def parse_description(path):
                 raise DescError('%s: unknown statement %s' % (where, words[0]))
     if not desc.parts:
         raise DescError('%s: no parts' % path)
+    for name in desc.separate:
+        if name not in desc.parts:
+            raise DescError('%s: "separate %s": no such part' % (path, name))
     for name in desc.shared:
         if name not in desc.parts:
             raise DescError('%s: "share %s lib": no such part' % (path, name))
@@ -238,6 +248,10 @@ def judge(desc, srel, spart, trel, tpart):
             who = 'a public header' if skind == 'public' else 'a file of part %s' % spart.name
             broken.append(('private', '%s is lib-private (part %s): %s includes public '
                            'headers only' % (trel, tpart.name, who)))
+        elif spart is not tpart and spart.name in desc.separate:
+            broken.append(('private', '%s is lib-private to part %s: part %s is a library '
+                           'of its own and includes public headers only' %
+                           (trel, tpart.name, spart.name)))
         elif spart is not tpart and tpart.name not in desc.shared:
             broken.append(('private', '%s is lib-private to part %s (not shared)' %
                            (trel, tpart.name)))

@@ -266,6 +266,12 @@ static void die(const char *fmt, const char *arg)
 	exit(EXIT_VMM_ERROR);
 }
 
+/* A glue error for a message: the system call's errno for VIRQ_EHOST. */
+static const char *glue_error(int err)
+{
+	return err == -VIRQ_EHOST ? strerror(errno) : virq_strerror(err);
+}
+
 static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type)
 {
 	memset(s, 0, sizeof(*s));
@@ -340,7 +346,7 @@ static void create_vm(struct vmm *m)
 	cfg.nr_vcpus = (uint32_t)m->nr_cpus;
 	err = virq_kvm_init(&m->chip, m->vm_fd, &cfg);
 	if (err)
-		die("irqchip setup failed: %s", strerror(-err));
+		die("irqchip setup failed: %s", glue_error(err));
 
 	mmap_size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	for (int i = 0; i < m->nr_cpus; i++) {
@@ -357,7 +363,7 @@ static void create_vm(struct vmm *m)
 		err = virq_kvm_vcpu_init(m->vcpus[i], &m->chip, (uint32_t)i, m->vcpu_fd[i],
 					 m->run[i]);
 		if (err)
-			die("vCPU setup failed: %s", strerror(-err));
+			die("vCPU setup failed: %s", glue_error(err));
 	}
 }
 

@@ -128,7 +128,9 @@ lapic_timer lapic_timer oneshot 1
 lapic_timer_deadline lapic_timer deadline 1
 ioapic_level ioapic_level - 1
 ipi_pingpong ipi_pingpong xapic 2
-ipi_pingpong_x2apic ipi_pingpong x2apic 2"
+ipi_pingpong_x2apic ipi_pingpong x2apic 2
+nmi_pingpong ipi_pingpong nmi 2
+nmi_pingpong_x2apic ipi_pingpong nmi_x2apic 2"
 
 selected()
 {
@@ -189,21 +191,19 @@ exit_counts()
 # ---- symbol map for the profile: "start end component" per function ----
 #
 # The binary's functions (nm -S) are matched by name and size to the
-# objects they come from: libvirq.a's kvm glue (lib_kvm-glue_kvm.c.o, the
-# KVM glue: ioctls, exits, timers), libvirq.a's other objects (the device
-# models: LAPIC, I/O APIC, PIC, MSI, VM routing, vCPU policy) or the
+# objects they come from: libvirq-kvm.a (the KVM glue: ioctls, exits,
+# timers), libvirq.a (the device models: LAPIC, I/O APIC, PIC, MSI, VM
+# routing, vCPU policy) or the
 # example VMM's own objects. Static functions are in the lists too (nm
 # --defined-only), so an inlined or duplicate name cannot mislead.
 symmap=$tmp/symmap.txt
 make_symmap()
 {
 	{
-		nm -A -S --defined-only "$builddir/libvirq.a" 2>/dev/null | awk '
-			NF == 4 && $3 ~ /^[tTwW]$/ {
-				n = split($1, p, ":"); obj = p[n - 1]
-				comp = obj ~ /kvm-glue/ ? "glue" : "models"
-				print "O", $4, $2, comp
-			}'
+		nm -S --defined-only "$builddir/libvirq.a" 2>/dev/null | awk '
+			NF == 4 && $3 ~ /^[tTwW]$/ { print "O", $4, $2, "models" }'
+		nm -S --defined-only "$builddir/lib/kvm-glue/libvirq-kvm.a" 2>/dev/null | awk '
+			NF == 4 && $3 ~ /^[tTwW]$/ { print "O", $4, $2, "glue" }'
 		for o in "$builddir"/examples/virq-vmm.p/*.o; do
 			nm -S --defined-only "$o" | awk 'NF == 4 && $3 ~ /^[tTwW]$/ {
 				print "O", $4, $2, "vmm" }'
@@ -488,9 +488,12 @@ if [ "$callgrind" = 1 ]; then
 		echo "kvm.sh: --callgrind: valgrind not found" >&2
 	else
 		libsyms=$tmp/libsyms.txt
-		nm -A --defined-only "$builddir/libvirq.a" 2>/dev/null | awk '
-			NF == 3 && $2 ~ /^[tTwW]$/ { n = split($1, p, ":");
-				print $3, (p[n - 1] ~ /kvm-glue/ ? "glue" : "models") }' >"$libsyms"
+		{
+			nm --defined-only "$builddir/libvirq.a" 2>/dev/null | awk '
+				NF == 3 && $2 ~ /^[tTwW]$/ { print $3, "models" }'
+			nm --defined-only "$builddir/lib/kvm-glue/libvirq-kvm.a" 2>/dev/null | awk '
+				NF == 3 && $2 ~ /^[tTwW]$/ { print $3, "glue" }'
+		} >"$libsyms"
 		cgrows=$tmp/cgrows.txt
 		: >"$cgrows"
 		while read -r name image variant smp; do

@@ -7,8 +7,11 @@
  * count = round trips, irqs = 2 per round trip. Variants (VARIANT=,
  * default both in this order):
  *
- *   xapic   ICR low word by MMIO
- *   x2apic  the 64-bit ICR MSR (0x830); both LAPICs switch to x2APIC
+ *   xapic       ICR low word by MMIO
+ *   x2apic      the 64-bit ICR MSR (0x830); both LAPICs switch to x2APIC
+ *   nmi         NMIs both ways (ICR delivery mode NMI, xAPIC MMIO): vCPU 1's
+ *               NMI handler sends the NMI back; no EOI
+ *   nmi_x2apic  the same through the x2APIC ICR MSR
  */
 #include "bench.h"
 
@@ -25,6 +28,18 @@ static void pong(struct frame *f)
 	apic_eoi();
 }
 
+/* NMI handler of both vCPUs (counted before it runs): vCPU 1 answers. */
+static void nmi_pong(struct frame *f)
+{
+	(void)f;
+	if (cpu_id() != 1)
+		return;
+	if (apic_x2())
+		wrmsr(0x830, ICR_NMI); /* destination 0 in bits 63:32 */
+	else
+		mmio_write32(APIC_MMIO + APIC_ICR, ICR_ASSERT | ICR_NMI);
+}
+
 static void ap_prepare(void *arg)
 {
 	bool x2 = arg != NULL;
@@ -35,9 +50,11 @@ static void ap_prepare(void *arg)
 		apic_write(APIC_ICR2, 0); /* replies go to APIC ID 0 */
 }
 
-static void run(const char *name, bool x2)
+static void run(const char *name, bool x2, bool nmi)
 {
-	volatile uint32_t *cnt = &irq_count[0][V_PONG];
+	uint32_t ping = nmi ? ICR_NMI : V_PING;
+	unsigned ping_vec = nmi ? 2 : V_PING, pong_vec = nmi ? 2 : V_PONG;
+	volatile uint32_t *cnt = &irq_count[0][pong_vec];
 	uint64_t dur = bench_ticks(), t0, t1;
 	uint32_t n = 0;
 
@@ -57,24 +74,30 @@ static void run(const char *name, bool x2)
 		}
 		apic_write(APIC_ICR2, 1u << 24);
 	}
-	irq_count[0][V_PONG] = 0;
-	irq_count[1][V_PING] = 0;
+	irq_count[0][pong_vec] = 0;
+	irq_count[1][ping_vec] = 0;
+	if (!nmi) {
+		irq_count[0][V_PING] = 0;
+		irq_count[1][V_PONG] = 0;
+	}
 	sti();
 	t0 = rdtsc();
 	do {
 		if (x2)
-			wrmsr(0x830, (1ULL << 32) | V_PING);
+			wrmsr(0x830, (1ULL << 32) | ping);
 		else
-			mmio_write32(APIC_MMIO + APIC_ICR, ICR_ASSERT | V_PING);
+			mmio_write32(APIC_MMIO + APIC_ICR, ICR_ASSERT | ping);
 		bench_wait(cnt, ++n);
 	} while ((n % CHECK_EVERY) || rdtsc() - t0 < dur);
 	t1 = rdtsc();
 	bench_report(name, n, 2ULL * n, t1 - t0, NULL);
 	settle(2000);
-	EXPECT_EQ(irq_count[1][V_PING], n);
+	EXPECT_EQ(irq_count[1][ping_vec], n);
 	EXPECT_EQ(*cnt, n);
-	EXPECT_EQ(irq_count[0][V_PING], 0);
-	EXPECT_EQ(irq_count[1][V_PONG], 0);
+	if (!nmi) {
+		EXPECT_EQ(irq_count[0][V_PING], 0);
+		EXPECT_EQ(irq_count[1][V_PONG], 0);
+	}
 	test_end();
 }
 
@@ -87,15 +110,20 @@ int main(void)
 		return 0;
 	}
 	set_handler(V_PING, pong);
+	set_handler(2, nmi_pong);
 	sti();
 	EXPECT(smp_boot() >= 1, "cpu 1 did not come online");
 	if (!test_end())
 		return 0;
 	bench_init();
 	if (bench_variant("xapic", true))
-		run("ipi_pingpong", false);
+		run("ipi_pingpong", false, false);
 	if (bench_variant("x2apic", true))
-		run("ipi_pingpong_x2apic", true);
+		run("ipi_pingpong_x2apic", true, false);
+	if (bench_variant("nmi", true))
+		run("nmi_pingpong", false, true);
+	if (bench_variant("nmi_x2apic", true))
+		run("nmi_pingpong_x2apic", true, true);
 	cli();
 	return 0;
 }

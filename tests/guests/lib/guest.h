@@ -266,8 +266,20 @@ extern uint64_t ram_size; /* fw_cfg key 0x03 (0 if absent) */
 extern uint32_t mb_info_addr;
 /* Value of KEY=VALUE in the Multiboot module text, or NULL. */
 const char *mb_config(const char *key);
-/* Whether the Multiboot command line holds word (space-separated). */
+/*
+ * The Multiboot command line is "argv[0] words...": QEMU's and virq-vmm's
+ * loaders put the image's name, as they were given it, first (then a
+ * space, then -append / --cmdline). mb_image_name() is that first word
+ * ("" without a command line); mb_cmdline_has() looks at the words after
+ * it only (space-separated).
+ */
+const char *mb_image_name(void);
 bool mb_cmdline_has(const char *word);
+/*
+ * Set (true) by a program whose BSP must not touch its LAPIC: boot_main()
+ * then skips apic_setup(), and none of the waits below may be used.
+ */
+extern const bool boot_keeps_lapic;
 /*
  * Whether a known deviation of the platform is to be tolerated: name is a
  * word of the Multiboot command line or an item of the module's QUIRKS=
@@ -366,6 +378,16 @@ static inline unsigned cpu_id(void)
 
 bool cpu_has_x2apic(void);
 bool cpu_has_tsc_deadline(void);
+/*
+ * The same from inside a check, with the platform's answer checked: the
+ * command line may say what to expect (words expect-x2apic /
+ * expect-no-x2apic, expect-tsc-deadline / expect-no-tsc-deadline) and a
+ * CPUID that disagrees fails the current check. The checks of a missing
+ * feature are real checks too (the SDM's answer for a CPU without it),
+ * never skips.
+ */
+bool x2apic_expected(void);
+bool tsc_deadline_expected(void);
 uint32_t cpuid_apic_id(void); /* leaf 1 EBX[31:24] */
 
 /* This CPU's LAPIC mode, as the helpers believe it to be. */

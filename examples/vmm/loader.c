@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * loader.c: Multiboot v1 kernel loading, like QEMU's -kernel.
+ * loader.c: Multiboot v1 kernel loading, like QEMU's -kernel (the command
+ * line too: the image's name first, then the -append text).
  *
  * The image is untrusted: every offset and size read from it is checked
  * against the file length or guest RAM, in 64-bit arithmetic so that no
@@ -333,6 +334,21 @@ int mb_load_mem(const void *img, size_t len, void *ram, uint64_t ram_size, const
 	return 0;
 }
 
+char *mb_cmdline(const char *image, const char *cmdline)
+{
+	size_t il = strlen(image), cl = cmdline ? strlen(cmdline) : 0;
+	char *s = malloc(il + 1 + cl + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, image, il);
+	s[il] = ' ';
+	if (cl)
+		memcpy(s + il + 1, cmdline, cl);
+	s[il + 1 + cl] = '\0';
+	return s;
+}
+
 /* Kernels are a few MiB; the cap only keeps a wrong path from eating memory. */
 #define MAX_IMAGE_SIZE (1ull << 30)
 
@@ -359,12 +375,18 @@ int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline,
 	    struct mb_boot *out, char *err, size_t errlen)
 {
 	uint8_t *img = NULL;
+	char *line;
 	struct stat st;
 	int fd, ret, e;
 
+	line = mb_cmdline(path, cmdline);
+	if (!line)
+		return fail(err, errlen, "%s: out of memory building the command line", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		free(line);
 		return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+	}
 	if (fstat(fd, &st))
 		ret = fail(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_IMAGE_SIZE)
@@ -374,8 +396,9 @@ int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline,
 	else if ((e = read_all(fd, img, (size_t)st.st_size)))
 		ret = fail(err, errlen, "cannot read %s: %s", path, strerror(e));
 	else
-		ret = mb_load_mem(img, (size_t)st.st_size, ram, ram_size, cmdline, module, out, err,
+		ret = mb_load_mem(img, (size_t)st.st_size, ram, ram_size, line, module, out, err,
 				  errlen);
+	free(line);
 	free(img);
 	close(fd);
 	return ret;

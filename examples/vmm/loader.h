@@ -32,6 +32,16 @@ struct mb_boot {
 };
 
 /*
+ * The Multiboot command line QEMU's loader builds for -kernel IMAGE -append
+ * CMDLINE: IMAGE exactly as given, one space, then CMDLINE (NULL is taken as
+ * ""), so a kernel finds its own name as the first word (argv[0]) and
+ * "IMAGE " when there is no CMDLINE. Nothing is quoted: an IMAGE with a space
+ * in it reads as two words. Returns a malloc()ed string, or NULL when out of
+ * memory.
+ */
+char *mb_cmdline(const char *image, const char *cmdline);
+
+/*
  * Loads a Multiboot v1 kernel (ELF32 i386 executable with a Multiboot header
  * in its first 8 KiB) into ram[0..ram_size), which is guest-physical 0 on.
  * Every PT_LOAD segment goes to p_paddr, its bss part zeroed. The header may
@@ -41,9 +51,10 @@ struct mb_boot {
  *
  * The info block reports memory (mem_lower/mem_upper and a two-entry memory
  * map), the command line, the module and the boot loader name "virq-vmm".
- * cmdline: the command line (NULL is taken as ""). module: text of the
- * single module (KEY=VALUE lines, e.g. "NR_CPUS=4\n"), or NULL for none; it
- * is NUL-terminated in guest memory, the NUL not counted in mod_end.
+ * cmdline: what follows the image name on the command line, which is
+ * mb_cmdline(path, cmdline). module: text of the single module (KEY=VALUE
+ * lines, e.g. "NR_CPUS=4\n"), or NULL for none; it is NUL-terminated in
+ * guest memory, the NUL not counted in mod_end.
  *
  * Nothing is written to ram unless the whole image checks out. Returns 0,
  * or -1 with a message for the user in err (errlen bytes, may be 0).
@@ -51,7 +62,8 @@ struct mb_boot {
 int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline, const char *module,
 	    struct mb_boot *out, char *err, size_t errlen);
 
-/* Same from an image in memory (for tests). */
+/* Same from an image in memory (for tests), except that cmdline is the
+ * whole command line, written as it is (NULL is taken as ""). */
 int mb_load_mem(const void *img, size_t len, void *ram, uint64_t ram_size, const char *cmdline,
 		const char *module, struct mb_boot *out, char *err, size_t errlen);
 

@@ -16,10 +16,21 @@
  * Read vcpu_thread() first: it is the whole integration.
  *
  * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MIB] [--timeout SEC]
- *                 [--cmdline STR] [--env KEY=VALUE]... [--stats] IMAGE
+ *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
+ *                 [--no-x2apic] [--no-tsc-deadline] [--stats] IMAGE
  *        virq-vmm --help | --version
  * print_usage() is the reference. Every argument is checked before /dev/kvm or
  * IMAGE is opened; a bad one exits with EXIT_USAGE and a message naming it.
+ *
+ * The platform a guest finds, as QEMU's -kernel gives it: the Multiboot
+ * command line is IMAGE as given, a space and the --cmdline text; with
+ * --irqchip=user the BSP's LAPIC starts in virtual-wire mode (software-
+ * enabled, LINT0 ExtINT, LINT1 NMI), as PC firmware leaves it, so the 8259
+ * reaches a guest that never programs its LAPIC (--no-virtual-wire: the
+ * SDM's reset state instead; KVM's own LAPIC, with --irqchip=split, does
+ * this by itself); CPUID shows x2APIC and the TSC-deadline timer unless
+ * --no-x2apic / --no-tsc-deadline hide them (and the LAPIC then refuses
+ * them as a CPU without them does).
  */
 
 #include <errno.h>
@@ -70,6 +81,9 @@ struct vmm {
 	uint8_t *ram;
 	bool split;
 	bool stats;
+	bool no_virtual_wire;
+	bool no_x2apic;
+	bool no_tsc_deadline;
 	unsigned timeout_s;
 
 	struct virq_kvm chip;
@@ -344,6 +358,9 @@ static void create_vm(struct vmm *m)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.irqchip = m->split ? VIRQ_KVM_IRQCHIP_SPLIT : VIRQ_KVM_IRQCHIP_USER;
 	cfg.nr_vcpus = (uint32_t)m->nr_cpus;
+	cfg.bsp_virtual_wire = !m->no_virtual_wire; /* user mode only; see the header */
+	cfg.no_x2apic = m->no_x2apic;
+	cfg.no_tsc_deadline = m->no_tsc_deadline;
 	err = virq_kvm_init(&m->chip, m->vm_fd, &cfg);
 	if (err)
 		die("irqchip setup failed: %s", glue_error(err));
@@ -428,9 +445,19 @@ static void print_usage(FILE *f)
 		"  --mem=MIB         guest RAM in MiB, %d-%d (default %d)\n"
 		"  --timeout=SEC     stop the VM after SEC seconds (status %d), 0-%u;\n"
 		"                    0 = no timeout (default)\n"
-		"  --cmdline=STR     the Multiboot command line (default empty)\n"
+		"  --cmdline=STR     the Multiboot command line after the image name: the\n"
+		"                    guest gets IMAGE as given, a space, then STR, as with\n"
+		"                    QEMU's -kernel IMAGE -append STR (default empty)\n"
 		"  --env=KEY=VALUE   one line of the Multiboot module, repeatable; KEY not\n"
 		"                    empty, no newline; NR_CPUS=N is added from --smp\n"
+		"  --no-virtual-wire with --irqchip=user, start the BSP's LAPIC in the SDM's\n"
+		"                    reset state (software-disabled, every LVT masked)\n"
+		"                    instead of virtual-wire mode (SVR 0x1FF, LINT0 ExtINT,\n"
+		"                    LINT1 NMI, as PC firmware leaves it: the default);\n"
+		"                    with --irqchip=split KVM's LAPIC decides (no effect)\n"
+		"  --no-x2apic       hide x2APIC from CPUID; the LAPIC is xAPIC only\n"
+		"  --no-tsc-deadline hide the TSC-deadline timer from CPUID; the LAPIC has\n"
+		"                    no TSC-deadline mode\n"
 		"  --stats           print interrupt and exit statistics to stderr at the end\n"
 		"  --help            print this help and exit\n"
 		"  --version         print the virq-vmm and libvirq versions and exit\n"
@@ -534,6 +561,9 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "timeout", required_argument, NULL, 't' },
 		{ "cmdline", required_argument, NULL, 'c' },
 		{ "env", required_argument, NULL, 'e' },
+		{ "no-virtual-wire", no_argument, NULL, 'W' },
+		{ "no-x2apic", no_argument, NULL, 'X' },
+		{ "no-tsc-deadline", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -545,6 +575,9 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 	m->ram_size = (uint64_t)MEM_DEFAULT_MIB << 20;
 	m->timeout_s = 0;
 	m->split = false;
+	m->no_virtual_wire = false;
+	m->no_x2apic = false;
+	m->no_tsc_deadline = false;
 	*cmdline = "";
 	module[0] = '\0';
 	/* getopt_long() itself reports unknown options and missing or extra
@@ -581,6 +614,15 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			break;
 		case 'e':
 			add_env(module, &modlen, optarg);
+			break;
+		case 'W':
+			m->no_virtual_wire = true;
+			break;
+		case 'X':
+			m->no_x2apic = true;
+			break;
+		case 'D':
+			m->no_tsc_deadline = true;
 			break;
 		case 'h':
 			print_usage(stdout);

@@ -190,6 +190,12 @@ bad "'--s' is ambiguous" "" --s 2 "$image"
 bad "'h'" "" -h
 bad "'x'" "" -x "$image"
 bad --stats "" --stats=yes "$image"
+bad --no-virtual-wire "" --no-virtual-wire=1 "$image"
+bad --no-x2apic "" --no-x2apic=yes "$image"
+bad --no-tsc-deadline "" --no-tsc-deadline=0 "$image"
+bad "'--no' is ambiguous" "" --no "$image"
+bad --virtual-wire "" --virtual-wire "$image"
+bad --x2apic "" --x2apic "$image"
 bad --help "" --help=1
 bad --version "" --version=1
 bad --smp "" "$image" --smp
@@ -214,7 +220,8 @@ for line in "--help" "--smp 2 --help" "--help --bogus"; do
 	has "$out" "usage: virq-vmm [OPTION]... IMAGE"
 	check "want the usage on stdout" "${args[@]}"
 	for opt in --irqchip=MODE --smp=N --mem=MIB --timeout=SEC --cmdline=STR --env=KEY=VALUE \
-		--stats --help --version "1-64" "2-3072" "0-31536000" "2 on a usage"; do
+		--no-virtual-wire --no-x2apic --no-tsc-deadline --stats --help --version "1-64" \
+		"2-3072" "0-31536000" "2 on a usage" "IMAGE as given, a space, then STR"; do
 		has "$out" "$opt"
 		check "want '$opt' in the usage" "${args[@]}"
 	done
@@ -259,6 +266,12 @@ good --env A=b=c --env B=1
 good --smp 64 --env "$(printf 'K=%01009d' 0)" # 1011 bytes: exactly full
 good --smp 1 --env "$long"                    # 1012 bytes and "NR_CPUS=1\n"
 good --smp 2 --smp 3
+good --no-virtual-wire
+good --no-x2apic
+good --no-tsc-deadline
+good --no-x2apic --no-tsc-deadline --no-virtual-wire --irqchip=split
+good --no-x2apic --no-x2apic
+good --no-v --no-x --no-t # unique abbreviations, as for every long option
 good --irqchip=split --smp=64 --mem=3072 --timeout=31536000 --stats --cmdline=x --env=Q=1
 good --smp 2 --
 run "$image" --smp 2 --mem 64

@@ -315,7 +315,7 @@ static void test_load_from_file(void **state)
 	char path[] = "/tmp/virq-vmm-test-XXXXXX";
 	struct mb_boot boot;
 	struct image im;
-	char err[256] = "";
+	char err[256] = "", want[64];
 	int fd;
 
 	(void)state;
@@ -324,9 +324,15 @@ static void test_load_from_file(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, image_bytes(&im), IMG_LEN), IMG_LEN);
 	close(fd);
-	assert_int_equal(mb_load(path, ram, RAM_SIZE, "a", "B=1\n", &boot, err, sizeof(err)), 0);
+	assert_int_equal(mb_load(path, ram, RAM_SIZE, "a b", "B=1\n", &boot, err, sizeof(err)), 0);
 	assert_int_equal(boot.entry, LOAD_ADDR + 4);
 	assert_int_equal(ram[LOAD_ADDR], 1);
+	/* The command line starts with the image's name, as QEMU's does. */
+	snprintf(want, sizeof(want), "%s a b", path);
+	assert_string_equal((const char *)ram + rd32(boot.info + 16), want);
+	assert_int_equal(mb_load(path, ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s ", path);
+	assert_string_equal((const char *)ram + rd32(boot.info + 16), want);
 	unlink(path);
 
 	assert_int_equal(mb_load(path, ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), -1);
@@ -335,6 +341,32 @@ static void test_load_from_file(void **state)
 
 	assert_int_equal(mb_load("/tmp", ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
+}
+
+/* QEMU's -kernel IMAGE -append TEXT (hw/i386/multiboot.c) gives the kernel
+ * "IMAGE TEXT": the image as named on the command line, one space, the text
+ * as it is; without -append (or with an empty one) "IMAGE ", trailing space
+ * included (checked against QEMU 7.2). virq-vmm IMAGE --cmdline TEXT gives
+ * the same string. */
+static void expect_cmdline(const char *image, const char *text, const char *want)
+{
+	char *got = mb_cmdline(image, text);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_cmdline_like_qemu(void **state)
+{
+	(void)state;
+	expect_cmdline("/x/y.elf", "a b", "/x/y.elf a b");
+	expect_cmdline("/x/y.elf", "", "/x/y.elf ");
+	expect_cmdline("/x/y.elf", NULL, "/x/y.elf ");
+	expect_cmdline("y.elf", " a  b ", "y.elf  a  b ");
+	expect_cmdline("../build/tests/guests/pic.elf", "pic-latch",
+		       "../build/tests/guests/pic.elf pic-latch");
+	expect_cmdline("dir with space/k.elf", "q", "dir with space/k.elf q");
 }
 
 /* --------------------------------------------------------------- devices */
@@ -692,6 +724,7 @@ int main(void)
 	const struct CMUnitTest loader_tests[] = {
 		cmocka_unit_test_setup(test_load_multiboot_kernel, poison_ram),
 		cmocka_unit_test_setup(test_load_without_module_or_cmdline, poison_ram),
+		cmocka_unit_test(test_cmdline_like_qemu),
 		cmocka_unit_test_setup(test_entry_translated_to_physical, poison_ram),
 		cmocka_unit_test_setup(test_refuses_hostile_or_unsupported_images, poison_ram),
 		cmocka_unit_test_setup(test_load_from_file, poison_ram),

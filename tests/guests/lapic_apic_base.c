@@ -6,7 +6,9 @@
  * LDR derived. Invalid transitions and reserved bits #GP. x2APIC MSRs: the
  * read-only, write-only and missing registers #GP, ICR 0x830 takes 64 bits,
  * 0x831 does not exist, non-zero EOI #GP; all x2APIC MSRs #GP outside
- * x2APIC mode.
+ * x2APIC mode. On a CPU without x2APIC (CPUID.1:ECX[21] clear) EXTD is a
+ * reserved bit of IA32_APIC_BASE instead: setting it #GPs from every state
+ * and the x2APIC MSRs do not exist.
  */
 #include "guest.h"
 
@@ -69,7 +71,7 @@ static uint32_t x2apic_id_cpuid(void)
 int main(void)
 {
 	uint32_t ver, id;
-	bool x2 = cpu_has_x2apic();
+	bool x2;
 	uint64_t v;
 
 	sti();
@@ -78,6 +80,7 @@ int main(void)
 	id = apic_id();
 
 	test_begin("apic_base_at_boot");
+	x2 = x2apic_expected();
 	EXPECT_EQ(base0 & ~0xFFFULL, APIC_MMIO);
 	EXPECT_EQ(base0 & (APIC_BASE_EN | APIC_BASE_EXTD | APIC_BASE_BSP),
 		  APIC_BASE_EN | APIC_BASE_BSP);
@@ -150,8 +153,34 @@ int main(void)
 	test_end();
 
 	if (!x2) {
-		test_begin("x2apic");
-		test_skip("no x2APIC (CPUID.1:ECX[21] clear)");
+		/* IA32_APIC_BASE bit 10 is reserved without x2APIC support
+		 * (SDM "Local APIC Status and Location"): #GP from xAPIC mode
+		 * and from the disabled state, with or without EN; the MSRs
+		 * 0x800-0x8FF do not exist. */
+		test_begin("x2apic_absent");
+		expect_gp_wr(MSR_APIC_BASE, base0 | APIC_BASE_EXTD, "xAPIC -> EXTD");
+		expect_gp_wr(MSR_APIC_BASE, (base0 & ~(uint64_t)APIC_BASE_EN) | APIC_BASE_EXTD,
+			     "xAPIC -> EN=0 EXTD=1");
+		EXPECT_EQ(rdmsr(MSR_APIC_BASE), base0);
+		cli();
+		wrmsr(MSR_APIC_BASE, base0 & ~(uint64_t)APIC_BASE_EN);
+		expect_gp_wr(MSR_APIC_BASE, base0 | APIC_BASE_EXTD, "disabled -> EN=1 EXTD=1");
+		expect_gp_wr(MSR_APIC_BASE, (base0 & ~(uint64_t)APIC_BASE_EN) | APIC_BASE_EXTD,
+			     "disabled -> EN=0 EXTD=1");
+		EXPECT_EQ(rdmsr(MSR_APIC_BASE), base0 & ~(uint64_t)APIC_BASE_EN);
+		wrmsr(MSR_APIC_BASE, base0);
+		apic_setup();
+		sti();
+		EXPECT_EQ(rdmsr(MSR_APIC_BASE), base0);
+		expect_gp_rd(0x802, "ID");
+		expect_gp_rd(0x80D, "LDR");
+		expect_gp_rd(0x80F, "SVR");
+		expect_gp_rd(0x830, "ICR");
+		expect_gp_wr(0x830, ICR_SELF | ICR_ASSERT | V_SELF, "ICR");
+		expect_gp_wr(0x83F, V_SELF, "SELF IPI");
+		EXPECT_EQ(apic_id(), id);
+		EXPECT_EQ(apic_read(APIC_VER), ver);
+		EXPECT(self_ipi_works(), "xAPIC self-IPI not delivered after the refused writes");
 		test_end();
 		return 0;
 	}

@@ -5,7 +5,9 @@
  * all-including-self, physical broadcast 0xFF, logical flat and logical
  * cluster destinations, lowest priority to exactly one CPU. x2APIC (all
  * CPUs switched): SELF IPI MSR, 64-bit ICR, physical, cluster (derived
- * LDR), broadcast 0xFFFFFFFF, lowest priority.
+ * LDR), broadcast 0xFFFFFFFF, lowest priority. On a CPU without x2APIC,
+ * every CPU's LAPIC refuses it instead: EXTD #GP, x2APIC MSRs #GP, nothing
+ * sent through the SELF IPI MSR, still an xAPIC with its ID.
  */
 #include "guest.h"
 
@@ -114,6 +116,22 @@ static void to_x2apic(void *arg)
 	p->user[0] = apic_to_x2apic();
 	p->user[1] = p->user[0] ? (uint32_t)rdmsr(0x802) : ~0u;
 	p->user[2] = p->user[0] ? (uint32_t)rdmsr(0x80D) : ~0u;
+}
+
+/* On a CPU without x2APIC: user[0] the vector of setting EXTD, user[1] of
+ * reading the x2APIC ID MSR, user[2] of writing the SELF IPI MSR (-1: no
+ * fault), user[3] IA32_APIC_BASE low afterwards, user[4] the xAPIC ID. */
+static void probe_no_x2apic(void *arg)
+{
+	struct percpu *p = &percpu[cpu_id()];
+	uint64_t v;
+
+	(void)arg;
+	p->user[0] = (uint32_t)wrmsr_safe(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+	p->user[1] = (uint32_t)rdmsr_safe(0x802, &v);
+	p->user[2] = (uint32_t)wrmsr_safe(0x83F, V_X2SELF);
+	p->user[3] = (uint32_t)rdmsr(MSR_APIC_BASE);
+	p->user[4] = apic_id();
 }
 
 static void skip_if_one_cpu(void)
@@ -255,12 +273,37 @@ static void test_x2apic(void)
 					  0x00010001 };
 	bool ok = true;
 
-	test_begin("x2apic_switch_all");
 	if (!cpu_has_x2apic()) {
-		test_skip("no x2APIC (CPUID.1:ECX[21] clear)");
+		test_begin("x2apic_absent_all_cpus");
+		x2apic_expected();
+		on_all_cpus(probe_no_x2apic, NULL);
+		settle(3000);
+		for (unsigned c = 0; c < nr_cpus; c++) {
+			struct percpu *p = &percpu[c];
+
+			if (!(online_mask & (1u << c)))
+				continue;
+			if (quirk("tcg")) {
+				test_skip("quirk tcg: no #GP for x2APIC MSRs or EXTD");
+				EXPECT_EQ(p->user[4], c);
+				continue;
+			}
+			EXPECT(p->user[0] == 13, "cpu %u: setting EXTD gave %d, expected #GP", c,
+			       (int)p->user[0]);
+			EXPECT(p->user[1] == 13, "cpu %u: rdmsr 0x802 gave %d, expected #GP", c,
+			       (int)p->user[1]);
+			EXPECT(p->user[2] == 13, "cpu %u: wrmsr 0x83F gave %d, expected #GP", c,
+			       (int)p->user[2]);
+			EXPECT((p->user[3] & (APIC_BASE_EN | APIC_BASE_EXTD)) == APIC_BASE_EN,
+			       "cpu %u: IA32_APIC_BASE 0x%x", c, p->user[3]);
+			EXPECT_EQ(p->user[4], c);
+		}
+		EXPECT_EQ(irq_total(V_X2SELF), 0);
 		test_end();
 		return;
 	}
+	test_begin("x2apic_switch_all");
+	x2apic_expected();
 	/* APs first, while the BSP still addresses them in xAPIC format. */
 	on_all_cpus(to_x2apic, NULL);
 	for (unsigned c = 0; c < nr_cpus; c++) {

@@ -3,14 +3,17 @@
  * lapic_smp_boot: INIT + a single SIPI, with no delays, brings up every AP
  * that fw_cfg announces; each AP's CPUID APIC ID, x2APIC ID (leaf 0xB) and
  * LAPIC ID register agree, are distinct, and the BSP flag is only on the
- * BSP. Each AP then runs a C function on request.
+ * BSP. Each AP then runs a C function on request. Every CPU shows the same
+ * x2APIC and TSC-deadline bits in CPUID.1:ECX, the ones the command line
+ * expects, and the command line starts with the image's name.
  */
 #include "guest.h"
 
 static uint32_t max_leaf;
 
 /* user[0]: CPUID.1 EBX[31:24], user[1]: LAPIC ID register, user[2]: cpu_id()
- * (stack slot), user[3]: CPUID.0B EDX or ~0, user[4]: IA32_APIC_BASE low. */
+ * (stack slot), user[3]: CPUID.0B EDX or ~0, user[4]: IA32_APIC_BASE low,
+ * user[6]: CPUID.1 ECX. */
 static void record_ids(void)
 {
 	struct percpu *p = &percpu[cpu_id()];
@@ -25,6 +28,16 @@ static void record_ids(void)
 		p->user[3] = d;
 	}
 	p->user[4] = (uint32_t)rdmsr(MSR_APIC_BASE);
+	cpuid(1, 0, &a, &b, &c, &d);
+	p->user[6] = c;
+}
+
+/* Whether name ends in suffix. */
+static bool ends_with(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+
+	return n >= s && !memcmp(name + n - s, suffix, s);
 }
 
 static void ap_hello(void *arg)
@@ -51,6 +64,16 @@ int main(void)
 	EXPECT_EQ(percpu[0].user[4] & ~0xFFFu, APIC_MMIO);
 	EXPECT(percpu[0].user[4] & APIC_BASE_BSP, "BSP flag clear: 0x%x", percpu[0].user[4]);
 	EXPECT(percpu[0].user[4] & APIC_BASE_EN, "APIC disabled: 0x%x", percpu[0].user[4]);
+	test_end();
+
+	/* QEMU's and virq-vmm's loaders: "IMAGE words...", IMAGE as they
+	 * were given it; the runners keep the build's name, <program>.elf. */
+	test_begin("multiboot_cmdline_argv0");
+	printf("argv[0] '%s'\n", mb_image_name());
+	EXPECT(ends_with(mb_image_name(), GUEST_NAME ".elf"),
+	       "first word of the command line '%s' does not name the image %s", mb_image_name(),
+	       GUEST_NAME ".elf");
+	EXPECT(!mb_cmdline_has(mb_image_name()), "the image name taken as a word too");
 	test_end();
 
 	test_begin("cpu_count");
@@ -92,6 +115,19 @@ int main(void)
 				       "cpus %u and %u share APIC ID %u", i, j, percpu[i].user[1]);
 	if (nr_cpus == 1)
 		test_skip("1 cpu");
+	test_end();
+
+	/* Every CPU the same model: x2APIC (bit 21) and TSC-deadline (bit 24)
+	 * as CPUID on the BSP shows them, which the command line may pin. */
+	test_begin("cpuid_features_agree");
+	x2apic_expected();
+	tsc_deadline_expected();
+	for (unsigned i = 1; i < nr_cpus; i++)
+		if (percpu[i].online)
+			EXPECT(!((percpu[i].user[6] ^ percpu[0].user[6]) &
+				 ((1u << 21) | (1u << 24))),
+			       "cpu %u: CPUID.1:ECX 0x%x, BSP 0x%x", i, percpu[i].user[6],
+			       percpu[0].user[6]);
 	test_end();
 
 	test_begin("ap_runs_function");

@@ -10,7 +10,10 @@
 # kvm:       KVM's in-kernel irqchip (-cpu 'qemu64,+x2apic,+tsc-deadline').
 # kvm-split: KVM's LAPIC, QEMU's I/O APIC and 8259.
 # The PIT is switched off (it shares ISA IRQ0 / pin 2 with the test
-# device); the Multiboot command line names the quirks to tolerate. Same
+# device). QEMU's Multiboot command line is "IMAGE -append-text": the guest
+# takes IMAGE (as given here) as argv[0] and reads the words after it, the
+# quirks to tolerate and what CPUID must show (expect-x2apic / expect-no-...),
+# the same words run-guest.sh gives virq-vmm with --cmdline. Same
 # verdict rules as run-guest.sh (verdict.sh): exit 0 when every check
 # passed, 77 when nothing failed but checks skipped (listed, the first line
 # starting "SKIP:"), 1 otherwise.
@@ -28,17 +31,25 @@ smp=${2:-2}
 accel=${3:-tcg}
 shift $(($# < 3 ? $# : 3))
 
+case $image in
+*' '*)
+	echo "run-qemu: $image: the image path must not contain a space" >&2
+	exit 2
+	;;
+esac
+
 # Quirks (README.md) of each configuration: QEMU's 8259 (userspace and
 # KVM's) acknowledges a withdrawn edge; TCG lacks several IA32_APIC_BASE and
-# x2APIC details; KVM accepts non-zero x2APIC EOI writes; the kvm_pvm
-# module's in-kernel LAPIC hides ISR/PPR in handlers and ends level
-# interrupts at delivery.
+# x2APIC details; KVM accepts non-zero x2APIC EOI writes; on hosts with the
+# kvm_pvm module only, its in-kernel LAPIC hides ISR/PPR in handlers and
+# ends level interrupts at delivery. Then the CPU model's features.
 kvm_words="pic-latch x2apic-eoi-nonzero"
 [ -d /sys/module/kvm_pvm ] && kvm_words="$kvm_words lapic-isr-hidden"
+kvm_words="$kvm_words expect-x2apic expect-tsc-deadline"
 case $accel in
 tcg)
 	acc=(-accel tcg -cpu max)
-	words="pic-latch tcg"
+	words="pic-latch tcg expect-no-x2apic expect-no-tsc-deadline"
 	;;
 kvm)
 	acc=(-accel kvm -cpu 'qemu64,+x2apic,+tsc-deadline')

@@ -184,6 +184,18 @@ isr_common:
 	add $16, %rsp
 	iretq
 
+/* sti_hlt(): STI, then HLT in its interrupt shadow. The HLT has a label of
+ * its own so that handler() can tell an interrupt that landed on it, before
+ * it ran (a host that does not honour the shadow), and resume after it:
+ * otherwise the CPU would halt with the interrupt it waited for already
+ * taken. */
+	.globl sti_hlt, sti_hlt_hlt
+sti_hlt:
+	sti
+sti_hlt_hlt:
+	hlt
+	ret
+
 /* ------------------------------------------------------------------ */
 	.data
 	.balign 8

@@ -102,11 +102,10 @@ static inline void sti(void)
 }
 /* STI's one-instruction shadow covers HLT: an interrupt that became
  * pending after the caller's last check wakes the HLT instead of being
- * taken before it. Returns with IF=1. */
-static inline void sti_hlt(void)
-{
-	__asm__ volatile("sti; hlt" ::: "memory");
-}
+ * taken before it. Returns with IF=1. (boot.S; on a host that does not
+ * honour the shadow, handler() steps over the HLT an interrupt landed on
+ * and counts it in percpu[].hlt_stepped; finish() reports the count.) */
+void sti_hlt(void);
 static inline void pause(void)
 {
 	__asm__ volatile("pause" ::: "memory");
@@ -266,8 +265,20 @@ extern uint64_t ram_size; /* fw_cfg key 0x03 (0 if absent) */
 extern uint32_t mb_info_addr;
 /* Value of KEY=VALUE in the Multiboot module text, or NULL. */
 const char *mb_config(const char *key);
-/* Whether the Multiboot command line holds word (space-separated). */
+/*
+ * The Multiboot command line is "argv[0] words...": QEMU's and virq-vmm's
+ * loaders put the image's name, as they were given it, first (then a
+ * space, then -append / --cmdline). mb_image_name() is that first word
+ * ("" without a command line); mb_cmdline_has() looks at the words after
+ * it only (space-separated).
+ */
+const char *mb_image_name(void);
 bool mb_cmdline_has(const char *word);
+/*
+ * Set (true) by a program whose BSP must not touch its LAPIC: boot_main()
+ * then skips apic_setup(), and none of the waits below may be used.
+ */
+extern const bool boot_keeps_lapic;
 /*
  * Whether a known deviation of the platform is to be tolerated: name is a
  * word of the Multiboot command line or an item of the module's QUIRKS=
@@ -366,6 +377,16 @@ static inline unsigned cpu_id(void)
 
 bool cpu_has_x2apic(void);
 bool cpu_has_tsc_deadline(void);
+/*
+ * The same from inside a check, with the platform's answer checked: the
+ * command line may say what to expect (words expect-x2apic /
+ * expect-no-x2apic, expect-tsc-deadline / expect-no-tsc-deadline) and a
+ * CPUID that disagrees fails the current check. The checks of a missing
+ * feature are real checks too (the SDM's answer for a CPU without it),
+ * never skips.
+ */
+bool x2apic_expected(void);
+bool tsc_deadline_expected(void);
 uint32_t cpuid_apic_id(void); /* leaf 1 EBX[31:24] */
 
 /* This CPU's LAPIC mode, as the helpers believe it to be. */
@@ -470,7 +491,8 @@ struct percpu {
 	void *volatile arg;
 	volatile uint32_t calls_done;
 	volatile int exc_vector;
-	volatile uint32_t user[8]; /* free for tests */
+	volatile uint32_t hlt_stepped; /* see sti_hlt() */
+	volatile uint32_t user[8];     /* free for tests */
 } __attribute__((aligned(64)));
 extern struct percpu percpu[MAX_CPUS];
 

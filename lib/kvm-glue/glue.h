@@ -53,6 +53,7 @@ unsigned glue_split_deliver_msi(void *ctx, uint64_t addr, uint32_t data, uint16_
 				uint32_t gsi);
 void glue_split_pic_intr(void *ctx, bool level);
 int glue_split_prepare(struct virq_kvm_vcpu *v);
+void glue_split_eoi(struct virq_kvm_vcpu *v, uint8_t vector);
 
 /* vcpu.c */
 int glue_sync_apic_base(struct virq_kvm_vcpu *v);

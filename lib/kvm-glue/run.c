@@ -285,7 +285,7 @@ static enum virq_kvm_exit handle_exit(struct virq_kvm_vcpu *v)
 		return VIRQ_KVM_EXIT_KICKED;
 	case KVM_EXIT_IOAPIC_EOI:
 		v->stats.exits[VIRQ_KVM_STAT_EOI]++;
-		virq_vm_eoi(&v->kvm->vm, run->eoi.vector);
+		glue_split_eoi(v, run->eoi.vector);
 		return VIRQ_KVM_EXIT_CONTINUE;
 	default:
 		v->stats.exits[VIRQ_KVM_STAT_OTHER]++;

@@ -119,3 +119,22 @@ int glue_split_prepare(struct virq_kvm_vcpu *v)
 		run->request_interrupt_window = 1;
 	return 0;
 }
+
+/* KVM_EXIT_IOAPIC_EOI: KVM's LAPIC took an EOI for a vector its routes mark
+ * level-triggered. KVM offers directed EOI when the I/O APIC is in
+ * userspace, but (6.1 at least) exits for the EOI even when the guest set
+ * SVR bit 12, EOI-broadcast suppression (SDM 10.8.5): such an EOI is no
+ * broadcast, and the guest ends the I/O APIC's Remote IRR through its EOI
+ * register instead. One KVM_GET_LAPIC per level EOI tells. */
+void glue_split_eoi(struct virq_kvm_vcpu *v, uint8_t vector)
+{
+	struct kvm_lapic_state st;
+	uint32_t svr;
+
+	if (ioctl(v->fd, KVM_GET_LAPIC, &st) == 0) {
+		memcpy(&svr, &st.regs[0xF0], sizeof(svr));
+		if (svr & (1U << 12))
+			return;
+	}
+	virq_vm_eoi(&v->kvm->vm, vector);
+}

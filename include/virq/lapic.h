@@ -519,6 +519,15 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * obeys the floor too. One-shot and TSC-deadline timers have no floor: each
  * re-arm costs the guest an exit of its own.
  *
+ * A guest write of LVT Timer that switches between one-shot and periodic
+ * keeps the count going, as processors do (SDM 10.5.4.1 says any mode
+ * change disarms; KVM follows the hardware): the current count continues
+ * and the new mode applies when it reaches 0 (periodic then reloads,
+ * one-shot stops). A periodic timer switched to one-shot therefore
+ * expires at its next 0, before a floored deadline. Only a switch to or
+ * from TSC-deadline mode disarms the timer (Initial Count and the
+ * deadline then read 0).
+ *
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic);

@@ -223,7 +223,7 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest);
 
 /* timer.c */
 void lapic_timer_stop(struct virq_lapic *l);
-void lapic_timer_lvt_changed(struct virq_lapic *l, uint32_t old_lvt, uint32_t new_lvt);
+void lapic_timer_lvt_write(struct virq_lapic *l, uint32_t nv);
 void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val);
 void lapic_timer_write_tdcr(struct virq_lapic *l, uint32_t val);
 uint32_t lapic_timer_read_tmcct(struct virq_lapic *l);

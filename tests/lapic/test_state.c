@@ -433,6 +433,63 @@ static void test_save_after_timer_mode_switches_restorable(void **state)
 }
 
 /*
+ * A timer switched between one-shot and periodic while counting saves the
+ * count it has and the time to its next 0, which restore accepts in
+ * either mode and resumes: a one-shot made from a floored periodic timer
+ * (remaining time shorter than the floored deadline, within one period),
+ * and a periodic one made from a one-shot. Before the fix the switch
+ * stopped the count and the saved state had no timer armed.
+ */
+static void test_timer_mode_switch_round_trip(void **state)
+{
+	static struct lapic_fixture fx, fresh;
+	struct virq_lapic_config cfg = fixture_default_config();
+	struct virq_lapic_state a, b;
+
+	(void)state;
+	cfg.timer_min_period_ns = 1000;
+	for (unsigned to_oneshot = 0; to_oneshot < 2; to_oneshot++) {
+		uint64_t left = to_oneshot ? 4 : 5; /* ns to the next 0 */
+
+		fixture_init(&fx, &cfg);
+		fixture_sw_enable(&fx);
+		fx.f.now = NOW0;
+		/* Divide by 1, count 7: a 7 ns period, floored to 1001 ns. */
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, to_oneshot ? 0x20031U : 0x31U);
+		mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+		mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 7);
+		fx.f.now = NOW0 + (to_oneshot ? 10 : 2);
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, to_oneshot ? 0x31U : 0x20031U);
+		save(&fx, &a);
+		assert_int_equal(a.flags, VIRQ_LAPIC_STATE_TIMER_ARMED);
+		assert_int_equal(a.regs[R(VIRQ_LAPIC_REG_TMCCT)], left);
+		assert_int_equal(a.timer_remaining_ns, left);
+		assert_int_equal(virq_lapic_restore(&fx.apic, &a), 0);
+		save(&fx, &b);
+		assert_memory_equal(&a, &b, sizeof(a));
+
+		fixture_init(&fresh, &cfg);
+		fresh.f.now = 3 * NOW0;
+		assert_int_equal(virq_lapic_restore(&fresh.apic, &a), 0);
+		assert_int_equal(fresh.f.timer_deadline, 3 * NOW0 + left);
+		assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), left);
+		fresh.f.now += left;
+		virq_lapic_timer_expired(&fresh.apic);
+		assert_int_equal(virq_lapic_ack(&fresh.apic), 0x31);
+		virq_lapic_eoi(&fresh.apic);
+		if (to_oneshot) {
+			assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 0);
+			save(&fresh, &b);
+			assert_int_equal(b.flags, 0);
+		} else {
+			assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 7);
+			assert_int_equal(fresh.f.timer_deadline, fresh.f.now + 1001);
+		}
+		assert_invariants(&fresh);
+	}
+}
+
+/*
  * Saved while the host timer's expiry is due but not yet processed (the
  * vCPU thread had not run virq_lapic_timer_expired()): the round trip is
  * still byte-identical, and the restored LAPIC delivers that expiry once.
@@ -1231,6 +1288,7 @@ int main(void)
 		cmocka_unit_test(test_restore_fresh_rearms_timer),
 		cmocka_unit_test(test_restore_replaces_timer),
 		cmocka_unit_test(test_save_after_timer_mode_switches_restorable),
+		cmocka_unit_test(test_timer_mode_switch_round_trip),
 		cmocka_unit_test(test_overdue_timer_round_trip),
 		cmocka_unit_test(test_far_tsc_deadline_saturates),
 		cmocka_unit_test(test_restore_overdue_timer_young_clock),

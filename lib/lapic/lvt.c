@@ -104,7 +104,7 @@ void lapic_fire_lvt(struct virq_lapic *l, uint32_t off)
 		lapic_accept_fixed(l, (uint8_t)(lvt & VIRQ_LVT_VECTOR_MASK), false);
 		break;
 	case VIRQ_DM_NMI:
-		l->local_events |= VIRQ_LAPIC_EV_NMI;
+		lapic_local_nmi(l);
 		break;
 	case VIRQ_DM_SMI:
 		l->local_events |= VIRQ_LAPIC_EV_SMI;

@@ -251,8 +251,10 @@ static void test_saved_xapic_fields(void **state)
 	assert_int_equal(st.tsc_deadline, 0);
 	assert_int_equal(st.flags, VIRQ_LAPIC_STATE_TIMER_ARMED);
 	assert_int_equal(st.timer_remaining_ns, 80000 - 12345);
-	/* The posted NMI and SMI, and the LINT1 edge applied as an NMI. */
-	assert_int_equal(st.events, VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI);
+	/* The posted NMI and SMI, and the LINT1 edge applied as a second NMI
+	 * (version 3: counted, not merged). */
+	assert_int_equal(st.events,
+			 VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_STATE_EV_NMI2 | VIRQ_LAPIC_EV_SMI);
 	assert_int_equal(st.lint, 2U); /* LINT1 high, no edge left */
 	assert_invariants(&fx);
 }
@@ -343,10 +345,11 @@ static void test_restore_fresh_rearms_timer(void **state)
 	virq_lapic_timer_expired(&fresh.apic);
 	assert_true(page_vec(&fresh, VIRQ_LAPIC_REG_IRR, 0xD0));
 	assert_int_equal(fresh.f.timer_deadline, fresh.f.now + 80000);
-	/* Vectors as saved (0xEE highest, above PPR 0x60); events NMI, SMI. */
+	/* Vectors as saved (0xEE highest, above PPR 0x60); events two NMIs, SMI. */
 	assert_int_equal(virq_lapic_ack(&fresh.apic), 0xEE);
 	assert_int_equal(virq_lapic_take_events(&fresh.apic, &ev),
 			 VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI);
+	assert_int_equal(ev.nmi_count, 2);
 	assert_invariants(&fresh);
 
 	/* The AP: still waits for SIPI, then takes the posted one and the NMI. */
@@ -635,26 +638,39 @@ static void test_restore_overdue_timer_young_clock(void **state)
 
 /*
  * Version 1 states (written before lint_vectors existed) restore: an entry
- * with Remote IRR set is taken to have delivered the vector it holds. The
- * re-saved state is version 2 and equals the version-2 save.
+ * with Remote IRR set is taken to have delivered the vector it holds.
+ * Version 1 and 2 states (written before NMIs were counted) hold one NMI
+ * at most. The re-saved state is version 3 and equals the version-3 save
+ * with its second NMI gone.
  */
 static void test_restore_version1_state(void **state)
 {
 	static struct lapic_fixture fx;
-	struct virq_lapic_state v2, v1, again;
+	struct virq_lapic_state v3, old, again;
+	struct virq_lapic_events ev;
 
 	(void)state;
-	build_xapic_rich(&fx);
-	save(&fx, &v2);
-	assert_int_equal(v2.version, 2);
-	assert_int_equal(v2.lint_vectors, 0x53);
-	v1 = v2;
-	v1.version = 1;
-	v1.lint_vectors = 0;
-	assert_int_equal(virq_lapic_restore(&fx.apic, &v1), 0);
-	assert_invariants(&fx);
-	save(&fx, &again);
-	assert_memory_equal(&v2, &again, sizeof(v2));
+	for (uint32_t version = 1; version <= 2; version++) {
+		build_xapic_rich(&fx);
+		save(&fx, &v3);
+		assert_int_equal(v3.version, 3);
+		assert_int_equal(v3.lint_vectors, 0x53);
+		assert_true(v3.events & VIRQ_LAPIC_STATE_EV_NMI2);
+		old = v3;
+		old.version = version;
+		if (version == 1)
+			old.lint_vectors = 0;
+		/* Bit 8 of events was reserved: refused, then without it. */
+		assert_int_equal(virq_lapic_restore(&fx.apic, &old), -VIRQ_ESTATE);
+		old.events &= ~VIRQ_LAPIC_STATE_EV_NMI2;
+		assert_int_equal(virq_lapic_restore(&fx.apic, &old), 0);
+		assert_invariants(&fx);
+		save(&fx, &again);
+		v3.events &= ~VIRQ_LAPIC_STATE_EV_NMI2;
+		assert_memory_equal(&v3, &again, sizeof(v3));
+		virq_lapic_take_events(&fx.apic, &ev);
+		assert_int_equal(ev.nmi_count, 1);
+	}
 }
 
 /*
@@ -915,6 +931,17 @@ static void c_events_bit31(struct virq_lapic_state *st)
 	st->events |= 1U << 31;
 }
 
+static void c_events_nmi2_alone(struct virq_lapic_state *st)
+{
+	st->events = (st->events & ~VIRQ_LAPIC_EV_NMI) | VIRQ_LAPIC_STATE_EV_NMI2;
+}
+
+static void c_events_nmi2_version2(struct virq_lapic_state *st)
+{
+	st->version = 2; /* bit 8 was reserved */
+	st->events |= VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_STATE_EV_NMI2;
+}
+
 static void c_lint_bit6(struct virq_lapic_state *st)
 {
 	st->lint |= 1U << 6;
@@ -1120,6 +1147,8 @@ static const struct corruption corruptions[] = {
 	FN("flags bit 31", BOTH, -VIRQ_ESTATE, c_flags_bit31),
 	FN("events bit 5", BOTH, -VIRQ_ESTATE, c_events_bit5),
 	FN("events bit 31", BOTH, -VIRQ_ESTATE, c_events_bit31),
+	FN("second NMI without the first", BOTH, -VIRQ_ESTATE, c_events_nmi2_alone),
+	FN("second NMI in a version 2 state", BOTH, -VIRQ_ESTATE, c_events_nmi2_version2),
 	FN("lint bit 6", BOTH, -VIRQ_ESTATE, c_lint_bit6),
 	FN("lint bit 31", BOTH, -VIRQ_ESTATE, c_lint_bit31),
 	FN("reserved", BOTH, -VIRQ_ESTATE, c_reserved),

@@ -29,7 +29,8 @@
  *    EOI (highest ISR bit, level EOI broadcast, the LINT Remote IRR of the
  *    vector the entry delivered cleared whatever the entry holds now),
  *    events after INIT (ExtINT while LINT0 or LINT1 is asserted into an
- *    ExtINT entry), timer expiry (fires when due, never re-arms in the
+ *    ExtINT entry), NMIs counted (1 or 2 with the flag, at least the NMI
+ *    messages accepted since the last take, up to two), timer expiry (fires when due, never re-arms in the
  *    past, a periodic timer not more often than the configured floor,
  *    chosen by header byte 1 bits 7:6), match_dest, a damaged state
  *    refused without side effects;

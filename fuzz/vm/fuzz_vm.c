@@ -69,7 +69,9 @@
  *    NMI window exactly while NMIs are held (at most 2); no deliverable
  *    LAPIC vector left without INTR_WINDOW; an open, unused interrupt
  *    window leaves nothing deliverable and asks for no window; every
- *    stats counter moves by exactly what the decision reports. Wake
+ *    stats counter moves by exactly what the decision reports, NMIs
+ *    conserved (held before + the 0-2 the LAPIC hands over = held after
+ *    + injected + dropped, dropped only when full, not across INIT). Wake
  *    queries agree with themselves (IF=0 implies IF=1) and with the
  *    decision that follows them.
  * ASan/UBSan watch every index (vCPU, map, GSI, pin).

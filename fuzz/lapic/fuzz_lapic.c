@@ -29,7 +29,8 @@
  *    EOI (highest ISR bit, level EOI broadcast, the LINT Remote IRR of the
  *    vector the entry delivered cleared whatever the entry holds now),
  *    events after INIT (ExtINT while LINT0 or LINT1 is asserted into an
- *    ExtINT entry), timer expiry (fires when due, never re-arms in the
+ *    ExtINT entry), NMIs counted (1 or 2 with the flag, at least the NMI
+ *    messages accepted since the last take, up to two), timer expiry (fires when due, never re-arms in the
  *    past, a periodic timer not more often than the configured floor,
  *    chosen by header byte 1 bits 7:6), match_dest, a damaged state
  *    refused without side effects;
@@ -88,6 +89,10 @@ struct env {
 	uint8_t eoi_vec;
 	uint32_t gerr; /* bit per guest error code seen */
 	unsigned dest_changes;
+	/* NMI messages this APIC accepted (posted while globally enabled)
+	 * since events were last taken, discarded or replaced: the next
+	 * take_events that reports NMIs counts at least min(nmi_msgs, 2). */
+	unsigned nmi_msgs;
 };
 
 static void log_add(struct env *e, uint64_t x)
@@ -193,8 +198,11 @@ static void cb_send_ipi(void *ctx, const struct virq_apic_msg *m)
 	/* A router delivers to every matching APIC, this one included. */
 	if (e->loopback && (m->shorthand == VIRQ_SH_ALL_INCL_SELF ||
 			    (m->shorthand == VIRQ_SH_NONE &&
-			     virq_lapic_match_dest(e->lapic, m->dest, m->logical))))
+			     virq_lapic_match_dest(e->lapic, m->dest, m->logical)))) {
+		if (m->delivery == VIRQ_DM_NMI)
+			e->nmi_msgs++; /* the sender is enabled */
 		virq_lapic_post_msg(e->lapic, m);
+	}
 }
 
 /* ---- instances ---- */
@@ -533,6 +541,7 @@ static int restore_into(struct inst *x, const struct virq_lapic_state *st)
 	x->env.in_restore = false;
 	if (rc)
 		return rc;
+	x->env.nmi_msgs = 0; /* the state's events replace what was pending */
 	/* lapic.h: lint_vectors holds what each entry delivered (version 1:
 	 * the entry's vector), lint bits 1:0 the pin levels. */
 	for (unsigned p = 0; p < 2; p++) {
@@ -582,8 +591,11 @@ static void check_round_trip(struct fuzz *f, struct inst *x, struct virq_lapic_s
 		fprintf(stderr, "lapic_check_invariants(%s) after save = %d\n", x->name, inv);
 	CHECK(inv == 0);
 	CHECK(out->version == VIRQ_LAPIC_STATE_VERSION && out->size == sizeof(*out));
-	CHECK((out->lint_vectors & 0xFFFF0000U) == 0 && (out->events & ~0x1FU) == 0 &&
+	CHECK((out->lint_vectors & 0xFFFF0000U) == 0 &&
+	      (out->events & ~(0x1FU | VIRQ_LAPIC_STATE_EV_NMI2)) == 0 &&
 	      out->sipi_vector <= 0xFFU);
+	/* A second NMI only beside the first. */
+	CHECK(!(out->events & VIRQ_LAPIC_STATE_EV_NMI2) || (out->events & VIRQ_LAPIC_EV_NMI));
 	armed = (out->flags & VIRQ_LAPIC_STATE_TIMER_ARMED) != 0;
 	CHECK(armed == x->env.host_armed);
 	if (armed)
@@ -1500,9 +1512,21 @@ static void do_take_events(struct fuzz *f, struct inst *x, struct res *r)
 	memset(&ev, 0x5A, sizeof(ev));
 	fl = virq_lapic_take_events(&x->lapic, &ev);
 	r->flags = fl;
-	r->aux = ev.sipi_vector;
+	r->aux = ev.sipi_vector | (uint32_t)ev.nmi_count << 8;
 	CHECK(fl == ev.flags);
 	CHECK((fl & ~0x1FU) == 0);
+	/* lapic.h: 1 or 2 NMIs with the flag, none without. */
+	CHECK((fl & VIRQ_LAPIC_EV_NMI) ? ev.nmi_count >= 1 && ev.nmi_count <= VIRQ_LAPIC_MAX_NMI
+				       : ev.nmi_count == 0);
+	/* Counted, not merged: NMI messages since the last take are all
+	 * reported, up to two (held while waiting for a SIPI; gone with an
+	 * INIT). */
+	if (fl & VIRQ_LAPIC_EV_INIT)
+		x->env.nmi_msgs = 0;
+	else if (virq_lapic_get_mp_state(&x->lapic) != VIRQ_LAPIC_MP_WAIT_SIPI) {
+		CHECK(ev.nmi_count >= (x->env.nmi_msgs < 2U ? x->env.nmi_msgs : 2U));
+		x->env.nmi_msgs = 0;
+	}
 	CHECK(virq_lapic_get_apic_base(&x->lapic) == base);
 	if (!(fl & VIRQ_LAPIC_EV_SIPI))
 		CHECK(ev.sipi_vector == 0);
@@ -1850,6 +1874,9 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		break;
 	}
 	case OP_POST_MSG:
+		if (op->msg.delivery == VIRQ_DM_NMI &&
+		    (virq_lapic_get_apic_base(l) & VIRQ_APIC_BASE_EN))
+			x->env.nmi_msgs++;
 		virq_lapic_post_msg(l, &op->msg);
 		break;
 	case OP_SET_LINT: {
@@ -1979,6 +2006,7 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 	}
 	case OP_RESET:
 		virq_lapic_reset(l);
+		x->env.nmi_msgs = 0; /* discarded */
 		CHECK(virq_lapic_get_apic_base(l) ==
 		      (VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
 		       (f->cfg.bsp ? VIRQ_APIC_BASE_BSP : 0)));
@@ -2002,6 +2030,9 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		break;
 	}
 	r->aux ^= (uint32_t)x->env.log ^ (uint32_t)(x->env.log >> 32);
+	/* Re-enabling a disabled APIC resets it, pending events too. */
+	if (mode == VIRQ_LAPIC_MODE_DISABLED && mode_of(x) != VIRQ_LAPIC_MODE_DISABLED)
+		x->env.nmi_msgs = 0;
 
 	/* lapic.h: routing maps hear of every ID, LDR, DFR or mode change. */
 	if (f->ops.dest_changed &&

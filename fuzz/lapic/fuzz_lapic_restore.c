@@ -8,7 +8,8 @@
  * struct virq_lapic_state:
  *   mode 0: the payload bytes, zero-padded or cut to the struct size;
  *   mode 1: the same, with size and version fixed up (version 1 when bit
- *           2 of the mode byte is set, else the current version);
+ *           2 of the mode byte is set, else version 2 when bit 3 is, else
+ *           the current version);
  *   mode 2: the LAPIC's own saved state, XORed with the payload;
  *   mode 3: the LAPIC's own saved state, patched by (u16 word index,
  *           u32 value) pairs from the payload.
@@ -17,7 +18,7 @@
  *
  * Checked (a failed check prints the line and traps):
  *  - a refused state returns -VIRQ_EVERSION (exactly when the version is
- *    neither 1 nor 2 or the size is wrong) or -VIRQ_ESTATE, and leaves the
+ *    not 1 to 3 or the size is wrong) or -VIRQ_ESTATE, and leaves the
  *    LAPIC byte-identical (the
  *    object, the page, the save output) with no host-timer callbacks;
  *  - states the documentation says are damaged are refused (IRR/ISR/TMR
@@ -25,11 +26,12 @@
  *    unmasked while software-disabled, x2APIC ID/LDR not the config's,
  *    reserved fields and bytes, a LINT Remote IRR without its delivered
  *    vector in IRR or ISR or while globally disabled, a BSP waiting for a
- *    SIPI);
+ *    SIPI, a second NMI without the first or before version 3);
  *  - an accepted state: the register page holds what was given,
  *    lapic_check_invariants() and the page checks hold, save gives a state
  *    that restore accepts and that saves identically again, and the LAPIC
- *    keeps its invariants through a few owner operations afterwards.
+ *    keeps its invariants through a few owner operations afterwards, the
+ *    first of which takes the events: as many NMIs as the state holds.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -286,9 +288,12 @@ static const char *must_refuse(const struct fuzz *f, const struct virq_lapic_sta
 		return "ESR reserved bits";
 	if (r[R(VIRQ_LAPIC_REG_TDCR)] & ~0xBU)
 		return "TDCR reserved bits";
-	if ((st->flags & ~3U) || (st->events & ~0x1FU) || st->sipi_vector > 0xFFU ||
-	    (st->lint & ~0x3FU))
+	if ((st->flags & ~3U) ||
+	    (st->events & ~(0x1FU | (st->version >= 3U ? VIRQ_LAPIC_STATE_EV_NMI2 : 0U))) ||
+	    st->sipi_vector > 0xFFU || (st->lint & ~0x3FU))
 		return "reserved state fields";
+	if ((st->events & VIRQ_LAPIC_STATE_EV_NMI2) && !(st->events & VIRQ_LAPIC_EV_NMI))
+		return "a second NMI without the first";
 	if (st->version == 1U ? st->lint_vectors != 0 : (st->lint_vectors >> 16) != 0)
 		return "lint_vectors reserved bits (or set in version 1)";
 	if ((st->flags & VIRQ_LAPIC_STATE_WAIT_SIPI) && f->cfg.bsp)
@@ -455,6 +460,14 @@ static void exercise(const struct fuzz *f, struct input *in)
 
 	virq_lapic_take_events(l, &ev);
 	check_page(f, l, g_pages[0]);
+	/* The saved NMIs are all reported (LINT edges in the state may add
+	 * more), unless INIT discards them or the AP still waits for a SIPI. */
+	CHECK(ev.nmi_count <= VIRQ_LAPIC_MAX_NMI);
+	CHECK(((ev.flags & VIRQ_LAPIC_EV_NMI) != 0) == (ev.nmi_count != 0));
+	if (!(ev.flags & VIRQ_LAPIC_EV_INIT) &&
+	    virq_lapic_get_mp_state(l) == VIRQ_LAPIC_MP_RUNNABLE)
+		CHECK(ev.nmi_count >= ((g_st.events & VIRQ_LAPIC_EV_NMI) ? 1U : 0U) +
+					      ((g_st.events & VIRQ_LAPIC_STATE_EV_NMI2) ? 1U : 0U));
 	vec = virq_lapic_ack(l);
 	check_page(f, l, g_pages[0]);
 	if (vec >= 0)
@@ -521,8 +534,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 		memcpy(&g_st, in.p, in.n < sizeof(g_st) ? in.n : sizeof(g_st));
 		if (mode == 1) {
-			/* Both versions restore (version 1: no lint_vectors). */
-			g_st.version = (mode_byte & 4U) ? 1U : VIRQ_LAPIC_STATE_VERSION;
+			/* Every version restores (version 1: no lint_vectors;
+			 * before 3: one NMI at most). */
+			g_st.version = (mode_byte & 4U)   ? 1U
+				       : (mode_byte & 8U) ? 2U
+							  : VIRQ_LAPIC_STATE_VERSION;
 			g_st.size = sizeof(g_st);
 		}
 		break;
@@ -549,7 +565,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (getenv("FUZZ_LAPIC_TRACE"))
 		fprintf(stderr, "mode %u: restore = %d (spec: %s)\n", mode, rc,
 			why ? why : "valid");
-	if ((g_st.version != 1U && g_st.version != VIRQ_LAPIC_STATE_VERSION) ||
+	if (g_st.version < 1U || g_st.version > VIRQ_LAPIC_STATE_VERSION ||
 	    g_st.size != sizeof(g_st)) {
 		CHECK(rc == -VIRQ_EVERSION);
 	} else if (why && rc == 0) {

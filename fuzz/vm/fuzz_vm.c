@@ -69,7 +69,9 @@
  *    NMI window exactly while NMIs are held (at most 2); no deliverable
  *    LAPIC vector left without INTR_WINDOW; an open, unused interrupt
  *    window leaves nothing deliverable and asks for no window; every
- *    stats counter moves by exactly what the decision reports. Wake
+ *    stats counter moves by exactly what the decision reports, NMIs
+ *    conserved (held before + the 0-2 the LAPIC hands over = held after
+ *    + injected + dropped, dropped only when full, not across INIT). Wake
  *    queries agree with themselves (IF=0 implies IF=1) and with the
  *    decision that follows them.
  * ASan/UBSan watch every index (vCPU, map, GSI, pin).
@@ -414,7 +416,8 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 	const struct virq_vcpu_stats *s = virq_vcpu_get_stats(p);
 	struct virq_vcpu_decision d;
 	bool lapic_intr, pic_intr;
-	unsigned events;
+	unsigned events, nmi_held = p->nmi_pending;
+	uint64_t dropped, added;
 	uint32_t a;
 
 	memset(&d, 0xA5, sizeof(d));
@@ -468,7 +471,20 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 	CHECK(s->intr_lapic == s0.intr_lapic + lapic_intr);
 	CHECK(s->intr_pic == s0.intr_pic + pic_intr);
 	CHECK(s->intr_windows == s0.intr_windows + !!(a & VIRQ_VCPU_INTR_WINDOW));
-	CHECK(s->nmi_dropped == s0.nmi_dropped || s->nmi_dropped == s0.nmi_dropped + 1);
+	/*
+	 * NMIs: the LAPIC hands over 0, 1 or 2 (virq_lapic_events::nmi_count);
+	 * the policy holds two at most and counts the rest as dropped, so what
+	 * it held, plus what came, is what it holds, injected or dropped now
+	 * (not checked across an INIT, which empties it: the vCPU resets).
+	 */
+	dropped = s->nmi_dropped - s0.nmi_dropped;
+	CHECK(dropped <= VIRQ_LAPIC_MAX_NMI);
+	if (!(a & VIRQ_VCPU_INIT)) {
+		added = p->nmi_pending + !!(a & VIRQ_VCPU_NMI) + dropped - nmi_held;
+		CHECK(added <= VIRQ_LAPIC_MAX_NMI);
+		if (dropped)
+			CHECK(p->nmi_pending + !!(a & VIRQ_VCPU_NMI) == VIRQ_VCPU_MAX_PENDING_NMI);
+	}
 	return a;
 }
 
@@ -630,6 +646,10 @@ static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 		}
 		if (virq_lapic_take_events(l, &ev) & VIRQ_LAPIC_EV_EXTINT)
 			(void)virq_vm_pic_intack(&vm);
+		/* lapic.h: 1 or 2 NMIs with the flag, none without. */
+		CHECK((ev.flags & VIRQ_LAPIC_EV_NMI)
+			      ? ev.nmi_count >= 1 && ev.nmi_count <= VIRQ_LAPIC_MAX_NMI
+			      : ev.nmi_count == 0);
 		break;
 	}
 	case OP_SERVICE:

@@ -104,7 +104,8 @@ enum virq_lapic_mp_state {
 
 /** @name Event flags returned by virq_lapic_take_events()
  * @{ */
-#define VIRQ_LAPIC_EV_NMI (1U << 0) /**< Inject an NMI. */
+/** Inject an NMI; virq_lapic_events::nmi_count says whether one or two. */
+#define VIRQ_LAPIC_EV_NMI (1U << 0)
 #define VIRQ_LAPIC_EV_SMI (1U << 1) /**< Enter SMM. */
 /** INIT was accepted: the LAPIC has reset itself (SDM 10.4.7.3); the VMM
  *  resets the vCPU. An AP is now in ::VIRQ_LAPIC_MP_WAIT_SIPI. */
@@ -119,10 +120,21 @@ enum virq_lapic_mp_state {
 #define VIRQ_LAPIC_EV_EXTINT (1U << 4)
 /** @} */
 
+/** @brief Most NMIs one virq_lapic_take_events() reports (virq_lapic_events::nmi_count). */
+#define VIRQ_LAPIC_MAX_NMI 2U
+
 /** @brief What virq_lapic_take_events() hands to the vCPU loop. */
 struct virq_lapic_events {
 	uint32_t flags;      /**< VIRQ_LAPIC_EV_* */
 	uint8_t sipi_vector; /**< Start page, valid with ::VIRQ_LAPIC_EV_SIPI. */
+	/** NMIs to deliver: 1 or 2 with ::VIRQ_LAPIC_EV_NMI, 0 without it.
+	 *  NMIs that arrive before the owner takes them are counted, not
+	 *  merged, up to ::VIRQ_LAPIC_MAX_NMI: one for the processor to take
+	 *  and one to hold while its handler runs, as KVM does (its
+	 *  nmi_queued/nmi_pending, limit 2). More merge into those two. A loop
+	 *  that only tests the flag sees at least one NMI, as before this
+	 *  field existed (it sat in the structure's padding). */
+	uint8_t nmi_count;
 };
 
 /**
@@ -390,10 +402,16 @@ VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool tri
  * @brief Posts a routed message whose destination already matched this APIC.
  *
  * Fixed and lowest priority go through virq_lapic_post(); NMI, SMI, INIT,
- * SIPI and ExtINT become pending events (virq_lapic_take_events()). An INIT
- * level de-assert message and reserved delivery modes are ignored.
+ * SIPI and ExtINT become pending events (virq_lapic_take_events()). NMIs
+ * are counted up to ::VIRQ_LAPIC_MAX_NMI, so two that race (from two
+ * threads, or before the owner takes the first) are both delivered; the
+ * other events merge. An INIT level de-assert message and reserved
+ * delivery modes are ignored.
  *
- * @note Any thread, lock-free.
+ * @note Any thread, lock-free. An NMI post issues one locked instruction
+ *       (a compare-exchange), one more each time a concurrent change of
+ *       the event word makes it fail, and none when it finds two NMIs
+ *       pending (the meta test post_locks counts them).
  */
 VIRQ_API void virq_lapic_post_msg(struct virq_lapic *lapic, const struct virq_apic_msg *msg);
 
@@ -459,6 +477,11 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
 /**
  * @brief Takes the pending NMI/SMI/INIT/SIPI/ExtINT events.
  *
+ * NMIs are counted (virq_lapic_events::nmi_count, at most
+ * ::VIRQ_LAPIC_MAX_NMI), whether posted from other threads
+ * (virq_lapic_post_msg()) or raised here (LVT entries with NMI delivery,
+ * LINT1); the other events are flags, several arrivals being one.
+ *
  * INIT is applied here (the LAPIC resets as SDM 10.4.7.3 says and an AP
  * enters wait-for-SIPI), then a start-up IPI is accepted only in
  * wait-for-SIPI (others are dropped). Events are dropped while the APIC is
@@ -518,6 +541,15 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * The first expiry after a write of Initial Count or Divide Configuration
  * obeys the floor too. One-shot and TSC-deadline timers have no floor: each
  * re-arm costs the guest an exit of its own.
+ *
+ * A guest write of LVT Timer that switches between one-shot and periodic
+ * keeps the count going, as processors do (SDM 10.5.4.1 says any mode
+ * change disarms; KVM follows the hardware): the current count continues
+ * and the new mode applies when it reaches 0 (periodic then reloads,
+ * one-shot stops). A periodic timer switched to one-shot therefore
+ * expires at its next 0, before a floored deadline. Only a switch to or
+ * from TSC-deadline mode disarms the timer (Initial Count and the
+ * deadline then read 0).
  *
  * @note Owner thread.
  */
@@ -585,15 +617,24 @@ VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic);
  *
  * Version 2 gives the former `reserved` word a meaning (lint_vectors);
  * virq_lapic_restore() also reads version 1 states, whose in-service LINT
- * vectors are taken to be the LVT entries' current vectors.
+ * vectors are taken to be the LVT entries' current vectors. Version 3
+ * gives bit 8 of `events` a meaning (::VIRQ_LAPIC_STATE_EV_NMI2, a second
+ * pending NMI); the layout is that of version 2, and versions 1 and 2 are
+ * read with that bit clear.
  */
-#define VIRQ_LAPIC_STATE_VERSION 2U
+#define VIRQ_LAPIC_STATE_VERSION 3U
 
 /** @name virq_lapic_state::flags
  * @{ */
 #define VIRQ_LAPIC_STATE_TIMER_ARMED (1U << 0) /**< timer_remaining_ns is valid. */
 #define VIRQ_LAPIC_STATE_WAIT_SIPI (1U << 1)   /**< mp_state is wait-for-SIPI. */
 /** @} */
+
+/**
+ * @brief In virq_lapic_state::events (version 3 and later): a second NMI is
+ *        pending, beside ::VIRQ_LAPIC_EV_NMI and never without it.
+ */
+#define VIRQ_LAPIC_STATE_EV_NMI2 (1U << 8)
 
 /**
  * @brief The complete architectural state of a LAPIC, for save/restore and
@@ -609,7 +650,8 @@ struct virq_lapic_state {
 	uint32_t regs[256];   /**< Offsets 0x000-0x3FF of the register page, one u32 per 4 bytes
 				   (regs[off / 4]); posted requests are folded into IRR first. */
 	uint32_t esr_pending; /**< Errors latched since the last ESR write. */
-	uint32_t events; /**< Pending VIRQ_LAPIC_EV_* (NMI, SMI, INIT, SIPI, ExtINT message). */
+	uint32_t events; /**< Pending VIRQ_LAPIC_EV_* (NMI, SMI, INIT, SIPI, ExtINT message), and
+			      ::VIRQ_LAPIC_STATE_EV_NMI2 when two NMIs are pending. */
 	uint32_t sipi_vector; /**< Vector of a pending SIPI. */
 	uint32_t lint;        /**< LINT pin levels (bits 0-1) and unapplied edges (bits 2-5). */
 	uint32_t flags;       /**< VIRQ_LAPIC_STATE_*. */

@@ -18,7 +18,8 @@
  * At most one event is injected per entry. An interrupt that cannot be
  * injected now turns into a window request; an NMI that cannot be injected
  * is held (up to two, like KVM: one being delivered, one latched) and asks
- * for an NMI window.
+ * for an NMI window. Two NMIs the LAPIC took at once
+ * (virq_lapic_events::nmi_count) are two held NMIs.
  *
  * A vector chosen for injection is acknowledged at once (LAPIC IRR → ISR,
  * or the 8259's INTA cycle), because both KVM_INTERRUPT and a VMCS

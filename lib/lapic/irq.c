@@ -41,14 +41,51 @@ VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool tri
 		lapic->ops->kick(lapic->ctx);
 }
 
+/* A globally disabled APIC receives no messages (SDM 10.4.3). A message
+ * that races with the owner disabling the APIC counts as accepted just
+ * before the disable. */
+static bool lapic_receives(const struct virq_lapic *l)
+{
+	return (__atomic_load_n(&l->apic_base, __ATOMIC_RELAXED) & VIRQ_APIC_BASE_EN) != 0;
+}
+
 static void lapic_post_event(struct virq_lapic *l, uint32_t ev)
 {
-	/* A globally disabled APIC receives no messages (SDM 10.4.3). A
-	 * message that races with the owner disabling the APIC counts as
-	 * accepted just before the disable. */
-	if (!(__atomic_load_n(&l->apic_base, __ATOMIC_RELAXED) & VIRQ_APIC_BASE_EN))
+	if (!lapic_receives(l))
 		return;
 	if (virq_atomic_fetch_or32(&l->posted_events, ev) == 0)
+		l->ops->kick(l->ctx);
+}
+
+/*
+ * NMIs are counted, not merged, up to two: one the processor takes and one
+ * it holds pending while NMIs are blocked in the first one's handler (SDM
+ * Vol. 3A 6.7.1 "Handling Multiple NMIs": blocked until IRET; a processor
+ * latches one NMI meanwhile). KVM keeps the same two (nmi_queued into
+ * nmi_pending, limit 2).
+ *
+ * posted_events holds the count as VIRQ_LAPIC_EV_NMI and, beside it,
+ * LAPIC_EV_NMI2. One compare-exchange adds the next bit, so the word never
+ * holds the second bit without the first, and a post merges only when two
+ * NMIs were pending at that instant; the owner takes both bits with its
+ * exchange. (Two fetch-ORs, NMI then NMI2, could leave NMI2 alone after
+ * the owner's exchange, and a third post would then merge with only one
+ * NMI pending.)
+ */
+static void lapic_post_nmi(struct virq_lapic *l)
+{
+	uint32_t old, bit;
+
+	if (!lapic_receives(l))
+		return;
+	old = virq_atomic_load32(&l->posted_events);
+	do {
+		if ((old & LAPIC_EV_NMIS) == LAPIC_EV_NMIS)
+			return; /* two pending: merged; whoever posted them notified */
+		bit = (old & VIRQ_LAPIC_EV_NMI) ? LAPIC_EV_NMI2 : VIRQ_LAPIC_EV_NMI;
+	} while (!__atomic_compare_exchange_n(&l->posted_events, &old, old | bit, false,
+					      __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+	if (old == 0)
 		l->ops->kick(l->ctx);
 }
 
@@ -60,7 +97,7 @@ VIRQ_API void virq_lapic_post_msg(struct virq_lapic *lapic, const struct virq_ap
 		virq_lapic_post(lapic, msg->vector, msg->trigger_level);
 		break;
 	case VIRQ_DM_NMI:
-		lapic_post_event(lapic, VIRQ_LAPIC_EV_NMI);
+		lapic_post_nmi(lapic);
 		break;
 	case VIRQ_DM_SMI:
 		lapic_post_event(lapic, VIRQ_LAPIC_EV_SMI);

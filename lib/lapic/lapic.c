@@ -209,7 +209,7 @@ void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool ed
 	if (lapic_mode(l) == VIRQ_LAPIC_MODE_DISABLED) {
 		/* No APIC: LINT1 is the NMI pin (LINT0 = INTR, see take_events). */
 		if (pin == 1 && edge_rise)
-			l->local_events |= VIRQ_LAPIC_EV_NMI;
+			lapic_local_nmi(l);
 		return;
 	}
 	if (lvt & VIRQ_LVT_MASKED)
@@ -235,7 +235,7 @@ void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool ed
 		break;
 	case VIRQ_DM_NMI:
 		if (edge)
-			l->local_events |= VIRQ_LAPIC_EV_NMI;
+			lapic_local_nmi(l);
 		break;
 	case VIRQ_DM_SMI:
 		if (edge)
@@ -301,20 +301,22 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 	if (posted & LAPIC_EV_LINT)
 		lapic_apply_lint(lapic);
 	/* Posted events were accepted when posted (a disabled APIC refuses
-	 * them at post time), so they stand whatever the mode is now. */
-	posted &= LAPIC_EV_PUBLIC;
-	ev = posted | lapic->local_events;
+	 * them at post time), so they stand whatever the mode is now. NMIs
+	 * from both words add up, to two at most. */
+	ev = ((posted & LAPIC_EV_PUBLIC) | lapic->local_events) & ~LAPIC_EV_NMIS;
+	ev |= lapic_nmi_bits(lapic_nmi_count(posted) + lapic_nmi_count(lapic->local_events));
 	lapic->local_events = 0;
 
 	out->flags = 0;
 	out->sipi_vector = 0;
+	out->nmi_count = 0;
 
 	if (ev & VIRQ_LAPIC_EV_INIT) {
 		/* INIT resets the APIC (not the ID, base or mode) and parks an AP
-		 * in wait-for-SIPI; a pending NMI or ExtINT dies with the reset. */
+		 * in wait-for-SIPI; pending NMIs and ExtINT die with the reset. */
 		lapic_reset_regs(lapic, true);
 		lapic->mp_state = lapic->cfg.bsp ? VIRQ_LAPIC_MP_RUNNABLE : VIRQ_LAPIC_MP_WAIT_SIPI;
-		ev &= ~(VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_EXTINT);
+		ev &= ~(LAPIC_EV_NMIS | VIRQ_LAPIC_EV_EXTINT);
 		out->flags |= VIRQ_LAPIC_EV_INIT;
 	}
 	if (ev & VIRQ_LAPIC_EV_SIPI) {
@@ -326,12 +328,13 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
 		}
 	}
 	if (lapic->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI) {
-		/* Waiting for SIPI: NMI, SMI and ExtINT messages stay pending. */
-		lapic->local_events |=
-			ev & (VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);
+		/* Waiting for SIPI: NMIs, SMI and ExtINT messages stay pending. */
+		lapic->local_events |= ev &
+				       (LAPIC_EV_NMIS | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);
 		return out->flags;
 	}
 	out->flags |= ev & (VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT);
+	out->nmi_count = (uint8_t)lapic_nmi_count(ev);
 	if (lapic_lint_extint(lapic))
 		out->flags |= VIRQ_LAPIC_EV_EXTINT;
 	return out->flags;

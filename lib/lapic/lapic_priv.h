@@ -30,6 +30,33 @@
 	(VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI |         \
 	 VIRQ_LAPIC_EV_EXTINT)
 
+/*
+ * NMIs count to two in posted_events and in local_events: VIRQ_LAPIC_EV_NMI
+ * for one, LAPIC_EV_NMI2 beside it for a second (never without the first),
+ * a third merges. The saved state uses the same bit.
+ */
+#define LAPIC_EV_NMI2 VIRQ_LAPIC_STATE_EV_NMI2
+#define LAPIC_EV_NMIS (VIRQ_LAPIC_EV_NMI | LAPIC_EV_NMI2)
+
+/* NMIs an event word holds: 0, 1 or 2. */
+static inline unsigned lapic_nmi_count(uint32_t ev)
+{
+	return ((ev & VIRQ_LAPIC_EV_NMI) ? 1U : 0U) + ((ev & LAPIC_EV_NMI2) ? 1U : 0U);
+}
+
+/* The event bits of @n NMIs, saturated at two. */
+static inline uint32_t lapic_nmi_bits(unsigned n)
+{
+	return n >= 2U ? LAPIC_EV_NMIS : (n ? VIRQ_LAPIC_EV_NMI : 0U);
+}
+
+/* Owner: an NMI raised locally (an LVT entry, LINT1), counted. */
+static inline void lapic_local_nmi(struct virq_lapic *l)
+{
+	l->local_events |= (l->local_events & VIRQ_LAPIC_EV_NMI) ? LAPIC_EV_NMI2
+								 : VIRQ_LAPIC_EV_NMI;
+}
+
 /* lint word: bit p = level of LINTp; bit 2 + 2p = rose, bit 3 + 2p = fell. */
 #define LINT_LEVEL(p) (1U << (p))
 #define LINT_ROSE(p) (1U << (2 + 2 * (p)))
@@ -223,7 +250,7 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest);
 
 /* timer.c */
 void lapic_timer_stop(struct virq_lapic *l);
-void lapic_timer_lvt_changed(struct virq_lapic *l, uint32_t old_lvt, uint32_t new_lvt);
+void lapic_timer_lvt_write(struct virq_lapic *l, uint32_t nv);
 void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val);
 void lapic_timer_write_tdcr(struct virq_lapic *l, uint32_t val);
 uint32_t lapic_timer_read_tmcct(struct virq_lapic *l);

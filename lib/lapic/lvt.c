@@ -63,11 +63,13 @@ void lapic_lvt_write(struct virq_lapic *l, uint32_t off, uint32_t val)
 	/* Software-disabled: mask bits cannot be cleared (SDM 10.4.7.2). */
 	if (!lapic_sw_enabled(l))
 		nv |= VIRQ_LVT_MASKED;
+	if (off == VIRQ_LAPIC_REG_LVT_TIMER) {
+		lapic_timer_lvt_write(l, nv); /* the count may need the old entry */
+		return;
+	}
 	lapic_set(l, off, nv);
 
-	if (off == VIRQ_LAPIC_REG_LVT_TIMER)
-		lapic_timer_lvt_changed(l, old, nv);
-	else if (off == VIRQ_LAPIC_REG_LVT_LINT0)
+	if (off == VIRQ_LAPIC_REG_LVT_LINT0)
 		lapic_eval_lint(l, 0, false, false);
 	else if (off == VIRQ_LAPIC_REG_LVT_LINT1)
 		lapic_eval_lint(l, 1, false, false);
@@ -102,7 +104,7 @@ void lapic_fire_lvt(struct virq_lapic *l, uint32_t off)
 		lapic_accept_fixed(l, (uint8_t)(lvt & VIRQ_LVT_VECTOR_MASK), false);
 		break;
 	case VIRQ_DM_NMI:
-		l->local_events |= VIRQ_LAPIC_EV_NMI;
+		lapic_local_nmi(l);
 		break;
 	case VIRQ_DM_SMI:
 		l->local_events |= VIRQ_LAPIC_EV_SMI;

@@ -10,6 +10,7 @@
 
 VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *out)
 {
+	uint32_t posted;
 	uint64_t now;
 
 	if (!out)
@@ -25,8 +26,11 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
 	/* Current Count is derived from the timer, not stored in the page. */
 	out->regs[R(VIRQ_LAPIC_REG_TMCCT)] = lapic_timer_read_tmcct(lapic);
 	out->esr_pending = lapic->esr_pending;
-	out->events = (lapic->local_events | virq_atomic_load32(&lapic->posted_events)) &
-		      LAPIC_EV_PUBLIC;
+	posted = virq_atomic_load32(&lapic->posted_events);
+	/* NMIs counted in both words add up, to two (as take_events). */
+	out->events =
+		((lapic->local_events | posted) & LAPIC_EV_PUBLIC & ~LAPIC_EV_NMIS) |
+		lapic_nmi_bits(lapic_nmi_count(lapic->local_events) + lapic_nmi_count(posted));
 	out->sipi_vector = virq_atomic_load32(&lapic->posted_sipi) & 0xFFU;
 	out->lint = virq_atomic_load32(&lapic->lint) & LINT_VALID_MASK;
 	out->lint_vectors = (uint32_t)lapic->lint_vec[0] | ((uint32_t)lapic->lint_vec[1] << 8);
@@ -273,8 +277,11 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 			return -VIRQ_ESTATE;
 	}
 
-	/* Events, pins, MP state: the BSP never waits for a SIPI (SDM 8.4). */
-	if (st->events & ~LAPIC_EV_PUBLIC)
+	/* Events, pins, MP state: the BSP never waits for a SIPI (SDM 8.4).
+	 * A second NMI (version 3) only beside the first. */
+	if (st->events & ~(LAPIC_EV_PUBLIC | (st->version >= 3U ? LAPIC_EV_NMI2 : 0U)))
+		return -VIRQ_ESTATE;
+	if ((st->events & LAPIC_EV_NMIS) == LAPIC_EV_NMI2)
 		return -VIRQ_ESTATE;
 	if (st->sipi_vector > 0xFFU || st->lint & ~LINT_VALID_MASK)
 		return -VIRQ_ESTATE;

@@ -10,14 +10,19 @@
  * where the count reaches 0 (reloads, when periodic); the current count is
  * derived from the two, never stored. A periodic timer faster than the
  * configured floor expires every timer_interval() ns, a whole number of
- * periods, so the count keeps its architectural rate and phase.
+ * periods, so the count keeps its architectural rate and phase. A switch
+ * between one-shot and periodic keeps the count (lapic_timer_lvt_write()).
  */
 #include "lapic_priv.h"
 
+static uint32_t lvt_timer_mode(uint32_t lvt)
+{
+	return (lvt & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
+}
+
 uint32_t lapic_timer_mode(const struct virq_lapic *l)
 {
-	return (lapic_get(l, VIRQ_LAPIC_REG_LVT_TIMER) & VIRQ_LVT_TIMER_MODE_MASK) >>
-	       VIRQ_LVT_TIMER_MODE_SHIFT;
+	return lvt_timer_mode(lapic_get(l, VIRQ_LAPIC_REG_LVT_TIMER));
 }
 
 /* Picoseconds per current-count decrement: divisor * input tick. */
@@ -239,21 +244,93 @@ void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val)
 	timer_arm_tsc(l);
 }
 
-void lapic_timer_lvt_changed(struct virq_lapic *l, uint32_t old_lvt, uint32_t new_lvt)
+/*
+ * A one-shot/periodic count reached 0 at the deadline (@now is at or past
+ * it): deliver the LVT Timer interrupt (a masked entry drops it; the count
+ * goes on), then stop a one-shot count at 0 or reload a periodic one.
+ */
+static void timer_expire(struct virq_lapic *l, uint64_t now)
 {
-	uint32_t om = (old_lvt & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
-	uint32_t nm = (new_lvt & VIRQ_LVT_TIMER_MODE_MASK) >> VIRQ_LVT_TIMER_MODE_SHIFT;
+	uint64_t late, periods, interval;
 
-	if (om == nm)
+	lapic_fire_lvt(l, VIRQ_LAPIC_REG_LVT_TIMER);
+	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_PERIODIC) {
+		l->timer_armed = false; /* one-shot: current count stays 0 */
 		return;
-	/* "A write to the LVT Timer register that changes the timer mode
-	 * disarms the timer" (SDM 10.5.4.1): the count stops at 0. Entering
-	 * or leaving TSC-deadline mode also clears Initial Count and the
-	 * deadline, whose meaning changes with the mode. */
-	lapic_timer_stop(l);
-	l->tsc_deadline = 0;
-	if (om == VIRQ_LVT_TIMER_TSCDEADLINE || nm == VIRQ_LVT_TIMER_TSCDEADLINE)
+	}
+	/*
+	 * Periodic: next deadline on the original grid (no drift), at least
+	 * one floored interval later. After a long pause, one expiry is
+	 * delivered and the missed ones are skipped in O(1) (KVM
+	 * CVE-2025-71104 caught up one period at a time).
+	 */
+	interval = lapic_timer_interval(l);
+	late = now - l->timer_deadline_ns;
+	periods = late / interval + 1;
+	l->timer_deadline_ns += periods * interval;
+	l->ops->timer_arm(l->ctx, l->timer_deadline_ns);
+}
+
+/*
+ * A write of the LVT Timer entry, @nv already reduced to its writable
+ * bits. A write that keeps the mode changes only the vector and the mask,
+ * which the next expiry reads: the count is not disturbed.
+ *
+ * Entering or leaving TSC-deadline mode disarms the timer ("a write to
+ * the LVT Timer Register that changes the timer mode disarms the local
+ * APIC timer", SDM 10.5.4.1) and clears Initial Count and the deadline,
+ * whose meaning changes with the mode (KVM does the same).
+ *
+ * Between one-shot and periodic the count goes on, as processors do
+ * (KVM keeps it too, and only disarms on TSC-deadline transitions): the
+ * current count continues from where it is, and the new mode applies
+ * when it reaches 0. One-shot to periodic: it then reloads from Initial
+ * Count and keeps counting; a one-shot count already at 0 stays there
+ * until Initial Count is written. Periodic to one-shot: it expires once
+ * more, at its next 0, and stops. An expiry that was due before the write
+ * but not yet processed (the host timer fired late) happened in the old
+ * mode, with the old entry, and is delivered first.
+ */
+void lapic_timer_lvt_write(struct virq_lapic *l, uint32_t nv)
+{
+	uint32_t om = lvt_timer_mode(lapic_get(l, VIRQ_LAPIC_REG_LVT_TIMER));
+	uint32_t nm = lvt_timer_mode(nv);
+	uint64_t now, left, next;
+
+	if (om == nm) {
+		lapic_set(l, VIRQ_LAPIC_REG_LVT_TIMER, nv);
+		return;
+	}
+	if (om == VIRQ_LVT_TIMER_TSCDEADLINE || nm == VIRQ_LVT_TIMER_TSCDEADLINE) {
+		lapic_set(l, VIRQ_LAPIC_REG_LVT_TIMER, nv);
+		lapic_timer_stop(l);
+		l->tsc_deadline = 0;
 		lapic_set(l, VIRQ_LAPIC_REG_TMICT, 0);
+		return;
+	}
+	if (!l->timer_armed) {
+		lapic_set(l, VIRQ_LAPIC_REG_LVT_TIMER, nv);
+		return; /* stopped, or a one-shot count at 0: stays 0 */
+	}
+	now = l->ops->now_ns(l->ctx);
+	if (now >= l->timer_deadline_ns) {
+		timer_expire(l, now);
+		if (!l->timer_armed)
+			l->ops->timer_cancel(l->ctx); /* due, not fired yet */
+	}
+	lapic_set(l, VIRQ_LAPIC_REG_LVT_TIMER, nv);
+	if (!l->timer_armed || nm != VIRQ_LVT_TIMER_ONESHOT)
+		return; /* to periodic: reloads at the deadline, a point where it reaches 0 */
+	/*
+	 * To one-shot: the next 0 of the count, which may come before the
+	 * deadline of a periodic timer faster than the floor (that deadline
+	 * is the k-th reload). A count that reloads right now has a full
+	 * period to go. The deadline is past now here.
+	 */
+	left = (l->timer_deadline_ns - now) % l->timer_period_ns;
+	next = now + (left ? left : l->timer_period_ns);
+	if (next != l->timer_deadline_ns)
+		timer_arm_at(l, next);
 }
 
 /* Re-arms the host timer after a restore. */
@@ -271,7 +348,7 @@ void lapic_timer_rearm(struct virq_lapic *l)
 
 VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)
 {
-	uint64_t now, late, periods, interval;
+	uint64_t now;
 
 	if (!lapic->timer_armed)
 		return;
@@ -287,21 +364,5 @@ VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)
 		lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
 		return;
 	}
-	/* A masked LVT drops the expiry; the count goes on. */
-	lapic_fire_lvt(lapic, VIRQ_LAPIC_REG_LVT_TIMER);
-	if (lapic_timer_mode(lapic) != VIRQ_LVT_TIMER_PERIODIC) {
-		lapic->timer_armed = false; /* one-shot: current count stays 0 */
-		return;
-	}
-	/*
-	 * Periodic: next deadline on the original grid (no drift), at least
-	 * one floored interval later. After a long pause, one expiry is
-	 * delivered and the missed ones are skipped in O(1) (KVM
-	 * CVE-2025-71104 caught up one period at a time).
-	 */
-	interval = lapic_timer_interval(lapic);
-	late = now - lapic->timer_deadline_ns;
-	periods = late / interval + 1;
-	lapic->timer_deadline_ns += periods * interval;
-	lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
+	timer_expire(lapic, now);
 }

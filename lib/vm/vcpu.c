@@ -48,10 +48,15 @@ static void take(struct virq_vcpu *v)
 		v->held = 0;
 	}
 	if (ev.flags & VIRQ_LAPIC_EV_NMI) {
-		if (v->nmi_pending < VIRQ_VCPU_MAX_PENDING_NMI)
-			v->nmi_pending++;
-		else
-			v->stats.nmi_dropped++;
+		/* One or two NMIs (nmi_count), added up to the two held. */
+		unsigned n = ev.nmi_count > 1U ? 2U : 1U;
+
+		while (n--) {
+			if (v->nmi_pending < VIRQ_VCPU_MAX_PENDING_NMI)
+				v->nmi_pending++;
+			else
+				v->stats.nmi_dropped++;
+		}
 	}
 	if (ev.flags & VIRQ_LAPIC_EV_SIPI)
 		v->sipi_vector = ev.sipi_vector;

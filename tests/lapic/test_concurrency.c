@@ -31,6 +31,9 @@
  * PIR harvest, a non-atomic PIR read-and-clear, a double notification and
  * a missing kick were each caught in (nearly) every run.
  *
+ * NMIs from two threads (the last test) are counted, not merged: the owner,
+ * running the vCPU policy (vcpu.h), must inject every one of them.
+ *
  * Threads never call cmocka asserts; they record the first failure and the
  * test thread asserts after joining. Must be TSan-clean.
  */
@@ -46,6 +49,7 @@
 #include <cmocka.h>
 
 #include <virq/lapic.h>
+#include <virq/vcpu.h>
 
 #include "lapic/lapic_priv.h"
 
@@ -72,6 +76,7 @@ enum {
 	FAIL_PHASE_ORDER,  /* phased test: wrong vector, order or count */
 	FAIL_STRANDED,     /* a post that did not kick left its bit with no notification */
 	FAIL_MIXED_TMR,    /* a level post was accepted as edge */
+	FAIL_NMI_COUNT,    /* NMI test: not exactly two NMIs injected in a round */
 };
 
 struct world {
@@ -819,6 +824,162 @@ static void test_level_edge_same_vector_concurrent_folds(void **state)
 	run_mixed(true);
 }
 
+/* ---- NMIs from two threads: two injected, never merged (review) ---- */
+
+/*
+ * Round shape: the owner (thread 0, which runs the vCPU policy) posts
+ * itself an NMI, as its own NMI IPI comes back through a router, while
+ * thread 1 posts an NMI and then the fixed vector NMI_VEC (both with
+ * virq_lapic_post_msg(), as virq_vm_deliver() does). The owner then
+ * decides entries with both windows open until it has injected NMI_VEC
+ * and a later decision finds nothing left: thread 1's NMI was posted
+ * before NMI_VEC, so the decision after the one that acknowledged NMI_VEC
+ * takes it, if none did before. Every round must inject exactly two NMIs,
+ * however the posts and the owner's takes interleave: both NMIs pending
+ * at one take (they used to merge into one), one taken before the other
+ * arrives, or thread 1's arriving while the owner's own is still being
+ * posted. Each thread waits a random few spins after the start barrier so
+ * every order occurs; the run stops after NMI_ROUNDS or NMI_TIME_NS.
+ */
+#define NMI_ROUNDS 20000U
+#define NMI_TIME_NS (1000ULL * 1000000ULL)
+#define NMI_VEC 0x51U
+#define NMI_DECISIONS_MAX 10000000U /* per round: thread 1's posts never arrived */
+
+static struct spin_barrier nmi_bar;
+static unsigned nmi_stop;        /* set by the owner before barrier A */
+static unsigned nmi_rounds_done; /* atomic */
+static unsigned nmi_bad_count;   /* NMIs injected in the failing round */
+static struct virq_vcpu nmi_pol;
+
+static struct virq_apic_msg nmi_msg(unsigned dm, uint8_t vec)
+{
+	struct virq_apic_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.src = VIRQ_MSG_SRC_NONE;
+	m.vector = vec;
+	m.delivery = (uint8_t)dm;
+	m.level = true;
+	return m;
+}
+
+static void nmi_skew(uint64_t *seed)
+{
+	for (unsigned i = (unsigned)(xorshift(seed) & 63U); i; i--)
+		__asm__ volatile("" ::: "memory");
+}
+
+static void *nmi_poster(void *arg)
+{
+	struct virq_apic_msg nmi = nmi_msg(VIRQ_DM_NMI, 0);
+	struct virq_apic_msg fixed = nmi_msg(VIRQ_DM_FIXED, NMI_VEC);
+	uint64_t seed = 0x9E3779B97F4A7C15ULL;
+
+	(void)arg;
+	pin_to_nth_cpu(1);
+	for (;;) {
+		spin_wait(&nmi_bar); /* A: start (or stop) */
+		if (__atomic_load_n(&nmi_stop, __ATOMIC_SEQ_CST))
+			return NULL;
+		nmi_skew(&seed);
+		virq_lapic_post_msg(&W.apic, &nmi);
+		virq_lapic_post_msg(&W.apic, &fixed);
+		spin_wait(&nmi_bar); /* B: the owner has drained the round */
+	}
+}
+
+/* One round on the owner: its own NMI, then entries until all is taken. */
+static void nmi_owner_round(unsigned r, uint64_t *seed)
+{
+	const struct virq_vcpu_window open = { .intr = true, .nmi = true };
+	struct virq_apic_msg nmi = nmi_msg(VIRQ_DM_NMI, 0);
+	struct virq_vcpu_decision d;
+	unsigned nmis = 0;
+	bool got_vec = false;
+
+	nmi_skew(seed);
+	virq_lapic_post_msg(&W.apic, &nmi);
+	for (unsigned n = 0;; n++) {
+		bool vec_before = got_vec;
+		uint32_t a = virq_vcpu_decide(&nmi_pol, &open, &d);
+
+		if (a & VIRQ_VCPU_NMI)
+			nmis++;
+		if (a & VIRQ_VCPU_INTR) {
+			if (d.vector != NMI_VEC || d.source != VIRQ_VCPU_SRC_LAPIC)
+				record_fail(FAIL_UNPOSTED, d.vector);
+			got_vec = true;
+			virq_lapic_eoi(&W.apic);
+		}
+		/* Done: nothing injected or waiting in an entry that began
+		 * after NMI_VEC was injected. */
+		if (vec_before && !(a & (VIRQ_VCPU_NMI | VIRQ_VCPU_NMI_WINDOW | VIRQ_VCPU_INTR |
+					 VIRQ_VCPU_INTR_WINDOW)))
+			break;
+		if (n == NMI_DECISIONS_MAX) {
+			record_fail(FAIL_LOST_POST, r);
+			return;
+		}
+	}
+	if (nmis != 2) {
+		__atomic_store_n(&nmi_bad_count, nmis, __ATOMIC_SEQ_CST);
+		record_fail(FAIL_NMI_COUNT, r);
+	}
+}
+
+static void *nmi_owner(void *arg)
+{
+	uint64_t seed = 0xD1B54A32D192ED03ULL, t0 = mono_ns();
+	unsigned r;
+
+	(void)arg;
+	pin_to_nth_cpu(0);
+	for (r = 0;; r++) {
+		if (r == NMI_ROUNDS || mono_ns() - t0 > NMI_TIME_NS || is_failed())
+			__atomic_store_n(&nmi_stop, 1U, __ATOMIC_SEQ_CST);
+		spin_wait(&nmi_bar); /* A */
+		if (__atomic_load_n(&nmi_stop, __ATOMIC_SEQ_CST))
+			break;
+		nmi_owner_round(r, &seed);
+		spin_wait(&nmi_bar); /* B */
+	}
+	__atomic_store_n(&nmi_rounds_done, r, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void test_nmis_from_two_threads_both_injected(void **state)
+{
+	const struct virq_vcpu_stats *s;
+	pthread_t t[2];
+	unsigned rounds;
+
+	(void)state;
+	world_init(1, 0);
+	memset(&nmi_bar, 0, sizeof(nmi_bar));
+	nmi_bar.n = 2;
+	nmi_stop = 0;
+	assert_int_equal(virq_vcpu_init(&nmi_pol, &W.apic, NULL), 0);
+	assert_int_equal(pthread_create(&t[0], NULL, nmi_owner, NULL), 0);
+	assert_int_equal(pthread_create(&t[1], NULL, nmi_poster, NULL), 0);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	world_fini();
+	rounds = nmi_rounds_done;
+	if (W.failed)
+		print_error("failure %d in round %u (%u NMIs injected)\n", W.failed, W.fail_vector,
+			    nmi_bad_count);
+	assert_int_equal(W.failed, FAIL_NONE);
+	s = virq_vcpu_get_stats(&nmi_pol);
+	assert_int_equal(s->nmi, 2ULL * rounds);
+	assert_int_equal(s->nmi_dropped, 0);
+	assert_int_equal(s->intr_lapic, rounds);
+	assert_true(rounds >= 100U);
+	/* Each round notifies both channels at least once: the event word
+	 * (the first NMI) and ON (NMI_VEC). */
+	assert_true(W.kicks >= 2ULL * rounds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -828,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_racing_first_posts_one_kick),
 		cmocka_unit_test(test_level_edge_same_vector_collapse),
 		cmocka_unit_test(test_level_edge_same_vector_concurrent_folds),
+		cmocka_unit_test(test_nmis_from_two_threads_both_injected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

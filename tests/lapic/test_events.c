@@ -31,8 +31,9 @@ static void post_ev(struct lapic_fixture *fx, unsigned dm, uint8_t vec)
 	virq_lapic_post_msg(&fx->apic, &m);
 }
 
-/* Takes events and checks the flags (and the SIPI vector when reported). */
-static void take_expect(struct lapic_fixture *fx, uint32_t flags, uint8_t sipi)
+/* Takes events and checks the flags, the SIPI vector when reported and
+ * the NMI count (@nmis, 0 without VIRQ_LAPIC_EV_NMI). */
+static void take_expect_nmis(struct lapic_fixture *fx, uint32_t flags, uint8_t sipi, unsigned nmis)
 {
 	struct virq_lapic_events ev;
 
@@ -40,6 +41,13 @@ static void take_expect(struct lapic_fixture *fx, uint32_t flags, uint8_t sipi)
 	assert_int_equal(virq_lapic_take_events(&fx->apic, &ev), flags);
 	assert_int_equal(ev.flags, flags);
 	assert_int_equal(ev.sipi_vector, (flags & VIRQ_LAPIC_EV_SIPI) ? sipi : 0);
+	assert_int_equal(ev.nmi_count, (flags & VIRQ_LAPIC_EV_NMI) ? nmis : 0);
+}
+
+/* The same with one NMI when VIRQ_LAPIC_EV_NMI is expected. */
+static void take_expect(struct lapic_fixture *fx, uint32_t flags, uint8_t sipi)
+{
+	take_expect_nmis(fx, flags, sipi, 1);
 }
 
 static void ap_init(struct lapic_fixture *fx, uint32_t id)
@@ -97,7 +105,7 @@ static void test_nmi_smi_extint_taken_once(void **state)
 }
 
 /* Regression (ACRN: multiple NMIs): each NMI taken between posts is reported;
- * two posted before a take are one pending NMI (edge, latched once). */
+ * two posted before a take are two NMIs (one kick), a third merges. */
 static void test_multiple_nmis(void **state)
 {
 	struct lapic_fixture fx;
@@ -113,7 +121,85 @@ static void test_multiple_nmis(void **state)
 	post_ev(&fx, VIRQ_DM_NMI, 0);
 	post_ev(&fx, VIRQ_DM_NMI, 0);
 	assert_int_equal(fx.f.kicks, 6);
-	take_expect(&fx, VIRQ_LAPIC_EV_NMI, 0);
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
+	take_expect(&fx, 0, 0);
+	for (unsigned i = 0; i < 3; i++)
+		post_ev(&fx, VIRQ_DM_NMI, 0);
+	assert_int_equal(fx.f.kicks, 7);
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
+	take_expect(&fx, 0, 0);
+	assert_invariants(&fx);
+}
+
+/*
+ * NMIs raised by the LAPIC itself (an LVT entry with NMI delivery, a LINT1
+ * edge into an NMI entry) count like posted ones, and the two sources add
+ * up to two. Before the count existed every case below reported one NMI
+ * (the flag merged them).
+ */
+static void test_nmi_count_local_and_posted(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	fixture_sw_enable(&fx);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_THERMAL, (uint32_t)VIRQ_DM_NMI << VIRQ_LVT_DM_SHIFT);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_LINT1, (uint32_t)VIRQ_DM_NMI << VIRQ_LVT_DM_SHIFT);
+
+	/* Two thermal NMIs. */
+	assert_int_equal(virq_lapic_deliver_lvt(&fx.apic, VIRQ_LAPIC_LVT_THERMAL), 0);
+	assert_int_equal(virq_lapic_deliver_lvt(&fx.apic, VIRQ_LAPIC_LVT_THERMAL), 0);
+	assert_true(virq_lapic_has_work(&fx.apic));
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
+	take_expect(&fx, 0, 0);
+
+	/* Two LINT1 edges, each applied before the next (a sync between). */
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, true), 0);
+	virq_lapic_sync(&fx.apic);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, false), 0);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, true), 0);
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, false), 0);
+
+	/* One local and one posted. */
+	assert_int_equal(virq_lapic_deliver_lvt(&fx.apic, VIRQ_LAPIC_LVT_THERMAL), 0);
+	post_ev(&fx, VIRQ_DM_NMI, 0);
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
+
+	/* Two of each, and three local: still two. */
+	post_ev(&fx, VIRQ_DM_NMI, 0);
+	post_ev(&fx, VIRQ_DM_NMI, 0);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(virq_lapic_deliver_lvt(&fx.apic, VIRQ_LAPIC_LVT_THERMAL), 0);
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
+	take_expect(&fx, 0, 0);
+
+	/* INIT discards both. */
+	post_ev(&fx, VIRQ_DM_NMI, 0);
+	assert_int_equal(virq_lapic_deliver_lvt(&fx.apic, VIRQ_LAPIC_LVT_THERMAL), 0);
+	post_ev(&fx, VIRQ_DM_INIT, 0);
+	take_expect(&fx, VIRQ_LAPIC_EV_INIT, 0);
+	take_expect(&fx, 0, 0);
+	assert_invariants(&fx);
+}
+
+/* A globally disabled APIC: no APIC, LINT1 is the NMI pin; its edges count. */
+static void test_nmi_count_lint1_without_apic(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	assert_int_equal(virq_lapic_set_apic_base(
+				 &fx.apic, VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_BSP, false),
+			 0);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, true), 0);
+	virq_lapic_sync(&fx.apic);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, false), 0);
+	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, true), 0);
+	post_ev(&fx, VIRQ_DM_NMI, 0); /* a message finds no APIC: dropped */
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI, 0, 2);
 	take_expect(&fx, 0, 0);
 	assert_invariants(&fx);
 }
@@ -439,24 +525,30 @@ static void test_init_deassert_ignored(void **state)
 	assert_invariants(&fx);
 }
 
-/* In wait-for-SIPI an NMI stays pending until the SIPI starts the AP. */
+/* In wait-for-SIPI NMIs stay pending, counted, until the SIPI starts the AP. */
 static void test_wait_sipi_holds_nmi(void **state)
 {
 	struct lapic_fixture fx;
 
 	(void)state;
-	ap_init(&fx, 2);
-	post_ev(&fx, VIRQ_DM_NMI, 0);
-	take_expect(&fx, 0, 0);
-	take_expect(&fx, 0, 0);
-	assert_false(virq_lapic_has_work(&fx.apic));
-	assert_int_equal(virq_lapic_get_mp_state(&fx.apic), VIRQ_LAPIC_MP_WAIT_SIPI);
+	for (unsigned n = 1; n <= 3; n++) {
+		ap_init(&fx, 2);
+		post_ev(&fx, VIRQ_DM_NMI, 0);
+		take_expect(&fx, 0, 0);
+		take_expect(&fx, 0, 0);
+		assert_false(virq_lapic_has_work(&fx.apic));
+		assert_int_equal(virq_lapic_get_mp_state(&fx.apic), VIRQ_LAPIC_MP_WAIT_SIPI);
+		for (unsigned i = 1; i < n; i++) {
+			post_ev(&fx, VIRQ_DM_NMI, 0);
+			take_expect(&fx, 0, 0);
+		}
 
-	post_ev(&fx, VIRQ_DM_STARTUP, 0x07);
-	take_expect(&fx, VIRQ_LAPIC_EV_SIPI | VIRQ_LAPIC_EV_NMI, 0x07);
-	take_expect(&fx, 0, 0);
-	assert_int_equal(virq_lapic_get_mp_state(&fx.apic), VIRQ_LAPIC_MP_RUNNABLE);
-	assert_invariants(&fx);
+		post_ev(&fx, VIRQ_DM_STARTUP, 0x07);
+		take_expect_nmis(&fx, VIRQ_LAPIC_EV_SIPI | VIRQ_LAPIC_EV_NMI, 0x07, n > 2 ? 2 : n);
+		take_expect(&fx, 0, 0);
+		assert_int_equal(virq_lapic_get_mp_state(&fx.apic), VIRQ_LAPIC_MP_RUNNABLE);
+		assert_invariants(&fx);
+	}
 }
 
 /* A globally disabled APIC receives no messages: dropped, not held (SDM 10.4.3). */
@@ -529,7 +621,7 @@ static void test_events_kick_once_per_transition(void **state)
 	post_ev(&fx, VIRQ_DM_NMI, 0);
 	post_ev(&fx, VIRQ_DM_STARTUP, 0x02);
 	assert_int_equal(fx.f.kicks, 2);
-	take_expect(&fx, VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT, 0);
+	take_expect_nmis(&fx, VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI | VIRQ_LAPIC_EV_EXTINT, 0, 2);
 	assert_int_equal(fx.f.kicks, 2);
 	take_expect(&fx, 0, 0); /* taking nothing does not re-arm anything */
 	post_ev(&fx, VIRQ_DM_SMI, 0);
@@ -545,6 +637,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nmi_smi_extint_taken_once),
 		cmocka_unit_test(test_multiple_nmis),
+		cmocka_unit_test(test_nmi_count_local_and_posted),
+		cmocka_unit_test(test_nmi_count_lint1_without_apic),
 		cmocka_unit_test(test_reserved_message_ignored),
 		cmocka_unit_test(test_fixed_lowest_messages_go_to_irr),
 		cmocka_unit_test(test_init_resets_xapic),

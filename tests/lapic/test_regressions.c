@@ -813,11 +813,14 @@ static void test_acrn_multiple_nmis(void **state)
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), 0);
 	assert_false(virq_lapic_has_work(&fx.apic));
 
-	/* Two before the vCPU takes them: one pending NMI (edge, latched once). */
+	/* Two before the vCPU takes them: both reported (counted to two, as
+	 * KVM does), the flag still set once. */
 	virq_lapic_post_msg(&fx.apic, &nmi);
 	virq_lapic_post_msg(&fx.apic, &nmi);
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), VIRQ_LAPIC_EV_NMI);
+	assert_int_equal(ev.nmi_count, 2);
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), 0);
+	assert_int_equal(ev.nmi_count, 0);
 
 	/* Back to back, each taken: none lost. */
 	for (unsigned i = 0; i < 10; i++) {
@@ -833,10 +836,11 @@ static void test_acrn_multiple_nmis(void **state)
 		assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, false), 0);
 		assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), 0);
 	}
-	/* An NMI message and an LVT NMI together: still one NMI to inject. */
+	/* An NMI message and an LVT NMI together: two NMIs to inject. */
 	virq_lapic_post_msg(&fx.apic, &nmi);
 	assert_int_equal(virq_lapic_set_lint(&fx.apic, 1, true), 0);
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), VIRQ_LAPIC_EV_NMI);
+	assert_int_equal(ev.nmi_count, 2);
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), 0);
 
 	/* NMI is accepted by a software-disabled APIC (SDM 10.4.7.2). */

@@ -251,8 +251,10 @@ static void test_saved_xapic_fields(void **state)
 	assert_int_equal(st.tsc_deadline, 0);
 	assert_int_equal(st.flags, VIRQ_LAPIC_STATE_TIMER_ARMED);
 	assert_int_equal(st.timer_remaining_ns, 80000 - 12345);
-	/* The posted NMI and SMI, and the LINT1 edge applied as an NMI. */
-	assert_int_equal(st.events, VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI);
+	/* The posted NMI and SMI, and the LINT1 edge applied as a second NMI
+	 * (version 3: counted, not merged). */
+	assert_int_equal(st.events,
+			 VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_STATE_EV_NMI2 | VIRQ_LAPIC_EV_SMI);
 	assert_int_equal(st.lint, 2U); /* LINT1 high, no edge left */
 	assert_invariants(&fx);
 }
@@ -343,10 +345,11 @@ static void test_restore_fresh_rearms_timer(void **state)
 	virq_lapic_timer_expired(&fresh.apic);
 	assert_true(page_vec(&fresh, VIRQ_LAPIC_REG_IRR, 0xD0));
 	assert_int_equal(fresh.f.timer_deadline, fresh.f.now + 80000);
-	/* Vectors as saved (0xEE highest, above PPR 0x60); events NMI, SMI. */
+	/* Vectors as saved (0xEE highest, above PPR 0x60); events two NMIs, SMI. */
 	assert_int_equal(virq_lapic_ack(&fresh.apic), 0xEE);
 	assert_int_equal(virq_lapic_take_events(&fresh.apic, &ev),
 			 VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_EV_SMI);
+	assert_int_equal(ev.nmi_count, 2);
 	assert_invariants(&fresh);
 
 	/* The AP: still waits for SIPI, then takes the posted one and the NMI. */
@@ -429,6 +432,63 @@ static void test_save_after_timer_mode_switches_restorable(void **state)
 		save(&fx, &a);
 		assert_int_equal(virq_lapic_restore(&fx.apic, &a), 0);
 		assert_invariants(&fx);
+	}
+}
+
+/*
+ * A timer switched between one-shot and periodic while counting saves the
+ * count it has and the time to its next 0, which restore accepts in
+ * either mode and resumes: a one-shot made from a floored periodic timer
+ * (remaining time shorter than the floored deadline, within one period),
+ * and a periodic one made from a one-shot. Before the fix the switch
+ * stopped the count and the saved state had no timer armed.
+ */
+static void test_timer_mode_switch_round_trip(void **state)
+{
+	static struct lapic_fixture fx, fresh;
+	struct virq_lapic_config cfg = fixture_default_config();
+	struct virq_lapic_state a, b;
+
+	(void)state;
+	cfg.timer_min_period_ns = 1000;
+	for (unsigned to_oneshot = 0; to_oneshot < 2; to_oneshot++) {
+		uint64_t left = to_oneshot ? 4 : 5; /* ns to the next 0 */
+
+		fixture_init(&fx, &cfg);
+		fixture_sw_enable(&fx);
+		fx.f.now = NOW0;
+		/* Divide by 1, count 7: a 7 ns period, floored to 1001 ns. */
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, to_oneshot ? 0x20031U : 0x31U);
+		mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB);
+		mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 7);
+		fx.f.now = NOW0 + (to_oneshot ? 10 : 2);
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, to_oneshot ? 0x31U : 0x20031U);
+		save(&fx, &a);
+		assert_int_equal(a.flags, VIRQ_LAPIC_STATE_TIMER_ARMED);
+		assert_int_equal(a.regs[R(VIRQ_LAPIC_REG_TMCCT)], left);
+		assert_int_equal(a.timer_remaining_ns, left);
+		assert_int_equal(virq_lapic_restore(&fx.apic, &a), 0);
+		save(&fx, &b);
+		assert_memory_equal(&a, &b, sizeof(a));
+
+		fixture_init(&fresh, &cfg);
+		fresh.f.now = 3 * NOW0;
+		assert_int_equal(virq_lapic_restore(&fresh.apic, &a), 0);
+		assert_int_equal(fresh.f.timer_deadline, 3 * NOW0 + left);
+		assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), left);
+		fresh.f.now += left;
+		virq_lapic_timer_expired(&fresh.apic);
+		assert_int_equal(virq_lapic_ack(&fresh.apic), 0x31);
+		virq_lapic_eoi(&fresh.apic);
+		if (to_oneshot) {
+			assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 0);
+			save(&fresh, &b);
+			assert_int_equal(b.flags, 0);
+		} else {
+			assert_int_equal(mmio_r(&fresh, VIRQ_LAPIC_REG_TMCCT), 7);
+			assert_int_equal(fresh.f.timer_deadline, fresh.f.now + 1001);
+		}
+		assert_invariants(&fresh);
 	}
 }
 
@@ -578,26 +638,39 @@ static void test_restore_overdue_timer_young_clock(void **state)
 
 /*
  * Version 1 states (written before lint_vectors existed) restore: an entry
- * with Remote IRR set is taken to have delivered the vector it holds. The
- * re-saved state is version 2 and equals the version-2 save.
+ * with Remote IRR set is taken to have delivered the vector it holds.
+ * Version 1 and 2 states (written before NMIs were counted) hold one NMI
+ * at most. The re-saved state is version 3 and equals the version-3 save
+ * with its second NMI gone.
  */
 static void test_restore_version1_state(void **state)
 {
 	static struct lapic_fixture fx;
-	struct virq_lapic_state v2, v1, again;
+	struct virq_lapic_state v3, old, again;
+	struct virq_lapic_events ev;
 
 	(void)state;
-	build_xapic_rich(&fx);
-	save(&fx, &v2);
-	assert_int_equal(v2.version, 2);
-	assert_int_equal(v2.lint_vectors, 0x53);
-	v1 = v2;
-	v1.version = 1;
-	v1.lint_vectors = 0;
-	assert_int_equal(virq_lapic_restore(&fx.apic, &v1), 0);
-	assert_invariants(&fx);
-	save(&fx, &again);
-	assert_memory_equal(&v2, &again, sizeof(v2));
+	for (uint32_t version = 1; version <= 2; version++) {
+		build_xapic_rich(&fx);
+		save(&fx, &v3);
+		assert_int_equal(v3.version, 3);
+		assert_int_equal(v3.lint_vectors, 0x53);
+		assert_true(v3.events & VIRQ_LAPIC_STATE_EV_NMI2);
+		old = v3;
+		old.version = version;
+		if (version == 1)
+			old.lint_vectors = 0;
+		/* Bit 8 of events was reserved: refused, then without it. */
+		assert_int_equal(virq_lapic_restore(&fx.apic, &old), -VIRQ_ESTATE);
+		old.events &= ~VIRQ_LAPIC_STATE_EV_NMI2;
+		assert_int_equal(virq_lapic_restore(&fx.apic, &old), 0);
+		assert_invariants(&fx);
+		save(&fx, &again);
+		v3.events &= ~VIRQ_LAPIC_STATE_EV_NMI2;
+		assert_memory_equal(&v3, &again, sizeof(v3));
+		virq_lapic_take_events(&fx.apic, &ev);
+		assert_int_equal(ev.nmi_count, 1);
+	}
 }
 
 /*
@@ -858,6 +931,17 @@ static void c_events_bit31(struct virq_lapic_state *st)
 	st->events |= 1U << 31;
 }
 
+static void c_events_nmi2_alone(struct virq_lapic_state *st)
+{
+	st->events = (st->events & ~VIRQ_LAPIC_EV_NMI) | VIRQ_LAPIC_STATE_EV_NMI2;
+}
+
+static void c_events_nmi2_version2(struct virq_lapic_state *st)
+{
+	st->version = 2; /* bit 8 was reserved */
+	st->events |= VIRQ_LAPIC_EV_NMI | VIRQ_LAPIC_STATE_EV_NMI2;
+}
+
 static void c_lint_bit6(struct virq_lapic_state *st)
 {
 	st->lint |= 1U << 6;
@@ -1063,6 +1147,8 @@ static const struct corruption corruptions[] = {
 	FN("flags bit 31", BOTH, -VIRQ_ESTATE, c_flags_bit31),
 	FN("events bit 5", BOTH, -VIRQ_ESTATE, c_events_bit5),
 	FN("events bit 31", BOTH, -VIRQ_ESTATE, c_events_bit31),
+	FN("second NMI without the first", BOTH, -VIRQ_ESTATE, c_events_nmi2_alone),
+	FN("second NMI in a version 2 state", BOTH, -VIRQ_ESTATE, c_events_nmi2_version2),
 	FN("lint bit 6", BOTH, -VIRQ_ESTATE, c_lint_bit6),
 	FN("lint bit 31", BOTH, -VIRQ_ESTATE, c_lint_bit31),
 	FN("reserved", BOTH, -VIRQ_ESTATE, c_reserved),
@@ -1231,6 +1317,7 @@ int main(void)
 		cmocka_unit_test(test_restore_fresh_rearms_timer),
 		cmocka_unit_test(test_restore_replaces_timer),
 		cmocka_unit_test(test_save_after_timer_mode_switches_restorable),
+		cmocka_unit_test(test_timer_mode_switch_round_trip),
 		cmocka_unit_test(test_overdue_timer_round_trip),
 		cmocka_unit_test(test_far_tsc_deadline_saturates),
 		cmocka_unit_test(test_restore_overdue_timer_young_clock),

@@ -65,6 +65,20 @@ static void take_tick(struct lapic_fixture *fx, uint8_t v)
 	assert_true(irr_empty(fx));
 }
 
+/* The host timer fires at @t: one interrupt of vector @v taken, nothing
+ * else pending. */
+static void fire_at_vec(struct lapic_fixture *fx, uint64_t t, uint8_t v)
+{
+	fx->f.now = t;
+	virq_lapic_timer_expired(&fx->apic);
+	take_tick(fx, v);
+}
+
+static void fire_at(struct lapic_fixture *fx, uint64_t t)
+{
+	fire_at_vec(fx, t, VEC);
+}
+
 static uint64_t tsc_msr(struct lapic_fixture *fx)
 {
 	uint64_t v = 0xBAD;
@@ -537,7 +551,7 @@ static void test_timer_illegal_vector(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.5.4.1: mode switches disarm ---- */
+/* ---- SDM 10.5.4.1: mode switches ---- */
 
 static void arm_in_mode(struct lapic_fixture *fx, unsigned mode)
 {
@@ -555,33 +569,250 @@ static void arm_in_mode(struct lapic_fixture *fx, unsigned mode)
 	assert_int_equal(fx->f.timer_deadline, fx->f.now + 1000);
 }
 
-static void test_mode_switch_disarms(void **state)
+/*
+ * Entering or leaving TSC-deadline mode disarms (SDM 10.5.4.1): the count
+ * and Initial Count read 0, the deadline too, and the old expiry never
+ * comes.
+ */
+static void test_mode_switch_tsc_deadline_disarms(void **state)
 {
 	static const uint32_t lvt[] = { LVT_ONESHOT(VEC), LVT_PERIODIC(VEC), LVT_TSC(VEC) };
+	static const unsigned pairs[][2] = {
+		{ VIRQ_LVT_TIMER_ONESHOT, VIRQ_LVT_TIMER_TSCDEADLINE },
+		{ VIRQ_LVT_TIMER_PERIODIC, VIRQ_LVT_TIMER_TSCDEADLINE },
+		{ VIRQ_LVT_TIMER_TSCDEADLINE, VIRQ_LVT_TIMER_ONESHOT },
+		{ VIRQ_LVT_TIMER_TSCDEADLINE, VIRQ_LVT_TIMER_PERIODIC },
+	};
 	struct lapic_fixture fx;
 
 	(void)state;
-	for (unsigned from = 0; from < 3; from++) {
-		for (unsigned to = 0; to < 3; to++) {
-			if (from == to)
-				continue;
-			timer_setup(&fx, NULL);
-			fx.f.use_guest_tsc = true;
-			arm_in_mode(&fx, from);
-			advance(&fx, 100);
-			mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, lvt[to]);
-			assert_int_equal(fx.f.timer_cancels, 1);
-			assert_false(fx.f.timer_armed);
-			assert_int_equal(ccr(&fx), 0);
-			assert_int_equal(tsc_msr(&fx), 0);
-			advance(&fx, 5000); /* well past the old deadline */
-			virq_lapic_timer_expired(&fx.apic);
-			assert_true(irr_empty(&fx));
-			assert_int_equal(ccr(&fx), 0);
-			assert_int_equal(fx.f.timer_arms, 1);
-			assert_invariants(&fx);
-		}
+	for (unsigned i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		unsigned from = pairs[i][0], to = pairs[i][1];
+
+		timer_setup(&fx, NULL);
+		fx.f.use_guest_tsc = true;
+		arm_in_mode(&fx, from);
+		advance(&fx, 100);
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, lvt[to]);
+		assert_int_equal(fx.f.timer_cancels, 1);
+		assert_false(fx.f.timer_armed);
+		assert_int_equal(ccr(&fx), 0);
+		assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_TMICT), 0);
+		assert_int_equal(tsc_msr(&fx), 0);
+		advance(&fx, 5000); /* well past the old deadline */
+		virq_lapic_timer_expired(&fx.apic);
+		assert_true(irr_empty(&fx));
+		assert_int_equal(ccr(&fx), 0);
+		assert_int_equal(fx.f.timer_arms, 1);
+		assert_invariants(&fx);
 	}
+}
+
+/*
+ * One-shot -> periodic while counting: the count goes on from where it
+ * was (not reloaded), expires when it reaches 0 as the one-shot would
+ * have, then reloads from Initial Count and keeps going. Processors and
+ * KVM do so; before the fix the write stopped the count at 0 (the host
+ * timer cancelled, no expiry at T0 + 1000).
+ */
+static void test_oneshot_to_periodic_keeps_counting(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	timer_setup(&fx, NULL);
+	arm_in_mode(&fx, VIRQ_LVT_TIMER_ONESHOT); /* 500 at divide by 2: 0 at T0 + 1000 */
+	fx.f.now = T0 + 300;
+	assert_int_equal(ccr(&fx), 350);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	assert_int_equal(ccr(&fx), 350);
+	assert_int_equal(fx.f.timer_cancels, 0);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, T0 + 1000);
+	fx.f.now = T0 + 999;
+	assert_int_equal(ccr(&fx), 1);
+	virq_lapic_timer_expired(&fx.apic); /* early: nothing */
+	assert_true(irr_empty(&fx));
+	/* At 0: the interrupt, then a reload from Initial Count. */
+	fire_at(&fx, T0 + 1000);
+	assert_int_equal(ccr(&fx), 500);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	fx.f.now = T0 + 1250;
+	assert_int_equal(ccr(&fx), 375);
+	fire_at(&fx, T0 + 2000);
+	assert_int_equal(fx.f.timer_deadline, T0 + 3000);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_TMICT), 500);
+	assert_int_equal(fx.f.timer_cancels, 0);
+	assert_invariants(&fx);
+}
+
+/*
+ * Periodic -> one-shot while counting: the count goes on, expires once
+ * more at its next 0 and stops there. Before the fix the write stopped it
+ * at once (Current Count 0 at T0 + 1400, no expiry at T0 + 2000).
+ */
+static void test_periodic_to_oneshot_fires_once_more(void **state)
+{
+	struct lapic_fixture fx;
+	unsigned arms;
+
+	(void)state;
+	timer_setup(&fx, NULL);
+	arm_in_mode(&fx, VIRQ_LVT_TIMER_PERIODIC);
+	fire_at(&fx, T0 + 1000);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	fx.f.now = T0 + 1400;
+	assert_int_equal(ccr(&fx), 300);
+	arms = fx.f.timer_arms;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_ONESHOT(VEC));
+	assert_int_equal(ccr(&fx), 300);
+	assert_int_equal(fx.f.timer_cancels, 0);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	assert_int_equal(fx.f.timer_arms, arms); /* the same deadline: not re-armed */
+	fx.f.now = T0 + 1998;
+	assert_int_equal(ccr(&fx), 1);
+	fire_at(&fx, T0 + 2000);
+	/* Stopped: not re-armed, the count stays 0, no further expiry. */
+	assert_int_equal(fx.f.timer_arms, arms);
+	assert_int_equal(ccr(&fx), 0);
+	fx.f.now = T0 + 5000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	assert_int_equal(ccr(&fx), 0);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_TMICT), 500);
+	/* Back to periodic with the count at 0: it stays 0 until Initial Count
+	 * is written. */
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	assert_int_equal(ccr(&fx), 0);
+	assert_int_equal(fx.f.timer_arms, arms);
+	fx.f.now = T0 + 9000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 500);
+	assert_int_equal(fx.f.timer_deadline, T0 + 10000);
+	fire_at(&fx, T0 + 10000);
+	assert_int_equal(fx.f.timer_deadline, T0 + 11000);
+	assert_invariants(&fx);
+}
+
+/*
+ * A switch back and forth before the count reaches 0 changes nothing the
+ * guest can see: the count and the deadline are those of the last mode.
+ */
+static void test_mode_switch_back_and_forth(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	timer_setup(&fx, NULL);
+	arm_in_mode(&fx, VIRQ_LVT_TIMER_ONESHOT);
+	for (unsigned k = 1; k <= 9; k++) {
+		fx.f.now = T0 + 100 * k;
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER,
+		       (k & 1U) ? LVT_PERIODIC(VEC) : LVT_ONESHOT(VEC));
+		assert_int_equal(ccr(&fx), 500 - 50 * k);
+		assert_int_equal(fx.f.timer_deadline, T0 + 1000);
+	}
+	/* Ends periodic (k = 9): reloads at T0 + 1000. */
+	fire_at(&fx, T0 + 1000);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	assert_int_equal(fx.f.timer_cancels, 0);
+	assert_invariants(&fx);
+}
+
+/*
+ * The vector and the mask written with the mode apply to the expiry after
+ * the write; the count ignores them. A masked expiry is lost (the count
+ * still reloads or stops as the new mode says).
+ */
+static void test_mode_switch_with_mask_and_vector(void **state)
+{
+	struct lapic_fixture fx;
+	unsigned arms;
+
+	(void)state;
+	/* Periodic (masked) -> one-shot with a new vector, unmasked. */
+	timer_setup(&fx, NULL);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC) | VIRQ_LVT_MASKED);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 500);
+	fx.f.now = T0 + 1000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx)); /* masked: lost */
+	fx.f.now = T0 + 1100;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_ONESHOT(0x99));
+	assert_int_equal(ccr(&fx), 450);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	fx.f.now = T0 + 2000;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, 0x99);
+	assert_int_equal(ccr(&fx), 0);
+
+	/* One-shot -> periodic, masked: the expiries are lost, the count
+	 * reloads; unmasking (same mode) lets the next one through. */
+	timer_setup(&fx, NULL);
+	arm_in_mode(&fx, VIRQ_LVT_TIMER_ONESHOT);
+	fx.f.now = T0 + 200;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC) | VIRQ_LVT_MASKED);
+	assert_int_equal(ccr(&fx), 400);
+	fx.f.now = T0 + 1000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	assert_int_equal(ccr(&fx), 500);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	fx.f.now = T0 + 1500;
+	arms = fx.f.timer_arms;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(0x77));
+	assert_int_equal(ccr(&fx), 250);
+	assert_int_equal(fx.f.timer_arms, arms);
+	fire_at_vec(&fx, T0 + 2000, 0x77);
+	assert_int_equal(fx.f.timer_deadline, T0 + 3000);
+	assert_invariants(&fx);
+}
+
+/*
+ * An expiry that was due before the write but not processed yet (the
+ * embedder's host timer is late) belongs to the old mode and the old
+ * entry: a one-shot switched to periodic has reached 0 and stays there;
+ * a periodic one switched to one-shot has reloaded and expires once more.
+ */
+static void test_mode_switch_after_unprocessed_expiry(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	timer_setup(&fx, NULL);
+	arm_in_mode(&fx, VIRQ_LVT_TIMER_ONESHOT);
+	fx.f.now = T0 + 1200;
+	assert_int_equal(ccr(&fx), 0);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(0x99));
+	take_tick(&fx, VEC); /* the one-shot's, with its vector */
+	assert_int_equal(ccr(&fx), 0);
+	assert_false(fx.f.timer_armed); /* the late host timer is cancelled */
+	virq_lapic_timer_expired(&fx.apic);
+	fx.f.now = T0 + 5000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	assert_int_equal(ccr(&fx), 0);
+
+	timer_setup(&fx, NULL);
+	arm_in_mode(&fx, VIRQ_LVT_TIMER_PERIODIC);
+	fx.f.now = T0 + 1200; /* the expiry at T0 + 1000 is not processed */
+	assert_int_equal(ccr(&fx), 400);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_ONESHOT(0x99));
+	take_tick(&fx, VEC);
+	assert_int_equal(ccr(&fx), 400);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, T0 + 2000);
+	fx.f.now = T0 + 2000;
+	virq_lapic_timer_expired(&fx.apic);
+	take_tick(&fx, 0x99);
+	assert_int_equal(ccr(&fx), 0);
+	fx.f.now = T0 + 3000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	assert_invariants(&fx);
 }
 
 /* Rewriting the LVT Timer without changing the mode does not disarm. */
@@ -946,14 +1177,6 @@ static void arm_div1(struct lapic_fixture *fx, uint32_t lvt, uint32_t tmict)
 	mmio_w(fx, VIRQ_LAPIC_REG_TMICT, tmict);
 }
 
-/* The host timer fires at @t: one interrupt taken, nothing else pending. */
-static void fire_at(struct lapic_fixture *fx, uint64_t t)
-{
-	fx->f.now = t;
-	virq_lapic_timer_expired(&fx->apic);
-	take_tick(fx, VEC);
-}
-
 /*
  * Review finding 2: divide by 1, count 3 is a 3 ns periodic timer; every
  * host expiry re-armed 3 ns ahead. With the default floor (200 us, KVM's
@@ -1090,6 +1313,62 @@ static void test_periodic_floor_divide_changed(void **state)
 	assert_invariants(&fx);
 }
 
+/*
+ * Mode switches under the floor. Periodic -> one-shot: the one-shot
+ * expires at the next 0 of the count, which comes long before the floored
+ * deadline (the k-th reload). One-shot -> periodic: the expiry at 0 is the
+ * one-shot's own, then every k-th reload. Current Count keeps its rate and
+ * phase throughout. Before the fix both writes stopped the count at 0.
+ */
+static void test_periodic_floor_mode_switch(void **state)
+{
+	struct lapic_fixture fx;
+	unsigned arms;
+
+	(void)state;
+	floor_setup(&fx, 1000);              /* 1 us */
+	arm_div1(&fx, LVT_PERIODIC(VEC), 7); /* 7 ns: interval 143 * 7 = 1001 ns */
+	assert_int_equal(fx.f.timer_deadline, T0 + 1001);
+	fx.f.now = T0 + 10;
+	assert_int_equal(ccr(&fx), 4);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_ONESHOT(VEC));
+	assert_int_equal(ccr(&fx), 4);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, T0 + 14); /* the next 0 */
+	fx.f.now = T0 + 13;
+	assert_int_equal(ccr(&fx), 1);
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	arms = fx.f.timer_arms;
+	fire_at(&fx, T0 + 14);
+	assert_int_equal(fx.f.timer_arms, arms);
+	assert_int_equal(ccr(&fx), 0);
+	fx.f.now = T0 + 2000;
+	virq_lapic_timer_expired(&fx.apic);
+	assert_true(irr_empty(&fx));
+	assert_int_equal(ccr(&fx), 0);
+	assert_invariants(&fx);
+
+	floor_setup(&fx, 1000);
+	arm_div1(&fx, LVT_ONESHOT(VEC), 7);
+	assert_int_equal(fx.f.timer_deadline, T0 + 7);
+	fx.f.now = T0 + 2;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_PERIODIC(VEC));
+	assert_int_equal(ccr(&fx), 5);
+	assert_int_equal(fx.f.timer_deadline, T0 + 7);
+	fire_at(&fx, T0 + 7);
+	assert_int_equal(ccr(&fx), 7);
+	assert_int_equal(fx.f.timer_deadline, T0 + 7 + 1001);
+	fx.f.now = T0 + 9;
+	assert_int_equal(ccr(&fx), 5);
+	fx.f.now = T0 + 7 + 1000; /* 142 reloads and 6 ns on */
+	assert_int_equal(ccr(&fx), 1);
+	fire_at(&fx, T0 + 7 + 1001);
+	assert_int_equal(fx.f.timer_deadline, T0 + 7 + 2 * 1001);
+	assert_int_equal(fx.f.timer_cancels, 0);
+	assert_invariants(&fx);
+}
+
 /* The floor is configuration: 1 to 1 s; 0 means the default. */
 static void test_periodic_floor_config_bounds(void **state)
 {
@@ -1126,7 +1405,12 @@ int main(void)
 		cmocka_unit_test(test_masked_periodic_keeps_reloading),
 		cmocka_unit_test(test_masked_oneshot_expiry_lost),
 		cmocka_unit_test(test_timer_illegal_vector),
-		cmocka_unit_test(test_mode_switch_disarms),
+		cmocka_unit_test(test_mode_switch_tsc_deadline_disarms),
+		cmocka_unit_test(test_oneshot_to_periodic_keeps_counting),
+		cmocka_unit_test(test_periodic_to_oneshot_fires_once_more),
+		cmocka_unit_test(test_mode_switch_back_and_forth),
+		cmocka_unit_test(test_mode_switch_with_mask_and_vector),
+		cmocka_unit_test(test_mode_switch_after_unprocessed_expiry),
 		cmocka_unit_test(test_same_mode_lvt_write_keeps_timer),
 		cmocka_unit_test(test_tsc_deadline_offset_guest_tsc),
 		cmocka_unit_test(test_tsc_deadline_reads_0_after_expiry),
@@ -1142,6 +1426,7 @@ int main(void)
 		cmocka_unit_test(test_periodic_floor_off_and_slow_timers),
 		cmocka_unit_test(test_oneshot_and_tsc_deadline_not_floored),
 		cmocka_unit_test(test_periodic_floor_divide_changed),
+		cmocka_unit_test(test_periodic_floor_mode_switch),
 		cmocka_unit_test(test_periodic_floor_config_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

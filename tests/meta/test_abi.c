@@ -36,9 +36,11 @@ VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_SN == 1ULL << (257 - 256), "SN is bit 257");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NV_SHIFT == 272 - 256, "NV is bits 279:272");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NDST_SHIFT == 288 - 256, "NDST is bits 319:288");
 
-/* Save/restore format, version 2 (version 1 had `reserved` where
- * lint_vectors is, same layout): a layout change needs a new version. */
-VIRQ_STATIC_ASSERT(VIRQ_LAPIC_STATE_VERSION == 2U, "state version changed: re-pin the layout");
+/* Save/restore format, version 3 (version 1 had `reserved` where
+ * lint_vectors is; version 2 had bit 8 of events reserved; same layout):
+ * a layout change needs a new version. */
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_STATE_VERSION == 3U, "state version changed: re-pin the layout");
+VIRQ_STATIC_ASSERT(VIRQ_LAPIC_STATE_EV_NMI2 == 1U << 8, "the saved second NMI is events bit 8");
 PIN_SIZE(struct virq_lapic_state, 1080, 8);
 PIN_OFF(struct virq_lapic_state, version, 0);
 PIN_OFF(struct virq_lapic_state, size, 4);
@@ -81,10 +83,12 @@ PIN_OFF(struct virq_lapic_config, timer_tick_ps, 12);
 PIN_OFF(struct virq_lapic_config, tsc_khz, 16);
 PIN_OFF(struct virq_lapic_config, timer_min_period_ns, 20);
 
-/* Events handed to the vCPU loop. */
+/* Events handed to the vCPU loop. nmi_count took a byte of the former
+ * padding: the size, and what older callers read, stay. */
 PIN_SIZE(struct virq_lapic_events, 8, 4);
 PIN_OFF(struct virq_lapic_events, flags, 0);
 PIN_OFF(struct virq_lapic_events, sipi_vector, 4);
+PIN_OFF(struct virq_lapic_events, nmi_count, 5);
 
 /* Ops table: hooks are only ever appended (doc/style.md), so offsets stay. */
 PIN_SIZE(struct virq_lapic_ops, 72, 8);

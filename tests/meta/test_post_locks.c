@@ -16,6 +16,11 @@
  * the library calls), so the count does not depend on how the source is
  * split into functions or inlined; only on what one call executes.
  *
+ * NMI posts (virq_lapic_post_msg() with an NMI message) are counted too:
+ * NMIs are counted to two with one compare-exchange on the event word, so
+ * the first and the second NMI each issue one locked instruction (the
+ * first kicks), and an NMI that finds two pending issues none.
+ *
  * The child marks each measured call with raise(SIGSTOP) after its set-up
  * posts; the parent steps from that stop to the function's entry without
  * counting (the tail of raise(), the call), then counts. The call goes
@@ -62,7 +67,8 @@ int main(void)
 
 enum target {
 	T_LAPIC,
-	T_PI
+	T_PI,
+	T_LAPIC_NMI /* virq_lapic_post_msg() of an NMI message */
 };
 
 struct post_case {
@@ -72,18 +78,22 @@ struct post_case {
 	bool suppress;    /* T_PI: SN set before the measured post */
 	uint8_t vector;   /* the measured post */
 	unsigned locked;  /* expected locked instructions */
-	unsigned kicks;   /* T_LAPIC: expected kicks in the measured call */
+	unsigned kicks;   /* T_LAPIC*: expected kicks in the measured call */
 	bool notify;      /* T_PI: expected return value */
+	unsigned nmis;    /* T_LAPIC_NMI: NMIs posted (and not measured) first */
 };
 
 static const struct post_case cases[] = {
-	{ "lapic edge post, ON clear", T_LAPIC, -1, false, 0x41, 2, 1, false },
-	{ "lapic edge post, ON set", T_LAPIC, 0x30, false, 0x41, 1, 0, false },
-	{ "lapic edge post, vector in PIR, ON set", T_LAPIC, 0x41, false, 0x41, 1, 0, false },
-	{ "pi post, ON clear", T_PI, -1, false, 0x41, 2, 0, true },
-	{ "pi post, ON set", T_PI, 0x30, false, 0x41, 1, 0, false },
-	{ "pi post, vector in PIR, ON set", T_PI, 0x41, false, 0x41, 1, 0, false },
-	{ "pi post, SN set, not urgent", T_PI, -1, true, 0x41, 1, 0, false },
+	{ "lapic edge post, ON clear", T_LAPIC, -1, false, 0x41, 2, 1, false, 0 },
+	{ "lapic edge post, ON set", T_LAPIC, 0x30, false, 0x41, 1, 0, false, 0 },
+	{ "lapic edge post, vector in PIR, ON set", T_LAPIC, 0x41, false, 0x41, 1, 0, false, 0 },
+	{ "pi post, ON clear", T_PI, -1, false, 0x41, 2, 0, true, 0 },
+	{ "pi post, ON set", T_PI, 0x30, false, 0x41, 1, 0, false, 0 },
+	{ "pi post, vector in PIR, ON set", T_PI, 0x41, false, 0x41, 1, 0, false, 0 },
+	{ "pi post, SN set, not urgent", T_PI, -1, true, 0x41, 1, 0, false, 0 },
+	{ "lapic NMI post, none pending", T_LAPIC_NMI, -1, false, 0, 1, 1, false, 0 },
+	{ "lapic NMI post, one pending", T_LAPIC_NMI, -1, false, 0, 1, 0, false, 1 },
+	{ "lapic NMI post, two pending", T_LAPIC_NMI, -1, false, 0, 0, 0, false, 2 },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -129,10 +139,21 @@ static const struct virq_lapic_ops ops = {
 /* Called through these, so the call reaches the library's own functions. */
 static void (*volatile lapic_post_fn)(struct virq_lapic *, uint8_t, bool) = virq_lapic_post;
 static bool (*volatile pi_post_fn)(struct virq_pi_desc *, uint8_t, bool) = virq_pi_post;
+static void (*volatile lapic_post_msg_fn)(struct virq_lapic *,
+					  const struct virq_apic_msg *) = virq_lapic_post_msg;
+
+static const struct virq_apic_msg nmi_msg = { .delivery = VIRQ_DM_NMI, .level = true };
 
 static uintptr_t target_addr(enum target t)
 {
-	return t == T_LAPIC ? (uintptr_t)virq_lapic_post : (uintptr_t)virq_pi_post;
+	switch (t) {
+	case T_LAPIC:
+		return (uintptr_t)virq_lapic_post;
+	case T_LAPIC_NMI:
+		return (uintptr_t)virq_lapic_post_msg;
+	default:
+		return (uintptr_t)virq_pi_post;
+	}
 }
 
 static int child_case(const struct post_case *c)
@@ -141,7 +162,7 @@ static int child_case(const struct post_case *c)
 	unsigned before;
 	bool ret = false;
 
-	if (c->target == T_LAPIC) {
+	if (c->target != T_PI) {
 		if (virq_lapic_init(&lapic, page, &cfg, &ops, NULL)) {
 			/* The parent sees an exit where it waits for the marker. */
 			fprintf(stderr, "child: virq_lapic_init failed\n");
@@ -149,6 +170,8 @@ static int child_case(const struct post_case *c)
 		}
 		if (c->setup_vector >= 0)
 			virq_lapic_post(&lapic, (uint8_t)c->setup_vector, false);
+		for (unsigned i = 0; i < c->nmis; i++)
+			virq_lapic_post_msg(&lapic, &nmi_msg);
 	} else {
 		memset(&desc, 0, sizeof(desc));
 		if (c->suppress)
@@ -161,13 +184,26 @@ static int child_case(const struct post_case *c)
 	raise(SIGSTOP); /* the parent steps from here to the entry, then counts */
 	if (c->target == T_LAPIC)
 		lapic_post_fn(&lapic, c->vector, false);
+	else if (c->target == T_LAPIC_NMI)
+		lapic_post_msg_fn(&lapic, &nmi_msg);
 	else
 		ret = pi_post_fn(&desc, c->vector, false);
 
-	if (c->target == T_LAPIC && kicks - before != c->kicks) {
+	if (c->target != T_PI && kicks - before != c->kicks) {
 		fprintf(stderr, "child: %s: %u kicks, want %u\n", c->name, kicks - before,
 			c->kicks);
 		return 1;
+	}
+	if (c->target == T_LAPIC_NMI) {
+		struct virq_lapic_events ev;
+		unsigned want = c->nmis + 1 < 2 ? c->nmis + 1 : 2;
+
+		virq_lapic_take_events(&lapic, &ev);
+		if (ev.flags != VIRQ_LAPIC_EV_NMI || ev.nmi_count != want) {
+			fprintf(stderr, "child: %s: events %#x with %u NMIs, want %u\n", c->name,
+				ev.flags, ev.nmi_count, want);
+			return 1;
+		}
 	}
 	if (c->target == T_PI && ret != c->notify) {
 		fprintf(stderr, "child: %s: virq_pi_post returned %d, want %d\n", c->name, ret,

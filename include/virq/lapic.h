@@ -532,6 +532,12 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * expiry and the next deadline in the future), disarms one-shot and
  * TSC-deadline timers (IA32_TSC_DEADLINE then reads 0).
  *
+ * A TSC deadline is converted to `now_ns` time when it is armed; it is due
+ * when that time passes, or earlier when `guest_tsc` already reached it. The
+ * guest TSC is not required to agree at the host deadline: a guest TSC that
+ * stands still while the vCPU is out of the guest (KVM on a host with an
+ * unstable TSC) would otherwise hold the timer for ever.
+ *
  * Periodic timers faster than virq_lapic_config::timer_min_period_ns: the
  * count runs at its architectural rate (Current Count reads exactly what it
  * would without the floor, reloading every TMICT ticks), but the interrupt

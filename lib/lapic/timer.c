@@ -199,6 +199,15 @@ static uint64_t tsc_delta_to_ns(const struct virq_lapic *l, uint64_t delta)
 	return whole * 1000000U + (rest * 1000000U + khz - 1) / khz;
 }
 
+/* A TSC deadline is reached: the interrupt, and IA32_TSC_DEADLINE reads 0
+ * (SDM 10.5.4.1). */
+static void timer_fire_tsc(struct virq_lapic *l)
+{
+	lapic_timer_stop(l);
+	l->tsc_deadline = 0;
+	lapic_fire_lvt(l, VIRQ_LAPIC_REG_LVT_TIMER);
+}
+
 static void timer_arm_tsc(struct virq_lapic *l)
 {
 	uint64_t tsc = guest_tsc(l);
@@ -206,9 +215,7 @@ static void timer_arm_tsc(struct virq_lapic *l)
 
 	if (l->tsc_deadline <= tsc) {
 		/* Already past: fires at once and disarms (SDM 10.5.4.1). */
-		lapic_timer_stop(l);
-		l->tsc_deadline = 0;
-		lapic_fire_lvt(l, VIRQ_LAPIC_REG_LVT_TIMER);
+		timer_fire_tsc(l);
 		return;
 	}
 	now = l->ops->now_ns(l->ctx);
@@ -353,13 +360,24 @@ VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic)
 	if (!lapic->timer_armed)
 		return;
 
+	now = lapic->ops->now_ns(lapic->ctx);
 	if (lapic_timer_mode(lapic) == VIRQ_LVT_TIMER_TSCDEADLINE) {
-		/* The guest TSC is the reference; an early wake re-arms. */
-		timer_arm_tsc(lapic);
+		/*
+		 * Due once the embedder's clock passes the deadline converted at
+		 * arming, or earlier if the guest TSC already reached it. The
+		 * guest TSC is not asked to agree at the host deadline: one
+		 * that stands still while the vCPU is out of the guest (KVM
+		 * with an unstable host TSC catches it up only at the next
+		 * entry) would hold the timer for ever. KVM's LAPIC also fires
+		 * on its host timer. An early wake re-arms the same deadline.
+		 */
+		if (now >= lapic->timer_deadline_ns || guest_tsc(lapic) >= lapic->tsc_deadline)
+			timer_fire_tsc(lapic);
+		else
+			lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
 		return;
 	}
 
-	now = lapic->ops->now_ns(lapic->ctx);
 	if (now < lapic->timer_deadline_ns) {
 		lapic->ops->timer_arm(lapic->ctx, lapic->timer_deadline_ns);
 		return;

@@ -891,21 +891,65 @@ static void test_tsc_deadline_offset_guest_tsc(void **state)
 		assert_int_equal(tsc_msr(&fx), tsc0 + t[i].delta);
 		assert_int_equal(ccr(&fx), 0); /* CCR reads 0 in TSC-deadline mode */
 
-		/* Host timer fires but the guest TSC is one cycle short. */
-		fx.f.now = dl;
+		/* An early host wake, the guest TSC one cycle short: the same
+		 * deadline again. */
+		fx.f.now = dl - 1;
 		fx.f.tsc = tsc0 + t[i].delta - 1;
 		virq_lapic_timer_expired(&fx.apic);
 		assert_true(irr_empty(&fx));
 		assert_int_equal(tsc_msr(&fx), tsc0 + t[i].delta);
 		assert_true(fx.f.timer_armed);
-		assert_true(fx.f.timer_deadline > fx.f.now);
+		assert_int_equal(fx.f.timer_deadline, dl);
 
-		fx.f.tsc = tsc0 + t[i].delta;
+		/* The host deadline: due, whatever the guest TSC says. */
+		fx.f.now = dl;
+		virq_lapic_timer_expired(&fx.apic);
+		take_tick(&fx, 0xB0);
+		assert_int_equal(tsc_msr(&fx), 0);
+		assert_invariants(&fx);
+
+		/* Re-armed; an early wake whose guest TSC already reached the
+		 * deadline (a TSC faster than tsc_khz) fires too. */
+		assert_int_equal(msr_w(&fx, VIRQ_MSR_IA32_TSC_DEADLINE, fx.f.tsc + t[i].delta), 0);
+		fx.f.tsc += t[i].delta;
 		virq_lapic_timer_expired(&fx.apic);
 		take_tick(&fx, 0xB0);
 		assert_int_equal(tsc_msr(&fx), 0);
 		assert_invariants(&fx);
 	}
+}
+
+/*
+ * A guest TSC that stands still while the vCPU is out of the guest (KVM with
+ * an unstable host TSC: it resumes where it stopped and is caught up at the
+ * next entry): the deadline still fires when the embedder's clock passes it.
+ * Before, each host wake re-read the frozen TSC and re-armed for ever, and a
+ * guest halted on a TSC-deadline tick never woke (lapic_timer under KVM
+ * nested in QEMU TCG).
+ */
+static void test_tsc_deadline_frozen_guest_tsc(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	timer_setup(&fx, NULL);
+	fx.f.use_guest_tsc = true;
+	fx.f.tsc = 5000000;
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, LVT_TSC(0xB1));
+	assert_int_equal(msr_w(&fx, VIRQ_MSR_IA32_TSC_DEADLINE, fx.f.tsc + 20000), 0);
+	assert_int_equal(fx.f.timer_deadline, T0 + 20000);
+	for (unsigned k = 1; k <= 3; k++) {
+		/* The host clock runs, the guest TSC does not. */
+		fx.f.now = T0 + 20000 * k;
+		virq_lapic_timer_expired(&fx.apic);
+		if (k == 1)
+			take_tick(&fx, 0xB1);
+		else
+			assert_true(irr_empty(&fx)); /* one interrupt only */
+	}
+	assert_false(fx.f.timer_armed);
+	assert_int_equal(tsc_msr(&fx), 0);
+	assert_invariants(&fx);
 }
 
 /* Regression (ACRN: wrong reads after expiry): IA32_TSC_DEADLINE reads 0 once fired. */
@@ -1414,6 +1458,7 @@ int main(void)
 		cmocka_unit_test(test_same_mode_lvt_write_keeps_timer),
 		cmocka_unit_test(test_tsc_deadline_offset_guest_tsc),
 		cmocka_unit_test(test_tsc_deadline_reads_0_after_expiry),
+		cmocka_unit_test(test_tsc_deadline_frozen_guest_tsc),
 		cmocka_unit_test(test_tsc_deadline_in_past_fires_at_once),
 		cmocka_unit_test(test_tsc_deadline_write_0_disarms),
 		cmocka_unit_test(test_tsc_deadline_masked),

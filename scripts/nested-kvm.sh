@@ -30,7 +30,10 @@
 #   124  the L1 gave no result: CMD did not end within the time limit, the
 #        L1 hung, panicked or powered off early, or never booted. The last
 #        80 lines of its serial console (kernel messages and CMD's output as
-#        it ran) are printed on stderr.
+#        it ran; on a timeout, the kernel's dump of blocked tasks and CPU
+#        backtraces, asked for with SysRq) are printed on stderr, and the
+#        whole console is kept (VIRQ_NESTED_CONSOLE_LOG, else
+#        console-failed.log in the cache).
 #   125  nested-kvm could not run CMD: a package cannot be installed, no
 #        kernel package, QEMU missing, no /dev/kvm in the L1, the working
 #        directory missing there, a bad argument. Says why on stderr.
@@ -233,6 +236,8 @@ mount -t devtmpfs dev /dev
 exec </dev/console >/dev/console 2>&1
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+# Every SysRq function: the host asks for task and CPU dumps on a timeout.
+echo 1 >/proc/sys/kernel/sysrq
 
 say() { echo "nested-kvm-init: $*"; }
 # A failure before CMD runs: reported as such (the host exits 125).
@@ -467,10 +472,15 @@ nk_cleanup()
 	[ -n "$NK_JOB" ] && rm -rf "$NK_JOB"
 }
 
-# The last lines of the console, carriage returns removed.
+# The last lines of the console, carriage returns removed; the whole of it
+# is kept where VIRQ_NESTED_CONSOLE_LOG says, else in the cache.
 nk_console_tail()
 {
-	printf 'nested-kvm: last %d lines of the L1 console:\n' "$NK_TAIL" >&2
+	local keep=${VIRQ_NESTED_CONSOLE_LOG:-$NK_CACHE/console-failed.log}
+
+	[ -n "${VIRQ_NESTED_CONSOLE_LOG:-}" ] || tr -d '\r' <"$NK_JOB/console.log" >"$keep"
+	printf 'nested-kvm: last %d lines of the L1 console (all of it: %s):\n' "$NK_TAIL" \
+		"$keep" >&2
 	tr -d '\r' <"$NK_JOB/console.log" | tail -n "$NK_TAIL" | sed 's/^/  | /' >&2
 	if [ -s "$NK_JOB/qemu.log" ]; then
 		echo "nested-kvm: QEMU said:" >&2
@@ -478,12 +488,27 @@ nk_console_tail()
 	fi
 }
 
+# Asks the hung L1's kernel, through a SysRq key press on its keyboard,
+# for the blocked tasks (w) and every CPU's backtrace (l), into the console.
+nk_dump_tasks()
+{
+	local key
+
+	for key in w l; do
+		# shellcheck disable=SC2016 # sh's arguments
+		timeout 5 sh -c 'echo "sendkey alt-sysrq-$1" >"$2"' sh "$key" \
+			"$NK_JOB/monitor.in" 2>/dev/null
+		sleep 3
+	done
+}
+
 nk_run()
 {
 	local qemu t0 now ready=0 timed_out=0 watcher=
 
 	qemu=(qemu-system-x86_64 -accel "tcg,thread=multi,tb-size=1024" -cpu max
-	      -smp "$NK_SMP" -m "$NK_MEM" -nodefaults -no-reboot -display none -monitor none
+	      -smp "$NK_SMP" -m "$NK_MEM" -nodefaults -no-reboot -display none
+	      -monitor "pipe:$(nk_qemu_escape "$NK_JOB/monitor")"
 	      -chardev "file,id=console,path=$(nk_qemu_escape "$NK_JOB/console.log")"
 	      -serial chardev:console
 	      -kernel "$NK_KERNEL" -initrd "$NK_INITRD"
@@ -492,6 +517,9 @@ nk_run()
 	      -virtfs "local,path=$(nk_qemu_escape "$NK_SHARE"),mount_tag=work,security_model=none"
 	      -virtfs "local,path=$(nk_qemu_escape "$NK_JOB"),mount_tag=job,security_model=none")
 	: >"$NK_JOB/console.log"
+	# The monitor: two FIFOs (QEMU opens both read-write, so nothing
+	# blocks while nobody reads the answers).
+	mkfifo "$NK_JOB/monitor.in" "$NK_JOB/monitor.out" || nk_die "mkfifo failed"
 	t0=$SECONDS
 	"${qemu[@]}" </dev/null >"$NK_JOB/qemu.log" 2>&1 &
 	NK_QEMU_PID=$!
@@ -507,6 +535,7 @@ nk_run()
 		fi
 		if [ $((now - t0)) -ge "$NK_TIMEOUT" ]; then
 			timed_out=1
+			nk_dump_tasks
 			kill "$NK_QEMU_PID" 2>/dev/null
 			break
 		fi

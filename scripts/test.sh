@@ -66,7 +66,9 @@
 #   VIRQ_FUZZ_SEED      libFuzzer seed of the smoke runs (default: 1, so a CI run is
 #                       reproducible; long exploratory runs belong in fuzz/README.md)
 #   VIRQ_NO_INSTALL=1   do not try to install missing packages
-#   VIRQ_NESTED_TIMEOUT limit of each L1 run in seconds (scripts/nested-kvm.sh)
+#   VIRQ_NESTED_TIMEOUT limit of each L1 run in seconds (default here: 600; the
+#                       runs take 2-3 minutes, and a hung L1 must not hold CI
+#                       for long)
 
 set -uo pipefail
 
@@ -394,6 +396,7 @@ l1_share()
 
 HAVE_KVM=0
 have_kvm && HAVE_KVM=1
+export VIRQ_NESTED_TIMEOUT=${VIRQ_NESTED_TIMEOUT:-600}
 L1_SHARE=$(l1_share)
 if [ "$HAVE_KVM" = 0 ] && [ "$L1_SHARE" = / ]; then
 	virq_warn "$CI_BASE and $ROOT share no directory but /: the L1 runs will fail"

@@ -10,7 +10,10 @@
 # each recorded as passed or failed (with its skips counted apart); a
 # failing step does not stop the others:
 #
-#   gcc         gcc, -Dwerror=true (warning_level=2), every meson test
+#   gcc         gcc, -Dwerror=true (warning_level=2), every meson test but
+#               the 'kvm' suite
+#   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
+#               under virq-vmm in both irqchip modes)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test
 #   tsan        clang, TSan, the 'concurrency' suite (threads, the KVM glue, SMP guests)
 #   free-gcc    freestanding build with gcc: the archive may reference no
@@ -22,20 +25,28 @@
 #   demo        the README's demonstration command, scripts/demo.sh
 #   format      clang-format --dry-run -Werror over all C sources
 #
+# Without a usable /dev/kvm here, whatever needs KVM runs inside a
+# throwaway Linux with KVM under QEMU's emulator (scripts/nested-kvm.sh,
+# about 20 s to boot, each time): the kvm step, the asan build's 'kvm'
+# suite, the tests of the tsan build in both 'concurrency' and 'kvm', and
+# the demo's guest programs. The other tests of those builds run here.
+#
 # Counting: every meson test run in every build is one test, counted as
-# passed, failed or skipped by its result in meson-logs/testlog.json. SKIP
-# is exit status 77: a cmocka binary whose cases skipped (through
-# tests/virq_test.h), a guest program that did not run or whose checks
-# skipped (tests/guests/run-guest.sh); without /dev/kvm the 'kvm' suite
-# skips but for test_glue. Every other check (each freestanding build,
-# doxygen, each fuzz smoke run, the demo, clang-format) is one more pass or
-# failure.
+# passed, failed or skipped by its result in meson-logs/testlog.json, here
+# or in that L1. SKIP is exit status 77: a cmocka binary whose cases
+# skipped (through tests/virq_test.h), a guest program that did not run or
+# whose checks skipped (tests/guests/run-guest.sh; the LAPIC-only programs
+# skip with --irqchip=split, where the LAPIC is KVM's). Every other check
+# (each freestanding build, doxygen, each fuzz smoke run, the demo,
+# clang-format) is one more pass or failure.
 # A skip is not a pass: skips are counted apart, per step and in total,
 # and listed at the end, each with its reason (the first line of the
 # test's output that starts with "SKIP", or "no reason given"). Skips do
 # not fail the run; these do, one failure each:
 #
 #   - a build that does not configure or compile;
+#   - an L1 that gave no result (hung, panicked, over its time limit) or
+#     could not start: one failure, its console's last lines shown;
 #   - a meson test step in which no test passed (all skipped, or none ran),
 #     and a tsan step whose 'concurrency' suite is empty;
 #   - the fuzz step without the asan build; each fuzz/<name>/ directory
@@ -55,6 +66,9 @@
 #   VIRQ_FUZZ_SEED      libFuzzer seed of the smoke runs (default: 1, so a CI run is
 #                       reproducible; long exploratory runs belong in fuzz/README.md)
 #   VIRQ_NO_INSTALL=1   do not try to install missing packages
+#   VIRQ_NESTED_TIMEOUT limit of each L1 run in seconds (default here: 600; the
+#                       runs take 2-3 minutes, and a hung L1 must not hold CI
+#                       for long)
 
 set -uo pipefail
 
@@ -258,17 +272,44 @@ EOF
 	T_SKIPPED=$(sed -n 's/^S //p' <<<"$out")
 }
 
-# meson_tests DIR LABEL [MESON TEST OPTIONS...]
+# meson_tests DIR LABEL [MESON TEST OPTIONS...]: meson test here.
 meson_tests()
 {
-	local dir=$1 label=$2 log rc b
-	shift 2
+	run_meson_tests here "$@"
+}
+
+# l1_tests DIR LABEL [MESON TEST OPTIONS...]: meson test inside an L1 with
+# KVM (scripts/nested-kvm.sh), counted the same way. The L1 writes meson's
+# logs to its tmpfs and copies them back at the end (VIRQ_NESTED_TMPFS).
+l1_tests()
+{
+	run_meson_tests l1 "$@"
+}
+
+# run_meson_tests here|l1 DIR LABEL [MESON TEST OPTIONS...]
+run_meson_tests()
+{
+	local where=$1 dir=$2 label=$3 log rc b runner=()
+	shift 3
 	log=$LOGS/$(basename "$dir").test.log
 
+	if [ "$where" = l1 ]; then
+		log=$LOGS/$(basename "$dir").test-l1.log
+		runner=(env VIRQ_NESTED_SHARE="$L1_SHARE" VIRQ_NESTED_TMPFS="$dir/meson-logs"
+			VIRQ_NESTED_CONSOLE_LOG="$LOGS/$(basename "$dir").l1-console.log"
+			bash "$ROOT/scripts/nested-kvm.sh")
+	fi
 	rm -f "$dir/meson-logs/testlog.json"
-	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$JOBS" "$@" \
-		>"$log" 2>&1
+	"${runner[@]}" meson test -C "$dir" --no-rebuild --print-errorlogs \
+		--num-processes "$JOBS" "$@" >"$log" 2>&1
 	rc=$?
+	if [ "$where" = l1 ] && { [ "$rc" = 124 ] || [ "$rc" = 125 ]; }; then
+		# No result from the L1 at all: one failure, not one per test.
+		check_fail "$label: the L1 gave no result (nested-kvm exit $rc)"
+		show_log "$log" 100
+		note "L1 failed"
+		return
+	fi
 	count_tests "$dir"
 	STEP_PASS=$((STEP_PASS + T_PASS))
 	STEP_FAIL=$((STEP_FAIL + T_FAIL))
@@ -312,13 +353,80 @@ print(sum(1 for t in tests if any(s.split(":")[-1] == suite for s in t["suite"])
 ' "$2"
 }
 
+# Names of the tests of DIR in both suites A and B (meson test selects a
+# union of suites, never an intersection).
+suite_both()
+{
+	meson introspect --tests "$1" 2>/dev/null | python3 -c '
+import json, sys
+a, b = sys.argv[1:]
+for t in json.load(sys.stdin):
+    s = [x.split(":")[-1] for x in t["suite"]]
+    if a in s and b in s:
+        print(t["name"])
+' "$2" "$3"
+}
+
+# ---- KVM -----------------------------------------------------------------
+
+# A /dev/kvm that opens read-write, as run-guest.sh requires.
+have_kvm()
+{
+	[ -e /dev/kvm ] || return 1
+	{ exec 9<>/dev/kvm; } 2>/dev/null || return 1
+	exec 9>&-
+}
+
+# The shortest directory holding both the repository and the build
+# directories: the L1 gets it read-write (the rest of / is read-only there).
+l1_share()
+{
+	local a=$ROOT b
+
+	b=$(mkdir -p "$CI_BASE" && cd "$CI_BASE" && pwd -P) || return 1
+	a=$(cd "$a" && pwd -P)
+	while [ "$a" != / ]; do
+		case $b/ in
+		"$a"/*) break ;;
+		esac
+		a=$(dirname "$a")
+	done
+	echo "$a"
+}
+
+HAVE_KVM=0
+have_kvm && HAVE_KVM=1
+export VIRQ_NESTED_TIMEOUT=${VIRQ_NESTED_TIMEOUT:-600}
+L1_SHARE=$(l1_share)
+if [ "$HAVE_KVM" = 0 ] && [ "$L1_SHARE" = / ]; then
+	virq_warn "$CI_BASE and $ROOT share no directory but /: the L1 runs will fail"
+fi
+
 # ---- the steps ---------------------------------------------------------
 
+GCC_OK=0
 step_gcc()
 {
 	meson_build "$CI-gcc" gcc -Dwerror=true -Dtests=enabled -Dexamples=enabled \
 		-Ddocs=auto || return
-	meson_tests "$CI-gcc" "gcc"
+	GCC_OK=1
+	# The 'kvm' suite is the kvm step's.
+	meson_tests "$CI-gcc" "gcc" --no-suite kvm
+}
+
+# The gcc build's 'kvm' suite: here with /dev/kvm, else inside an L1.
+step_kvm()
+{
+	if [ "$GCC_OK" != 1 ]; then
+		check_fail "no gcc build: the 'kvm' suite did not run"
+		return
+	fi
+	if [ "$HAVE_KVM" = 1 ]; then
+		meson_tests "$CI-gcc" "gcc, suite kvm" --suite kvm
+	else
+		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here)"
+		l1_tests "$CI-gcc" "gcc, suite kvm (L1)" --suite kvm
+	fi
 }
 
 ASAN_OK=0
@@ -328,8 +436,16 @@ step_asan()
 		-Db_lundef=false -Dtests=enabled -Dfuzz=enabled -Dexamples=enabled \
 		-Ddocs=disabled || return
 	ASAN_OK=1
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1
+	if [ "$HAVE_KVM" = 1 ]; then
 		meson_tests "$CI-asan" "clang asan+ubsan" --timeout-multiplier 3
+	else
+		meson_tests "$CI-asan" "clang asan+ubsan" --no-suite kvm --timeout-multiplier 3
+		note "suite kvm in an L1"
+		l1_tests "$CI-asan" "clang asan+ubsan, suite kvm (L1)" --suite kvm \
+			--timeout-multiplier 3
+	fi
+	unset UBSAN_OPTIONS ASAN_OPTIONS
 }
 
 # TSan (clang 14) cannot map its shadow with the high ASLR entropy of
@@ -349,7 +465,7 @@ tsan_wrapper()
 
 step_tsan()
 {
-	local n wrap
+	local n wrap both=()
 
 	meson_build "$CI-tsan" clang -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
 		-Dtests=enabled -Dfuzz=disabled -Dbench=disabled -Dexamples=enabled \
@@ -362,9 +478,23 @@ step_tsan()
 	fi
 	wrap=$(tsan_wrapper)
 	[ -n "$wrap" ] && note "run under '$wrap' (TSan vs ASLR)"
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+	if [ "$HAVE_KVM" = 1 ]; then
 		meson_tests "$CI-tsan" "clang tsan" --suite concurrency --timeout-multiplier 3 \
-		${wrap:+--wrapper "$wrap"}
+			${wrap:+--wrapper "$wrap"}
+	else
+		# What needs no KVM here, the rest (the KVM glue, the SMP
+		# guests) in an L1, under the same wrapper.
+		mapfile -t both < <(suite_both "$CI-tsan" concurrency kvm)
+		meson_tests "$CI-tsan" "clang tsan" --suite concurrency --no-suite kvm \
+			--timeout-multiplier 3 ${wrap:+--wrapper "$wrap"}
+		if [ ${#both[@]} -gt 0 ]; then
+			note "${#both[@]} concurrency+kvm tests in an L1"
+			l1_tests "$CI-tsan" "clang tsan, suites concurrency+kvm (L1)" \
+				--timeout-multiplier 3 ${wrap:+--wrapper "$wrap"} "${both[@]}"
+		fi
+	fi
+	unset TSAN_OPTIONS
 }
 
 # Checks the compile commands of the library objects of DIR for the
@@ -571,8 +701,9 @@ step_fuzz()
 }
 
 # The README's other command: scripts/demo.sh must build (tests off, as it
-# configures) and run to its end. Without /dev/kvm it runs the minimal
-# embedder; with it, the guest programs (counted by the kvm suite here).
+# configures) and run to its end: the guest programs in both irqchip modes,
+# inside an L1 without /dev/kvm (each run is also a test of the kvm step;
+# here the demo is one check).
 step_demo()
 {
 	local log=$LOGS/demo.log
@@ -618,6 +749,7 @@ printf 'libvirq test suite: %s, %s CPUs, build dirs %s-*\n' "$(git -C "$ROOT" de
 	--always --dirty 2>/dev/null || echo 'no git')" "$JOBS" "$CI"
 
 run_step gcc step_gcc
+run_step kvm step_kvm
 run_step asan step_asan
 run_step tsan step_tsan
 run_step free-gcc step_free gcc

@@ -337,11 +337,16 @@ static void test_vcpu_init_refused(void **state)
 	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 0, r->fd[0], r->run[0]), -VIRQ_EINVAL);
 	assert_int_equal(virq_kvm_vcpu_init(v, &r->chip, 0, -1, r->run[0]), -VIRQ_EINVAL);
 	free(v);
-	/* Not 4 KiB aligned (it holds the APIC page): the alignment error. */
+	rig_free(r);
+	/* Not 4 KiB aligned (it holds the APIC page): the alignment error, for
+	 * a free index (vCPU 1's, released). */
+	r = rig_new(VIRQ_KVM_IRQCHIP_USER, 2, false);
+	virq_kvm_vcpu_destroy(r->v[1]);
 	v = aligned_alloc(4096, sizeof(*v) + 4096);
-	assert_int_equal(virq_kvm_vcpu_init((struct virq_kvm_vcpu *)((char *)v + 64), &r->chip, 0,
-					    r->fd[0], r->run[0]),
+	assert_int_equal(virq_kvm_vcpu_init((struct virq_kvm_vcpu *)((char *)v + 64), &r->chip, 1,
+					    r->fd[1], r->run[1]),
 			 -VIRQ_EALIGN);
+	assert_int_equal(virq_kvm_vcpu_init(r->v[1], &r->chip, 1, r->fd[1], r->run[1]), 0);
 	free(v);
 	rig_free(r);
 }

@@ -29,7 +29,9 @@
  *   libvirq owns the I/O APIC and the PIC. I/O APIC entries are mirrored
  *   into KVM GSI routes (KVM_SET_GSI_ROUTING) and raised with KVM_IRQ_LINE;
  *   other MSIs go through KVM_SIGNAL_MSI; KVM_EXIT_IOAPIC_EOI feeds the
- *   I/O APIC's Remote IRR; the PIC's ExtINT vector goes in with
+ *   I/O APIC's Remote IRR (unless KVM's LAPIC has EOI-broadcast
+ *   suppression on, SVR bit 12: KVM exits anyway, the glue checks it with
+ *   KVM_GET_LAPIC); the PIC's ExtINT vector goes in with
  *   KVM_INTERRUPT when the policy of vCPU 0 (virq_vcpu_init() without a
  *   LAPIC) decides it.
  *

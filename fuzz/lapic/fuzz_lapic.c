@@ -30,7 +30,9 @@
  *    vector the entry delivered cleared whatever the entry holds now),
  *    events after INIT (ExtINT while LINT0 or LINT1 is asserted into an
  *    ExtINT entry), NMIs counted (1 or 2 with the flag, at least the NMI
- *    messages accepted since the last take, up to two), timer expiry (fires when due, never re-arms in the
+ *    messages accepted since the last take, up to two), timer expiry
+ *    (fires when due, a TSC deadline at the host deadline converted at
+ *    arming or once the guest TSC reached it, never re-arms in the
  *    past, a periodic timer not more often than the configured floor,
  *    chosen by header byte 1 bits 7:6), match_dest, a damaged state
  *    refused without side effects;
@@ -1597,7 +1599,10 @@ static void do_timer_expired(struct fuzz *f, struct inst *x, struct res *r)
 		return;
 	}
 	if (m == VIRQ_LVT_TIMER_TSCDEADLINE) {
-		if (tsc_fire) {
+		/* Due at the host deadline converted at arming, or earlier
+		 * once the guest TSC reached the deadline; else the same
+		 * host deadline again. */
+		if (tsc_fire || due) {
 			uint64_t dl = 1;
 
 			CHECK(!x->env.host_armed);
@@ -1606,7 +1611,8 @@ static void do_timer_expired(struct fuzz *f, struct inst *x, struct res *r)
 			if (deliver)
 				CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, vec));
 		} else {
-			CHECK(x->env.host_armed && x->env.host_deadline > f->w.now);
+			CHECK(x->env.host_armed && x->env.host_deadline == dl_before &&
+			      x->env.host_deadline > f->w.now);
 		}
 		return;
 	}

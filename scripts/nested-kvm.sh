@@ -57,6 +57,8 @@
 #   VIRQ_NESTED_MEM          L1 memory in MiB (default 3072)
 #   VIRQ_NESTED_SMP          L1 vCPUs (default 2)
 #   VIRQ_NESTED_KVM_AMD      kvm_amd module parameters (default nested=0)
+#   VIRQ_NESTED_ACCEL        QEMU's -accel (default tcg,thread=multi,tb-size=1024)
+#   VIRQ_NESTED_BOOT_LIMIT   seconds for a boot to reach CMD (default 120)
 #   VIRQ_NESTED_CONSOLE=1    also show the L1's console on stderr as it runs
 #   VIRQ_NESTED_CONSOLE_LOG  save the L1's whole console to this file
 #   VIRQ_NO_INSTALL=1        do not install missing packages

@@ -28,7 +28,8 @@
 #
 # Exit status: CMD's, or
 #   124  the L1 gave no result: CMD did not end within the time limit, the
-#        L1 hung, panicked or powered off early, or never booted. The last
+#        L1 hung, panicked or powered off early, or did not reach CMD in
+#        three boots. The last
 #        80 lines of its serial console (kernel messages and CMD's output as
 #        it ran; on a timeout, the kernel's dump of blocked tasks and CPU
 #        backtraces, asked for with SysRq) are printed on stderr, and the
@@ -56,6 +57,8 @@
 #   VIRQ_NESTED_MEM          L1 memory in MiB (default 3072)
 #   VIRQ_NESTED_SMP          L1 vCPUs (default 2)
 #   VIRQ_NESTED_KVM_AMD      kvm_amd module parameters (default nested=0)
+#   VIRQ_NESTED_ACCEL        QEMU's -accel (default tcg,thread=multi,tb-size=1024)
+#   VIRQ_NESTED_BOOT_LIMIT   seconds for a boot to reach CMD (default 120)
 #   VIRQ_NESTED_CONSOLE=1    also show the L1's console on stderr as it runs
 #   VIRQ_NESTED_CONSOLE_LOG  save the L1's whole console to this file
 #   VIRQ_NO_INSTALL=1        do not install missing packages
@@ -72,6 +75,14 @@
 #     9p export, so nothing is left in the work tree.
 #   - Packages come from Debian only (qemu-system-x86, busybox-static, cpio,
 #     the kernel image), installed with apt-get when missing.
+#   - Under QEMU's multi-threaded TCG, the L1 kernel hung when KVM patched
+#     kernel code to flip its static keys (at the first or last vCPU or
+#     LAPIC of a kind, so in every guest program's run); a small Python
+#     program in the L1 holds a vCPU and LAPICs of each kind while CMD
+#     runs, so that the patching happens once, before CMD. A boot that does
+#     not reach CMD within 120 s is retried, twice at most.
+#   - The kernel is booted uncompressed through its PVH entry point:
+#     under TCG, the bzImage's own decompression alone took 10 s.
 
 set -uo pipefail
 
@@ -83,9 +94,13 @@ NK_TIMEOUT=${VIRQ_NESTED_TIMEOUT:-1200}
 NK_MEM=${VIRQ_NESTED_MEM:-3072}
 NK_SMP=${VIRQ_NESTED_SMP:-2}
 NK_KVM_AMD=${VIRQ_NESTED_KVM_AMD:-nested=0}
+NK_ACCEL=${VIRQ_NESTED_ACCEL:-tcg,thread=multi,tb-size=1024}
 # Boot messages, the ready line and CMD's output are in the console; this
 # many of its last lines are shown when the L1 gives no result.
 NK_TAIL=80
+# A boot that has not reached the command after this many seconds (it
+# takes 5-25) is taken for hung, and retried.
+NK_BOOT_LIMIT=${VIRQ_NESTED_BOOT_LIMIT:-120}
 # Modules the L1 needs, by module name; their dependencies come from the
 # modules' own "depends=" fields (the package has no modules.dep).
 NK_MODS_BASE="virtio_pci 9pnet_virtio 9p"
@@ -266,6 +281,9 @@ for m in $(cat /modules/kvm.list); do
 	esac
 done
 [ -c /dev/kvm ] || fail "no /dev/kvm after loading kvm_amd (no SVM in the L1 CPU?)"
+# Symbols for the diagnosis of a hang, once per kernel (before CMD runs:
+# the L1 is not busy yet).
+[ "$KALLSYMS" = 1 ] && grep -i ' t ' /proc/kallsyms >/job/kallsyms
 chmod 0666 /dev/kvm
 
 # The host's root, read-only: it changes under us only by its owner's
@@ -291,6 +309,20 @@ mount -t 9p -o "$p9" work "/host$WORK" || fail "cannot mount the work share at $
 mkdir -p /host/run/nested-kvm/job /host/run/nested-kvm/out
 mount -o bind /job /host/run/nested-kvm/job || fail "cannot bind the job share"
 
+# KVM's static keys held on while CMD runs (see nk_write_pin).
+pinpid=
+if [ -f /job/pin.py ] && [ -x /host/usr/bin/python3 ]; then
+	chroot /host /usr/bin/python3 /run/nested-kvm/job/pin.py &
+	pinpid=$!
+	i=0
+	while [ ! -e /host/run/nested-kvm/pinned ] && [ $i -lt 600 ] &&
+	      kill -0 $pinpid 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e /host/run/nested-kvm/pinned ] || say "KVM's static keys not pinned (ignored)"
+fi
+
 out=/host/run/nested-kvm/out
 : >"$out/stdout"
 : >"$out/stderr"
@@ -302,6 +334,7 @@ tail -f "$out/stderr" &
 tailpids="$tailpids $!"
 chroot /host "$SHELL_PATH" /run/nested-kvm/job/job.sh </dev/null >"$out/stdout" 2>"$out/stderr"
 rc=$?
+[ -n "$pinpid" ] && kill $pinpid
 sleep 1
 kill $tailpids
 # The results, once: stdout, stderr, then the status that marks them done.
@@ -401,6 +434,11 @@ nk_write_job()
 		printf 'WORK=%s\n' "$(nk_quote "$NK_SHARE")"
 		printf 'KVM_AMD=%s\n' "$(nk_quote "$NK_KVM_AMD")"
 		printf 'SHELL_PATH=%s\n' "$(nk_quote "$BASH")"
+		if [ -f "${NK_KERNEL%/*}/kallsyms" ]; then
+			echo KALLSYMS=0
+		else
+			echo KALLSYMS=1
+		fi
 	} >"$job/setup"
 
 	{
@@ -463,6 +501,62 @@ EOF
 
 # ---- running the L1 ----------------------------------------------------
 
+# The program /init runs before CMD and stops after it. Under multi-threaded
+# TCG, the L1 hung (one vCPU looping in the int3 handler, the other
+# spinning on a lock) when KVM flipped its static keys, which the kernel
+# does by patching its own code through int3: on the first and last
+# vCPU without an in-kernel LAPIC (kvm_has_noapic_vcpu) and the first and
+# last LAPIC disabled in hardware or software (apic_hw_disabled,
+# apic_sw_disabled). This program holds one of each for the whole run, so
+# the keys stay on and the code is patched only here, before CMD; a hang
+# here is a boot that does not reach the command, which is retried.
+# (Ioctl numbers from linux/kvm.h.)
+nk_write_pin()
+{
+	cat >"$1" <<'EOF'
+import ctypes, fcntl, mmap, os, signal, struct
+
+KVM_CREATE_VM = 0xAE01
+KVM_CREATE_VCPU = 0xAE41
+KVM_RUN = 0xAE80
+KVM_CREATE_IRQCHIP = 0xAE60
+KVM_SET_USER_MEMORY_REGION = 0x4020AE46
+KVM_SET_MSRS = 0x4008AE89
+MSR_IA32_APICBASE = 0x1B
+
+kvm = os.open("/dev/kvm", os.O_RDWR)
+keep = []
+
+def vm(irqchip, vcpus):
+    fd = fcntl.ioctl(kvm, KVM_CREATE_VM, 0)
+    if irqchip:
+        fcntl.ioctl(fd, KVM_CREATE_IRQCHIP, 0)
+    # 64 KiB below 4 GiB, a HLT at the reset vector 0xfffffff0.
+    mem = mmap.mmap(-1, 0x10000)
+    mem[0xFFF0] = 0xF4
+    addr = ctypes.addressof(ctypes.c_char.from_buffer(mem))
+    fcntl.ioctl(fd, KVM_SET_USER_MEMORY_REGION,
+                struct.pack("IIQQQ", 0, 0, 0xFFFF0000, 0x10000, addr))
+    keep.extend([fd, mem])
+    return [fcntl.ioctl(fd, KVM_CREATE_VCPU, i) for i in range(vcpus)]
+
+# Without an in-kernel irqchip: two vCPUs (the SMP path too) run to HLT;
+# one stays, holding kvm_has_noapic_vcpu.
+cpus = vm(False, 2)
+for cpu in cpus:
+    fcntl.ioctl(cpu, KVM_RUN, 0)
+os.close(cpus[1])
+# With KVM's LAPIC: one never enabled by software (apic_sw_disabled) and
+# one disabled in IA32_APIC_BASE too (apic_hw_disabled).
+cpus += vm(True, 2)
+fcntl.ioctl(cpus[3], KVM_SET_MSRS,
+            struct.pack("IIIIQ", 1, 0, MSR_IA32_APICBASE, 0, 0xFEE00000))
+keep.extend(cpus)
+open("/run/nested-kvm/pinned", "w").close()
+signal.pause()
+EOF
+}
+
 NK_QEMU_PID=
 NK_JOB=
 # shellcheck disable=SC2317 # run by the EXIT trap
@@ -482,31 +576,70 @@ nk_console_tail()
 	printf 'nested-kvm: last %d lines of the L1 console (all of it: %s):\n' "$NK_TAIL" \
 		"$keep" >&2
 	tr -d '\r' <"$NK_JOB/console.log" | tail -n "$NK_TAIL" | sed 's/^/  | /' >&2
+	if [ -s "$NK_JOB/monitor.log" ]; then
+		echo "nested-kvm: QEMU's vCPUs (RIP in the L1 kernel, else in a guest of the L1):" >&2
+		grep -E '^RIP|^CS =' "$NK_JOB/monitor.log" | nk_symbolize | sed 's/^/  | /' >&2
+	fi
 	if [ -s "$NK_JOB/qemu.log" ]; then
 		echo "nested-kvm: QEMU said:" >&2
 		sed 's/^/  | /' "$NK_JOB/qemu.log" >&2
 	fi
 }
 
+# nk_monitor COMMAND: one command to QEMU's monitor.
+nk_monitor()
+{
+	# shellcheck disable=SC2016 # sh's arguments
+	timeout 5 sh -c 'printf "%s\n" "$1" >"$2"' sh "$1" "$NK_JOB/monitor.in" 2>/dev/null
+}
+
+# Adds the kernel symbol to each "RIP=..." line, from the L1's own
+# /proc/kallsyms (saved by its first boot: Debian's System.map is a
+# placeholder; PVH boot leaves the kernel unrelocated).
+nk_symbolize()
+{
+	local map=${NK_KERNEL%/*}/kallsyms
+
+	if [ ! -f "$map" ]; then
+		cat
+		return
+	fi
+	awk -v map="$map" '
+		BEGIN { while ((getline l < map) > 0) { split(l, f, " "); a[++n] = f[1]; s[n] = f[3] } }
+		/^RIP=/ {
+			rip = tolower(substr($1, 5)); best = 0
+			for (i = 1; i <= n; i++) if (a[i] <= rip) best = i; else break
+			if (best && length(rip) == 16 && substr(rip, 1, 8) == "ffffffff")
+				$0 = $0 "  " s[best]
+		}
+		{ print }'
+}
+
 # Asks the hung L1's kernel, through a SysRq key press on its keyboard,
-# for the blocked tasks (w) and every CPU's backtrace (l), into the console.
+# for the blocked tasks (w) and every CPU's backtrace (l), into the console;
+# then QEMU where its vCPUs are (for an L1 too stuck to answer).
 nk_dump_tasks()
 {
 	local key
 
 	for key in w l; do
-		# shellcheck disable=SC2016 # sh's arguments
-		timeout 5 sh -c 'echo "sendkey alt-sysrq-$1" >"$2"' sh "$key" \
-			"$NK_JOB/monitor.in" 2>/dev/null
+		nk_monitor "sendkey alt-sysrq-$key"
 		sleep 3
 	done
+	nk_monitor "info cpus"
+	nk_monitor "info registers -a"
+	sleep 1
+	timeout 2 cat "$NK_JOB/monitor.out" | tr -d '\r' >"$NK_JOB/monitor.log" 2>/dev/null
 }
 
-nk_run()
+# nk_boot CMD...: one L1, until it powers off, stops reaching the command
+# within NK_BOOT_LIMIT seconds, or the time limit (NK_DEADLINE) passes.
+# Sets NK_OUTCOME: finished, boot-hung or timeout.
+nk_boot()
 {
-	local qemu t0 now ready=0 timed_out=0 watcher=
+	local qemu t0 now ready=0 watcher=
 
-	qemu=(qemu-system-x86_64 -accel "tcg,thread=multi,tb-size=1024" -cpu max
+	qemu=(qemu-system-x86_64 -accel "$NK_ACCEL" -cpu max
 	      -smp "$NK_SMP" -m "$NK_MEM" -nodefaults -no-reboot -display none
 	      -monitor "pipe:$(nk_qemu_escape "$NK_JOB/monitor")"
 	      -chardev "file,id=console,path=$(nk_qemu_escape "$NK_JOB/console.log")"
@@ -517,6 +650,7 @@ nk_run()
 	      -virtfs "local,path=$(nk_qemu_escape "$NK_SHARE"),mount_tag=work,security_model=none"
 	      -virtfs "local,path=$(nk_qemu_escape "$NK_JOB"),mount_tag=job,security_model=none")
 	: >"$NK_JOB/console.log"
+	rm -f "$NK_JOB/monitor.in" "$NK_JOB/monitor.out" "$NK_JOB/monitor.log"
 	# The monitor: two FIFOs (QEMU opens both read-write, so nothing
 	# blocks while nobody reads the answers).
 	mkfifo "$NK_JOB/monitor.in" "$NK_JOB/monitor.out" || nk_die "mkfifo failed"
@@ -527,14 +661,19 @@ nk_run()
 		tail -f "$NK_JOB/console.log" >&2 &
 		watcher=$!
 	fi
+	NK_OUTCOME=finished
 	while kill -0 "$NK_QEMU_PID" 2>/dev/null; do
 		now=$SECONDS
 		if [ $ready = 0 ] && grep -q 'nested-kvm-init: L1 ready' "$NK_JOB/console.log"; then
 			ready=1
 			virq_log "nested-kvm: L1 up in $((now - t0)) s, running: ${*@Q}"
 		fi
-		if [ $((now - t0)) -ge "$NK_TIMEOUT" ]; then
-			timed_out=1
+		if [ $ready = 0 ] && [ $((now - t0)) -ge "$NK_BOOT_LIMIT" ]; then
+			NK_OUTCOME=boot-hung
+		elif [ "$now" -ge "$NK_DEADLINE" ]; then
+			NK_OUTCOME=timeout
+		fi
+		if [ $NK_OUTCOME != finished ]; then
 			nk_dump_tasks
 			kill "$NK_QEMU_PID" 2>/dev/null
 			break
@@ -545,10 +684,33 @@ nk_run()
 	NK_QEMU_RC=$?
 	NK_QEMU_PID=
 	[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
-	NK_ELAPSED=$((SECONDS - t0))
+	if [ -s "$NK_JOB/kallsyms" ] && [ ! -f "${NK_KERNEL%/*}/kallsyms" ]; then
+		LC_ALL=C sort "$NK_JOB/kallsyms" >"${NK_KERNEL%/*}/kallsyms.tmp" &&
+			mv "${NK_KERNEL%/*}/kallsyms.tmp" "${NK_KERNEL%/*}/kallsyms"
+	fi
 	if [ -n "${VIRQ_NESTED_CONSOLE_LOG:-}" ]; then
 		tr -d '\r' <"$NK_JOB/console.log" >"$VIRQ_NESTED_CONSOLE_LOG"
 	fi
+}
+
+nk_run()
+{
+	local t0=$SECONDS attempt=1
+
+	NK_DEADLINE=$((SECONDS + NK_TIMEOUT))
+	while :; do
+		nk_boot "$@"
+		# A boot that never reached the command ran nothing: boot again,
+		# within the time limit, twice at most.
+		if [ "$NK_OUTCOME" != boot-hung ] || [ $attempt -ge 3 ] ||
+		   [ $((SECONDS + NK_BOOT_LIMIT)) -ge "$NK_DEADLINE" ]; then
+			break
+		fi
+		attempt=$((attempt + 1))
+		virq_warn "nested-kvm: the L1 did not reach the command in $NK_BOOT_LIMIT s" \
+			"(last console line: $(tr -d '\r' <"$NK_JOB/console.log" | grep -v '^ *$' |
+			tail -n 1)); booting again, attempt $attempt of 3"
+	done
 
 	if [ -s "$NK_JOB/job-error" ]; then
 		printf 'nested-kvm: %s\n' "$(cat "$NK_JOB/job-error")" >&2
@@ -559,15 +721,23 @@ nk_run()
 		nk_console_tail
 		return 125
 	fi
-	if [ $timed_out = 1 ]; then
+	case $NK_OUTCOME in
+	boot-hung)
+		printf 'nested-kvm: the L1 did not reach the command in %s s, %d times\n' \
+			"$NK_BOOT_LIMIT" "$attempt" >&2
+		nk_console_tail
+		return 124
+		;;
+	timeout)
 		printf 'nested-kvm: no result after %s s (VIRQ_NESTED_TIMEOUT): L1 stopped\n' \
 			"$NK_TIMEOUT" >&2
 		nk_console_tail
 		return 124
-	fi
+		;;
+	esac
 	if [ ! -s "$NK_JOB/status" ]; then
 		printf 'nested-kvm: the L1 stopped after %s s without a result (QEMU status %s)\n' \
-			"$NK_ELAPSED" "$NK_QEMU_RC" >&2
+			"$((SECONDS - t0))" "$NK_QEMU_RC" >&2
 		nk_console_tail
 		return 124
 	fi
@@ -628,5 +798,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 NK_JOB=$(mktemp -d "${TMPDIR:-/tmp}/nested-kvm.XXXXXX") || nk_die "mktemp failed"
 nk_write_job "$NK_JOB" "$@"
+nk_write_pin "$NK_JOB/pin.py"
 nk_run "$@"
 exit $?

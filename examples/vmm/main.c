@@ -74,6 +74,26 @@
 #define TIMEOUT_MAX_S (365U * 24 * 3600)
 #define MODULE_MAX 1024 /* bytes of --env text, NR_CPUS line included */
 
+/* The last exits of one vCPU, printed when it crashes: KVM resets an SVM
+ * vCPU before it reports a triple fault, so its registers at the fault
+ * are gone; the exits before it are what is left (KVM_SYNC_X86_* copies
+ * them into kvm_run at every exit, no extra system call). */
+#define FLIGHT_LEN 24
+#define FLIGHT_SYNC (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS)
+
+struct flight_rec {
+	uint64_t rip, rsp, rflags, cr0, cr3, runs;
+	uint32_t exit_reason;
+	uint8_t glue_exit, if_flag, ready, nmi_pending, nmi_injected, nmi_masked, intr_nr,
+		intr_injected, exc_nr, exc_injected, shadow;
+	int16_t last_vector;
+};
+
+struct flight {
+	unsigned next;
+	struct flight_rec rec[FLIGHT_LEN];
+};
+
 struct vmm {
 	int kvm_fd, vm_fd;
 	int nr_cpus;
@@ -84,6 +104,7 @@ struct vmm {
 	bool no_virtual_wire;
 	bool no_x2apic;
 	bool no_tsc_deadline;
+	bool sync_regs; /* KVM_SYNC_X86_*: the flight recorder runs */
 	unsigned timeout_s;
 
 	struct virq_kvm chip;
@@ -94,6 +115,7 @@ struct vmm {
 
 	struct dev_state dev;
 	pthread_mutex_t console_lock;
+	struct flight flight[MAX_CPUS];
 
 	int stopping;    /* atomic: set once by stop() */
 	int exit_status; /* valid once stopping */
@@ -179,6 +201,87 @@ static void handle_mmio(struct vmm *m, struct kvm_run *run)
 }
 
 /* A guest that crashed: say where, and what we last gave it. */
+static void flight_record(struct vmm *m, int cpu, enum virq_kvm_exit e)
+{
+	const struct kvm_run *run = m->run[cpu];
+	const struct kvm_vcpu_events *ev = &run->s.regs.events;
+	struct flight *f = &m->flight[cpu];
+	struct flight_rec *r = &f->rec[f->next++ % FLIGHT_LEN];
+
+	r->rip = run->s.regs.regs.rip;
+	r->rsp = run->s.regs.regs.rsp;
+	r->rflags = run->s.regs.regs.rflags;
+	r->cr0 = run->s.regs.sregs.cr0;
+	r->cr3 = run->s.regs.sregs.cr3;
+	r->runs = virq_kvm_vcpu_stats(m->vcpus[cpu])->runs;
+	r->exit_reason = run->exit_reason;
+	r->glue_exit = (uint8_t)e;
+	r->if_flag = run->if_flag;
+	r->ready = run->ready_for_interrupt_injection;
+	r->nmi_pending = ev->nmi.pending;
+	r->nmi_injected = ev->nmi.injected;
+	r->nmi_masked = ev->nmi.masked;
+	r->intr_injected = ev->interrupt.injected;
+	r->intr_nr = ev->interrupt.nr;
+	r->shadow = ev->interrupt.shadow;
+	r->exc_injected = ev->exception.injected;
+	r->exc_nr = ev->exception.nr;
+	r->last_vector = virq_kvm_vcpu_stats(m->vcpus[cpu])->last_vector;
+}
+
+/* The 4-level walk of @va under @cr3 in guest RAM, printed: whether the
+ * guest's own page tables still map what it ran on. */
+static void walk_print(struct vmm *m, const char *what, uint64_t cr3, uint64_t va)
+{
+	uint64_t table = cr3 & 0x000FFFFFFFFFF000ULL, e = 0;
+
+	fprintf(stderr, "  walk of %s %#" PRIx64 " (CR3 %#" PRIx64 "):", what, va, cr3);
+	for (int level = 3; level >= 0; level--) {
+		uint64_t at = table + ((va >> (12 + 9 * level)) & 511) * 8;
+
+		if (at + 8 > m->ram_size) {
+			fprintf(stderr, " entry at %#" PRIx64 " outside RAM\n", at);
+			return;
+		}
+		memcpy(&e, m->ram + at, 8);
+		fprintf(stderr, " %#" PRIx64, e);
+		if (!(e & 1) || (level && level < 3 && (e & 0x80)))
+			break;
+		table = e & 0x000FFFFFFFFFF000ULL;
+	}
+	fprintf(stderr, "\n");
+}
+
+static void flight_print(struct vmm *m, int cpu)
+{
+	struct flight *f = &m->flight[cpu];
+
+	if (!m->sync_regs)
+		return;
+	fprintf(stderr, "virq-vmm: vCPU %d: its last exits (oldest first; registers as KVM "
+			"left them at each exit):\n", cpu);
+	for (unsigned i = f->next > FLIGHT_LEN ? f->next - FLIGHT_LEN : 0; i < f->next; i++) {
+		const struct flight_rec *r = &f->rec[i % FLIGHT_LEN];
+
+		fprintf(stderr,
+			"  run %" PRIu64 " exit %u/%u rip %#" PRIx64 " rsp %#" PRIx64
+			" rflags %#" PRIx64 " cr0 %#" PRIx64 " cr3 %#" PRIx64 " if %u ready %u shadow %u"
+			" nmi p%u i%u m%u intr %u:%#x exc %u:%u last %#x\n",
+			r->runs, r->exit_reason, r->glue_exit, r->rip, r->rsp, r->rflags, r->cr0, r->cr3,
+			r->if_flag, r->ready, r->shadow, r->nmi_pending, r->nmi_injected,
+			r->nmi_masked, r->intr_injected, r->intr_nr, r->exc_injected, r->exc_nr,
+			(unsigned)(uint16_t)r->last_vector);
+	}
+	if (f->next >= 2) {
+		const struct flight_rec *r = &f->rec[(f->next - 2) % FLIGHT_LEN];
+
+		if (r->cr0 & 0x80000000U) {
+			walk_print(m, "RIP", r->cr3, r->rip);
+			walk_print(m, "RSP", r->cr3, r->rsp - 8);
+		}
+	}
+}
+
 static void report_crash(struct vmm *m, int cpu, const char *what)
 {
 	const struct virq_kvm_stats *st = virq_kvm_vcpu_stats(m->vcpus[cpu]);
@@ -194,6 +297,7 @@ static void report_crash(struct vmm *m, int cpu, const char *what)
 			virq_kvm_source_name(st->last_source));
 	else
 		fprintf(stderr, "; no event injected yet\n");
+	flight_print(m, cpu);
 }
 
 static bool handle_other(struct vmm *m, int cpu, struct kvm_run *run)
@@ -241,7 +345,11 @@ static void *vcpu_thread(void *p)
 		return NULL;
 	}
 	while (!stopping(m)) {
-		switch (virq_kvm_vcpu_run(v)) {
+		enum virq_kvm_exit e = virq_kvm_vcpu_run(v);
+
+		if (m->sync_regs)
+			flight_record(m, a->cpu, e);
+		switch (e) {
 		case VIRQ_KVM_EXIT_CONTINUE:
 		case VIRQ_KVM_EXIT_KICKED:
 			break;
@@ -366,6 +474,8 @@ static void create_vm(struct vmm *m)
 		die("irqchip setup failed: %s", glue_error(err));
 
 	mmap_size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	m->sync_regs = (ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & FLIGHT_SYNC) ==
+		       FLIGHT_SYNC;
 	for (int i = 0; i < m->nr_cpus; i++) {
 		m->vcpu_fd[i] = ioctl(m->vm_fd, KVM_CREATE_VCPU, i);
 		if (m->vcpu_fd[i] < 0)
@@ -374,6 +484,8 @@ static void create_vm(struct vmm *m)
 				 m->vcpu_fd[i], 0);
 		if (m->run[i] == MAP_FAILED)
 			die("mmap of kvm_run: %s", strerror(errno));
+		if (m->sync_regs)
+			m->run[i]->kvm_valid_regs = FLIGHT_SYNC;
 		m->vcpus[i] = aligned_alloc(4096, sizeof(struct virq_kvm_vcpu));
 		if (!m->vcpus[i])
 			die("%s", "out of memory");

@@ -80,7 +80,6 @@ int guest_load(const void *elf, size_t size, const char *cmdline, uint32_t *entr
 		hv_printf("virq-hv: FAIL: guest ELF program headers out of the file\n");
 		return -1;
 	}
-	memset(guest_ptr(0, GUEST_RAM_SIZE), 0, GUEST_RAM_SIZE);
 	for (unsigned i = 0; i < n; i++) {
 		struct elf_phdr ph = phdr(e, is64, i);
 		uint8_t *dst;
@@ -97,12 +96,14 @@ int guest_load(const void *elf, size_t size, const char *cmdline, uint32_t *entr
 			return -1;
 		}
 		memcpy(dst, e + ph.offset, ph.filesz);
+		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
 		hv_printf("virq-hv: guest segment at %lx, %lu bytes (%lu from the file)\n",
 			  ph.paddr, ph.memsz, ph.filesz);
 	}
 
 	/* flags: mem_lower/mem_upper (bit 0), cmdline (bit 2); no modules. */
 	mbi = guest_ptr(GUEST_MBI_GPA, 4096);
+	memset(mbi, 0, 4096);
 	for (len = 0; cmdline[len] && len < 4096 - 256 - 1; len++)
 		;
 	mbi[0] = 1U | 4U;

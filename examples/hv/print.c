@@ -13,18 +13,21 @@ void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);
 void *memmove(void *d, const void *s, size_t n);
 
+/* REP STOSB / MOVSB: one instruction for Bochs to emulate, not a loop. */
 void *memset(void *d, int c, size_t n)
 {
-	uint8_t *p = d;
+	void *p = d;
 
-	while (n--)
-		*p++ = (uint8_t)c;
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(n) : "a"(c) : "memory");
 	return d;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-	return memmove(d, s, n);
+	void *p = d;
+
+	__asm__ volatile("rep movsb" : "+D"(p), "+S"(s), "+c"(n) : : "memory");
+	return d;
 }
 
 void *memmove(void *d, const void *s, size_t n)
@@ -32,13 +35,10 @@ void *memmove(void *d, const void *s, size_t n)
 	uint8_t *dp = d;
 	const uint8_t *sp = s;
 
-	if (dp < sp) {
-		while (n--)
-			*dp++ = *sp++;
-	} else {
-		while (n--)
-			dp[n] = sp[n];
-	}
+	if (dp <= sp || dp >= sp + n)
+		return memcpy(d, s, n);
+	while (n--)
+		dp[n] = sp[n];
 	return d;
 }
 

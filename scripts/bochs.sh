@@ -50,8 +50,10 @@
 # Bochs is installed with apt-get (bochs bochsbios vgabios) when missing and
 # this runs as root; otherwise the run fails with 125 and says why. Each run
 # has its own work directory and disk image; Bochs's rfb display takes the
-# next free TCP port from 5900, so runs can go in parallel. The last line
-# on stderr gives the status, wall and CPU seconds of the Bochs run.
+# next free TCP port from 5900, so runs can go in parallel. Lines of the
+# Bochs log naming a failed VMX instruction or VM entry (VMFAIL, VMENTER
+# FAIL) or a panic are always copied to stderr. The last line on stderr
+# gives the status, wall and CPU seconds of the Bochs run.
 set -u
 
 me=bochs.sh
@@ -255,6 +257,9 @@ if { [ "$rc" -eq 1 ] && [ -z "$res" ]; } || [ "$rc" -ge 124 ]; then
 	grep -v '^$' "$work/bochs.log" 2>/dev/null | tail -n 15 | sed "s/^/$me:   /" >&2
 	tail -n 5 "$work/stderr" | sed "s/^/$me:   /" >&2
 fi
+# Bochs names a failed VMX instruction or VM entry exactly: always shown.
+grep -E 'VMFAIL|VMENTER FAIL|VMEXIT: .*[Ff]ail|>>PANIC<<' "$work/bochs.log" 2>/dev/null |
+	head -n 10 | sed "s/^/$me: Bochs log: /" >&2
 awk -v t0="$t0" -v t1="$t1" -v rc="$rc" -v why="$why" -v cpu="$cpu_s" -v me="$me" \
 	'BEGIN { printf "%s: status %d (%s), wall %.2f s, cpu %s s\n", me, rc, why, t1 - t0, cpu }' >&2
 exit "$rc"

@@ -137,6 +137,7 @@ objcopy -O binary "$kernel" "$work/image" || die 125 "$kernel: objcopy -O binary
 truncate -s $((hi - load)) "$work/image" # the .bss, as zeros
 pad "$work/image" 4096
 
+[ $# -le 8 ] || die 125 "at most 8 modules"
 mods=() strs=()
 for m in "$@"; do
 	f=${m%% *}
@@ -147,7 +148,6 @@ for m in "$@"; do
 	pad "$work/image" 4096
 	strs+=("$m")
 done
-[ $# -le 8 ] || die 125 "at most 8 modules"
 
 # Multiboot information (Multiboot Specification 3.3): the structure at
 # +0, the module list at +0x80, strings from +0x200.

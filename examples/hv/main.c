@@ -43,6 +43,12 @@ void hv_main(void)
 		hv_printf("virq-hv: FAIL: no guest: give it as the first Multiboot module\n");
 		hv_exit(2);
 	}
+	if ((mi->flags & 1) &&
+	    ((uint64_t)mi->mem_upper + 1024) * 1024 < GUEST_RAM_HPA + GUEST_RAM_SIZE) {
+		hv_printf("virq-hv: FAIL: %u KiB of RAM; guest RAM needs up to %lu MiB\n",
+			  mi->mem_upper + 1024, (GUEST_RAM_HPA + GUEST_RAM_SIZE) >> 20);
+		hv_exit(2);
+	}
 	mod = (const struct mb_module *)(uintptr_t)mi->mods_addr;
 	if (mod->end >= GUEST_RAM_HPA) {
 		hv_printf("virq-hv: FAIL: the guest module overlaps the guest RAM block\n");

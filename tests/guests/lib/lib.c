@@ -683,7 +683,9 @@ static void config_init(void)
 #endif
 
 /* Overridden (true) by a program whose BSP must find its LAPIC as the
- * platform left it. */
+ * platform left it. Read through a volatile access: gcc 12 -O2 folds a
+ * weak const's initializer into its readers, so the program's definition
+ * was never read and apic_setup() always ran. */
 __attribute__((weak)) const bool boot_keeps_lapic = false;
 
 void boot_main(void);
@@ -695,7 +697,7 @@ void boot_main(void)
 	outb(0xA1, 0xFF);
 	config_init();
 	apic_set_x2_flag(rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD);
-	if (!boot_keeps_lapic)
+	if (!*(const volatile bool *)&boot_keeps_lapic)
 		apic_setup();
 	printf("\nguest %s: %u cpu(s), bsp apic id %u\n", GUEST_NAME, nr_cpus, cpu_id());
 	main();

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virq-hv entry: Multiboot v1 header, 32-bit entry, switch to long mode
+ * (SDM Vol. 3A 9.8.5 "Initializing IA-32e Mode"), GDT with a 64-bit TSS
+ * (VM exits load TR from the host-state area and its selector must not be
+ * 0: SDM Vol. 3C 26.2.3 "Checks on Host Segment and Descriptor-Table
+ * Registers"), an IDT that reports any host exception, and the VM
+ * entry/exit path (vmx_run).
+ */
+
+#define MB_MAGIC 0x1BADB002
+#define MB_FLAGS 0
+
+#define SEL_CODE64 0x08
+#define SEL_DATA 0x10
+#define SEL_TSS 0x18
+#define SEL_CODE32 0x28
+
+	.section .multiboot, "a"
+	.balign 4
+	.long MB_MAGIC
+	.long MB_FLAGS
+	.long -(MB_MAGIC + MB_FLAGS)
+
+	.section .text.boot, "ax"
+	.code32
+	.globl _start
+_start:
+	cli
+	cld
+	mov %eax, %esi
+	mov %ebx, %edi
+	lgdtl gdt_desc
+	ljmp $SEL_CODE32, $1f
+1:	mov $SEL_DATA, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	mov $stack_top, %esp
+
+	/* .bss is zeroed by the loader (bochs.sh pads it); keep magic/info. */
+	mov %esi, mb_magic
+	mov %edi, mb_info
+
+	/* Identity map 0-4 GiB with 2 MiB pages: pml4 -> pdpt -> 4 PDs. */
+	mov $pdpt, %eax
+	or $3, %eax
+	mov %eax, pml4
+	mov $pd, %eax
+	or $3, %eax
+	xor %ecx, %ecx
+2:	mov %eax, pdpt(, %ecx, 8)
+	add $4096, %eax
+	inc %ecx
+	cmp $4, %ecx
+	jne 2b
+	xor %ecx, %ecx
+3:	mov %ecx, %eax
+	shl $21, %eax
+	or $0x83, %eax			/* P | RW | PS */
+	cmp $0x7f0, %ecx		/* 0xFE000000 and up: PCD | PWT */
+	jb 4f
+	or $0x18, %eax
+4:	mov %eax, pd(, %ecx, 8)
+	inc %ecx
+	cmp $2048, %ecx
+	jne 3b
+
+	mov $pml4, %eax
+	mov %eax, %cr3
+	mov %cr4, %eax
+	or $0x20, %eax			/* PAE */
+	mov %eax, %cr4
+	mov $0xC0000080, %ecx		/* IA32_EFER.LME */
+	rdmsr
+	or $0x100, %eax
+	wrmsr
+	mov %cr0, %eax
+	or $0x80000001, %eax		/* PG | PE */
+	mov %eax, %cr0
+	ljmp $SEL_CODE64, $long_entry
+
+	.code64
+long_entry:
+	mov $SEL_DATA, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	xor %eax, %eax
+	mov %ax, %fs
+	mov %ax, %gs
+	mov $stack_top, %rsp
+	/* TSS descriptor base (bits 15:0 at +2, 23:16 at +4, 31:24 at +7). */
+	mov $tss, %rax
+	mov %ax, gdt + SEL_TSS + 2
+	shr $16, %rax
+	mov %al, gdt + SEL_TSS + 4
+	mov %ah, gdt + SEL_TSS + 7
+	mov $SEL_TSS, %ax
+	ltr %ax
+	call idt_init
+	call hv_main
+5:	cli
+	hlt
+	jmp 5b
+
+/* Host exceptions: stub v pushes a zero error code where the CPU does not,
+ * then v, and calls hv_fault(vector, frame). */
+	.text
+	.balign 16
+	.globl fault_stubs
+fault_stubs:
+	.set vec, 0
+	.rept 32
+	.balign 16
+	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21)
+	.else
+	pushq $0
+	.endif
+	pushq $vec
+	jmp fault_common
+	.set vec, vec + 1
+	.endr
+fault_common:
+	mov (%rsp), %rdi		/* vector */
+	lea 8(%rsp), %rsi		/* error code, RIP, CS, RFLAGS, ... */
+	and $-16, %rsp
+	call hv_fault			/* does not return */
+
+/*
+ * int vmx_run(struct guest_regs *regs, int launched): loads the guest's
+ * general registers, VMLAUNCH (or VMRESUME), and on VM exit stores them
+ * back and returns 0. Returns 1 when the instruction itself fails (VMfail:
+ * SDM Vol. 3C 30.2 "Conventions"; the reason is in the VM-instruction
+ * error field). HOST_RSP is written here, so the exit lands on this
+ * frame; HOST_RIP is vmx_exit.
+ */
+	.globl vmx_run
+vmx_run:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	push %rdi			/* regs, found again at exit */
+	mov $0x6C14, %eax		/* HOST_RSP */
+	vmwrite %rsp, %rax
+	mov %esi, %eax
+	mov %rdi, %rsi
+	test %eax, %eax
+	mov 0*8(%rsi), %rax
+	mov 1*8(%rsi), %rcx
+	mov 2*8(%rsi), %rdx
+	mov 3*8(%rsi), %rbx
+	mov 4*8(%rsi), %rbp
+	mov 6*8(%rsi), %rdi
+	mov 7*8(%rsi), %r8
+	mov 8*8(%rsi), %r9
+	mov 9*8(%rsi), %r10
+	mov 10*8(%rsi), %r11
+	mov 11*8(%rsi), %r12
+	mov 12*8(%rsi), %r13
+	mov 13*8(%rsi), %r14
+	mov 14*8(%rsi), %r15
+	mov 5*8(%rsi), %rsi		/* MOVs leave ZF from the TEST above */
+	jnz 6f
+	vmlaunch
+	jmp 7f
+6:	vmresume
+7:	/* VMfail: still on our frame; the pops restore what the guest's
+	 * values overwrote. */
+	pop %rdi
+	mov $1, %eax
+	jmp 8f
+
+	.globl vmx_exit
+vmx_exit:
+	push %rsi
+	mov 8(%rsp), %rsi		/* regs */
+	mov %rax, 0*8(%rsi)
+	mov %rcx, 1*8(%rsi)
+	mov %rdx, 2*8(%rsi)
+	mov %rbx, 3*8(%rsi)
+	mov %rbp, 4*8(%rsi)
+	pop %rax
+	mov %rax, 5*8(%rsi)
+	mov %rdi, 6*8(%rsi)
+	mov %r8, 7*8(%rsi)
+	mov %r9, 8*8(%rsi)
+	mov %r10, 9*8(%rsi)
+	mov %r11, 10*8(%rsi)
+	mov %r12, 11*8(%rsi)
+	mov %r13, 12*8(%rsi)
+	mov %r14, 13*8(%rsi)
+	mov %r15, 14*8(%rsi)
+	pop %rdi
+	xor %eax, %eax
+8:	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+
+/* Ends the Bochs run: magic breakpoint (the debugger then runs `quit`). */
+	.globl bochs_quit
+bochs_quit:
+	xchg %bx, %bx
+9:	cli
+	hlt
+	jmp 9b
+
+	.data
+	.balign 16
+	.globl gdt
+gdt:
+	.quad 0
+	.quad 0x00af9a000000ffff	/* 0x08 64-bit code */
+	.quad 0x00cf92000000ffff	/* 0x10 data */
+	.quad 0x0000890000000067	/* 0x18 64-bit TSS (available), base patched */
+	.quad 0				/*      TSS base 63:32 */
+	.quad 0x00cf9a000000ffff	/* 0x28 32-bit code, for the switch */
+gdt_end:
+	.globl gdt_desc
+gdt_desc:
+	.word gdt_end - gdt - 1
+	.quad gdt
+
+	.bss
+	.balign 4096
+	.globl pml4
+pml4:	.skip 4096
+pdpt:	.skip 4096
+pd:	.skip 4 * 4096
+	.globl tss
+tss:	.skip 104
+	.balign 16
+	.skip 16384
+	.globl stack_top
+stack_top:
+	.globl mb_magic, mb_info
+mb_magic: .long 0
+mb_info: .long 0

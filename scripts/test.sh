@@ -14,6 +14,8 @@
 #               the 'kvm' suite
 #   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
 #               under virq-vmm in both irqchip modes)
+#   vmx         the gcc build's 'vmx' suite: guest programs under virq-hv,
+#               the freestanding example hypervisor, under Bochs (VMX)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test
 #   tsan        clang, TSan, the 'concurrency' suite (threads, the KVM glue, SMP guests)
 #   free-gcc    freestanding build with gcc: the archive may reference no
@@ -110,7 +112,9 @@ install_tools()
 	virq_need meson:meson ninja-build:ninja pkg-config:pkg-config python3:python3 \
 		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm \
 		libcmocka-dev:/usr/include/cmocka.h clang:clang llvm:llvm-symbolizer \
-		doxygen:doxygen clang-format:clang-format valgrind:valgrind || true
+		doxygen:doxygen clang-format:clang-format valgrind:valgrind \
+		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
+		vgabios:/usr/share/vgabios/vgabios.bin || true
 
 	# Sanitizer and libFuzzer runtimes: a separate package since Debian 12,
 	# named after the clang version.
@@ -410,8 +414,19 @@ step_gcc()
 	meson_build "$CI-gcc" gcc -Dwerror=true -Dtests=enabled -Dexamples=enabled \
 		-Ddocs=auto || return
 	GCC_OK=1
-	# The 'kvm' suite is the kvm step's.
-	meson_tests "$CI-gcc" "gcc" --no-suite kvm
+	# The 'kvm' and 'vmx' suites are the kvm and vmx steps'.
+	meson_tests "$CI-gcc" "gcc" --no-suite kvm --no-suite vmx
+}
+
+# The gcc build's 'vmx' suite: virq-hv (examples/hv, freestanding) under
+# Bochs, which the packages step installed (missing Bochs fails, never skips).
+step_vmx()
+{
+	if [ "$GCC_OK" != 1 ]; then
+		check_fail "vmx: the gcc build failed"
+		return
+	fi
+	meson_tests "$CI-gcc" "gcc, suite vmx (Bochs)" --suite vmx
 }
 
 # The gcc build's 'kvm' suite: here with /dev/kvm, else inside an L1.
@@ -438,9 +453,10 @@ step_asan()
 	ASAN_OK=1
 	export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1
 	if [ "$HAVE_KVM" = 1 ]; then
-		meson_tests "$CI-asan" "clang asan+ubsan" --timeout-multiplier 3
+		meson_tests "$CI-asan" "clang asan+ubsan" --no-suite vmx --timeout-multiplier 3
 	else
-		meson_tests "$CI-asan" "clang asan+ubsan" --no-suite kvm --timeout-multiplier 3
+		meson_tests "$CI-asan" "clang asan+ubsan" --no-suite kvm --no-suite vmx \
+			--timeout-multiplier 3
 		note "suite kvm in an L1"
 		l1_tests "$CI-asan" "clang asan+ubsan, suite kvm (L1)" --suite kvm \
 			--timeout-multiplier 3
@@ -750,6 +766,7 @@ printf 'libvirq test suite: %s, %s CPUs, build dirs %s-*\n' "$(git -C "$ROOT" de
 
 run_step gcc step_gcc
 run_step kvm step_kvm
+run_step vmx step_vmx
 run_step asan step_asan
 run_step tsan step_tsan
 run_step free-gcc step_free gcc

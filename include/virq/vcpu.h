@@ -62,7 +62,10 @@
  * next entry, as KVM does (its interrupt.injected and nmi_injected
  * survive a new exception); the decision asks for
  * ::VIRQ_VCPU_IMMEDIATE_EXIT so that entry comes at once. Nothing else is
- * injected at an entry that carries an exception or a re-injection.
+ * injected at an entry that carries an exception or a re-injection. INIT
+ * (and virq_vcpu_reset()) drops the exception, the re-injection, a pending
+ * triple fault and the policy's NMI blocking with the rest of the vCPU's
+ * state.
  *
  * ## NMI blocking
  *
@@ -288,8 +291,11 @@ VIRQ_API int virq_vcpu_init(struct virq_vcpu *vcpu, struct virq_lapic *lapic, st
  * @brief Decides what to do at the next VM entry.
  *
  * Folds posted work, takes the LAPIC's events, then fills @p d: INIT
- * and/or SIPI (nothing else that entry), or the wait for a SIPI; else an
- * SMI; else an NMI if the window allows it (an NMI also closes the
+ * and/or SIPI (nothing else that entry), or the wait for a SIPI; else a
+ * triple fault (alone); else the held exception, or else the event handed
+ * back by virq_vcpu_reinject(), as ::VIRQ_VCPU_EVENT (nothing new is
+ * injected with it; what waits asks for its window or
+ * ::VIRQ_VCPU_IMMEDIATE_EXIT); else an SMI; else an NMI if the window allows it (an NMI also closes the
  * interrupt window for this entry); else an external interrupt if
  * `w->intr`, acknowledged here: the 8259's vector while its INT output is
  * asserted and LINT0 (or a message) asked for ExtINT, otherwise the LAPIC's

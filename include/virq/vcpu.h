@@ -38,13 +38,14 @@
  * ## Exceptions and re-injection
  *
  * The policy holds one exception (SDM Vol. 3A 6.15, "Interrupt 8—Double
- * Fault Exception (#DF)"): a second one queued while the first waits or is
+ * Fault Exception (\#DF)"): a second one queued while the first waits or is
  * being delivered (re-injected) is merged by Table 6-5 "Conditions for
  * Generating a Double Fault" over the classes of Table 6-4 "Interrupt and
  * Exception Classes": contributory on contributory, and a page fault or
- * contributory exception on a page fault, become \#DF(0); any exception on a
- * \#DF a triple fault, reported as ::VIRQ_VCPU_TRIPLE_FAULT (the backend
- * shuts the vCPU down: KVM_EXIT_SHUTDOWN, a platform reset); every other
+ * contributory exception on a page fault, become \#DF(0); a contributory
+ * or page-fault exception on a \#DF is a triple fault, reported as
+ * ::VIRQ_VCPU_TRIPLE_FAULT (the backend shuts the vCPU down:
+ * KVM_EXIT_SHUTDOWN, a platform reset); every other
  * pair is handled serially, the second replacing the first (which the
  * re-executed instruction raises again), as KVM's kvm_multiple_exception().
  * A benign exception on a \#DF is handled serially by default (the current

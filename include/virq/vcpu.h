@@ -346,7 +346,7 @@ VIRQ_API int virq_vcpu_set_options(struct virq_vcpu *vcpu, uint32_t options);
  * Merged with an exception already held (queued or re-injected) by the
  * double-fault rules (see "Exceptions and re-injection" above): the result
  * is one exception, \#DF(0), or a triple fault. The error code follows SDM
- * Vol. 3A Table 6-1 "Exceptions and Interrupts" in protected mode:
+ * Vol. 3A Table 6-1 "Protected-Mode Exceptions and Interrupts":
  * @p has_error must be true exactly for \#DF (8), \#TS (10), \#NP (11),
  * \#SS (12), \#GP (13), \#PF (14), \#AC (17) and \#CP (21), and AMD's
  * \#VC (29) and \#SX (30); \#DF and \#AC take 0; bits 31:16 are zero

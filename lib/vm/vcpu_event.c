@@ -2,7 +2,7 @@
 /*
  * The vCPU policy's exception queue and re-injection (vcpu.h, "Exceptions
  * and re-injection"): which vectors are exceptions and push an error code
- * (SDM Vol. 3A 6.3, Table 6-1 "Protected-Mode Exceptions and
+ * (SDM Vol. 3A Table 6-1 "Protected-Mode Exceptions and
  * Interrupts"), how a second exception merges with the first (SDM Vol. 3A
  * 6.15 "Interrupt 8—Double Fault Exception (#DF)", Table 6-4 "Interrupt
  * and Exception Classes", Table 6-5 "Conditions for Generating a Double
@@ -73,7 +73,8 @@ static bool error_ok(uint8_t vector, bool has_error, uint32_t ec, bool strict)
 		return ec == 0 && (!strict || !vcpu_exc_has_error(vector));
 	if (!vcpu_exc_has_error(vector) || (ec & ~ERROR_CODE_MASK))
 		return false;
-	/* #DF and #AC push 0 (Table 6-1, and their sections in 6.15). */
+	/* #DF and #AC push 0 (Table 6-1; SDM Vol. 3A 6.15, "Interrupt 8"
+	 * and "Interrupt 17"). */
 	return !((vector == VCPU_VEC_DF || vector == VCPU_VEC_AC) && ec);
 }
 

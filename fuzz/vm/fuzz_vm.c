@@ -22,6 +22,17 @@
  * before (no committed corpus file starts with it), so the corpus keeps
  * its meaning.
  *
+ * Exception mode: "EXCP" in place of "VCPU" is vCPU policy mode with the
+ * op byte taken modulo OP_EXC_COUNT, which adds ops after OP_LINT: queued
+ * exceptions (virq_vcpu_queue_exception() and the #GP/#SS/#UD/#PF
+ * helpers, with vectors, error codes and presence chosen by the input,
+ * valid or not), re-injections (the event the vCPU's last decision
+ * injected, as a backend hands back IDT-vectoring information, or an
+ * input-made event, valid or not), virq_vcpu_nmi_unblocked(), options
+ * (NMI blocking, the #DF reading) and policy save/restore (round trip, and
+ * an input-damaged copy restored into a scratch policy). VCPU inputs decode
+ * as before.
+ *
  * Wide mode: an input that starts with the four bytes "WIDE" and two more
  * bytes w (little-endian) ORs bits 2i+1:2i of w into bits 9:8 of vCPU i's
  * initial APIC ID (IDs up to 0x3FF) and gives the map 0x100 * (1 + w bits
@@ -74,6 +85,22 @@
  *    + injected + dropped, dropped only when full, not across INIT). Wake
  *    queries agree with themselves (IF=0 implies IF=1) and with the
  *    decision that follows them.
+ *  - in exception mode, a shadow of the exception slot, the re-injection
+ *    slot, the pending triple fault, the options and the policy's NMI
+ *    blocking, written from SDM Vol. 3A 6.15 Tables 6-4/6-5 and the VMX
+ *    event-injection rules apart from lib/vm/vcpu_event.c: every
+ *    queue/reinject return code, every #DF merge (stats.double_faults)
+ *    and every decision's event are predicted exactly and the policy's
+ *    slots compared with the shadow after every op; at most one of
+ *    NMI/INTR/SMI/EVENT/TRIPLE_FAULT per decision, a #DF always with error
+ *    code 0, a triple fault only where the shadow put one (only from a
+ *    #DF), never an NMI while the policy blocks NMIs; a decision that
+ *    re-delivers an event or reports a triple fault leaves the LAPIC's
+ *    ISR and IRR and the whole PIC unchanged and counts no acknowledge,
+ *    so an external interrupt is acknowledged once however often it is
+ *    re-injected; a saved policy restores to identical bytes, a damaged
+ *    copy is either refused with the scratch policy untouched or accepted
+ *    and saved back identically.
  * ASan/UBSan watch every index (vCPU, map, GSI, pin).
  */
 #include <stdbool.h>
@@ -89,6 +116,7 @@
 #include "ioapic/ioapic_priv.h"
 #include "lapic/lapic_priv.h"
 #include "pic/pic_priv.h"
+#include "vm/vcpu_priv.h"
 #include "vm/vm_priv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -126,6 +154,7 @@ static unsigned lock_depth;
 static bool ipi_depth;
 
 static const uint8_t vcpu_magic[4] = { 'V', 'C', 'P', 'U' };
+static const uint8_t excp_magic[4] = { 'E', 'X', 'C', 'P' };
 static const uint8_t wide_magic[4] = { 'W', 'I', 'D', 'E' };
 static const uint8_t many_magic[4] = { 'M', 'A', 'N', 'Y' };
 
@@ -393,8 +422,174 @@ enum {
 	OP_WAKES,
 	OP_VCPU_RESET,
 	OP_LINT,
-	OP_VCPU_COUNT
+	OP_VCPU_COUNT,
+	/* Exception mode only (the "EXCP" prefix). */
+	OP_QUEUE_EXC = OP_VCPU_COUNT,
+	OP_REINJECT,
+	OP_NMI_UNBLOCK,
+	OP_OPTIONS,
+	OP_POLICY_SAVE,
+	OP_EXC_COUNT
 };
+
+/* ---- shadow of the exception queue (exception mode) ---- */
+
+struct shadow {
+	bool exc, reinj, triple, nmi_blocked;
+	struct virq_vcpu_event exc_ev, reinj_ev;
+	uint32_t options;
+	uint64_t double_faults, reinjected;
+	bool last_valid; /* the event the last decision injected */
+	struct virq_vcpu_event last;
+};
+
+static struct shadow sh[NV_MAX];
+static bool exc_mode;
+
+/* SDM Vol. 3A Table 6-1 (protected mode), AMD's 28-30 too. */
+static bool m_vec_ok(unsigned v)
+{
+	return v < 32 && v != 2 && v != 15 && !(v >= 22 && v <= 27) && v != 31;
+}
+
+static bool m_has_ec(unsigned v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
+}
+
+/* Table 6-4: 0 benign, 1 contributory, 2 page fault. */
+static unsigned m_class(unsigned v)
+{
+	if (v == 0 || (v >= 10 && v <= 13) || v == 21)
+		return 1;
+	if (v == 14 || v == 20)
+		return 2;
+	return 0;
+}
+
+static bool m_ec_ok(unsigned v, unsigned has, uint32_t ec, bool strict)
+{
+	if (has > 1)
+		return false;
+	if (!has)
+		return ec == 0 && (!strict || !m_has_ec(v));
+	return m_has_ec(v) && ec <= 0xFFFFU && !((v == 8 || v == 17) && ec);
+}
+
+/* vcpu.h, virq_vcpu_reinject(). */
+static bool m_event_ok(const struct virq_vcpu_event *e)
+{
+	switch (e->type) {
+	case 0:
+	case 4:
+		break;
+	case 2:
+		if (e->vector != 2)
+			return false;
+		break;
+	case 3:
+		return m_vec_ok(e->vector) &&
+		       m_ec_ok(e->vector, e->has_error, e->error_code, false) && e->insn_len == 0 &&
+		       (e->vector == 14 || e->payload == 0);
+	case 5:
+		if (e->vector != 1)
+			return false;
+		break;
+	case 6:
+		if (e->vector != 3 && e->vector != 4)
+			return false;
+		break;
+	default:
+		return false;
+	}
+	if (e->has_error || e->error_code || e->payload)
+		return false;
+	return e->insn_len <= ((e->type == 4 || e->type == 5 || e->type == 6) ? 15U : 0U);
+}
+
+static bool m_is_exc(uint8_t type)
+{
+	return type == 3 || type == 5 || type == 6;
+}
+
+/* Table 6-5 and the #DF row (vcpu.h: serial by default, shutdown with
+ * VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY). */
+static void m_merge(struct shadow *m, const struct virq_vcpu_event *e)
+{
+	unsigned c1, c2 = m_class(e->vector);
+
+	if (m->triple)
+		return;
+	if (!m->exc) {
+		m->exc = true;
+		m->exc_ev = *e;
+		return;
+	}
+	if (m->exc_ev.type == 3 && m->exc_ev.vector == 8) {
+		if (c2 != 0 || (m->options & VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY)) {
+			m->exc = m->reinj = false;
+			memset(&m->exc_ev, 0, sizeof(m->exc_ev));
+			memset(&m->reinj_ev, 0, sizeof(m->reinj_ev));
+			m->triple = true;
+		} else {
+			m->exc_ev = *e;
+		}
+		return;
+	}
+	c1 = m->exc_ev.type == 3 ? m_class(m->exc_ev.vector) : 0;
+	if ((c1 == 1 && c2 == 1) || (c1 == 2 && c2 != 0)) {
+		memset(&m->exc_ev, 0, sizeof(m->exc_ev));
+		m->exc_ev.type = 3;
+		m->exc_ev.vector = 8;
+		m->exc_ev.has_error = 1;
+		m->double_faults++;
+		return;
+	}
+	m->exc_ev = *e;
+}
+
+static void m_drop(struct shadow *m)
+{
+	m->exc = m->reinj = m->triple = m->nmi_blocked = false;
+	memset(&m->exc_ev, 0, sizeof(m->exc_ev));
+	memset(&m->reinj_ev, 0, sizeof(m->reinj_ev));
+}
+
+/* The policy's slots are the shadow's. */
+static void check_shadow(unsigned v)
+{
+	const struct virq_vcpu *p = &pol[v];
+	const struct shadow *m = &sh[v];
+
+	if (!exc_mode)
+		return;
+	CHECK(!!(p->flags & VCPU_F_EXC) == m->exc);
+	CHECK(!!(p->flags & VCPU_F_REINJ) == m->reinj);
+	CHECK(!!(p->flags & VCPU_F_TRIPLE) == m->triple);
+	CHECK((p->flags & ~(VCPU_F_EXC | VCPU_F_REINJ | VCPU_F_TRIPLE)) == 0);
+	CHECK(memcmp(&p->exc, &m->exc_ev, sizeof(m->exc_ev)) == 0);
+	CHECK(memcmp(&p->reinj, &m->reinj_ev, sizeof(m->reinj_ev)) == 0);
+	CHECK(p->options == m->options);
+	CHECK(virq_vcpu_nmi_blocked(p) == m->nmi_blocked);
+	CHECK(p->stats.double_faults == m->double_faults);
+	CHECK(p->stats.reinjected == m->reinjected);
+	/* Never an exception slot holding a non-exception, and the reverse. */
+	if (m->exc)
+		CHECK(m_is_exc(p->exc.type) && m_event_ok(&p->exc));
+	if (m->reinj)
+		CHECK(!m_is_exc(p->reinj.type) && m_event_ok(&p->reinj));
+}
+
+/* Whether taking the LAPIC's events now brings an INIT (which drops the
+ * policy's exception state). Folds posted work first. */
+static bool init_coming(unsigned v)
+{
+	struct virq_lapic *l = &apics[v];
+
+	(void)virq_lapic_sync(l);
+	return ((__atomic_load_n(&l->posted_events, __ATOMIC_RELAXED) | l->local_events) &
+		VIRQ_LAPIC_EV_INIT) != 0;
+}
 
 /* ---- vCPU policy ---- */
 
@@ -403,7 +598,21 @@ static bool isr_has(unsigned v, uint8_t vec)
 	return (pages[v][(VIRQ_LAPIC_REG_ISR >> 2) + (vec >> 5) * 4] >> (vec & 31)) & 1U;
 }
 
-#define EVENT_ACTIONS (VIRQ_VCPU_NMI | VIRQ_VCPU_INTR | VIRQ_VCPU_SMI)
+#define EVENT_ACTIONS                                                                              \
+	(VIRQ_VCPU_NMI | VIRQ_VCPU_INTR | VIRQ_VCPU_SMI | VIRQ_VCPU_EVENT | VIRQ_VCPU_TRIPLE_FAULT)
+#define ALL_ACTIONS 0x7FFU
+
+struct lapic_vecs {
+	uint32_t isr[8], irr[8];
+};
+
+static void lapic_vecs(unsigned v, struct lapic_vecs *out)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		out->isr[i] = pages[v][(VIRQ_LAPIC_REG_ISR >> 2) + i * 4];
+		out->irr[i] = pages[v][(VIRQ_LAPIC_REG_IRR >> 2) + i * 4];
+	}
+}
 #define START_ACTIONS (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI | VIRQ_VCPU_WAIT_SIPI)
 
 /* One decision of vCPU @v's policy with window @w into @out, checked. */
@@ -415,21 +624,97 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 	struct virq_vcpu_stats s0 = p->stats;
 	const struct virq_vcpu_stats *s = virq_vcpu_get_stats(p);
 	struct virq_vcpu_decision d;
-	bool lapic_intr, pic_intr;
-	unsigned events, nmi_held = p->nmi_pending;
+	struct shadow *m = &sh[v];
+	struct virq_vcpu_event zero;
+	struct lapic_vecs vecs0, vecs1;
+	struct virq_pic pic0;
+	bool lapic_intr, pic_intr, blocked0, init, held_init;
+	unsigned events, nmi_held;
 	uint64_t dropped, added;
 	uint32_t a;
 
+	/* Fold first, so the decision's own fold changes nothing and the
+	 * LAPIC's vectors can be compared around it. */
+	init = init_coming(v);
+	held_init = (p->held & VIRQ_LAPIC_EV_INIT) != 0;
+	nmi_held = p->nmi_pending;
+	lapic_vecs(v, &vecs0);
+	memcpy(&pic0, &pic, sizeof(pic));
+	if (init)
+		m_drop(m);
+	blocked0 = m->nmi_blocked;
+	memset(&zero, 0, sizeof(zero));
 	memset(&d, 0xA5, sizeof(d));
 	a = virq_vcpu_decide(p, w, &d);
 	*out = d;
 	CHECK(a == d.actions);
-	CHECK((a & ~0xFFU) == 0);
+	CHECK((a & ~ALL_ACTIONS) == 0);
 	CHECK(d.reserved == 0);
-	events = !!(a & VIRQ_VCPU_NMI) + !!(a & VIRQ_VCPU_INTR) + !!(a & VIRQ_VCPU_SMI);
+	events = !!(a & VIRQ_VCPU_NMI) + !!(a & VIRQ_VCPU_INTR) + !!(a & VIRQ_VCPU_SMI) +
+		 !!(a & VIRQ_VCPU_EVENT) + !!(a & VIRQ_VCPU_TRIPLE_FAULT);
 	CHECK(events <= 1);
-	if (a & VIRQ_VCPU_NMI)
+	/* INIT taken now, or by a wake query before (then held). */
+	CHECK(!(a & VIRQ_VCPU_INIT) || init || held_init);
+	if (a & VIRQ_VCPU_NMI) {
 		CHECK(w->nmi);
+		CHECK(!blocked0);
+		CHECK(d.event.type == VIRQ_VCPU_EV_NMI && d.event.vector == 2);
+	}
+	if (a & VIRQ_VCPU_INTR)
+		CHECK(d.event.type == VIRQ_VCPU_EV_EXTINT && d.event.vector == d.vector);
+	if (a & (VIRQ_VCPU_NMI | VIRQ_VCPU_INTR)) {
+		CHECK(!d.event.has_error && !d.event.error_code && !d.event.insn_len &&
+		      !d.event.payload);
+		if ((a & VIRQ_VCPU_NMI) && (m->options & VIRQ_VCPU_OPT_NMI_BLOCKING))
+			m->nmi_blocked = true;
+	}
+	if (!(a & (VIRQ_VCPU_NMI | VIRQ_VCPU_INTR | VIRQ_VCPU_EVENT)))
+		CHECK(memcmp(&d.event, &zero, sizeof(zero)) == 0);
+	/* A #DF always pushes 0. */
+	if ((a & VIRQ_VCPU_EVENT) && d.event.type == VIRQ_VCPU_EV_HW_EXC && d.event.vector == 8)
+		CHECK(d.event.has_error == 1 && d.event.error_code == 0 && d.event.payload == 0);
+	if (a & (VIRQ_VCPU_EVENT | VIRQ_VCPU_TRIPLE_FAULT)) {
+		/* Nothing acknowledged: not the LAPIC, not the 8259. */
+		lapic_vecs(v, &vecs1);
+		CHECK(memcmp(&vecs0, &vecs1, sizeof(vecs0)) == 0);
+		CHECK(memcmp(&pic0, &pic, sizeof(pic)) == 0);
+	}
+	if (a & VIRQ_VCPU_TRIPLE_FAULT)
+		CHECK(a == VIRQ_VCPU_TRIPLE_FAULT);
+	/* The shadow's prediction (what goes before SMI, NMI and INTR). */
+	if (!(a & START_ACTIONS)) {
+		uint32_t now = (p->held & VIRQ_LAPIC_EV_SMI) ? VIRQ_VCPU_IMMEDIATE_EXIT : 0;
+
+		if (m->triple) {
+			CHECK(a == VIRQ_VCPU_TRIPLE_FAULT);
+			m->triple = false;
+		} else if (m->exc) {
+			CHECK(a & VIRQ_VCPU_EVENT);
+			CHECK(memcmp(&d.event, &m->exc_ev, sizeof(d.event)) == 0);
+			if (m->reinj)
+				now = VIRQ_VCPU_IMMEDIATE_EXIT;
+			CHECK((a & VIRQ_VCPU_IMMEDIATE_EXIT) == now);
+			m->exc = false;
+			memset(&m->exc_ev, 0, sizeof(m->exc_ev));
+		} else if (m->reinj) {
+			CHECK(a & VIRQ_VCPU_EVENT);
+			CHECK(memcmp(&d.event, &m->reinj_ev, sizeof(d.event)) == 0);
+			CHECK((a & VIRQ_VCPU_IMMEDIATE_EXIT) == now);
+			if (d.event.type == VIRQ_VCPU_EV_NMI &&
+			    (m->options & VIRQ_VCPU_OPT_NMI_BLOCKING))
+				m->nmi_blocked = true;
+			m->reinj = false;
+			memset(&m->reinj_ev, 0, sizeof(m->reinj_ev));
+		} else {
+			CHECK(!(a & (VIRQ_VCPU_EVENT | VIRQ_VCPU_TRIPLE_FAULT |
+				     VIRQ_VCPU_IMMEDIATE_EXIT)));
+		}
+	} else {
+		CHECK(!(a & (VIRQ_VCPU_EVENT | VIRQ_VCPU_TRIPLE_FAULT | VIRQ_VCPU_IMMEDIATE_EXIT)));
+	}
+	/* What a backend could hand back after this entry. */
+	m->last_valid = (a & (VIRQ_VCPU_NMI | VIRQ_VCPU_INTR | VIRQ_VCPU_EVENT)) != 0;
+	m->last = d.event;
 	lapic_intr = (a & VIRQ_VCPU_INTR) && d.source == VIRQ_VCPU_SRC_LAPIC;
 	pic_intr = (a & VIRQ_VCPU_INTR) && d.source == VIRQ_VCPU_SRC_PIC;
 	if (a & VIRQ_VCPU_INTR) {
@@ -453,7 +738,7 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 	if (a & START_ACTIONS)
 		CHECK(!(a & (EVENT_ACTIONS | VIRQ_VCPU_INTR_WINDOW | VIRQ_VCPU_NMI_WINDOW)));
 	CHECK(p->nmi_pending <= VIRQ_VCPU_MAX_PENDING_NMI);
-	if (!(a & START_ACTIONS)) {
+	if (!(a & (START_ACTIONS | VIRQ_VCPU_TRIPLE_FAULT))) {
 		bool deliverable = virq_lapic_pending(l) != VIRQ_LAPIC_NO_VECTOR;
 
 		CHECK(((a & VIRQ_VCPU_NMI_WINDOW) != 0) == (p->nmi_pending != 0));
@@ -461,7 +746,7 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 		if (deliverable)
 			CHECK(a & VIRQ_VCPU_INTR_WINDOW);
 		/* An open window nothing else used: all taken, none asked. */
-		if (w->intr && !(a & (VIRQ_VCPU_NMI | VIRQ_VCPU_SMI | VIRQ_VCPU_INTR)))
+		if (w->intr && !(a & EVENT_ACTIONS))
 			CHECK(!deliverable && !(a & VIRQ_VCPU_INTR_WINDOW));
 	}
 	CHECK(s->nmi == s0.nmi + !!(a & VIRQ_VCPU_NMI));
@@ -471,6 +756,10 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 	CHECK(s->intr_lapic == s0.intr_lapic + lapic_intr);
 	CHECK(s->intr_pic == s0.intr_pic + pic_intr);
 	CHECK(s->intr_windows == s0.intr_windows + !!(a & VIRQ_VCPU_INTR_WINDOW));
+	CHECK(s->exceptions == s0.exceptions + ((a & VIRQ_VCPU_EVENT) && m_is_exc(d.event.type)));
+	CHECK(s->triple_faults == s0.triple_faults + !!(a & VIRQ_VCPU_TRIPLE_FAULT));
+	CHECK(s->double_faults == s0.double_faults && s->reinjected == s0.reinjected);
+	check_shadow(v);
 	/*
 	 * NMIs: the LAPIC hands over 0, 1 or 2 (virq_lapic_events::nmi_count);
 	 * the policy holds two at most and counts the rest as dropped, so what
@@ -492,11 +781,17 @@ static uint32_t checked_decide(unsigned v, const struct virq_vcpu_window *w,
 static void checked_wakes(unsigned v, bool then, const struct virq_vcpu_window *w)
 {
 	struct virq_vcpu *p = &pol[v];
-	bool w0 = virq_vcpu_wakes(p, false), w1 = virq_vcpu_wakes(p, true);
-	bool extint_held = (p->held & VIRQ_LAPIC_EV_EXTINT) != 0;
+	bool w0, w1, extint_held, blocked;
 	struct virq_vcpu_decision d;
 	uint32_t a;
 
+	if (init_coming(v))
+		m_drop(&sh[v]);
+	w0 = virq_vcpu_wakes(p, false);
+	w1 = virq_vcpu_wakes(p, true);
+	check_shadow(v);
+	extint_held = (p->held & VIRQ_LAPIC_EV_EXTINT) != 0;
+	blocked = virq_vcpu_nmi_blocked(p);
 	CHECK(!w0 || w1);
 	/* Waiting for a SIPI: only INIT or SIPI. */
 	if (virq_lapic_get_mp_state(&apics[v]) == VIRQ_LAPIC_MP_WAIT_SIPI)
@@ -504,14 +799,16 @@ static void checked_wakes(unsigned v, bool then, const struct virq_vcpu_window *
 	if (!then)
 		return;
 	a = checked_decide(v, w, &d);
+	/* An NMI the policy blocks wakes nothing but still asks its window. */
 	if (!w1)
-		CHECK((a & ~VIRQ_VCPU_WAIT_SIPI) == 0);
+		CHECK((a & ~(VIRQ_VCPU_WAIT_SIPI | (blocked ? VIRQ_VCPU_NMI_WINDOW : 0))) == 0);
 	if (w0)
 		CHECK(a & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI | VIRQ_VCPU_SMI | VIRQ_VCPU_NMI |
-			   VIRQ_VCPU_NMI_WINDOW));
+			   VIRQ_VCPU_NMI_WINDOW | VIRQ_VCPU_EVENT | VIRQ_VCPU_TRIPLE_FAULT));
 	else
 		CHECK(!(a & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI | VIRQ_VCPU_SMI | VIRQ_VCPU_NMI |
-			     VIRQ_VCPU_NMI_WINDOW)));
+			     VIRQ_VCPU_EVENT | VIRQ_VCPU_TRIPLE_FAULT |
+			     (blocked ? 0 : VIRQ_VCPU_NMI_WINDOW))));
 	/* Woken for an interrupt only: the decision injects it or asks for
 	 * the window. Not checked for a held ExtINT request, which the 8259
 	 * may have withdrawn since (then nothing is injected). */
@@ -522,6 +819,170 @@ static void checked_wakes(unsigned v, bool then, const struct virq_vcpu_window *
 static uint32_t u32(const uint8_t *a)
 {
 	return (uint32_t)a[0] | (uint32_t)a[1] << 8 | (uint32_t)a[2] << 16 | (uint32_t)a[3] << 24;
+}
+
+/* a[1] bits 2:0: queue_exception (vector a[2] % 34, presence from a[3]
+ * bit 0 or, with bit 1, the right one; error code a[4..5], widened by
+ * a[3] bit 2), #GP, #SS, #UD, #PF (CR2 a[6..7] << 12 | a[2]); else the
+ * same as 0 with a valid vector. */
+static void op_queue_exc(unsigned v, const uint8_t *a)
+{
+	struct virq_vcpu *p = &pol[v];
+	struct shadow *m = &sh[v];
+	struct virq_vcpu_event e;
+	unsigned vec = a[2] % 34U, kind = a[1] & 7U;
+	uint32_t ec = (uint32_t)a[4] | (uint32_t)a[5] << 8;
+	bool has;
+	uint64_t cr2 = 0;
+	int r, want;
+
+	if (a[3] & 4)
+		ec |= 0x10000U;
+	if (kind >= 5) {
+		kind = 0;
+		while (!m_vec_ok(vec))
+			vec = (vec + 1U) % 32U;
+	}
+	has = (a[3] & 2) ? m_has_ec(vec) : (a[3] & 1);
+	switch (kind) {
+	case 1:
+		vec = 13, has = true;
+		r = virq_vcpu_inject_gp(p, ec);
+		break;
+	case 2:
+		vec = 12, has = true;
+		r = virq_vcpu_inject_ss(p, ec);
+		break;
+	case 3:
+		vec = 6, has = false, ec = 0;
+		r = virq_vcpu_inject_ud(p);
+		break;
+	case 4:
+		vec = 14, has = true;
+		cr2 = ((uint64_t)a[6] << 12 | (uint64_t)a[7] << 20) | a[2];
+		r = virq_vcpu_inject_pf(p, cr2, ec);
+		break;
+	default:
+		r = virq_vcpu_queue_exception(p, (uint8_t)vec, has, ec);
+		break;
+	}
+	want = m_vec_ok(vec) && m_ec_ok(vec, has, ec, true) ? 0 : -VIRQ_EINVAL;
+	CHECK(r == want);
+	if (!r) {
+		memset(&e, 0, sizeof(e));
+		e.type = 3;
+		e.vector = (uint8_t)vec;
+		e.has_error = has;
+		e.error_code = ec;
+		e.payload = cr2;
+		m_merge(m, &e);
+	}
+	check_shadow(v);
+}
+
+/* a[1] bit 0 clear: hand back the event the last decision injected, as a
+ * backend reports IDT-vectoring information (a[1] bit 1: and then raise
+ * an exception as an exit handler would, a[2..] as OP_QUEUE_EXC's a[1..]).
+ * Set: an event made of a[2] (type, bits 2:0; has_error bits 4:3),
+ * a[3] (vector), a[4..5] (error code), a[6] (length, bits 4:0), a[7]
+ * (payload << 12, with a[2] bit 7). */
+static void op_reinject(unsigned v, const uint8_t *a)
+{
+	struct virq_vcpu *p = &pol[v];
+	struct shadow *m = &sh[v];
+	struct virq_vcpu_event e;
+	bool ok, exc;
+	int r, want;
+
+	memset(&e, 0, sizeof(e));
+	if (!(a[1] & 1)) {
+		if (!m->last_valid)
+			return;
+		e = m->last;
+	} else {
+		e.type = a[2] & 7U;
+		e.has_error = (a[2] >> 3) & 3U;
+		e.vector = a[3];
+		e.error_code = (uint32_t)a[4] | (uint32_t)a[5] << 8;
+		e.insn_len = a[6] & 0x1FU;
+		e.payload = (a[2] & 0x80U) ? (uint64_t)a[7] << 12 : 0;
+	}
+	ok = m_event_ok(&e);
+	exc = m_is_exc(e.type);
+	if (!ok)
+		want = -VIRQ_EINVAL;
+	else if (m->exc || m->triple || (!exc && m->reinj))
+		want = -VIRQ_ESTATEMODE;
+	else
+		want = 0;
+	r = virq_vcpu_reinject(p, &e);
+	CHECK(r == want);
+	if (!r) {
+		m->last_valid = false;
+		m->reinjected++;
+		if (exc) {
+			m->exc = true;
+			m->exc_ev = e;
+		} else {
+			m->reinj = true;
+			m->reinj_ev = e;
+		}
+	}
+	check_shadow(v);
+	if (!(a[1] & 1) && (a[1] & 2)) {
+		uint8_t next[8] = { 0 };
+
+		memcpy(next, a + 1, 7);
+		op_queue_exc(v, next);
+	}
+}
+
+/* Save, restore into itself (identical bytes); then a copy of the state
+ * with byte a[1] % size XORed with a[2] (and byte a[3] % size with a[4])
+ * restored into a scratch copy of the policy. */
+static void op_policy_save(unsigned v, const uint8_t *a)
+{
+	struct virq_vcpu *p = &pol[v];
+	struct virq_vcpu_state st, st2, bad;
+	struct virq_vcpu tmp;
+	uint8_t *b = (uint8_t *)&bad;
+	int r;
+
+	memset(&st, 0x5A, sizeof(st));
+	CHECK(virq_vcpu_save(p, &st) == 0);
+	CHECK(st.version == VIRQ_VCPU_STATE_VERSION && st.size == sizeof(st));
+	CHECK(!!(st.flags & VIRQ_VCPU_STATE_EXCEPTION) == sh[v].exc);
+	CHECK(!!(st.flags & VIRQ_VCPU_STATE_REINJECT) == sh[v].reinj);
+	CHECK(!!(st.flags & VIRQ_VCPU_STATE_TRIPLE_FAULT) == sh[v].triple);
+	CHECK(st.nmi_pending == p->nmi_pending && st.held == p->held);
+	CHECK(virq_vcpu_restore(p, &st) == 0);
+	memset(&st2, 0xA5, sizeof(st2));
+	CHECK(virq_vcpu_save(p, &st2) == 0);
+	CHECK(memcmp(&st, &st2, sizeof(st)) == 0);
+	check_shadow(v);
+
+	bad = st;
+	b[a[1] % sizeof(bad)] ^= a[2];
+	b[a[3] % sizeof(bad)] ^= a[4];
+	memcpy(&tmp, p, sizeof(tmp));
+	r = virq_vcpu_restore(&tmp, &bad);
+	CHECK(r == 0 || r == -VIRQ_EVERSION || r == -VIRQ_ESTATE);
+	memset(&st2, 0xA5, sizeof(st2));
+	CHECK(virq_vcpu_save(&tmp, &st2) == 0);
+	if (r) {
+		CHECK(memcmp(&tmp, p, sizeof(tmp)) == 0);
+	} else {
+		/* Accepted: exactly what was given, and sound. */
+		CHECK(memcmp(&st2, &bad, sizeof(bad)) == 0);
+		CHECK(bad.nmi_pending <= VIRQ_VCPU_MAX_PENDING_NMI);
+		if (bad.flags & VIRQ_VCPU_STATE_EXCEPTION)
+			CHECK(m_event_ok(&bad.exception) && m_is_exc(bad.exception.type));
+		if (bad.flags & VIRQ_VCPU_STATE_REINJECT)
+			CHECK(m_event_ok(&bad.reinject) && !m_is_exc(bad.reinject.type));
+		if (bad.flags & VIRQ_VCPU_STATE_TRIPLE_FAULT)
+			CHECK(!(bad.flags &
+				(VIRQ_VCPU_STATE_EXCEPTION | VIRQ_VCPU_STATE_REINJECT)));
+	}
 }
 
 static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
@@ -640,7 +1101,7 @@ static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 
 		/* With a policy, it alone takes the LAPIC's events (taking them
 		 * behind its back would leave it holding a stale SIPI). */
-		if (op_count == OP_VCPU_COUNT) {
+		if (op_count >= OP_VCPU_COUNT) {
 			checked_wakes(v, false, &w);
 			break;
 		}
@@ -689,6 +1150,34 @@ static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 	case OP_VCPU_RESET:
 		virq_vcpu_reset(&pol[v]);
 		CHECK(pol[v].nmi_pending == 0 && pol[v].held == 0);
+		m_drop(&sh[v]);
+		check_shadow(v);
+		break;
+	case OP_QUEUE_EXC:
+		op_queue_exc(v, a);
+		break;
+	case OP_REINJECT:
+		op_reinject(v, a);
+		break;
+	case OP_NMI_UNBLOCK:
+		virq_vcpu_nmi_unblocked(&pol[v]);
+		sh[v].nmi_blocked = false;
+		check_shadow(v);
+		break;
+	case OP_OPTIONS: {
+		uint32_t o = a[1] & 7U;
+
+		CHECK(virq_vcpu_set_options(&pol[v], o) == ((o & 4U) ? -VIRQ_EINVAL : 0));
+		if (!(o & 4U)) {
+			sh[v].options = o;
+			if (!(o & VIRQ_VCPU_OPT_NMI_BLOCKING))
+				sh[v].nmi_blocked = false;
+		}
+		check_shadow(v);
+		break;
+	}
+	case OP_POLICY_SAVE:
+		op_policy_save(v, a);
 		break;
 	case OP_LINT:
 		CHECK(virq_lapic_set_lint(l, a[1] & 1, (a[1] >> 1) & 1) == 0);
@@ -735,6 +1224,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 		CHECK(virq_vm_set_vcpu(&vm, i, &apics[i]) == 0);
 		CHECK(virq_vcpu_init(&pol[i], &apics[i], &vm) == 0);
 	}
+	memset(sh, 0, sizeof(sh));
 	memset(&icfg, 0, sizeof(icfg));
 	icfg.storm_limit = 8;
 	CHECK(virq_vm_attach_ioapic(&vm, &ioapic, &icfg, 0, 0xF0) == 0);
@@ -758,10 +1248,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += sizeof(wide_magic) + 2;
 		size -= sizeof(wide_magic) + 2;
 	}
+	exc_mode = false;
 	if (size >= sizeof(vcpu_magic) && memcmp(data, vcpu_magic, sizeof(vcpu_magic)) == 0) {
 		op_count = OP_VCPU_COUNT;
 		data += sizeof(vcpu_magic);
 		size -= sizeof(vcpu_magic);
+	} else if (size >= sizeof(excp_magic) &&
+		   memcmp(data, excp_magic, sizeof(excp_magic)) == 0) {
+		op_count = OP_EXC_COUNT;
+		exc_mode = true;
+		data += sizeof(excp_magic);
+		size -= sizeof(excp_magic);
 	}
 	setup(size ? data[0] : 0, wide);
 	check_all();

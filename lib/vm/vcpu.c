@@ -3,10 +3,12 @@
  * The vCPU event policy (doc/architecture.md: the policy decides, a glue
  * encodes; SDM 6.9, "Priority Among Concurrent Exceptions and Interrupts",
  * for the order; one event injected per VM entry, SDM Vol. 3C, "Event
- * Injection").
+ * Injection"). Exceptions and re-injections are queued in vcpu_event.c;
+ * here they are delivered before anything new, as KVM's
+ * kvm_check_and_inject_events() does: an event that must complete first,
+ * then the faults of the instruction stream, then SMI, NMI, INTR.
  */
-#include <virq/vcpu.h>
-
+#include "vcpu_priv.h"
 #include "vm_priv.h"
 
 #define WAKE_ALWAYS (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI | VIRQ_LAPIC_EV_SMI)
@@ -28,6 +30,7 @@ VIRQ_API void virq_vcpu_reset(struct virq_vcpu *vcpu)
 	vcpu->nmi_pending = 0;
 	vcpu->held = 0;
 	vcpu->sipi_vector = 0;
+	vcpu_drop_events(vcpu);
 }
 
 VIRQ_API const struct virq_vcpu_stats *virq_vcpu_get_stats(const struct virq_vcpu *vcpu)
@@ -46,6 +49,7 @@ static void take(struct virq_vcpu *v)
 	if (ev.flags & VIRQ_LAPIC_EV_INIT) {
 		v->nmi_pending = 0;
 		v->held = 0;
+		vcpu_drop_events(v);
 	}
 	if (ev.flags & VIRQ_LAPIC_EV_NMI) {
 		/* One or two NMIs (nmi_count), added up to the two held. */
@@ -63,6 +67,66 @@ static void take(struct virq_vcpu *v)
 	v->held |= ev.flags & ~VIRQ_LAPIC_EV_NMI;
 }
 
+/* An injected external interrupt, in the fields of both ways to encode it. */
+static void set_intr(struct virq_vcpu_decision *d, uint8_t vec, uint8_t src)
+{
+	d->actions |= VIRQ_VCPU_INTR;
+	d->vector = vec;
+	d->source = src;
+	d->event.type = VIRQ_VCPU_EV_EXTINT;
+	d->event.vector = vec;
+}
+
+static bool nmi_blocked(const struct virq_vcpu *v)
+{
+	return (v->options & VIRQ_VCPU_OPT_NMI_BLOCKING) && v->nmi_blocked;
+}
+
+/* An NMI leaves the policy: with its own blocking, NMIs are blocked until
+ * the guest's IRET (SDM Vol. 3A 6.7.1 "Handling Multiple NMIs"). */
+static void nmi_delivered(struct virq_vcpu *v)
+{
+	if (v->options & VIRQ_VCPU_OPT_NMI_BLOCKING)
+		v->nmi_blocked = 1;
+}
+
+/*
+ * What must go before anything new: a triple fault (alone: the vCPU shuts
+ * down), then the exception (merged by vcpu_event.c, so one), then an
+ * interrupted external interrupt, NMI or INT n, which is not acknowledged
+ * or taken from the held NMIs again. True when this entry is taken.
+ */
+static bool decide_owed(struct virq_vcpu *v, struct virq_vcpu_decision *d)
+{
+	if (v->flags & VCPU_F_TRIPLE) {
+		v->flags &= ~VCPU_F_TRIPLE;
+		d->actions = VIRQ_VCPU_TRIPLE_FAULT;
+		v->stats.triple_faults++;
+		return true;
+	}
+	if (v->flags & VCPU_F_EXC) {
+		d->actions = VIRQ_VCPU_EVENT;
+		d->event = v->exc;
+		v->flags &= ~VCPU_F_EXC;
+		virq_memset(&v->exc, 0, sizeof(v->exc));
+		v->stats.exceptions++;
+		/* The interrupted event follows at the very next entry. */
+		if (v->flags & VCPU_F_REINJ)
+			d->actions |= VIRQ_VCPU_IMMEDIATE_EXIT;
+		return true;
+	}
+	if (v->flags & VCPU_F_REINJ) {
+		d->actions = VIRQ_VCPU_EVENT;
+		d->event = v->reinj;
+		v->flags &= ~VCPU_F_REINJ;
+		virq_memset(&v->reinj, 0, sizeof(v->reinj));
+		if (d->event.type == VIRQ_VCPU_EV_NMI)
+			nmi_delivered(v);
+		return true;
+	}
+	return false;
+}
+
 /* The external interrupt to inject now, acknowledged, or false. */
 static bool take_intr(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 {
@@ -74,8 +138,7 @@ static bool take_intr(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 		 * line dropped meanwhile is gone, as on the INTR pin. */
 		vec = v->vm ? virq_vm_pic_take(v->vm) : -1;
 		if (vec >= 0) {
-			d->vector = (uint8_t)vec;
-			d->source = VIRQ_VCPU_SRC_PIC;
+			set_intr(d, (uint8_t)vec, VIRQ_VCPU_SRC_PIC);
 			v->stats.intr_pic++;
 			return true;
 		}
@@ -83,8 +146,7 @@ static bool take_intr(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 	vec = virq_lapic_ack(v->lapic);
 	if (vec == VIRQ_LAPIC_NO_VECTOR)
 		return false;
-	d->vector = (uint8_t)vec;
-	d->source = VIRQ_VCPU_SRC_LAPIC;
+	set_intr(d, (uint8_t)vec, VIRQ_VCPU_SRC_LAPIC);
 	v->stats.intr_lapic++;
 	return true;
 }
@@ -102,15 +164,20 @@ static uint32_t decide_extint(struct virq_vcpu *v, const struct virq_vcpu_window
 {
 	int vec;
 
+	if (decide_owed(v, d)) {
+		if (!(d->actions & VIRQ_VCPU_TRIPLE_FAULT) && virq_vm_pic_asserted(v->vm)) {
+			d->actions |= VIRQ_VCPU_INTR_WINDOW;
+			v->stats.intr_windows++;
+		}
+		return d->actions;
+	}
 	if (!virq_vm_pic_asserted(v->vm))
 		return 0;
 	if (w->intr) {
 		/* INT may drop before the INTA cycle: then nothing is owed. */
 		vec = virq_vm_pic_take(v->vm);
 		if (vec >= 0) {
-			d->actions = VIRQ_VCPU_INTR;
-			d->vector = (uint8_t)vec;
-			d->source = VIRQ_VCPU_SRC_PIC;
+			set_intr(d, (uint8_t)vec, VIRQ_VCPU_SRC_PIC);
 			v->stats.intr_pic++;
 		}
 		return d->actions;
@@ -153,23 +220,33 @@ VIRQ_API uint32_t virq_vcpu_decide(struct virq_vcpu *vcpu, const struct virq_vcp
 		d->actions = VIRQ_VCPU_WAIT_SIPI;
 		return d->actions;
 	}
-	if (v->held & VIRQ_LAPIC_EV_SMI) {
+	if (decide_owed(v, d)) {
+		if (d->actions & VIRQ_VCPU_TRIPLE_FAULT)
+			return d->actions;
+		/* One event per entry: the rest waits and asks to come back. */
+		intr_open = false;
+		if (v->held & VIRQ_LAPIC_EV_SMI)
+			d->actions |= VIRQ_VCPU_IMMEDIATE_EXIT;
+	} else if (v->held & VIRQ_LAPIC_EV_SMI) {
 		v->held &= ~VIRQ_LAPIC_EV_SMI;
 		d->actions |= VIRQ_VCPU_SMI;
 		v->stats.smi++;
 		/* SMM entry is this entry's event. */
 		intr_open = false;
-	} else if (v->nmi_pending && w->nmi) {
+	} else if (v->nmi_pending && w->nmi && !nmi_blocked(v)) {
 		v->nmi_pending--;
 		d->actions |= VIRQ_VCPU_NMI;
+		d->event.type = VIRQ_VCPU_EV_NMI;
+		d->event.vector = 2;
 		v->stats.nmi++;
+		nmi_delivered(v);
 		intr_open = false; /* one event per entry */
 	}
 	/* An NMI still held (behind an SMI, blocked, or a second one). */
 	if (v->nmi_pending)
 		d->actions |= VIRQ_VCPU_NMI_WINDOW;
-	if (intr_open && take_intr(v, d))
-		d->actions |= VIRQ_VCPU_INTR;
+	if (intr_open)
+		(void)take_intr(v, d);
 	/* Re-checked after an injection: an 8259 vector leaves the LAPIC's
 	 * vector waiting (KVM asks for the window again there too). */
 	if (intr_waiting(v)) {
@@ -184,14 +261,16 @@ VIRQ_API bool virq_vcpu_wakes(struct virq_vcpu *vcpu, bool intr_enabled)
 	struct virq_vcpu *v = vcpu;
 
 	if (!v->lapic)
-		return intr_enabled && virq_vm_pic_asserted(v->vm);
+		return v->flags || (intr_enabled && virq_vm_pic_asserted(v->vm));
 	(void)virq_lapic_sync(v->lapic);
 	take(v);
 	if (v->held & (VIRQ_LAPIC_EV_INIT | VIRQ_LAPIC_EV_SIPI))
 		return true;
 	if (virq_lapic_get_mp_state(v->lapic) == VIRQ_LAPIC_MP_WAIT_SIPI)
 		return false;
-	if ((v->held & WAKE_ALWAYS) || v->nmi_pending)
+	/* An exception, a re-injection or a triple fault is this vCPU's
+	 * next step whatever RFLAGS.IF says; an NMI only when not blocked. */
+	if ((v->held & WAKE_ALWAYS) || v->flags || (v->nmi_pending && !nmi_blocked(v)))
 		return true;
 	return intr_enabled && intr_waiting(v);
 }

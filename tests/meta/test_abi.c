@@ -15,6 +15,7 @@
 #include <virq/msg.h>
 #include <virq/pi.h>
 #include <virq/pic.h>
+#include <virq/vcpu.h>
 
 #include <stdio.h>
 
@@ -143,6 +144,31 @@ PIN_OFF(struct virq_pic_ops, intr, 0);
 PIN_OFF(struct virq_pic_ops, guest_error, 8);
 PIN_SIZE(struct virq_pic, 48, 8);
 
+/* vCPU policy: the event (the VMX injection fields, CR2 payload) and the
+ * save/restore format, version 1: a layout change needs a new version. */
+VIRQ_STATIC_ASSERT(VIRQ_VCPU_STATE_VERSION == 1U, "state version changed: re-pin the layout");
+PIN_SIZE(struct virq_vcpu_event, 16, 8);
+PIN_OFF(struct virq_vcpu_event, type, 0);
+PIN_OFF(struct virq_vcpu_event, vector, 1);
+PIN_OFF(struct virq_vcpu_event, has_error, 2);
+PIN_OFF(struct virq_vcpu_event, insn_len, 3);
+PIN_OFF(struct virq_vcpu_event, error_code, 4);
+PIN_OFF(struct virq_vcpu_event, payload, 8);
+PIN_SIZE(struct virq_vcpu_state, 56, 8);
+PIN_OFF(struct virq_vcpu_state, version, 0);
+PIN_OFF(struct virq_vcpu_state, size, 4);
+PIN_OFF(struct virq_vcpu_state, flags, 8);
+PIN_OFF(struct virq_vcpu_state, nmi_pending, 12);
+PIN_OFF(struct virq_vcpu_state, held, 16);
+PIN_OFF(struct virq_vcpu_state, sipi_vector, 20);
+PIN_OFF(struct virq_vcpu_state, exception, 24);
+PIN_OFF(struct virq_vcpu_state, reinject, 40);
+/* VMX interruption types (SDM Vol. 3C, "VM-Entry Controls for Event Injection"). */
+VIRQ_STATIC_ASSERT(VIRQ_VCPU_EV_EXTINT == 0 && VIRQ_VCPU_EV_NMI == 2 && VIRQ_VCPU_EV_HW_EXC == 3 &&
+			   VIRQ_VCPU_EV_SW_INT == 4 && VIRQ_VCPU_EV_PRIV_SW_EXC == 5 &&
+			   VIRQ_VCPU_EV_SW_EXC == 6,
+		   "the VMX interruption-type encoding");
+
 int main(void)
 {
 	/* The assertions above did the work; print the pinned values for the log. */
@@ -160,5 +186,7 @@ int main(void)
 	       _Alignof(struct virq_lapic_ops));
 	printf("virq_lapic        %3zu bytes, align %2zu\n", sizeof(struct virq_lapic),
 	       _Alignof(struct virq_lapic));
+	printf("virq_vcpu_state   %3zu bytes, align %2zu\n", sizeof(struct virq_vcpu_state),
+	       _Alignof(struct virq_vcpu_state));
 	return 0;
 }

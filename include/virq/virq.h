@@ -18,5 +18,6 @@
 #include <virq/version.h>
 #include <virq/vcpu.h>
 #include <virq/vm.h>
+#include <virq/vmx.h>
 
 #endif /* VIRQ_VIRQ_H */

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The entry path (lib/vmx-glue/entry.c) and the re-injection of the exit
+ * path, pinned field by field: what virq_vmx_prepare_entry() writes to
+ * 0x4016/0x4018/0x401A, CR2 and the primary controls in each scenario, and
+ * the LAPIC's ISR/IRR around it (virq_lapic_read_reg()). Values written
+ * from SDM Vol. 3C 24.8.3 "VM-Entry Controls for Event Injection".
+ */
+#include "harness.h"
+
+#define IWE VIRQ_VMX_PROC_INTR_WINDOW_EXITING
+#define NWE VIRQ_VMX_PROC_NMI_WINDOW_EXITING
+#define EPT VIRQ_VMX_EXIT_REASON_EPT_VIOLATION
+
+static void post_nmi(struct vfx *f)
+{
+	struct virq_apic_msg m = {
+		.dest = 0, .src = VIRQ_MSG_SRC_NONE, .delivery = VIRQ_DM_NMI, .level = true
+	};
+
+	virq_lapic_post_msg(&f->lapic, &m);
+}
+
+/* IF = 1, no blocking: 0x4016 = valid | type 0 | vector, nothing else. */
+static void test_extint_if1(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	virq_lapic_post(&f->lapic, 0x41, false);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000041U);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE, NULL));
+	assert_true(vfx_bit(VIRQ_LAPIC_REG_ISR, f, 0x41));
+	assert_false(vfx_bit(VIRQ_LAPIC_REG_IRR, f, 0x41));
+	free(f);
+}
+
+/* IF = 0: interrupt-window exiting, nothing injected; the window exit
+ * then injects and clears the control. */
+static void test_extint_window(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	vfx_set(f, VIRQ_VMCS_GUEST_RFLAGS, 0x2);
+	virq_lapic_post(&f->lapic, 0x41, false);
+	assert_int_equal(vfx_prepare(f), 0);
+	assert_int_equal(f->nlog, 1);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_PROC_BASED_CTLS),
+			 VIRQ_VMX_PROC_HLT_EXITING | IWE);
+	assert_true(vfx_bit(VIRQ_LAPIC_REG_IRR, f, 0x41));
+	/* Still closed: nothing written at all. */
+	assert_int_equal(vfx_prepare(f), 0);
+	assert_int_equal(f->nlog, 0);
+
+	vfx_set(f, VIRQ_VMCS_GUEST_RFLAGS, 0x2 | VIRQ_VMX_RFLAGS_IF);
+	assert_int_equal(vfx_exit(f, VIRQ_VMX_EXIT_REASON_INTR_WINDOW, 0, 0, 0, 0),
+			 VIRQ_VMX_EXIT_CONTINUE);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000041U);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_PROC_BASED_CTLS), VIRQ_VMX_PROC_HLT_EXITING);
+	assert_true(vfx_bit(VIRQ_LAPIC_REG_ISR, f, 0x41));
+	free(f);
+}
+
+/* STI and MOV-SS blocking close the window even with IF = 1. */
+static void test_shadows_close_window(void **state)
+{
+	static const uint32_t shadows[] = { VIRQ_VMX_INTERRUPTIBILITY_STI,
+					    VIRQ_VMX_INTERRUPTIBILITY_MOV_SS };
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+		vfx_set(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, shadows[i]);
+		virq_lapic_post(&f->lapic, 0x41, false);
+		assert_int_equal(vfx_prepare(f), 0);
+		assert_false(vfx_wrote(f, VIRQ_VMCS_ENTRY_INTR_INFO, NULL));
+		assert_int_equal(vfx_written(f, VIRQ_VMCS_PROC_BASED_CTLS),
+				 VIRQ_VMX_PROC_HLT_EXITING | IWE);
+		free(f);
+	}
+}
+
+/* NMI: type 2 vector 2; blocked by NMI: NMI-window exiting. */
+static void test_nmi(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	post_nmi(f);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000202U);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_PROC_BASED_CTLS, NULL));
+
+	vfx_exit(f, VIRQ_VMX_EXIT_REASON_HLT + 100, 0, 0, 0, 0); /* some exit */
+	vfx_set(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, VIRQ_VMX_INTERRUPTIBILITY_NMI);
+	post_nmi(f);
+	assert_int_equal(vfx_prepare(f), 0);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_ENTRY_INTR_INFO, NULL));
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_PROC_BASED_CTLS),
+			 VIRQ_VMX_PROC_HLT_EXITING | NWE);
+
+	vfx_set(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, 0);
+	assert_int_equal(vfx_exit(f, VIRQ_VMX_EXIT_REASON_NMI_WINDOW, 0, 0, 0, 0),
+			 VIRQ_VMX_EXIT_CONTINUE);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000202U);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_PROC_BASED_CTLS), VIRQ_VMX_PROC_HLT_EXITING);
+	free(f);
+}
+
+/* Without virtual NMIs: no NMI-window control; the embedder is told. */
+static void test_nmi_no_vnmi(void **state)
+{
+	struct vfx *f = vfx_new(0);
+
+	(void)state;
+	post_nmi(f);
+	post_nmi(f);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED | VIRQ_VMX_ENTRY_NMI_PENDING);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000202U);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_PROC_BASED_CTLS, NULL));
+	/* The CPU blocks NMIs after the injection; the guest's IRET ends it. */
+	vfx_set(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, VIRQ_VMX_INTERRUPTIBILITY_NMI);
+	vfx_exit(f, 100, 0, 0, 0, 0);
+	assert_true(virq_vcpu_nmi_blocked(&f->pol));
+	vfx_set(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vfx_exit(f, 100, 0, 0, 0, 0);
+	assert_false(virq_vcpu_nmi_blocked(&f->pol));
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000202U);
+	free(f);
+}
+
+/* #PF(2) at 0xdead000: 0x80000B0E, error code 2, CR2. */
+static void test_pf(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	assert_int_equal(virq_vcpu_inject_pf(&f->pol, 0xdead000, 2), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE), 2);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000B0EU);
+	assert_int_equal(f->cr2_writes, 1);
+	assert_int_equal(f->cr2, 0xdead000);
+	free(f);
+}
+
+/* #PF during #PF delivery: #DF(0), no CR2; an exception during #DF
+ * delivery: triple fault, nothing injected. */
+static void test_pf_on_pf_then_df(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	assert_int_equal(virq_vcpu_inject_pf(&f->pol, 0xdead000, 2), 0);
+	vfx_prepare(f);
+	assert_int_equal(vfx_exit(f, EPT, 0x80000B0EU, 2, 0, 0), VIRQ_VMX_EXIT_UNHANDLED);
+	assert_int_equal(virq_vcpu_inject_pf(&f->pol, 0xbeef000, 0), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000B08U);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE), 0);
+	assert_int_equal(f->cr2_writes, 1);
+
+	assert_int_equal(vfx_exit(f, EPT, 0x80000B08U, 0, 0, 0), VIRQ_VMX_EXIT_UNHANDLED);
+	assert_int_equal(virq_vcpu_inject_gp(&f->pol, 0), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_TRIPLE_FAULT);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_ENTRY_INTR_INFO, NULL));
+	free(f);
+}
+
+/* A re-injected #PF keeps the CPU's CR2 (no write). */
+static void test_pf_reinjected_keeps_cr2(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	vfx_exit(f, EPT, 0x80000B0EU, 4, 0, 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000B0EU);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE), 4);
+	assert_int_equal(f->cr2_writes, 0);
+	free(f);
+}
+
+/* An external interrupt cut off by an exit: the same vector again, the
+ * LAPIC not acknowledged twice. */
+static void test_reinject_extint(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	virq_lapic_post(&f->lapic, 0x41, false);
+	vfx_prepare(f);
+	virq_lapic_post(&f->lapic, 0x42, false);
+	vfx_exit(f, EPT, 0x80000041U, 0, 0, 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000041U);
+	assert_true(vfx_bit(VIRQ_LAPIC_REG_ISR, f, 0x41));
+	assert_false(vfx_bit(VIRQ_LAPIC_REG_IRR, f, 0x41));
+	assert_false(vfx_bit(VIRQ_LAPIC_REG_ISR, f, 0x42));
+	assert_true(vfx_bit(VIRQ_LAPIC_REG_IRR, f, 0x42));
+	assert_int_equal(virq_vmx_get_stats(&f->vx)->reinjected, 1);
+	free(f);
+}
+
+/* INT 0x80 cut off: type 4 again with its instruction length. */
+static void test_reinject_soft_int(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	vfx_exit(f, EPT, 0x80000480U, 0, 2, 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(f->nlog, 2);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INSN_LEN), 2);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000480U);
+	free(f);
+}
+
+/* A cut-off NMI: blocking by NMI cleared, NMI again. */
+static void test_reinject_nmi(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	vfx_set(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, VIRQ_VMX_INTERRUPTIBILITY_NMI);
+	vfx_exit(f, EPT, 0x80000202U, 0, 0, 0);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000202U);
+	free(f);
+}
+
+/* HLT with IF = 1 and a vector pending: not halted, RIP past HLT. HLT
+ * with nothing pending: halted until a post. */
+static void test_hlt(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	virq_lapic_post(&f->lapic, 0x41, false);
+	assert_int_equal(vfx_exit(f, VIRQ_VMX_EXIT_REASON_HLT, 0, 0, 1, 0), VIRQ_VMX_EXIT_CONTINUE);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_GUEST_RIP), 0x1001);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000041U);
+
+	assert_int_equal(vfx_exit(f, VIRQ_VMX_EXIT_REASON_HLT, 0, 0, 1, 0), VIRQ_VMX_EXIT_HALT);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_HALTED);
+	assert_int_equal(f->nlog, 0);
+	virq_lapic_post(&f->lapic, 0x51, false);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000051U);
+	free(f);
+}
+
+/* Unrestricted guest in real mode: the #GP goes in without error code. */
+static void test_real_mode_no_error_code(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_UNRESTRICTED_GUEST);
+
+	(void)state;
+	vfx_set(f, VIRQ_VMCS_PROC_BASED_CTLS2, VIRQ_VMX_PROC2_UNRESTRICTED_GUEST);
+	vfx_set(f, VIRQ_VMCS_GUEST_CR0, 0x10);
+	assert_int_equal(virq_vcpu_inject_gp(&f->pol, 0), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x8000030DU);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE, NULL));
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_extint_if1),
+		cmocka_unit_test(test_extint_window),
+		cmocka_unit_test(test_shadows_close_window),
+		cmocka_unit_test(test_nmi),
+		cmocka_unit_test(test_nmi_no_vnmi),
+		cmocka_unit_test(test_pf),
+		cmocka_unit_test(test_pf_on_pf_then_df),
+		cmocka_unit_test(test_pf_reinjected_keeps_cr2),
+		cmocka_unit_test(test_reinject_extint),
+		cmocka_unit_test(test_reinject_soft_int),
+		cmocka_unit_test(test_reinject_nmi),
+		cmocka_unit_test(test_hlt),
+		cmocka_unit_test(test_real_mode_no_error_code),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -11,10 +11,9 @@
 
 #define BLOCK_INTR (VIRQ_VMX_INTERRUPTIBILITY_STI | VIRQ_VMX_INTERRUPTIBILITY_MOV_SS)
 
-static void fill_window(const struct virq_vmx_vcpu *vx, struct virq_vcpu_window *w)
+static void fill_window(const struct virq_vmx_vcpu *vx, struct virq_vcpu_window *w, uint32_t intr)
 {
 	uint64_t rflags = vmx_read(vx, VIRQ_VMCS_GUEST_RFLAGS);
-	uint32_t intr = (uint32_t)vmx_read(vx, VIRQ_VMCS_GUEST_INTERRUPTIBILITY);
 
 	/* SDM 26.3.1.5: an external interrupt is refused with STI or MOV-SS
 	 * blocking; RFLAGS.IF is ours to check (VM entry does not). */
@@ -43,7 +42,7 @@ static void encode_cr2(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event *e
 	}
 }
 
-static void encode_event(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event *ev,
+static void encode_event(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event *ev, uint32_t intr,
 			 struct virq_vmx_entry *out)
 {
 	uint32_t info = ev->vector | (uint32_t)ev->type << VIRQ_VMX_INTR_TYPE_SHIFT |
@@ -55,6 +54,10 @@ static void encode_event(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event 
 	if (ec && (vx->flags & VIRQ_VMX_F_UNRESTRICTED_GUEST) &&
 	    !(vmx_read(vx, VIRQ_VMCS_GUEST_CR0) & VIRQ_VMX_CR0_PE))
 		ec = false;
+	/* AMD's #VC (29) and #SX (30), which the policy takes with an error
+	 * code: VM entry refuses one for them unless IA32_VMX_BASIC[56]. */
+	if (ec && !(vx->basic & VIRQ_VMX_BASIC_NO_HW_ERROR_CODE) && !vmx_exc_has_error(ev->vector))
+		ec = false;
 	if (ec) {
 		info |= VIRQ_VMX_INTR_ERROR_CODE;
 		vmx_write(vx, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE, ev->error_code);
@@ -63,6 +66,13 @@ static void encode_event(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event 
 	if (ev->type == VIRQ_VCPU_EV_SW_INT || ev->type == VIRQ_VCPU_EV_PRIV_SW_EXC ||
 	    ev->type == VIRQ_VCPU_EV_SW_EXC)
 		vmx_write(vx, VIRQ_VMCS_ENTRY_INSN_LEN, ev->insn_len);
+	/* Only a re-injected NMI gets here with blocking by NMI set (the
+	 * window was checked for a new one): that blocking was its own, and
+	 * with virtual NMIs VM entry refuses an NMI over it (SDM 26.3.1.5). */
+	if (ev->type == VIRQ_VCPU_EV_NMI && (vx->flags & VIRQ_VMX_F_VIRTUAL_NMIS) &&
+	    (intr & VIRQ_VMX_INTERRUPTIBILITY_NMI))
+		vmx_write(vx, VIRQ_VMCS_GUEST_INTERRUPTIBILITY,
+			  intr & ~VIRQ_VMX_INTERRUPTIBILITY_NMI);
 	encode_cr2(vx, ev, out);
 	vmx_write(vx, VIRQ_VMCS_ENTRY_INTR_INFO, info);
 	out->flags |= VIRQ_VMX_ENTRY_INJECTED;
@@ -96,7 +106,7 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 {
 	struct virq_vcpu_decision *d = &out->decision;
 	struct virq_vcpu_window w;
-	uint32_t a;
+	uint32_t a, intr;
 
 	virq_memset(out, 0, sizeof(*out));
 	if (vx->halted) {
@@ -106,7 +116,8 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 		}
 		vx->halted = 0;
 	}
-	fill_window(vx, &w);
+	intr = (uint32_t)vmx_read(vx, VIRQ_VMCS_GUEST_INTERRUPTIBILITY);
+	fill_window(vx, &w, intr);
 	a = virq_vcpu_decide(vx->policy, &w, d);
 	if (a & VIRQ_VCPU_INIT)
 		out->flags |= VIRQ_VMX_ENTRY_INIT;
@@ -124,7 +135,7 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 		out->flags |= VIRQ_VMX_ENTRY_IMMEDIATE_EXIT;
 	/* vcpu.h: with NMI and INTR, too, d->event describes the injection. */
 	if (a & (VIRQ_VCPU_EVENT | VIRQ_VCPU_NMI | VIRQ_VCPU_INTR))
-		encode_event(vx, &d->event, out);
+		encode_event(vx, &d->event, intr, out);
 	encode_windows(vx, a, out);
 	vx->reinj_pf = 0;
 	if (a & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI))

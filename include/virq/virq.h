@@ -15,6 +15,7 @@
 #include <virq/pic.h>
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
+#include <virq/regs/vmx.h>
 #include <virq/version.h>
 #include <virq/vcpu.h>
 #include <virq/vm.h>

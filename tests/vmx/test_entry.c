@@ -276,6 +276,69 @@ static void test_real_mode_no_error_code(void **state)
 	free(f);
 }
 
+/* Without write_cr2 the #PF's address comes back to the embedder. */
+static void test_cr2_returned(void **state)
+{
+	struct vfx *f = vfx_alloc();
+	struct virq_vmx_ops ops = vfx_ops;
+
+	(void)state;
+	ops.write_cr2 = NULL;
+	f->cfg.flags = VIRQ_VMX_F_VIRTUAL_NMIS;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &ops, f, &f->cfg), 0);
+	assert_int_equal(virq_vcpu_inject_pf(&f->pol, 0, 0), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED | VIRQ_VMX_ENTRY_CR2);
+	assert_int_equal(f->entry.cr2, 0); /* address 0 is written too */
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000B0EU);
+	assert_int_equal(f->cr2_writes, 0);
+	free(f);
+}
+
+/* AMD's #SX (30) carries an error code in the policy; VM entry refuses
+ * one for vector 30 unless IA32_VMX_BASIC[56]: dropped, else kept. */
+static void test_amd_error_code(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	assert_int_equal(virq_vcpu_queue_exception(&f->pol, 30, true, 5), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x8000031EU);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE, NULL));
+	free(f);
+
+	f = vfx_alloc();
+	f->msr[0] |= VIRQ_VMX_BASIC_NO_HW_ERROR_CODE;
+	f->cfg.flags = VIRQ_VMX_F_VIRTUAL_NMIS;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &f->cfg), 0);
+	assert_int_equal(virq_vcpu_queue_exception(&f->pol, 30, true, 5), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000B1EU);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE), 5);
+	free(f);
+}
+
+/* A cut-off NMI waits behind a #PF; an IRET of the #PF handler then exits
+ * with NMI unblocking set, which sets blocking by NMI again: the NMI's
+ * re-injection clears it (VM entry refuses an NMI over it). */
+static void test_reinject_nmi_over_blocking(void **state)
+{
+	struct vfx *f = vfx_new(VIRQ_VMX_F_VIRTUAL_NMIS);
+
+	(void)state;
+	vfx_exit(f, EPT, 0x80000202U, 0, 0, 0);
+	assert_int_equal(virq_vcpu_inject_pf(&f->pol, 0x5000, 0), 0);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED | VIRQ_VMX_ENTRY_IMMEDIATE_EXIT);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000B0EU);
+	vfx_exit(f, EPT, 0, 0, 0, 1U << 12);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY),
+			 VIRQ_VMX_INTERRUPTIBILITY_NMI);
+	assert_int_equal(vfx_prepare(f), VIRQ_VMX_ENTRY_INJECTED);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY), 0);
+	assert_int_equal(vfx_written(f, VIRQ_VMCS_ENTRY_INTR_INFO), 0x80000202U);
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +355,9 @@ int main(void)
 		cmocka_unit_test(test_reinject_nmi),
 		cmocka_unit_test(test_hlt),
 		cmocka_unit_test(test_real_mode_no_error_code),
+		cmocka_unit_test(test_cr2_returned),
+		cmocka_unit_test(test_amd_error_code),
+		cmocka_unit_test(test_reinject_nmi_over_blocking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The exit path: the event an exit interrupted goes back to the policy
- * first (SDM Vol. 3C 27.2.3 "Information for VM Exits During Event
- * Delivery"), then the exits of the interrupt controllers are decoded.
+ * first (SDM Vol. 3C "Information for VM Exits During Event Delivery"),
+ * then the exits of the interrupt controllers are decoded.
  */
 #include "vmx_glue.h"
 
 #define X2APIC_MSR_FIRST 0x800U
 #define X2APIC_MSR_LAST 0x8FFU
-/* Exit qualification of an APIC-access exit (SDM Vol. 3C 27.2.1, Table
- * "Exit Qualification for APIC-Access VM Exits"). */
+/* Exit qualification of an APIC-access exit (SDM Vol. 3C "Basic VM-Exit
+ * Information", Table "Exit Qualification for APIC-Access VM Exits"). */
 #define APIC_ACCESS_OFFSET_MASK 0xFFFULL
 #define APIC_ACCESS_TYPE_SHIFT 12
 #define APIC_ACCESS_TYPE_MASK 0xFULL
@@ -44,7 +44,8 @@ static void take_idt_vectoring(struct virq_vmx_vcpu *vx, uint32_t idt)
 		ev.has_error = 1;
 		ev.error_code = (uint32_t)vmx_read(vx, VIRQ_VMCS_IDT_VECTORING_ERROR_CODE);
 	}
-	/* The return address of INT n / INT3 / INTO / INT1 (SDM 27.2.4). */
+	/* The return address of INT n / INT3 / INTO / INT1 (SDM Vol. 3C
+	 * "Information for VM Exits Due to Instruction Execution"). */
 	if (soft_type(ev.type))
 		ev.insn_len = (uint8_t)vmx_read(vx, VIRQ_VMCS_EXIT_INSN_LEN);
 	/* With virtual NMIs an NMI whose delivery was cut off left blocking by
@@ -120,7 +121,7 @@ static enum virq_vmx_exit_action handle_hlt(struct virq_vmx_vcpu *vx)
 	return VIRQ_VMX_EXIT_HALT;
 }
 
-/* SDM 27.2.3 "Information About NMI Unblocking Due to IRET": an IRET
+/* SDM Vol. 3C "Information About NMI Unblocking Due to IRET": an IRET
  * that ended NMI blocking and then faulted or exited will run again, so
  * blocking by NMI is set back. Undefined with valid IDT-vectoring
  * information, for #DF, and with NMI exiting but no virtual NMIs. */
@@ -147,7 +148,8 @@ static enum virq_vmx_exit_action decode(struct virq_vmx_vcpu *vx, uint32_t idt,
 				 info & VIRQ_VMX_INTR_VECTOR_MASK);
 		return type == VIRQ_VCPU_EV_NMI ? VIRQ_VMX_EXIT_HOST_NMI : VIRQ_VMX_EXIT_UNHANDLED;
 	case VIRQ_VMX_EXIT_REASON_EXT_INTR:
-		/* The host's interrupt (SDM 27.2.2): acknowledged by the exit
+		/* The host's interrupt (SDM Vol. 3C "Information for
+		 * VM Exits Due to Vectored Events"): acknowledged by the exit
 		 * with "acknowledge interrupt on exit", else still pending. */
 		if (vx->flags & VIRQ_VMX_F_ACK_INTR_ON_EXIT) {
 			info = (uint32_t)vmx_read(vx, VIRQ_VMCS_EXIT_INTR_INFO);
@@ -197,7 +199,8 @@ VIRQ_API enum virq_vmx_exit_action virq_vmx_handle_exit(struct virq_vmx_vcpu *vx
 	out->host_vector = -1;
 	vx->stats.exits++;
 	out->reason = (uint32_t)vmx_read(vx, VIRQ_VMCS_EXIT_REASON);
-	/* A failed entry delivered nothing and saved no event (SDM 26.8). */
+	/* A failed entry delivered nothing and saved no event (SDM Vol. 3C "VM-Entry
+	 * Failures During or After Loading Guest State"). */
 	if (out->reason & VIRQ_VMX_EXIT_REASON_ENTRY_FAILURE)
 		return VIRQ_VMX_EXIT_ENTRY_FAILED;
 	idt = (uint32_t)vmx_read(vx, VIRQ_VMCS_IDT_VECTORING_INFO);

@@ -3,8 +3,8 @@
  * Re-injection through the VMX glue: IDT-vectoring information handed to
  * the policy at the exit (lib/vmx-glue/exit.c) and the event written again
  * at the next entry, with the double-fault rules on top, pinned field by
- * field (SDM Vol. 3C 27.2.3 "Information for VM Exits During Event
- * Delivery", 24.8.3), and the LAPIC's ISR/IRR read back around it.
+ * field (SDM Vol. 3C "Information for VM Exits During Event Delivery",
+ * 24.8.3), and the LAPIC's ISR/IRR read back around it.
  */
 #include "harness.h"
 

@@ -5,13 +5,14 @@
  *        decodes the VM exits that belong to the interrupt controllers.
  *
  * Freestanding, part of libvirq. The architectural constants (VMCS field
- * encodings, control bits, exit reasons) are in <virq/regs/vmx.h>.
- * The policy (vcpu.h) decides what to inject; this glue only reads the
- * guest's interruptibility through `ops->vmread`, encodes the decision (VM-entry interruption information,
- * error code, instruction length, CR2, the interrupt-window and NMI-window
- * controls) and, after an exit, hands an interrupted event back to the
- * policy and serves the LAPIC's exits. VMREAD, VMWRITE and RDMSR are the
- * embedder's callbacks, so a test can run it against a field store.
+ * encodings, control bits, exit reasons) are in <virq/regs/vmx.h>. The
+ * policy (vcpu.h) decides what to inject; this glue only reads the guest's
+ * interruptibility through `ops->vmread`, encodes the decision (VM-entry
+ * interruption information, error code, instruction length, CR2, the
+ * interrupt-window and NMI-window controls) and, after an exit, hands an
+ * interrupted event back to the policy and serves the LAPIC's exits.
+ * VMREAD, VMWRITE and RDMSR are the embedder's callbacks, so a test can run
+ * it against a field store.
  *
  * @code
  * static const struct virq_vmx_ops ops = { .vmread = my_vmread,

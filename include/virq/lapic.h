@@ -635,11 +635,20 @@ VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic);
  * the CPU only reads, or writes only on an exit the embedder emulates
  * through this API.
  *
- * | Mode | The CPU may write | The embedder programs before entry |
- * |------|-------------------|------------------------------------|
- * | ::VIRQ_LAPIC_ACCEL_NONE | nothing | injects virq_lapic_ack() itself |
- * | ::VIRQ_LAPIC_ACCEL_TPR_SHADOW | VTPR (0x80): MOV to CR8, and xAPIC writes of TPR with "virtualize APIC accesses" | TPR threshold = virq_lapic_tpr_threshold(); injects virq_lapic_ack() |
- * | ::VIRQ_LAPIC_ACCEL_APICV | VTPR, VPPR (0xA0), VEOI (0xB0), VISR (0x100-0x170), VIRR (0x200-0x270), VICR low and high (0x300, 0x310: the guest's xAPIC ICR writes, which the CPU stores before self-IPI virtualization or an APIC-write exit) | guest interrupt status = virq_lapic_rvi() \| virq_lapic_svi() << 8; the EOI-exit bitmap (virq_lapic_eoi_exit_bitmap()) when virq_lapic_eoi_exit_gen() moved |
+ * - ::VIRQ_LAPIC_ACCEL_NONE: the CPU writes nothing. The embedder injects
+ *   what virq_lapic_ack() returns.
+ * - ::VIRQ_LAPIC_ACCEL_TPR_SHADOW: the CPU writes VTPR (0x80): MOV to CR8,
+ *   and xAPIC writes of TPR under "virtualize APIC accesses". The embedder
+ *   injects virq_lapic_ack() and programs the TPR threshold with
+ *   virq_lapic_tpr_threshold() before each entry.
+ * - ::VIRQ_LAPIC_ACCEL_APICV: the CPU writes VTPR, VPPR (0xA0), VEOI
+ *   (0xB0), VISR (0x100-0x170), VIRR (0x200-0x270), and VICR low and high
+ *   (0x300, 0x310: the guest's xAPIC ICR writes, stored before self-IPI
+ *   virtualization or an APIC-write exit). The embedder programs the
+ *   guest interrupt status, virq_lapic_rvi() | virq_lapic_svi() << 8, and
+ *   the EOI-exit bitmap (virq_lapic_eoi_exit_bitmap()) whenever
+ *   virq_lapic_eoi_exit_gen() moved, before each entry; it injects no
+ *   fixed vector.
  *
  * APICv here is TPR shadow plus virtual-interrupt delivery (the CPU moves
  * the highest VIRR vector above VPPR into VISR, retires VISR bits on

@@ -603,6 +603,7 @@ static void test_hw_sync_hostile(void **state)
 	*pw(&fx, VIRQ_LAPIC_REG_TPR) = 0xFFFFFF55U;
 	*pw(&fx, VIRQ_LAPIC_REG_TPR + 4) = 0x1U;
 	*pw(&fx, VIRQ_LAPIC_REG_PPR) = 0xDEADBEEFU;
+	*pw(&fx, VIRQ_LAPIC_REG_PPR + 8) = 0x5U; /* bytes 8-11 of the slot */
 	*pw(&fx, VIRQ_LAPIC_REG_EOI) = 0x12345678U;
 	*pw(&fx, VIRQ_LAPIC_REG_IRR) |= 0xFFFFU; /* vectors 0-15 */
 	*pw(&fx, VIRQ_LAPIC_REG_ISR) |= 0x8001U;
@@ -615,6 +616,7 @@ static void test_hw_sync_hostile(void **state)
 	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_TPR), 0x55);
 	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_TPR + 4), 0);
 	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_PPR), 0x55);
+	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_PPR + 8), 0);
 	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_EOI), 0);
 	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_IRR) & 0xFFFFU, 0);
 	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_IRR + 0x74), 0);
@@ -664,8 +666,8 @@ static void test_hw_sync_random_pages(void **state)
 				x ^= x >> 7;
 				x ^= x << 17;
 				switch (x & 3U) {
-				case 0:
-					off = offs[(x >> 8) % 5];
+				case 0: /* any word of those slots */
+					off = offs[(x >> 8) % 5] + 4U * ((x >> 11) & 3U);
 					break;
 				case 1:
 					off = VIRQ_LAPIC_REG_IRR + 16U * ((x >> 8) & 7U);

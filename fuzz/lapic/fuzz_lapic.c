@@ -43,6 +43,16 @@
  *  - after an explicit save/restore op a second LAPIC, restored from the
  *    first, runs every later op in lockstep and must give the same answers,
  *    register page and host timer.
+ *  - hardware acceleration (lapic.h, virq_lapic_accel): set_accel picks a
+ *    mode; hw makes a change the CPU may make in that mode between two
+ *    calls (deliver RVI above VPPR into ISR, retire SVI by EOI
+ *    virtualization, exiting when it is in the EOI-exit bitmap, write
+ *    VTPR, a self IPI or PIR into VIRR), then resyncs and checks the page,
+ *    the level EOI broadcast and the LINT Remote IRR against the model;
+ *    or writes junk into the CPU's fields (invariants only); hw_query
+ *    checks RVI, SVI, the TPR threshold's exit rule and the EOI-exit
+ *    bitmap from their definitions. After every op: SVI, and a new
+ *    bitmap generation whenever the bitmap changed.
  *
  * Set FUZZ_LAPIC_TRACE=1 in the environment to print the decoded ops.
  */

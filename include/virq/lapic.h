@@ -61,7 +61,8 @@
  * virtual-APIC page. In x2APIC mode the ID register holds the 32-bit ID and
  * ICR high (0x310) the 32-bit destination, as on the virtual-APIC page.
  * The page belongs to the LAPIC: the embedder reads it at will but writes it
- * only through this API.
+ * only through this API, or lets a CPU write the fields ::virq_lapic_accel
+ * gives it and then calls virq_lapic_hw_sync().
  *
  * ## Pending requests
  *

@@ -75,8 +75,9 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec)
 	/* TPR Virtualization clears VTPR bytes 3:1; a MOV to CR8 writes
 	 * bits 7:4 only, an xAPIC write bits 7:0. */
 	hw_clean_slot(l, VIRQ_LAPIC_REG_TPR, TPR_MASK);
-	/* VPPR: recomputed below; only its bytes 4-15 need clearing here. */
-	hw_clean_slot(l, VIRQ_LAPIC_REG_PPR, 0xFFU);
+	/* VPPR: bytes 4-15 here; word 0 is rewritten below with the untorn
+	 * store other threads' virq_lapic_get_ppr() expects. */
+	hw_clean_slot(l, VIRQ_LAPIC_REG_PPR, 0xFFFFFFFFU);
 	/* VEOI keeps the guest's last EOI value; it reads 0 here. */
 	hw_clean_slot(l, VIRQ_LAPIC_REG_EOI, 0);
 	for (uint32_t i = 0; i < 8; i++) {

@@ -152,7 +152,7 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 	apicvec_set_sum(lapic_irr(l), &l->irr_sum, vector);
 	/* TMR records the trigger mode of the last accepted interrupt; the
 	 * EOI-exit bitmap follows it. */
-	if (level != apicvec_test(lapic_tmr(l), vector)) {
+	if (level != (l->tmr_sum && apicvec_test(lapic_tmr(l), vector))) {
 		if (level)
 			apicvec_set_sum(lapic_tmr(l), &l->tmr_sum, vector);
 		else

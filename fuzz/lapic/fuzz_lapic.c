@@ -1857,7 +1857,7 @@ static void do_hw(struct fuzz *f, struct inst *x, const struct op *op, struct re
 		return;
 	case 1: { /* EOI virtualization of SVI */
 		uint64_t bm[4];
-		bool level, suppress;
+		bool level, suppress, stale, lint_hit;
 
 		hi = vec_highest(x, VIRQ_LAPIC_REG_ISR);
 		if (!vid || hi < 0)
@@ -1876,11 +1876,22 @@ static void do_hw(struct fuzz *f, struct inst *x, const struct op *op, struct re
 		for (unsigned p = 0; p < 2; p++)
 			if (x->rirr_vec[p] == hi)
 				CHECK(bm_has(bm, (unsigned)hi));
-		if (bm_has(bm, (unsigned)hi))
+		/*
+		 * h bit 15: a backend that did not reload the bitmap, so the
+		 * CPU exits for nothing (lapic.h: the EOI of a LINT vector then
+		 * runs at the resync, once the vector left IRR and ISR; another
+		 * level EOI is lost). Only where the model knows the vectors.
+		 */
+		stale = (op->h & 0x8000U) && !vec_test(x, VIRQ_LAPIC_REG_IRR, (unsigned)hi) &&
+			x->rirr_vec[0] != -2 && x->rirr_vec[1] != -2;
+		lint_hit = x->rirr_vec[0] == hi || x->rirr_vec[1] == hi;
+		if (bm_has(bm, (unsigned)hi) && !stale)
 			virq_lapic_hw_eoi(l, (uint8_t)hi);
 		else
 			virq_lapic_hw_sync(l);
-		r->rc = bm_has(bm, (unsigned)hi);
+		if (stale && !lint_hit)
+			level = false; /* lost */
+		r->rc = bm_has(bm, (unsigned)hi) | (stale ? 2 : 0);
 		for (uint32_t i = 0; i < 8; i++) {
 			uint32_t bit = (uint32_t)hi >> 5 == i ? 1U << (hi & 31) : 0;
 

@@ -708,8 +708,9 @@ VIRQ_API enum virq_lapic_accel virq_lapic_get_accel(const struct virq_lapic *lap
  *
  * The CPU does not write TMR: a vector it accepts itself (self IPI, posted
  * interrupt) keeps the trigger mode of its last acceptance by the library,
- * where an APIC would record edge. Its EOI may then reach the I/O APICs
- * once for nothing, which they ignore (no Remote IRR for that vector).
+ * where an APIC would record edge. Its EOI may then be broadcast to the
+ * I/O APICs as if it were level-triggered, as when an edge and a level
+ * source share a vector.
  *
  * With ::VIRQ_LAPIC_ACCEL_NONE it does nothing (the CPU wrote nothing).
  *
@@ -722,7 +723,8 @@ VIRQ_API void virq_lapic_hw_sync(struct virq_lapic *lapic);
  *        @p vector from VISR, which is in the EOI-exit bitmap; run its side
  *        effects.
  *
- * Re-synchronises first (virq_lapic_hw_sync()), then does what
+ * Re-synchronises first (what virq_lapic_hw_sync() does in an
+ * accelerated mode, whatever the mode), then does what
  * virq_lapic_eoi() does after it clears the ISR bit: the EOI broadcast of
  * a level-triggered vector (TMR set, SVR[12] clear) through
  * `ops->eoi_level`, and the Remote IRR of a level LINT entry that

@@ -258,17 +258,20 @@ static void flight_print(struct vmm *m, int cpu)
 
 	if (!m->sync_regs)
 		return;
-	fprintf(stderr, "virq-vmm: vCPU %d: its last exits (oldest first; registers as KVM "
-			"left them at each exit):\n", cpu);
+	fprintf(stderr,
+		"virq-vmm: vCPU %d: its last exits (oldest first; registers as KVM "
+		"left them at each exit):\n",
+		cpu);
 	for (unsigned i = f->next > FLIGHT_LEN ? f->next - FLIGHT_LEN : 0; i < f->next; i++) {
 		const struct flight_rec *r = &f->rec[i % FLIGHT_LEN];
 
 		fprintf(stderr,
 			"  run %" PRIu64 " exit %u/%u rip %#" PRIx64 " rsp %#" PRIx64
-			" rflags %#" PRIx64 " cr0 %#" PRIx64 " cr3 %#" PRIx64 " if %u ready %u shadow %u"
+			" rflags %#" PRIx64 " cr0 %#" PRIx64 " cr3 %#" PRIx64
+			" if %u ready %u shadow %u"
 			" nmi p%u i%u m%u intr %u:%#x exc %u:%u last %#x\n",
-			r->runs, r->exit_reason, r->glue_exit, r->rip, r->rsp, r->rflags, r->cr0, r->cr3,
-			r->if_flag, r->ready, r->shadow, r->nmi_pending, r->nmi_injected,
+			r->runs, r->exit_reason, r->glue_exit, r->rip, r->rsp, r->rflags, r->cr0,
+			r->cr3, r->if_flag, r->ready, r->shadow, r->nmi_pending, r->nmi_injected,
 			r->nmi_masked, r->intr_injected, r->intr_nr, r->exc_injected, r->exc_nr,
 			(unsigned)(uint16_t)r->last_vector);
 	}

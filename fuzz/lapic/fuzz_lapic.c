@@ -43,6 +43,16 @@
  *  - after an explicit save/restore op a second LAPIC, restored from the
  *    first, runs every later op in lockstep and must give the same answers,
  *    register page and host timer.
+ *  - hardware acceleration (lapic.h, virq_lapic_accel): set_accel picks a
+ *    mode; hw makes a change the CPU may make in that mode between two
+ *    calls (deliver RVI above VPPR into ISR, retire SVI by EOI
+ *    virtualization, exiting when it is in the EOI-exit bitmap, write
+ *    VTPR, a self IPI or PIR into VIRR), then resyncs and checks the page,
+ *    the level EOI broadcast and the LINT Remote IRR against the model;
+ *    or writes junk into the CPU's fields (invariants only); hw_query
+ *    checks RVI, SVI, the TPR threshold's exit rule and the EOI-exit
+ *    bitmap from their definitions. After every op: SVI, and a new
+ *    bitmap generation whenever the bitmap changed.
  *
  * Set FUZZ_LAPIC_TRACE=1 in the environment to print the decoded ops.
  */
@@ -221,6 +231,9 @@ struct inst {
 	/* The LINT entries and IRR | ISR as the previous op left them. */
 	uint32_t prev_lvt[2];
 	uint32_t prev_vecs[8];
+	/* The EOI-exit bitmap and its generation as the previous op left them. */
+	uint64_t prev_bm[4];
+	uint32_t prev_gen;
 };
 
 static _Alignas(4096) uint32_t g_pages[3][1024];
@@ -530,6 +543,21 @@ static void check_inst(const struct fuzz *f, struct inst *x)
 		      vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)x->rirr_vec[p]));
 	}
 	remember_prev(x);
+
+	/* lapic.h: SVI is the highest ISR vector, 0 for none; the EOI-exit
+	 * generation moves whenever the bitmap changed. */
+	{
+		int hi = vec_highest(x, VIRQ_LAPIC_REG_ISR);
+		uint64_t bm[4];
+
+		CHECK(virq_lapic_svi(l) == (hi < 0 ? 0 : hi));
+		virq_lapic_eoi_exit_bitmap(l, bm);
+		if (memcmp(bm, x->prev_bm, sizeof(bm)))
+			CHECK(virq_lapic_eoi_exit_gen(l) != x->prev_gen);
+		memcpy(x->prev_bm, bm, sizeof(bm));
+		x->prev_gen = virq_lapic_eoi_exit_gen(l);
+		CHECK(virq_lapic_get_accel(l) <= VIRQ_LAPIC_ACCEL_APICV);
+	}
 }
 
 static struct virq_lapic_state g_sa, g_sb, g_sc, g_tmp;
@@ -667,17 +695,29 @@ enum {
 	OP_RESTORE_DAMAGED,
 	OP_RESET,
 	OP_MATCH_DEST,
+	OP_SET_ACCEL,
+	OP_HW,
+	OP_HW_QUERY,
 	OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
-	"mmio_read",  "mmio_write",      "msr_read",  "msr_write",
-	"reg_read",   "reg_write",       "apic_base", "cr8",
-	"post",       "post_sync",       "post_msg",  "set_lint",
-	"sync",       "pending",         "ack",       "eoi",
-	"eoi_reg",    "take_events",     "has_work",  "clock",
-	"timer_fire", "timer_expired",   "set_tsc",   "deliver_lvt",
-	"round_trip", "restore_damaged", "reset",     "match_dest",
+	"mmio_read",  "mmio_write",
+	"msr_read",   "msr_write",
+	"reg_read",   "reg_write",
+	"apic_base",  "cr8",
+	"post",       "post_sync",
+	"post_msg",   "set_lint",
+	"sync",       "pending",
+	"ack",        "eoi",
+	"eoi_reg",    "take_events",
+	"has_work",   "clock",
+	"timer_fire", "timer_expired",
+	"set_tsc",    "deliver_lvt",
+	"round_trip", "restore_damaged",
+	"reset",      "match_dest",
+	"set_accel",  "hw",
+	"hw_query",
 };
 
 /* Registers by xAPIC offset, for the reg_read/reg_write ops. */
@@ -865,6 +905,12 @@ static int before_highest(uint32_t base)
 			return i * 32 + 31 - __builtin_clz(w);
 	}
 	return -1;
+}
+
+/* Vector @v set in the snapshot's bitmap at @base. */
+static bool vec_test_before(uint32_t base, unsigned v)
+{
+	return (g_before[(base >> 2) + 4U * (v >> 5)] >> (v & 31U)) & 1U;
 }
 
 /*
@@ -1337,6 +1383,15 @@ static void decode_op(struct input *in, struct op *op)
 		op->a = in_u8(in);
 		op->u32 = in_u32(in);
 		break;
+	case OP_SET_ACCEL:
+		op->a = in_u8(in);
+		break;
+	case OP_HW:
+		op->a = in_u8(in);
+		op->b = in_u8(in);
+		op->h = in_u16(in);
+		op->u32 = in_u32(in);
+		break;
 	default:
 		break;
 	}
@@ -1677,6 +1732,313 @@ static bool match_def(const struct inst *x, uint32_t dest, bool logical)
 }
 
 /* Fuzz-side effects of an op on the shared world (clock, TSC), applied once. */
+/* ---- hardware acceleration: the CPU writes the page (lapic.h, virq_lapic_accel) ---- */
+
+static void pv_set(struct inst *x, uint32_t base, unsigned v)
+{
+	x->page[(base >> 2) + 4U * (v >> 5)] |= 1U << (v & 31U);
+}
+
+static void pv_clear(struct inst *x, uint32_t base, unsigned v)
+{
+	x->page[(base >> 2) + 4U * (v >> 5)] &= ~(1U << (v & 31U));
+}
+
+static bool bm_has(const uint64_t *bm, unsigned v)
+{
+	return (bm[v >> 6] >> (v & 63U)) & 1U;
+}
+
+static uint32_t bm_hash(const struct virq_lapic *l)
+{
+	uint64_t bm[4], h = 0;
+
+	virq_lapic_eoi_exit_bitmap(l, bm);
+	for (unsigned i = 0; i < 4; i++)
+		h = (h ^ bm[i]) * 0x100000001B3ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/*
+ * The EOI-exit bitmap from its definition in lapic.h: TMR when a level
+ * EOI is broadcast (an eoi_level hook, SVR[12] clear), plus the vector a
+ * level LINT entry with Remote IRR delivered (unknown to the model: any
+ * one vector per such entry).
+ */
+static void check_eoi_exit_bitmap(const struct fuzz *f, const struct inst *x)
+{
+	bool bcast = f->ops.eoi_level && !(pg(x, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_EOI_SUPPRESS);
+	uint64_t bm[4], extra = 0;
+	unsigned lint = 0;
+
+	virq_lapic_eoi_exit_bitmap(&x->lapic, bm);
+	for (unsigned v = 0; v < 256; v++) {
+		bool t = bcast && vec_test(x, VIRQ_LAPIC_REG_TMR, v);
+
+		if (t)
+			CHECK(bm_has(bm, v));
+		else if (bm_has(bm, v))
+			extra++;
+	}
+	for (unsigned p = 0; p < 2; p++) {
+		uint32_t lvt = pg(x, p ? VIRQ_LAPIC_REG_LVT_LINT1 : VIRQ_LAPIC_REG_LVT_LINT0);
+
+		if (!(lvt & VIRQ_LVT_REMOTE_IRR))
+			continue;
+		lint++;
+		if (x->rirr_vec[p] >= 16)
+			CHECK(bm_has(bm, (unsigned)x->rirr_vec[p]));
+	}
+	CHECK(extra <= lint);
+}
+
+/* Words of the slots the CPU may write with APICv (TPR, PPR, EOI, ISR, IRR, ICR). */
+static uint32_t hw_word(unsigned i)
+{
+	static const uint32_t slots[5] = { VIRQ_LAPIC_REG_TPR, VIRQ_LAPIC_REG_PPR,
+					   VIRQ_LAPIC_REG_EOI, VIRQ_LAPIC_REG_ICR_LO,
+					   VIRQ_LAPIC_REG_ICR_HI };
+	unsigned slot = i / 4U % 21U, w = i % 4U;
+
+	if (slot < 5)
+		return slots[slot] + 4U * w;
+	if (slot < 13)
+		return VIRQ_LAPIC_REG_ISR + 16U * (slot - 5U) + 4U * w;
+	return VIRQ_LAPIC_REG_IRR + 16U * (slot - 13U) + 4U * w;
+}
+
+#define S_HW                                                                                       \
+	(S(VIRQ_LAPIC_REG_TPR) | S(VIRQ_LAPIC_REG_PPR) | S(VIRQ_LAPIC_REG_EOI) |                   \
+	 S_RANGE8(VIRQ_LAPIC_REG_ISR) | S_RANGE8(VIRQ_LAPIC_REG_IRR) | S(VIRQ_LAPIC_REG_ICR_LO) |  \
+	 S(VIRQ_LAPIC_REG_ICR_HI))
+
+/*
+ * One guest run under the instance's accel mode: the backend programs RVI
+ * (which folds posted requests), the CPU changes the page as the SDM lets
+ * it (Vol. 3C, "Virtual-Interrupt Delivery", "EOI Virtualization", "TPR
+ * Virtualization", "Self-IPI Virtualization", "Posted-Interrupt
+ * Processing"), then the VM exit: virq_lapic_hw_sync(), or
+ * virq_lapic_hw_eoi() for an EOI-induced exit. A change the mode does not
+ * allow is not made; the resync of an unchanged page changes nothing.
+ * Kind 5 writes junk into the fields the CPU owns: only the invariants
+ * must hold.
+ */
+static void do_hw(struct fuzz *f, struct inst *x, const struct op *op, struct res *r)
+{
+	struct virq_lapic *l = &x->lapic;
+	enum virq_lapic_accel acc = virq_lapic_get_accel(l);
+	bool vid = acc == VIRQ_LAPIC_ACCEL_APICV;
+	enum virq_lapic_mode mode = mode_of(x);
+	unsigned kind = op->a % 6U;
+	uint8_t rvi = virq_lapic_rvi(l);
+	int hi;
+
+	CHECK(rvi ==
+	      (vec_highest(x, VIRQ_LAPIC_REG_IRR) < 0 ? 0 : vec_highest(x, VIRQ_LAPIC_REG_IRR)));
+	snap_page(x);
+	r->flags = kind;
+	switch (kind) {
+	case 0: /* virtual-interrupt delivery of RVI */
+		if (!vid || !rvi || (rvi >> 4) <= ((pg(x, VIRQ_LAPIC_REG_PPR) >> 4) & 0xFU))
+			break;
+		pv_clear(x, VIRQ_LAPIC_REG_IRR, rvi);
+		pv_set(x, VIRQ_LAPIC_REG_ISR, rvi);
+		x->page[VIRQ_LAPIC_REG_PPR >> 2] = rvi & 0xF0U;
+		virq_lapic_hw_sync(l);
+		CHECK(vec_test(x, VIRQ_LAPIC_REG_ISR, rvi) &&
+		      !vec_test(x, VIRQ_LAPIC_REG_IRR, rvi));
+		CHECK(vec_highest(x, VIRQ_LAPIC_REG_IRR) < rvi);
+		CHECK(vec_highest(x, VIRQ_LAPIC_REG_ISR) == rvi);
+		CHECK(pg(x, VIRQ_LAPIC_REG_PPR) == (rvi & 0xF0U));
+		CHECK(virq_lapic_svi(l) == rvi);
+		check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_IRR) | S_RANGE8(VIRQ_LAPIC_REG_ISR) |
+					      S(VIRQ_LAPIC_REG_PPR));
+		r->val = rvi;
+		return;
+	case 1: { /* EOI virtualization of SVI */
+		uint64_t bm[4];
+		bool level, suppress, stale, lint_hit;
+
+		hi = vec_highest(x, VIRQ_LAPIC_REG_ISR);
+		if (!vid || hi < 0)
+			break;
+		level = vec_test(x, VIRQ_LAPIC_REG_TMR, (unsigned)hi) && f->ops.eoi_level;
+		suppress = (pg(x, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_EOI_SUPPRESS) != 0;
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			x->page[VIRQ_LAPIC_REG_EOI >> 2] = op->u32; /* the guest's EOI write */
+		pv_clear(x, VIRQ_LAPIC_REG_ISR, (unsigned)hi);
+		x->page[VIRQ_LAPIC_REG_PPR >> 2] =
+			ppr_def(pg(x, VIRQ_LAPIC_REG_TPR), vec_highest(x, VIRQ_LAPIC_REG_ISR));
+		virq_lapic_eoi_exit_bitmap(l, bm);
+		/* An EOI with an effect must exit. */
+		if (level && !suppress)
+			CHECK(bm_has(bm, (unsigned)hi));
+		for (unsigned p = 0; p < 2; p++)
+			if (x->rirr_vec[p] == hi)
+				CHECK(bm_has(bm, (unsigned)hi));
+		/*
+		 * h bit 15: a backend that did not reload the bitmap, so the
+		 * CPU exits for nothing (lapic.h: the EOI of a LINT vector then
+		 * runs at the resync, once the vector left IRR and ISR; another
+		 * level EOI is lost). Only where the model knows the vectors.
+		 */
+		stale = (op->h & 0x8000U) && !vec_test(x, VIRQ_LAPIC_REG_IRR, (unsigned)hi) &&
+			x->rirr_vec[0] != -2 && x->rirr_vec[1] != -2;
+		lint_hit = x->rirr_vec[0] == hi || x->rirr_vec[1] == hi;
+		if (bm_has(bm, (unsigned)hi) && !stale)
+			virq_lapic_hw_eoi(l, (uint8_t)hi);
+		else
+			virq_lapic_hw_sync(l);
+		if (stale && !lint_hit)
+			level = false; /* lost */
+		r->rc = bm_has(bm, (unsigned)hi) | (stale ? 2 : 0);
+		for (uint32_t i = 0; i < 8; i++) {
+			uint32_t bit = (uint32_t)hi >> 5 == i ? 1U << (hi & 31) : 0;
+
+			CHECK(pg(x, VIRQ_LAPIC_REG_ISR + 16 * i) ==
+			      (before(VIRQ_LAPIC_REG_ISR + 16 * i) & ~bit));
+		}
+		if (level && !suppress)
+			CHECK(x->env.n_eoi == 1 && x->env.eoi_vec == (uint8_t)hi);
+		else
+			CHECK(x->env.n_eoi == 0);
+		model_lint_eoi(x, hi);
+		check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_ISR) | S(VIRQ_LAPIC_REG_PPR) |
+					      S_ACCEPT | S(VIRQ_LAPIC_REG_LVT_LINT0) |
+					      S(VIRQ_LAPIC_REG_LVT_LINT1));
+		r->val = (uint64_t)hi;
+		return;
+	}
+	case 2: { /* TPR virtualization: MOV to CR8, or an xAPIC write of TPR */
+		uint32_t tpr = (op->h & 1U) ? (op->b & 0xFU) << 4 : op->b;
+
+		if (acc == VIRQ_LAPIC_ACCEL_NONE)
+			break;
+		x->page[VIRQ_LAPIC_REG_TPR >> 2] = tpr;
+		if (vid) /* PPR virtualization */
+			x->page[VIRQ_LAPIC_REG_PPR >> 2] =
+				ppr_def(tpr, vec_highest(x, VIRQ_LAPIC_REG_ISR));
+		virq_lapic_hw_sync(l);
+		CHECK(pg(x, VIRQ_LAPIC_REG_TPR) == tpr);
+		CHECK(pg(x, VIRQ_LAPIC_REG_PPR) ==
+		      ppr_def(tpr, vec_highest(x, VIRQ_LAPIC_REG_ISR)));
+		CHECK(virq_lapic_get_cr8(l) == tpr >> 4);
+		check_changed_only(x, S(VIRQ_LAPIC_REG_TPR) | S(VIRQ_LAPIC_REG_PPR));
+		r->val = tpr;
+		return;
+	}
+	case 3: { /* self-IPI virtualization (xAPIC ICR write, or WRMSR 83FH) */
+		unsigned v = op->b < 16 ? op->b + 16U : op->b;
+		uint32_t icr = 0x40000U | v; /* self, fixed, edge */
+
+		if (!vid || mode == VIRQ_LAPIC_MODE_DISABLED)
+			break;
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			x->page[VIRQ_LAPIC_REG_ICR_LO >> 2] = icr;
+		pv_set(x, VIRQ_LAPIC_REG_IRR, v);
+		virq_lapic_hw_sync(l);
+		CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, v));
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			CHECK(pg(x, VIRQ_LAPIC_REG_ICR_LO) == icr);
+		CHECK(virq_lapic_rvi(l) >= v);
+		check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_IRR) | S(VIRQ_LAPIC_REG_ICR_LO) |
+					      S_ACCEPT);
+		r->val = v;
+		return;
+	}
+	case 4: { /* posts while the guest runs; the CPU processes PIR into VIRR */
+		uint64_t pir[4];
+
+		if (!vid)
+			break;
+		virq_lapic_post(l, op->b, false);
+		virq_lapic_post(l, (uint8_t)op->h, (op->h >> 8) & 1U); /* level: stays posted */
+		virq_atomic_fetch_and64(&l->pi.control, ~VIRQ_PI_CTRL_ON);
+		for (unsigned i = 0; i < 4; i++) {
+			pir[i] = virq_atomic_xchg64(&l->pi.pir[i], 0);
+			x->page[(VIRQ_LAPIC_REG_IRR >> 2) + 8U * i] |= (uint32_t)pir[i];
+			x->page[(VIRQ_LAPIC_REG_IRR >> 2) + 8U * i + 4U] |=
+				(uint32_t)(pir[i] >> 32);
+		}
+		virq_lapic_hw_sync(l);
+		for (unsigned v = 0; v < 256; v++) {
+			bool posted = bm_has(pir, v);
+
+			if (v < 16 || mode == VIRQ_LAPIC_MODE_DISABLED)
+				CHECK(!vec_test(x, VIRQ_LAPIC_REG_IRR, v));
+			else if (posted)
+				CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, v));
+			else
+				CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, v) ==
+				      vec_test_before(VIRQ_LAPIC_REG_IRR, v));
+		}
+		check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_IRR));
+		r->val = pir[0] ^ pir[1] ^ pir[2] ^ pir[3];
+		return;
+	}
+	default: { /* hostile: junk in the fields the CPU owns */
+		unsigned n = 1U + op->h % 4U;
+		uint32_t junk = op->u32;
+
+		if (acc == VIRQ_LAPIC_ACCEL_NONE)
+			break;
+		for (unsigned k = 0; k < n; k++) {
+			x->page[hw_word((op->h >> 2) + 29U * k) >> 2] ^= junk;
+			junk = junk * 0x9E3779B1U + k;
+		}
+		if (op->b & 1U)
+			virq_lapic_hw_eoi(l, op->b);
+		else
+			virq_lapic_hw_sync(l);
+		/* The model's LINT shadow follows what the resync did. */
+		for (unsigned p = 0; p < 2; p++)
+			x->rirr_vec[p] = (l->lint_rirr >> p) & 1U ? (int)l->lint_vec[p] : -1;
+		check_changed_only(x, S_HW | S_ACCEPT | S(VIRQ_LAPIC_REG_LVT_LINT0) |
+					      S(VIRQ_LAPIC_REG_LVT_LINT1));
+		return;
+	}
+	}
+	/* Nothing the mode lets the CPU do: a resync of a consistent page. */
+	virq_lapic_hw_sync(l);
+	check_changed_only(x, 0);
+	CHECK(x->env.n_eoi == 0);
+}
+
+/* The values a VMX backend programs before an entry. */
+static void do_hw_query(struct fuzz *f, struct inst *x, struct res *r)
+{
+	struct virq_lapic *l = &x->lapic;
+	uint8_t rvi = virq_lapic_rvi(l), svi = virq_lapic_svi(l), thr;
+	int irr = vec_highest(x, VIRQ_LAPIC_REG_IRR), isr = vec_highest(x, VIRQ_LAPIC_REG_ISR);
+	uint32_t tpr_cls = pg(x, VIRQ_LAPIC_REG_TPR) >> 4;
+	uint32_t irr_cls = irr < 0 ? 0 : (uint32_t)irr >> 4,
+		 isr_cls = isr < 0 ? 0 : (uint32_t)isr >> 4;
+
+	CHECK(rvi == (irr < 0 ? 0 : irr));
+	CHECK(svi == (isr < 0 ? 0 : isr));
+	thr = virq_lapic_tpr_threshold(l);
+	CHECK(thr <= tpr_cls);
+	if (virq_lapic_get_accel(l) == VIRQ_LAPIC_ACCEL_APICV) {
+		CHECK(thr == 0);
+	} else {
+		/* The CPU exits on a TPR write to class c < thr: exactly the
+		 * writes that make the highest IRR vector deliverable. */
+		bool now = irr >= 0 && irr_cls > (isr_cls > tpr_cls ? isr_cls : tpr_cls);
+
+		for (uint32_t c = 0; c <= tpr_cls; c++) {
+			bool then = irr >= 0 && irr_cls > (isr_cls > c ? isr_cls : c);
+
+			if (now)
+				CHECK(thr == 0);
+			else
+				CHECK((c < thr) == then);
+		}
+	}
+	check_eoi_exit_bitmap(f, x);
+	r->val = (uint64_t)rvi | (uint64_t)svi << 8 | (uint64_t)thr << 16;
+	r->aux = bm_hash(l);
+}
+
 static void world_op(struct fuzz *f, const struct op *op)
 {
 	struct world *w = &f->w;
@@ -2020,6 +2382,27 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		CHECK(virq_lapic_get_mp_state(l) ==
 		      (f->cfg.bsp ? VIRQ_LAPIC_MP_RUNNABLE : VIRQ_LAPIC_MP_WAIT_SIPI));
 		break;
+	case OP_SET_ACCEL: {
+		unsigned m = op->a % 4U; /* 3: not a mode */
+		enum virq_lapic_accel old = virq_lapic_get_accel(l);
+
+		snap_page(x);
+		r->rc = virq_lapic_set_accel(l, (enum virq_lapic_accel)m);
+		if (m > VIRQ_LAPIC_ACCEL_APICV)
+			CHECK(r->rc == -VIRQ_EINVAL && virq_lapic_get_accel(l) == old);
+		else
+			CHECK(r->rc == 0 && virq_lapic_get_accel(l) == (enum virq_lapic_accel)m);
+		/* Every page the library left is consistent: the resync of the old
+		 * mode changes nothing. */
+		check_changed_only(x, 0);
+		break;
+	}
+	case OP_HW:
+		do_hw(f, x, op, r);
+		break;
+	case OP_HW_QUERY:
+		do_hw_query(f, x, r);
+		break;
 	case OP_MATCH_DEST: {
 		bool logical = op->a & 1U;
 		uint32_t dest = op->u32;
@@ -2327,6 +2710,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* b becomes a's restored twin and follows it from now on. */
 			check_round_trip(f, f->a, &g_sa);
 			CHECK(restore_into(f->b, &g_sa) == 0);
+			/* The accel mode is the host's, not in the state: the
+			 * embedder sets it on the restored twin. */
+			CHECK(virq_lapic_set_accel(&f->b->lapic,
+						   virq_lapic_get_accel(&f->a->lapic)) == 0);
 			f->lockstep = true;
 			check_inst(f, f->b);
 			CHECK(virq_lapic_save(&f->b->lapic, &g_sb) == 0);

@@ -61,7 +61,8 @@
  * virtual-APIC page. In x2APIC mode the ID register holds the 32-bit ID and
  * ICR high (0x310) the 32-bit destination, as on the virtual-APIC page.
  * The page belongs to the LAPIC: the embedder reads it at will but writes it
- * only through this API.
+ * only through this API, or lets a CPU write the fields ::virq_lapic_accel
+ * gives it and then calls virq_lapic_hw_sync().
  *
  * ## Pending requests
  *
@@ -243,15 +244,18 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	int16_t irrv;               /* highest IRR vector or -1; always exact */
 	uint8_t mp_state;
 	bool timer_armed;
-	bool in_error;       /* LVT Error delivery in progress (no recursion) */
-	bool active;         /* globally and software enabled; always exact */
-	uint8_t irr_sum;     /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
-	uint8_t isr_sum;     /* same for ISR */
-	uint8_t tmr_sum;     /* same for TMR */
-	uint8_t dest_depth;  /* nesting of dest_begin/dest_end (owner) */
-	uint32_t dest_seq;   /* odd while ID/LDR/DFR/mode change (match_dest) */
-	uint8_t lint_vec[2]; /* vector LINTp delivered, while its Remote IRR is set */
-	uint8_t lint_rirr;   /* bit p: LVT LINTp Remote IRR set; exact */
+	bool in_error;         /* LVT Error delivery in progress (no recursion) */
+	bool active;           /* globally and software enabled; always exact */
+	uint8_t irr_sum;       /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
+	uint8_t isr_sum;       /* same for ISR */
+	uint8_t tmr_sum;       /* same for TMR */
+	uint8_t dest_depth;    /* nesting of dest_begin/dest_end (owner) */
+	uint32_t dest_seq;     /* odd while ID/LDR/DFR/mode change (match_dest) */
+	uint8_t lint_vec[2];   /* vector LINTp delivered, while its Remote IRR is set */
+	uint8_t lint_rirr;     /* bit p: LVT LINTp Remote IRR set; exact */
+	uint8_t accel;         /* enum virq_lapic_accel (owner) */
+	uint32_t eoi_exit_gen; /* owner: bumped at every change of eoi_exit */
+	uint64_t eoi_exit[4];  /* owner: EOI-exit bitmap; always exact */
 };
 
 /**
@@ -617,6 +621,198 @@ VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic);
  * @note Any thread (a snapshot).
  */
 VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic);
+
+/**
+ * @brief How much of the register page a CPU reads and writes itself while
+ *        the guest runs (VT-x; SDM Vol. 3C, "APIC Virtualization and
+ *        Virtual Interrupts"). Set with virq_lapic_set_accel().
+ *
+ * The register page is the virtual-APIC page. Whatever the mode, the
+ * library keeps it and its caches exact at every return; what the mode
+ * says is which fields the CPU may change behind the library's back
+ * between two calls, so the embedder calls virq_lapic_hw_sync() (or
+ * virq_lapic_hw_eoi()) after each VM exit, before any other call.
+ * Everything else on the page (ID, LDR, DFR, SVR, LVTs, TMR, ESR, timer)
+ * the CPU only reads, or writes only on an exit the embedder emulates
+ * through this API.
+ *
+ * - ::VIRQ_LAPIC_ACCEL_NONE: the CPU writes nothing. The embedder injects
+ *   what virq_lapic_ack() returns.
+ * - ::VIRQ_LAPIC_ACCEL_TPR_SHADOW: the CPU writes VTPR (0x80): MOV to CR8,
+ *   and xAPIC writes of TPR under "virtualize APIC accesses". The embedder
+ *   injects virq_lapic_ack() and programs the TPR threshold with
+ *   virq_lapic_tpr_threshold() before each entry.
+ * - ::VIRQ_LAPIC_ACCEL_APICV: the CPU writes VTPR, VPPR (0xA0), VEOI
+ *   (0xB0), VISR (0x100-0x170), VIRR (0x200-0x270), and VICR low and high
+ *   (0x300, 0x310: the guest's xAPIC ICR writes, stored before self-IPI
+ *   virtualization or an APIC-write exit). The embedder programs the
+ *   guest interrupt status, virq_lapic_rvi() | virq_lapic_svi() << 8, and
+ *   the EOI-exit bitmap (virq_lapic_eoi_exit_bitmap()) whenever
+ *   virq_lapic_eoi_exit_gen() moved, before each entry; it injects no
+ *   fixed vector.
+ *
+ * APICv here is TPR shadow plus virtual-interrupt delivery (the CPU moves
+ * the highest VIRR vector above VPPR into VISR, retires VISR bits on
+ * EOI virtualization and exits for the vectors of the EOI-exit bitmap),
+ * optionally with posted-interrupt processing of virq_lapic::pi (the CPU
+ * moves PIR into VIRR). IPI virtualization is not covered: it keeps the
+ * x2APIC ICR as one 64-bit word at 0x300, where this page keeps ICR high
+ * at 0x310.
+ */
+enum virq_lapic_accel {
+	VIRQ_LAPIC_ACCEL_NONE = 0,       /**< Software only (the default). */
+	VIRQ_LAPIC_ACCEL_TPR_SHADOW = 1, /**< VMX "use TPR shadow": the CPU owns VTPR and CR8. */
+	VIRQ_LAPIC_ACCEL_APICV = 2       /**< TPR shadow + virtual-interrupt delivery. */
+};
+
+/**
+ * @brief Chooses which fields the CPU owns (::virq_lapic_accel).
+ *
+ * Leaving an accelerated mode first re-synchronises from the page
+ * (virq_lapic_hw_sync() under the old mode), so the CPU's last writes are
+ * kept. The mode is a property of the host, not of the guest: RESET, INIT
+ * and virq_lapic_restore() keep it and the saved state does not hold it.
+ *
+ * @param lapic  The LAPIC.
+ * @param accel  The new mode.
+ * @return 0, or -::VIRQ_EINVAL for an unknown @p accel (mode unchanged).
+ * @note Owner thread, while the guest does not run.
+ */
+VIRQ_API int virq_lapic_set_accel(struct virq_lapic *lapic, enum virq_lapic_accel accel);
+
+/** @brief The current ::virq_lapic_accel. @note Owner thread. */
+VIRQ_API enum virq_lapic_accel virq_lapic_get_accel(const struct virq_lapic *lapic);
+
+/**
+ * @brief Re-synchronises the LAPIC with a page the CPU wrote.
+ *
+ * Call after every VM exit of a guest that ran with an accelerated mode,
+ * before any other call on this LAPIC. Takes the page as the CPU left it:
+ * a new TPR (CR8), vectors moved from IRR to ISR by virtual-interrupt
+ * delivery, ISR bits retired by EOI virtualization, IRR bits set by
+ * self-IPI virtualization or posted-interrupt processing. It validates
+ * before it believes: the fields the CPU may write keep only their
+ * architectural bits (TPR[7:0]; no IRR or ISR vector below 16; bytes 4-15
+ * of those slots, VEOI and the reserved ICR bits zero; IRR and ISR empty
+ * while globally disabled), PPR is recomputed from TPR and ISR whatever
+ * VPPR says, and every cached summary is rebuilt, so an odd page cannot
+ * break an invariant.
+ *
+ * An EOI needs side effects only for the vectors of the EOI-exit bitmap,
+ * and the CPU exits for those (use virq_lapic_hw_eoi()). A LINT entry
+ * whose delivered vector is gone from IRR and ISR was retired without an
+ * exit (a bitmap the embedder did not reload): that EOI's effects run
+ * here, late. A level EOI of an I/O APIC vector retired that way cannot be
+ * seen and is lost; loading the bitmap whenever virq_lapic_eoi_exit_gen()
+ * moves prevents it.
+ *
+ * The CPU does not write TMR: a vector it accepts itself (self IPI, posted
+ * interrupt) keeps the trigger mode of its last acceptance by the library,
+ * where an APIC would record edge. Its EOI may then be broadcast to the
+ * I/O APICs as if it were level-triggered, as when an edge and a level
+ * source share a vector.
+ *
+ * With ::VIRQ_LAPIC_ACCEL_NONE it does nothing (the CPU wrote nothing).
+ *
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_hw_sync(struct virq_lapic *lapic);
+
+/**
+ * @brief EOI-induced VM exit (basic exit reason 45): the CPU retired
+ *        @p vector from VISR, which is in the EOI-exit bitmap; run its side
+ *        effects.
+ *
+ * Re-synchronises first (what virq_lapic_hw_sync() does in an
+ * accelerated mode, whatever the mode), then does what
+ * virq_lapic_eoi() does after it clears the ISR bit: the EOI broadcast of
+ * a level-triggered vector (TMR set, SVR[12] clear) through
+ * `ops->eoi_level`, and the Remote IRR of a level LINT entry that
+ * delivered @p vector (a pin still asserted delivers again). ISR is left
+ * as the CPU wrote it. Vectors 0-15 have no side effect.
+ *
+ * @param lapic   The LAPIC.
+ * @param vector  Exit qualification bits 7:0.
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_hw_eoi(struct virq_lapic *lapic, uint8_t vector);
+
+/**
+ * @brief RVI, the requesting virtual interrupt: the highest vector in IRR,
+ *        0 when IRR is empty (SDM Vol. 3C, "Guest Interrupt Status"). Syncs
+ *        first, so posted vectors are in IRR.
+ *
+ * With ::VIRQ_LAPIC_ACCEL_APICV the embedder writes it to the guest
+ * interrupt status before every entry: the CPU delivers it when its class
+ * is above VPPR's, instead of virq_lapic_ack() and an injection.
+ * @note Owner thread.
+ */
+VIRQ_API uint8_t virq_lapic_rvi(struct virq_lapic *lapic);
+
+/**
+ * @brief SVI, the servicing virtual interrupt: the highest vector in ISR,
+ *        0 when ISR is empty. Bits 15:8 of the guest interrupt status.
+ * @note Owner thread.
+ */
+VIRQ_API uint8_t virq_lapic_svi(const struct virq_lapic *lapic);
+
+/**
+ * @brief The TPR threshold for ::VIRQ_LAPIC_ACCEL_TPR_SHADOW: the CPU exits
+ *        ("TPR below threshold") when the guest lowers VTPR[7:4] below it.
+ *
+ * The class of the highest IRR vector when the TPR alone holds it back
+ * (its class is above the ISR class but not above the TPR's:
+ * virq_lapic_tpr_blocked()), else 0. The exit then comes exactly when a
+ * TPR write makes that vector deliverable: VTPR[7:4] < class means PPR's
+ * class is below it. A vector that is deliverable now (the embedder
+ * injects it or waits for the window), or that an in-service vector of an
+ * equal or higher class blocks (its EOI exits without virtual-interrupt
+ * delivery, and the threshold is recomputed after it), gives 0, as does
+ * an empty IRR. Never above TPR[7:4], as VM entry requires (SDM Vol. 3C,
+ * "TPR Virtualization"). Syncs first.
+ *
+ * @return 0-15; 0 with ::VIRQ_LAPIC_ACCEL_APICV (the CPU then evaluates
+ *         TPR itself and ignores the field).
+ * @note Owner thread.
+ */
+VIRQ_API uint8_t virq_lapic_tpr_threshold(struct virq_lapic *lapic);
+
+/**
+ * @brief The EOI-exit bitmap: the vectors whose EOI has a side effect
+ *        outside the APIC, so the CPU must exit on their virtual EOI (bit
+ *        v of word v / 64 = vector v, the layout of EOI-exit bitmaps 0-3).
+ *
+ * Exactly the vectors for which virq_lapic_eoi() would call out: those
+ * with TMR set, when `ops->eoi_level` exists and SVR[12] does not
+ * suppress the broadcast, and the vector each level LINT entry with
+ * Remote IRR set delivered. It is derived from the LAPIC's own state, not
+ * from the I/O APIC routes (KVM scans those, because its level interrupts
+ * may reach VIRR through a posted-interrupt descriptor the CPU processes):
+ * here a level-triggered vector reaches IRR only through the owner's fold
+ * (virq_lapic_post() with trigger_level keeps it apart from PIR), which
+ * sets TMR, hence the bitmap, before the next entry. An I/O APIC entry
+ * reprogrammed changes nothing until its next interrupt is accepted.
+ *
+ * @param lapic  The LAPIC.
+ * @param out    Receives 4 words.
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_eoi_exit_bitmap(const struct virq_lapic *lapic, uint64_t out[4]);
+
+/**
+ * @brief Generation of the EOI-exit bitmap: changes whenever the bitmap
+ *        changes (a TMR bit, a LINT Remote IRR, SVR[12], reset, restore).
+ *
+ * A counter the embedder polls, not a hook: the bitmap changes deep inside
+ * owner calls (a fold in virq_lapic_sync(), an EOI, an LVT write, a
+ * restore), where a callback would re-enter the embedder mid-operation;
+ * the VMCS fields can only be written on the owner's CPU before the next
+ * entry anyway, and several changes in one exit then cost one reload.
+ * Before each entry, compare with the value the loaded bitmap came with;
+ * load the bitmap once before the first entry.
+ * @note Owner thread.
+ */
+VIRQ_API uint32_t virq_lapic_eoi_exit_gen(const struct virq_lapic *lapic);
 
 /**
  * @brief Version of ::virq_lapic_state this library writes.

@@ -150,11 +150,15 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 		return;
 	}
 	apicvec_set_sum(lapic_irr(l), &l->irr_sum, vector);
-	/* TMR records the trigger mode of the last accepted interrupt. */
-	if (level)
-		apicvec_set_sum(lapic_tmr(l), &l->tmr_sum, vector);
-	else if (l->tmr_sum)
-		apicvec_clear_sum(lapic_tmr(l), &l->tmr_sum, vector);
+	/* TMR records the trigger mode of the last accepted interrupt; the
+	 * EOI-exit bitmap follows it. */
+	if (level != (l->tmr_sum && apicvec_test(lapic_tmr(l), vector))) {
+		if (level)
+			apicvec_set_sum(lapic_tmr(l), &l->tmr_sum, vector);
+		else
+			apicvec_clear_sum(lapic_tmr(l), &l->tmr_sum, vector);
+		lapic_eoi_exit_update(l);
+	}
 	if ((int)vector > l->irrv)
 		l->irrv = vector;
 }
@@ -175,6 +179,7 @@ static VIRQ_NOINLINE bool lapic_fold_illegal(struct virq_lapic *l)
 static VIRQ_NOINLINE void lapic_fold_tmr(struct virq_lapic *l, unsigned i, uint64_t w, uint64_t lvl)
 {
 	uint32_t *t = &lapic_tmr(l)[2 * i * APICVEC_STRIDE_U32];
+	uint64_t old = apicvec_pair(lapic_tmr(l), i);
 
 	t[0] = (t[0] & ~(uint32_t)w) | (uint32_t)lvl;
 	t[APICVEC_STRIDE_U32] = (t[APICVEC_STRIDE_U32] & ~(uint32_t)(w >> 32)) |
@@ -183,6 +188,8 @@ static VIRQ_NOINLINE void lapic_fold_tmr(struct virq_lapic *l, unsigned i, uint6
 		l->tmr_sum |= (uint8_t)(1U << i);
 	else
 		l->tmr_sum &= (uint8_t)(~(1U << i));
+	if (apicvec_pair(lapic_tmr(l), i) != old)
+		lapic_eoi_exit_update(l);
 }
 
 /*
@@ -386,8 +393,24 @@ static VIRQ_NOINLINE void lapic_eoi_lint(struct virq_lapic *lapic, uint8_t vec)
 		lapic_set(lapic, off, lapic_get(lapic, off) & ~VIRQ_LVT_REMOTE_IRR);
 		lapic->lint_rirr &= (uint8_t) ~(1U << pin);
 		lapic->lint_vec[pin] = 0;
+		lapic_eoi_exit_update(lapic);
 		lapic_eval_lint(lapic, pin, false, false);
 	}
+}
+
+/*
+ * What an EOI of @vec does beyond ISR and PPR: the level EOI broadcast and
+ * the LINT Remote IRR. Exactly the vectors of the EOI-exit bitmap have an
+ * effect here (lapic_eoi_exit_compute()).
+ */
+void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
+{
+	if (VIRQ_UNLIKELY(lapic->tmr_sum) && apicvec_test(lapic_tmr(lapic), vec))
+		lapic_eoi_level(lapic, vec);
+	/* Independent of TMR: an edge interrupt of the same vector accepted
+	 * after the LINT one may have cleared it. */
+	if (VIRQ_UNLIKELY(lapic->lint_rirr))
+		lapic_eoi_lint(lapic, vec);
 }
 
 VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
@@ -401,10 +424,5 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 	apicvec_clear_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
 	lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
 	lapic_update_ppr(lapic);
-	if (VIRQ_UNLIKELY(lapic->tmr_sum) && apicvec_test(lapic_tmr(lapic), vec))
-		lapic_eoi_level(lapic, vec);
-	/* Independent of TMR: an edge interrupt of the same vector accepted
-	 * after the LINT one may have cleared it. */
-	if (VIRQ_UNLIKELY(lapic->lint_rirr))
-		lapic_eoi_lint(lapic, vec);
+	lapic_eoi_effects(lapic, vec);
 }

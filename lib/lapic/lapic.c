@@ -43,6 +43,7 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 		return err;
 
 	virq_memset(lapic, 0, sizeof(*lapic));
+	lapic->eoi_exit_gen = 1; /* so an embedder's 0 means "never loaded" */
 	lapic->page = (uint32_t *)page;
 	lapic->ops = ops;
 	lapic->ctx = ctx;
@@ -101,6 +102,7 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 	l->lint_rirr = 0;
 	l->lint_vec[0] = 0;
 	l->lint_vec[1] = 0;
+	lapic_eoi_exit_update(l); /* TMR, SVR and the LINT entries reset */
 	l->esr_pending = 0;
 	l->local_events = 0;
 	l->in_error = false;
@@ -127,6 +129,7 @@ void lapic_clear_vectors(struct virq_lapic *l)
 	l->lint_vec[1] = 0;
 	lapic_recompute_cache(l);
 	lapic_update_ppr(l);
+	lapic_eoi_exit_update(l);
 }
 
 VIRQ_API void virq_lapic_reset(struct virq_lapic *lapic)
@@ -227,6 +230,7 @@ void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool ed
 					lapic_set(l, off, lvt | VIRQ_LVT_REMOTE_IRR);
 					l->lint_rirr |= (uint8_t)(1U << pin);
 					l->lint_vec[pin] = vec;
+					lapic_eoi_exit_update(l);
 				}
 			}
 		} else if (edge) {

@@ -13,6 +13,10 @@
  *  - lint_rirr bit p: LVT LINTp has Remote IRR set; then lint_vec[p] is the
  *    vector it delivered (>= 16, set in IRR or ISR until its EOI), else
  *    lint_vec[p] is 0. A globally disabled APIC has no Remote IRR set.
+ *  - eoi_exit: lapic_eoi_exit_compute() of TMR, SVR[12] and the LINT Remote
+ *    IRRs; eoi_exit_gen changes with every change of it
+ *    (lapic_eoi_exit_update() after each change of one of those);
+ *  - accel: a valid enum virq_lapic_accel.
  */
 #ifndef VIRQ_LAPIC_PRIV_H
 #define VIRQ_LAPIC_PRIV_H
@@ -232,7 +236,12 @@ void lapic_reset_regs(struct virq_lapic *l, bool init);
 void lapic_apply_lint(struct virq_lapic *l);
 void lapic_eval_lint(struct virq_lapic *l, unsigned pin, bool edge_rise, bool edge_fall);
 
+/* accel.c */
+void lapic_eoi_exit_compute(const struct virq_lapic *l, uint64_t out[4]);
+void lapic_eoi_exit_update(struct virq_lapic *l);
+
 /* irq.c */
+void lapic_eoi_effects(struct virq_lapic *l, uint8_t vec);
 void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level);
 void lapic_set_error(struct virq_lapic *l, uint32_t bits);
 void lapic_discard_posted(struct virq_lapic *l);

@@ -86,6 +86,8 @@ static void svr_write(struct virq_lapic *l, uint32_t val)
 
 	lapic_set(l, VIRQ_LAPIC_REG_SVR, nv);
 	lapic_update_active(l);
+	if ((old ^ nv) & VIRQ_LAPIC_SVR_EOI_SUPPRESS)
+		lapic_eoi_exit_update(l); /* level EOIs broadcast or not */
 	/* Software disable masks every LVT (SDM 10.4.7.2); enabling does
 	 * not unmask them. */
 	if ((old & VIRQ_LAPIC_SVR_ENABLE) && !(nv & VIRQ_LAPIC_SVR_ENABLE))

@@ -338,6 +338,7 @@ static void lapic_state_load(struct virq_lapic *l, const struct virq_lapic_state
 		if (l->lint_vec[pin])
 			l->lint_rirr |= (uint8_t)(1U << pin);
 	}
+	lapic_eoi_exit_update(l);
 	/* Saved events were accepted already: they resume as local events,
 	 * which take_events honours in every mode. */
 	l->local_events = st->events;
@@ -447,5 +448,15 @@ int lapic_check_invariants(const struct virq_lapic *l)
 	}
 	if (l->mp_state == VIRQ_LAPIC_MP_WAIT_SIPI && l->cfg.bsp)
 		return 24;
+	if (l->accel > VIRQ_LAPIC_ACCEL_APICV)
+		return 25;
+	{
+		uint64_t bm[4];
+
+		lapic_eoi_exit_compute(l, bm);
+		for (unsigned i = 0; i < 4; i++)
+			if (bm[i] != l->eoi_exit[i])
+				return 26;
+	}
 	return 0;
 }

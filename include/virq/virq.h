@@ -15,8 +15,10 @@
 #include <virq/pic.h>
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
+#include <virq/regs/vmx.h>
 #include <virq/version.h>
 #include <virq/vcpu.h>
 #include <virq/vm.h>
+#include <virq/vmx.h>
 
 #endif /* VIRQ_VIRQ_H */

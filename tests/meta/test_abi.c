@@ -16,6 +16,7 @@
 #include <virq/pi.h>
 #include <virq/pic.h>
 #include <virq/vcpu.h>
+#include <virq/vmx.h>
 
 #include <stdio.h>
 
@@ -169,6 +170,24 @@ VIRQ_STATIC_ASSERT(VIRQ_VCPU_EV_EXTINT == 0 && VIRQ_VCPU_EV_NMI == 2 && VIRQ_VCP
 			   VIRQ_VCPU_EV_SW_EXC == 6,
 		   "the VMX interruption-type encoding");
 
+/* The VMX glue's embedder-facing structs, and the SDM's encodings it
+ * names (SDM Vol. 3C Appendix B, 24.8.3). */
+PIN_SIZE(struct virq_vmx_ops, 48, 8);
+PIN_SIZE(struct virq_vmx_config, 12, 4);
+PIN_SIZE(struct virq_vmx_entry, 40, 8);
+PIN_OFF(struct virq_vmx_entry, cr2, 8);
+PIN_OFF(struct virq_vmx_entry, decision, 16);
+PIN_SIZE(struct virq_vmx_exit, 24, 8);
+PIN_OFF(struct virq_vmx_exit, apic_offset, 8);
+PIN_OFF(struct virq_vmx_exit, qualification, 16);
+PIN_SIZE(struct virq_vmx_check_env, 48, 8);
+VIRQ_STATIC_ASSERT(VIRQ_VMCS_ENTRY_INTR_INFO == 0x4016U &&
+			   VIRQ_VMCS_ENTRY_EXC_ERROR_CODE == 0x4018U &&
+			   VIRQ_VMCS_ENTRY_INSN_LEN == 0x401AU &&
+			   VIRQ_VMCS_IDT_VECTORING_INFO == 0x4408U &&
+			   VIRQ_VMCS_GUEST_INTERRUPTIBILITY == 0x4824U,
+		   "VMCS field encodings");
+
 int main(void)
 {
 	/* The assertions above did the work; print the pinned values for the log. */
@@ -188,5 +207,7 @@ int main(void)
 	       _Alignof(struct virq_lapic));
 	printf("virq_vcpu_state   %3zu bytes, align %2zu\n", sizeof(struct virq_vcpu_state),
 	       _Alignof(struct virq_vcpu_state));
+	printf("virq_vmx_vcpu     %3zu bytes, align %2zu\n", sizeof(struct virq_vmx_vcpu),
+	       _Alignof(struct virq_vmx_vcpu));
 	return 0;
 }

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file vmx.h
+ * @brief The VMX glue: encodes the vCPU policy's decisions into a VMCS and
+ *        decodes the VM exits that belong to the interrupt controllers.
+ *
+ * Freestanding, part of libvirq. The architectural constants (VMCS field
+ * encodings, control bits, exit reasons) are in <virq/regs/vmx.h>. The
+ * policy (vcpu.h) decides what to inject; this glue only reads the guest's
+ * interruptibility through `ops->vmread`, encodes the decision (VM-entry
+ * interruption information, error code, instruction length, CR2, the
+ * interrupt-window and NMI-window controls) and, after an exit, hands an
+ * interrupted event back to the policy and serves the LAPIC's exits.
+ * VMREAD, VMWRITE and RDMSR are the embedder's callbacks, so a test can run
+ * it against a field store.
+ *
+ * @code
+ * static const struct virq_vmx_ops ops = { .vmread = my_vmread,
+ *         .vmwrite = my_vmwrite, .rdmsr = my_rdmsr,
+ *         .read_gpr = my_read_gpr, .write_gpr = my_write_gpr };
+ * struct virq_vmx_config cfg = { .level = VIRQ_VMX_LEVEL_INJECT,
+ *         .flags = VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT };
+ * virq_vcpu_init(&pol, &lapic, vm);
+ * // the vCPU's VMCS is current (VMPTRLD): init writes its controls
+ * if (virq_vmx_vcpu_init(&vx, &pol, &lapic, &ops, ctx, &cfg)) refuse();
+ * for (;;) {
+ *         struct virq_vmx_entry e;
+ *         struct virq_vmx_exit x;
+ *         uint32_t f = virq_vmx_prepare_entry(&vx, &e);
+ *         if (f & VIRQ_VMX_ENTRY_INIT) reset_to_wait_for_sipi();  // then prepare again
+ *         if (f & VIRQ_VMX_ENTRY_SIPI) start_at(e.sipi_vector << 12);
+ *         if (f & VIRQ_VMX_ENTRY_TRIPLE_FAULT) shut_down();
+ *         if (f & VIRQ_VMX_ENTRY_NO_ENTRY) { wait_for_kick(); continue; }
+ *         if (f & VIRQ_VMX_ENTRY_CR2) write_cr2(e.cr2);
+ *         if (f & VIRQ_VMX_ENTRY_IMMEDIATE_EXIT) arm_preemption_timer(0);
+ *         vmresume();
+ *         switch (virq_vmx_handle_exit(&vx, &x)) { ... }
+ * }
+ * @endcode
+ *
+ * Levels (virq_vmx_config::level): ::VIRQ_VMX_LEVEL_INJECT is the only one
+ * implemented: every interrupt is injected through the VM-entry
+ * interruption-information field. ::VIRQ_VMX_LEVEL_TPR_SHADOW (TPR shadow,
+ * TPR threshold) and ::VIRQ_VMX_LEVEL_APICV (virtual-interrupt delivery,
+ * RVI/SVI, EOI-exit bitmap) are reserved and refused for now.
+ *
+ * ## Threads
+ *
+ * Everything here runs on the vCPU's owner thread (the LAPIC's), with the
+ * vCPU's VMCS current. Other threads post to the LAPIC and kick.
+ */
+#ifndef VIRQ_VMX_H
+#define VIRQ_VMX_H
+
+#include <virq/lapic.h>
+#include <virq/platform.h>
+#include <virq/regs/vmx.h>
+#include <virq/vcpu.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Guest registers the embedder keeps (not in the VMCS). */
+enum virq_vmx_gpr {
+	VIRQ_VMX_GPR_RAX = 0, /**< RAX (EDX:EAX carries MSR values). */
+	VIRQ_VMX_GPR_RCX = 1, /**< RCX (ECX: the MSR index). */
+	VIRQ_VMX_GPR_RDX = 2, /**< RDX. */
+};
+
+/** @brief The embedder's VMX instructions. ctx first; const table. */
+struct virq_vmx_ops {
+	/** Required. VMREAD of @p field in the current VMCS. */
+	uint64_t (*vmread)(void *ctx, uint32_t field);
+	/** Required. VMWRITE of @p value to @p field in the current VMCS. */
+	void (*vmwrite)(void *ctx, uint32_t field, uint64_t value);
+	/** Required. RDMSR of a VMX capability MSR (VIRQ_MSR_IA32_VMX_*); init only. */
+	uint64_t (*rdmsr)(void *ctx, uint32_t msr);
+	/** Optional. Reads a guest register. NULL: MSR exits are the embedder's. */
+	uint64_t (*read_gpr)(void *ctx, enum virq_vmx_gpr reg);
+	/** Optional (required with read_gpr). Writes a guest register. */
+	void (*write_gpr)(void *ctx, enum virq_vmx_gpr reg, uint64_t value);
+	/** Optional. Loads CR2 for a \#PF injection. NULL: ::VIRQ_VMX_ENTRY_CR2. */
+	void (*write_cr2)(void *ctx, uint64_t cr2);
+};
+
+/** @brief How much of the LAPIC the CPU accelerates. */
+enum virq_vmx_level {
+	VIRQ_VMX_LEVEL_INJECT = 0,     /**< Injection through 0x4016 only (implemented). */
+	VIRQ_VMX_LEVEL_TPR_SHADOW = 1, /**< + TPR shadow and threshold (coming; refused). */
+	VIRQ_VMX_LEVEL_APICV = 2,      /**< + virtual-interrupt delivery (coming; refused). */
+};
+
+/** @name Configuration flags (virq_vmx_config::flags)
+ * @{ */
+/** Use virtual NMIs (NMI exiting, virtual NMIs, NMI-window exiting). Without
+ *  it the policy tracks NMI blocking (::VIRQ_VCPU_OPT_NMI_BLOCKING). */
+#define VIRQ_VMX_F_VIRTUAL_NMIS (1U << 0)
+/** Set "acknowledge interrupt on exit": a host interrupt's vector is read at the exit. */
+#define VIRQ_VMX_F_ACK_INTR_ON_EXIT (1U << 1)
+/** The VMCS runs with "unrestricted guest": a real-mode event gets no error code. */
+#define VIRQ_VMX_F_UNRESTRICTED_GUEST (1U << 2)
+/** @} */
+
+/** @brief virq_vmx_vcpu_init() configuration. */
+struct virq_vmx_config {
+	uint32_t level;        /**< ::virq_vmx_level. */
+	uint32_t flags;        /**< VIRQ_VMX_F_*. */
+	uint32_t vcpu_options; /**< Policy options (VIRQ_VCPU_OPT_*) init sets. */
+};
+
+/** @name Controls virq_vmx_missing() reports
+ * @{ */
+#define VIRQ_VMX_MISSING_EXT_INTR_EXITING (1U << 0) /**< External-interrupt exiting. */
+#define VIRQ_VMX_MISSING_INTR_WINDOW (1U << 1)      /**< Interrupt-window exiting. */
+#define VIRQ_VMX_MISSING_VIRTUAL_NMIS (1U << 2)     /**< NMI exiting, virtual NMIs or NMI window. */
+#define VIRQ_VMX_MISSING_ACK_INTR_ON_EXIT (1U << 3) /**< Acknowledge interrupt on exit. */
+/** @} */
+
+/** @brief Counters of the glue. */
+struct virq_vmx_stats {
+	uint64_t entries;          /**< virq_vmx_prepare_entry() calls that let the guest run. */
+	uint64_t exits;            /**< virq_vmx_handle_exit() calls. */
+	uint64_t injected;         /**< Events written to 0x4016. */
+	uint64_t reinjected;       /**< IDT-vectoring events handed to the policy. */
+	uint64_t reinject_refused; /**< IDT-vectoring events the policy refused (dropped). */
+	uint64_t msr;              /**< x2APIC MSR exits served. */
+	uint64_t apic_access;      /**< virq_vmx_apic_access() calls. */
+};
+
+/** @brief Per-vCPU glue state. Caller-allocated; fields are private. */
+struct virq_vmx_vcpu {
+	/** @privatesection */
+	const struct virq_vmx_ops *ops;
+	void *ctx;
+	struct virq_vcpu *policy;
+	struct virq_lapic *lapic;
+	uint64_t basic, misc;
+	uint32_t flags, missing, proc_ctls;
+	uint8_t halted, halted_if, reinj_pf, reserved;
+	struct virq_vmx_stats stats;
+};
+
+/**
+ * @brief Binds the glue to a policy and its LAPIC, checks the capability
+ *        MSRs and writes the controls it owns into the current VMCS.
+ *
+ * Required: external-interrupt exiting and interrupt-window exiting (and
+ * the latter may be 0); with ::VIRQ_VMX_F_VIRTUAL_NMIS NMI exiting, virtual
+ * NMIs and NMI-window exiting; with ::VIRQ_VMX_F_ACK_INTR_ON_EXIT that
+ * control. Allowed settings come from the TRUE_* MSRs when IA32_VMX_BASIC
+ * bit 55 says they exist. Init sets the pin-based and VM-exit bits, clears
+ * both window bits, and sets the policy's options to
+ * virq_vmx_config::vcpu_options, plus ::VIRQ_VCPU_OPT_NMI_BLOCKING without
+ * virtual NMIs. The embedder owns every other control.
+ *
+ * @param vx     The glue state.
+ * @param policy The vCPU's policy, initialised (virq_vcpu_init()).
+ * @param lapic  Its LAPIC (x2APIC MSR and APIC-access exits), or NULL.
+ * @param ops    vmread, vmwrite and rdmsr required.
+ * @param ctx    Passed to @p ops.
+ * @param cfg    The configuration.
+ * @return 0; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
+ *         unknown flag or option; -::VIRQ_ENOTSUP for a level other than
+ *         ::VIRQ_VMX_LEVEL_INJECT, or a control the CPU lacks (which:
+ *         virq_vmx_missing()). Nothing is written on an error.
+ * @note Owner thread, VMCS current.
+ */
+VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *policy,
+				struct virq_lapic *lapic, const struct virq_vmx_ops *ops, void *ctx,
+				const struct virq_vmx_config *cfg);
+
+/** @brief The VIRQ_VMX_MISSING_* controls the last virq_vmx_vcpu_init() lacked. */
+VIRQ_API uint32_t virq_vmx_missing(const struct virq_vmx_vcpu *vx);
+
+/** @name virq_vmx_prepare_entry() flags (virq_vmx_entry::flags)
+ * @{ */
+#define VIRQ_VMX_ENTRY_INIT (1U << 0)         /**< INIT: put the vCPU in its INIT state. */
+#define VIRQ_VMX_ENTRY_SIPI (1U << 1)         /**< Start at virq_vmx_entry::sipi_vector << 12. */
+#define VIRQ_VMX_ENTRY_SMI (1U << 2)          /**< Enter SMM (the embedder's job). */
+#define VIRQ_VMX_ENTRY_TRIPLE_FAULT (1U << 3) /**< Shut the vCPU down; do not enter. */
+#define VIRQ_VMX_ENTRY_WAIT_SIPI (1U << 4)    /**< Waits for a start-up IPI; do not enter. */
+#define VIRQ_VMX_ENTRY_HALTED (1U << 5)       /**< Halted, nothing wakes it; do not enter. */
+/** Do not enter: wait for a kick (or reset), then prepare again. */
+#define VIRQ_VMX_ENTRY_NO_ENTRY                                                                    \
+	(VIRQ_VMX_ENTRY_TRIPLE_FAULT | VIRQ_VMX_ENTRY_WAIT_SIPI | VIRQ_VMX_ENTRY_HALTED)
+#define VIRQ_VMX_ENTRY_IMMEDIATE_EXIT (1U << 6) /**< Exit right after entry (timer 0, self-IPI). */
+#define VIRQ_VMX_ENTRY_CR2 (1U << 7)      /**< Load virq_vmx_entry::cr2 into CR2 (no write_cr2). */
+#define VIRQ_VMX_ENTRY_INJECTED (1U << 8) /**< An event was written to 0x4016. */
+/** An NMI waits and there are no virtual NMIs: arrange an exit soon. */
+#define VIRQ_VMX_ENTRY_NMI_PENDING (1U << 9)
+/** @} */
+
+/** @brief What virq_vmx_prepare_entry() leaves to the embedder. */
+struct virq_vmx_entry {
+	uint32_t flags;                     /**< VIRQ_VMX_ENTRY_*. */
+	uint8_t sipi_vector;                /**< With ::VIRQ_VMX_ENTRY_SIPI. */
+	uint8_t reserved[3];                /**< Zero. */
+	uint64_t cr2;                       /**< With ::VIRQ_VMX_ENTRY_CR2. */
+	struct virq_vcpu_decision decision; /**< The policy's decision, for logging. */
+};
+
+/**
+ * @brief Before VMRESUME: decides and encodes this entry's event.
+ *
+ * Reads guest RFLAGS and interruptibility (and CR0 with
+ * ::VIRQ_VMX_F_UNRESTRICTED_GUEST), calls virq_vcpu_decide() and writes
+ * 0x4016 (and 0x4018 with an error code, 0x401A for types 4-6) for the
+ * event it decided, CR2 for a \#PF, and the interrupt-window and NMI-window
+ * bits of the primary controls exactly while something waits for them.
+ * Call once per entry: the vector it writes is acknowledged already.
+ *
+ * @return out->flags (0: enter, nothing else to do).
+ * @note Owner thread, VMCS current.
+ */
+VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_vmx_entry *out);
+
+/** @brief What virq_vmx_handle_exit() answers. */
+enum virq_vmx_exit_action {
+	VIRQ_VMX_EXIT_CONTINUE = 0,     /**< Handled: prepare and enter again. */
+	VIRQ_VMX_EXIT_HOST_INTR = 1,    /**< The host's interrupt (virq_vmx_exit::host_vector). */
+	VIRQ_VMX_EXIT_HOST_NMI = 2,     /**< The host's NMI: run the host's NMI handler. */
+	VIRQ_VMX_EXIT_HALT = 3,         /**< HLT, nothing wakes it: wait for a kick. */
+	VIRQ_VMX_EXIT_TRIPLE_FAULT = 4, /**< The guest shut down. */
+	/** xAPIC page access (virq_vmx_exit::apic_offset, apic_write): decode the
+	 *  instruction, call virq_vmx_apic_access(), advance RIP. */
+	VIRQ_VMX_EXIT_APIC_ACCESS = 5,
+	VIRQ_VMX_EXIT_ENTRY_FAILED = 6, /**< VM entry failed (exit reason bit 31). */
+	VIRQ_VMX_EXIT_UNHANDLED = 7,    /**< Not the glue's exit: the embedder's. */
+};
+
+/** @brief Details of an exit for the embedder. */
+struct virq_vmx_exit {
+	uint32_t reason;        /**< The exit reason field (0x4402). */
+	int16_t host_vector;    /**< ::VIRQ_VMX_EXIT_HOST_INTR: the vector; -1 unacknowledged. */
+	uint8_t apic_write;     /**< ::VIRQ_VMX_EXIT_APIC_ACCESS: 1 write, 0 read. */
+	uint8_t reserved;       /**< Zero. */
+	uint32_t apic_offset;   /**< ::VIRQ_VMX_EXIT_APIC_ACCESS: offset in the page. */
+	uint64_t qualification; /**< Exit qualification (0x6400), when the glue read it. */
+};
+
+/**
+ * @brief After a VM exit: takes the interrupted event, then decodes the exit.
+ *
+ * First, always, valid IDT-vectoring information (with its error code and,
+ * for types 4-6, the exit instruction length) goes to virq_vcpu_reinject(),
+ * and a re-injected NMI clears blocking by NMI. Then: external interrupt
+ * (the host's), NMI (the host's), interrupt and NMI windows, HLT (skipped;
+ * the policy's wake rule), RDMSR/WRMSR of 0x800-0x8FF (LAPIC, skipped; its
+ * \#GP queued with virq_vcpu_inject_gp()), APIC access, triple fault. An
+ * "NMI unblocking due to IRET" bit re-sets blocking by NMI (the IRET runs
+ * again).
+ *
+ * @return A ::virq_vmx_exit_action.
+ * @note Owner thread, VMCS current.
+ */
+VIRQ_API enum virq_vmx_exit_action virq_vmx_handle_exit(struct virq_vmx_vcpu *vx,
+							struct virq_vmx_exit *out);
+
+/**
+ * @brief An xAPIC MMIO access the embedder decoded after
+ *        ::VIRQ_VMX_EXIT_APIC_ACCESS (the embedder advances RIP).
+ * @param vx       The glue state.
+ * @param offset   Offset in the APIC page.
+ * @param is_write Write *@p value, or read into it.
+ * @param size     1, 2, 4 or 8 (the LAPIC answers odd sizes architecturally).
+ * @param value    The data.
+ * @return 0; -::VIRQ_EINVAL for NULL, no LAPIC, or an offset/size outside the page.
+ * @note Owner thread.
+ */
+VIRQ_API int virq_vmx_apic_access(struct virq_vmx_vcpu *vx, uint32_t offset, bool is_write,
+				  unsigned size, uint64_t *value);
+
+/** @brief Counters since init. @note Owner thread. */
+VIRQ_API const struct virq_vmx_stats *virq_vmx_get_stats(const struct virq_vmx_vcpu *vx);
+
+/** @brief What an entry check needs to know of the CPU and the guest. */
+struct virq_vmx_check_env {
+	uint64_t vmx_basic;        /**< IA32_VMX_BASIC. */
+	uint64_t vmx_misc;         /**< IA32_VMX_MISC. */
+	uint32_t pin_ctls;         /**< Pin-based controls (virtual NMIs). */
+	uint32_t proc_ctls2;       /**< Secondary controls (unrestricted guest), or 0. */
+	uint32_t interruptibility; /**< Guest interruptibility state. */
+	uint32_t activity;         /**< Guest activity state. */
+	uint64_t cr0;              /**< Guest CR0. */
+	bool mtf;                  /**< The CPU supports the monitor trap flag. */
+};
+
+/** @brief Which VM-entry check failed (virq_vmx_check_entry_event()). */
+enum virq_vmx_check {
+	VIRQ_VMX_CHECK_OK = 0,         /**< Passes. */
+	VIRQ_VMX_CHECK_TYPE = 1,       /**< Type 1, or 7 without MTF. */
+	VIRQ_VMX_CHECK_VECTOR = 2,     /**< Vector wrong for the type. */
+	VIRQ_VMX_CHECK_ERROR_CODE = 3, /**< Bit 11 wrong for type, vector or CR0.PE. */
+	VIRQ_VMX_CHECK_RESERVED = 4,   /**< Bits 30:12 set, or error code bits 31:16. */
+	VIRQ_VMX_CHECK_INSN_LEN = 5,   /**< Types 4-6: length not 1-15 (0 per MISC[30]). */
+	VIRQ_VMX_CHECK_BLOCKING = 6,   /**< STI/MOV-SS/NMI blocking forbids the type. */
+	VIRQ_VMX_CHECK_ACTIVITY = 7,   /**< The activity state forbids the event. */
+};
+
+/**
+ * @brief The VM-entry checks on event injection (SDM Vol. 3C 26.2.1.3
+ *        "Checks on VM-Entry Control Fields", 26.3.1.5 "Checks on Guest
+ *        Non-Register State"), for a debug-time check of what was written.
+ * @param env        The CPU and guest state.
+ * @param info       0x4016 (nothing is checked unless valid).
+ * @param error_code 0x4018.
+ * @param insn_len   0x401A.
+ * @return A ::virq_vmx_check; 0 when VM entry would accept the event.
+ * @note Any thread; pure.
+ */
+VIRQ_API int virq_vmx_check_entry_event(const struct virq_vmx_check_env *env, uint32_t info,
+					uint32_t error_code, uint32_t insn_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VIRQ_VMX_H */

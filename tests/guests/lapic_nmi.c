@@ -148,14 +148,14 @@ int main(void)
 	test_end();
 
 	/* NMI_PINGPONG=skip (run-guest.sh, user mode): the ping-pongs are not
-	 * run while issue 8 item 8 (the NMI sender's triple fault) is open;
+	 * run while issue 8 item 8 (a vCPU's triple fault) is open;
 	 * each says SKIP, so the run counts as skipped, never as passed. */
 	if (mb_config("NMI_PINGPONG")) {
 		test_begin("nmi_pingpong");
-		test_skip("known bug, issue 8 item 8: the NMI sender triple-faults");
+		test_skip("known bug, issue 8 item 8: a vCPU triple-faults");
 		test_end();
 		test_begin("nmi_pingpong_back_500");
-		test_skip("known bug, issue 8 item 8: the NMI sender triple-faults");
+		test_skip("known bug, issue 8 item 8: a vCPU triple-faults");
 		test_end();
 		return 0;
 	}

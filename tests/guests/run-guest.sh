@@ -86,14 +86,13 @@ elif [ "$irqchip" = split ]; then
 	set -- "$@" --env QUIRKS=x2apic-lowest-ipi
 fi
 
-# KNOWN BUG, issue 8 item 8, not found yet: in user mode the vCPU that sends
-# NMIs in lapic_nmi's ping-pongs (vCPU 0 in the first, vCPU 1 in the second)
-# triple-faults now and then under the nested KVM (KVM_EXIT_SHUTDOWN; SVM
-# resets the vCPU before reporting it, so its RIP reads 0xfff0; the last
-# event the glue injected into it was the reply IPI, vector 0x50); three
-# times in four CI runs, also with 200 rounds. Until it is found the
-# user-mode runs skip both ping-pongs (SKIP lines: the run is a skip, never
-# a pass); split mode runs them.
+# KNOWN BUG, issue 8 item 8, not found yet: in user mode a vCPU of
+# lapic_nmi's ping-pongs triple-faults now and then under the nested KVM
+# (KVM_EXIT_SHUTDOWN; three CI runs in four before this skip, about 2 % of
+# loaded soak runs; tests/guests/README.md "Known issues" has what the
+# flight recorder showed). Until it is found the user-mode runs skip both
+# ping-pongs (SKIP lines: the run is a skip, never a pass); split mode runs
+# them.
 # RUN_GUEST_NMI_PINGPONG=run runs them anyway, to reproduce it: virq-vmm
 # then prints the vCPU's last exits (its flight recorder) with the fault.
 if [ "$name" = lapic_nmi ] && [ "$irqchip" = user ] &&

@@ -275,8 +275,13 @@ static void flight_print(struct vmm *m, int cpu)
 			r->nmi_masked, r->intr_injected, r->intr_nr, r->exc_injected, r->exc_nr,
 			(unsigned)(uint16_t)r->last_vector);
 	}
-	if (f->next >= 2) {
-		const struct flight_rec *r = &f->rec[(f->next - 2) % FLIGHT_LEN];
+	if (f->next >= 1) {
+		/* A shutdown's own record holds the registers after KVM's reset:
+		 * walk the exit before it. */
+		const struct flight_rec *last = &f->rec[(f->next - 1) % FLIGHT_LEN];
+		const struct flight_rec *r = last->exit_reason == KVM_EXIT_SHUTDOWN && f->next >= 2
+						     ? &f->rec[(f->next - 2) % FLIGHT_LEN]
+						     : last;
 
 		if (r->cr0 & 0x80000000U) {
 			walk_print(m, "RIP", r->cr3, r->rip);

@@ -127,6 +127,24 @@ fault_common:
 	and $-16, %rsp
 	call hv_fault			/* does not return */
 
+/* The host LAPIC timer (vector 0x40, virq.c): it only has to end a HLT of
+ * the hv; the hv looks at the time itself. EOI, then return. */
+	.balign 16
+	.globl host_timer_stub
+host_timer_stub:
+	push %rax
+	mov $0xFEE000B0, %eax
+	movl $0, (%rax)
+	pop %rax
+	iretq
+
+/* The host LAPIC's spurious vector (0xFF): no EOI (SDM Vol. 3A "Spurious
+ * Interrupt"). */
+	.balign 16
+	.globl host_spurious_stub
+host_spurious_stub:
+	iretq
+
 /*
  * int vmx_run(struct guest_regs *regs, int launched): loads the guest's
  * general registers, VMLAUNCH (or VMRESUME), and on VM exit stores them

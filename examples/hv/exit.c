@@ -53,9 +53,27 @@ static const char *reason_name(unsigned r)
 
 static void stats(const struct vcpu *v)
 {
-	hv_printf("virq-hv: %lu VM exits: %lu I/O, %lu CPUID, %lu MSR, %lu other\n", v->exits,
-		  v->exits_io, v->exits_cpuid, v->exits_msr,
-		  v->exits - v->exits_io - v->exits_cpuid - v->exits_msr);
+	const struct virq_vmx_stats *gs = virq_vmx_get_stats(&v->vx);
+	const struct virq_vcpu_stats *ps = virq_vcpu_get_stats(&v->policy);
+
+	hv_printf("virq-hv: %lu VM exits: %lu I/O, %lu CPUID, %lu MSR, %lu MMIO, %lu other; "
+		  "%lu halts, %lu timer expiries\n",
+		  v->exits, v->exits_io, v->exits_cpuid, v->exits_msr, v->exits_mmio,
+		  v->exits - v->exits_io - v->exits_cpuid - v->exits_msr - v->exits_mmio, v->halts,
+		  v->timer_fired);
+	hv_printf("virq-hv: exits by reason:");
+	for (unsigned r = 0; r < HV_EXIT_REASONS; r++)
+		if (v->by_reason[r])
+			hv_printf(" %u:%lu", r, v->by_reason[r]);
+	hv_printf("\n");
+	hv_printf("virq-hv: VMX glue: %lu entries, %lu events injected (%lu re-injected), "
+		  "%lu x2APIC MSR, %lu APIC accesses; policy: %lu LAPIC, %lu 8259 interrupts, "
+		  "%lu NMIs, %lu interrupt windows\n",
+		  gs->entries, gs->injected, gs->reinjected, gs->msr, gs->apic_access,
+		  ps->intr_lapic, ps->intr_pic, ps->nmi, ps->intr_windows);
+	if (gs->injected)
+		hv_printf("virq-hv: %lu.%02lu exits per injected event\n", v->exits / gs->injected,
+			  v->exits * 100 / gs->injected % 100);
 }
 
 static __attribute__((noreturn)) void unexpected(const struct vcpu *v, unsigned reason,
@@ -90,6 +108,18 @@ static uint8_t fwcfg_byte(struct vcpu *v)
 	return off < len ? (uint8_t)(item >> (8 * off)) : 0;
 }
 
+/* Steps over the instruction that exited (SDM Vol. 3C 27.2.4 "Information
+ * for VM Exits Due to Instruction Execution"); as the CPU would, this ends
+ * the STI and MOV-SS blocking the instruction sat in. */
+static void skip(uint64_t len)
+{
+	uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + len);
+	if (intr & 3)
+		vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
+}
+
 /* I/O instruction exit qualification (SDM Vol. 3C 27.2.1, Table 27-5):
  * size - 1 in bits 2:0, IN in bit 3, string in bit 4, port in 31:16. */
 static void io_exit(struct vcpu *v)
@@ -102,85 +132,198 @@ static void io_exit(struct vcpu *v)
 	v->exits_io++;
 	if (q & 0x10)
 		unexpected(v, EXIT_IO, "string I/O is not emulated");
-	if (in) {
+	if (hv_pio((uint16_t)port, in, size, in ? &res : &val)) {
+		/* libvirq's controllers and the interrupt-raising test devices */
+	} else if (in) {
 		if (port == 0x3FD) /* COM1 LSR: THR and transmitter empty */
 			res = 0x60;
 		else if (port >= 0x3F8 && port <= 0x3FF)
 			res = 0;
 		else if (port == 0x511)
 			res = fwcfg_byte(v);
+	} else {
+		switch (port) {
+		case 0x3F8: /* COM1 THR: the guest's output, forwarded to port 0xE9 */
+			outb(0xE9, (uint8_t)val);
+			break;
+		case 0xF4: /* isa-debug-exit: the VMM's status is (value << 1) | 1, as QEMU's */
+			hv_printf("virq-hv: guest wrote %u to isa-debug-exit\n", val & 0xFF);
+			stats(v);
+			hv_exit((val & 0xFF) <= 61 ? (int)((val & 0xFF) << 1 | 1) : HV_FAILED);
+		case 0x510:
+			v->fwcfg_key = (uint16_t)val;
+			v->fwcfg_off = 0;
+			break;
+		default: /* the shutdown port, COM1 setup: ignored */
+			break;
+		}
+	}
+	if (in) {
 		if (size == 4)
 			v->regs.rax = res;
 		else
 			v->regs.rax = (v->regs.rax & ~((1ULL << (8 * size)) - 1)) |
 				      (res & ((1ULL << (8 * size)) - 1));
-		return;
 	}
-	switch (port) {
-	case 0x3F8: /* COM1 THR: the guest's output, forwarded to port 0xE9 */
-		outb(0xE9, (uint8_t)val);
-		break;
-	case 0xF4: /* isa-debug-exit: the VMM's status is (value << 1) | 1, as QEMU's */
-		hv_printf("virq-hv: guest wrote %u to isa-debug-exit\n", val & 0xFF);
-		stats(v);
-		hv_exit((val & 0xFF) <= 61 ? (int)((val & 0xFF) << 1 | 1) : HV_FAILED);
-	case 0x510:
-		v->fwcfg_key = (uint16_t)val;
-		v->fwcfg_off = 0;
-		break;
-	default: /* 8259 masks, the shutdown port, COM1 setup: ignored */
-		break;
-	}
+	skip(vmread(EXIT_INSTRUCTION_LENGTH));
 }
 
 static void cpuid_exit(struct vcpu *v)
 {
-	uint32_t r[4];
+	uint32_t r[4], leaf = (uint32_t)v->regs.rax;
 
 	v->exits_cpuid++;
-	cpuid((uint32_t)v->regs.rax, (uint32_t)v->regs.rcx, r);
-	if ((uint32_t)v->regs.rax == 1)
+	cpuid(leaf, (uint32_t)v->regs.rcx, r);
+	if (leaf == 1) {
 		r[2] &= ~(1U << 5); /* no VMX for the guest */
+		r[1] = (r[1] & 0x00FFFFFFU) | virq_lapic_get_id(&v->lapic) << 24;
+		/* CPUID.1:EDX.APIC follows IA32_APIC_BASE's global enable. */
+		if (!(virq_lapic_get_apic_base(&v->lapic) & (1ULL << 11)))
+			r[3] &= ~(1U << 9);
+	} else if (leaf == 0xB || leaf == 0x1F) {
+		r[3] = v->index; /* x2APIC ID */
+	}
 	v->regs.rax = r[0];
 	v->regs.rbx = r[1];
 	v->regs.rcx = r[2];
 	v->regs.rdx = r[3];
+	skip(vmread(EXIT_INSTRUCTION_LENGTH));
 }
 
+/* The MSRs the glue leaves to the hv: IA32_APIC_BASE and IA32_TSC_DEADLINE,
+ * both the LAPIC's; a refused access is the LAPIC's #GP. */
 static void msr_exit(struct vcpu *v, unsigned reason)
 {
 	uint32_t msr = (uint32_t)v->regs.rcx;
+	uint64_t val = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+	int err;
 
 	v->exits_msr++;
-	if (reason == EXIT_RDMSR && msr == 0x1B) {
-		uint64_t val = hv_apic_base(); /* from the libvirq LAPIC */
-
-		v->regs.rax = (uint32_t)val;
-		v->regs.rdx = val >> 32;
+	if (msr == 0x1B) {
+		if (reason == EXIT_RDMSR) {
+			val = virq_lapic_get_apic_base(&v->lapic);
+			err = 0;
+		} else {
+			err = virq_lapic_set_apic_base(&v->lapic, val, false);
+		}
+	} else if (msr == 0x6E0) {
+		err = reason == EXIT_RDMSR ? virq_lapic_msr_read(&v->lapic, msr, &val)
+					   : virq_lapic_msr_write(&v->lapic, msr, val);
+	} else {
+		unexpected(v, reason, "MSR not emulated");
+	}
+	if (err) {
+		(void)virq_vcpu_inject_gp(&v->policy, 0);
 		return;
 	}
-	hv_printf("virq-hv: %s of MSR %x (ECX) needs the LAPIC in the VMX glue, not wired yet\n",
-		  reason == EXIT_RDMSR ? "RDMSR" : "WRMSR", msr);
-	unexpected(v, reason, "MSR not emulated");
+	if (reason == EXIT_RDMSR) {
+		v->regs.rax = (uint32_t)val;
+		v->regs.rdx = val >> 32;
+	}
+	skip(vmread(EXIT_INSTRUCTION_LENGTH));
 }
 
-static const char *hlt_why(void)
+/* MOV to or from CR8 (CR8-load and CR8-store exiting: at this level the
+ * CPU must not touch its own TPR for the guest): the LAPIC's TPR[7:4].
+ * Qualification (SDM Vol. 3C Table 27-3): CR number in bits 3:0, access
+ * type in 5:4 (0 MOV to CR, 1 MOV from CR), the register in 11:8. */
+static void cr_exit(struct vcpu *v)
 {
-	if (!(vmread(GUEST_RFLAGS) & 0x200))
-		return "the guest halted with RFLAGS.IF=0: nothing can wake it";
-	return "the guest waits for an interrupt; no interrupt controller is wired into the "
-	       "VMX glue yet";
+	uint64_t q = vmread(EXIT_QUALIFICATION), rsp = vmread(GUEST_RSP);
+	unsigned type = (unsigned)(q >> 4) & 3;
+	uint64_t *reg = gpr_ptr(&v->regs, (int)(q >> 8) & 15, &rsp);
+
+	if ((q & 15) != 8 || type > 1)
+		unexpected(v, EXIT_CR_ACCESS, "a control-register access other than CR8");
+	if (type == 0) {
+		if (virq_lapic_set_cr8(&v->lapic, *reg)) {
+			(void)virq_vcpu_inject_gp(&v->policy, 0); /* reserved bits 63:4 */
+			return;
+		}
+	} else {
+		*reg = virq_lapic_get_cr8(&v->lapic);
+		if (((q >> 8) & 15) == 4)
+			vmwrite(GUEST_RSP, rsp);
+	}
+	skip(vmread(EXIT_INSTRUCTION_LENGTH));
 }
 
-static const char *ept_why(void)
+/* An access to a page EPT leaves unmapped: the LAPIC's (while it is
+ * enabled in xAPIC mode at its IA32_APIC_BASE), the I/O APIC's, or nothing
+ * (reads all ones, writes ignored, as on a PC's empty bus). */
+static void mmio_exit(struct vcpu *v, uint64_t gpa)
 {
-	uint64_t page = vmread(GUEST_PHYSICAL_ADDRESS) & ~0xFFFULL;
+	struct mmio_insn in;
+	uint64_t base = virq_lapic_get_apic_base(&v->lapic), val = 0;
 
-	if (page == GUEST_LAPIC_GPA)
-		return "LAPIC page: no LAPIC is wired into the VMX glue yet";
-	if (page == GUEST_IOAPIC_GPA)
-		return "I/O APIC page: no I/O APIC is wired into the VMX glue yet";
-	return "outside guest RAM";
+	v->exits_mmio++;
+	if (mmio_decode(&in))
+		unexpected(v, EXIT_EPT_VIOLATION, "an MMIO instruction the hv does not decode");
+	if (in.write)
+		val = mmio_store_value(v, &in);
+	if ((gpa & ~0xFFFULL) == (base & ~0xFFFULL) &&
+	    virq_lapic_get_mode(&v->lapic) == VIRQ_LAPIC_MODE_XAPIC) {
+		(void)virq_vmx_apic_access(&v->vx, (uint32_t)(gpa & 0xFFF), in.write, in.size,
+					   &val);
+	} else if ((gpa & ~0xFFFULL) == GUEST_IOAPIC_GPA) {
+		if (hv_ioapic_access((uint32_t)(gpa & 0xFFF), in.write, in.size, &val))
+			val = ~0ULL;
+	} else {
+		val = ~0ULL;
+	}
+	if (!in.write)
+		mmio_load_result(v, &in, val);
+	skip(in.len);
+}
+
+/* The vCPU halted and nothing wakes it but its LAPIC timer: wait for it
+ * with the host's own HLT (the host timer interrupt ends it). */
+static void halt_wait(struct vcpu *v)
+{
+	v->halts++;
+	if (!v->timer_armed)
+		unexpected(v, EXIT_HLT,
+			   (vmread(GUEST_RFLAGS) & 0x200)
+				   ? "the guest halted with no timer armed: nothing can wake it"
+				   : "the guest halted with RFLAGS.IF=0: nothing can wake it");
+	while (v->timer_armed && rdtsc() < v->timer_deadline) {
+		if (hv_tsc_deadline()) {
+			host_timer_program(v->timer_deadline);
+			v->host_deadline = v->timer_deadline;
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
+		} else {
+			__asm__ volatile("pause");
+		}
+	}
+}
+
+/* The guest's LAPIC timer: expire it when its time has come, and keep the
+ * host timer armed for the next deadline while the guest runs. */
+static void timer_check(struct vcpu *v)
+{
+	if (v->timer_armed && rdtsc() >= v->timer_deadline) {
+		v->timer_armed = false;
+		v->timer_fired++;
+		virq_lapic_timer_expired(&v->lapic); /* may re-arm (periodic) */
+	}
+	if (hv_tsc_deadline()) {
+		uint64_t want = v->timer_armed ? v->timer_deadline : 0;
+
+		if (want != v->host_deadline) {
+			host_timer_program(want);
+			v->host_deadline = want;
+		}
+	}
+}
+
+/* The glue's verdict on an entry that must not happen now. */
+static void no_entry(struct vcpu *v, const struct virq_vmx_entry *e)
+{
+	if (e->flags & VIRQ_VMX_ENTRY_TRIPLE_FAULT)
+		unexpected(v, EXIT_TRIPLE_FAULT, "the vCPU policy reports a triple fault");
+	if (e->flags & VIRQ_VMX_ENTRY_WAIT_SIPI)
+		unexpected(v, 0, "the BSP waits for a start-up IPI (INIT of the only vCPU)");
+	halt_wait(v);
 }
 
 void vcpu_loop(struct vcpu *v)
@@ -188,8 +331,19 @@ void vcpu_loop(struct vcpu *v)
 	int launched = 0;
 
 	for (;;) {
+		struct virq_vmx_entry e;
+		struct virq_vmx_exit x;
 		uint32_t reason;
 
+		timer_check(v);
+		hv_service_storms();
+		virq_vmx_prepare_entry(&v->vx, &e);
+		if (e.flags & (VIRQ_VMX_ENTRY_INIT | VIRQ_VMX_ENTRY_SIPI | VIRQ_VMX_ENTRY_SMI))
+			unexpected(v, 0, "INIT, start-up IPI or SMI for the only vCPU");
+		if (e.flags & VIRQ_VMX_ENTRY_NO_ENTRY) {
+			no_entry(v, &e);
+			continue;
+		}
 		if (vmx_run(&v->regs, launched)) {
 			hv_printf("virq-hv: FAIL: VM%s failed, VM-instruction error %u\n",
 				  launched ? "RESUME" : "LAUNCH",
@@ -200,31 +354,50 @@ void vcpu_loop(struct vcpu *v)
 		launched = 1;
 		v->exits++;
 		reason = (uint32_t)vmread(EXIT_REASON);
-		/* 26.7 "VM-Entry Failures During or After Loading Guest State" */
-		if (reason & 0x80000000U) {
+		if ((reason & 0xFFFF) < HV_EXIT_REASONS)
+			v->by_reason[reason & 0xFFFF]++;
+		switch (virq_vmx_handle_exit(&v->vx, &x)) {
+		case VIRQ_VMX_EXIT_CONTINUE:
+		case VIRQ_VMX_EXIT_HALT: /* the next prepare says whether it waits */
+			break;
+		case VIRQ_VMX_EXIT_HOST_INTR:
+			/* Acknowledged on exit: the host's interrupt, EOI'd here. Only
+			 * the host timer is unmasked; it ends by timer_check(). */
+			host_eoi();
+			if (x.host_vector != HV_TIMER_VECTOR)
+				hv_printf("virq-hv: host interrupt %d while the guest ran\n",
+					  x.host_vector);
+			break;
+		case VIRQ_VMX_EXIT_HOST_NMI:
+			unexpected(v, reason & 0xFFFF, "an NMI of the host");
+		case VIRQ_VMX_EXIT_TRIPLE_FAULT:
+			unexpected(v, EXIT_TRIPLE_FAULT, "the guest triple-faulted");
+		case VIRQ_VMX_EXIT_ENTRY_FAILED:
 			vmcs_dump_entry_failure();
-			unexpected(v, reason & 0xFFFF, NULL);
-		}
-		switch (reason & 0xFFFF) {
-		case EXIT_IO:
-			io_exit(v);
-			break;
-		case EXIT_CPUID:
-			cpuid_exit(v);
-			break;
-		case EXIT_RDMSR:
-		case EXIT_WRMSR:
-			msr_exit(v, reason & 0xFFFF);
-			break;
-		case EXIT_HLT:
-			unexpected(v, EXIT_HLT, hlt_why());
-		case EXIT_EPT_VIOLATION:
-			unexpected(v, EXIT_EPT_VIOLATION, ept_why());
+			unexpected(v, reason & 0xFFFF, "VM entry failed");
+		case VIRQ_VMX_EXIT_APIC_ACCESS:
+		case VIRQ_VMX_EXIT_UNHANDLED:
 		default:
-			unexpected(v, reason & 0xFFFF, NULL);
+			switch (reason & 0xFFFF) {
+			case EXIT_IO:
+				io_exit(v);
+				break;
+			case EXIT_CPUID:
+				cpuid_exit(v);
+				break;
+			case EXIT_RDMSR:
+			case EXIT_WRMSR:
+				msr_exit(v, reason & 0xFFFF);
+				break;
+			case EXIT_CR_ACCESS:
+				cr_exit(v);
+				break;
+			case EXIT_EPT_VIOLATION:
+				mmio_exit(v, vmread(GUEST_PHYSICAL_ADDRESS));
+				break;
+			default:
+				unexpected(v, reason & 0xFFFF, NULL);
+			}
 		}
-		/* Handled: step over the instruction (27.2.4 "Information for VM
-		 * Exits Due to Instruction Execution"). */
-		vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTRUCTION_LENGTH));
 	}
 }

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <virq/lapic.h>
+#include <virq/vcpu.h>
+#include <virq/vmx.h>
+
 /* Guest RAM: guest-physical 0..GUEST_RAM_SIZE, backed by host-physical
  * GUEST_RAM_HPA.. (the hv itself lives at 1 MiB, where the guest loads). */
 #define GUEST_RAM_HPA ((uint64_t)0x4000000)  /* 64 MiB */
@@ -42,6 +46,7 @@ enum vmcs_field {
 	EXIT_REASON = 0x4402,
 	EXIT_INTERRUPTION_INFO = 0x4404,
 	EXIT_INSTRUCTION_LENGTH = 0x440C,
+	VMX_PREEMPTION_TIMER = 0x482E,
 	GUEST_ES_LIMIT = 0x4800, /* + 2 * segment */
 	GUEST_GDTR_LIMIT = 0x4810,
 	GUEST_IDTR_LIMIT = 0x4812,
@@ -89,13 +94,42 @@ struct guest_regs {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
-/* The one vCPU. */
+/* The host LAPIC timer's vector (virq.c; its IDT stub is in boot.S). */
+#define HV_TIMER_VECTOR 0x40
+
+/* Exit reasons counted apart (SDM Vol. 3C Appendix C). */
+#define HV_EXIT_REASONS 64
+
+/* One vCPU: its LAPIC (whose register page is the first member, page
+ * aligned), policy and VMX glue state, and the hv's bookkeeping. */
 struct vcpu {
+	uint8_t page[4096] __attribute__((aligned(4096)));
+	struct virq_lapic lapic __attribute__((aligned(64)));
+	struct virq_vcpu policy;
+	struct virq_vmx_vcpu vx;
 	struct guest_regs regs;
-	uint64_t exits, exits_io, exits_cpuid, exits_msr;
+	uint32_t index;
+	bool no_virtual_wire;
+	bool timer_armed;        /* the LAPIC's timer_arm/timer_cancel */
+	uint64_t timer_deadline; /* TSC (= ns) */
+	uint64_t host_deadline;  /* what IA32_TSC_DEADLINE holds, 0 disarmed */
+	uint64_t exits, exits_io, exits_cpuid, exits_msr, exits_mmio, halts, timer_fired;
+	uint64_t by_reason[HV_EXIT_REASONS];
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
 	const char *cmdline; /* the guest's Multiboot command line */
+};
+
+/* One decoded MMIO instruction (decode.c). */
+struct mmio_insn {
+	unsigned len;       /* instruction length */
+	unsigned size;      /* bytes accessed: 1, 2, 4 or 8 */
+	unsigned dest_size; /* a load's destination register width */
+	int reg;            /* x86 register number, -1 for an immediate store */
+	bool write;
+	bool zero_extend; /* MOVZX */
+	bool high_byte;   /* AH, CH, DH or BH */
+	uint64_t imm;
 };
 
 static inline uint64_t rdmsr(uint32_t msr)
@@ -160,9 +194,21 @@ void *guest_ptr(uint64_t gpa, uint64_t len);
 /* exit.c */
 __attribute__((noreturn)) void vcpu_loop(struct vcpu *v);
 
+/* decode.c */
+int mmio_decode(struct mmio_insn *out);
+uint64_t *gpr_ptr(struct guest_regs *r, int reg, uint64_t *rsp);
+uint64_t mmio_store_value(struct vcpu *v, const struct mmio_insn *in);
+void mmio_load_result(struct vcpu *v, const struct mmio_insn *in, uint64_t val);
+
 /* virq.c: libvirq, linked freestanding */
 int hv_virq_init(void);
-uint64_t hv_apic_base(void);
+int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level);
+bool hv_tsc_deadline(void);
+bool hv_pio(uint16_t port, bool in, unsigned size, uint32_t *val);
+int hv_ioapic_access(uint32_t offset, bool write, unsigned size, uint64_t *val);
+void hv_service_storms(void);
+void host_timer_program(uint64_t deadline);
+void host_eoi(void);
 
 /* boot.S */
 int vmx_run(struct guest_regs *regs, int launched);
@@ -173,6 +219,6 @@ void idt_init(void);
 void hv_main(void);
 extern uint32_t mb_magic, mb_info;
 extern uint64_t pml4[];
-extern uint8_t tss[], stack_top[], fault_stubs[];
+extern uint8_t tss[], stack_top[], fault_stubs[], host_timer_stub[], host_spurious_stub[];
 
 #endif

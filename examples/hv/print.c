@@ -163,22 +163,30 @@ void hv_fault(uint64_t vector, const uint64_t *frame)
 	hv_exit(2);
 }
 
-static uint64_t idt[32 * 2];
+static uint64_t idt[256 * 2];
 static struct __attribute__((packed)) {
 	uint16_t limit;
 	uint64_t base;
 } idt_desc_s;
 
-/* 64-bit interrupt gates (SDM Vol. 3A 6.14.1 "64-Bit Mode IDT"). */
+static void idt_gate(unsigned v, const uint8_t *stub)
+{
+	uint64_t a = (uint64_t)(uintptr_t)stub;
+
+	idt[2 * v] = (a & 0xFFFFULL) | (0x08ULL << 16) | (0x8EULL << 40) |
+		     ((a >> 16 & 0xFFFFULL) << 48);
+	idt[2 * v + 1] = a >> 32;
+}
+
+/* 64-bit interrupt gates (SDM Vol. 3A 6.14.1 "64-Bit Mode IDT"): the
+ * exceptions, the host timer and the spurious vector; any other vector
+ * finds a not-present gate and is reported as a host fault. */
 void idt_init(void)
 {
-	for (unsigned v = 0; v < 32; v++) {
-		uint64_t a = (uint64_t)(uintptr_t)(fault_stubs + 16 * v);
-
-		idt[2 * v] = (a & 0xFFFFULL) | (0x08ULL << 16) | (0x8EULL << 40) |
-			     ((a >> 16 & 0xFFFFULL) << 48);
-		idt[2 * v + 1] = a >> 32;
-	}
+	for (unsigned v = 0; v < 32; v++)
+		idt_gate(v, fault_stubs + 16 * v);
+	idt_gate(HV_TIMER_VECTOR, host_timer_stub);
+	idt_gate(0xFF, host_spurious_stub);
 	idt_desc_s.limit = sizeof(idt) - 1;
 	idt_desc_s.base = (uint64_t)(uintptr_t)idt;
 	__asm__ volatile("lidt %0" : : "m"(idt_desc_s));

@@ -192,13 +192,14 @@ int vmcs_setup(uint32_t entry)
 	} gdtr, idtr;
 
 	/* Pin: external-interrupt and NMI exiting (the host's own events must
-	 * not reach the guest's IDT). Primary: HLT exiting (bit 7),
+	 * not reach the guest's IDT). Primary: HLT exiting (bit 7), CR8-load
+	 * and CR8-store exiting (19, 20: the guest's TPR is the LAPIC's),
 	 * unconditional I/O exiting (24), MSR bitmaps (28), secondary (31).
 	 * Secondary: EPT (1), unrestricted guest (7). Exit: host address-space
 	 * size (9), acknowledge interrupt (15), save/load IA32_EFER (20, 21).
 	 * Entry: load IA32_EFER (15). */
 	if (vmx_ctl("pin-based", 0x481, 0x48D, 0x9, &pin) ||
-	    vmx_ctl("primary", 0x482, 0x48E, 0x91000080U, &proc) ||
+	    vmx_ctl("primary", 0x482, 0x48E, 0x91180080U, &proc) ||
 	    vmx_ctl("secondary", MSR_VMX_PROCBASED_CTLS2, 0, 0x82, &proc2) ||
 	    vmx_ctl("exit", 0x483, 0x48F, 0x308200, &exit) ||
 	    vmx_ctl("entry", 0x484, 0x490, 0x8000, &entryc) || ept_setup(&eptp))

@@ -15,6 +15,7 @@
 #define SEL_DATA 0x10
 #define SEL_TSS 0x18
 #define SEL_CODE32 0x28
+#define HV_MAX_CPUS 4
 
 	.section .multiboot, "a"
 	.balign 4
@@ -66,6 +67,17 @@ _start:
 	cmp $2048, %ecx
 	jne 3b
 
+	jmp enable_long_mode
+
+/* An AP, from the trampoline: flat 32-bit protected mode, the BSP's GDT. */
+	.globl ap_entry32
+ap_entry32:
+	mov $SEL_DATA, %ax
+	mov %ax, %ds
+	mov %ax, %es
+	mov %ax, %ss
+	movl $1, ap_in_long_mode_path
+enable_long_mode:
 	mov $pml4, %eax
 	mov %eax, %cr3
 	mov %cr4, %eax
@@ -89,6 +101,8 @@ long_entry:
 	xor %eax, %eax
 	mov %ax, %fs
 	mov %ax, %gs
+	cmpl $0, ap_in_long_mode_path
+	jne ap_long
 	mov $stack_top, %rsp
 	/* TSS descriptor base (bits 15:0 at +2, 23:16 at +4, 31:24 at +7). */
 	mov $tss, %rax
@@ -103,6 +117,46 @@ long_entry:
 5:	cli
 	hlt
 	jmp 5b
+
+/* An AP in long mode: take the next CPU number (the BSP is 0), its stack
+ * (ap_stacks, 16 KiB each) and run ap_main(n) (main.c), which loads its
+ * own TSS. ap_in_long_mode_path stays set once the BSP is past it. */
+ap_long:
+	mov $1, %eax
+	lock xadd %eax, ap_next
+	cmp $HV_MAX_CPUS, %eax
+	jae 5b
+	mov %eax, %edi
+	mov %eax, %ecx
+	inc %ecx
+	shl $14, %ecx
+	lea ap_stacks(%rcx), %rsp
+	call ap_main
+	jmp 5b
+
+/* AP trampoline, copied to 0x8000 and entered at CS=0x0800, IP=0 in real
+ * mode (start-up IPI vector 0x08): load the GDT (32-bit base), set CR0.PE,
+ * far jump to ap_entry32. */
+	.section .rodata
+	.code16
+	.globl tramp_start, tramp_end
+tramp_start:
+	cli
+	cld
+	mov %cs, %ax
+	mov %ax, %ds
+	lgdtl tramp_gdt - tramp_start
+	mov %cr0, %eax
+	or $1, %eax
+	mov %eax, %cr0
+	ljmpl $SEL_CODE32, $ap_entry32
+	.balign 4
+tramp_gdt:
+	.word gdt_end - gdt - 1
+	.long gdt
+tramp_end:
+	.code64
+	.text
 
 /* Host exceptions: stub v pushes a zero error code where the CPU does not,
  * then v, and calls hv_fault(vector, frame). */
@@ -240,11 +294,16 @@ gdt:
 	.quad 0x0000890000000067	/* 0x18 64-bit TSS (available), base patched */
 	.quad 0				/*      TSS base 63:32 */
 	.quad 0x00cf9a000000ffff	/* 0x28 32-bit code, for the switch */
+	/* 0x30 + 16 * (n - 1): the 64-bit TSS of AP n, filled by ap_main */
+	.fill 2 * (HV_MAX_CPUS - 1), 8, 0
 gdt_end:
 	.globl gdt_desc
 gdt_desc:
 	.word gdt_end - gdt - 1
 	.quad gdt
+	.globl ap_next, ap_in_long_mode_path
+ap_next: .long 1
+ap_in_long_mode_path: .long 0
 
 	.bss
 	.balign 4096
@@ -258,6 +317,13 @@ tss:	.skip 104
 	.skip 16384
 	.globl stack_top
 stack_top:
+	.balign 16
+	.globl ap_stacks
+ap_stacks:
+	.skip 16384 * HV_MAX_CPUS
+	.balign 128
+	.globl ap_tss
+ap_tss:	.skip 128 * HV_MAX_CPUS
 	.globl mb_magic, mb_info
 mb_magic: .long 0
 mb_info: .long 0

@@ -56,11 +56,11 @@ static void stats(const struct vcpu *v)
 	const struct virq_vmx_stats *gs = virq_vmx_get_stats(&v->vx);
 	const struct virq_vcpu_stats *ps = virq_vcpu_get_stats(&v->policy);
 
-	hv_printf("virq-hv: %lu VM exits: %lu I/O, %lu CPUID, %lu MSR, %lu MMIO, %lu other; "
-		  "%lu halts, %lu timer expiries\n",
-		  v->exits, v->exits_io, v->exits_cpuid, v->exits_msr, v->exits_mmio,
+	hv_printf("virq-hv: vCPU %u: %lu VM exits: %lu I/O, %lu CPUID, %lu MSR, %lu MMIO, %lu "
+		  "other; %lu halts, %lu timer expiries, %lu INIT, %lu SIPI\n",
+		  v->index, v->exits, v->exits_io, v->exits_cpuid, v->exits_msr, v->exits_mmio,
 		  v->exits - v->exits_io - v->exits_cpuid - v->exits_msr - v->exits_mmio, v->halts,
-		  v->timer_fired);
+		  v->timer_fired, v->inits, v->sipis);
 	hv_printf("virq-hv: exits by reason:");
 	for (unsigned r = 0; r < HV_EXIT_REASONS; r++)
 		if (v->by_reason[r])
@@ -102,7 +102,7 @@ static uint8_t fwcfg_byte(struct vcpu *v)
 		item = GUEST_RAM_SIZE;
 		len = 8;
 	} else if (v->fwcfg_key == 0x05) {
-		item = 1;
+		item = nr_vcpus;
 		len = 2;
 	}
 	return off < len ? (uint8_t)(item >> (8 * off)) : 0;
@@ -148,7 +148,8 @@ static void io_exit(struct vcpu *v)
 			break;
 		case 0xF4: /* isa-debug-exit: the VMM's status is (value << 1) | 1, as QEMU's */
 			hv_printf("virq-hv: guest wrote %u to isa-debug-exit\n", val & 0xFF);
-			stats(v);
+			for (unsigned i = 0; i < nr_vcpus; i++)
+				stats(&vcpus[i]);
 			hv_exit((val & 0xFF) <= 61 ? (int)((val & 0xFF) << 1 | 1) : HV_FAILED);
 		case 0x510:
 			v->fwcfg_key = (uint16_t)val;
@@ -175,8 +176,8 @@ static void cpuid_exit(struct vcpu *v)
 	v->exits_cpuid++;
 	cpuid(leaf, (uint32_t)v->regs.rcx, r);
 	if (leaf == 1) {
-		r[2] &= ~(1U << 5); /* no VMX for the guest */
-		r[1] = (r[1] & 0x00FFFFFFU) | virq_lapic_get_id(&v->lapic) << 24;
+		r[2] &= ~(1U << 5);                           /* no VMX for the guest */
+		r[1] = (r[1] & 0x00FFFFFFU) | v->index << 24; /* the initial APIC ID */
 		/* CPUID.1:EDX.APIC follows IA32_APIC_BASE's global enable. */
 		if (!(virq_lapic_get_apic_base(&v->lapic) & (1ULL << 11)))
 			r[3] &= ~(1U << 9);
@@ -276,24 +277,28 @@ static void mmio_exit(struct vcpu *v, uint64_t gpa)
 	skip(in.len);
 }
 
-/* The vCPU halted and nothing wakes it but its LAPIC timer: wait for it
- * with the host's own HLT (the host timer interrupt ends it). */
+/* The vCPU halted (or waits for a start-up IPI): the host halts too, until
+ * its timer interrupt (armed for the LAPIC timer's deadline) or another
+ * CPU's kick; the loop then looks again. With one vCPU and no timer armed
+ * nothing can come: that is a hang, reported at once. */
 static void halt_wait(struct vcpu *v)
 {
 	v->halts++;
-	if (!v->timer_armed)
+	if (!v->timer_armed && nr_vcpus == 1)
 		unexpected(v, EXIT_HLT,
 			   (vmread(GUEST_RFLAGS) & 0x200)
 				   ? "the guest halted with no timer armed: nothing can wake it"
 				   : "the guest halted with RFLAGS.IF=0: nothing can wake it");
-	while (v->timer_armed && rdtsc() < v->timer_deadline) {
-		if (hv_tsc_deadline()) {
+	if (v->timer_armed && rdtsc() >= v->timer_deadline)
+		return;
+	if (hv_tsc_deadline() || !v->timer_armed) {
+		if (v->timer_armed && v->host_deadline != v->timer_deadline) {
 			host_timer_program(v->timer_deadline);
 			v->host_deadline = v->timer_deadline;
-			__asm__ volatile("sti; hlt; cli" ::: "memory");
-		} else {
-			__asm__ volatile("pause");
 		}
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	} else {
+		__asm__ volatile("pause");
 	}
 }
 
@@ -321,8 +326,6 @@ static void no_entry(struct vcpu *v, const struct virq_vmx_entry *e)
 {
 	if (e->flags & VIRQ_VMX_ENTRY_TRIPLE_FAULT)
 		unexpected(v, EXIT_TRIPLE_FAULT, "the vCPU policy reports a triple fault");
-	if (e->flags & VIRQ_VMX_ENTRY_WAIT_SIPI)
-		unexpected(v, 0, "the BSP waits for a start-up IPI (INIT of the only vCPU)");
 	halt_wait(v);
 }
 
@@ -338,8 +341,18 @@ void vcpu_loop(struct vcpu *v)
 		timer_check(v);
 		hv_service_storms();
 		virq_vmx_prepare_entry(&v->vx, &e);
-		if (e.flags & (VIRQ_VMX_ENTRY_INIT | VIRQ_VMX_ENTRY_SIPI | VIRQ_VMX_ENTRY_SMI))
-			unexpected(v, 0, "INIT, start-up IPI or SMI for the only vCPU");
+		if (e.flags & VIRQ_VMX_ENTRY_SMI)
+			unexpected(v, 0, "an SMI: the hv has no SMM");
+		if (e.flags & VIRQ_VMX_ENTRY_INIT) {
+			/* INIT: the LAPIC and policy are in their INIT state; the
+			 * vCPU waits for a start-up IPI (prepare says so next). */
+			v->inits++;
+			continue;
+		}
+		if (e.flags & VIRQ_VMX_ENTRY_SIPI) {
+			v->sipis++;
+			vmcs_start_real_mode(e.sipi_vector);
+		}
 		if (e.flags & VIRQ_VMX_ENTRY_NO_ENTRY) {
 			no_entry(v, &e);
 			continue;
@@ -364,7 +377,7 @@ void vcpu_loop(struct vcpu *v)
 			/* Acknowledged on exit: the host's interrupt, EOI'd here. Only
 			 * the host timer is unmasked; it ends by timer_check(). */
 			host_eoi();
-			if (x.host_vector != HV_TIMER_VECTOR)
+			if (x.host_vector != HV_TIMER_VECTOR && x.host_vector != HV_KICK_VECTOR)
 				hv_printf("virq-hv: host interrupt %d while the guest ran\n",
 					  x.host_vector);
 			break;

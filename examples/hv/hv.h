@@ -94,8 +94,13 @@ struct guest_regs {
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+/* Physical CPUs (and vCPUs: CPU n runs vCPU n); boot.S has its own copy. */
+#define HV_MAX_CPUS 4
+
 /* The host LAPIC timer's vector (virq.c; its IDT stub is in boot.S). */
 #define HV_TIMER_VECTOR 0x40
+/* The host IPI that kicks another CPU's vCPU out of the guest or a HLT. */
+#define HV_KICK_VECTOR 0x41
 
 /* Exit reasons counted apart (SDM Vol. 3C Appendix C). */
 #define HV_EXIT_REASONS 64
@@ -109,11 +114,13 @@ struct vcpu {
 	struct virq_vmx_vcpu vx;
 	struct guest_regs regs;
 	uint32_t index;
+	uint32_t host_apic_id; /* of the physical CPU that runs it */
 	bool no_virtual_wire;
 	bool timer_armed;        /* the LAPIC's timer_arm/timer_cancel */
 	uint64_t timer_deadline; /* TSC (= ns) */
 	uint64_t host_deadline;  /* what IA32_TSC_DEADLINE holds, 0 disarmed */
-	uint64_t exits, exits_io, exits_cpuid, exits_msr, exits_mmio, halts, timer_fired;
+	uint64_t exits, exits_io, exits_cpuid, exits_msr, exits_mmio, halts, timer_fired, inits,
+		sipis;
 	uint64_t by_reason[HV_EXIT_REASONS];
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
@@ -182,9 +189,10 @@ void hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 __attribute__((noreturn)) void hv_exit(int status);
 
-/* vmcs.c */
-int vmx_enable(void);
-int vmcs_setup(uint32_t entry);
+/* vmcs.c: per physical CPU */
+int vmx_enable(unsigned cpu);
+int vmcs_setup(unsigned cpu, uint32_t entry);
+void vmcs_start_real_mode(uint8_t vector);
 void vmcs_dump_entry_failure(void);
 
 /* guest.c */
@@ -201,7 +209,8 @@ uint64_t mmio_store_value(struct vcpu *v, const struct mmio_insn *in);
 void mmio_load_result(struct vcpu *v, const struct mmio_insn *in, uint64_t val);
 
 /* virq.c: libvirq, linked freestanding */
-int hv_virq_init(void);
+int hv_virq_init(unsigned nr);
+void host_timer_init(void);
 int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level);
 bool hv_tsc_deadline(void);
 bool hv_pio(uint16_t port, bool in, unsigned size, uint32_t *val);
@@ -220,5 +229,12 @@ void hv_main(void);
 extern uint32_t mb_magic, mb_info;
 extern uint64_t pml4[];
 extern uint8_t tss[], stack_top[], fault_stubs[], host_timer_stub[], host_spurious_stub[];
+extern uint8_t tramp_start[], tramp_end[], gdt[];
+extern uint8_t ap_tss[HV_MAX_CPUS][128];
+void ap_main(unsigned cpu);
+
+/* main.c */
+extern struct vcpu vcpus[HV_MAX_CPUS];
+extern unsigned nr_vcpus;
 
 #endif

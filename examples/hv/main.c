@@ -32,7 +32,10 @@ struct mb_module {
 	uint32_t start, end, string, reserved;
 };
 
-static struct vcpu vcpu0;
+struct vcpu vcpus[HV_MAX_CPUS];
+unsigned nr_vcpus = 1;
+static uint32_t vmx_level = VIRQ_VMX_LEVEL_INJECT;
+static volatile uint32_t aps_ready, aps_failed;
 
 /* Whether the hv's own command line has the word w (prefix: a word that
  * starts with w). */
@@ -65,11 +68,44 @@ static bool hv_cmdline_has_prefix(const struct mb_info *mi, const char *w)
 	return cmdline_word(mi, w, true);
 }
 
+/* Starts the other physical CPUs (MultiProcessor Specification B.4 "AP
+ * Startup": INIT, then start-up IPIs) through the host's own LAPIC, at the
+ * trampoline copied to 0x8000, and waits until each has its vCPU ready. */
+static void start_aps(void)
+{
+	volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)0xFEE00000ULL;
+	uint8_t *dst = (uint8_t *)(uintptr_t)0x8000;
+	uint64_t t0;
+
+	for (const uint8_t *p = tramp_start; p < tramp_end; p++)
+		*dst++ = *p;
+	apic[0x310 / 4] = 0;
+	apic[0x300 / 4] = 0x000C4500; /* INIT, assert, all excluding self */
+	for (t0 = rdtsc(); rdtsc() - t0 < 100000;)
+		__asm__ volatile("pause");
+	for (unsigned i = 0; i < 2; i++) {
+		apic[0x300 / 4] = 0x000C4608; /* start-up, vector 0x08, all excluding self */
+		for (t0 = rdtsc(); rdtsc() - t0 < 20000;)
+			__asm__ volatile("pause");
+	}
+	for (t0 = rdtsc(); aps_ready + aps_failed < nr_vcpus - 1;) {
+		if (rdtsc() - t0 > 2000000000ULL) {
+			hv_printf("virq-hv: FAIL: %u of %u APs ready (does Bochs have %u CPUs?)\n",
+				  aps_ready, nr_vcpus - 1, nr_vcpus);
+			hv_exit(2);
+		}
+		__asm__ volatile("pause");
+	}
+	if (aps_failed)
+		hv_exit(2);
+}
+
 void hv_main(void)
 {
 	const struct mb_info *mi = (const struct mb_info *)(uintptr_t)mb_info;
 	const struct mb_module *mod;
-	uint32_t entry, level = VIRQ_VMX_LEVEL_INJECT;
+	uint32_t entry;
+	struct vcpu *bsp = &vcpus[0];
 
 	/* The BIOS leaves the 8259s unmasked with the PIT ticking. */
 	outb(0x21, 0xFF);
@@ -91,24 +127,70 @@ void hv_main(void)
 		hv_printf("virq-hv: FAIL: the guest module overlaps the guest RAM block\n");
 		hv_exit(2);
 	}
-	vcpu0.cmdline = mod->string ? (const char *)(uintptr_t)mod->string : "guest";
-	vcpu0.no_virtual_wire = hv_cmdline_has(mi, "no-virtual-wire");
+	bsp->cmdline = mod->string ? (const char *)(uintptr_t)mod->string : "guest";
+	bsp->no_virtual_wire = hv_cmdline_has(mi, "no-virtual-wire");
+	for (unsigned n = 2; n <= HV_MAX_CPUS; n++) {
+		char w[8] = "smp=0";
+
+		w[4] = (char)('0' + n);
+		if (hv_cmdline_has(mi, w))
+			nr_vcpus = n;
+	}
 	if (hv_cmdline_has(mi, "mode=tpr-shadow")) {
-		level = VIRQ_VMX_LEVEL_TPR_SHADOW;
+		vmx_level = VIRQ_VMX_LEVEL_TPR_SHADOW;
 	} else if (hv_cmdline_has(mi, "mode=apicv")) {
-		level = VIRQ_VMX_LEVEL_APICV;
+		vmx_level = VIRQ_VMX_LEVEL_APICV;
 	} else if (!hv_cmdline_has(mi, "mode=inject") && hv_cmdline_has_prefix(mi, "mode=")) {
 		hv_printf(
 			"virq-hv: FAIL: unknown mode (mode=inject, mode=tpr-shadow, mode=apicv)\n");
 		hv_exit(2);
 	}
-	if (hv_virq_init() || vmx_enable() ||
-	    guest_load((const void *)(uintptr_t)mod->start, mod->end - mod->start, vcpu0.cmdline,
+	if (hv_virq_init(nr_vcpus) || vmx_enable(0) ||
+	    guest_load((const void *)(uintptr_t)mod->start, mod->end - mod->start, bsp->cmdline,
 		       &entry) ||
-	    vmcs_setup(entry) || hv_vcpu_init(&vcpu0, 0, level))
+	    vmcs_setup(0, entry) || hv_vcpu_init(bsp, 0, vmx_level))
 		hv_exit(2);
-	vcpu0.regs.rax = 0x2BADB002U;
-	vcpu0.regs.rbx = GUEST_MBI_GPA;
-	hv_printf("virq-hv: entering the guest\n");
-	vcpu_loop(&vcpu0);
+	if (nr_vcpus > 1)
+		start_aps();
+	bsp->regs.rax = 0x2BADB002U;
+	bsp->regs.rbx = GUEST_MBI_GPA;
+	hv_printf("virq-hv: entering the guest (%u vCPU%s)\n", nr_vcpus, nr_vcpus > 1 ? "s" : "");
+	vcpu_loop(bsp);
+}
+
+/* AP n (boot.S, in long mode on its own stack): its TSS, VMX operation and
+ * VMCS, its vCPU; then it runs that vCPU, which waits for the guest's
+ * start-up IPI. */
+void ap_main(unsigned cpu)
+{
+	uint8_t *d = gdt + 0x30 + 16 * (cpu - 1);
+	uint64_t base = (uint64_t)(uintptr_t)ap_tss[cpu];
+	uint16_t sel = (uint16_t)(0x30 + 16 * (cpu - 1));
+
+	if (cpu >= nr_vcpus) {
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
+	/* 64-bit TSS descriptor, available (SDM Vol. 3A 8.2.3 "TSS Descriptor
+	 * in 64-bit mode"). */
+	d[0] = 0x67;
+	d[1] = 0;
+	d[2] = (uint8_t)base;
+	d[3] = (uint8_t)(base >> 8);
+	d[4] = (uint8_t)(base >> 16);
+	d[5] = 0x89;
+	d[6] = 0;
+	d[7] = (uint8_t)(base >> 24);
+	for (unsigned i = 0; i < 4; i++)
+		d[8 + i] = (uint8_t)(base >> (32 + 8 * i));
+	__asm__ volatile("ltr %0" : : "r"(sel));
+	idt_init();
+	host_timer_init();
+	if (vmx_enable(cpu) || vmcs_setup(cpu, 0) || hv_vcpu_init(&vcpus[cpu], cpu, vmx_level)) {
+		__atomic_fetch_add(&aps_failed, 1, __ATOMIC_SEQ_CST);
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	}
+	__atomic_fetch_add(&aps_ready, 1, __ATOMIC_SEQ_CST);
+	vcpu_loop(&vcpus[cpu]);
 }

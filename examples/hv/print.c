@@ -133,6 +133,8 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)n;
 }
 
+static volatile uint32_t print_lock;
+
 void hv_printf(const char *fmt, ...)
 {
 	char buf[256];
@@ -141,8 +143,12 @@ void hv_printf(const char *fmt, ...)
 	va_start(ap, fmt);
 	hv_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* One line at a time across CPUs. */
+	while (__atomic_exchange_n(&print_lock, 1, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
 	for (const char *p = buf; *p; p++)
 		putc_out(*p);
+	__atomic_store_n(&print_lock, 0, __ATOMIC_RELEASE);
 }
 
 /* The result line for scripts/bochs.sh, then the end of the Bochs run. */
@@ -186,6 +192,7 @@ void idt_init(void)
 	for (unsigned v = 0; v < 32; v++)
 		idt_gate(v, fault_stubs + 16 * v);
 	idt_gate(HV_TIMER_VECTOR, host_timer_stub);
+	idt_gate(HV_KICK_VECTOR, host_timer_stub); /* EOI and return: the loop looks again */
 	idt_gate(0xFF, host_spurious_stub);
 	idt_desc_s.limit = sizeof(idt) - 1;
 	idt_desc_s.base = (uint64_t)(uintptr_t)idt;

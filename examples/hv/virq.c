@@ -32,9 +32,9 @@ void *memset(void *d, int c, size_t n);
 static struct virq_vm vm;
 static struct virq_ioapic ioapic;
 static struct virq_pic pic;
-static struct virq_lapic *lapics[1];
+static struct virq_lapic *lapics[HV_MAX_CPUS];
 static uint32_t vm_map[256];
-static uint64_t vm_map_key[1];
+static uint64_t vm_map_key[HV_MAX_CPUS];
 static struct virq_vm_gsi vm_gsis[NR_GSIS];
 static volatile uint32_t vm_lock_word;
 static uint64_t msi_addr;
@@ -45,7 +45,8 @@ static uint32_t storm_pins;
 /* The host's LAPIC timer, in TSC-deadline mode (SDM Vol. 3A "TSC-Deadline
  * Mode"): vector HV_TIMER_VECTOR. Armed for the earliest guest deadline. */
 
-static void host_timer_init(void)
+/* Each CPU's own LAPIC: software-enabled, its timer in TSC-deadline mode. */
+void host_timer_init(void)
 {
 	uint32_t r[4];
 
@@ -53,9 +54,6 @@ static void host_timer_init(void)
 	host_tsc_deadline = r[2] & (1U << 24);
 	HOST_APIC[0xF0 / 4] = 0x1FF; /* software-enabled, spurious 0xFF */
 	HOST_APIC[0x320 / 4] = HV_TIMER_VECTOR | (host_tsc_deadline ? 2U << 17 : 0);
-	hv_printf("virq-hv: host timer: %s\n",
-		  host_tsc_deadline ? "LAPIC TSC-deadline, vector 0x40"
-				    : "no TSC-deadline mode: the hv polls the TSC");
 }
 
 void host_timer_program(uint64_t deadline)
@@ -72,9 +70,19 @@ void host_eoi(void)
 /* ---------------------------------------------------------------------- */
 /* LAPIC and VM callbacks */
 
+/* Another CPU posted to this vCPU: an IPI to the CPU that runs it ends its
+ * guest run (an external-interrupt exit) or its HLT, and it looks at its
+ * LAPIC before the next entry. A vCPU's own CPU looks anyway. */
 static void hv_kick(void *ctx)
 {
-	(void)ctx; /* one vCPU, run by this CPU: it looks at its LAPIC before each entry */
+	struct vcpu *v = ctx;
+
+	if (v->host_apic_id == HOST_APIC[0x20 / 4] >> 24)
+		return;
+	while (HOST_APIC[0x300 / 4] & (1U << 12)) /* delivery status: send pending */
+		__asm__ volatile("pause");
+	HOST_APIC[0x310 / 4] = v->host_apic_id << 24;
+	HOST_APIC[0x300 / 4] = HV_KICK_VECTOR; /* fixed, physical, edge */
 }
 
 static uint64_t hv_now_ns(void *ctx)
@@ -159,14 +167,13 @@ static void vm_storm(void *ctx, unsigned ioapic_index, unsigned pin)
 {
 	(void)ctx;
 	(void)ioapic_index;
-	storm_pins |= 1U << pin;
+	__atomic_fetch_or(&storm_pins, 1U << pin, __ATOMIC_RELAXED);
 }
 
 void hv_service_storms(void)
 {
-	uint32_t pins = storm_pins;
+	uint32_t pins = __atomic_exchange_n(&storm_pins, 0, __ATOMIC_RELAXED);
 
-	storm_pins = 0;
 	for (unsigned pin = 0; pins; pin++, pins >>= 1)
 		if (pins & 1)
 			(void)virq_vm_ioapic_service(&vm, 0, pin);
@@ -251,15 +258,18 @@ static int virtual_wire(struct virq_lapic *lapic)
 
 /* ---------------------------------------------------------------------- */
 
-int hv_virq_init(void)
+int hv_virq_init(unsigned nr)
 {
-	const struct virq_vm_config vcfg = { .nr_vcpus = 1,
+	const struct virq_vm_config vcfg = { .nr_vcpus = nr,
 					     .map_entries = 256,
 					     .nr_gsis = NR_GSIS };
 	const struct virq_ioapic_config iocfg = { .version = 0x20, .pins = 24 };
 	int err;
 
 	host_timer_init();
+	hv_printf("virq-hv: host timer: %s\n",
+		  host_tsc_deadline ? "LAPIC TSC-deadline, vector 0x40"
+				    : "no TSC-deadline mode: the hv polls the TSC");
 	err = virq_vm_init(&vm, &vcfg, lapics, vm_map, vm_map_key, vm_gsis, &hv_vm_ops, NULL);
 	if (!err)
 		err = virq_vm_attach_ioapic(&vm, &ioapic, &iocfg, 0, 0);
@@ -291,6 +301,7 @@ int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level)
 	lc.xapic_id_writable = true;
 	lc.tsc_khz = 1000000; /* nanoseconds are TSC ticks */
 	v->index = index;
+	v->host_apic_id = HOST_APIC[0x20 / 4] >> 24;
 	err = virq_lapic_init(&v->lapic, v->page, &lc, &hv_lapic_ops, v);
 	if (!err)
 		err = virq_vm_set_vcpu(&vm, index, &v->lapic);

@@ -27,9 +27,10 @@
 #define CR0_ET 0x10ULL
 #define CR0_PG 0x80000000ULL
 
-static uint8_t vmxon_region[4096] __attribute__((aligned(4096)));
-static uint8_t vmcs_region[4096] __attribute__((aligned(4096)));
-static uint8_t msr_bitmap[4096] __attribute__((aligned(4096)));
+/* Per physical CPU: CPU n runs vCPU n. */
+static uint8_t vmxon_region[HV_MAX_CPUS][4096] __attribute__((aligned(4096)));
+static uint8_t vmcs_region[HV_MAX_CPUS][4096] __attribute__((aligned(4096)));
+static uint8_t msr_bitmap[HV_MAX_CPUS][4096] __attribute__((aligned(4096)));
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
@@ -74,12 +75,15 @@ void vmwrite(uint32_t field, uint64_t val)
 
 /* A control word with the bits we want: allowed-0 settings forced to 1,
  * every wanted bit checked against the allowed-1 settings (Appendix A.3). */
+static bool vmx_ctl_quiet;
+
 static int vmx_ctl(const char *name, uint32_t msr, uint32_t true_msr, uint32_t want, uint32_t *out)
 {
 	uint64_t cap = rdmsr(vmx_true_ctls && true_msr ? true_msr : msr);
 	uint32_t v = (want | (uint32_t)cap) & (uint32_t)(cap >> 32);
 
-	hv_printf("virq-hv: %s: capability %016lx, using %08x\n", name, cap, v);
+	if (!vmx_ctl_quiet)
+		hv_printf("virq-hv: %s: capability %016lx, using %08x\n", name, cap, v);
 	if ((v & want) != want) {
 		hv_printf("virq-hv: FAIL: %s: missing bits %08x\n", name, want & ~v);
 		return -1;
@@ -88,7 +92,7 @@ static int vmx_ctl(const char *name, uint32_t msr, uint32_t true_msr, uint32_t w
 	return 0;
 }
 
-int vmx_enable(void)
+int vmx_enable(unsigned cpu)
 {
 	uint32_t r[4];
 	uint64_t fc, basic, cr0, cr4;
@@ -112,11 +116,13 @@ int vmx_enable(void)
 	}
 	basic = rdmsr(MSR_VMX_BASIC);
 	vmx_true_ctls = basic & (1ULL << 55);
-	hv_printf("virq-hv: IA32_VMX_BASIC %lx (revision %x, VMCS %u bytes, memory type %u, "
-		  "TRUE controls %u); MISC %lx; EPT/VPID cap %lx\n",
-		  basic, (unsigned)(basic & 0x7FFFFFFF), (unsigned)(basic >> 32 & 0x1FFF),
-		  (unsigned)(basic >> 50 & 0xF), vmx_true_ctls, rdmsr(MSR_VMX_MISC),
-		  rdmsr(MSR_VMX_EPT_VPID_CAP));
+	if (!cpu)
+		hv_printf(
+			"virq-hv: IA32_VMX_BASIC %lx (revision %x, VMCS %u bytes, memory type %u, "
+			"TRUE controls %u); MISC %lx; EPT/VPID cap %lx\n",
+			basic, (unsigned)(basic & 0x7FFFFFFF), (unsigned)(basic >> 32 & 0x1FFF),
+			(unsigned)(basic >> 50 & 0xF), vmx_true_ctls, rdmsr(MSR_VMX_MISC),
+			rdmsr(MSR_VMX_EPT_VPID_CAP));
 
 	/* SDM Vol. 3C 23.8: CR0 and CR4 within the FIXED0/FIXED1 bounds. */
 	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
@@ -124,31 +130,32 @@ int vmx_enable(void)
 	cr4 = (cr4 | rdmsr(MSR_VMX_CR4_FIXED0)) & rdmsr(MSR_VMX_CR4_FIXED1);
 	__asm__ volatile("mov %0, %%cr0; mov %1, %%cr4" : : "r"(cr0), "r"(cr4));
 
-	*(uint32_t *)vmxon_region = (uint32_t)(basic & 0x7FFFFFFF);
-	*(uint32_t *)vmcs_region = (uint32_t)(basic & 0x7FFFFFFF);
-	uint64_t pa = (uint64_t)(uintptr_t)vmxon_region; /* identity mapped */
+	*(uint32_t *)vmxon_region[cpu] = (uint32_t)(basic & 0x7FFFFFFF);
+	*(uint32_t *)vmcs_region[cpu] = (uint32_t)(basic & 0x7FFFFFFF);
+	uint64_t pa = (uint64_t)(uintptr_t)vmxon_region[cpu]; /* identity mapped */
 	__asm__ volatile("vmxon %1; setna %0" : "=qm"(bad) : "m"(pa) : "cc", "memory");
 	if (vmx_op_ok(bad, "VMXON"))
 		return -1;
-	pa = (uint64_t)(uintptr_t)vmcs_region;
+	pa = (uint64_t)(uintptr_t)vmcs_region[cpu];
 	__asm__ volatile("vmclear %1; setna %0" : "=qm"(bad) : "m"(pa) : "cc", "memory");
 	if (vmx_op_ok(bad, "VMCLEAR"))
 		return -1;
 	__asm__ volatile("vmptrld %1; setna %0" : "=qm"(bad) : "m"(pa) : "cc", "memory");
 	if (vmx_op_ok(bad, "VMPTRLD"))
 		return -1;
-	hv_printf("virq-hv: VMXON done, VMCS loaded\n");
+	if (!cpu)
+		hv_printf("virq-hv: VMXON done, VMCS loaded\n");
 	return 0;
 }
 
 /* Intercept reads and writes of one MSR (SDM Vol. 3C 24.6.9 "MSR-Bitmap
  * Address": read-low, read-high, write-low, write-high, 1 KiB each). */
-static void msr_intercept(uint32_t msr)
+static void msr_intercept(uint8_t *bitmap, uint32_t msr)
 {
 	unsigned base = msr >= 0xC0000000U ? 1024 : 0, bit = msr & 0x1FFF;
 
-	msr_bitmap[base + bit / 8] |= (uint8_t)(1U << (bit % 8));
-	msr_bitmap[base + 2048 + bit / 8] |= (uint8_t)(1U << (bit % 8));
+	bitmap[base + bit / 8] |= (uint8_t)(1U << (bit % 8));
+	bitmap[base + 2048 + bit / 8] |= (uint8_t)(1U << (bit % 8));
 }
 
 /* EPT: guest-physical 0..GUEST_RAM_SIZE onto GUEST_RAM_HPA in 2 MiB pages,
@@ -182,7 +189,7 @@ static void guest_segment(unsigned i, uint16_t sel, uint32_t limit, uint32_t ar)
 	vmwrite(GUEST_ES_AR + 2 * i, ar);
 }
 
-int vmcs_setup(uint32_t entry)
+int vmcs_setup(unsigned cpu, uint32_t entry)
 {
 	uint32_t pin, proc, proc2, exit, entryc;
 	uint64_t eptp, cr0, cr3, cr4, fixed0;
@@ -198,6 +205,7 @@ int vmcs_setup(uint32_t entry)
 	 * Secondary: EPT (1), unrestricted guest (7). Exit: host address-space
 	 * size (9), acknowledge interrupt (15), save/load IA32_EFER (20, 21).
 	 * Entry: load IA32_EFER (15). */
+	vmx_ctl_quiet = cpu != 0;
 	if (vmx_ctl("pin-based", 0x481, 0x48D, 0x9, &pin) ||
 	    vmx_ctl("primary", 0x482, 0x48E, 0x91180080U, &proc) ||
 	    vmx_ctl("secondary", MSR_VMX_PROCBASED_CTLS2, 0, 0x82, &proc2) ||
@@ -211,11 +219,11 @@ int vmcs_setup(uint32_t entry)
 	vmwrite(VM_ENTRY_CONTROLS, entryc);
 	vmwrite(EXCEPTION_BITMAP, 0);
 	vmwrite(EPT_POINTER, eptp);
-	msr_intercept(0x1B);  /* IA32_APIC_BASE: emulated */
-	msr_intercept(0x6E0); /* IA32_TSC_DEADLINE: needs a LAPIC */
+	msr_intercept(msr_bitmap[cpu], 0x1B);  /* IA32_APIC_BASE: the LAPIC's */
+	msr_intercept(msr_bitmap[cpu], 0x6E0); /* IA32_TSC_DEADLINE: the LAPIC's */
 	for (uint32_t m = 0x800; m <= 0x8FF; m++)
-		msr_intercept(m); /* x2APIC: needs a LAPIC */
-	vmwrite(MSR_BITMAP, (uint64_t)(uintptr_t)msr_bitmap);
+		msr_intercept(msr_bitmap[cpu], m); /* x2APIC: the LAPIC's */
+	vmwrite(MSR_BITMAP, (uint64_t)(uintptr_t)msr_bitmap[cpu]);
 	vmwrite(VMCS_LINK_POINTER, ~0ULL);
 
 	/* Host state (SDM Vol. 3C 24.5 "Host-State Area"): what we run now. */
@@ -226,10 +234,10 @@ int vmcs_setup(uint32_t entry)
 	vmwrite(HOST_CR4, cr4);
 	for (unsigned i = 0; i < 6; i++)
 		vmwrite(HOST_ES_SELECTOR + 2 * i, i == 1 ? 0x08 : 0x10);
-	vmwrite(HOST_TR_SELECTOR, 0x18);
+	vmwrite(HOST_TR_SELECTOR, cpu ? 0x30 + 16 * (cpu - 1) : 0x18);
 	vmwrite(HOST_FS_BASE, 0);
 	vmwrite(HOST_GS_BASE, 0);
-	vmwrite(HOST_TR_BASE, (uint64_t)(uintptr_t)tss);
+	vmwrite(HOST_TR_BASE, (uint64_t)(uintptr_t)(cpu ? ap_tss[cpu] : tss));
 	vmwrite(HOST_GDTR_BASE, gdtr.base);
 	vmwrite(HOST_IDTR_BASE, idtr.base);
 	vmwrite(HOST_SYSENTER_CS, 0);
@@ -273,6 +281,53 @@ int vmcs_setup(uint32_t entry)
 	vmwrite(GUEST_INTERRUPTIBILITY, 0);
 	vmwrite(GUEST_ACTIVITY_STATE, 0);
 	return 0;
+}
+
+/* A start-up IPI: the vCPU begins in real mode at vector << 12 (SDM Vol. 3A
+ * 9.4.4.1 "Typical BSP Initialization Sequence": CS selector vector << 8,
+ * base vector << 12, IP 0), with the INIT state of everything else (Table
+ * 9-1 "IA-32 and Intel 64 Processor States Following Power-up, Reset, or
+ * INIT"), which unrestricted guest lets the VMCS hold as it is (26.3.1.2
+ * "Checks on Guest Segment Registers"). */
+void vmcs_start_real_mode(uint8_t vector)
+{
+	uint64_t fixed0 = rdmsr(MSR_VMX_CR0_FIXED0) & ~(CR0_PE | CR0_PG);
+
+	vmwrite(GUEST_CR0, fixed0 | CR0_ET);
+	vmwrite(CR0_READ_SHADOW, 0x60000010ULL);
+	vmwrite(GUEST_CR4, rdmsr(MSR_VMX_CR4_FIXED0));
+	vmwrite(CR4_READ_SHADOW, 0);
+	vmwrite(GUEST_CR3, 0);
+	vmwrite(GUEST_IA32_EFER, 0);
+	/* IA-32e mode guest (entry control bit 9) follows EFER.LMA, 0 now. */
+	vmwrite(VM_ENTRY_CONTROLS, vmread(VM_ENTRY_CONTROLS) & ~(1ULL << 9));
+	for (unsigned i = 0; i < 6; i++) {
+		uint16_t sel = i == 1 ? (uint16_t)(vector << 8) : 0;
+
+		vmwrite(GUEST_ES_SELECTOR + 2 * i, sel);
+		vmwrite(GUEST_ES_BASE + 2 * i, (uint64_t)sel << 4);
+		vmwrite(GUEST_ES_LIMIT + 2 * i, 0xFFFF);
+		vmwrite(GUEST_ES_AR + 2 * i, i == 1 ? 0x9B : 0x93);
+	}
+	vmwrite(GUEST_ES_SELECTOR + 12, 0);
+	vmwrite(GUEST_ES_BASE + 12, 0);
+	vmwrite(GUEST_ES_LIMIT + 12, 0xFFFF);
+	vmwrite(GUEST_ES_AR + 12, 0x10000); /* LDTR unusable */
+	vmwrite(GUEST_ES_SELECTOR + 14, 0);
+	vmwrite(GUEST_ES_BASE + 14, 0);
+	vmwrite(GUEST_ES_LIMIT + 14, 0xFFFF);
+	vmwrite(GUEST_ES_AR + 14, 0x8B); /* TR: busy 32-bit TSS, as VM entry requires */
+	vmwrite(GUEST_GDTR_BASE, 0);
+	vmwrite(GUEST_GDTR_LIMIT, 0xFFFF);
+	vmwrite(GUEST_IDTR_BASE, 0);
+	vmwrite(GUEST_IDTR_LIMIT, 0xFFFF);
+	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_RSP, 0);
+	vmwrite(GUEST_RIP, 0);
+	vmwrite(GUEST_RFLAGS, 0x2);
+	vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	vmwrite(GUEST_PENDING_DBG, 0);
 }
 
 void vmcs_dump_entry_failure(void)

@@ -4,11 +4,12 @@
 # Runs one guest image under virq-hv (examples/hv) under Bochs, as a meson
 # test (suite 'vmx'):
 #
-#   run-bochs.sh [--mode M] <virq-hv.elf> <image> [guest command-line words]
+#   run-bochs.sh [--mode M] [--smp N] [--hv-args WORDS] <virq-hv.elf> <image> [guest command-line words]
 #
 # --mode M is virq-hv's delivery level (inject, tpr-shadow, apicv; default
 # inject), given to virq-hv as the word mode=M of its command line;
-# --hv-args WORDS adds more words there (no-virtual-wire).
+# --hv-args WORDS adds more words there (no-virtual-wire); --smp N runs
+# Bochs with N CPUs and virq-hv with N vCPUs (smp=N, 1-4, default 1).
 #
 # scripts/bochs.sh boots virq-hv with the image as its Multiboot module,
 # whose string ("<image> words") is the guest's command line. virq-hv's
@@ -22,14 +23,23 @@ set -u
 
 mode=inject
 hv_args=
+smp=1
 while [ $# -ge 2 ]; do
 	case $1 in
 	--mode) mode=$2 ;;
+	--smp) smp=$2 ;;
 	--hv-args) hv_args=" $2" ;;
 	*) break ;;
 	esac
 	shift 2
 done
+case $smp in
+[1-4]) ;;
+*)
+	echo "run-bochs: --smp $smp: 1 to 4" >&2
+	exit 2
+	;;
+esac
 case $mode in
 inject | tpr-shadow | apicv) ;;
 *)
@@ -65,9 +75,10 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-bash "$root/scripts/bochs.sh" --timeout "${RUN_BOCHS_TIMEOUT:-240}" --cmdline "mode=$mode$hv_args" \
+bash "$root/scripts/bochs.sh" --timeout "${RUN_BOCHS_TIMEOUT:-240}" --smp "$smp" \
+	--cmdline "mode=$mode smp=$smp$hv_args" \
 	"$hv" "$image${*:+ $*}" \
 	>"$out" 2>&1
 status=$?
-guest_report "$out" "$status" "$name under virq-hv (Bochs, $mode)"
+guest_report "$out" "$status" "$name under virq-hv (Bochs, $mode, $smp vCPU)"
 exit $?

@@ -58,7 +58,8 @@ static struct elf_phdr phdr(const uint8_t *e, bool is64, unsigned i)
 	return ph;
 }
 
-int guest_load(const void *elf, size_t size, const char *cmdline, uint32_t *entry)
+int guest_load(const void *elf, size_t size, const char *cmdline, const void *mod, size_t mod_size,
+	       uint32_t *entry)
 {
 	const uint8_t *e = elf;
 	bool is64;
@@ -101,12 +102,31 @@ int guest_load(const void *elf, size_t size, const char *cmdline, uint32_t *entr
 			  ph.paddr, ph.memsz, ph.filesz);
 	}
 
-	/* flags: mem_lower/mem_upper (bit 0), cmdline (bit 2); no modules. */
+	/* flags: mem_lower/mem_upper (bit 0), cmdline (bit 2), and a module
+	 * (bit 3) when the hv was given one for the guest: its text at
+	 * GUEST_MOD_GPA (the KEY=VALUE lines the guest programs read), its
+	 * descriptor (start, end, string, reserved) at GUEST_MBI_GPA + 64. */
 	mbi = guest_ptr(GUEST_MBI_GPA, 4096);
 	memset(mbi, 0, 4096);
+	if (mod) {
+		uint32_t *m = mbi + 16;
+
+		if (mod_size > GUEST_MOD_MAX) {
+			hv_printf("virq-hv: FAIL: the guest's module is over %lu bytes\n",
+				  GUEST_MOD_MAX);
+			return -1;
+		}
+		memcpy(guest_ptr(GUEST_MOD_GPA, mod_size), mod, mod_size);
+		mbi[0] |= 8;
+		mbi[5] = 1;
+		mbi[6] = (uint32_t)(GUEST_MBI_GPA + 64);
+		m[0] = (uint32_t)GUEST_MOD_GPA;
+		m[1] = (uint32_t)(GUEST_MOD_GPA + mod_size);
+		m[2] = 0;
+	}
 	for (len = 0; cmdline[len] && len < 4096 - 256 - 1; len++)
 		;
-	mbi[0] = 1U | 4U;
+	mbi[0] |= 1U | 4U;
 	mbi[1] = 639;
 	mbi[2] = (uint32_t)(GUEST_RAM_SIZE / 1024 - 1024);
 	mbi[4] = (uint32_t)(GUEST_MBI_GPA + 256);

@@ -22,6 +22,8 @@
 #define GUEST_RAM_HPA ((uint64_t)0x4000000)  /* 64 MiB */
 #define GUEST_RAM_SIZE ((uint64_t)0x2000000) /* 32 MiB */
 #define GUEST_MBI_GPA ((uint64_t)0x10000)    /* Multiboot information for the guest */
+#define GUEST_MOD_GPA ((uint64_t)0x11000)    /* its module (KEY=VALUE text), if any */
+#define GUEST_MOD_MAX ((uint64_t)0xF000)
 #define GUEST_LAPIC_GPA ((uint64_t)0xFEE00000)
 #define GUEST_IOAPIC_GPA ((uint64_t)0xFEC00000)
 
@@ -196,7 +198,8 @@ void vmcs_start_real_mode(uint8_t vector);
 void vmcs_dump_entry_failure(void);
 
 /* guest.c */
-int guest_load(const void *elf, size_t size, const char *cmdline, uint32_t *entry);
+int guest_load(const void *elf, size_t size, const char *cmdline, const void *mod, size_t mod_size,
+	       uint32_t *entry);
 void *guest_ptr(uint64_t gpa, uint64_t len);
 
 /* exit.c */

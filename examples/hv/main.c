@@ -12,7 +12,8 @@
  *
  * The first Multiboot module is the guest, an ELF Multiboot kernel; the
  * module's string is the guest's command line ("GUEST.elf words", as QEMU
- * and virq-vmm give it). The guest starts at its entry in 32-bit protected
+ * and virq-vmm give it). A second module, if any, becomes the guest's own
+ * Multiboot module (the KEY=VALUE lines of virq-vmm --env). The guest starts at its entry in 32-bit protected
  * mode with EAX = 0x2BADB002 and EBX = its Multiboot information, in 32 MiB
  * of RAM mapped by EPT, on the platform of tests/guests/README.md, with
  * libvirq's LAPIC, I/O APIC and 8259 pair as its interrupt controllers
@@ -123,7 +124,7 @@ void hv_main(void)
 		hv_exit(2);
 	}
 	mod = (const struct mb_module *)(uintptr_t)mi->mods_addr;
-	if (mod->end >= GUEST_RAM_HPA) {
+	if (mod[mi->mods_count > 1 ? 1 : 0].end >= GUEST_RAM_HPA) {
 		hv_printf("virq-hv: FAIL: the guest module overlaps the guest RAM block\n");
 		hv_exit(2);
 	}
@@ -147,7 +148,8 @@ void hv_main(void)
 	}
 	if (hv_virq_init(nr_vcpus) || vmx_enable(0) ||
 	    guest_load((const void *)(uintptr_t)mod->start, mod->end - mod->start, bsp->cmdline,
-		       &entry) ||
+		       mi->mods_count > 1 ? (const void *)(uintptr_t)mod[1].start : NULL,
+		       mi->mods_count > 1 ? mod[1].end - mod[1].start : 0, &entry) ||
 	    vmcs_setup(0, entry) || hv_vcpu_init(bsp, 0, vmx_level))
 		hv_exit(2);
 	if (nr_vcpus > 1)

@@ -38,11 +38,15 @@
  * }
  * @endcode
  *
- * Levels (virq_vmx_config::level): ::VIRQ_VMX_LEVEL_INJECT is the only one
- * implemented: every interrupt is injected through the VM-entry
- * interruption-information field. ::VIRQ_VMX_LEVEL_TPR_SHADOW (TPR shadow,
- * TPR threshold) and ::VIRQ_VMX_LEVEL_APICV (virtual-interrupt delivery,
- * RVI/SVI, EOI-exit bitmap) are reserved and refused for now.
+ * Levels (virq_vmx_config::level): at ::VIRQ_VMX_LEVEL_INJECT every
+ * interrupt is injected through the VM-entry interruption-information
+ * field. ::VIRQ_VMX_LEVEL_TPR_SHADOW adds the TPR shadow: the LAPIC's
+ * register page is the virtual-APIC page, MOV to/from CR8 (and, with an
+ * APIC-access page, xAPIC TPR accesses) run without exits, the glue
+ * programs the TPR threshold before each entry and resynchronises the
+ * LAPIC after each exit (virq_lapic_hw_sync()). ::VIRQ_VMX_LEVEL_APICV
+ * (virtual-interrupt delivery, RVI/SVI, EOI-exit bitmap) is reserved and
+ * refused for now. doc/vmx.md describes what each level writes.
  *
  * ## Threads
  *
@@ -86,9 +90,14 @@ struct virq_vmx_ops {
 
 /** @brief How much of the LAPIC the CPU accelerates. */
 enum virq_vmx_level {
-	VIRQ_VMX_LEVEL_INJECT = 0,     /**< Injection through 0x4016 only (implemented). */
-	VIRQ_VMX_LEVEL_TPR_SHADOW = 1, /**< + TPR shadow and threshold (coming; refused). */
-	VIRQ_VMX_LEVEL_APICV = 2,      /**< + virtual-interrupt delivery (coming; refused). */
+	/** Injection through 0x4016 only; the LAPIC is not accelerated. */
+	VIRQ_VMX_LEVEL_INJECT = 0,
+	/** + "use TPR shadow" (CR8 exits off), the TPR threshold, and with an
+	 *  APIC-access page "virtualize APIC accesses" in xAPIC mode; the
+	 *  LAPIC runs with ::VIRQ_LAPIC_ACCEL_TPR_SHADOW. Interrupts are still
+	 *  injected through 0x4016. */
+	VIRQ_VMX_LEVEL_TPR_SHADOW = 1,
+	VIRQ_VMX_LEVEL_APICV = 2, /**< + virtual-interrupt delivery (coming; refused). */
 };
 
 /** @name Configuration flags (virq_vmx_config::flags)
@@ -102,11 +111,29 @@ enum virq_vmx_level {
 #define VIRQ_VMX_F_UNRESTRICTED_GUEST (1U << 2)
 /** @} */
 
-/** @brief virq_vmx_vcpu_init() configuration. */
+/** @brief virq_vmx_vcpu_init() configuration. Zero every field you do not use. */
 struct virq_vmx_config {
 	uint32_t level;        /**< ::virq_vmx_level. */
 	uint32_t flags;        /**< VIRQ_VMX_F_*. */
 	uint32_t vcpu_options; /**< Policy options (VIRQ_VCPU_OPT_*) init sets. */
+	uint32_t reserved;     /**< Zero. */
+	/** From ::VIRQ_VMX_LEVEL_TPR_SHADOW: the host-physical address of the
+	 *  LAPIC's register page (the virtual-APIC page, VMCS 0x2012). Non-zero,
+	 *  4 KiB aligned (below 4 GiB when IA32_VMX_BASIC[48] says so). Ignored
+	 *  at ::VIRQ_VMX_LEVEL_INJECT. */
+	uint64_t virtual_apic_addr;
+	/** Optional, from ::VIRQ_VMX_LEVEL_TPR_SHADOW: the host-physical address
+	 *  of an APIC-access page (VMCS 0x2014), 4 KiB aligned, that the
+	 *  embedder's EPT maps at the guest's xAPIC base; 0 for none. With one
+	 *  the glue sets "virtualize APIC accesses" while the LAPIC is in xAPIC
+	 *  mode. Ignored at ::VIRQ_VMX_LEVEL_INJECT. */
+	uint64_t apic_access_addr;
+	/** Optional: the embedder's 4 KiB MSR bitmap (SDM layout, the page
+	 *  VMCS 0x2004 names), or NULL. The glue owns its bits for MSRs
+	 *  0x800-0x8FF, reads and writes, and keeps them right for the level
+	 *  and the LAPIC's mode (doc/vmx.md "MSR bitmap"); the embedder owns
+	 *  the rest, "use MSR bitmaps" and 0x2004. */
+	uint8_t *msr_bitmap;
 };
 
 /** @name Controls virq_vmx_missing() reports
@@ -115,6 +142,15 @@ struct virq_vmx_config {
 #define VIRQ_VMX_MISSING_INTR_WINDOW (1U << 1)      /**< Interrupt-window exiting. */
 #define VIRQ_VMX_MISSING_VIRTUAL_NMIS (1U << 2)     /**< NMI exiting, virtual NMIs or NMI window. */
 #define VIRQ_VMX_MISSING_ACK_INTR_ON_EXIT (1U << 3) /**< Acknowledge interrupt on exit. */
+/** Use TPR shadow (settable), CR8-load and CR8-store exiting (clearable). */
+#define VIRQ_VMX_MISSING_TPR_SHADOW (1U << 4)
+/** Activate secondary controls and "virtualize APIC accesses" (settable and
+ *  clearable), with an APIC-access page. */
+#define VIRQ_VMX_MISSING_VIRT_APIC_ACCESSES (1U << 5)
+/** APIC-register virtualization and virtual-interrupt delivery (settable). */
+#define VIRQ_VMX_MISSING_APICV (1U << 6)
+/** Virtualize x2APIC mode (settable and clearable). */
+#define VIRQ_VMX_MISSING_VIRT_X2APIC (1U << 7)
 /** @} */
 
 /** @brief Counters of the glue. */
@@ -126,6 +162,10 @@ struct virq_vmx_stats {
 	uint64_t reinject_refused; /**< IDT-vectoring events the policy refused (dropped). */
 	uint64_t msr;              /**< x2APIC MSR exits served. */
 	uint64_t apic_access;      /**< virq_vmx_apic_access() calls. */
+	uint64_t tpr_below;        /**< TPR-below-threshold exits. */
+	uint64_t apic_write;       /**< APIC-write exits served. */
+	uint64_t eoi_induced;      /**< EOI-induced exits served. */
+	uint64_t mode_switches;    /**< LAPIC mode changes the controls followed. */
 };
 
 /** @brief Per-vCPU glue state. Caller-allocated; fields are private. */
@@ -137,7 +177,16 @@ struct virq_vmx_vcpu {
 	struct virq_lapic *lapic;
 	uint64_t basic, misc;
 	uint32_t flags, missing, proc_ctls;
-	uint8_t halted, halted_if, reinj_pf, reserved;
+	uint8_t halted, halted_if, reinj_pf, level;
+	uint64_t apic_access_addr;
+	uint8_t *msr_bitmap;
+	uint32_t proc_ctls2;   /* the secondary controls as last written */
+	uint32_t eoi_exit_gen; /* of the loaded EOI-exit bitmap */
+	uint16_t intr_status;  /* RVI | SVI << 8 as last written */
+	uint8_t tpr_threshold; /* as last written */
+	uint8_t mode;          /* LAPIC mode the controls follow */
+	uint8_t loaded;        /* VMX_LOADED_*: which cached fields are in the VMCS */
+	uint8_t pad[7];
 	struct virq_vmx_stats stats;
 };
 
@@ -152,18 +201,32 @@ struct virq_vmx_vcpu {
  * bit 55 says they exist. Init sets the pin-based and VM-exit bits, clears
  * both window bits, and sets the policy's options to
  * virq_vmx_config::vcpu_options, plus ::VIRQ_VCPU_OPT_NMI_BLOCKING without
- * virtual NMIs. The embedder owns every other control.
+ * virtual NMIs.
+ *
+ * From ::VIRQ_VMX_LEVEL_TPR_SHADOW: also "use TPR shadow" (allowed 1),
+ * CR8-load and CR8-store exiting (allowed 0) set and cleared, the
+ * virtual-APIC address written (0x2012), and with an APIC-access page
+ * 0x2014, "activate secondary controls" and "virtualize APIC accesses"
+ * (allowed both ways: it follows the LAPIC's mode), the embedder's other
+ * secondary controls read back and kept. The LAPIC goes to
+ * ::VIRQ_LAPIC_ACCEL_TPR_SHADOW. With virq_vmx_config::msr_bitmap the
+ * bits of MSRs 0x800-0x8FF are set. The embedder owns every other
+ * control.
  *
  * @param vx     The glue state.
  * @param policy The vCPU's policy, initialised (virq_vcpu_init()).
- * @param lapic  Its LAPIC (x2APIC MSR and APIC-access exits), or NULL.
+ * @param lapic  Its LAPIC (x2APIC MSR and APIC-access exits), or NULL at
+ *               ::VIRQ_VMX_LEVEL_INJECT only.
  * @param ops    vmread, vmwrite and rdmsr required.
  * @param ctx    Passed to @p ops.
  * @param cfg    The configuration.
  * @return 0; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
- *         unknown flag or option; -::VIRQ_ENOTSUP for a level other than
- *         ::VIRQ_VMX_LEVEL_INJECT, or a control the CPU lacks (which:
- *         virq_vmx_missing()). Nothing is written on an error.
+ *         unknown flag or option, a non-zero reserved field, from TPR
+ *         shadow on no LAPIC, a zero or misaligned page address, or one
+ *         above 4 GiB when IA32_VMX_BASIC[48] limits addresses;
+ *         -::VIRQ_ENOTSUP for ::VIRQ_VMX_LEVEL_APICV (not yet), or a
+ *         control the CPU lacks (which: virq_vmx_missing()). Nothing is
+ *         written on an error.
  * @note Owner thread, VMCS current.
  */
 VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *policy,
@@ -204,7 +267,10 @@ struct virq_vmx_entry {
  * @brief Before VMRESUME: decides and encodes this entry's event.
  *
  * Reads guest RFLAGS and interruptibility (and CR0 with
- * ::VIRQ_VMX_F_UNRESTRICTED_GUEST), calls virq_vcpu_decide() and writes
+ * ::VIRQ_VMX_F_UNRESTRICTED_GUEST), calls virq_vcpu_decide(); from TPR
+ * shadow on, when the vCPU enters, rewrites the controls that follow the
+ * LAPIC's mode if it changed and the TPR threshold (0x401C) if it changed
+ * (always at the first entry); then writes
  * 0x4016 (and 0x4018 with an error code, 0x401A for types 4-6) for the
  * event it decided, CR2 for a \#PF, and the interrupt-window and NMI-window
  * bits of the primary controls exactly while something waits for them.
@@ -242,12 +308,14 @@ struct virq_vmx_exit {
 /**
  * @brief After a VM exit: takes the interrupted event, then decodes the exit.
  *
- * First, always, valid IDT-vectoring information (with its error code and,
+ * From TPR shadow on, first virq_lapic_hw_sync(): the CPU may have written
+ * the page. Then, always, valid IDT-vectoring information (with its error code and,
  * for types 4-6, the exit instruction length) goes to virq_vcpu_reinject(),
  * and a re-injected NMI clears blocking by NMI. Then: external interrupt
  * (the host's), NMI (the host's), interrupt and NMI windows, HLT (skipped;
  * the policy's wake rule), RDMSR/WRMSR of 0x800-0x8FF (LAPIC, skipped; its
- * \#GP queued with virq_vcpu_inject_gp()), APIC access, triple fault. An
+ * \#GP queued with virq_vcpu_inject_gp()), APIC access, triple fault, and
+ * at TPR shadow level TPR below threshold (trap-like: nothing to do). An
  * "NMI unblocking due to IRET" bit re-sets blocking by NMI (the IRET runs
  * again).
  *
@@ -284,6 +352,14 @@ struct virq_vmx_check_env {
 	uint32_t activity;         /**< Guest activity state. */
 	uint64_t cr0;              /**< Guest CR0. */
 	bool mtf;                  /**< The CPU supports the monitor trap flag. */
+	uint8_t vtpr;              /**< VTPR, byte 0x80 of the virtual-APIC page. */
+	uint16_t reserved;         /**< Zero. */
+	/** Primary controls. 0 (as older callers leave it): the APIC
+	 *  virtualization controls are not checked. */
+	uint32_t proc_ctls;
+	uint32_t tpr_threshold;     /**< TPR threshold (0x401C). */
+	uint64_t virtual_apic_addr; /**< Virtual-APIC address (0x2012). */
+	uint64_t apic_access_addr;  /**< APIC-access address (0x2014). */
 };
 
 /** @brief Which VM-entry check failed (virq_vmx_check_entry_event()). */
@@ -296,12 +372,30 @@ enum virq_vmx_check {
 	VIRQ_VMX_CHECK_INSN_LEN = 5,   /**< Types 4-6: length not 1-15 (0 per MISC[30]). */
 	VIRQ_VMX_CHECK_BLOCKING = 6,   /**< STI/MOV-SS/NMI blocking forbids the type. */
 	VIRQ_VMX_CHECK_ACTIVITY = 7,   /**< The activity state forbids the event. */
+	/** TPR shadow without virtual-interrupt delivery: threshold bits 31:4
+	 *  set, or (without "virtualize APIC accesses") threshold[3:0] above
+	 *  VTPR[7:4]. */
+	VIRQ_VMX_CHECK_TPR_THRESHOLD = 8,
+	/** APIC controls that do not go together: x2APIC virtualization,
+	 *  register virtualization or virtual-interrupt delivery without TPR
+	 *  shadow; virtualize x2APIC mode with virtualize APIC accesses;
+	 *  virtual-interrupt delivery without external-interrupt exiting. */
+	VIRQ_VMX_CHECK_APIC_CTLS = 9,
+	/** The virtual-APIC or APIC-access address is not 4 KiB aligned (or
+	 *  above 4 GiB with IA32_VMX_BASIC[48]). */
+	VIRQ_VMX_CHECK_APIC_ADDR = 10,
 };
 
 /**
  * @brief The VM-entry checks on event injection (SDM Vol. 3C 26.2.1.3
  *        "Checks on VM-Entry Control Fields", 26.3.1.5 "Checks on Guest
  *        Non-Register State"), for a debug-time check of what was written.
+ *
+ * With virq_vmx_check_env::proc_ctls non-zero, first the checks of SDM Vol.
+ * 3C 26.2.1.1 "VM-Execution Control Fields" on the APIC virtualization
+ * controls the TPR-shadow and APICv levels write (TPR threshold, control
+ * combinations, page addresses), whether or not an event is injected.
+ *
  * @param env        The CPU and guest state.
  * @param info       0x4016 (nothing is checked unless valid).
  * @param error_code 0x4018.

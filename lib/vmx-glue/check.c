@@ -3,8 +3,10 @@
  * The VM-entry checks on an injected event, restated from SDM Vol. 3C
  * 26.2.1.3 "Checks on VM-Entry Control Fields" (the event-injection
  * fields) and 26.3.1.5 "Checks on Guest Non-Register State" (blocking and
- * activity state against the event), so tests and fuzzers can check every
- * value the glue writes. The glue itself does not call it.
+ * activity state against the event), with the checks of 26.2.1.1
+ * "VM-Execution Control Fields" on the APIC virtualization controls, so
+ * tests and fuzzers can check every value the glue writes. The glue
+ * itself does not call it.
  */
 #include "vmx_glue.h"
 
@@ -78,11 +80,50 @@ static int check_guest(const struct virq_vmx_check_env *env, uint32_t info)
 	}
 }
 
+static bool addr_bad(const struct virq_vmx_check_env *env, uint64_t addr)
+{
+	return (addr & 0xFFFU) || ((env->vmx_basic & VIRQ_VMX_BASIC_ADDR_32BIT) && (addr >> 32));
+}
+
+/* SDM Vol. 3C 26.2.1.1 "VM-Execution Control Fields": the APIC
+ * virtualization controls. Secondary controls count only with "activate
+ * secondary controls". */
+static int check_apic_ctls(const struct virq_vmx_check_env *env)
+{
+	uint32_t sec = (env->proc_ctls & VIRQ_VMX_PROC_SECONDARY_CTLS) ? env->proc_ctls2 : 0;
+	bool tpr = (env->proc_ctls & VIRQ_VMX_PROC_USE_TPR_SHADOW) != 0;
+	bool vid = (sec & VIRQ_VMX_PROC2_VIRT_INTR_DELIVERY) != 0;
+
+	if (!tpr && (sec & (VIRQ_VMX_PROC2_VIRT_X2APIC_MODE | VIRQ_VMX_PROC2_APIC_REG_VIRT |
+			    VIRQ_VMX_PROC2_VIRT_INTR_DELIVERY)))
+		return VIRQ_VMX_CHECK_APIC_CTLS;
+	if ((sec & VIRQ_VMX_PROC2_VIRT_X2APIC_MODE) && (sec & VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES))
+		return VIRQ_VMX_CHECK_APIC_CTLS;
+	if (vid && !(env->pin_ctls & VIRQ_VMX_PIN_EXT_INTR_EXITING))
+		return VIRQ_VMX_CHECK_APIC_CTLS;
+	if ((tpr && addr_bad(env, env->virtual_apic_addr)) ||
+	    ((sec & VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES) && addr_bad(env, env->apic_access_addr)))
+		return VIRQ_VMX_CHECK_APIC_ADDR;
+	/* Without virtual-interrupt delivery the threshold is 4 bits, and
+	 * without "virtualize APIC accesses" not above VTPR[7:4] (with it, a
+	 * TPR-below-threshold exit follows the entry instead). */
+	if (tpr && !vid &&
+	    ((env->tpr_threshold & ~0xFU) || (!(sec & VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES) &&
+					      env->tpr_threshold > (uint32_t)(env->vtpr >> 4))))
+		return VIRQ_VMX_CHECK_TPR_THRESHOLD;
+	return VIRQ_VMX_CHECK_OK;
+}
+
 VIRQ_API int virq_vmx_check_entry_event(const struct virq_vmx_check_env *env, uint32_t info,
 					uint32_t error_code, uint32_t insn_len)
 {
 	int rc;
 
+	if (env->proc_ctls) {
+		rc = check_apic_ctls(env);
+		if (rc)
+			return rc;
+	}
 	if (!(info & VIRQ_VMX_INTR_VALID))
 		return VIRQ_VMX_CHECK_OK;
 	rc = check_fields(env, info, error_code, insn_len);

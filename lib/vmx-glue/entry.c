@@ -102,6 +102,28 @@ static void encode_windows(struct virq_vmx_vcpu *vx, uint32_t actions, struct vi
 	}
 }
 
+/*
+ * TPR shadow and above, after the decision (which may have acknowledged a
+ * vector, or reset the LAPIC with INIT): the controls that follow the
+ * LAPIC's mode, then the TPR threshold (SDM Vol. 3C "TPR Virtualization":
+ * the CPU exits when the guest lowers VTPR[7:4] below it), written only
+ * when it changed.
+ */
+static void encode_apic(struct virq_vmx_vcpu *vx)
+{
+	uint8_t thr;
+
+	vmx_follow_mode(vx, false);
+	if (vx->level == VIRQ_VMX_LEVEL_TPR_SHADOW) {
+		thr = virq_lapic_tpr_threshold(vx->lapic);
+		if (!(vx->loaded & VMX_LOADED_TPR_THRESHOLD) || thr != vx->tpr_threshold) {
+			vx->tpr_threshold = thr;
+			vx->loaded |= VMX_LOADED_TPR_THRESHOLD;
+			vmx_write(vx, VIRQ_VMCS_TPR_THRESHOLD, thr);
+		}
+	}
+}
+
 VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_vmx_entry *out)
 {
 	struct virq_vcpu_decision *d = &out->decision;
@@ -133,6 +155,9 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 		out->flags |= VIRQ_VMX_ENTRY_SMI;
 	if (a & VIRQ_VCPU_IMMEDIATE_EXIT)
 		out->flags |= VIRQ_VMX_ENTRY_IMMEDIATE_EXIT;
+	/* Before the event: VM entry checks the APIC controls with it. */
+	if (vx->level >= VIRQ_VMX_LEVEL_TPR_SHADOW && !(out->flags & VIRQ_VMX_ENTRY_NO_ENTRY))
+		encode_apic(vx);
 	/* vcpu.h: with NMI and INTR, too, d->event describes the injection. */
 	if (a & (VIRQ_VCPU_EVENT | VIRQ_VCPU_NMI | VIRQ_VCPU_INTR))
 		encode_event(vx, &d->event, intr, out);

@@ -165,6 +165,14 @@ static enum virq_vmx_exit_action decode(struct virq_vmx_vcpu *vx, uint32_t idt,
 		return VIRQ_VMX_EXIT_CONTINUE;
 	case VIRQ_VMX_EXIT_REASON_HLT:
 		return handle_hlt(vx);
+	case VIRQ_VMX_EXIT_REASON_TPR_BELOW_THRESHOLD:
+		/* Trap-like, RIP past the instruction (SDM Vol. 3C "TPR
+		 * Virtualization"): the resync took the new VTPR; the next
+		 * prepare injects what it released and lowers the threshold. */
+		if (vx->level != VIRQ_VMX_LEVEL_TPR_SHADOW)
+			return VIRQ_VMX_EXIT_UNHANDLED;
+		vx->stats.tpr_below++;
+		return VIRQ_VMX_EXIT_CONTINUE;
 	case VIRQ_VMX_EXIT_REASON_RDMSR:
 	case VIRQ_VMX_EXIT_REASON_WRMSR:
 		return handle_msr(vx, (out->reason & 0xFFFFU) == VIRQ_VMX_EXIT_REASON_WRMSR);
@@ -199,6 +207,10 @@ VIRQ_API enum virq_vmx_exit_action virq_vmx_handle_exit(struct virq_vmx_vcpu *vx
 	out->host_vector = -1;
 	vx->stats.exits++;
 	out->reason = (uint32_t)vmx_read(vx, VIRQ_VMCS_EXIT_REASON);
+	/* The CPU may have written the page (VTPR through CR8 or TPR
+	 * virtualization, and more with APICv): the LAPIC takes it first. */
+	if (vx->level >= VIRQ_VMX_LEVEL_TPR_SHADOW)
+		virq_lapic_hw_sync(vx->lapic);
 	/* A failed entry delivered nothing and saved no event (SDM Vol. 3C "VM-Entry
 	 * Failures During or After Loading Guest State"). */
 	if (out->reason & VIRQ_VMX_EXIT_REASON_ENTRY_FAILURE)

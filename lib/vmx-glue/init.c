@@ -22,11 +22,48 @@ static bool can_clear(uint64_t cap, uint32_t bit)
 	return ((uint32_t)cap & bit) == 0;
 }
 
+/*
+ * TPR shadow: "use TPR shadow" set, CR8-load and CR8-store exiting clear
+ * (MOV to and from CR8 then use VTPR: SDM Vol. 3C "Virtualizing CR8-Based
+ * TPR Accesses"). An APIC-access page: "virtualize APIC accesses", set in
+ * xAPIC mode and clear in the others. APICv: APIC-register virtualization
+ * and virtual-interrupt delivery, and "virtualize x2APIC mode", set in
+ * x2APIC mode and clear in the others. The secondary controls' MSR
+ * (A.3.3) exists only when "activate secondary controls" may be 1; all
+ * its bits may be 0.
+ */
+static uint32_t check_apic_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t proc,
+				const struct virq_vmx_config *cfg)
+{
+	bool sec_ok = can_set(proc, VIRQ_VMX_PROC_SECONDARY_CTLS);
+	uint64_t sec = 0;
+	uint32_t missing = 0;
+
+	if (!can_set(proc, VIRQ_VMX_PROC_USE_TPR_SHADOW) ||
+	    !can_clear(proc, VIRQ_VMX_PROC_CR8_LOAD_EXITING | VIRQ_VMX_PROC_CR8_STORE_EXITING))
+		missing |= VIRQ_VMX_MISSING_TPR_SHADOW;
+	if (sec_ok && (cfg->apic_access_addr || cfg->level == VIRQ_VMX_LEVEL_APICV))
+		sec = ops->rdmsr(ctx, VIRQ_MSR_IA32_VMX_PROCBASED_CTLS2);
+	if (cfg->apic_access_addr && (!sec_ok || !can_set(sec, VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES) ||
+				      !can_clear(sec, VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES)))
+		missing |= VIRQ_VMX_MISSING_VIRT_APIC_ACCESSES;
+	if (cfg->level != VIRQ_VMX_LEVEL_APICV)
+		return missing;
+	if (!sec_ok ||
+	    !can_set(sec, VIRQ_VMX_PROC2_APIC_REG_VIRT | VIRQ_VMX_PROC2_VIRT_INTR_DELIVERY))
+		missing |= VIRQ_VMX_MISSING_APICV;
+	if (!sec_ok || !can_set(sec, VIRQ_VMX_PROC2_VIRT_X2APIC_MODE) ||
+	    !can_clear(sec, VIRQ_VMX_PROC2_VIRT_X2APIC_MODE))
+		missing |= VIRQ_VMX_MISSING_VIRT_X2APIC;
+	return missing;
+}
+
 /* SDM Vol. 3C A.3.1-A.3.2, A.4: with IA32_VMX_BASIC bit 55 the TRUE_* MSRs
  * report the controls of the default-1 class that may be 0 too. */
 static uint32_t check_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t basic,
-			   uint32_t flags)
+			   const struct virq_vmx_config *cfg)
 {
+	uint32_t flags = cfg->flags;
 	bool tru = (basic & VIRQ_VMX_BASIC_TRUE_CTLS) != 0;
 	uint64_t pin = ops->rdmsr(ctx, tru ? VIRQ_MSR_IA32_VMX_TRUE_PINBASED_CTLS
 					   : VIRQ_MSR_IA32_VMX_PINBASED_CTLS);
@@ -52,7 +89,140 @@ static uint32_t check_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t b
 		if (!can_set(ex, VIRQ_VMX_EXIT_ACK_INTR_ON_EXIT))
 			missing |= VIRQ_VMX_MISSING_ACK_INTR_ON_EXIT;
 	}
+	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW)
+		missing |= check_apic_caps(ops, ctx, proc, cfg);
 	return missing;
+}
+
+/* SDM 26.2.1.1: both pages 4 KiB aligned; the virtual-APIC page is the
+ * LAPIC's, so a LAPIC is needed from TPR shadow on. */
+static bool apic_cfg_ok(const struct virq_vmx_config *cfg, const struct virq_lapic *lapic)
+{
+	if (cfg->level == VIRQ_VMX_LEVEL_INJECT)
+		return true;
+	return lapic && cfg->virtual_apic_addr && !(cfg->virtual_apic_addr & 0xFFFU) &&
+	       !(cfg->apic_access_addr & 0xFFFU);
+}
+
+/* The x2APIC MSRs a guest in x2APIC mode reads from the virtual-APIC page
+ * at APICv level (SDM Vol. 3C "Virtualizing MSR-Based APIC Accesses": the
+ * CPU returns the 8 bytes at offset (ECX & 0xFF) << 4 for any ECX, so only
+ * registers whose page bytes are exactly the MSR's value pass). Not
+ * passed: ICR (0x830; the page keeps ICR high at 0x310, not 0x304),
+ * current count (0x839; the page's is stale), the write-only EOI and
+ * SELF IPI and every reserved MSR, which must \#GP. */
+static bool x2apic_read_passes(const struct virq_vmx_vcpu *vx, uint32_t msr)
+{
+	uint32_t maxlvt;
+
+	switch (msr) {
+	case 0x802: /* ID */
+	case 0x803: /* version */
+	case 0x808: /* TPR */
+	case 0x80A: /* PPR: the CPU keeps VPPR with virtual-interrupt delivery */
+	case 0x80D: /* LDR */
+	case 0x80F: /* SVR */
+	case 0x828: /* ESR */
+	case 0x838: /* initial count */
+	case 0x83E: /* divide configuration */
+		return true;
+	case 0x82F: /* LVT CMCI, when the LAPIC has one */
+		maxlvt = virq_lapic_read_reg(vx->lapic, VIRQ_LAPIC_REG_VERSION) >>
+			 VIRQ_LAPIC_VERSION_MAXLVT_SHIFT;
+		return (maxlvt & 0xFFU) >= 6U;
+	default:
+		/* ISR, TMR, IRR; LVT timer to error. */
+		return (msr >= 0x810 && msr <= 0x827) || (msr >= 0x832 && msr <= 0x837);
+	}
+}
+
+static void msr_bit(uint8_t *bm, uint32_t base, uint32_t msr, bool intercept)
+{
+	uint8_t *b = &bm[base + (msr >> 3)];
+	uint8_t m = (uint8_t)(1U << (msr & 7U));
+
+	*b = intercept ? (uint8_t)(*b | m) : (uint8_t)(*b & ~m);
+}
+
+/*
+ * The bits of MSRs 0x800-0x8FF: every read and write exits, except in
+ * x2APIC mode at APICv level, where the reads of the page's registers
+ * (x2apic_read_passes) and the writes the CPU virtualizes with
+ * virtual-interrupt delivery (TPR, EOI, SELF IPI) pass. A pass-through
+ * outside x2APIC mode would reach the host's own x2APIC (the "virtualize
+ * x2APIC mode" control is clear then), as in CVE-2016-4440.
+ */
+static void msr_bitmap_fill(struct virq_vmx_vcpu *vx, enum virq_lapic_mode mode)
+{
+	uint8_t *bm = vx->msr_bitmap;
+
+	virq_memset(&bm[VIRQ_VMX_MSR_BITMAP_READ_LOW + 0x100U], 0xFF, 32);
+	virq_memset(&bm[VIRQ_VMX_MSR_BITMAP_WRITE_LOW + 0x100U], 0xFF, 32);
+	if (vx->level != VIRQ_VMX_LEVEL_APICV || mode != VIRQ_LAPIC_MODE_X2APIC)
+		return;
+	for (uint32_t msr = 0x800; msr <= 0x8FF; msr++)
+		if (x2apic_read_passes(vx, msr))
+			msr_bit(bm, VIRQ_VMX_MSR_BITMAP_READ_LOW, msr, false);
+	msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x808, false);
+	msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x80B, false);
+	msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x83F, false);
+}
+
+/*
+ * "Virtualize APIC accesses" only in xAPIC mode, "virtualize x2APIC mode"
+ * only in x2APIC mode (SDM 26.2.1.1: never both): each virtualizes an
+ * interface the guest's APIC decodes in that mode only. Disabled mode
+ * gets neither.
+ */
+void vmx_follow_mode(struct virq_vmx_vcpu *vx, bool force)
+{
+	enum virq_lapic_mode mode = virq_lapic_get_mode(vx->lapic);
+	uint32_t sec;
+
+	if (!force && (uint8_t)mode == vx->mode)
+		return;
+	if (!force)
+		vx->stats.mode_switches++;
+	vx->mode = (uint8_t)mode;
+	if (vmx_uses_secondary(vx)) {
+		sec = vx->proc_ctls2 &
+		      ~(VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES | VIRQ_VMX_PROC2_VIRT_X2APIC_MODE);
+		if (mode == VIRQ_LAPIC_MODE_XAPIC && vx->apic_access_addr)
+			sec |= VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES;
+		if (mode == VIRQ_LAPIC_MODE_X2APIC && vx->level == VIRQ_VMX_LEVEL_APICV)
+			sec |= VIRQ_VMX_PROC2_VIRT_X2APIC_MODE;
+		if (force || sec != vx->proc_ctls2) {
+			vx->proc_ctls2 = sec;
+			vmx_write(vx, VIRQ_VMCS_PROC_BASED_CTLS2, sec);
+		}
+	}
+	if (vx->msr_bitmap)
+		msr_bitmap_fill(vx, mode);
+}
+
+/* TPR shadow and above: the primary and secondary controls, the page
+ * addresses, the LAPIC's acceleration mode. */
+static void init_apic(struct virq_vmx_vcpu *vx, const struct virq_vmx_config *cfg)
+{
+	vx->proc_ctls = (vx->proc_ctls | VIRQ_VMX_PROC_USE_TPR_SHADOW) &
+			~(VIRQ_VMX_PROC_CR8_LOAD_EXITING | VIRQ_VMX_PROC_CR8_STORE_EXITING);
+	if (vmx_uses_secondary(vx)) {
+		vx->proc_ctls |= VIRQ_VMX_PROC_SECONDARY_CTLS;
+		/* The embedder's secondary controls stay; ours are set below. */
+		vx->proc_ctls2 =
+			(uint32_t)vmx_read(vx, VIRQ_VMCS_PROC_BASED_CTLS2) &
+			~(VIRQ_VMX_PROC2_VIRT_APIC_ACCESSES | VIRQ_VMX_PROC2_VIRT_X2APIC_MODE |
+			  VIRQ_VMX_PROC2_APIC_REG_VIRT | VIRQ_VMX_PROC2_VIRT_INTR_DELIVERY);
+		if (vx->level == VIRQ_VMX_LEVEL_APICV)
+			vx->proc_ctls2 |= VIRQ_VMX_PROC2_APIC_REG_VIRT |
+					  VIRQ_VMX_PROC2_VIRT_INTR_DELIVERY;
+	}
+	vmx_write(vx, VIRQ_VMCS_VIRTUAL_APIC_ADDR, cfg->virtual_apic_addr);
+	if (cfg->apic_access_addr)
+		vmx_write(vx, VIRQ_VMCS_APIC_ACCESS_ADDR, cfg->apic_access_addr);
+	(void)virq_lapic_set_accel(vx->lapic, vx->level == VIRQ_VMX_LEVEL_APICV
+						      ? VIRQ_LAPIC_ACCEL_APICV
+						      : VIRQ_LAPIC_ACCEL_TPR_SHADOW);
 }
 
 VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *policy,
@@ -64,14 +234,18 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 
 	if (!vx || !policy || !ops || !cfg || !ops->vmread || !ops->vmwrite || !ops->rdmsr ||
 	    (ops->read_gpr && !ops->write_gpr) || (cfg->flags & ~VMX_F_ALL) ||
-	    (cfg->vcpu_options & ~VCPU_OPT_ALL) || cfg->level > VIRQ_VMX_LEVEL_APICV)
+	    (cfg->vcpu_options & ~VCPU_OPT_ALL) || cfg->level > VIRQ_VMX_LEVEL_APICV ||
+	    cfg->reserved || !apic_cfg_ok(cfg, lapic))
 		return -VIRQ_EINVAL;
 	virq_memset(vx, 0, sizeof(*vx));
-	/* TPR shadow and APICv are later levels (doc/vmx.md). */
-	if (cfg->level != VIRQ_VMX_LEVEL_INJECT)
+	/* APICv is the next level (doc/vmx.md). */
+	if (cfg->level == VIRQ_VMX_LEVEL_APICV)
 		return -VIRQ_ENOTSUP;
 	basic = ops->rdmsr(ctx, VIRQ_MSR_IA32_VMX_BASIC);
-	vx->missing = check_caps(ops, ctx, basic, cfg->flags);
+	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW && (basic & VIRQ_VMX_BASIC_ADDR_32BIT) &&
+	    ((cfg->virtual_apic_addr | cfg->apic_access_addr) >> 32))
+		return -VIRQ_EINVAL; /* SDM 26.2.1.1: within the address width */
+	vx->missing = check_caps(ops, ctx, basic, cfg);
 	if (vx->missing)
 		return -VIRQ_ENOTSUP;
 
@@ -99,7 +273,17 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 			  vmx_read(vx, VIRQ_VMCS_EXIT_CTLS) | VIRQ_VMX_EXIT_ACK_INTR_ON_EXIT);
 	vx->proc_ctls = (uint32_t)vmx_read(vx, VIRQ_VMCS_PROC_BASED_CTLS) &
 			~(VIRQ_VMX_PROC_INTR_WINDOW_EXITING | VIRQ_VMX_PROC_NMI_WINDOW_EXITING);
+	vx->level = (uint8_t)cfg->level;
+	vx->msr_bitmap = cfg->msr_bitmap;
+	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW) {
+		vx->apic_access_addr = cfg->apic_access_addr;
+		init_apic(vx, cfg);
+	}
 	vmx_write(vx, VIRQ_VMCS_PROC_BASED_CTLS, vx->proc_ctls);
+	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW)
+		vmx_follow_mode(vx, true);
+	else if (vx->msr_bitmap)
+		msr_bitmap_fill(vx, VIRQ_LAPIC_MODE_DISABLED); /* all exit */
 	return 0;
 }
 

@@ -27,4 +27,19 @@ static inline bool vmx_exc_has_error(unsigned vector)
 	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
 }
 
+/* virq_vmx_vcpu::loaded: the cached field is what the VMCS holds. */
+#define VMX_LOADED_TPR_THRESHOLD (1U << 0)
+#define VMX_LOADED_INTR_STATUS (1U << 1)
+#define VMX_LOADED_EOI_EXIT (1U << 2)
+
+/* The glue writes secondary controls: APICv, or an APIC-access page. */
+static inline bool vmx_uses_secondary(const struct virq_vmx_vcpu *vx)
+{
+	return vx->level == VIRQ_VMX_LEVEL_APICV || vx->apic_access_addr != 0;
+}
+
+/* init.c: the controls and MSR-bitmap bits that follow the LAPIC's mode,
+ * rewritten when the mode changed since the last call (or @force). */
+void vmx_follow_mode(struct virq_vmx_vcpu *vx, bool force);
+
 #endif /* VIRQ_VMX_GLUE_H */

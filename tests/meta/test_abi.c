@@ -173,14 +173,19 @@ VIRQ_STATIC_ASSERT(VIRQ_VCPU_EV_EXTINT == 0 && VIRQ_VCPU_EV_NMI == 2 && VIRQ_VCP
 /* The VMX glue's embedder-facing structs, and the SDM's encodings it
  * names (SDM Vol. 3C Appendix B, 24.8.3). */
 PIN_SIZE(struct virq_vmx_ops, 48, 8);
-PIN_SIZE(struct virq_vmx_config, 12, 4);
+PIN_SIZE(struct virq_vmx_config, 40, 8);
+PIN_OFF(struct virq_vmx_config, virtual_apic_addr, 16);
+PIN_OFF(struct virq_vmx_config, apic_access_addr, 24);
+PIN_OFF(struct virq_vmx_config, msr_bitmap, 32);
 PIN_SIZE(struct virq_vmx_entry, 40, 8);
 PIN_OFF(struct virq_vmx_entry, cr2, 8);
 PIN_OFF(struct virq_vmx_entry, decision, 16);
 PIN_SIZE(struct virq_vmx_exit, 24, 8);
 PIN_OFF(struct virq_vmx_exit, apic_offset, 8);
 PIN_OFF(struct virq_vmx_exit, qualification, 16);
-PIN_SIZE(struct virq_vmx_check_env, 48, 8);
+PIN_SIZE(struct virq_vmx_check_env, 72, 8);
+PIN_OFF(struct virq_vmx_check_env, proc_ctls, 44);
+PIN_OFF(struct virq_vmx_check_env, virtual_apic_addr, 56);
 VIRQ_STATIC_ASSERT(VIRQ_VMCS_ENTRY_INTR_INFO == 0x4016U &&
 			   VIRQ_VMCS_ENTRY_EXC_ERROR_CODE == 0x4018U &&
 			   VIRQ_VMCS_ENTRY_INSN_LEN == 0x401AU &&

@@ -28,6 +28,8 @@
 
 #define VFX_FIELDS 64U
 #define VFX_LOG 64U
+#define VFX_VAPIC 0x12345000ULL  /* host-physical address of the LAPIC page */
+#define VFX_ACCESS 0x7FFFF000ULL /* of the APIC-access page */
 
 struct vfx_field {
 	uint32_t field;
@@ -84,6 +86,11 @@ static inline void vfx_check_event(struct vfx *f)
 		.interruptibility = (uint32_t)vfx_get(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY),
 		.activity = (uint32_t)vfx_get(f, VIRQ_VMCS_GUEST_ACTIVITY_STATE),
 		.cr0 = vfx_get(f, VIRQ_VMCS_GUEST_CR0),
+		.vtpr = (uint8_t)f->page[VIRQ_LAPIC_REG_TPR / 4],
+		.proc_ctls = (uint32_t)vfx_get(f, VIRQ_VMCS_PROC_BASED_CTLS),
+		.tpr_threshold = (uint32_t)vfx_get(f, VIRQ_VMCS_TPR_THRESHOLD),
+		.virtual_apic_addr = vfx_get(f, VIRQ_VMCS_VIRTUAL_APIC_ADDR),
+		.apic_access_addr = vfx_get(f, VIRQ_VMCS_APIC_ACCESS_ADDR),
 	};
 	uint32_t info = (uint32_t)vfx_get(f, VIRQ_VMCS_ENTRY_INTR_INFO);
 
@@ -180,6 +187,7 @@ static inline void vfx_default_caps(struct vfx *f)
 	f->msr[0x0D] = 0xFFFFFFFFULL << 32; /* TRUE_PINBASED */
 	f->msr[0x0E] = 0xFFFFFFFFULL << 32; /* TRUE_PROCBASED */
 	f->msr[0x0F] = 0xFFFFFFFFULL << 32; /* TRUE_EXIT */
+	f->msr[0x0B] = 0xFFFFFFFFULL << 32; /* PROCBASED_CTLS2 */
 }
 
 /* The LAPIC (x2APIC-capable, software-enabled, xAPIC mode), the policy
@@ -211,6 +219,29 @@ static inline struct vfx *vfx_new(uint32_t flags)
 	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &f->cfg), 0);
 	f->nlog = 0;
 	return f;
+}
+
+/* The glue at @level with the LAPIC page at VFX_VAPIC and, with @access,
+ * the APIC-access page at VFX_ACCESS; @bitmap, when not NULL, is the MSR
+ * bitmap. The write log is left as init wrote it. */
+static inline struct vfx *vfx_new_level(uint32_t level, uint32_t flags, bool access,
+					uint8_t *bitmap)
+{
+	struct vfx *f = vfx_alloc();
+
+	f->cfg.level = level;
+	f->cfg.flags = flags;
+	f->cfg.virtual_apic_addr = VFX_VAPIC;
+	f->cfg.apic_access_addr = access ? VFX_ACCESS : 0;
+	f->cfg.msr_bitmap = bitmap;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &f->cfg), 0);
+	return f;
+}
+
+/* The CPU's write of VTPR (MOV to CR8 or a virtualized TPR write). */
+static inline void vfx_set_vtpr(struct vfx *f, uint32_t vtpr)
+{
+	f->page[VIRQ_LAPIC_REG_TPR / 4] = vtpr;
 }
 
 /* The LAPIC in x2APIC mode. */

@@ -277,6 +277,26 @@ static void mmio_exit(struct vcpu *v, uint64_t gpa)
 	skip(in.len);
 }
 
+/* An APIC-access exit (from the TPR-shadow level, "virtualize APIC
+ * accesses"): the glue decoded the offset and direction from the
+ * qualification; the data is the instruction's. Fault-like: RIP still
+ * points at the instruction, whose length the exit does not give. */
+static void apic_access_exit(struct vcpu *v, const struct virq_vmx_exit *x)
+{
+	struct mmio_insn in;
+	uint64_t val = 0;
+
+	v->exits_mmio++;
+	if (mmio_decode(&in) || in.write != (x->apic_write != 0))
+		unexpected(v, 44, "an APIC-page instruction the hv does not decode");
+	if (in.write)
+		val = mmio_store_value(v, &in);
+	(void)virq_vmx_apic_access(&v->vx, x->apic_offset, in.write, in.size, &val);
+	if (!in.write)
+		mmio_load_result(v, &in, val);
+	skip(in.len);
+}
+
 /* The vCPU halted (or waits for a start-up IPI): the host halts too, until
  * its timer interrupt (armed for the LAPIC timer's deadline) or another
  * CPU's kick; the loop then looks again. With one vCPU and no timer armed
@@ -321,6 +341,20 @@ static void timer_check(struct vcpu *v)
 	}
 }
 
+/* From the TPR-shadow level: the APIC-access page is mapped exactly while
+ * the LAPIC is in xAPIC mode, as the glue sets "virtualize APIC accesses"
+ * (IA32_APIC_BASE writes and INIT change the mode). */
+static void apic_page_follow(struct vcpu *v)
+{
+	bool want = v->level >= VIRQ_VMX_LEVEL_TPR_SHADOW &&
+		    virq_lapic_get_mode(&v->lapic) == VIRQ_LAPIC_MODE_XAPIC;
+
+	if (want != v->apic_page_mapped) {
+		ept_map_apic_access(v->index, want);
+		v->apic_page_mapped = want;
+	}
+}
+
 /* The glue's verdict on an entry that must not happen now. */
 static void no_entry(struct vcpu *v, const struct virq_vmx_entry *e)
 {
@@ -340,6 +374,7 @@ void vcpu_loop(struct vcpu *v)
 
 		timer_check(v);
 		hv_service_storms();
+		apic_page_follow(v);
 		virq_vmx_prepare_entry(&v->vx, &e);
 		if (e.flags & VIRQ_VMX_ENTRY_SMI)
 			unexpected(v, 0, "an SMI: the hv has no SMM");
@@ -389,6 +424,8 @@ void vcpu_loop(struct vcpu *v)
 			vmcs_dump_entry_failure();
 			unexpected(v, reason & 0xFFFF, "VM entry failed");
 		case VIRQ_VMX_EXIT_APIC_ACCESS:
+			apic_access_exit(v, &x);
+			break;
 		case VIRQ_VMX_EXIT_UNHANDLED:
 		default:
 			switch (reason & 0xFFFF) {

@@ -116,8 +116,10 @@ struct vcpu {
 	struct virq_vmx_vcpu vx;
 	struct guest_regs regs;
 	uint32_t index;
+	uint32_t level;        /* the VMX glue's (virq_vmx_config::level) */
 	uint32_t host_apic_id; /* of the physical CPU that runs it */
 	bool no_virtual_wire;
+	bool apic_page_mapped;   /* the APIC-access page, from the TPR-shadow level */
 	bool timer_armed;        /* the LAPIC's timer_arm/timer_cancel */
 	uint64_t timer_deadline; /* TSC (= ns) */
 	uint64_t host_deadline;  /* what IA32_TSC_DEADLINE holds, 0 disarmed */
@@ -195,6 +197,9 @@ __attribute__((noreturn)) void hv_exit(int status);
 int vmx_enable(unsigned cpu);
 int vmcs_setup(unsigned cpu, uint32_t entry);
 void vmcs_start_real_mode(uint8_t vector);
+uint64_t hv_apic_access_page(void);
+uint8_t *hv_msr_bitmap(unsigned cpu);
+void ept_map_apic_access(unsigned cpu, bool on);
 void vmcs_dump_entry_failure(void);
 
 /* guest.c */

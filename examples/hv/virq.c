@@ -301,6 +301,7 @@ int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level)
 	lc.xapic_id_writable = true;
 	lc.tsc_khz = 1000000; /* nanoseconds are TSC ticks */
 	v->index = index;
+	v->level = level;
 	v->host_apic_id = HOST_APIC[0x20 / 4] >> 24;
 	err = virq_lapic_init(&v->lapic, v->page, &lc, &hv_lapic_ops, v);
 	if (!err)
@@ -315,6 +316,9 @@ int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level)
 	}
 	memset(&xc, 0, sizeof(xc));
 	xc.level = level;
+	xc.virtual_apic_addr = (uint64_t)(uintptr_t)v->page; /* identity mapped */
+	xc.apic_access_addr = level >= VIRQ_VMX_LEVEL_TPR_SHADOW ? hv_apic_access_page() : 0;
+	xc.msr_bitmap = hv_msr_bitmap(index);
 	xc.flags = VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT |
 		   VIRQ_VMX_F_UNRESTRICTED_GUEST;
 	err = virq_vmx_vcpu_init(&v->vx, &v->policy, &v->lapic, &hv_vmx_ops, v, &xc);

@@ -31,9 +31,15 @@
 static uint8_t vmxon_region[HV_MAX_CPUS][4096] __attribute__((aligned(4096)));
 static uint8_t vmcs_region[HV_MAX_CPUS][4096] __attribute__((aligned(4096)));
 static uint8_t msr_bitmap[HV_MAX_CPUS][4096] __attribute__((aligned(4096)));
-static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
-static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
+/* Per vCPU: the top of the EPT tree and the APIC page's table, which
+ * follow that vCPU's LAPIC mode; the guest RAM's PD is shared. */
+static uint64_t ept_pml4[HV_MAX_CPUS][512] __attribute__((aligned(4096)));
+static uint64_t ept_pdpt[HV_MAX_CPUS][512] __attribute__((aligned(4096)));
 static uint64_t ept_pd[512] __attribute__((aligned(4096)));
+/* 3-4 GiB: only the 4 KiB page at the xAPIC base, the APIC-access page. */
+static uint64_t ept_pd_high[HV_MAX_CPUS][512] __attribute__((aligned(4096)));
+static uint64_t ept_pt_apic[HV_MAX_CPUS][512] __attribute__((aligned(4096)));
+static uint8_t apic_access_page[4096] __attribute__((aligned(4096)));
 
 static bool vmx_true_ctls;
 
@@ -163,7 +169,42 @@ static void msr_intercept(uint8_t *bitmap, uint32_t msr)
  * Mechanism", 28.2.6.1 "Memory Type Used for Accessing EPT Paging
  * Structures"). Nothing else is mapped: the LAPIC and I/O APIC pages give
  * EPT violations. Returns the EPT pointer (24.6.11). */
-static int ept_setup(uint64_t *eptp)
+
+uint64_t hv_apic_access_page(void)
+{
+	return (uint64_t)(uintptr_t)apic_access_page;
+}
+
+uint8_t *hv_msr_bitmap(unsigned cpu)
+{
+	return msr_bitmap[cpu];
+}
+
+/* Maps (or unmaps) the APIC-access page at the xAPIC base for this CPU's
+ * vCPU, then invalidates what this CPU cached of its EPT (INVEPT type 1,
+ * single context: SDM Vol. 3C 28.4.3.1 "Operations that Invalidate Cached
+ * Mappings"). From the TPR-shadow level the glue sets "virtualize APIC
+ * accesses" only while the LAPIC is in xAPIC mode; otherwise the page must
+ * not be there, so that an access is an EPT violation the LAPIC answers
+ * (all ones while it is disabled) rather than the page's zeros. */
+void ept_map_apic_access(unsigned cpu, bool on)
+{
+	struct {
+		uint64_t eptp, reserved;
+	} desc = { (uint64_t)(uintptr_t)ept_pml4[cpu] | 6 | (3 << 3), 0 };
+	bool bad;
+
+	ept_pt_apic[cpu][(GUEST_LAPIC_GPA >> 12) & 511] =
+		on ? (uint64_t)(uintptr_t)apic_access_page | 3 : 0;
+	__asm__ volatile("invept %1, %2; setna %0"
+			 : "=qm"(bad)
+			 : "m"(desc), "r"((uint64_t)1)
+			 : "cc", "memory");
+	if (bad)
+		hv_printf("virq-hv: INVEPT failed\n");
+}
+
+static int ept_setup(unsigned cpu, uint64_t *eptp)
 {
 	uint64_t cap = rdmsr(MSR_VMX_EPT_VPID_CAP);
 
@@ -173,11 +214,21 @@ static int ept_setup(uint64_t *eptp)
 			  cap);
 		return -1;
 	}
-	ept_pml4[0] = (uint64_t)(uintptr_t)ept_pdpt | 7;
-	ept_pdpt[0] = (uint64_t)(uintptr_t)ept_pd | 7;
+	ept_pml4[cpu][0] = (uint64_t)(uintptr_t)ept_pdpt[cpu] | 7;
+	ept_pdpt[cpu][0] = (uint64_t)(uintptr_t)ept_pd | 7;
 	for (uint64_t i = 0; i < GUEST_RAM_SIZE >> 21; i++)
 		ept_pd[i] = (GUEST_RAM_HPA + (i << 21)) | 7 | (6 << 3) | (1 << 7);
-	*eptp = (uint64_t)(uintptr_t)ept_pml4 | 6 | (3 << 3);
+	/* The APIC-access page at the default xAPIC base, read/write,
+	 * uncacheable: from the TPR-shadow level, "virtualize APIC accesses"
+	 * turns the guest's accesses to it into APIC-access exits or
+	 * virtualized accesses (SDM Vol. 3C 29.4 "Virtualizing Memory-Mapped
+	 * APIC Accesses"), and exit.c maps it (ept_map_apic_access()) while the
+	 * vCPU's LAPIC is in xAPIC mode; at the injection level it stays
+	 * unmapped and accesses are EPT violations. A base the guest moves
+	 * elsewhere is served by EPT violations at every level. */
+	ept_pdpt[cpu][3] = (uint64_t)(uintptr_t)ept_pd_high[cpu] | 7;
+	ept_pd_high[cpu][(GUEST_LAPIC_GPA >> 21) & 511] = (uint64_t)(uintptr_t)ept_pt_apic[cpu] | 7;
+	*eptp = (uint64_t)(uintptr_t)ept_pml4[cpu] | 6 | (3 << 3);
 	return 0;
 }
 
@@ -210,7 +261,7 @@ int vmcs_setup(unsigned cpu, uint32_t entry)
 	    vmx_ctl("primary", 0x482, 0x48E, 0x91180080U, &proc) ||
 	    vmx_ctl("secondary", MSR_VMX_PROCBASED_CTLS2, 0, 0x82, &proc2) ||
 	    vmx_ctl("exit", 0x483, 0x48F, 0x308200, &exit) ||
-	    vmx_ctl("entry", 0x484, 0x490, 0x8000, &entryc) || ept_setup(&eptp))
+	    vmx_ctl("entry", 0x484, 0x490, 0x8000, &entryc) || ept_setup(cpu, &eptp))
 		return -1;
 	vmwrite(PIN_BASED_CONTROLS, pin);
 	vmwrite(PROC_BASED_CONTROLS, proc);

@@ -15,7 +15,13 @@
 # counted apart: passed, failed, skipped (a skip is never a pass), and the
 # skipped runs with their reasons. It fails when a run failed.
 #
-# Without /dev/kvm it says so and runs the guest programs inside a
+# Without /dev/kvm it says so and first shows the VMX half: the same guest
+# programs under virq-hv (examples/hv), the freestanding hypervisor that
+# links libvirq and its VMX glue, run by Bochs (a full x86 emulator with
+# VMX; scripts/bochs.sh installs it with apt-get as root), in each delivery
+# mode of the glue (injection, TPR shadow, APICv), with each program's
+# PASS lines and the exact VM exits per interrupt of the benchmark guests
+# (bench/bochs.sh). Then it runs the programs under virq-vmm inside a
 # throwaway Linux with KVM under QEMU's emulator (scripts/nested-kvm.sh:
 # about 20 s to boot, and the programs' output appears when that Linux is
 # done). Where that cannot start (no QEMU, not Debian), or with
@@ -24,7 +30,8 @@
 #
 # Environment: VIRQ_DEMO_DIR (build directory, default build/demo),
 # VIRQ_DEMO_SMP (vCPUs, default 4), VIRQ_DEMO_NESTED=0 (no L1),
-# VIRQ_NO_INSTALL=1 (do not install packages).
+# VIRQ_DEMO_BOCHS=0 (no virq-hv part), VIRQ_DEMO_HV_MODES (the virq-hv
+# modes to show, default all), VIRQ_NO_INSTALL=1 (do not install packages).
 
 set -euo pipefail
 
@@ -117,6 +124,71 @@ run_guests()
 	[ "$runs_fail" -eq 0 ]
 }
 
+# virq-hv under Bochs: every guest program in each VMX glue mode (as the
+# meson suite 'vmx' runs them: tests/guests/run-bochs.sh with the same
+# vCPU counts and words), two at a time, then the exits per interrupt.
+# Prints each program's PASS/FAIL/SKIP lines and virq-hv's exit summary;
+# fails when a run failed.
+HV_MODES=${VIRQ_DEMO_HV_MODES:-inject tpr-shadow}
+run_hv_guests()
+{
+	local images=() img name mode smp words rc n i out=$1 fail=0
+	local runs_pass=0 runs_fail=0 runs_skip=0
+
+	mapfile -t images < <(find "$DIR/tests/guests" -maxdepth 1 -name '*.elf' | sort)
+	echo "libvirq $version: virq-hv, a freestanding VMX hypervisor linking libvirq, runs"
+	echo "${#images[@]} guest programs under Bochs, in each delivery mode of the VMX glue"
+	echo "(hypervisor: examples/hv/; glue: lib/vmx-glue/; guests: tests/guests/)"
+	for mode in $HV_MODES; do
+		echo
+		echo "=================== virq-hv mode=$mode ==================="
+		n=0
+		for img in "${images[@]}"; do
+			name=$(basename "$img" .elf)
+			case $name in
+			lapic_smp_boot | lapic_xapic_id) smp=4 ;;
+			lapic_ipi | msi) smp=3 ;;
+			*) smp=2 ;;
+			esac
+			words=()
+			case $name in lapic_*) words=(expect-x2apic expect-tsc-deadline) ;; esac
+			# two runs at a time (Bochs uses one host CPU each)
+			while [ "$(jobs -rp | wc -l)" -ge 2 ]; do
+				sleep 0.2
+			done
+			(
+				rc=0
+				bash tests/guests/run-bochs.sh --mode "$mode" --smp "$smp" \
+					"$DIR/examples/hv/virq-hv.elf" "$img" ${words[@]+"${words[@]}"} \
+					>"$out/$mode-$n" 2>&1 || rc=$?
+				echo "$rc" >"$out/$mode-$n.rc"
+			) &
+			n=$((n + 1))
+		done
+		wait
+		for i in "${!images[@]}"; do
+			rc=$(cat "$out/$mode-$i.rc" 2>/dev/null || echo 1)
+			name=$(basename "${images[i]}" .elf)
+			echo
+			echo "--- $name ($mode) ---"
+			grep -E '^(PASS|FAIL|SKIP|SUMMARY|quirk|run-bochs)|exits per injected|^virq-hv: vCPU [0-9]+: [0-9]+ VM exits' \
+				"$out/$mode-$i" || true
+			case $rc in
+			0) runs_pass=$((runs_pass + 1)) ;;
+			77) runs_skip=$((runs_skip + 1)) ;;
+			*) runs_fail=$((runs_fail + 1)) ;;
+			esac
+		done
+	done
+	echo
+	echo "demo: virq-hv runs: $runs_pass passed, $runs_fail failed, $runs_skip skipped"
+	echo
+	echo "VM exits per interrupt under virq-hv (exact: Bochs counts them; bench/bochs.sh):"
+	bash bench/bochs.sh -B "$DIR" --ms 5 --modes "${HV_MODES// /,}" \
+		--only self_ipi_x2apic,lapic_timer_deadline,ioapic_level,ipi_pingpong_x2apic || fail=1
+	[ "$runs_fail" -eq 0 ] && [ "$fail" -eq 0 ]
+}
+
 kvm_usable()
 {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ]
@@ -136,7 +208,7 @@ if [ "${VIRQ_NO_INSTALL:-0}" != 1 ]; then
 		virq_warn "continuing; the build may fail"
 fi
 
-opts=(--buildtype=release -Dtests=disabled -Dfuzz=disabled -Dbench=disabled
+opts=(--buildtype=release -Dtests=disabled -Dfuzz=disabled -Dbench=enabled
       -Ddocs=disabled -Dexamples=enabled)
 if [ -f "$DIR/build.ninja" ]; then
 	meson setup --reconfigure "$DIR" "${opts[@]}" >/dev/null ||
@@ -154,6 +226,15 @@ if [ -x "$DIR/examples/virq-vmm" ] && kvm_usable; then
 	exit
 fi
 
+hv_rc=0
+if [ -f "$DIR/examples/hv/virq-hv.elf" ] && [ "${VIRQ_DEMO_BOCHS:-1}" != 0 ]; then
+	echo "libvirq $version: no /dev/kvm here. First the VMX half, under Bochs."
+	hv_out=$(mktemp -d)
+	run_hv_guests "$hv_out" || hv_rc=1
+	rm -rf "$hv_out"
+	echo
+fi
+
 if [ -x "$DIR/examples/virq-vmm" ] && [ "${VIRQ_DEMO_NESTED:-1}" != 0 ]; then
 	echo "libvirq $version: no /dev/kvm: running the guest programs inside an L1 Linux with"
 	echo "KVM under QEMU TCG, about 20 s to boot; their output follows when the L1 is done."
@@ -162,11 +243,12 @@ if [ -x "$DIR/examples/virq-vmm" ] && [ "${VIRQ_DEMO_NESTED:-1}" != 0 ]; then
 		bash scripts/nested-kvm.sh bash scripts/demo.sh || rc=$?
 	# 125: the L1 could not be started at all; fall back to what needs no
 	# KVM. Anything else is the guests' verdict (124: the L1 hung).
-	[ "$rc" -ne 125 ] && exit "$rc"
+	[ "$rc" -ne 125 ] && { [ "$hv_rc" -eq 0 ] && exit "$rc"; exit 1; }
 	echo "demo: no L1 either (nested-kvm exit 125, reason above)."
 fi
 
 echo "libvirq $version: /dev/kvm is not available here, so no guest can run."
 echo "Running examples/minimal-embedder instead (source: examples/minimal-embedder/main.c)."
 echo
-exec "$DIR/examples/minimal-embedder"
+"$DIR/examples/minimal-embedder" || exit 1
+exit "$hv_rc"

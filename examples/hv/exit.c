@@ -23,6 +23,7 @@
 #define EXIT_WRMSR 32
 #define EXIT_EPT_VIOLATION 48
 #define EXIT_EPT_MISCONFIG 49
+#define EXIT_PREEMPTION_TIMER 52
 
 #define HV_FAILED 2 /* our exit status when the hv, not the guest, failed */
 
@@ -355,6 +356,23 @@ static void apic_page_follow(struct vcpu *v)
 	}
 }
 
+/* The policy wants the vCPU back right after this entry (one event per
+ * entry, another waits): the VMX-preemption timer at 0 makes the exit come
+ * before the guest's first instruction (SDM Vol. 3C 25.5.1 "VMX-Preemption
+ * Timer"), after the injected event's delivery. */
+static void immediate_exit(struct vcpu *v, bool on)
+{
+	uint64_t pin;
+
+	if (on == v->preempt_armed)
+		return;
+	pin = vmread(PIN_BASED_CONTROLS);
+	vmwrite(PIN_BASED_CONTROLS, on ? pin | PIN_PREEMPTION_TIMER : pin & ~PIN_PREEMPTION_TIMER);
+	if (on)
+		vmwrite(VMX_PREEMPTION_TIMER, 0);
+	v->preempt_armed = on;
+}
+
 /* The glue's verdict on an entry that must not happen now. */
 static void no_entry(struct vcpu *v, const struct virq_vmx_entry *e)
 {
@@ -392,6 +410,7 @@ void vcpu_loop(struct vcpu *v)
 			no_entry(v, &e);
 			continue;
 		}
+		immediate_exit(v, e.flags & VIRQ_VMX_ENTRY_IMMEDIATE_EXIT);
 		if (vmx_run(&v->regs, launched)) {
 			hv_printf("virq-hv: FAIL: VM%s failed, VM-instruction error %u\n",
 				  launched ? "RESUME" : "LAUNCH",
@@ -441,6 +460,8 @@ void vcpu_loop(struct vcpu *v)
 				break;
 			case EXIT_CR_ACCESS:
 				cr_exit(v);
+				break;
+			case EXIT_PREEMPTION_TIMER: /* immediate_exit(): nothing more */
 				break;
 			case EXIT_EPT_VIOLATION:
 				mmio_exit(v, vmread(GUEST_PHYSICAL_ADDRESS));

@@ -90,6 +90,9 @@ enum vmcs_field {
 	HOST_RIP = 0x6C16,
 };
 
+/* Pin-based control "activate VMX-preemption timer" (SDM Vol. 3C 24.6.1). */
+#define PIN_PREEMPTION_TIMER (1ULL << 6)
+
 /* Guest general registers as vmx_run (boot.S) loads and stores them. */
 struct guest_regs {
 	uint64_t rax, rcx, rdx, rbx, rbp, rsi, rdi;
@@ -119,6 +122,7 @@ struct vcpu {
 	uint32_t level;        /* the VMX glue's (virq_vmx_config::level) */
 	uint32_t host_apic_id; /* of the physical CPU that runs it */
 	bool no_virtual_wire;
+	bool preempt_armed;      /* the VMX-preemption timer is on (at 0) */
 	bool apic_page_mapped;   /* the APIC-access page, from the TPR-shadow level */
 	bool timer_armed;        /* the LAPIC's timer_arm/timer_cancel */
 	uint64_t timer_deadline; /* TSC (= ns) */

@@ -32,7 +32,7 @@ static uint8_t vmcs_region[4096] __attribute__((aligned(4096)));
 static uint8_t msr_bitmap[4096] __attribute__((aligned(4096)));
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
-static uint64_t ept_pd[512] __attribute__((aligned(4096)));
+uint64_t ept_pd[512] __attribute__((aligned(4096)));
 
 static bool vmx_true_ctls;
 

@@ -18,10 +18,13 @@
  *   deliver it again: the handler runs exactly once, on that page, and the
  *   hv saw IDT-vectoring information 0x80000061 (valid, external
  *   interrupt, vector 0x61).
- * - reinject_exception_ept: the same with real faults (no INT n): #UD from
- *   UD2 (0x80000306: valid, hardware exception, vector 6) and #GP from a
+ * - reinject_exception_ept: the same with real exceptions (no INT n): #UD
+ *   from UD2 (0x80000306: valid, hardware exception, vector 6), #GP from a
  *   selector beyond the GDT limit (0x80000B0D: with an error code, which
- *   the handler must see again).
+ *   the handler must see again) and a single-step #DB (0x80000301), a
+ *   trap: a fault dropped instead of re-injected would be raised again
+ *   when the guest resumed at the faulting instruction, so only the trap
+ *   shows a lost exception (the handler then sees the wrong RIP).
  *
  * Without the port (virq-vmm, QEMU: IN 0x2110 reads all ones) the last two
  * checks still deliver the events through the IST page, unarmed, and check
@@ -55,6 +58,7 @@ static volatile uint32_t runs;
 static volatile uint64_t seen_frame, seen_error, seen_rip, seen_cr2;
 /* Where the faulting instruction is and where to resume. */
 static volatile uint64_t fault_rip, resume_rip, resume_rsp;
+static volatile bool cur_trap;
 
 static uint64_t read_cr2(void)
 {
@@ -174,7 +178,13 @@ static void on_fault(struct frame *f)
 	seen_frame = (uintptr_t)f;
 	seen_error = f->error;
 	seen_rip = f->rip;
-	f->rip = resume_rip; /* fault class: RIP is the faulting instruction */
+	/* A fault's saved RIP is the faulting instruction: resume past it. A
+	 * trap's is already past its instruction; and should the single step
+	 * be lost, the step after it traps here with a RIP the check rejects,
+	 * and TF is cleared all the same. */
+	if (!cur_trap)
+		f->rip = resume_rip;
+	f->rflags &= ~0x100ULL; /* TF */
 }
 
 static __attribute__((noinline)) void raise_ud(void)
@@ -212,6 +222,30 @@ static __attribute__((noinline)) void raise_gp(void)
 			 : "memory");
 }
 
+/* Single step (RFLAGS.TF set by POPF): a trap after the NOP that follows
+ * ("Single-Step Exception Condition"), whose saved RIP is the next
+ * instruction. A trap is not raised again by re-executing anything: if the
+ * event whose delivery exited were dropped instead of re-injected, no
+ * handler would run. (A dropped #UD or #GP would come back by itself when
+ * the guest resumed at the faulting instruction.) */
+static __attribute__((noinline)) void raise_db(void)
+{
+	uint64_t t;
+
+	__asm__ volatile("lea 1f(%%rip), %0\n\t"
+			 "mov %0, %1\n\t"
+			 "lea 2f(%%rip), %0\n\t"
+			 "mov %0, %2\n\t"
+			 "pushfq\n\t"
+			 "orq $0x100, (%%rsp)\n\t"
+			 "popfq\n\t"
+			 "1: nop\n\t"
+			 "2:"
+			 : "=&r"(t), "=m"(fault_rip), "=m"(resume_rip)
+			 :
+			 : "memory", "cc");
+}
+
 static void raise_test_vector(void)
 {
 	apic_icr(ICR_FIXED | ICR_ASSERT | ICR_SELF | V_TEST, 0);
@@ -223,7 +257,8 @@ struct event {
 	unsigned vec;
 	void (*raise)(void);
 	uint32_t idt_info; /* IDT-vectoring information the hv must record */
-	bool fault;
+	bool exception;    /* on_fault(): no EOI, resumes at resume_rip */
+	bool trap;         /* saved RIP after the instruction (resume_rip) */
 	bool has_error;
 	uint32_t error;
 };
@@ -235,8 +270,9 @@ static void event_on_fault_page(const struct event *ev, bool armed)
 	uint64_t flags = read_flags();
 
 	ist_set_stack(IST_FAULT_PAGE, (uintptr_t)fault_page + sizeof(fault_page));
-	set_handler(ev->vec, ev->fault ? on_fault : on_test_vector);
+	set_handler(ev->vec, ev->exception ? on_fault : on_test_vector);
 	set_ist(ev->vec, IST_FAULT_PAGE);
+	cur_trap = ev->trap;
 	for (unsigned r = 0; r < ROUNDS; r++) {
 		uint32_t before = armed ? inl(PORT_FAULT_ONCE) : 0;
 
@@ -254,13 +290,18 @@ static void event_on_fault_page(const struct event *ev, bool armed)
 		if (runs && !in_fault_page(seen_frame))
 			test_fail("%s round %u: handler frame at 0x%llx, not on the IST page",
 				  ev->what, r, (unsigned long long)seen_frame);
-		if (runs && ev->fault && seen_rip != fault_rip)
+		if (runs && ev->trap && seen_rip != resume_rip)
+			test_fail("%s round %u: saved RIP 0x%llx, expected 0x%llx after the "
+				  "stepped instruction",
+				  ev->what, r, (unsigned long long)seen_rip,
+				  (unsigned long long)resume_rip);
+		if (runs && ev->exception && !ev->trap && seen_rip != fault_rip)
 			test_fail("%s round %u: saved RIP 0x%llx, the fault is at 0x%llx", ev->what,
 				  r, (unsigned long long)seen_rip, (unsigned long long)fault_rip);
 		if (runs && ev->has_error && seen_error != ev->error)
 			test_fail("%s round %u: error code 0x%llx, expected 0x%x", ev->what, r,
 				  (unsigned long long)seen_error, ev->error);
-		if (!ev->fault && (apic_isr(ev->vec) || apic_irr(ev->vec)))
+		if (!ev->exception && (apic_isr(ev->vec) || apic_irr(ev->vec)))
 			test_fail("%s round %u: vector 0x%x still pending (ISR %u, IRR %u)",
 				  ev->what, r, ev->vec, apic_isr(ev->vec), apic_irr(ev->vec));
 		if (armed) {
@@ -313,7 +354,7 @@ static void reinject_exception_ept(void)
 		.vec = 6,
 		.raise = raise_ud,
 		.idt_info = 0x80000000u | (3u << 8) | 6, /* valid, hardware exception */
-		.fault = true,
+		.exception = true,
 	};
 	static const struct event gp = {
 		.what = "#GP (mov to fs)",
@@ -321,15 +362,24 @@ static void reinject_exception_ept(void)
 		.raise = raise_gp,
 		/* valid, error code valid (bit 11), hardware exception */
 		.idt_info = 0x80000000u | (1u << 11) | (3u << 8) | 13,
-		.fault = true,
+		.exception = true,
 		.has_error = true,
 		.error = BAD_SELECTOR,
+	};
+	static const struct event db = {
+		.what = "#DB (single step)",
+		.vec = 1,
+		.raise = raise_db,
+		.idt_info = 0x80000000u | (3u << 8) | 1, /* valid, hardware exception */
+		.exception = true,
+		.trap = true,
 	};
 	bool armed = fault_port_present();
 
 	test_begin("reinject_exception_ept");
 	event_on_fault_page(&ud, armed);
 	event_on_fault_page(&gp, armed);
+	event_on_fault_page(&db, armed);
 	if (!armed)
 		test_skip("no fault-once port 0x2110 (virq-hv only): delivered through the "
 			  "IST page without an EPT violation");

@@ -79,7 +79,7 @@ static void disarm(void)
 {
 	if (armed_gpa == ~0ULL)
 		return;
-	ept_pd[armed_gpa >> 21] = saved_pde;
+	ept_guest_pd()[armed_gpa >> 21] = saved_pde;
 	armed_gpa = ~0ULL;
 	(void)invept();
 }
@@ -93,7 +93,7 @@ static void arm(uint64_t gpa)
 		hv_printf("virq-hv: fault-once: %lx is outside guest RAM, ignored\n", gpa);
 		return;
 	}
-	pde = ept_pd[idx];
+	pde = ept_guest_pd()[idx];
 	if (!(pde & EPT_LARGE) || !(pde & EPT_RWX)) {
 		hv_printf("virq-hv: fault-once: EPT PDE %lx for %lx is not a 2 MiB page\n", pde,
 			  gpa);
@@ -104,7 +104,7 @@ static void arm(uint64_t gpa)
 	fault_pt[(page >> 12) & 511] &= ~EPT_RWX;
 	saved_pde = pde;
 	armed_gpa = page;
-	ept_pd[idx] = (uint64_t)(uintptr_t)fault_pt | EPT_RWX; /* identity-mapped host */
+	ept_guest_pd()[idx] = (uint64_t)(uintptr_t)fault_pt | EPT_RWX; /* host: identity map */
 	if (!invept()) {
 		hv_printf("virq-hv: fault-once: no usable INVEPT, page not unmapped\n");
 		disarm();

@@ -186,7 +186,7 @@ __attribute__((noreturn)) void hv_exit(int status);
 int vmx_enable(void);
 int vmcs_setup(uint32_t entry);
 void vmcs_dump_entry_failure(void);
-extern uint64_t ept_pd[512]; /* guest-physical 0-1 GiB, 2 MiB entries */
+uint64_t *ept_guest_pd(void); /* guest-physical 0-1 GiB, 512 2 MiB entries */
 
 /* fault.c: the fault-once test port (0x2110, 0x2114) and its EPT hook */
 bool fault_port(struct vcpu *v, unsigned port, bool in, unsigned size, uint32_t *val);

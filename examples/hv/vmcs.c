@@ -32,7 +32,7 @@ static uint8_t vmcs_region[4096] __attribute__((aligned(4096)));
 static uint8_t msr_bitmap[4096] __attribute__((aligned(4096)));
 static uint64_t ept_pml4[512] __attribute__((aligned(4096)));
 static uint64_t ept_pdpt[512] __attribute__((aligned(4096)));
-uint64_t ept_pd[512] __attribute__((aligned(4096)));
+static uint64_t ept_pd[512] __attribute__((aligned(4096)));
 
 static bool vmx_true_ctls;
 
@@ -282,4 +282,11 @@ void vmcs_dump_entry_failure(void)
 		  vmread(GUEST_CR0), vmread(GUEST_CR4), vmread(GUEST_IA32_EFER), vmread(GUEST_RIP),
 		  vmread(GUEST_RFLAGS), vmread(VM_ENTRY_CONTROLS), vmread(GUEST_ES_AR + 2),
 		  vmread(GUEST_ES_AR + 14));
+}
+
+/* The EPT page directory of guest-physical 0-1 GiB (2 MiB entries), for
+ * fault.c's fault-once page. */
+uint64_t *ept_guest_pd(void)
+{
+	return ept_pd;
 }

@@ -133,7 +133,9 @@ static void io_exit(struct vcpu *v)
 	v->exits_io++;
 	if (q & 0x10)
 		unexpected(v, EXIT_IO, "string I/O is not emulated");
-	if (hv_pio((uint16_t)port, in, size, in ? &res : &val)) {
+	if (fault_port(v, port, in, size, in ? &res : &val)) {
+		/* the fault-once test port (fault.c) */
+	} else if (hv_pio((uint16_t)port, in, size, in ? &res : &val)) {
 		/* libvirq's controllers and the interrupt-raising test devices */
 	} else if (in) {
 		if (port == 0x3FD) /* COM1 LSR: THR and transmitter empty */
@@ -464,6 +466,8 @@ void vcpu_loop(struct vcpu *v)
 			case EXIT_PREEMPTION_TIMER: /* immediate_exit(): nothing more */
 				break;
 			case EXIT_EPT_VIOLATION:
+				if (fault_ept_hit(v, vmread(GUEST_PHYSICAL_ADDRESS)))
+					break;
 				mmio_exit(v, vmread(GUEST_PHYSICAL_ADDRESS));
 				break;
 			default:

@@ -205,6 +205,11 @@ uint64_t hv_apic_access_page(void);
 uint8_t *hv_msr_bitmap(unsigned cpu);
 void ept_map_apic_access(unsigned cpu, bool on);
 void vmcs_dump_entry_failure(void);
+uint64_t *ept_guest_pd(void); /* guest-physical 0-1 GiB, 512 2 MiB entries */
+
+/* fault.c: the fault-once test port (0x2110, 0x2114) and its EPT hook */
+bool fault_port(struct vcpu *v, unsigned port, bool in, unsigned size, uint32_t *val);
+bool fault_ept_hit(struct vcpu *v, uint64_t gpa);
 
 /* guest.c */
 int guest_load(const void *elf, size_t size, const char *cmdline, const void *mod, size_t mod_size,

@@ -389,3 +389,10 @@ void vmcs_dump_entry_failure(void)
 		  vmread(GUEST_RFLAGS), vmread(VM_ENTRY_CONTROLS), vmread(GUEST_ES_AR + 2),
 		  vmread(GUEST_ES_AR + 14));
 }
+
+/* The EPT page directory of guest-physical 0-1 GiB (2 MiB entries), for
+ * fault.c's fault-once page. */
+uint64_t *ept_guest_pd(void)
+{
+	return ept_pd;
+}

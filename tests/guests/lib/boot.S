@@ -2,7 +2,8 @@
 /*
  * Multiboot v1 entry, 32-bit -> long mode switch, GDT, identity page tables
  * (0-4 GiB, 2 MiB pages, 0xFE000000+ uncached), 256 interrupt stubs, and
- * the AP trampoline.
+ * the AP trampoline. The GDT keeps a 64-bit TSS descriptor slot per CPU
+ * (selector 0x20 + 16 * APIC ID), empty until lib.c's tss_load().
  *
  * Only far jumps change CS: no IRET outside 64-bit mode, no INT n.
  */
@@ -211,6 +212,9 @@ gdt:
 	.quad 0x00CF9A000000FFFF	/* 0x08: code, 32-bit */
 	.quad 0x00CF92000000FFFF	/* 0x10: data */
 	.quad 0x00AF9A000000FFFF	/* 0x18: code, 64-bit */
+	.globl gdt_tss
+gdt_tss:	/* 0x20 + 16 * cpu: 64-bit TSS descriptors, filled by tss_load() */
+	.fill 2 * MAX_CPUS, 8, 0
 gdt_end:
 	.balign 4
 	.word 0

@@ -301,8 +301,9 @@ typedef void (*irq_handler_t)(struct frame *f);
 /*
  * With no handler, a vector >= 32 is counted and gets a LAPIC EOI (but
  * not VEC_SPURIOUS); vector 2 (NMI) is counted. Any other exception
- * without a fixup fails the program. Counts are per CPU and only written
- * by that CPU's handler.
+ * without a fixup or a handler fails the program (an exception with both
+ * goes to the fixup). Counts are per CPU and only written by that CPU's
+ * handler.
  */
 void set_handler(unsigned vec, irq_handler_t h);
 extern volatile uint32_t irq_count[MAX_CPUS][256];
@@ -310,12 +311,30 @@ extern volatile uint32_t irq_count[MAX_CPUS][256];
 uint32_t irq_total(unsigned vec);
 void irq_counts_clear(void);
 
+/*
+ * Interrupt stack table (SDM Vol. 3A "Stack Switching in IA-32e Mode",
+ * "Interrupt Stack Table"): set_ist() gives vector vec's IDT gate IST
+ * slot ist (1-7; 0 = no stack switch; the IDT is shared by all CPUs), and
+ * ist_set_stack() puts top in this CPU's TSS as slot ist, loading this
+ * CPU's 64-bit TSS (GDT selector TSS_SEL(cpu)) first if it has none yet.
+ * A handler running on an IST stack outside stacks[] is still on the
+ * right CPU for cpu_id(): it then reads the task register (STR).
+ */
+#define TSS_SEL(cpu) (0x20u + 16u * (cpu))
+void set_ist(unsigned vec, unsigned ist);
+void ist_set_stack(unsigned ist, uint64_t top);
+
 static inline unsigned cpu_id(void)
 {
 	extern char stacks[];
 	uintptr_t sp;
+	uint16_t tr;
 	__asm__ volatile("mov %%rsp, %0" : "=r"(sp));
-	return (unsigned)((sp - (uintptr_t)stacks) / STACK_SIZE);
+	if (sp - (uintptr_t)stacks < (uintptr_t)MAX_CPUS * STACK_SIZE)
+		return (unsigned)((sp - (uintptr_t)stacks) / STACK_SIZE);
+	/* On an IST stack: the TSS this CPU loaded says which CPU it is. */
+	__asm__ volatile("str %0" : "=r"(tr));
+	return tr >= TSS_SEL(0) && tr < TSS_SEL(MAX_CPUS) ? (tr - TSS_SEL(0)) / 16u : 0;
 }
 
 /* ---------------------------------------------------------------------- */

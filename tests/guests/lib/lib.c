@@ -462,9 +462,10 @@ void handler(uint64_t vector, struct frame *f)
 				return;
 			}
 		}
-		panic("unexpected exception %u on cpu %u: rip 0x%llx error 0x%llx",
-		      (unsigned)vector, cpu, (unsigned long long)f->rip,
-		      (unsigned long long)f->error);
+		if (!handlers[vector])
+			panic("unexpected exception %u on cpu %u: rip 0x%llx error 0x%llx",
+			      (unsigned)vector, cpu, (unsigned long long)f->rip,
+			      (unsigned long long)f->error);
 	}
 	irq_count[cpu][vector]++;
 	if (handlers[vector])
@@ -493,6 +494,55 @@ static void idt_init(void)
 		e[11] = (uint8_t)(a >> 56);
 		e[12] = e[13] = e[14] = e[15] = 0;
 	}
+}
+
+/* 64-bit TSS (SDM Vol. 3A "Task Management in 64-bit Mode", "64-Bit
+ * Task State Segment (TSS)"): RSP0-2 unused (everything runs at CPL 0),
+ * IST1-7, no I/O permission bitmap (its offset is the TSS limit + 1). */
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+static struct tss64 tss[MAX_CPUS] __attribute__((aligned(64)));
+static bool tss_loaded[MAX_CPUS];
+
+/* This CPU's TSS descriptor (SDM Vol. 3A "TSS Descriptor in 64-bit
+ * Mode": 16 bytes, type 9 = available 64-bit TSS, present), then LTR,
+ * which marks it busy. */
+static void tss_load(unsigned cpu)
+{
+	extern uint64_t gdt_tss[];
+	uint64_t base = (uint64_t)(uintptr_t)&tss[cpu], limit = sizeof(tss[cpu]) - 1;
+	uint16_t sel = (uint16_t)TSS_SEL(cpu);
+
+	tss[cpu].iomap_base = sizeof(tss[cpu]);
+	gdt_tss[2 * cpu] = (limit & 0xFFFF) | (base & 0xFFFFFF) << 16 | 0x89ULL << 40 |
+			   (limit >> 16 & 0xF) << 48 | (base >> 24 & 0xFF) << 56;
+	gdt_tss[2 * cpu + 1] = base >> 32;
+	__asm__ volatile("ltr %0" : : "r"(sel) : "memory");
+	tss_loaded[cpu] = true;
+}
+
+void ist_set_stack(unsigned ist, uint64_t top)
+{
+	unsigned cpu = cpu_id();
+
+	if (ist < 1 || ist > 7)
+		panic("IST slot %u (1-7)", ist);
+	if (!tss_loaded[cpu])
+		tss_load(cpu);
+	tss[cpu].ist[ist - 1] = top;
+}
+
+void set_ist(unsigned vec, unsigned ist)
+{
+	idt[16 * (vec & 0xFF) + 4] = (uint8_t)(ist & 7);
 }
 
 /* ---------------------------------------------------------------------- */

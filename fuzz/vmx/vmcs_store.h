@@ -12,7 +12,7 @@
 
 #include "../fuzz_common.h"
 
-#define NF 48U
+#define NF 64U
 
 struct fz {
 	uint32_t page[1024] __attribute__((aligned(4096)));
@@ -31,6 +31,10 @@ struct fz {
 	 * at most an exception and an interrupt, NMI or INT n (vcpu.h). */
 	uint32_t reinj[2];
 	unsigned nreinj;
+	uint32_t level;     /* virq_vmx_config::level */
+	uint8_t cpuq[8][2]; /* OP_CPU actions for the next guest run */
+	unsigned ncpu;
+	bool entered; /* the last prepare let the guest run */
 };
 
 static struct fz *g;
@@ -56,7 +60,9 @@ static void set(struct fz *f, uint32_t field, uint64_t v)
 	*slot(f, field) = v;
 }
 
-static void check_written(struct fz *f)
+/* The checks on what the store holds; @event: the 0x4016 value too (else
+ * only the control checks, as after the CPU took the event). */
+static void check_written(struct fz *f, bool event)
 {
 	struct virq_vmx_check_env env = {
 		.vmx_basic = f->caps[0],
@@ -66,9 +72,15 @@ static void check_written(struct fz *f)
 		.interruptibility = (uint32_t)get(f, VIRQ_VMCS_GUEST_INTERRUPTIBILITY),
 		.activity = (uint32_t)get(f, VIRQ_VMCS_GUEST_ACTIVITY_STATE),
 		.cr0 = get(f, VIRQ_VMCS_GUEST_CR0),
+		.vtpr = (uint8_t)f->page[0x80 / 4],
+		.proc_ctls = (uint32_t)get(f, VIRQ_VMCS_PROC_BASED_CTLS),
+		.tpr_threshold = (uint32_t)get(f, VIRQ_VMCS_TPR_THRESHOLD),
+		.virtual_apic_addr = get(f, VIRQ_VMCS_VIRTUAL_APIC_ADDR),
+		.apic_access_addr = get(f, VIRQ_VMCS_APIC_ACCESS_ADDR),
 	};
 
-	int rc = virq_vmx_check_entry_event(&env, (uint32_t)get(f, VIRQ_VMCS_ENTRY_INTR_INFO),
+	int rc = virq_vmx_check_entry_event(&env,
+					    event ? (uint32_t)get(f, VIRQ_VMCS_ENTRY_INTR_INFO) : 0,
 					    (uint32_t)get(f, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE),
 					    (uint32_t)get(f, VIRQ_VMCS_ENTRY_INSN_LEN));
 
@@ -93,7 +105,7 @@ static void h_vmwrite(void *ctx, uint32_t field, uint64_t v)
 	set(f, field, v);
 	if (field == VIRQ_VMCS_ENTRY_INTR_INFO) {
 		f->intr_writes++;
-		check_written(f);
+		check_written(f, true);
 	}
 }
 

@@ -244,18 +244,20 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	int16_t irrv;               /* highest IRR vector or -1; always exact */
 	uint8_t mp_state;
 	bool timer_armed;
-	bool in_error;         /* LVT Error delivery in progress (no recursion) */
-	bool active;           /* globally and software enabled; always exact */
-	uint8_t irr_sum;       /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
-	uint8_t isr_sum;       /* same for ISR */
-	uint8_t tmr_sum;       /* same for TMR */
-	uint8_t dest_depth;    /* nesting of dest_begin/dest_end (owner) */
-	uint32_t dest_seq;     /* odd while ID/LDR/DFR/mode change (match_dest) */
-	uint8_t lint_vec[2];   /* vector LINTp delivered, while its Remote IRR is set */
-	uint8_t lint_rirr;     /* bit p: LVT LINTp Remote IRR set; exact */
-	uint8_t accel;         /* enum virq_lapic_accel (owner) */
-	uint32_t eoi_exit_gen; /* owner: bumped at every change of eoi_exit */
-	uint64_t eoi_exit[4];  /* owner: EOI-exit bitmap; always exact */
+	bool in_error;          /* LVT Error delivery in progress (no recursion) */
+	bool active;            /* globally and software enabled; always exact */
+	uint8_t irr_sum;        /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
+	uint8_t isr_sum;        /* same for ISR */
+	uint8_t tmr_sum;        /* same for TMR */
+	uint8_t dest_depth;     /* nesting of dest_begin/dest_end (owner) */
+	uint32_t dest_seq;      /* odd while ID/LDR/DFR/mode change (match_dest) */
+	uint8_t lint_vec[2];    /* vector LINTp delivered, while its Remote IRR is set */
+	uint8_t lint_rirr;      /* bit p: LVT LINTp Remote IRR set; exact */
+	uint8_t accel;          /* enum virq_lapic_accel (owner) */
+	uint32_t eoi_exit_gen;  /* owner: bumped at every change of eoi_exit */
+	uint64_t eoi_exit[4];   /* owner: EOI-exit bitmap; always exact */
+	uint32_t hw_snap[14];   /* owner: trap-written registers at virq_lapic_hw_enter() */
+	uint32_t hw_snap_valid; /* owner: hw_snap taken and not consumed yet */
 };
 
 /**
@@ -712,6 +714,13 @@ VIRQ_API enum virq_lapic_accel virq_lapic_get_accel(const struct virq_lapic *lap
  * I/O APICs as if it were level-triggered, as when an edge and a level
  * source share a vector.
  *
+ * With ::VIRQ_LAPIC_ACCEL_APICV and a record of virq_lapic_hw_enter(), a
+ * register APIC-register virtualization let the guest write whose page
+ * value differs from the record (an APIC write whose exit never came: the
+ * SDM lets an intervening VM exit cancel it) gets its side effects here,
+ * as virq_lapic_hw_write() gives them; an ICR low the CPU could have
+ * handled as a virtualized self IPI is kept without sending again.
+ *
  * With ::VIRQ_LAPIC_ACCEL_NONE it does nothing (the CPU wrote nothing).
  *
  * @note Owner thread.
@@ -736,6 +745,54 @@ VIRQ_API void virq_lapic_hw_sync(struct virq_lapic *lapic);
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_hw_eoi(struct virq_lapic *lapic, uint8_t vector);
+
+/**
+ * @brief Right before a VM entry with ::VIRQ_LAPIC_ACCEL_APICV: records the
+ *        registers APIC-register virtualization lets the guest write.
+ *
+ * With APIC-register virtualization the CPU stores a guest's xAPIC write
+ * of ID, LDR, DFR, SVR, ESR, ICR low, an LVT entry (timer, thermal,
+ * performance counter, LINT0, LINT1, error), initial count or divide
+ * configuration in the page, then exits ("APIC write", trap-like) so the
+ * write's side effects can run; the register's previous value is gone
+ * from the page by then, and several side effects depend on it (a timer
+ * mode change, the software-disable transition of SVR, a LINT entry's
+ * Remote IRR, the timer's count at a new divisor). This call keeps those
+ * registers; virq_lapic_hw_write() and virq_lapic_hw_sync() use the copy
+ * once, at the next exit. The last call before each entry, after every
+ * other call on this LAPIC. Does nothing in the other modes.
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_hw_enter(struct virq_lapic *lapic);
+
+/**
+ * @brief APIC-write VM exit (basic exit reason 56): the CPU stored a guest
+ *        write at page @p offset; run the write's side effects.
+ *
+ * Re-synchronises first (as virq_lapic_hw_sync()), then performs the write
+ * of the value the page now holds exactly as virq_lapic_mmio_write() would
+ * have, against the register's value recorded by virq_lapic_hw_enter():
+ * only the writable bits are kept, a write the register ignores (ID when
+ * not writable, any write outside xAPIC mode) leaves it as it was, an ICR
+ * low write sends the IPI, an LVT or SVR write makes its transitions. In
+ * x2APIC mode, offset 0x3F0 is a WRMSR to SELF IPI with a vector below 16
+ * ("virtualize x2APIC mode"): the illegal-vector error is raised. Offsets
+ * 0x080 (TPR, virtualized) and 0x310 (ICR high, stored only) need nothing
+ * beyond the resync, and neither does any offset no write reaches.
+ *
+ * Without a record (no virq_lapic_hw_enter() since the last exit) the
+ * previous value is taken to be the written one, with the Remote IRR the
+ * LAPIC knows and a reserved timer mode read as one-shot: invariants hold,
+ * but a transition may be missed.
+ *
+ * In any mode the register values the page holds are validated before
+ * they are believed, so a hostile page value breaks no invariant.
+ *
+ * @param lapic   The LAPIC.
+ * @param offset  Exit qualification bits 11:0 (the low 4 bits are ignored).
+ * @note Owner thread.
+ */
+VIRQ_API void virq_lapic_hw_write(struct virq_lapic *lapic, uint32_t offset);
 
 /**
  * @brief RVI, the requesting virtual interrupt: the highest vector in IRR,

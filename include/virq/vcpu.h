@@ -28,6 +28,13 @@
  * for an NMI window. Two NMIs the LAPIC took at once
  * (virq_lapic_events::nmi_count) are two held NMIs.
  *
+ * With a LAPIC in ::VIRQ_LAPIC_ACCEL_APICV (virtual-interrupt delivery)
+ * the policy neither acknowledges nor injects the LAPIC's fixed vectors,
+ * nor asks an interrupt window for them: the CPU delivers them from RVI.
+ * ExtINT (8259), NMI, SMI, INIT/SIPI and exceptions are still decided
+ * here, and virq_vcpu_wakes() still wakes a halted vCPU for a LAPIC
+ * vector above PPR.
+ *
  * A vector chosen for injection is acknowledged at once (LAPIC IRR → ISR,
  * or the 8259's INTA cycle), because both KVM_INTERRUPT and a VMCS
  * injection commit to it. A backend whose injection did not happen (VMX:

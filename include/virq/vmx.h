@@ -45,8 +45,12 @@
  * APIC-access page, xAPIC TPR accesses) run without exits, the glue
  * programs the TPR threshold before each entry and resynchronises the
  * LAPIC after each exit (virq_lapic_hw_sync()). ::VIRQ_VMX_LEVEL_APICV
- * (virtual-interrupt delivery, RVI/SVI, EOI-exit bitmap) is reserved and
- * refused for now. doc/vmx.md describes what each level writes.
+ * adds APIC-register virtualization and virtual-interrupt delivery: the
+ * CPU delivers and retires the LAPIC's vectors itself from RVI/SVI, which
+ * the glue writes with the EOI-exit bitmap before each entry; it serves
+ * EOI-induced and APIC-write exits; "virtualize APIC accesses" and
+ * "virtualize x2APIC mode" follow the LAPIC's mode, as do the x2APIC bits
+ * of the MSR bitmap. doc/vmx.md describes what each level writes.
  *
  * ## Threads
  *
@@ -97,7 +101,12 @@ enum virq_vmx_level {
 	 *  LAPIC runs with ::VIRQ_LAPIC_ACCEL_TPR_SHADOW. Interrupts are still
 	 *  injected through 0x4016. */
 	VIRQ_VMX_LEVEL_TPR_SHADOW = 1,
-	VIRQ_VMX_LEVEL_APICV = 2, /**< + virtual-interrupt delivery (coming; refused). */
+	/** + APIC-register virtualization and virtual-interrupt delivery
+	 *  (external-interrupt exiting is always on), "virtualize x2APIC mode"
+	 *  in x2APIC mode; the LAPIC runs with ::VIRQ_LAPIC_ACCEL_APICV and the
+	 *  CPU delivers its fixed vectors (RVI/SVI); the policy injects only
+	 *  ExtINT, NMI and exceptions. */
+	VIRQ_VMX_LEVEL_APICV = 2,
 };
 
 /** @name Configuration flags (virq_vmx_config::flags)
@@ -182,7 +191,7 @@ struct virq_vmx_vcpu {
 	uint8_t *msr_bitmap;
 	uint32_t proc_ctls2;   /* the secondary controls as last written */
 	uint32_t eoi_exit_gen; /* of the loaded EOI-exit bitmap */
-	uint16_t intr_status;  /* RVI | SVI << 8 as last written */
+	uint16_t reserved16;
 	uint8_t tpr_threshold; /* as last written */
 	uint8_t mode;          /* LAPIC mode the controls follow */
 	uint8_t loaded;        /* VMX_LOADED_*: which cached fields are in the VMCS */
@@ -209,9 +218,12 @@ struct virq_vmx_vcpu {
  * 0x2014, "activate secondary controls" and "virtualize APIC accesses"
  * (allowed both ways: it follows the LAPIC's mode), the embedder's other
  * secondary controls read back and kept. The LAPIC goes to
- * ::VIRQ_LAPIC_ACCEL_TPR_SHADOW. With virq_vmx_config::msr_bitmap the
- * bits of MSRs 0x800-0x8FF are set. The embedder owns every other
- * control.
+ * ::VIRQ_LAPIC_ACCEL_TPR_SHADOW. At ::VIRQ_VMX_LEVEL_APICV also
+ * APIC-register virtualization and virtual-interrupt delivery (allowed
+ * 1) and "virtualize x2APIC mode" (allowed both ways) in the secondary
+ * controls, and the LAPIC goes to ::VIRQ_LAPIC_ACCEL_APICV. With
+ * virq_vmx_config::msr_bitmap the bits of MSRs 0x800-0x8FF are written for
+ * the level and mode. The embedder owns every other control.
  *
  * @param vx     The glue state.
  * @param policy The vCPU's policy, initialised (virq_vcpu_init()).
@@ -224,9 +236,8 @@ struct virq_vmx_vcpu {
  *         unknown flag or option, a non-zero reserved field, from TPR
  *         shadow on no LAPIC, a zero or misaligned page address, or one
  *         above 4 GiB when IA32_VMX_BASIC[48] limits addresses;
- *         -::VIRQ_ENOTSUP for ::VIRQ_VMX_LEVEL_APICV (not yet), or a
- *         control the CPU lacks (which: virq_vmx_missing()). Nothing is
- *         written on an error.
+ *         -::VIRQ_ENOTSUP for a control the CPU lacks (which:
+ *         virq_vmx_missing()). Nothing is written on an error.
  * @note Owner thread, VMCS current.
  */
 VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *policy,
@@ -270,7 +281,10 @@ struct virq_vmx_entry {
  * ::VIRQ_VMX_F_UNRESTRICTED_GUEST), calls virq_vcpu_decide(); from TPR
  * shadow on, when the vCPU enters, rewrites the controls that follow the
  * LAPIC's mode if it changed and the TPR threshold (0x401C) if it changed
- * (always at the first entry); then writes
+ * (always at the first entry); at APICv level the guest interrupt status
+ * (0x0810, RVI | SVI << 8) when it differs from the VMCS's, the EOI-exit
+ * bitmap (0x201C-0x2022) when virq_lapic_eoi_exit_gen() moved (always at
+ * the first entry), and last virq_lapic_hw_enter(); then writes
  * 0x4016 (and 0x4018 with an error code, 0x401A for types 4-6) for the
  * event it decided, CR2 for a \#PF, and the interrupt-window and NMI-window
  * bits of the primary controls exactly while something waits for them.
@@ -309,7 +323,11 @@ struct virq_vmx_exit {
  * @brief After a VM exit: takes the interrupted event, then decodes the exit.
  *
  * From TPR shadow on, first virq_lapic_hw_sync(): the CPU may have written
- * the page. Then, always, valid IDT-vectoring information (with its error code and,
+ * the page; at APICv level an EOI-induced exit (reason 45) goes to
+ * virq_lapic_hw_eoi() and an APIC-write exit (56) to virq_lapic_hw_write()
+ * instead, and both answer ::VIRQ_VMX_EXIT_CONTINUE (trap-like, RIP
+ * already past the instruction). Then, always, valid IDT-vectoring
+ * information (with its error code and,
  * for types 4-6, the exit instruction length) goes to virq_vcpu_reinject(),
  * and a re-injected NMI clears blocking by NMI. Then: external interrupt
  * (the host's), NMI (the host's), interrupt and NMI windows, HLT (skipped;

@@ -63,14 +63,147 @@ static void hw_clean_slot(struct virq_lapic *l, uint32_t off, uint32_t keep)
 }
 
 /*
+ * The registers APIC-register virtualization lets a guest's xAPIC write
+ * reach, with an APIC-write exit after it (SDM Vol. 3C "Virtualizing
+ * Writes to the APIC-Access Page", "APIC-Write Emulation"), in the order
+ * of hw_snap. TPR is virtualized, ICR high only stored, EOI virtualized
+ * with virtual-interrupt delivery: none of them is here.
+ */
+static const uint16_t hw_trap_regs[14] = {
+	VIRQ_LAPIC_REG_ID,        VIRQ_LAPIC_REG_LDR,         VIRQ_LAPIC_REG_DFR,
+	VIRQ_LAPIC_REG_SVR,       VIRQ_LAPIC_REG_ESR,         VIRQ_LAPIC_REG_ICR_LO,
+	VIRQ_LAPIC_REG_LVT_TIMER, VIRQ_LAPIC_REG_LVT_THERMAL, VIRQ_LAPIC_REG_LVT_PMC,
+	VIRQ_LAPIC_REG_LVT_LINT0, VIRQ_LAPIC_REG_LVT_LINT1,   VIRQ_LAPIC_REG_LVT_ERROR,
+	VIRQ_LAPIC_REG_TMICT,     VIRQ_LAPIC_REG_TDCR,
+};
+
+VIRQ_STATIC_ASSERT(sizeof(hw_trap_regs) / sizeof(hw_trap_regs[0]) ==
+			   sizeof(((struct virq_lapic *)0)->hw_snap) / sizeof(uint32_t),
+		   "one record per trap-written register");
+
+/*
+ * The value @off may have had before a guest write of @v, when no record
+ * says: @v within what the LAPIC itself could have stored (writable bits,
+ * the Remote IRR and software-enable bit it knows, a legal timer mode, an
+ * xAPIC ID the configuration fixes).
+ */
+static uint32_t hw_guess_old(const struct virq_lapic *l, uint32_t off, uint32_t v)
+{
+	switch (off) {
+	case VIRQ_LAPIC_REG_ID:
+		if (lapic_mode(l) == VIRQ_LAPIC_MODE_X2APIC)
+			return l->cfg.apic_id;
+		return l->cfg.xapic_id_writable ? v & ID_XAPIC_MASK : l->cfg.apic_id << 24;
+	case VIRQ_LAPIC_REG_LDR:
+		return lapic_mode(l) == VIRQ_LAPIC_MODE_X2APIC ? virq_x2apic_ldr(l->cfg.apic_id)
+							       : v & LDR_XAPIC_MASK;
+	case VIRQ_LAPIC_REG_DFR:
+		return (v & DFR_MODEL_MASK) | ~DFR_MODEL_MASK;
+	case VIRQ_LAPIC_REG_SVR:
+		return (v & lapic_svr_writable(l) & ~VIRQ_LAPIC_SVR_ENABLE) |
+		       (l->active ? VIRQ_LAPIC_SVR_ENABLE : 0U);
+	case VIRQ_LAPIC_REG_ESR:
+		return v & 0xF0U; /* a write replaces it with the latched errors */
+	case VIRQ_LAPIC_REG_ICR_LO:
+		return v & ICR_LO_MASK;
+	case VIRQ_LAPIC_REG_TMICT:
+		return v;
+	case VIRQ_LAPIC_REG_TDCR:
+		return v & VIRQ_TDCR_MASK;
+	default:
+		break;
+	}
+	/* An LVT entry. */
+	v &= lapic_lvt_writable(l, off);
+	if (off == VIRQ_LAPIC_REG_LVT_LINT0 || off == VIRQ_LAPIC_REG_LVT_LINT1) {
+		unsigned pin = off == VIRQ_LAPIC_REG_LVT_LINT1;
+
+		if (l->lint_rirr & (1U << pin))
+			v |= VIRQ_LVT_REMOTE_IRR;
+	}
+	if (off == VIRQ_LAPIC_REG_LVT_TIMER &&
+	    (v & VIRQ_LVT_TIMER_MODE_MASK) == VIRQ_LVT_TIMER_MODE_MASK)
+		v &= ~VIRQ_LVT_TIMER_MODE_MASK;
+	if (!l->active)
+		v |= VIRQ_LVT_MASKED;
+	return v;
+}
+
+/* Self-IPI virtualization takes this ICR low without an exit (SDM Vol. 3C
+ * "APIC-Write Emulation"): fixed, edge, shorthand self, vector 16-255, no
+ * reserved bit or delivery status set. */
+static bool hw_self_ipi(uint32_t icr)
+{
+	return !(icr & 0xFFF3B700U) && ((icr >> VIRQ_ICR_SH_SHIFT) & 3U) == VIRQ_SH_SELF &&
+	       (icr & 0xF0U);
+}
+
+/*
+ * Takes the trap-written registers out of the page before anything reads
+ * it: each goes back to its recorded value (or a checked guess, see
+ * hw_guess_old()), and the page values to apply as writes are returned in
+ * @written with a bit in the result for each: the one at @write_off, and
+ * with a record every one that changed.
+ */
+static uint32_t hw_take_writes(struct virq_lapic *l, int write_off, uint32_t written[14])
+{
+	bool snap = l->hw_snap_valid != 0;
+	uint32_t apply = 0;
+
+	for (unsigned i = 0; i < 14; i++) {
+		uint32_t off = hw_trap_regs[i];
+		uint32_t old;
+
+		written[i] = lapic_get(l, off);
+		if ((int)off == write_off || (snap && written[i] != l->hw_snap[i]))
+			apply |= 1U << i;
+		else if (!snap)
+			continue; /* unrecorded: taken as it is (virq_lapic_hw_enter()) */
+		old = snap ? l->hw_snap[i] : hw_guess_old(l, off, written[i]);
+		if (old != written[i])
+			lapic_set_shared(l, off, old); /* ID, LDR, DFR: match_dest */
+	}
+	l->hw_snap_valid = 0;
+	return apply;
+}
+
+/* Runs the writes hw_take_writes() took, as the MMIO path would. */
+static void hw_apply_writes(struct virq_lapic *l, int write_off, uint32_t apply,
+			    const uint32_t written[14])
+{
+	for (unsigned i = 0; i < 14; i++) {
+		uint32_t off = hw_trap_regs[i];
+
+		if (!(apply & (1U << i)))
+			continue;
+		/* Not trapped: virtual-interrupt delivery may have taken it as
+		 * a self IPI already (VIRR); keep it, do not send twice. */
+		if (off == VIRQ_LAPIC_REG_ICR_LO && (int)off != write_off &&
+		    l->accel == VIRQ_LAPIC_ACCEL_APICV && hw_self_ipi(written[i])) {
+			if (lapic_mode(l) == VIRQ_LAPIC_MODE_XAPIC)
+				lapic_set(l, off, written[i] & ICR_LO_MASK);
+			continue;
+		}
+		(void)virq_lapic_mmio_write(l, off, 4, written[i]);
+	}
+}
+
+/*
  * Validates what the CPU may have written and rebuilds every cache from
  * the page. @eoi_vec (>= 16, or -1): the vector of an EOI-induced exit,
  * whose effects run before the LINT check below, so that an EOI is never
- * run twice.
+ * run twice. @write_off (or -1): the offset of an APIC-write exit.
  */
-static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec)
+static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 {
 	enum virq_lapic_mode mode = lapic_mode(l);
+	uint32_t written[14], apply;
+	uint32_t self = lapic_get(l, VIRQ_LAPIC_REG_SELF_IPI);
+
+	apply = hw_take_writes(l, write_off, written);
+	/* SELF IPI under "virtualize x2APIC mode" stores EAX at 0x3F0 before
+	 * its APIC-write exit; the slot holds nothing for the LAPIC. */
+	hw_clean_slot(l, VIRQ_LAPIC_REG_SELF_IPI, 0);
 
 	/* TPR Virtualization clears VTPR bytes 3:1; a MOV to CR8 writes
 	 * bits 7:4 only, an xAPIC write bits 7:0. */
@@ -114,6 +247,14 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec)
 		    !apicvec_test(lapic_isr(l), v))
 			lapic_eoi_effects(l, v);
 	}
+
+	/* Then the guest's writes, on a page that is whole again. */
+	hw_apply_writes(l, write_off, apply, written);
+	if (write_off == VIRQ_LAPIC_REG_SELF_IPI && mode == VIRQ_LAPIC_MODE_X2APIC)
+		lapic_send_icr(l, (self & 0xFFU) | ((uint32_t)VIRQ_SH_SELF << VIRQ_ICR_SH_SHIFT),
+			       0);
+	else if (write_off == VIRQ_LAPIC_REG_EOI && mode == VIRQ_LAPIC_MODE_XAPIC)
+		virq_lapic_eoi(l); /* without virtual-interrupt delivery */
 }
 
 VIRQ_API int virq_lapic_set_accel(struct virq_lapic *lapic, enum virq_lapic_accel accel)
@@ -123,6 +264,7 @@ VIRQ_API int virq_lapic_set_accel(struct virq_lapic *lapic, enum virq_lapic_acce
 	/* The CPU's last writes under the old mode count. */
 	virq_lapic_hw_sync(lapic);
 	lapic->accel = (uint8_t)accel;
+	lapic->hw_snap_valid = 0;
 	return 0;
 }
 
@@ -135,12 +277,26 @@ VIRQ_API void virq_lapic_hw_sync(struct virq_lapic *lapic)
 {
 	if (lapic->accel == VIRQ_LAPIC_ACCEL_NONE)
 		return; /* nobody else wrote the page */
-	lapic_hw_resync(lapic, -1);
+	lapic_hw_resync(lapic, -1, -1);
 }
 
 VIRQ_API void virq_lapic_hw_eoi(struct virq_lapic *lapic, uint8_t vector)
 {
-	lapic_hw_resync(lapic, vector >= 16 ? (int)vector : -1);
+	lapic_hw_resync(lapic, vector >= 16 ? (int)vector : -1, -1);
+}
+
+VIRQ_API void virq_lapic_hw_enter(struct virq_lapic *lapic)
+{
+	lapic->hw_snap_valid = lapic->accel == VIRQ_LAPIC_ACCEL_APICV;
+	if (!lapic->hw_snap_valid)
+		return;
+	for (unsigned i = 0; i < 14; i++)
+		lapic->hw_snap[i] = lapic_get(lapic, hw_trap_regs[i]);
+}
+
+VIRQ_API void virq_lapic_hw_write(struct virq_lapic *lapic, uint32_t offset)
+{
+	lapic_hw_resync(lapic, -1, (int)(offset & 0xFF0U));
 }
 
 VIRQ_API uint8_t virq_lapic_rvi(struct virq_lapic *lapic)

@@ -127,6 +127,12 @@ static bool decide_owed(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 	return false;
 }
 
+/* The LAPIC runs with APICv: its fixed vectors are the CPU's to deliver. */
+static bool lapic_cpu_delivers(const struct virq_vcpu *v)
+{
+	return virq_lapic_get_accel(v->lapic) == VIRQ_LAPIC_ACCEL_APICV;
+}
+
 /* The external interrupt to inject now, acknowledged, or false. */
 static bool take_intr(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 {
@@ -143,6 +149,10 @@ static bool take_intr(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 			return true;
 		}
 	}
+	/* With virtual-interrupt delivery the CPU takes the LAPIC's vectors
+	 * from RVI itself (SDM Vol. 3C "Virtual-Interrupt Delivery"). */
+	if (lapic_cpu_delivers(v))
+		return false;
 	vec = virq_lapic_ack(v->lapic);
 	if (vec == VIRQ_LAPIC_NO_VECTOR)
 		return false;
@@ -151,9 +161,17 @@ static bool take_intr(struct virq_vcpu *v, struct virq_vcpu_decision *d)
 	return true;
 }
 
-static bool intr_waiting(struct virq_vcpu *v)
+/* An interrupt waits for the guest's IF. A LAPIC vector counts for the
+ * window only when the policy injects it: the CPU evaluates it under
+ * APICv, and an interrupt-window exit would even hold its delivery back.
+ * It always counts for waking a halted vCPU (@wake). */
+static bool intr_waiting(struct virq_vcpu *v, bool wake)
 {
-	return (v->held & VIRQ_LAPIC_EV_EXTINT) || virq_lapic_pending(v->lapic) >= 0;
+	if (v->held & VIRQ_LAPIC_EV_EXTINT)
+		return true;
+	if (!wake && lapic_cpu_delivers(v))
+		return false;
+	return virq_lapic_pending(v->lapic) >= 0;
 }
 
 /* The LAPIC lives elsewhere (KVM's split irqchip): the backend's LAPIC took
@@ -249,7 +267,7 @@ VIRQ_API uint32_t virq_vcpu_decide(struct virq_vcpu *vcpu, const struct virq_vcp
 		(void)take_intr(v, d);
 	/* Re-checked after an injection: an 8259 vector leaves the LAPIC's
 	 * vector waiting (KVM asks for the window again there too). */
-	if (intr_waiting(v)) {
+	if (intr_waiting(v, false)) {
 		d->actions |= VIRQ_VCPU_INTR_WINDOW;
 		v->stats.intr_windows++;
 	}
@@ -272,5 +290,5 @@ VIRQ_API bool virq_vcpu_wakes(struct virq_vcpu *vcpu, bool intr_enabled)
 	 * next step whatever RFLAGS.IF says; an NMI only when not blocked. */
 	if ((v->held & WAKE_ALWAYS) || v->flags || (v->nmi_pending && !nmi_blocked(v)))
 		return true;
-	return intr_enabled && intr_waiting(v);
+	return intr_enabled && intr_waiting(v, true);
 }

@@ -103,6 +103,37 @@ static void encode_windows(struct virq_vmx_vcpu *vx, uint32_t actions, struct vi
 }
 
 /*
+ * APICv: the guest interrupt status (SDM Vol. 3C "Guest Non-Register
+ * State": RVI in bits 7:0, SVI in 15:8), from which the CPU evaluates and
+ * delivers the LAPIC's vectors, and the EOI-exit bitmap ("EOI
+ * Virtualization": an EOI of a vector in it exits, so a level-triggered
+ * vector's EOI reaches its source). Each only when it changed; the
+ * bitmap at the first entry. The CPU itself rewrites the interrupt status
+ * (delivery, EOI virtualization), so it is compared with what the VMCS
+ * holds, not with what the glue wrote last: a value equal to an older
+ * write could otherwise be skipped while the field says otherwise.
+ */
+static void encode_vid(struct virq_vmx_vcpu *vx)
+{
+	uint16_t st =
+		(uint16_t)(virq_lapic_rvi(vx->lapic) | (uint16_t)virq_lapic_svi(vx->lapic) << 8);
+	uint32_t gen = virq_lapic_eoi_exit_gen(vx->lapic);
+	uint64_t bm[4];
+
+	if ((uint16_t)vmx_read(vx, VIRQ_VMCS_GUEST_INTR_STATUS) != st)
+		vmx_write(vx, VIRQ_VMCS_GUEST_INTR_STATUS, st);
+	if (!(vx->loaded & VMX_LOADED_EOI_EXIT) || gen != vx->eoi_exit_gen) {
+		vx->eoi_exit_gen = gen;
+		vx->loaded |= VMX_LOADED_EOI_EXIT;
+		virq_lapic_eoi_exit_bitmap(vx->lapic, bm);
+		vmx_write(vx, VIRQ_VMCS_EOI_EXIT_BITMAP0, bm[0]);
+		vmx_write(vx, VIRQ_VMCS_EOI_EXIT_BITMAP1, bm[1]);
+		vmx_write(vx, VIRQ_VMCS_EOI_EXIT_BITMAP2, bm[2]);
+		vmx_write(vx, VIRQ_VMCS_EOI_EXIT_BITMAP3, bm[3]);
+	}
+}
+
+/*
  * TPR shadow and above, after the decision (which may have acknowledged a
  * vector, or reset the LAPIC with INIT): the controls that follow the
  * LAPIC's mode, then the TPR threshold (SDM Vol. 3C "TPR Virtualization":
@@ -121,6 +152,8 @@ static void encode_apic(struct virq_vmx_vcpu *vx)
 			vx->loaded |= VMX_LOADED_TPR_THRESHOLD;
 			vmx_write(vx, VIRQ_VMCS_TPR_THRESHOLD, thr);
 		}
+	} else {
+		encode_vid(vx);
 	}
 }
 
@@ -165,7 +198,11 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 	vx->reinj_pf = 0;
 	if (a & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI))
 		vx->halted = 0;
-	if (!(out->flags & VIRQ_VMX_ENTRY_NO_ENTRY))
+	if (!(out->flags & VIRQ_VMX_ENTRY_NO_ENTRY)) {
 		vx->stats.entries++;
+		/* Last: what APIC-register virtualization may overwrite. */
+		if (vx->level == VIRQ_VMX_LEVEL_APICV)
+			virq_lapic_hw_enter(vx->lapic);
+	}
 	return out->flags;
 }

@@ -32,6 +32,34 @@ static void set_nmi_blocking(struct virq_vmx_vcpu *vx, bool on)
 		vmx_write(vx, VIRQ_VMCS_GUEST_INTERRUPTIBILITY, want);
 }
 
+/*
+ * The LAPIC takes the page as the CPU left it. An EOI-induced exit
+ * (qualification bits 7:0: the vector, already gone from VISR) and an
+ * APIC-write exit (bits 11:0: the page offset, the value already stored;
+ * SDM Vol. 3C "APIC-Write VM Exits") resynchronise through their own
+ * entry points, which run the side effects exactly once.
+ */
+static void hw_resync(struct virq_vmx_vcpu *vx, struct virq_vmx_exit *out)
+{
+	uint32_t basic = out->reason & 0xFFFFU;
+
+	if (vx->level == VIRQ_VMX_LEVEL_APICV &&
+	    !(out->reason & VIRQ_VMX_EXIT_REASON_ENTRY_FAILURE) &&
+	    (basic == VIRQ_VMX_EXIT_REASON_VIRTUALIZED_EOI ||
+	     basic == VIRQ_VMX_EXIT_REASON_APIC_WRITE)) {
+		out->qualification = vmx_read(vx, VIRQ_VMCS_EXIT_QUALIFICATION);
+		if (basic == VIRQ_VMX_EXIT_REASON_VIRTUALIZED_EOI) {
+			virq_lapic_hw_eoi(vx->lapic, (uint8_t)(out->qualification & 0xFFU));
+			vx->stats.eoi_induced++;
+		} else {
+			virq_lapic_hw_write(vx->lapic, (uint32_t)(out->qualification & 0xFFFU));
+			vx->stats.apic_write++;
+		}
+		return;
+	}
+	virq_lapic_hw_sync(vx->lapic);
+}
+
 /* Valid IDT-vectoring information: the event was not delivered. */
 static void take_idt_vectoring(struct virq_vmx_vcpu *vx, uint32_t idt)
 {
@@ -165,6 +193,11 @@ static enum virq_vmx_exit_action decode(struct virq_vmx_vcpu *vx, uint32_t idt,
 		return VIRQ_VMX_EXIT_CONTINUE;
 	case VIRQ_VMX_EXIT_REASON_HLT:
 		return handle_hlt(vx);
+	case VIRQ_VMX_EXIT_REASON_VIRTUALIZED_EOI:
+	case VIRQ_VMX_EXIT_REASON_APIC_WRITE:
+		/* Trap-like; served by hw_resync() before anything else. */
+		return vx->level == VIRQ_VMX_LEVEL_APICV ? VIRQ_VMX_EXIT_CONTINUE
+							 : VIRQ_VMX_EXIT_UNHANDLED;
 	case VIRQ_VMX_EXIT_REASON_TPR_BELOW_THRESHOLD:
 		/* Trap-like, RIP past the instruction (SDM Vol. 3C "TPR
 		 * Virtualization"): the resync took the new VTPR; the next
@@ -210,7 +243,7 @@ VIRQ_API enum virq_vmx_exit_action virq_vmx_handle_exit(struct virq_vmx_vcpu *vx
 	/* The CPU may have written the page (VTPR through CR8 or TPR
 	 * virtualization, and more with APICv): the LAPIC takes it first. */
 	if (vx->level >= VIRQ_VMX_LEVEL_TPR_SHADOW)
-		virq_lapic_hw_sync(vx->lapic);
+		hw_resync(vx, out);
 	/* A failed entry delivered nothing and saved no event (SDM Vol. 3C "VM-Entry
 	 * Failures During or After Loading Guest State"). */
 	if (out->reason & VIRQ_VMX_EXIT_REASON_ENTRY_FAILURE)

@@ -238,9 +238,6 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 	    cfg->reserved || !apic_cfg_ok(cfg, lapic))
 		return -VIRQ_EINVAL;
 	virq_memset(vx, 0, sizeof(*vx));
-	/* APICv is the next level (doc/vmx.md). */
-	if (cfg->level == VIRQ_VMX_LEVEL_APICV)
-		return -VIRQ_ENOTSUP;
 	basic = ops->rdmsr(ctx, VIRQ_MSR_IA32_VMX_BASIC);
 	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW && (basic & VIRQ_VMX_BASIC_ADDR_32BIT) &&
 	    ((cfg->virtual_apic_addr | cfg->apic_access_addr) >> 32))

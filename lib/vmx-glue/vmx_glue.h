@@ -29,8 +29,7 @@ static inline bool vmx_exc_has_error(unsigned vector)
 
 /* virq_vmx_vcpu::loaded: the cached field is what the VMCS holds. */
 #define VMX_LOADED_TPR_THRESHOLD (1U << 0)
-#define VMX_LOADED_INTR_STATUS (1U << 1)
-#define VMX_LOADED_EOI_EXIT (1U << 2)
+#define VMX_LOADED_EOI_EXIT (1U << 1)
 
 /* The glue writes secondary controls: APICv, or an APIC-access page. */
 static inline bool vmx_uses_secondary(const struct virq_vmx_vcpu *vx)

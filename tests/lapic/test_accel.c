@@ -695,6 +695,215 @@ static void test_hw_sync_random_pages(void **state)
 	}
 }
 
+/* ---- APIC-write exits (virq_lapic_hw_enter(), virq_lapic_hw_write()) ---- */
+
+/* The CPU's APIC-register virtualization: the guest's xAPIC write stored. */
+static void cpu_store(struct lapic_fixture *fx, uint32_t off, uint32_t v)
+{
+	*pw(fx, off) = v;
+}
+
+static void setup_apicv_write(struct lapic_fixture *fx)
+{
+	setup(fx, VIRQ_LAPIC_ACCEL_APICV);
+	virq_lapic_hw_enter(&fx->apic);
+}
+
+/* ICR low sends, every time (the same value twice sends twice); ICR high
+ * was only stored. */
+static void test_hw_write_icr(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup_apicv_write(&fx);
+	cpu_store(&fx, VIRQ_LAPIC_REG_ICR_HI, 0x03000000U);
+	cpu_store(&fx, VIRQ_LAPIC_REG_ICR_LO, 0x000000A1U);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_ICR_LO);
+	assert_int_equal(fx.f.n_ipis, 1);
+	assert_int_equal(fx.f.ipis[0].vector, 0xA1);
+	assert_int_equal(fx.f.ipis[0].dest, 3);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_ICR_LO, 0x000000A1U);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_ICR_LO | 4U);
+	assert_int_equal(fx.f.n_ipis, 2);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* A timer-mode change needs the old mode: periodic -> TSC deadline stops
+ * the count; the reserved mode keeps the old one. */
+static void test_hw_write_lvt_timer(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup(&fx, VIRQ_LAPIC_ACCEL_APICV);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, (1U << 17) | 0x40);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TMICT, 1000);
+	assert_true(fx.f.timer_armed);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_LVT_TIMER, (3U << 17) | 0x41);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_LVT_TIMER);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LVT_TIMER), (1U << 17) | 0x41);
+	assert_int_equal(fx.f.gerr[VIRQ_GERR_TIMER_MODE], 1);
+	assert_true(fx.f.timer_armed);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_LVT_TIMER, (2U << 17) | 0x41);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_LVT_TIMER);
+	assert_false(fx.f.timer_armed);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_TMICT), 0);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* TMICT arms the timer; TDCR keeps the remaining count at the new rate. */
+static void test_hw_write_timer_counts(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup_apicv_write(&fx);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_TIMER, 0x40);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TDCR, 0xB); /* divide by 1 */
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_TMICT, 1000);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_TMICT);
+	assert_true(fx.f.timer_armed);
+	assert_int_equal(fx.f.timer_deadline, 1000);
+	fx.f.now = 400;
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_TDCR, 0x0); /* divide by 2 */
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_TDCR);
+	/* 600 counts left at 2 ns each. */
+	assert_int_equal(fx.f.timer_deadline, 400 + 1200);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* Software disable masks the LVTs: the transition needs the old SVR. */
+static void test_hw_write_svr(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup(&fx, VIRQ_LAPIC_ACCEL_APICV);
+	mmio_w(&fx, VIRQ_LAPIC_REG_LVT_ERROR, 0x33);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_SVR, 0xFFU);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_SVR);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_SVR), 0xFF);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LVT_ERROR), VIRQ_LVT_MASKED | 0x33);
+	assert_false(virq_lapic_accepts_fixed(&fx.apic));
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* ID is read-only here: the stored write is undone. LDR keeps its bits. */
+static void test_hw_write_id_ldr(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup_apicv_write(&fx);
+	cpu_store(&fx, VIRQ_LAPIC_REG_ID, 0x05000000U);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_ID);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_ID), 0);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_LDR, 0x02FFFFFFU);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_LDR);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LDR), 0x02000000U);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* A write whose APIC-write exit never came (an intervening exit): the
+ * next resync applies it, except an ICR low that self-IPI virtualization
+ * took already. */
+static void test_hw_sync_late_write(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup_apicv_write(&fx);
+	cpu_store(&fx, VIRQ_LAPIC_REG_LVT_ERROR, 0xFFFF0033U);
+	cpu_store(&fx, VIRQ_LAPIC_REG_ICR_LO, 0x00040051U); /* self, 0x51 */
+	pv_set(&fx, VIRQ_LAPIC_REG_IRR, 0x51);              /* what VID did */
+	virq_lapic_hw_sync(&fx.apic);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LVT_ERROR), VIRQ_LVT_MASKED | 0x33);
+	assert_int_equal(fx.f.n_ipis, 0);
+	assert_int_equal(virq_lapic_rvi(&fx.apic), 0x51);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_ICR_LO), 0x00040051U);
+	/* Not a self IPI: the exit that would have sent it was lost. */
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_ICR_LO, 0x00000062U);
+	virq_lapic_hw_sync(&fx.apic);
+	assert_int_equal(fx.f.n_ipis, 1);
+	/* Consumed: a second resync sends nothing more. */
+	virq_lapic_hw_sync(&fx.apic);
+	assert_int_equal(fx.f.n_ipis, 1);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* x2APIC: WRMSR SELF IPI with a vector below 16 exits at offset 0x3F0. */
+static void test_hw_write_x2apic_self_ipi(void **state)
+{
+	struct lapic_fixture fx;
+
+	(void)state;
+	setup(&fx, VIRQ_LAPIC_ACCEL_APICV);
+	fixture_x2apic_enable(&fx);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_SELF_IPI, 0x05);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_SELF_IPI);
+	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_SELF_IPI), 0);
+	assert_int_equal(virq_lapic_rvi(&fx.apic), 0);
+	assert_int_not_equal(fx.apic.esr_pending, 0);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
+/* Without a record, and with random stores at random offsets: every
+ * invariant holds whatever the page says. */
+static void test_hw_write_hostile(void **state)
+{
+	static const uint32_t offs[] = {
+		VIRQ_LAPIC_REG_ID,        VIRQ_LAPIC_REG_LDR,       VIRQ_LAPIC_REG_DFR,
+		VIRQ_LAPIC_REG_SVR,       VIRQ_LAPIC_REG_ESR,       VIRQ_LAPIC_REG_ICR_LO,
+		VIRQ_LAPIC_REG_ICR_HI,    VIRQ_LAPIC_REG_LVT_TIMER, VIRQ_LAPIC_REG_LVT_THERMAL,
+		VIRQ_LAPIC_REG_LVT_PMC,   VIRQ_LAPIC_REG_LVT_LINT0, VIRQ_LAPIC_REG_LVT_LINT1,
+		VIRQ_LAPIC_REG_LVT_ERROR, VIRQ_LAPIC_REG_TMICT,     VIRQ_LAPIC_REG_TDCR,
+		VIRQ_LAPIC_REG_EOI,       VIRQ_LAPIC_REG_SELF_IPI,  VIRQ_LAPIC_REG_TPR,
+	};
+	struct lapic_fixture fx;
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+
+	(void)state;
+	for (unsigned round = 0; round < 100; round++) {
+		setup(&fx, VIRQ_LAPIC_ACCEL_APICV);
+		if (round & 1)
+			fixture_x2apic_enable(&fx);
+		mmio_w(&fx, VIRQ_LAPIC_REG_LVT_LINT0, VIRQ_LVT_LEVEL | 0x70);
+		(void)virq_lapic_set_lint(&fx.apic, 0, true);
+		(void)virq_lapic_sync(&fx.apic);
+		for (unsigned step = 0; step < 40; step++) {
+			uint32_t off;
+
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* With a record anything; without one only what the CPU
+			 * may store: the trapped register in xAPIC mode, in
+			 * x2APIC mode TPR, EOI and SELF IPI. */
+			off = offs[(x >> 8) % (sizeof(offs) / sizeof(offs[0]))];
+			if (x & 1U)
+				virq_lapic_hw_enter(&fx.apic);
+			else if (round & 1)
+				off = offs[15 + (x >> 8) % 3];
+			cpu_store(&fx, off, (uint32_t)(x >> 32));
+			if ((x & 2U) || !(x & 1U))
+				virq_lapic_hw_write(&fx.apic, off);
+			else
+				virq_lapic_hw_sync(&fx.apic);
+			assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +923,14 @@ int main(void)
 		cmocka_unit_test(test_hw_sync_missed_lint_eoi),
 		cmocka_unit_test(test_hw_sync_hostile),
 		cmocka_unit_test(test_hw_sync_random_pages),
+		cmocka_unit_test(test_hw_write_icr),
+		cmocka_unit_test(test_hw_write_lvt_timer),
+		cmocka_unit_test(test_hw_write_timer_counts),
+		cmocka_unit_test(test_hw_write_svr),
+		cmocka_unit_test(test_hw_write_id_ldr),
+		cmocka_unit_test(test_hw_sync_late_write),
+		cmocka_unit_test(test_hw_write_x2apic_self_ipi),
+		cmocka_unit_test(test_hw_write_hostile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

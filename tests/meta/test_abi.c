@@ -105,7 +105,7 @@ PIN_OFF(struct virq_lapic_ops, guest_tsc, 56);
 PIN_OFF(struct virq_lapic_ops, dest_changed, 64);
 
 /* The LAPIC object: caller-allocated, so its size is ABI too. */
-PIN_SIZE(struct virq_lapic, 256, 64);
+PIN_SIZE(struct virq_lapic, 320, 64); /* 256 until the APIC-write record (hw_snap) */
 PIN_OFF(struct virq_lapic, pi, 0);
 
 /* Register page offsets a VT-x virtual-APIC page shares (SDM 3C 30.1). */

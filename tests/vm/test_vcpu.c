@@ -1255,6 +1255,59 @@ static void test_pic_take_without_pic(void **state)
 	fx_free(fx);
 }
 
+/* ---- APICv: the CPU delivers the LAPIC's vectors ---- */
+
+/* A fixed vector is neither acknowledged nor injected, and asks for no
+ * window, open or closed; HLT still wakes for it with IF = 1, and not
+ * when PPR masks it. */
+static void test_apicv_lapic_vectors_left_to_cpu(void **state)
+{
+	struct virq_vcpu p[2];
+	struct vm_fixture *fx = vcpu_fixture(p);
+
+	(void)state;
+	assert_int_equal(virq_lapic_set_accel(fx_apic(fx, 0), VIRQ_LAPIC_ACCEL_APICV), 0);
+	post(fx, 0, VIRQ_DM_FIXED, 0x41);
+	expect(&p[0], true, true, 0);
+	expect(&p[0], false, true, 0);
+	assert_true(irr_raw(fx, 0, 0x41));
+	assert_int_equal(isr_count(fx, 0), 0);
+	assert_int_equal(virq_lapic_rvi(fx_apic(fx, 0)), 0x41);
+	assert_true(virq_vcpu_wakes(&p[0], true));
+	assert_false(virq_vcpu_wakes(&p[0], false));
+	/* TPR 4 masks class 4: no wake-up. */
+	assert_int_equal(virq_lapic_set_cr8(fx_apic(fx, 0), 4), 0);
+	assert_false(virq_vcpu_wakes(&p[0], true));
+	assert_int_equal(virq_lapic_set_cr8(fx_apic(fx, 0), 0), 0);
+	/* Back to injection: the same vector is acknowledged and injected. */
+	assert_int_equal(virq_lapic_set_accel(fx_apic(fx, 0), VIRQ_LAPIC_ACCEL_NONE), 0);
+	expect_intr(&p[0], true, A_INTR, 0x41, VIRQ_VCPU_SRC_LAPIC);
+	expect_stats(&p[0], (struct want_stats){ .intr_lapic = 1 });
+	fx_done(fx);
+}
+
+/* The 8259's ExtINT is still injected (and windowed), NMIs still decided;
+ * a LAPIC vector beside them asks for no window. */
+static void test_apicv_extint_nmi_still_decided(void **state)
+{
+	struct virq_vcpu p[2];
+	struct vm_fixture *fx = pic_fixture(p);
+
+	(void)state;
+	assert_int_equal(virq_lapic_set_accel(fx_apic(fx, 0), VIRQ_LAPIC_ACCEL_APICV), 0);
+	post(fx, 0, VIRQ_DM_FIXED, 0xE1);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 1, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	expect(&p[0], false, true, A_IWIN);
+	expect_intr(&p[0], true, A_INTR, 0x09, VIRQ_VCPU_SRC_PIC);
+	assert_true(irr_raw(fx, 0, 0xE1));
+	assert_int_equal(isr_count(fx, 0), 0);
+	expect(&p[0], true, true, 0);
+	post(fx, 0, VIRQ_DM_NMI, 0);
+	expect(&p[0], true, true, A_NMI);
+	expect_stats(&p[0], (struct want_stats){ .nmi = 1, .intr_pic = 1, .intr_windows = 1 });
+	fx_done(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1293,6 +1346,8 @@ int main(void)
 		cmocka_unit_test(test_external_lapic_extint),
 		cmocka_unit_test(test_pic_intr_hook_not_called_with_bsp),
 		cmocka_unit_test(test_pic_take_without_pic),
+		cmocka_unit_test(test_apicv_lapic_vectors_left_to_cpu),
+		cmocka_unit_test(test_apicv_extint_nmi_still_decided),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,12 @@ struct vfx {
 	unsigned checks; /* 0x4016 values checked */
 	struct virq_vmx_entry entry;
 	struct virq_vmx_exit exit;
+	struct virq_apic_msg ipis[8]; /* send_ipi */
+	unsigned n_ipis;
+	uint8_t eois[8]; /* eoi_level */
+	unsigned n_eois;
+	bool timer_armed;
+	uint64_t timer_deadline;
 };
 
 static struct vfx_field *vfx_slot(struct vfx *f, uint32_t field)
@@ -169,15 +175,40 @@ static uint64_t vfx_now(void *ctx)
 
 static void vfx_arm(void *ctx, uint64_t d)
 {
-	(void)ctx;
-	(void)d;
+	struct vfx *f = ctx;
+
+	f->timer_armed = true;
+	f->timer_deadline = d;
+}
+
+static void vfx_cancel(void *ctx)
+{
+	((struct vfx *)ctx)->timer_armed = false;
+}
+
+static void vfx_send_ipi(void *ctx, const struct virq_apic_msg *msg)
+{
+	struct vfx *f = ctx;
+
+	assert_true(f->n_ipis < 8);
+	f->ipis[f->n_ipis++] = *msg;
+}
+
+static void vfx_eoi_level(void *ctx, uint8_t vector)
+{
+	struct vfx *f = ctx;
+
+	assert_true(f->n_eois < 8);
+	f->eois[f->n_eois++] = vector;
 }
 
 static const struct virq_lapic_ops vfx_lapic_ops = {
 	.kick = vfx_kick,
 	.now_ns = vfx_now,
 	.timer_arm = vfx_arm,
-	.timer_cancel = vfx_kick,
+	.timer_cancel = vfx_cancel,
+	.send_ipi = vfx_send_ipi,
+	.eoi_level = vfx_eoi_level,
 };
 
 /* A CPU that allows every control (TRUE_* MSRs), MISC[30] clear. */

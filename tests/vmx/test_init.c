@@ -79,9 +79,7 @@ static void test_init_args(void **state)
 	(void)state;
 	/* No virtual-APIC address from TPR shadow on (test_tpr_shadow.c). */
 	assert_int_equal(init(f, VIRQ_VMX_LEVEL_TPR_SHADOW, 0), -VIRQ_EINVAL);
-	f->cfg.virtual_apic_addr = 0x1000;
-	assert_int_equal(init(f, VIRQ_VMX_LEVEL_APICV, 0), -VIRQ_ENOTSUP);
-	f->cfg.virtual_apic_addr = 0;
+	assert_int_equal(init(f, VIRQ_VMX_LEVEL_APICV, 0), -VIRQ_EINVAL);
 	assert_int_equal(init(f, 3, 0), -VIRQ_EINVAL);
 	assert_int_equal(init(f, 0, 1U << 3), -VIRQ_EINVAL);
 	f->cfg.vcpu_options = 1U << 5;

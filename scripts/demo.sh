@@ -129,7 +129,7 @@ run_guests()
 # vCPU counts and words), two at a time, then the exits per interrupt.
 # Prints each program's PASS/FAIL/SKIP lines and virq-hv's exit summary;
 # fails when a run failed.
-HV_MODES=${VIRQ_DEMO_HV_MODES:-inject tpr-shadow}
+HV_MODES=${VIRQ_DEMO_HV_MODES:-inject tpr-shadow apicv}
 run_hv_guests()
 {
 	local images=() img name mode smp words rc n i out=$1 fail=0

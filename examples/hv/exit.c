@@ -430,8 +430,9 @@ void vcpu_loop(struct vcpu *v)
 		case VIRQ_VMX_EXIT_HALT: /* the next prepare says whether it waits */
 			break;
 		case VIRQ_VMX_EXIT_HOST_INTR:
-			/* Acknowledged on exit: the host's interrupt, EOI'd here. Only
-			 * the host timer is unmasked; it ends by timer_check(). */
+			/* Acknowledged on exit: the host's interrupt, EOI'd here. The
+			 * host timer is forwarded by timer_check(); a kick only ends
+			 * the guest's run so that prepare looks at the LAPIC again. */
 			host_eoi();
 			if (x.host_vector != HV_TIMER_VECTOR && x.host_vector != HV_KICK_VECTOR)
 				hv_printf("virq-hv: host interrupt %d while the guest ran\n",

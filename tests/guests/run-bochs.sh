@@ -73,6 +73,15 @@ if [ "$name" = pic ]; then
 	set -- "$@" pic-latch
 fi
 
+# Bochs 2.7's virtual-interrupt delivery records no IDT-vectoring
+# information when the delivery exits (it enters the guest's IDT without
+# the event bookkeeping its injected and external interrupts get; the exit
+# then reports a #DF being delivered): the part of exceptions that needs it
+# is a skip under mode=apicv.
+if [ "$name" = exceptions ] && [ "$mode" = apicv ]; then
+	set -- "$@" bochs-vid-vectoring
+fi
+
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 bash "$root/scripts/bochs.sh" --timeout "${RUN_BOCHS_TIMEOUT:-240}" --smp "$smp" \

@@ -629,7 +629,7 @@ static void test_xapic_vcpus_slow_no_logical_delivery(void **state)
 {
 	struct big_vm *b = big_new();
 	struct virq_apic_msg m;
-	uint32_t who[BIG_WHO], many[BIG_WHO];
+	uint32_t who[BIG_WHO] = { 0 }, many[BIG_WHO];
 	uint64_t s0;
 	unsigned n;
 

@@ -77,6 +77,10 @@ int mmio_decode(struct mmio_insn *out)
 	bool is64 = cs_ar & (1U << 13); /* CS.L */
 	unsigned n;
 
+	/* 16-bit code (real mode, or CS.D clear outside 64-bit mode) has other
+	 * default operand and address sizes: not decoded. */
+	if (!is64 && !(cs_ar & (1U << 14)))
+		return -1;
 	n = fetch(vmread(GUEST_ES_BASE + 2) + vmread(GUEST_RIP), b, sizeof(b));
 	return insn_decode(b, n, is64, out);
 }

@@ -14,7 +14,7 @@
  * ModRM/SIB/displacement form (RIP-relative included). Anything else is
  * refused: other prefixes (67 would change the addressing, segment
  * overrides, LOCK, REP), a register operand (mod = 3), C6/C7 with a reg
- * field other than 0, truncated bytes.
+ * field other than 0, an instruction longer than 15 bytes, truncated bytes.
  * The bytes are the guest's: nothing past n is read.
  */
 #include "insn.h"
@@ -57,10 +57,16 @@ int insn_decode(const uint8_t *b, unsigned n, bool is64, struct mmio_insn *out)
 	unsigned i = 0, ml, opsize = 4;
 	uint8_t rex = 0, op;
 
+	if (n > INSN_MAX_LEN)
+		n = INSN_MAX_LEN;
+	out->len = 0;
+	out->size = 0;
+	out->dest_size = 0;
 	out->reg = -1;
 	out->write = false;
 	out->zero_extend = false;
 	out->high_byte = false;
+	out->imm = 0;
 	for (; i < n && (b[i] == 0x66 || (is64 && (b[i] & 0xF0) == 0x40)); i++) {
 		if (b[i] == 0x66) {
 			opsize = 2;
@@ -110,7 +116,6 @@ int insn_decode(const uint8_t *b, unsigned n, bool is64, struct mmio_insn *out)
 		if ((b[i] >> 3 & 7) != 0 || i + ml + isz > n)
 			return -1;
 		out->write = true;
-		out->imm = 0;
 		for (unsigned k = 0; k < isz; k++)
 			out->imm |= (uint64_t)b[i + ml + k] << (8 * k);
 		if (isz == 4 && opsize == 8 && (out->imm & 0x80000000ULL))

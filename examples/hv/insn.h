@@ -24,13 +24,13 @@ struct mmio_insn {
 	bool write;
 	bool zero_extend; /* MOVZX */
 	bool high_byte;   /* AH, CH, DH or BH */
-	uint64_t imm;     /* an immediate store's value (sign-extended) */
+	uint64_t imm;     /* an immediate store's value (sign-extended), else 0 */
 };
 
 /*
- * Decodes the instruction at b[0..n) in 64-bit mode (is64) or 32-bit
- * protected mode (default operand and address size 32; 16-bit code is not
- * decoded). Returns 0 and
+ * Decodes the instruction at b[0..n) (at most INSN_MAX_LEN bytes are
+ * looked at) in 64-bit mode (is64) or 32-bit protected mode (default
+ * operand and address size 32; 16-bit code is not decoded). Returns 0 and
  * fills *out, or -1 when the bytes are not one of the supported MOV forms
  * with a memory operand, or are truncated (*out is then unspecified).
  */

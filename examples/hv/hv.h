@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "insn.h"
+
 #include <virq/lapic.h>
 #include <virq/vcpu.h>
 #include <virq/vmx.h>
@@ -133,18 +135,6 @@ struct vcpu {
 	uint16_t fwcfg_key;
 	uint32_t fwcfg_off;
 	const char *cmdline; /* the guest's Multiboot command line */
-};
-
-/* One decoded MMIO instruction (decode.c). */
-struct mmio_insn {
-	unsigned len;       /* instruction length */
-	unsigned size;      /* bytes accessed: 1, 2, 4 or 8 */
-	unsigned dest_size; /* a load's destination register width */
-	int reg;            /* x86 register number, -1 for an immediate store */
-	bool write;
-	bool zero_extend; /* MOVZX */
-	bool high_byte;   /* AH, CH, DH or BH */
-	uint64_t imm;
 };
 
 static inline uint64_t rdmsr(uint32_t msr)

@@ -79,6 +79,12 @@ run_guests()
 			name=$(basename "$img" .elf)
 			echo
 			echo "--- $name ---"
+			# As in meson's kvm suite: exceptions needs virq-hv's
+			# fault-once page (under KVM, KVM delivers exceptions).
+			if [ "$name" = exceptions ]; then
+				echo "(not run: its checks need virq-hv's fault-once EPT page; shown under Bochs)"
+				continue
+			fi
 			# As in meson's kvm suite: a program that tests only the
 			# LAPIC is not run where the LAPIC is KVM's.
 			if [ "$mode" = split ] && lapic_only "$name"; then

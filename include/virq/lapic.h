@@ -501,8 +501,13 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
 VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_lapic_events *out);
 
 /**
- * @brief Whether the vCPU has a reason to wake from HLT: a deliverable
- *        vector or a pending event. Syncs first.
+ * @brief Whether this LAPIC has a reason to wake its vCPU from HLT: a
+ *        deliverable vector or a pending event. Syncs first.
+ *
+ * For an embedder that runs the LAPIC without the vCPU policy. With the
+ * policy, wait on virq_vcpu_wakes() instead: events the policy already
+ * took out of the LAPIC (a held NMI) are not seen here, and RFLAGS.IF is
+ * not applied.
  * @note Owner thread.
  */
 VIRQ_API bool virq_lapic_has_work(struct virq_lapic *lapic);

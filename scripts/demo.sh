@@ -216,13 +216,27 @@ fi
 
 opts=(--buildtype=release -Dtests=disabled -Dfuzz=disabled -Dbench=enabled
       -Ddocs=disabled -Dexamples=enabled)
+# Say what happens while it builds (a minute or two on a fresh machine);
+# on failure show the compiler's (or meson's) own words.
+build_log=$(mktemp)
+build_failed()
+{
+	echo "demo: $1 failed; the end of its output ($build_log):" >&2
+	tail -n 40 "$build_log" >&2
+	exit 1
+}
+echo "demo: configuring the build in $DIR (meson: release, examples and benchmark guests)"
 if [ -f "$DIR/build.ninja" ]; then
-	meson setup --reconfigure "$DIR" "${opts[@]}" >/dev/null ||
-		meson setup --wipe "$DIR" "${opts[@]}" >/dev/null
+	meson setup --reconfigure "$DIR" "${opts[@]}" >"$build_log" 2>&1 ||
+		meson setup --wipe "$DIR" "${opts[@]}" >"$build_log" 2>&1 ||
+		build_failed "meson setup"
 else
-	meson setup "$DIR" "${opts[@]}" >/dev/null
+	meson setup "$DIR" "${opts[@]}" >"$build_log" 2>&1 || build_failed "meson setup"
 fi
-ninja -C "$DIR" >/dev/null
+echo "demo: building libvirq, virq-vmm, virq-hv and the guest programs (ninja -C $DIR)"
+ninja -C "$DIR" >"$build_log" 2>&1 || build_failed "the build (ninja)"
+echo "demo: built"
+rm -f "$build_log"
 
 version=$(meson introspect --projectinfo "$DIR" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')

@@ -10,6 +10,24 @@
  *    returns the architectural verdict (for example ::VIRQ_GP) and, when the
  *    embedder supplied a `guest_error` hook, reports a ::virq_guest_error;
  *  - an internal invariant broke: VIRQ_ASSERT (debug and fuzz builds only).
+ *
+ * One convention covers every public call that returns `int`, in the core,
+ * the controllers, the VM layer and the glues alike:
+ *  - 0 is success;
+ *  - a negative value is always a negated ::virq_err (-::VIRQ_EINVAL, ...),
+ *    never a raw -errno, -1 or another private code; each call's `@return`
+ *    lists the codes it can return, and virq_strerror() names every one;
+ *  - a positive value is a documented result, not an error: a verdict such
+ *    as ::VIRQ_GP or ::VIRQ_MSI_REMAPPABLE, an index, a vector;
+ *  - a host failure in a hosted glue (kvm.h: a system call or allocation)
+ *    is -::VIRQ_EHOST, with errno left as the failing call set it; the
+ *    freestanding core never returns it.
+ *
+ * Two calls that return a vector say "no vector" with -1 instead:
+ * virq_lapic_pending(), virq_lapic_ack() (::VIRQ_LAPIC_NO_VECTOR) and
+ * virq_vm_pic_take(). That -1 is a result, not an error; do not pass it
+ * to virq_strerror(). Calls returning other types (an enum, a pointer,
+ * `bool`, `uint32_t`) document their own values.
  */
 #ifndef VIRQ_ERROR_H
 #define VIRQ_ERROR_H
@@ -74,8 +92,15 @@ enum virq_guest_error {
 
 /**
  * @brief Human-readable name of an error code.
- * @param err A ::virq_err value, negated or not.
- * @return A static string; "unknown error" for values outside the enum.
+ *
+ * Functions return the codes negated; both forms give the same string, so
+ * `virq_strerror(err)` works on a return value as is. Freestanding: uses no
+ * libc (for the text of errno after -::VIRQ_EHOST, call strerror(errno)).
+ * @param err A ::virq_err value, negated or not (any `int` is accepted).
+ * @return A static string, never NULL: the code's description for
+ *         0 to ::VIRQ_ERR_COUNT - 1 and their negations, else
+ *         "not a libvirq error code" (for example -22, a raw -EINVAL, or
+ *         INT_MIN).
  * @note Any thread.
  */
 VIRQ_API const char *virq_strerror(int err);

@@ -87,7 +87,10 @@ extern "C" {
 /** @brief Size of the register page the caller supplies. */
 #define VIRQ_LAPIC_PAGE_SIZE 4096U
 
-/** @brief Returned by virq_lapic_pending() and virq_lapic_ack() when nothing is deliverable. */
+/**
+ * @brief Returned by virq_lapic_pending() and virq_lapic_ack() when nothing
+ *        is deliverable: a result, not a ::virq_err (see error.h).
+ */
 #define VIRQ_LAPIC_NO_VECTOR (-1)
 
 /** @brief APIC operating mode, from IA32_APIC_BASE EN and EXTD. */

@@ -402,25 +402,42 @@ VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source,
 VIRQ_API int virq_vm_set_gsi_route(struct virq_vm *vm, uint32_t gsi,
 				   const struct virq_gsi_route *route);
 
-/** @brief MMIO read in an attached I/O APIC's window. @return as virq_ioapic_mmio_read(). */
+/**
+ * @brief MMIO read in an attached I/O APIC's window.
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p vm, an @p ioapic index not
+ *         attached, or what virq_ioapic_mmio_read() refuses.
+ */
 VIRQ_API int virq_vm_ioapic_read(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
 				 unsigned size, uint64_t *val);
-/** @brief MMIO write in an attached I/O APIC's window. @return as virq_ioapic_mmio_write(). */
+/**
+ * @brief MMIO write in an attached I/O APIC's window.
+ * @return 0, or -::VIRQ_EINVAL for a NULL @p vm, an @p ioapic index not
+ *         attached, or what virq_ioapic_mmio_write() refuses.
+ */
 VIRQ_API int virq_vm_ioapic_write(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
 				  unsigned size, uint64_t val);
 /** @brief Ends storm throttling of a pin (after ops->storm). @return 0 or -::VIRQ_EINVAL. */
 VIRQ_API int virq_vm_ioapic_service(struct virq_vm *vm, unsigned ioapic, unsigned pin);
 
-/** @brief Port read of the PIC pair or ELCR. @return as virq_pic_io_read(). */
+/**
+ * @brief Port read of the PIC pair or ELCR.
+ * @return 0; -::VIRQ_ENOENT when no PIC is attached or @p port is not a
+ *         PIC or ELCR port; -::VIRQ_EINVAL for a NULL @p vm or @p val.
+ */
 VIRQ_API int virq_vm_pic_read(struct virq_vm *vm, uint16_t port, uint8_t *val);
-/** @brief Port write of the PIC pair or ELCR. @return as virq_pic_io_write(). */
+/**
+ * @brief Port write of the PIC pair or ELCR.
+ * @return 0; -::VIRQ_ENOENT when no PIC is attached or @p port is not a
+ *         PIC or ELCR port; -::VIRQ_EINVAL for a NULL @p vm.
+ */
 VIRQ_API int virq_vm_pic_write(struct virq_vm *vm, uint16_t port, uint8_t val);
 /** @brief INTA cycle on the PIC (a vCPU takes an ExtINT).
  *  @return The vector; 0xFF (an open bus) when no PIC is attached. */
 VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm);
 /** @brief INTA cycle on the PIC only while its INT output is asserted, in
  *         one locked step (INT may drop before a vCPU gets to it).
- *  @return The vector, or -1 when INT is low or no PIC is attached. */
+ *  @return The vector (0-255), or -1 when INT is low, no PIC is attached
+ *          or @p vm is NULL: a result, not a ::virq_err (see error.h). */
 VIRQ_API int virq_vm_pic_take(struct virq_vm *vm);
 /** @brief Whether the PIC's INT output is asserted now (false without a PIC).
  *  @note Any thread (takes ops->lock). */

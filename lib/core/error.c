@@ -15,9 +15,10 @@ static const char *const err_names[VIRQ_ERR_COUNT] = {
 
 VIRQ_API const char *virq_strerror(int err)
 {
+	/* The magnitude, computed unsigned: -INT_MIN does not overflow. */
 	unsigned e = err < 0 ? 0U - (unsigned)err : (unsigned)err;
 
 	if (e >= VIRQ_ERR_COUNT)
-		return "unknown error";
+		return "not a libvirq error code";
 	return err_names[e];
 }

@@ -67,7 +67,8 @@ static void count_injection(struct virq_kvm_vcpu *v, int16_t vector, enum virq_k
 	v->stats.last_source = (uint8_t)src;
 }
 
-/* The decision for this entry, encoded. 1: do not enter (halted). */
+/* The decision for this entry, encoded. 1: do not enter (halted);
+ * -VIRQ_EHOST: an ioctl failed (errno set). */
 static int user_prepare(struct virq_kvm_vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -90,28 +91,28 @@ static int user_prepare(struct virq_kvm_vcpu *v)
 	/* INIT: the INIT state (an AP then waits for its SIPI). */
 	if ((d.actions & (VIRQ_VCPU_INIT | VIRQ_VCPU_SIPI)) == VIRQ_VCPU_INIT &&
 	    glue_start_real_mode(v, 0xF000, 0xFFFF0000ULL, 0xFFF0))
-		return -1;
+		return -VIRQ_EHOST;
 	if (d.actions & VIRQ_VCPU_SIPI) {
 		if (glue_start_real_mode(v, (uint16_t)(d.sipi_vector << 8),
 					 (uint64_t)d.sipi_vector << 12, 0))
-			return -1;
+			return -VIRQ_EHOST;
 		run->if_flag = 0;
 		run->ready_for_interrupt_injection = 0;
 	}
 	if (d.actions & VIRQ_VCPU_WAIT_SIPI)
 		return 1;
 	if ((d.actions & VIRQ_VCPU_SMI) && ioctl(v->fd, KVM_SMI, 0) < 0)
-		return -1;
+		return -VIRQ_EHOST;
 	if (d.actions & VIRQ_VCPU_NMI) {
 		if (ioctl(v->fd, KVM_NMI, 0) < 0)
-			return -1;
+			return -VIRQ_EHOST;
 		v->nmi_sent = true;
 		count_injection(v, 2, VIRQ_KVM_SRC_NMI);
 	}
 	if (d.actions & VIRQ_VCPU_INTR) {
 		irq.irq = d.vector;
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
-			return -1;
+			return -VIRQ_EHOST;
 		v->inflight = true;
 		count_injection(v, d.vector,
 				d.source == VIRQ_VCPU_SRC_PIC ? VIRQ_KVM_SRC_PIC

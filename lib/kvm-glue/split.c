@@ -108,7 +108,7 @@ int glue_split_prepare(struct virq_kvm_vcpu *v)
 	if (d.actions & VIRQ_VCPU_INTR) {
 		irq.irq = d.vector;
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
-			return -1;
+			return -VIRQ_EHOST;
 		v->inflight = true;
 		v->stats.injected[VIRQ_KVM_SRC_PIC]++;
 		v->stats.last_vector = d.vector;

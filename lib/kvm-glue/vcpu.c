@@ -25,13 +25,18 @@ static int msr_io(int fd, unsigned long req, uint32_t index, uint64_t *data)
 {
 	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
 	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+	int rc;
 
 	memset(buf, 0, sizeof(buf));
 	m->nmsrs = 1;
 	m->entries[0].index = index;
 	m->entries[0].data = *data;
-	if (ioctl(fd, req, m) != 1)
+	rc = ioctl(fd, req, m);
+	if (rc != 1) {
+		if (rc >= 0) /* the MSR was refused: no errno of its own */
+			errno = EIO;
 		return -VIRQ_EHOST;
+	}
 	*data = m->entries[0].data;
 	return 0;
 }

@@ -2,7 +2,8 @@
 /*
  * virq_strerror(): one fixed string per enum virq_err code, the same for the
  * code and its negation (functions return codes negated), and
- * "unknown error" for every value outside the enum.
+ * "not a libvirq error code" for every value outside the enum: a raw
+ * -errno, a private code, INT_MIN and INT_MAX included.
  */
 #include <limits.h>
 #include <setjmp.h>
@@ -31,6 +32,9 @@ static const struct {
 };
 
 #define N_KNOWN (sizeof(known) / sizeof(known[0]))
+
+/* What virq_strerror() says for an int that is no code of the enum. */
+#define NOT_OURS "not a libvirq error code"
 
 /* The table above covers the whole enum: a new code must be added here. */
 static void test_table_covers_enum(void **state)
@@ -70,7 +74,7 @@ static void test_codes_distinct(void **state)
 {
 	(void)state;
 	for (unsigned i = 0; i < N_KNOWN; i++) {
-		assert_string_not_equal(virq_strerror(known[i].code), "unknown error");
+		assert_string_not_equal(virq_strerror(known[i].code), NOT_OURS);
 		assert_true(strlen(virq_strerror(known[i].code)) > 0);
 		for (unsigned j = i + 1; j < N_KNOWN; j++)
 			assert_string_not_equal(virq_strerror(known[i].code),
@@ -95,6 +99,18 @@ static void test_out_of_range(void **state)
 		INT_MAX - 1,
 		INT_MIN,
 		INT_MIN + 1,
+		/* Raw -errno values (Linux EBADF, ENOMEM, EFAULT, EBUSY,
+		 * EEXIST, EINVAL, ENOSYS, EOPNOTSUPP) are named as not ours.
+		 * (Smaller ones, EPERM to EIO, would alias a code: why no call
+		 * returns a raw -errno; the glues return -VIRQ_EHOST.) */
+		-9,
+		-12,
+		-14,
+		-16,
+		-17,
+		-22,
+		-38,
+		-95,
 	};
 
 	(void)state;
@@ -102,7 +118,7 @@ static void test_out_of_range(void **state)
 		const char *s = virq_strerror(bad[i]);
 
 		assert_non_null(s);
-		assert_string_equal(s, "unknown error");
+		assert_string_equal(s, NOT_OURS);
 	}
 	/* A sweep around the enum: exactly the codes 0..COUNT-1 are known. */
 	for (int e = -1000; e <= 1000; e++) {
@@ -112,8 +128,35 @@ static void test_out_of_range(void **state)
 		if (mag < VIRQ_ERR_COUNT)
 			assert_string_equal(s, known[mag].text);
 		else
-			assert_string_equal(s, "unknown error");
+			assert_string_equal(s, NOT_OURS);
 	}
+}
+
+/* Every int of the form 2^k - 1, 2^k, 2^k + 1 and its negation, up to the
+ * ends of int: the magnitude is computed without signed overflow, and no
+ * large value wraps into the table. */
+static void test_extremes(void **state)
+{
+	(void)state;
+	for (unsigned k = 0; k < 31; k++) {
+		int p = (int)(1U << k);
+		int vals[] = { p - 1, p, p + 1, -(p - 1), -p, -(p + 1) };
+
+		for (unsigned i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			int v = vals[i];
+			unsigned mag = v < 0 ? 0U - (unsigned)v : (unsigned)v;
+
+			if (mag < N_KNOWN)
+				assert_string_equal(virq_strerror(v), known[mag].text);
+			else
+				assert_string_equal(virq_strerror(v), NOT_OURS);
+		}
+	}
+	assert_string_equal(virq_strerror(INT_MIN), NOT_OURS);
+	assert_string_equal(virq_strerror(INT_MAX), NOT_OURS);
+	assert_string_equal(virq_strerror(-INT_MAX), NOT_OURS);
+	/* The fallback is one static string, and no code's text. */
+	assert_ptr_equal(virq_strerror(INT_MIN), virq_strerror(VIRQ_ERR_COUNT));
 }
 
 int main(void)
@@ -124,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_every_code_negated),
 		cmocka_unit_test(test_codes_distinct),
 		cmocka_unit_test(test_out_of_range),
+		cmocka_unit_test(test_extremes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,9 +9,11 @@
  * file includes a C library header.
  *
  * A kernel that wants its own definitions compiles the library with
- * `-DVIRQ_PLATFORM_HEADER="my_env.h"`; that header must then provide every
- * macro and inline function defined below (the easiest way is to copy this
- * file and change what differs).
+ * `-DVIRQ_PLATFORM_HEADER="my_env.h"`; that header must then provide the
+ * list of doc/freestanding.md ("Replacing platform.h"), which is everything
+ * below but VIRQ_LIKELY, virq_memcpy and virq_popcount64 (the easiest way
+ * is to copy this file and change what differs). The meta test
+ * platform_header builds the library with a header written from that list.
  */
 #ifndef VIRQ_PLATFORM_H
 #define VIRQ_PLATFORM_H

@@ -11,7 +11,7 @@ MODE is one of
                 reaches for a C library header fails here
   cxx           -std=c++11 -Wall -Wextra -Werror -pedantic (COMPILER is C++)
 
-Every header under SRCDIR/include/virq (and the generated version.h under
+Every header under SRCDIR/include/virq (and any generated one under
 BUILDDIR/include/virq) gets a translation unit that includes it twice (the
 include guard must hold) and nothing else. New headers are picked up
 without touching meson.build. Hosted-only headers (kvm.h: Linux KVM) are

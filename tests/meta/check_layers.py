@@ -10,7 +10,7 @@ examples), the files of each and the layer order, and its header comment
 states the rules. This script reads every .c/.h file under lib/,
 include/ and examples/, resolves each #include the way the build does
 ("x.h" next to the file first, then include/ and lib/, the two include
-directories of the library; <virq/version.h> is include/virq/version.h.in),
+directories of the library; a name.in template counts as name),
 and checks each arrow:
 
   layer      no include of a part of a higher layer

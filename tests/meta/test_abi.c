@@ -16,6 +16,7 @@
 #include <virq/pi.h>
 #include <virq/pic.h>
 #include <virq/vcpu.h>
+#include <virq/version.h>
 #include <virq/vmx.h>
 
 #include <stdio.h>
@@ -193,8 +194,23 @@ VIRQ_STATIC_ASSERT(VIRQ_VMCS_ENTRY_INTR_INFO == 0x4016U &&
 			   VIRQ_VMCS_GUEST_INTERRUPTIBILITY == 0x4824U,
 		   "VMCS field encodings");
 
+VIRQ_STATIC_ASSERT(VIRQ_VERSION_NUMBER == VIRQ_VERSION_MAJOR * 10000 + VIRQ_VERSION_MINOR * 100 +
+						  VIRQ_VERSION_PATCH,
+		   "version number");
+VIRQ_STATIC_ASSERT(VIRQ_VERSION_AT_LEAST(VIRQ_VERSION_MAJOR, VIRQ_VERSION_MINOR,
+					 VIRQ_VERSION_PATCH) &&
+			   !VIRQ_VERSION_AT_LEAST(VIRQ_VERSION_MAJOR, VIRQ_VERSION_MINOR,
+						  VIRQ_VERSION_PATCH + 1),
+		   "VIRQ_VERSION_AT_LEAST");
+
 int main(void)
 {
+	/* The library linked in is the one these headers describe. */
+	if (virq_version() != VIRQ_VERSION_NUMBER) {
+		printf("virq_version() %u, headers %u\n", (unsigned)virq_version(),
+		       (unsigned)VIRQ_VERSION_NUMBER);
+		return 1;
+	}
 	/* The assertions above did the work; print the pinned values for the log. */
 	printf("virq_pi_desc      %3zu bytes, align %2zu\n", sizeof(struct virq_pi_desc),
 	       _Alignof(struct virq_pi_desc));

@@ -34,7 +34,7 @@ CLEAN = {
     'include/virq/kvm.h': '#include <pthread.h>\n#include <virq/vcpu.h>\n',
     'include/virq/vmx.h': '#include <virq/vcpu.h>\n',
     'include/virq/virq.h': '#include <virq/vm.h>\n#include <virq/vmx.h>\n',
-    'include/virq/version.h.in': '#define VIRQ_VERSION_MAJOR @VIRQ_VERSION_MAJOR@\n',
+    'include/virq/version.h': '#define VIRQ_VERSION_MAJOR 0\n',
     'lib/core/bitmap.h': '#include <virq/platform.h>\n',
     'lib/core/pi.c': '#include "bitmap.h"\n#include <virq/pi.h>\n#include <virq/version.h>\n',
     'lib/lapic/lapic_priv.h': '#include <virq/lapic.h>\n#include "core/bitmap.h"\n',

@@ -341,4 +341,21 @@ static inline bool vfx_bit(uint32_t reg_base, const struct vfx *f, unsigned vect
 	       1U;
 }
 
+/* The VMWRITE log (emptied by vfx_new(), before vfx_prepare() and before
+ * vfx_exit()) is exactly the given (field, value) pairs, in order. */
+static inline void vfx_expect_log(const struct vfx *f, const struct vfx_field *exp, unsigned n)
+{
+	assert_int_equal(f->nlog, n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(f->log[i].field, exp[i].field);
+		assert_int_equal(f->log[i].value, exp[i].value);
+	}
+}
+
+#define EXPECT_LOG(f, ...)                                                                         \
+	do {                                                                                       \
+		const struct vfx_field exp_[] = { __VA_ARGS__ };                                   \
+		vfx_expect_log(f, exp_, sizeof(exp_) / sizeof(exp_[0]));                           \
+	} while (0)
+
 #endif /* VIRQ_TEST_VMX_HARNESS_H */

@@ -16,21 +16,6 @@
 	(VIRQ_VMX_PROC_HLT_EXITING | VIRQ_VMX_PROC_USE_TPR_SHADOW | VIRQ_VMX_PROC_SECONDARY_CTLS)
 #define SEC_VID (VIRQ_VMX_PROC2_APIC_REG_VIRT | VIRQ_VMX_PROC2_VIRT_INTR_DELIVERY)
 
-static void expect_log(const struct vfx *f, const struct vfx_field *exp, unsigned n)
-{
-	assert_int_equal(f->nlog, n);
-	for (unsigned i = 0; i < n; i++) {
-		assert_int_equal(f->log[i].field, exp[i].field);
-		assert_int_equal(f->log[i].value, exp[i].value);
-	}
-}
-
-#define EXPECT_LOG(f, ...)                                                                         \
-	do {                                                                                       \
-		const struct vfx_field exp_[] = { __VA_ARGS__ };                                   \
-		expect_log(f, exp_, sizeof(exp_) / sizeof(exp_[0]));                               \
-	} while (0)
-
 /* ---- the CPU ---- */
 
 static uint32_t *pw(struct vfx *f, uint32_t off)

@@ -12,21 +12,6 @@
 #define PIN_BASE VIRQ_VMX_PIN_EXT_INTR_EXITING
 #define PROC_TPR (VIRQ_VMX_PROC_HLT_EXITING | VIRQ_VMX_PROC_USE_TPR_SHADOW)
 
-static void expect_log(const struct vfx *f, const struct vfx_field *exp, unsigned n)
-{
-	assert_int_equal(f->nlog, n);
-	for (unsigned i = 0; i < n; i++) {
-		assert_int_equal(f->log[i].field, exp[i].field);
-		assert_int_equal(f->log[i].value, exp[i].value);
-	}
-}
-
-#define EXPECT_LOG(f, ...)                                                                         \
-	do {                                                                                       \
-		const struct vfx_field exp_[] = { __VA_ARGS__ };                                   \
-		expect_log(f, exp_, sizeof(exp_) / sizeof(exp_[0]));                               \
-	} while (0)
-
 static int init(struct vfx *f)
 {
 	f->nlog = 0;

@@ -94,9 +94,15 @@ while read -r name image variant smp; do
 		fi
 		read -r e0 i0 q0 <<<"$base"
 		read -r e1 i1 q1 <<<"$meas"
+		# A measured run that took no more interrupts than the empty one
+		# measured nothing: a failure, not a row.
+		if [ $((q1 - q0)) -le 0 ]; then
+			echo "bochs.sh: $name in mode $mode: no interrupts measured ($q1 vs $q0)" >&2
+			failures=$((failures + 1))
+			continue
+		fi
 		awk -v n="$name" -v m="$mode" -v s="$smp" -v e="$((e1 - e0))" -v i="$((i1 - i0))" \
 			-v q="$((q1 - q0))" 'BEGIN {
-			if (q <= 0) { printf "%-22s %-11s %4s %10s\n", n, m, s, "no irqs"; exit }
 			printf "%-22s %-11s %4s %10d %12.3f %10.3f\n", n, m, s, q, e / q, i / q }'
 	done
 done <<<"$benches"

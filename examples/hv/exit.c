@@ -133,6 +133,8 @@ static void io_exit(struct vcpu *v)
 	v->exits_io++;
 	if (q & 0x10)
 		unexpected(v, EXIT_IO, "string I/O is not emulated");
+	if (size != 1 && size != 2 && size != 4) /* Table 27-5: 0, 1 or 3 */
+		unexpected(v, EXIT_IO, "an I/O access size the SDM does not define");
 	if (fault_port(v, port, in, size, in ? &res : &val)) {
 		/* the fault-once test port (fault.c) */
 	} else if (hv_pio((uint16_t)port, in, size, in ? &res : &val)) {

@@ -127,7 +127,7 @@ run_guests()
 		printf '  %s\n' "${skipped[@]}"
 	fi
 	echo "demo: guest runs: $runs_pass passed, $runs_fail failed, $runs_skip skipped"
-	[ "$runs_fail" -eq 0 ]
+	[ "$runs_fail" -eq 0 ] && [ "$runs_pass" -gt 0 ]
 }
 
 # virq-hv under Bochs: every guest program in each VMX glue mode (as the

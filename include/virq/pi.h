@@ -92,6 +92,9 @@ VIRQ_API bool virq_pi_harvest(struct virq_pi_desc *pi, uint64_t out[4]);
 
 /**
  * @brief Whether the descriptor holds work: ON set or any PIR bit set.
+ * @param pi The descriptor; not NULL.
+ * @return true when ON or any of the 256 PIR bits is set at the moment of
+ *         reading (a concurrent post or harvest may change it at once).
  * @note Any thread; a snapshot.
  */
 VIRQ_API bool virq_pi_pending(const struct virq_pi_desc *pi);

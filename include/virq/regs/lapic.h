@@ -119,26 +119,48 @@
 #define VIRQ_TDCR_MASK 0x0000000BU /**< Writable bits 0, 1, 3. */
 /** @} */
 
-/** @brief Register offset -> x2APIC MSR number. */
+/**
+ * @brief Register offset -> x2APIC MSR number.
+ * @param off An xAPIC register offset, 0x000 to 0x3F0, 16-byte aligned (the
+ *            low 4 bits are dropped).
+ * @return The MSR, 0x800 + @p off / 16 (e.g. 0x830 for the ICR at 0x300).
+ *         Not every result is an x2APIC register: the caller checks.
+ */
 static inline uint32_t virq_lapic_off_to_msr(uint32_t off)
 {
 	return VIRQ_X2APIC_MSR_BASE + (off >> 4);
 }
 
-/** @brief x2APIC MSR number -> register offset. */
+/**
+ * @brief x2APIC MSR number -> register offset.
+ * @param msr An MSR in the x2APIC range 0x800 to 0x8FF (outside it the
+ *            result is meaningless; the caller checks first).
+ * @return The xAPIC register offset, (@p msr - 0x800) * 16.
+ */
 static inline uint32_t virq_lapic_msr_to_off(uint32_t msr)
 {
 	return (msr - VIRQ_X2APIC_MSR_BASE) << 4;
 }
 
-/** @brief Divisor selected by a Divide Configuration value (SDM Figure 10-10). */
+/**
+ * @brief Divisor selected by a Divide Configuration value (SDM Vol. 3A,
+ *        "APIC Timer", Divide Configuration Register figure).
+ * @param tdcr The register value; bits 0, 1 and 3 count, others are ignored.
+ * @return 2, 4, 8, 16, 32, 64, 128 or 1 (value 1011b).
+ */
 static inline uint32_t virq_lapic_tdcr_divisor(uint32_t tdcr)
 {
 	uint32_t t = ((tdcr & 3U) | ((tdcr & 8U) >> 1)) + 1U;
 	return 1U << (t & 7U);
 }
 
-/** @brief x2APIC logical ID derived from an x2APIC ID (SDM 10.12.10.2). */
+/**
+ * @brief x2APIC logical ID derived from an x2APIC ID (SDM Vol. 3A,
+ *        "Logical Destination Mode in x2APIC Mode").
+ * @param x2apic_id The 32-bit x2APIC ID.
+ * @return The LDR: cluster ID (@p x2apic_id bits 31:4) in bits 31:16, and
+ *         bit (@p x2apic_id & 0xF) set in bits 15:0.
+ */
 static inline uint32_t virq_x2apic_ldr(uint32_t x2apic_id)
 {
 	return ((x2apic_id >> 4) << 16) | (1U << (x2apic_id & 0xFU));

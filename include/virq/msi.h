@@ -97,6 +97,12 @@ VIRQ_API int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags,
  * to address bits 63:40 (with both flags, bits 11:5 are preferred when the
  * destination fits). msg.src and msg.x2apic are not encoded.
  *
+ * @param msg   The message (destination, mode, vector, trigger, level); not
+ *              NULL.
+ * @param flags 0, or ::VIRQ_MSI_EXT_DEST and/or ::VIRQ_MSI_ADDR_HI_DEST:
+ *              the destination formats the receiver accepts.
+ * @param addr  Receives the 64-bit MSI address. Not NULL.
+ * @param data  Receives the 32-bit MSI data. Not NULL.
  * @return 0, or -::VIRQ_EINVAL when the destination does not fit the format
  *         selected by @p flags, the message has a shorthand or a delivery
  *         mode above 7, @p flags are unknown or a pointer is NULL.
@@ -146,6 +152,12 @@ typedef void (*virq_msi_send_fn)(void *ctx, uint64_t addr, uint32_t data);
 /**
  * @brief Initialises @p msix over caller storage: every entry masked, PBA clear,
  *        MSI-X disabled.
+ * @param msix    The helper object, caller-allocated; written in full.
+ * @param table   Caller storage for @p vectors entries; kept by pointer
+ *                (must outlive @p msix) and initialised here.
+ * @param pba     Caller storage for (@p vectors + 63) / 64 pending-bit words;
+ *                kept by pointer and cleared here.
+ * @param vectors Table size, 1-2048.
  * @return 0, or -::VIRQ_EINVAL for NULL storage or @p vectors not 1-2048.
  */
 VIRQ_API int virq_msix_init(struct virq_msix *msix, struct virq_msix_entry *table, uint64_t *pba,
@@ -154,6 +166,11 @@ VIRQ_API int virq_msix_init(struct virq_msix *msix, struct virq_msix_entry *tabl
 /**
  * @brief Guest read of the MSI-X table (aligned 4 or 8 bytes); bytes past
  *        the table read 0.
+ * @param msix   The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset in the table (16 bytes per entry), a multiple
+ *               of @p size.
+ * @param size   4 or 8.
+ * @param val    Receives the value, little-endian. Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a bad size/alignment (then *@p val = 0),
  *         NULL @p val or an uninitialised @p msix.
  */
@@ -167,6 +184,12 @@ VIRQ_API int virq_msix_table_read(const struct virq_msix *msix, uint32_t offset,
  *        while MSI-X is enabled and the function is not masked). An 8-byte
  *        write stores both dwords before the mask is evaluated; writes past
  *        the table are ignored.
+ * @param msix   The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset in the table, a multiple of @p size.
+ * @param size   4 or 8.
+ * @param val    The value written (low @p size bytes).
+ * @param send   Called for a message the write releases; not NULL.
+ * @param ctx    Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for a bad size/alignment, a NULL @p send or
  *         an uninitialised @p msix (nothing changes).
  */
@@ -176,6 +199,11 @@ VIRQ_API int virq_msix_table_write(struct virq_msix *msix, uint32_t offset, unsi
 /**
  * @brief Guest read of the Pending Bit Array (read-only; aligned 4/8 bytes;
  *        bytes past the array read 0). A device model ignores PBA writes.
+ * @param msix   The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset in the array (bit i of the array is vector i), a
+ *               multiple of @p size.
+ * @param size   4 or 8.
+ * @param val    Receives the value, little-endian. Not NULL.
  * @return 0, or -::VIRQ_EINVAL as virq_msix_table_read().
  */
 VIRQ_API int virq_msix_pba_read(const struct virq_msix *msix, uint32_t offset, unsigned size,
@@ -187,6 +215,11 @@ VIRQ_API int virq_msix_pba_read(const struct virq_msix *msix, uint32_t offset, u
  *        function unmasked, sends every pending vector whose own Mask bit
  *        is clear, in ascending index order, and clears its pending bit.
  *        Disabling keeps the pending bits (they are sent when re-enabled).
+ * @param msix          The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param enabled       Message Control bit 15, MSI-X Enable.
+ * @param function_mask Message Control bit 14, Function Mask.
+ * @param send          Called for each released message; not NULL.
+ * @param ctx           Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p send or an uninitialised
  *         @p msix (nothing changes).
  */
@@ -200,6 +233,10 @@ VIRQ_API int virq_msix_set_control(struct virq_msix *msix, bool enabled, bool fu
  *
  * Invariant kept by every call: a pending bit is set only for a vector
  * that is masked, function-masked or disabled.
+ * @param msix  The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param index The vector, 0 to virq_msix::vectors - 1.
+ * @param send  Called if the message goes out now; not NULL.
+ * @param ctx   Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for an index past the table, a NULL
  *         @p send or an uninitialised @p msix.
  */
@@ -270,6 +307,7 @@ VIRQ_API int virq_msi_cap_init(struct virq_msi_cap *cap, unsigned log2_vectors, 
 /**
  * @brief Size of the capability in configuration space: 0x0C (32-bit),
  *        0x10 (64-bit), 0x14 (32-bit with PVM) or 0x18 (64-bit with PVM).
+ * @param cap The capability state; NULL gives 0.
  * @return That size, or 0 for a NULL or invalid @p cap.
  */
 VIRQ_API unsigned virq_msi_cap_size(const struct virq_msi_cap *cap);
@@ -282,6 +320,11 @@ VIRQ_API unsigned virq_msi_cap_size(const struct virq_msi_cap *cap);
  * multiple of it, and the access must lie inside virq_msi_cap_size().
  * The result is little-endian, as configuration space is; bits of a write
  * value past @p size are ignored.
+ * @param cap    The capability state (caller-owned, filled by the device
+ *               model; NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset from the capability start.
+ * @param size   1, 2 or 4.
+ * @param val    Receives the value, little-endian. Not NULL.
  * @return 0, or -::VIRQ_EINVAL (then *@p val = 0) for a bad size,
  *         alignment or range, a NULL @p val or an invalid @p cap (MMC > 5,
  *         MME > MMC or reserved control bits set).
@@ -302,6 +345,12 @@ VIRQ_API int virq_msi_cap_read(const struct virq_msi_cap *cap, uint32_t offset, 
  * through @p send, lowest first, its pending bit cleared just before the
  * call (so unmasking, or enabling MSI after unmasking, delivers a message
  * held while masked). While MSI is disabled pending bits are kept.
+ * @param cap    The capability state (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset from the capability start.
+ * @param size   1, 2 or 4.
+ * @param val    The value written (low @p size bytes).
+ * @param send   Called for each message the write releases; not NULL.
+ * @param ctx    Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for a bad access, a NULL @p send or an
  *         invalid @p cap (nothing changes).
  */
@@ -321,6 +370,10 @@ VIRQ_API int virq_msi_cap_write(struct virq_msi_cap *cap, uint32_t offset, unsig
  * Invariant kept by every virq_msi_cap_* call: a pending bit is set only
  * for a vector below 2^MME that is masked or while MSI is disabled, and
  * never without per-vector masking.
+ * @param cap    The capability state (NULL: -::VIRQ_EINVAL).
+ * @param vector The vector the function signals, 0 to 2^MME - 1.
+ * @param send   Called if the message goes out now; not NULL.
+ * @param ctx    Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for @p vector >= 2^MME (even while
  *         disabled), a NULL @p send or an invalid @p cap.
  */

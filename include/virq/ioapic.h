@@ -168,7 +168,8 @@ VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioap
 			      const struct virq_ioapic_ops *ops, void *ctx);
 
 /**
- * @brief Reset: IOREGSEL 0, ID from config, every entry 0x10000, throttling cleared. Pin levels (device inputs) are kept.
+ * @brief Reset: IOREGSEL 0, ID from config, every entry 0x10000, throttling
+ *        cleared. Pin levels (device inputs) are kept.
  * @param ioapic The I/O APIC (initialised; not NULL, not checked).
  */
 VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic);

@@ -84,8 +84,9 @@
  * reported with KVM_EXIT_SET_TPR by VMX and SVM KVM, but this development
  * host's software KVM does not exit for it at all: until a SET_TPR exit has
  * been seen, a vCPU whose pending vector is held only by its TPR is polled
- * every ::VIRQ_KVM_TPR_POLL_NS (a kick re-reads `run->cr8`). In split mode, level EOI exits come only for
- * level routes on GSIs below the reserved count (virq_kvm_config::split_pins).
+ * every ::VIRQ_KVM_TPR_POLL_NS (a kick re-reads `run->cr8`). In split mode,
+ * level EOI exits come only for level routes on GSIs below the reserved
+ * count (virq_kvm_config::split_pins).
  */
 #ifndef VIRQ_KVM_H
 #define VIRQ_KVM_H
@@ -385,10 +386,10 @@ VIRQ_API struct virq_lapic *virq_kvm_vcpu_lapic(struct virq_kvm_vcpu *v);
 VIRQ_API const struct virq_kvm_stats *virq_kvm_vcpu_stats(const struct virq_kvm_vcpu *v);
 
 /**
- * @brief Split mode: interrupts the glue handed to KVM from @p src (::VIRQ_KVM_SRC_IOAPIC or ::VIRQ_KVM_SRC_MSI); 0 in user mode.
+ * @brief Split mode: interrupts the glue handed to KVM from @p src.
  * @param kvm The glue (initialised; not NULL).
  * @param src ::VIRQ_KVM_SRC_IOAPIC or ::VIRQ_KVM_SRC_MSI.
- * @return The count since virq_kvm_init().
+ * @return The count since virq_kvm_init(); 0 in user mode.
  */
 VIRQ_API uint64_t virq_kvm_sent(const struct virq_kvm *kvm, enum virq_kvm_source src);
 

@@ -504,9 +504,11 @@ VIRQ_API int virq_vm_pic_write(struct virq_vm *vm, uint16_t port, uint8_t val);
  */
 VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm);
 /**
- * @brief INTA cycle on the PIC only while its INT output is asserted, in one locked step (INT may drop before a vCPU gets to it).
+ * @brief INTA cycle on the PIC only while its INT output is asserted, in
+ *        one locked step (INT may drop before a vCPU gets to it).
  * @param vm The VM (NULL gives -1).
- * @return The vector (0-255), or -1 when INT is low, no PIC is attached or @p vm is NULL: a result, not a ::virq_err (see error.h).
+ * @return The vector (0-255), or -1 when INT is low, no PIC is attached or
+ *         @p vm is NULL: a result, not a ::virq_err (see error.h).
  */
 VIRQ_API int virq_vm_pic_take(struct virq_vm *vm);
 /**

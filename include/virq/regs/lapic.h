@@ -133,7 +133,7 @@ static inline uint32_t virq_lapic_off_to_msr(uint32_t off)
 
 /**
  * @brief x2APIC MSR number -> register offset.
- * @param msr An MSR in the x2APIC range 0x800 to 0x8FF (outside it the
+ * @param msr An MSR in the x2APIC range 0x800 to 0xBFF (outside it the
  *            result is meaningless; the caller checks first).
  * @return The xAPIC register offset, (@p msr - 0x800) * 16.
  */

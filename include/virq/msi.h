@@ -460,7 +460,10 @@ typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
  * lowest priority.
  *
  * @param cfg           Remapping configuration.
- * @param addr, data    The write.
+ * @param addr          The MSI address written (bits 31:20 must be 0xFEE;
+ *                      bit 4 set for remappable format).
+ * @param data          The MSI data written (bits 15:0 the subhandle when
+ *                      address bit 3, SHV, is set).
  * @param requester_id  Source ID (bus:dev.fn) of the writer; for an I/O APIC
  *                      its own source ID.
  * @param read          Reads an IRTE; @p ctx is passed to it.

@@ -9,7 +9,7 @@
  * with their pins (edge and level, Remote IRR, masking, polarity).
  *
  * The I/O APIC speaks upstream the way the hardware does: every interrupt
- * it sends is an MSI-format write (address/data, SDM 10.11), handed to
+ * it sends is an MSI-format write (address/data, SDM "Message Signalled Interrupts"), handed to
  * `ops->deliver`. A compatibility-format entry becomes a compatibility MSI;
  * a remappable-format entry (bit 48, VT-d) becomes a remappable MSI that
  * the interrupt-remapping layer translates (msi.h). The router decodes
@@ -119,7 +119,7 @@ struct virq_ioapic_config {
  */
 struct virq_ioapic_ops {
 	/** Required. Send the interrupt of @p pin upstream as the MSI write
-	 *  @p addr / @p data (SDM 10.11; remappable format when the
+	 *  @p addr / @p data (SDM "Message Signalled Interrupts"; remappable format when the
 	 *  entry has bit 48 set). Returns how many LAPICs accepted it (0: none;
 	 *  a level entry then leaves Remote IRR clear). While it runs, the
 	 *  entry of a level pin reads with Remote IRR set, so an EOI from
@@ -270,7 +270,8 @@ VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin);
 VIRQ_API int virq_ioapic_get_rte(const struct virq_ioapic *ioapic, unsigned pin, uint64_t *rte);
 
 /**
- * @brief The MSI write an entry produces (SDM 10.11, as QEMU's ioapic_entry_parse()).
+ * @brief The MSI write an entry produces (SDM "Message Signalled Interrupts",
+ *        as QEMU's ioapic_entry_parse()).
  * @param rte  A redirection entry.
  * @param addr Receives the address (0xFEExxxxx).
  * @param data Receives the data (vector, delivery mode, level assert, trigger).

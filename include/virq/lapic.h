@@ -111,8 +111,9 @@ enum virq_lapic_mp_state {
 /** Inject an NMI; virq_lapic_events::nmi_count says whether one or two. */
 #define VIRQ_LAPIC_EV_NMI (1U << 0)
 #define VIRQ_LAPIC_EV_SMI (1U << 1) /**< Enter SMM. */
-/** INIT was accepted: the LAPIC has reset itself (SDM 10.4.7.3); the VMM
- *  resets the vCPU. An AP is now in ::VIRQ_LAPIC_MP_WAIT_SIPI. */
+/** INIT was accepted: the LAPIC has reset itself (SDM "Local APIC State
+ *  After an INIT Reset"); the VMM resets the vCPU. An AP is now in
+ *  ::VIRQ_LAPIC_MP_WAIT_SIPI. */
 #define VIRQ_LAPIC_EV_INIT (1U << 2)
 /** A start-up IPI was accepted in wait-for-SIPI: start the vCPU in real mode
  *  at CS = sipi_vector << 8, IP = 0 (physical sipi_vector << 12). */
@@ -347,7 +348,7 @@ VIRQ_API int virq_lapic_msr_read(struct virq_lapic *lapic, uint32_t msr, uint64_
  * @brief Guest WRMSR of an APIC MSR: IA32_APIC_BASE, IA32_TSC_DEADLINE or
  *        0x800-0xBFF.
  *
- * x2APIC registers follow SDM Table 10-6: reserved bits set, read-only
+ * x2APIC registers follow the SDM's x2APIC register address map table: reserved bits set, read-only
  * registers, non-existent registers, non-zero EOI/ESR writes → \#GP; the
  * 64-bit ICR sends in one write; SELF IPI is write-only.
  *
@@ -364,9 +365,9 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
 /**
  * @brief Writes IA32_APIC_BASE (also reached through virq_lapic_msr_write()).
  *
- * Applies the SDM 10.12.5 transition table: disabled→xAPIC, xAPIC→x2APIC,
- * xAPIC/x2APIC→disabled are legal; x2APIC→xAPIC, disabled→x2APIC and
- * EN=0/EXTD=1 fault. Reserved bits, EXTD without x2APIC support and base
+ * Applies the SDM's transition table ("x2APIC State Transitions"):
+ * disabled→xAPIC, xAPIC→x2APIC, xAPIC/x2APIC→disabled are legal;
+ * x2APIC→xAPIC, disabled→x2APIC and EN=0/EXTD=1 fault. Reserved bits, EXTD without x2APIC support and base
  * bits at or above MAXPHYADDR fault. BSP is read-only (a differing value
  * is ignored). Entering x2APIC derives the LDR from the ID and clears ICR
  * high; leaving the disabled state resets the register file.
@@ -490,9 +491,10 @@ VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic);
  * @brief The highest vector the APIC would deliver now.
  *
  * A vector is deliverable when it is the highest in IRR and its priority
- * class is above the PPR class (SDM 10.8.3.1). Syncs first. Vectors that
+ * class is above the PPR class (SDM "Task and Processor Priorities"). Syncs first. Vectors that
  * were in IRR when the APIC was software-disabled are held there and still
- * delivered (SDM 10.4.7.2: the CPU must mask or handle them); a globally
+ * delivered (SDM "Local APIC State After It Has Been Software Disabled": the
+ * CPU must mask or handle them); a globally
  * disabled APIC delivers nothing.
  *
  * @param lapic The LAPIC (initialised; not NULL, not checked).
@@ -534,9 +536,9 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
  * (virq_lapic_post_msg()) or raised here (LVT entries with NMI delivery,
  * LINT1); the other events are flags, several arrivals being one.
  *
- * INIT is applied here (the LAPIC resets as SDM 10.4.7.3 says and an AP
- * enters wait-for-SIPI), then a start-up IPI is accepted only in
- * wait-for-SIPI (others are dropped). Events are dropped while the APIC is
+ * INIT is applied here (the LAPIC resets as the SDM's "Local APIC State
+ * After an INIT Reset" says and an AP enters wait-for-SIPI), then a
+ * start-up IPI is accepted only in wait-for-SIPI (others are dropped). Events are dropped while the APIC is
  * globally disabled, except the LINT pass-through.
  *
  * @param lapic  The LAPIC.
@@ -618,7 +620,7 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * re-arm costs the guest an exit of its own.
  *
  * A guest write of LVT Timer that switches between one-shot and periodic
- * keeps the count going, as processors do (SDM 10.5.4.1 says any mode
+ * keeps the count going, as processors do (SDM "TSC-Deadline Mode" says any mode
  * change disarms; KVM follows the hardware): the current count continues
  * and the new mode applies when it reaches 0 (periodic then reloads,
  * one-shot stops). A periodic timer switched to one-shot therefore
@@ -682,7 +684,7 @@ VIRQ_API uint32_t virq_lapic_read_reg(const struct virq_lapic *lapic, uint32_t o
 /**
  * @brief Whether the highest requested vector is held back by the TPR alone:
  *        its priority class is above the in-service class but not above
- *        the TPR's (SDM 10.8.3.1). A lower TPR would release it; a backend
+ *        the TPR's (SDM "Task and Processor Priorities"). A lower TPR would release it; a backend
  *        that cannot see every TPR decrease (a MOV to CR8 that does not
  *        exit) polls while this holds. Syncs first.
  * @param lapic The LAPIC (initialised; not NULL, not checked).

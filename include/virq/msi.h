@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-/** @name MSI address fields (SDM 10.11.1)
+/** @name MSI address fields (SDM "Message Address Register Format")
  * @{ */
 #define VIRQ_MSI_ADDR_BASE 0xFEE00000ULL      /**< Interrupt window base. */
 #define VIRQ_MSI_ADDR_DEST_SHIFT 12           /**< Destination ID, bits 19:12. */
@@ -33,7 +33,7 @@ extern "C" {
 #define VIRQ_MSI_ADDR_IR_HANDLE15 (1ULL << 2) /**< Remappable: handle bit 15. */
 /** @} */
 
-/** @name MSI data fields (SDM 10.11.2)
+/** @name MSI data fields (SDM "Message Data Register Format")
  * @{ */
 #define VIRQ_MSI_DATA_VECTOR_MASK 0xFFU        /**< Vector. */
 #define VIRQ_MSI_DATA_DM_SHIFT 8               /**< Delivery mode. */
@@ -67,7 +67,7 @@ extern "C" {
  * the receiving side judges them. msg.level is data bit 14 for a
  * level-triggered message (a level de-assert, trigger = 1 and level = 0,
  * still decodes; routing drops it) and true for an edge message, whose
- * bit 14 is "don't care" (SDM 10.11.2; Linux leaves it 0). msg.x2apic is
+ * bit 14 is "don't care" (SDM "Message Data Register Format"; Linux leaves it 0). msg.x2apic is
  * true when @p flags allow a destination wider than 8 bits; msg.src is
  * ::VIRQ_MSG_SRC_NONE and msg.shorthand ::VIRQ_SH_NONE.
  *
@@ -245,7 +245,7 @@ VIRQ_API int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_s
 
 /* ---- PCI MSI capability ---- */
 
-/** @name PCI MSI capability (PCI 3.0 6.8.1)
+/** @name PCI MSI capability (PCI Local Bus 3.0, "MSI Capability Structure")
  * @{ */
 #define VIRQ_MSI_CAP_ID 0x05U            /**< Capability ID (byte +0x00). */
 #define VIRQ_MSI_CTRL_ENABLE (1U << 0)   /**< MSI Enable (R/W). */
@@ -365,7 +365,7 @@ VIRQ_API int virq_msi_cap_write(struct virq_msi_cap *cap, uint32_t offset, unsig
  * message is sent at unmask. Otherwise the message is sent: address
  * addr_hi:addr_lo (addr_lo alone without 64-bit capability) and data with
  * its low MME bits replaced by @p vector (the base must be aligned to
- * 2^MME; PCI 3.0 6.8.1.5).
+ * 2^MME; PCI Local Bus 3.0, "Message Data for MSI").
  *
  * Invariant kept by every virq_msi_cap_* call: a pending bit is set only
  * for a vector below 2^MME that is masked or while MSI is disabled, and

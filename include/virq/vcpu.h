@@ -9,7 +9,8 @@
  * the backend only encodes it (KVM_INTERRUPT, the VMCS VM-entry
  * interruption-information field, ...).
  *
- * The order is the architecture's (SDM 6.9, Table 6-2):
+ * The order is the architecture's (SDM Vol. 3A, "Priority Among Concurrent
+ * Exceptions and Interrupts"):
  * INIT (and a start-up IPI) first, then SMI, then NMI, then a maskable
  * external interrupt. Of the external interrupts, the 8259's ExtINT (through
  * LINT0 or an ExtINT message) comes before the LAPIC's fixed vectors, as the

@@ -12,7 +12,7 @@
 
 #include <virq/platform.h>
 
-/** @name Register page offsets (SDM 10.4.1 Table 10-1)
+/** @name Register page offsets (SDM "Local APIC Register Address Map")
  * @{ */
 #define VIRQ_LAPIC_REG_ID 0x020U          /**< Local APIC ID. */
 #define VIRQ_LAPIC_REG_VERSION 0x030U     /**< Version. */
@@ -51,7 +51,8 @@
 #define VIRQ_X2APIC_MSR_LAST 0xBFFU       /**< Last MSR reserved for the x2APIC. */
 /** @} */
 
-/** @name IA32_APIC_BASE fields (SDM 10.4.4, 10.12.1.1)
+/** @name IA32_APIC_BASE fields (SDM "Local APIC Status and Location",
+ *  "Detecting and Enabling x2APIC Mode")
  * @{ */
 #define VIRQ_APIC_BASE_BSP (1ULL << 8)            /**< Bootstrap processor (read-only). */
 #define VIRQ_APIC_BASE_EXTD (1ULL << 10)          /**< x2APIC mode enable. */
@@ -59,7 +60,7 @@
 #define VIRQ_APIC_BASE_ADDR_DEFAULT 0xFEE00000ULL /**< Default xAPIC page. */
 /** @} */
 
-/** @name SVR fields (SDM 10.9)
+/** @name SVR fields (SDM "Spurious Interrupt")
  * @{ */
 #define VIRQ_LAPIC_SVR_VECTOR_MASK 0x0FFU      /**< Spurious vector. */
 #define VIRQ_LAPIC_SVR_ENABLE (1U << 8)        /**< APIC software enable. */
@@ -67,13 +68,13 @@
 #define VIRQ_LAPIC_SVR_EOI_SUPPRESS (1U << 12) /**< EOI-broadcast suppression. */
 /** @} */
 
-/** @name Version fields (SDM 10.4.8)
+/** @name Version fields (SDM "Local APIC Version Register")
  * @{ */
 #define VIRQ_LAPIC_VERSION_MAXLVT_SHIFT 16         /**< Max LVT entry. */
 #define VIRQ_LAPIC_VERSION_EOI_SUPPRESS (1U << 24) /**< Directed EOI supported. */
 /** @} */
 
-/** @name ESR bits (SDM 10.5.3)
+/** @name ESR bits (SDM "Error Handling")
  * @{ */
 #define VIRQ_LAPIC_ESR_REDIR_IPI (1U << 4)    /**< Redirectable (lowest-priority) IPI. */
 #define VIRQ_LAPIC_ESR_SEND_ILLEGAL (1U << 5) /**< Send illegal vector. */
@@ -81,7 +82,7 @@
 #define VIRQ_LAPIC_ESR_ILLEGAL_REG (1U << 7)  /**< Illegal register address. */
 /** @} */
 
-/** @name LVT fields (SDM 10.5.1)
+/** @name LVT fields (SDM "Local Vector Table")
  * @{ */
 #define VIRQ_LVT_VECTOR_MASK 0x000000FFU    /**< Vector. */
 #define VIRQ_LVT_DM_SHIFT 8                 /**< Delivery mode shift. */
@@ -99,7 +100,7 @@
 #define VIRQ_LVT_RESET 0x00010000U          /**< Reset value of every LVT. */
 /** @} */
 
-/** @name ICR fields (SDM 10.6.1)
+/** @name ICR fields (SDM "Interrupt Command Register (ICR)")
  * @{ */
 #define VIRQ_ICR_VECTOR_MASK 0x000000FFULL  /**< Vector. */
 #define VIRQ_ICR_DM_SHIFT 8                 /**< Delivery mode shift. */

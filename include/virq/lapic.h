@@ -367,9 +367,9 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
  *
  * Applies the SDM's transition table ("x2APIC State Transitions"):
  * disabled→xAPIC, xAPIC→x2APIC, xAPIC/x2APIC→disabled are legal;
- * x2APIC→xAPIC, disabled→x2APIC and EN=0/EXTD=1 fault. Reserved bits, EXTD without x2APIC support and base
- * bits at or above MAXPHYADDR fault. BSP is read-only (a differing value
- * is ignored). Entering x2APIC derives the LDR from the ID and clears ICR
+ * x2APIC→xAPIC, disabled→x2APIC and EN=0/EXTD=1 fault. Reserved bits, EXTD
+ * without x2APIC support and base bits at or above MAXPHYADDR fault. BSP is
+ * read-only (a differing value is ignored). Entering x2APIC derives the LDR from the ID and clears ICR
  * high; leaving the disabled state resets the register file.
  *
  * @param lapic           The LAPIC.
@@ -538,8 +538,9 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
  *
  * INIT is applied here (the LAPIC resets as the SDM's "Local APIC State
  * After an INIT Reset" says and an AP enters wait-for-SIPI), then a
- * start-up IPI is accepted only in wait-for-SIPI (others are dropped). Events are dropped while the APIC is
- * globally disabled, except the LINT pass-through.
+ * start-up IPI is accepted only in wait-for-SIPI (others are dropped).
+ * Events are dropped while the APIC is globally disabled, except the LINT
+ * pass-through.
  *
  * @param lapic  The LAPIC.
  * @param out    Receives the events; flags 0 when none.

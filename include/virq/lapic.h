@@ -369,8 +369,9 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
  * disabled→xAPIC, xAPIC→x2APIC, xAPIC/x2APIC→disabled are legal;
  * x2APIC→xAPIC, disabled→x2APIC and EN=0/EXTD=1 fault. Reserved bits, EXTD
  * without x2APIC support and base bits at or above MAXPHYADDR fault. BSP is
- * read-only (a differing value is ignored). Entering x2APIC derives the LDR from the ID and clears ICR
- * high; leaving the disabled state resets the register file.
+ * read-only (a differing value is ignored). Entering x2APIC derives the LDR
+ * from the ID and clears ICR high; leaving the disabled state resets the
+ * register file.
  *
  * @param lapic           The LAPIC.
  * @param val             New value.

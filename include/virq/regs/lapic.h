@@ -51,8 +51,8 @@
 #define VIRQ_X2APIC_MSR_LAST 0xBFFU       /**< Last MSR reserved for the x2APIC. */
 /** @} */
 
-/** @name IA32_APIC_BASE fields (SDM "Local APIC Status and Location",
- *  "Detecting and Enabling x2APIC Mode")
+/** @name IA32_APIC_BASE fields (SDM "Local APIC Status and Location")
+ * EXTD: SDM "Detecting and Enabling x2APIC Mode".
  * @{ */
 #define VIRQ_APIC_BASE_BSP (1ULL << 8)            /**< Bootstrap processor (read-only). */
 #define VIRQ_APIC_BASE_EXTD (1ULL << 10)          /**< x2APIC mode enable. */

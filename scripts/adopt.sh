@@ -12,10 +12,10 @@
 # as written (bash -e -u -o pipefail -x), with HOME set to a scratch home.
 # Nothing else is run but a fixed consumer program (myvmm.c, written below)
 # and the checks named here. The source tree is a copy of the repository as
-# a fresh clone would have it: `git archive` of HEAD, or of the working
-# tree's tracked files when they have uncommitted changes (`git stash
-# create`), made a one-commit git repository on branch main, in a scratch
-# directory outside the source tree (${TMPDIR:-/tmp}/libvirq-adopt.*).
+# a fresh clone would have it: HEAD, or a commit of the working tree's
+# tracked files when they have uncommitted changes (`git stash create`),
+# checked out as branch main of a local `git clone`, in a scratch directory
+# outside the source tree (${TMPDIR:-/tmp}/libvirq-adopt.*).
 #
 #   install       README.md ci:install (meson setup --prefix "$HOME/.local",
 #                 meson install) from the source copy, then ci:pkg-config
@@ -49,6 +49,9 @@
 # Environment:
 #   VIRQ_NO_INSTALL=1   do not install missing Debian packages
 #   VIRQ_ADOPT_KEEP=1   keep the scratch directory (its path is printed)
+
+# The path_* functions are called as "path_$p", and the rest from them.
+# shellcheck disable=SC2317
 
 set -uo pipefail
 
@@ -94,12 +97,10 @@ snapshot()
 		rev=$(git -C "$ROOT" rev-parse HEAD) || return 1
 		what="HEAD"
 	fi
-	mkdir -p "$SRC" &&
-		git -C "$ROOT" archive "$rev" | tar -x -C "$SRC" &&
-		git -C "$SRC" init -q -b main &&
-		git -C "$SRC" add -A &&
-		git -C "$SRC" -c user.name=adopt -c user.email=adopt@localhost \
-			commit -q -m "snapshot of $rev" || return 1
+	# A local clone takes every object, the stash's too; branch main is
+	# the snapshot (doc/libvirq.wrap's revision).
+	git clone -q --no-checkout "$ROOT" "$SRC" &&
+		git -C "$SRC" checkout -q -B main "$rev" || return 1
 	echo "adopt: source $what, $(git -C "$ROOT" rev-parse --short HEAD), copied to $SRC"
 }
 
@@ -377,7 +378,7 @@ for t in json.load(sys.stdin):
             for s in ts["sources"]:
                 print(s[len(root):-2].replace("/", "-") if s.startswith(root) else s)
 ' "$SRC" | sort)
-	have=$(cd "$SRC/obj" && ls -- *.o | sed 's/\.o$//' | sort)
+	have=$(cd "$SRC/obj" && find . -maxdepth 1 -name '*.o' | sed 's|^\./||; s/\.o$//' | sort)
 	if [ -z "$want" ] || [ "$want" != "$have" ]; then
 		echo "meson's virq_sources against the doc's objects (< meson, > doc):"
 		diff <(echo "$want") <(echo "$have")

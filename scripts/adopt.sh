@@ -87,21 +87,28 @@ mkdir -p "$SCR/home" "$SCR/tmp" "$SCR/logs"
 
 # ---- the source copy ---------------------------------------------------
 
+# git on the repository, which a CI container may have checked out as
+# another user (git refuses such a repository unless told it is safe).
+rgit()
+{
+	git -c safe.directory='*' -C "$ROOT" "$@"
+}
+
 snapshot()
 {
 	local rev what
 
-	rev=$(git -C "$ROOT" stash create 2>/dev/null)
+	rev=$(rgit stash create 2>/dev/null)
 	what="working tree (uncommitted changes of tracked files included)"
 	if [ -z "$rev" ]; then
-		rev=$(git -C "$ROOT" rev-parse HEAD) || return 1
+		rev=$(rgit rev-parse HEAD) || return 1
 		what="HEAD"
 	fi
 	# A local clone takes every object, the stash's too; branch main is
 	# the snapshot (doc/libvirq.wrap's revision).
-	git clone -q --no-checkout "$ROOT" "$SRC" &&
+	git -c safe.directory='*' clone -q --no-checkout "$ROOT" "$SRC" &&
 		git -C "$SRC" checkout -q -B main "$rev" || return 1
-	echo "adopt: source $what, $(git -C "$ROOT" rev-parse --short HEAD), copied to $SRC"
+	echo "adopt: source $what, $(rgit rev-parse --short HEAD), copied to $SRC"
 }
 
 # ---- the documents' blocks ---------------------------------------------

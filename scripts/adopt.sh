@@ -405,6 +405,7 @@ for t in json.load(sys.stdin):
 
 # ---- main --------------------------------------------------------------
 
+t0=$(date +%s)
 if ! snapshot >"$SCR/logs/snapshot.log" 2>&1; then
 	cat "$SCR/logs/snapshot.log"
 	for p in "${PATHS[@]}"; do
@@ -412,7 +413,7 @@ if ! snapshot >"$SCR/logs/snapshot.log" 2>&1; then
 	done
 	exit 1
 fi
-cat "$SCR/logs/snapshot.log"
+echo "$(cat "$SCR/logs/snapshot.log") ($(($(date +%s) - t0))s)"
 
 failed=0
 for p in "${PATHS[@]}"; do

@@ -37,6 +37,7 @@
 #                 nothing else) by `ld -nostdlib -static -e _start`. Checks:
 #                 the link succeeds, `nm -u` of the result is empty, `nm -u`
 #                 of `ld -r` of the objects names only memset/memcpy/memmove,
+#                 after `objcopy --localize-hidden` only virq_* are global,
 #                 the objects are exactly meson's `virq_sources` (so the
 #                 doc's source list has not drifted), and the kernel runs
 #                 (it is a static x86-64 ELF: its _start calls the library,
@@ -350,7 +351,7 @@ path_subproject()
 
 path_freestanding()
 {
-	local k=$SCR/kernel undef want have rc
+	local k=$SCR/kernel undef extra want have rc
 
 	mkdir -p "$k" && write_kernel "$k"
 	# The kernel-style link, in the shell that ran the recipe ($CFLAGS).
@@ -368,6 +369,16 @@ ld -r obj/*.o -o '$k/virq.o'" || return 1
 	echo "nm -u of the objects (ld -r): ${undef:-nothing}"
 	if grep -qvxE 'memset|memcpy|memmove' < <(tr ' ' '\n' <<<"$undef" | grep -v '^$'); then
 		WHY="the objects need more than memset/memcpy/memmove: $undef"
+		return 1
+	fi
+	# The namespace the doc promises: after objcopy --localize-hidden only
+	# virq_* stay global.
+	objcopy --localize-hidden "$k/virq.o" || return 1
+	extra=$(nm -g --defined-only "$k/virq.o" | awk '{ print $NF }' | grep -v '^virq_' |
+		tr '\n' ' ')
+	echo "global after objcopy --localize-hidden, other than virq_*: ${extra:-none}"
+	if [ -n "$extra" ]; then
+		WHY="objcopy --localize-hidden leaves non-virq_ globals: $extra"
 		return 1
 	fi
 	# The doc's list against meson's: lib/lapic/state.c <-> obj/lapic-state.o.

@@ -21,6 +21,11 @@
 #   free-gcc    freestanding build with gcc: the archive may reference no
 #   free-clang  symbol but memset/memcpy/memmove, objects built with
 #               -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only
+#   adopt       the documents followed as written (scripts/adopt.sh), one
+#               check per path: README.md's install with pkg-config (shared
+#               and static), README.md's meson subproject through
+#               doc/libvirq.wrap, doc/freestanding.md's raw-source build
+#               linked into a kernel-style static ELF
 #   doxygen     API reference for include/virq, zero warnings
 #   fuzz        a libFuzzer smoke run of every fuzz target of the asan build
 #               (corpus replay itself is the 'fuzz-replay' meson suite)
@@ -110,7 +115,7 @@ install_tools()
 
 	[ "${VIRQ_NO_INSTALL:-0}" = 1 ] && return 0
 	virq_need meson:meson ninja-build:ninja pkg-config:pkg-config python3:python3 \
-		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm \
+		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm git:git \
 		libcmocka-dev:/usr/include/cmocka.h clang:clang llvm:llvm-symbolizer \
 		doxygen:doxygen clang-format:clang-format valgrind:valgrind \
 		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
@@ -574,6 +579,27 @@ step_free()
 	fi
 }
 
+# The documents' recipes, run as written by scripts/adopt.sh in a copy of
+# the tree: one check per path (install, subproject, freestanding), from
+# its "adopt: PASS|FAIL PATH (Ns)" line; a path without a line fails.
+step_adopt()
+{
+	local log=$LOGS/adopt.log p line
+
+	VIRQ_NO_INSTALL=1 bash scripts/adopt.sh >"$log" 2>&1
+	for p in install subproject freestanding; do
+		line=$(grep -E "^adopt: (PASS|FAIL) $p " "$log" | tail -n 1)
+		case $line in
+		"adopt: PASS "*) check_ok "adopt: ${line#adopt: PASS }" ;;
+		"adopt: FAIL "*) check_fail "adopt: ${line#adopt: FAIL }" ;;
+		*) check_fail "adopt: $p gave no result" ;;
+		esac
+	done
+	if [ "$STEP_FAIL" -gt 0 ]; then
+		show_log "$log" 40
+	fi
+}
+
 step_doxygen()
 {
 	local dir=$CI-gcc/doc log=$LOGS/doxygen.log
@@ -781,6 +807,7 @@ run_step asan step_asan
 run_step tsan step_tsan
 run_step free-gcc step_free gcc
 run_step free-clang step_free clang
+run_step adopt step_adopt
 run_step doxygen step_doxygen
 run_step fuzz step_fuzz
 run_step demo step_demo

@@ -21,6 +21,7 @@
 #   free-gcc    freestanding build with gcc: the archive may reference no
 #   free-clang  symbol but memset/memcpy/memmove, objects built with
 #               -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only
+#               (and it defines no global symbol but virq_: check_exports.py)
 #   adopt       the documents followed as written (scripts/adopt.sh), one
 #               check per path: README.md's install with pkg-config (shared
 #               and static), README.md's meson subproject through
@@ -533,7 +534,7 @@ check_free_flags()
 	python3 - "$1/compile_commands.json" <<'EOF'
 import json, sys
 need = ['-ffreestanding', '-nostdlib', '-mno-red-zone', '-mgeneral-regs-only']
-cmds = [c for c in json.load(open(sys.argv[1])) if 'libvirq.a.p' in c.get('output', c['command'])]
+cmds = [c for c in json.load(open(sys.argv[1])) if 'libvirq-internal.a.p' in c.get('output', c['command'])]
 bad = 0
 for c in cmds:
     args = c['command'].split()
@@ -566,6 +567,10 @@ step_free()
 		ok=0
 	fi
 	check_free_flags "$dir" || ok=0
+	# The installed archive defines only the virq_ API (meta test 'exports',
+	# which hosted builds run).
+	python3 "$ROOT/tests/meta/check_exports.py" nm "$ROOT" "$dir" | sed 's/^/  /'
+	[ "${PIPESTATUS[0]}" -eq 0 ] || ok=0
 	# -mgeneral-regs-only: no SSE/AVX register anywhere in the code.
 	sse=$(objdump -d "$dir/all.o" | grep -cE '%[xyz]mm[0-9]')
 	if [ "$sse" -ne 0 ]; then
@@ -573,7 +578,7 @@ step_free()
 		ok=0
 	fi
 	if [ "$ok" = 1 ]; then
-		check_ok "freestanding ($cc): only memset/memcpy/memmove undefined, flags present"
+		check_ok "freestanding ($cc): only memset/memcpy/memmove undefined, flags present, only virq_ global"
 	else
 		check_fail "freestanding ($cc)"
 	fi

@@ -507,8 +507,10 @@ VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_
  *
  * 1. **LAPICs** (virq_lapic_restore()): IRR, ISR, TMR, LVTs (with their
  *    Remote IRR), the LINT input levels, pending events; armed timers are
- *    re-armed through the `timer_arm` hook with their remaining time. The
- *    VM's APIC-ID map is stale from here until step 4.
+ *    re-armed through the `timer_arm` hook with their remaining time.
+ *    Each reports its ID and mode through `dest_changed`; step 4 rebuilds
+ *    the VM's map from the LAPICs anyway, so it is right even if that
+ *    hook was not wired yet.
  * 2. **I/O APICs** (virq_ioapic_restore()): redirection entries with their
  *    Remote IRR, and the pin levels. Nothing is sent.
  * 3. **PIC** (virq_pic_restore()): if its INT output is asserted in the

@@ -77,8 +77,10 @@
  *
  * Candidates are the matched LAPICs that accept fixed interrupts (globally
  * and software enabled). The one whose PPR class (PPR[7:4]) is lowest wins;
- * ties go round-robin over the tied candidates (a VM-wide relaxed atomic
- * cursor, so repeated deliveries to the same tied set spread over it). With
+ * ties go round-robin over the tied candidates in vCPU index order (a
+ * VM-wide relaxed atomic cursor, so repeated deliveries to the same tied
+ * set spread over it; saved by virq_vm_save(), and the order does not
+ * depend on history, so a restored VM picks as the original would). With
  * virq_vm_config::lowest_vector_hashing the PPR is ignored and the
  * (vector mod n)-th of the n candidates, counted in vCPU table order, wins
  * (KVM's vector hashing). No focus-processor check (P4 and later do not do

@@ -351,6 +351,9 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(virq_vm_restore(&a->vm, NULL, g, ST_GSIS), -VIRQ_EINVAL);
 	assert_int_equal(virq_vm_restore(&a->vm, &st, NULL, ST_GSIS), -VIRQ_EINVAL);
 	assert_int_equal(virq_vm_restore(&a->vm, &st, g, ST_GSIS - 1U), -VIRQ_EINVAL);
+	/* A state and array of 39 GSIs for this VM of 40: it does not fit. */
+	st.nr_gsis = ST_GSIS - 1U;
+	assert_int_equal(virq_vm_restore(&a->vm, &st, g, ST_GSIS - 1U), -VIRQ_ESTATE);
 	vm_bytes_take(a, &after);
 	assert_memory_equal(&after, &before, sizeof(before));
 	fx_free(a);

@@ -325,7 +325,8 @@ if command -v valgrind >/dev/null 2>&1; then
 		awk '/^(summary|totals):/ { print $2; exit }' "$out"
 	}
 	echo "(\"net\": minus the scenario's harness loop, run the same way with --harness)"
-	for s in owner1 owner-irr8 owner-isr4 owner-irr8-isr4 post-empty post-on post-dup \
+	for s in owner1 owner1-mmio owner1-msr owner-irr8 owner-isr4 owner-irr8-isr4 post-empty \
+		post-on post-dup \
 		sync-empty pending-empty; do
 		i0=$(cg_total "$s" 0)
 		ik=$(cg_total "$s" "$cycles")

@@ -203,7 +203,8 @@ VIRQ_API int virq_lapic_mmio_read(struct virq_lapic *lapic, uint32_t offset, uns
  * Every MMIO write but the fast EOI below: bounds, decode (xAPIC mode
  * only), the aligned 32-bit rule, the register class, then the write.
  */
-int lapic_mmio_write_slow(struct virq_lapic *lapic, uint32_t offset, unsigned size, uint64_t val)
+VIRQ_NOINLINE int lapic_mmio_write_slow(struct virq_lapic *lapic, uint32_t offset, unsigned size,
+					uint64_t val)
 {
 	uint32_t reg_off = offset & ~0xFU;
 
@@ -371,8 +372,9 @@ VIRQ_API int virq_lapic_msr_read(struct virq_lapic *lapic, uint32_t msr, uint64_
 	return x2apic_read(lapic, msr, val);
 }
 
-/* Every MSR write but the fast EOI below. */
-int lapic_msr_write_slow(struct virq_lapic *lapic, uint32_t msr, uint64_t val)
+/* Every MSR write but the fast EOI below (out of line: the fast path
+ * needs no stack frame). */
+VIRQ_NOINLINE int lapic_msr_write_slow(struct virq_lapic *lapic, uint32_t msr, uint64_t val)
 {
 	switch (msr) {
 	case VIRQ_MSR_IA32_APIC_BASE:

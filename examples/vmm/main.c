@@ -17,7 +17,8 @@
  *
  * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MIB] [--timeout SEC]
  *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
- *                 [--no-x2apic] [--no-tsc-deadline] [--stats] IMAGE
+ *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE] IMAGE
+ *        virq-vmm --restore FILE [--save FILE] [--timeout SEC] [--stats]
  *        virq-vmm --help | --version
  * print_usage() is the reference. Every argument is checked before /dev/kvm or
  * IMAGE is opened; a bad one exits with EXIT_USAGE and a message naming it.
@@ -55,12 +56,14 @@
 
 #include "devices.h"
 #include "loader.h"
+#include "snapshot.h"
 
 #define MAX_CPUS ((int)VIRQ_KVM_MAX_VCPUS)
 
 /* Exit statuses of our own: even, so never an isa-debug-exit status. */
 #define EXIT_USAGE 2     /* bad arguments: nothing was opened or run */
 #define EXIT_VMM_ERROR 4 /* VMM or guest failure */
+#define EXIT_SAVED 6     /* --save: the guest asked for a snapshot, FILE holds it */
 
 /* Argument limits (print_usage() explains them). RAM is one slot from 0: the
  * loader needs 1 MiB and guests load at 1 MiB; the maximum keeps the PC's
@@ -106,6 +109,8 @@ struct vmm {
 	bool no_tsc_deadline;
 	bool sync_regs; /* KVM_SYNC_X86_*: the flight recorder runs */
 	unsigned timeout_s;
+	const char *save_path;    /* --save FILE */
+	const char *restore_path; /* --restore FILE */
 
 	struct virq_kvm chip;
 	struct virq_kvm_vcpu *vcpus[MAX_CPUS];
@@ -167,6 +172,16 @@ static void hook_send_msi(void *ctx, uint64_t addr, uint32_t data)
 static void hook_exit_vm(void *ctx, int status)
 {
 	stop(ctx, status);
+}
+
+/* The guest wrote the snapshot port: with --save, every vCPU stops (the
+ * writer right after its OUT) and main() writes the file once all have. */
+static void hook_snapshot(void *ctx)
+{
+	struct vmm *m = ctx;
+
+	if (m->save_path)
+		stop(m, EXIT_SAVED);
 }
 
 static void hook_console(void *ctx, char c)
@@ -504,6 +519,25 @@ static void create_vm(struct vmm *m)
 	}
 }
 
+/* ---- snapshots ---- */
+
+static struct snap_machine snap_machine_of(struct vmm *m)
+{
+	return (struct snap_machine){
+		.kvm_fd = m->kvm_fd,
+		.nr_cpus = (uint32_t)m->nr_cpus,
+		.flags = (m->no_x2apic ? SNAP_F_NO_X2APIC : 0U) |
+			 (m->no_tsc_deadline ? SNAP_F_NO_TSC_DEADLINE : 0U) |
+			 (m->no_virtual_wire ? SNAP_F_NO_VIRTUAL_WIRE : 0U),
+		.ram_size = m->ram_size,
+		.ram = m->ram,
+		.chip = &m->chip,
+		.vcpus = m->vcpus,
+		.vcpu_fd = m->vcpu_fd,
+		.dev = &m->dev,
+	};
+}
+
 /* ---- statistics ---- */
 
 static void print_stats(struct vmm *m, double wall_s)
@@ -579,6 +613,16 @@ static void print_usage(FILE *f)
 		"  --no-tsc-deadline hide the TSC-deadline timer from CPUID; the LAPIC has\n"
 		"                    no TSC-deadline mode\n"
 		"  --stats           print interrupt and exit statistics to stderr at the end\n"
+		"  --save=FILE       when the guest writes the snapshot port (0x2200), stop\n"
+		"                    every vCPU after that instruction, write the whole\n"
+		"                    machine to FILE and exit with status %d (--irqchip=user\n"
+		"                    only); without --save such writes are ignored\n"
+		"  --restore=FILE    resume the guest saved in FILE right after its write to\n"
+		"                    the snapshot port, instead of booting an IMAGE; the\n"
+		"                    machine (--smp, --mem, --irqchip, CPUID options) is\n"
+		"                    the file's and may not be given; a damaged file or one\n"
+		"                    of another format version is refused (status %d) before\n"
+		"                    anything runs\n"
 		"  --help            print this help and exit\n"
 		"  --version         print the virq-vmm and libvirq versions and exit\n"
 		"\n"
@@ -589,9 +633,10 @@ static void print_usage(FILE *f)
 		"Exit status: 0 after \"Shutdown\" on port 0x8900 or a guest system event;\n"
 		"the guest's isa-debug-exit status ((value << 1) | 1, odd); %d on a usage\n"
 		"error (nothing was opened or run); %d on a VMM or guest failure (no\n"
-		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout).\n",
+		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout, a refused snapshot);\n"
+		"%d after --save wrote FILE.\n",
 		MAX_CPUS, MEM_MIN_MIB, MEM_MAX_MIB, MEM_DEFAULT_MIB, EXIT_VMM_ERROR, TIMEOUT_MAX_S,
-		EXIT_USAGE, EXIT_VMM_ERROR);
+		EXIT_SAVED, EXIT_VMM_ERROR, EXIT_USAGE, EXIT_VMM_ERROR, EXIT_SAVED);
 }
 
 /* A bad command line: what is wrong, a hint, EXIT_USAGE. */
@@ -686,9 +731,12 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "no-tsc-deadline", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "save", required_argument, NULL, 'a' },
+		{ "restore", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t modlen = 0;
+	const char *machine_opt = NULL; /* an option --restore takes from the file */
 	int c, n;
 
 	m->nr_cpus = 1;
@@ -706,7 +754,25 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 	if (argc > 0)
 		argv[0] = "virq-vmm";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		static const char *const names[128] = {
+			['i'] = "--irqchip",	     ['s'] = "--smp",	     ['m'] = "--mem",
+			['c'] = "--cmdline",	     ['e'] = "--env",	     ['W'] = "--no-virtual-wire",
+			['X'] = "--no-x2apic",	     ['D'] = "--no-tsc-deadline",
+		};
+
+		if (c > 0 && c < 128 && names[c])
+			machine_opt = names[c];
 		switch (c) {
+		case 'a':
+			if (!*optarg)
+				usage_error("--save: empty FILE");
+			m->save_path = optarg;
+			break;
+		case 'r':
+			if (!*optarg)
+				usage_error("--restore: empty FILE");
+			m->restore_path = optarg;
+			break;
 		case 'i':
 			if (!strcmp(optarg, "split"))
 				m->split = true;
@@ -755,6 +821,21 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			exit(EXIT_USAGE);
 		}
 	}
+	if (m->save_path && m->split)
+		usage_error("--save: snapshots need --irqchip=user (with split, KVM's LAPIC holds "
+			    "the vCPUs' interrupt state, which virq-vmm does not save)");
+	if (m->restore_path) {
+		if (machine_opt)
+			usage_error("--restore: %s is the snapshot's; it may not be given",
+				    machine_opt);
+		if (optind < argc)
+			usage_error("--restore: unexpected IMAGE '%s' (the snapshot holds the guest)",
+				    argv[optind]);
+		if (m->save_path && !strcmp(m->save_path, m->restore_path))
+			usage_error("--save and --restore name the same FILE '%s'", m->save_path);
+		*image = NULL;
+		return;
+	}
 	if (optind >= argc)
 		usage_error("missing IMAGE (the Multiboot kernel to boot)");
 	if (optind < argc - 1)
@@ -779,7 +860,8 @@ int main(int argc, char **argv)
 	struct vcpu_arg args[MAX_CPUS];
 	struct dev_hooks hooks;
 	struct mb_boot boot;
-	char module[MODULE_MAX], err[256];
+	struct snap_image snap;
+	char module[MODULE_MAX], err[512];
 	const char *image, *cmdline;
 	uint64_t t0;
 
@@ -787,19 +869,41 @@ int main(int argc, char **argv)
 	parse_args(m, argc, argv, &image, &cmdline, module);
 	pthread_mutex_init(&m->console_lock, NULL);
 
+	if (m->restore_path) {
+		/* The machine is the snapshot's; its header and checksum are
+		 * checked before anything is created. */
+		if (snap_load(m->restore_path, &snap, err, sizeof(err)))
+			die("--restore refused: %s", err);
+		m->nr_cpus = (int)snap.nr_cpus;
+		m->ram_size = snap.ram_size;
+		m->split = false;
+		m->no_x2apic = snap.flags & SNAP_F_NO_X2APIC;
+		m->no_tsc_deadline = snap.flags & SNAP_F_NO_TSC_DEADLINE;
+		m->no_virtual_wire = snap.flags & SNAP_F_NO_VIRTUAL_WIRE;
+	}
 	create_vm(m);
-	if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
-		die("%s", err);
-	boot_bsp(m, &boot);
-	/* APs stay in their reset state: the guest starts them with INIT/SIPI
-	 * (user irqchip: through libvirq; split: through KVM's LAPIC). */
-
 	hooks = (struct dev_hooks){ .ctx = m,
 				    .set_gsi = hook_set_gsi,
 				    .send_msi = hook_send_msi,
 				    .exit_vm = hook_exit_vm,
-				    .console = hook_console };
+				    .console = hook_console,
+				    .snapshot = hook_snapshot };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
+	if (m->restore_path) {
+		struct snap_machine sm = snap_machine_of(m);
+
+		if (snap_apply(&snap, &sm, err, sizeof(err)))
+			die("--restore refused: %s", err);
+		snap_free(&snap);
+		m->dev.restores++;
+	} else {
+		if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
+			die("%s", err);
+		boot_bsp(m, &boot);
+		/* APs stay in their reset state: the guest starts them with
+		 * INIT/SIPI (user irqchip: through libvirq; split: through
+		 * KVM's LAPIC). */
+	}
 
 	t0 = mono_ns();
 	for (int i = 0; i < m->nr_cpus; i++) {
@@ -825,6 +929,14 @@ int main(int argc, char **argv)
 	for (int i = 0; i < m->nr_cpus; i++)
 		pthread_join(m->threads[i], NULL);
 	fflush(stdout);
+	if (m->exit_status == EXIT_SAVED) {
+		/* Every vCPU thread is out of its loop: nothing runs. */
+		struct snap_machine sm = snap_machine_of(m);
+
+		if (snap_save(&sm, m->save_path, err, sizeof(err)))
+			die("--save failed: %s", err);
+		fprintf(stderr, "virq-vmm: snapshot saved to %s\n", m->save_path);
+	}
 	if (m->stats)
 		print_stats(m, (double)(mono_ns() - t0) / 1e9);
 	return m->exit_status;

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * snapshot.h: virq-vmm's snapshot files (--save FILE, --restore FILE).
+ * The format is at the top of snapshot.c.
+ */
+#ifndef VIRQ_VMM_SNAPSHOT_H
+#define VIRQ_VMM_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <virq/kvm.h>
+
+#include "devices.h"
+
+/* The machine a snapshot is taken from or restored into (main.c's VM). */
+struct snap_machine {
+	int kvm_fd;
+	uint32_t nr_cpus;
+	uint32_t flags; /* SNAP_F_* */
+	uint64_t ram_size;
+	uint8_t *ram;
+	struct virq_kvm *chip;
+	struct virq_kvm_vcpu *const *vcpus;
+	const int *vcpu_fd;
+	struct dev_state *dev;
+};
+
+/* The machine options a snapshot records (and a restore takes from it). */
+#define SNAP_F_NO_X2APIC (1U << 0)
+#define SNAP_F_NO_TSC_DEADLINE (1U << 1)
+#define SNAP_F_NO_VIRTUAL_WIRE (1U << 2)
+#define SNAP_F_KNOWN (SNAP_F_NO_X2APIC | SNAP_F_NO_TSC_DEADLINE | SNAP_F_NO_VIRTUAL_WIRE)
+
+/* A snapshot file read into memory, its header and checksum checked. */
+struct snap_image {
+	uint8_t *buf;
+	size_t len;
+	uint32_t nr_cpus;
+	uint32_t flags;
+	uint64_t ram_size;
+};
+
+/* Every vCPU thread stopped: writes the whole machine to path. 0 or -1
+ * with a message in err. */
+int snap_save(const struct snap_machine *sm, const char *path, char *err, size_t errlen);
+
+/* Reads path and checks its header, sizes and checksum: 0 or -1 with a
+ * message in err. */
+int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen);
+
+/* Loads img into a machine created with img's configuration, its vCPUs
+ * initialised and not started: 0 or -1 with a message in err. */
+int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char *err,
+	       size_t errlen);
+
+void snap_free(struct snap_image *img);
+
+#endif /* VIRQ_VMM_SNAPSHOT_H */

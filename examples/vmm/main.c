@@ -111,6 +111,14 @@ struct vmm {
 	unsigned timeout_s;
 	const char *save_path;    /* --save FILE */
 	const char *restore_path; /* --restore FILE */
+	/* Snapshots: the vCPU threads meet here after their loops (--save) and
+	 * before them (--restore), so each saves or loads its own vCPU while
+	 * no other runs. */
+	pthread_barrier_t barrier;
+	struct snap_image snap;      /* --restore: the file */
+	struct snap_vcpu *snap_cpus; /* --save: each vCPU's record */
+	int snap_failed;             /* atomic: a vCPU's save or load failed */
+	char snap_err[512];          /* the first such failure (under console_lock) */
 
 	struct virq_kvm chip;
 	struct virq_kvm_vcpu *vcpus[MAX_CPUS];
@@ -348,6 +356,62 @@ static bool handle_other(struct vmm *m, int cpu, struct kvm_run *run)
 	}
 }
 
+/* ---- snapshots ---- */
+
+static struct snap_machine snap_machine_of(struct vmm *m)
+{
+	return (struct snap_machine){
+		.kvm_fd = m->kvm_fd,
+		.nr_cpus = (uint32_t)m->nr_cpus,
+		.flags = (m->no_x2apic ? SNAP_F_NO_X2APIC : 0U) |
+			 (m->no_tsc_deadline ? SNAP_F_NO_TSC_DEADLINE : 0U) |
+			 (m->no_virtual_wire ? SNAP_F_NO_VIRTUAL_WIRE : 0U),
+		.ram_size = m->ram_size,
+		.ram = m->ram,
+		.chip = &m->chip,
+		.vcpus = m->vcpus,
+		.vcpu_fd = m->vcpu_fd,
+		.dev = &m->dev,
+	};
+}
+
+static void snap_vcpu_failed(struct vmm *m, const char *err)
+{
+	pthread_mutex_lock(&m->console_lock);
+	if (!__atomic_exchange_n(&m->snap_failed, 1, __ATOMIC_SEQ_CST))
+		snprintf(m->snap_err, sizeof(m->snap_err), "%s", err);
+	pthread_mutex_unlock(&m->console_lock);
+}
+
+/* --restore, on vCPU thread @cpu before its loop: loads its state, then
+ * waits for every other vCPU's. Returns false (run nothing) if any failed. */
+static bool snap_vcpu_restore(struct vmm *m, int cpu)
+{
+	struct snap_machine sm = snap_machine_of(m);
+	char err[512];
+
+	if (snap_apply_vcpu(&m->snap, &sm, (uint32_t)cpu, err, sizeof(err)))
+		snap_vcpu_failed(m, err);
+	pthread_barrier_wait(&m->barrier);
+	if (!__atomic_load_n(&m->snap_failed, __ATOMIC_SEQ_CST))
+		return true;
+	stop(m, EXIT_VMM_ERROR);
+	return false;
+}
+
+/* --save, on vCPU thread @cpu after its loop: once every vCPU thread is out
+ * of its loop, saves its vCPU if the stop was the guest's snapshot request. */
+static void snap_vcpu_save(struct vmm *m, int cpu)
+{
+	struct snap_machine sm = snap_machine_of(m);
+	char err[512];
+
+	pthread_barrier_wait(&m->barrier); /* also orders exit_status */
+	if (m->exit_status == EXIT_SAVED &&
+	    snap_save_vcpu(&sm, (uint32_t)cpu, &m->snap_cpus[cpu], err, sizeof(err)))
+		snap_vcpu_failed(m, err);
+}
+
 /* ---- the vCPU loop: the whole libvirq integration ---- */
 
 struct vcpu_arg {
@@ -362,9 +426,15 @@ static void *vcpu_thread(void *p)
 	struct virq_kvm_vcpu *v = m->vcpus[a->cpu];
 	struct kvm_run *run = m->run[a->cpu];
 
+	/* --restore: the vCPU's state goes in before its timer and signal
+	 * exist, and no vCPU runs before all are loaded. */
+	if (m->restore_path && !snap_vcpu_restore(m, a->cpu))
+		return NULL;
 	if (virq_kvm_vcpu_thread_start(v)) {
 		perror("virq-vmm: vCPU thread setup");
 		stop(m, EXIT_VMM_ERROR);
+		if (m->save_path)
+			snap_vcpu_save(m, a->cpu);
 		return NULL;
 	}
 	while (!stopping(m)) {
@@ -398,6 +468,8 @@ static void *vcpu_thread(void *p)
 			break;
 		}
 	}
+	if (m->save_path)
+		snap_vcpu_save(m, a->cpu);
 	return NULL;
 }
 
@@ -517,25 +589,6 @@ static void create_vm(struct vmm *m)
 		if (err)
 			die("vCPU setup failed: %s", glue_error(err));
 	}
-}
-
-/* ---- snapshots ---- */
-
-static struct snap_machine snap_machine_of(struct vmm *m)
-{
-	return (struct snap_machine){
-		.kvm_fd = m->kvm_fd,
-		.nr_cpus = (uint32_t)m->nr_cpus,
-		.flags = (m->no_x2apic ? SNAP_F_NO_X2APIC : 0U) |
-			 (m->no_tsc_deadline ? SNAP_F_NO_TSC_DEADLINE : 0U) |
-			 (m->no_virtual_wire ? SNAP_F_NO_VIRTUAL_WIRE : 0U),
-		.ram_size = m->ram_size,
-		.ram = m->ram,
-		.chip = &m->chip,
-		.vcpus = m->vcpus,
-		.vcpu_fd = m->vcpu_fd,
-		.dev = &m->dev,
-	};
 }
 
 /* ---- statistics ---- */
@@ -860,7 +913,6 @@ int main(int argc, char **argv)
 	struct vcpu_arg args[MAX_CPUS];
 	struct dev_hooks hooks;
 	struct mb_boot boot;
-	struct snap_image snap;
 	char module[MODULE_MAX], err[512];
 	const char *image, *cmdline;
 	uint64_t t0;
@@ -872,15 +924,22 @@ int main(int argc, char **argv)
 	if (m->restore_path) {
 		/* The machine is the snapshot's; its header and checksum are
 		 * checked before anything is created. */
-		if (snap_load(m->restore_path, &snap, err, sizeof(err)))
+		if (snap_load(m->restore_path, &m->snap, err, sizeof(err)))
 			die("--restore refused: %s", err);
-		m->nr_cpus = (int)snap.nr_cpus;
-		m->ram_size = snap.ram_size;
+		m->nr_cpus = (int)m->snap.nr_cpus;
+		m->ram_size = m->snap.ram_size;
 		m->split = false;
-		m->no_x2apic = snap.flags & SNAP_F_NO_X2APIC;
-		m->no_tsc_deadline = snap.flags & SNAP_F_NO_TSC_DEADLINE;
-		m->no_virtual_wire = snap.flags & SNAP_F_NO_VIRTUAL_WIRE;
+		m->no_x2apic = m->snap.flags & SNAP_F_NO_X2APIC;
+		m->no_tsc_deadline = m->snap.flags & SNAP_F_NO_TSC_DEADLINE;
+		m->no_virtual_wire = m->snap.flags & SNAP_F_NO_VIRTUAL_WIRE;
 	}
+	if (m->save_path) {
+		m->snap_cpus = calloc((size_t)m->nr_cpus, sizeof(*m->snap_cpus));
+		if (!m->snap_cpus)
+			die("%s", "out of memory");
+	}
+	if (m->save_path || m->restore_path)
+		pthread_barrier_init(&m->barrier, NULL, (unsigned)m->nr_cpus);
 	create_vm(m);
 	hooks = (struct dev_hooks){ .ctx = m,
 				    .set_gsi = hook_set_gsi,
@@ -892,10 +951,17 @@ int main(int argc, char **argv)
 	if (m->restore_path) {
 		struct snap_machine sm = snap_machine_of(m);
 
-		if (snap_apply(&snap, &sm, err, sizeof(err)))
+		/* The VM, devices and RAM here; each vCPU on its thread. */
+		if (snap_apply(&m->snap, &sm, err, sizeof(err)))
 			die("--restore refused: %s", err);
-		snap_free(&snap);
 		m->dev.restores++;
+		/* The test device drives the lines it held high again, as
+		 * their source: the I/O APIC's saved levels already are high,
+		 * so this is no new edge and, with Remote IRR set, no new
+		 * delivery, and the guest's later write of 0 lowers them. */
+		for (unsigned gsi = 0; gsi < VIRQ_KVM_NR_GSIS; gsi++)
+			if (m->dev.lines & (1U << gsi))
+				(void)virq_kvm_set_irq(&m->chip, gsi, true);
 	} else {
 		if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
 			die("%s", err);
@@ -923,20 +989,29 @@ int main(int argc, char **argv)
 			for (int i = 0; i < m->nr_cpus; i++)
 				fprintf(stderr, "  %s\n",
 					virq_kvm_vcpu_describe(m->vcpus[i], line, sizeof(line)));
+			if (getenv("SNAPDBG"))
+				for (int i = 0; i < m->nr_cpus; i++)
+					flight_print(m, i);
 			stop(m, EXIT_VMM_ERROR);
 		}
 	}
 	for (int i = 0; i < m->nr_cpus; i++)
 		pthread_join(m->threads[i], NULL);
 	fflush(stdout);
+	if (m->restore_path && m->snap_failed)
+		die("--restore refused: %s", m->snap_err); /* no vCPU ran */
 	if (m->exit_status == EXIT_SAVED) {
-		/* Every vCPU thread is out of its loop: nothing runs. */
+		/* Every vCPU thread saved its vCPU and ended: nothing runs. */
 		struct snap_machine sm = snap_machine_of(m);
 
-		if (snap_save(&sm, m->save_path, err, sizeof(err)))
+		if (m->snap_failed)
+			die("--save failed: %s", m->snap_err);
+		if (snap_save(&sm, m->snap_cpus, m->save_path, err, sizeof(err)))
 			die("--save failed: %s", err);
 		fprintf(stderr, "virq-vmm: snapshot saved to %s\n", m->save_path);
 	}
+	if (m->restore_path)
+		snap_free(&m->snap);
 	if (m->stats)
 		print_stats(m, (double)(mono_ns() - t0) / 1e9);
 	return m->exit_status;

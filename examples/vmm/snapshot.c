@@ -44,7 +44,6 @@
 #define SNAP_MAGIC "VIRQSNAP"
 #define SNAP_VERSION 1U
 #define PAGE 4096U
-#define MAX_MSRS 16U
 
 /* MSRs KVM keeps that a guest may have written. IA32_APIC_BASE and
  * IA32_TSC_DEADLINE are the LAPIC's (libvirq's state); EFER is in the
@@ -81,19 +80,6 @@ struct snap_header {
 	uint64_t checksum; /* FNV-1a 64 of the body */
 };
 
-struct snap_vcpu {
-	struct virq_kvm_vcpu_state glue;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	uint32_t xsave[1024]; /* struct kvm_xsave (KVM_GET_XSAVE's 4 KiB) */
-	struct kvm_xcrs xcrs;
-	struct kvm_debugregs dregs;
-	struct kvm_vcpu_events events;
-	struct kvm_mp_state mp;
-	uint32_t nr_msrs;
-	uint32_t has_xsave; /* 1: xsave and xcrs hold KVM_GET_XSAVE/XCRS; 0: xsave holds kvm_fpu */
-	struct kvm_msr_entry msrs[MAX_MSRS];
-};
 _Static_assert(sizeof(struct kvm_fpu) <= 4096, "kvm_fpu does not fit the XSAVE area");
 
 static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
@@ -140,8 +126,8 @@ static bool has_xsave(const struct snap_machine *sm)
 
 /* ---- saving ---- */
 
-static int save_vcpu(const struct snap_machine *sm, uint32_t i, struct snap_vcpu *s, char *err,
-		     size_t len)
+int snap_save_vcpu(const struct snap_machine *sm, uint32_t i, struct snap_vcpu *s, char *err,
+		   size_t len)
 {
 	int fd = sm->vcpu_fd[i], e;
 	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8 + 1];
@@ -203,27 +189,23 @@ static bool page_zero(const uint8_t *p)
 	return !memcmp(p, zero, PAGE);
 }
 
-int snap_save(const struct snap_machine *sm, const char *path, char *err, size_t errlen)
+int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const char *path,
+	      char *err, size_t errlen)
 {
 	struct snap_header h;
 	struct virq_kvm_state vm;
 	struct dev_snapshot dev;
-	struct snap_vcpu *cpus;
 	uint64_t pages = sm->ram_size / PAGE, stored = 0, sum = FNV_INIT;
 	size_t bitmap_len = (size_t)((pages + 7) / 8);
 	uint8_t *bitmap;
 	char tmp[4096];
 	int fd = -1, rc = -1, e;
 
-	cpus = calloc(sm->nr_cpus, sizeof(*cpus));
 	bitmap = calloc(1, bitmap_len);
-	if (!cpus || !bitmap) {
+	if (!bitmap) {
 		fail(err, errlen, "out of memory");
 		goto out;
 	}
-	for (uint32_t i = 0; i < sm->nr_cpus; i++)
-		if (save_vcpu(sm, i, &cpus[i], err, errlen))
-			goto out;
 	e = virq_kvm_save(sm->chip, &vm);
 	if (e) {
 		fail(err, errlen, "saving the I/O APIC and 8259: %s", glue_err(e));
@@ -297,7 +279,6 @@ out:
 		close(fd);
 		unlink(tmp);
 	}
-	free(cpus);
 	free(bitmap);
 	return rc;
 }
@@ -403,6 +384,7 @@ static int apply_kvm_vcpu(const struct snap_machine *sm, uint32_t i, const struc
 {
 	int fd = sm->vcpu_fd[i];
 
+
 	if (s->nr_msrs < 1 || s->nr_msrs > MAX_MSRS || s->msrs[0].index != 0x10 ||
 	    s->has_xsave > 1)
 		return fail(err, len, "vCPU %u: damaged: MSR list", i);
@@ -427,6 +409,36 @@ static int apply_kvm_vcpu(const struct snap_machine *sm, uint32_t i, const struc
 	return 0;
 }
 
+/* Where vCPU i's record starts in a loaded image. */
+static const uint8_t *vcpu_record(const struct snap_image *img, uint32_t i)
+{
+	return img->buf + sizeof(struct snap_header) + sizeof(struct virq_kvm_state) +
+	       sizeof(struct dev_snapshot) + (size_t)i * sizeof(struct snap_vcpu);
+}
+
+int snap_apply_vcpu(const struct snap_image *img, const struct snap_machine *sm, uint32_t i,
+		    char *err, size_t errlen)
+{
+	struct snap_vcpu *s = malloc(sizeof(*s));
+	int e, rc = -1;
+
+	if (!s)
+		return fail(err, errlen, "out of memory");
+	memcpy(s, vcpu_record(img, i), sizeof(*s));
+	if (apply_kvm_vcpu(sm, i, s, err, errlen))
+		goto out;
+	e = virq_kvm_vcpu_restore(sm->vcpus[i], &s->glue);
+	if (e) {
+		fail(err, errlen, "vCPU %u: the LAPIC or event policy state is refused: %s", i,
+		     glue_err(e));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
 int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char *err,
 	       size_t errlen)
 {
@@ -436,9 +448,8 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 	const uint8_t *p = img->buf;
 	const uint8_t *bitmap;
 	uint64_t pages = sm->ram_size / PAGE;
-	struct snap_vcpu *cpus;
 	uint32_t khz;
-	int e, rc = -1;
+	int e;
 
 	memcpy(&h, p, sizeof(h));
 	p += sizeof(h);
@@ -454,43 +465,23 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 	p += sizeof(vm);
 	memcpy(&dev, p, sizeof(dev));
 	p += sizeof(dev);
-	cpus = malloc(sm->nr_cpus * sizeof(*cpus));
-	if (!cpus)
-		return fail(err, errlen, "out of memory");
-	memcpy(cpus, p, sm->nr_cpus * sizeof(*cpus));
-	p += sm->nr_cpus * sizeof(*cpus);
+	p += sm->nr_cpus * sizeof(struct snap_vcpu);
 	bitmap = p;
 	p += (pages + 7) / 8;
 
 	/* libvirq's states are checked whole by their restores; the VM's
-	 * first (the 8259 drives the BSP's LINT0, which the LAPIC's state
-	 * then sets as it was). */
+	 * before the vCPUs' (the 8259 drives the BSP's LINT0, which the
+	 * LAPIC's state then sets as it was). */
 	e = virq_kvm_restore(sm->chip, &vm);
-	if (e) {
-		fail(err, errlen, "the I/O APIC and 8259 state is refused: %s", glue_err(e));
-		goto out;
-	}
-	if (!dev_restore(sm->dev, &dev)) {
-		fail(err, errlen, "the device state is refused");
-		goto out;
-	}
-	for (uint32_t i = 0; i < sm->nr_cpus; i++) {
-		if (apply_kvm_vcpu(sm, i, &cpus[i], err, errlen))
-			goto out;
-		e = virq_kvm_vcpu_restore(sm->vcpus[i], &cpus[i].glue);
-		if (e) {
-			fail(err, errlen, "vCPU %u: the LAPIC or event policy state is refused: %s",
-			     i, glue_err(e));
-			goto out;
-		}
-	}
+	if (e)
+		return fail(err, errlen, "the I/O APIC and 8259 state is refused: %s",
+			    glue_err(e));
+	if (!dev_restore(sm->dev, &dev))
+		return fail(err, errlen, "the device state is refused");
 	for (uint64_t pg = 0; pg < pages; pg++)
 		if (bitmap[pg / 8] & (1U << (pg % 8))) {
 			memcpy(sm->ram + pg * PAGE, p, PAGE);
 			p += PAGE;
 		}
-	rc = 0;
-out:
-	free(cpus);
-	return rc;
+	return 0;
 }

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <linux/kvm.h>
+
 #include <virq/kvm.h>
 
 #include "devices.h"
@@ -32,6 +34,23 @@ struct snap_machine {
 #define SNAP_F_NO_VIRTUAL_WIRE (1U << 2)
 #define SNAP_F_KNOWN (SNAP_F_NO_X2APIC | SNAP_F_NO_TSC_DEADLINE | SNAP_F_NO_VIRTUAL_WIRE)
 
+#define MAX_MSRS 16U
+
+/* One vCPU in a snapshot: the glue's state and KVM's. */
+struct snap_vcpu {
+	struct virq_kvm_vcpu_state glue;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	uint32_t xsave[1024]; /* struct kvm_xsave (KVM_GET_XSAVE's 4 KiB) */
+	struct kvm_xcrs xcrs;
+	struct kvm_debugregs dregs;
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+	uint32_t nr_msrs;
+	uint32_t has_xsave; /* 1: xsave and xcrs hold KVM_GET_XSAVE/XCRS; 0: xsave holds kvm_fpu */
+	struct kvm_msr_entry msrs[MAX_MSRS];
+};
+
 /* A snapshot file read into memory, its header and checksum checked. */
 struct snap_image {
 	uint8_t *buf;
@@ -41,18 +60,31 @@ struct snap_image {
 	uint64_t ram_size;
 };
 
-/* Every vCPU thread stopped: writes the whole machine to path. 0 or -1
+/* Every vCPU thread stopped: saves vCPU i (on its own thread: KVM then
+ * need not move the vCPU to another task, which costs guest time). 0 or -1
  * with a message in err. */
-int snap_save(const struct snap_machine *sm, const char *path, char *err, size_t errlen);
+int snap_save_vcpu(const struct snap_machine *sm, uint32_t i, struct snap_vcpu *out, char *err,
+		   size_t errlen);
+
+/* Nothing running, every vCPU saved into cpus: writes the whole machine
+ * to path. 0 or -1 with a message in err. */
+int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const char *path,
+	      char *err, size_t errlen);
 
 /* Reads path and checks its header, sizes and checksum: 0 or -1 with a
  * message in err. */
 int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen);
 
-/* Loads img into a machine created with img's configuration, its vCPUs
- * initialised and not started: 0 or -1 with a message in err. */
+/* Loads img's VM, devices and RAM into a machine created with img's
+ * configuration, its vCPUs initialised and not started: 0 or -1 with a
+ * message in err. Then snap_apply_vcpu() for each vCPU. */
 int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char *err,
 	       size_t errlen);
+
+/* Loads vCPU i's KVM and glue state (on its own thread, before
+ * virq_kvm_vcpu_thread_start()): 0 or -1 with a message in err. */
+int snap_apply_vcpu(const struct snap_image *img, const struct snap_machine *sm, uint32_t i,
+		    char *err, size_t errlen);
 
 void snap_free(struct snap_image *img);
 

@@ -383,14 +383,20 @@ static void snap_vcpu_failed(struct vmm *m, const char *err)
 	pthread_mutex_unlock(&m->console_lock);
 }
 
-/* --restore, on vCPU thread @cpu before its loop: loads its state, then
- * waits for every other vCPU's. Returns false (run nothing) if any failed. */
+/* --restore, on vCPU thread @cpu before its loop: loads its state; once
+ * every vCPU's is in, vCPU 0's thread loads the I/O APIC, 8259 and VM
+ * (whose APIC-ID map comes from the restored LAPICs); then all go. Returns
+ * false (run nothing) if anything failed. */
 static bool snap_vcpu_restore(struct vmm *m, int cpu)
 {
 	struct snap_machine sm = snap_machine_of(m);
 	char err[512];
 
 	if (snap_apply_vcpu(&m->snap, &sm, (uint32_t)cpu, err, sizeof(err)))
+		snap_vcpu_failed(m, err);
+	pthread_barrier_wait(&m->barrier);
+	if (cpu == 0 && !__atomic_load_n(&m->snap_failed, __ATOMIC_SEQ_CST) &&
+	    snap_apply_vm(&m->snap, &sm, err, sizeof(err)))
 		snap_vcpu_failed(m, err);
 	pthread_barrier_wait(&m->barrier);
 	if (!__atomic_load_n(&m->snap_failed, __ATOMIC_SEQ_CST))
@@ -951,17 +957,11 @@ int main(int argc, char **argv)
 	if (m->restore_path) {
 		struct snap_machine sm = snap_machine_of(m);
 
-		/* The VM, devices and RAM here; each vCPU on its thread. */
+		/* Devices and RAM here; each vCPU, then the VM, on the vCPU
+		 * threads (snap_vcpu_restore()). */
 		if (snap_apply(&m->snap, &sm, err, sizeof(err)))
 			die("--restore refused: %s", err);
 		m->dev.restores++;
-		/* The test device drives the lines it held high again, as
-		 * their source: the I/O APIC's saved levels already are high,
-		 * so this is no new edge and, with Remote IRR set, no new
-		 * delivery, and the guest's later write of 0 lowers them. */
-		for (unsigned gsi = 0; gsi < VIRQ_KVM_NR_GSIS; gsi++)
-			if (m->dev.lines & (1U << gsi))
-				(void)virq_kvm_set_irq(&m->chip, gsi, true);
 	} else {
 		if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
 			die("%s", err);
@@ -989,9 +989,7 @@ int main(int argc, char **argv)
 			for (int i = 0; i < m->nr_cpus; i++)
 				fprintf(stderr, "  %s\n",
 					virq_kvm_vcpu_describe(m->vcpus[i], line, sizeof(line)));
-			if (getenv("SNAPDBG"))
-				for (int i = 0; i < m->nr_cpus; i++)
-					flight_print(m, i);
+
 			stop(m, EXIT_VMM_ERROR);
 		}
 	}

@@ -443,13 +443,11 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 	       size_t errlen)
 {
 	struct snap_header h;
-	struct virq_kvm_state vm;
 	struct dev_snapshot dev;
 	const uint8_t *p = img->buf;
 	const uint8_t *bitmap;
 	uint64_t pages = sm->ram_size / PAGE;
 	uint32_t khz;
-	int e;
 
 	memcpy(&h, p, sizeof(h));
 	p += sizeof(h);
@@ -461,21 +459,13 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 			    "the guest TSC runs at %" PRIu32 " kHz here, %" PRIu32
 			    " kHz in the snapshot: its LAPIC timers and TSC would not agree",
 			    khz, h.tsc_khz);
-	memcpy(&vm, p, sizeof(vm));
-	p += sizeof(vm);
+	p += sizeof(struct virq_kvm_state);
 	memcpy(&dev, p, sizeof(dev));
 	p += sizeof(dev);
 	p += sm->nr_cpus * sizeof(struct snap_vcpu);
 	bitmap = p;
 	p += (pages + 7) / 8;
 
-	/* libvirq's states are checked whole by their restores; the VM's
-	 * before the vCPUs' (the 8259 drives the BSP's LINT0, which the
-	 * LAPIC's state then sets as it was). */
-	e = virq_kvm_restore(sm->chip, &vm);
-	if (e)
-		return fail(err, errlen, "the I/O APIC and 8259 state is refused: %s",
-			    glue_err(e));
 	if (!dev_restore(sm->dev, &dev))
 		return fail(err, errlen, "the device state is refused");
 	for (uint64_t pg = 0; pg < pages; pg++)
@@ -483,5 +473,22 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 			memcpy(sm->ram + pg * PAGE, p, PAGE);
 			p += PAGE;
 		}
+	return 0;
+}
+
+int snap_apply_vm(const struct snap_image *img, const struct snap_machine *sm, char *err,
+		  size_t errlen)
+{
+	struct virq_kvm_state *vm = malloc(sizeof(*vm));
+	int e;
+
+	if (!vm)
+		return fail(err, errlen, "out of memory");
+	memcpy(vm, img->buf + sizeof(struct snap_header), sizeof(*vm));
+	e = virq_kvm_restore(sm->chip, vm);
+	free(vm);
+	if (e)
+		return fail(err, errlen, "the I/O APIC, 8259 or VM state is refused: %s",
+			    glue_err(e));
 	return 0;
 }

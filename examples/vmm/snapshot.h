@@ -75,16 +75,19 @@ int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const
  * message in err. */
 int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen);
 
-/* Loads img's VM, devices and RAM into a machine created with img's
- * configuration, its vCPUs initialised and not started: 0 or -1 with a
- * message in err. Then snap_apply_vcpu() for each vCPU. */
+/* Restoring: snap_apply() loads img's devices and RAM into a machine
+ * created with img's configuration, its vCPUs initialised and not started;
+ * then snap_apply_vcpu() loads each vCPU (on its own thread, before
+ * virq_kvm_vcpu_thread_start()), then snap_apply_vm() the I/O APIC, the
+ * 8259 and the VM (after every LAPIC: the VM rebuilds its APIC-ID map from
+ * them). Each returns 0 or -1 with a message in err. */
 int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char *err,
 	       size_t errlen);
 
-/* Loads vCPU i's KVM and glue state (on its own thread, before
- * virq_kvm_vcpu_thread_start()): 0 or -1 with a message in err. */
 int snap_apply_vcpu(const struct snap_image *img, const struct snap_machine *sm, uint32_t i,
 		    char *err, size_t errlen);
+int snap_apply_vm(const struct snap_image *img, const struct snap_machine *sm, char *err,
+		  size_t errlen);
 
 void snap_free(struct snap_image *img);
 

@@ -379,9 +379,10 @@ VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
  * reported), then virq_kvm_save().
  *
  * Restoring, into a ::virq_kvm set up with the same configuration and its
- * vCPUs initialised, before any vCPU thread starts: virq_kvm_restore(),
- * then for each vCPU KVM's registers (IA32_TSC before the next step) and
- * virq_kvm_vcpu_restore(). Split mode is not supported (KVM's LAPIC holds
+ * vCPUs initialised, before any vCPU thread starts: for each vCPU KVM's
+ * registers (IA32_TSC before the next step) and virq_kvm_vcpu_restore(),
+ * then virq_kvm_restore() (the VM rebuilds its APIC-ID map from the
+ * restored LAPICs), then start the vCPU threads. Split mode is not supported (KVM's LAPIC holds
  * the vCPUs' interrupt state): the calls answer -::VIRQ_ENOTSUP.
  * @{
  */
@@ -421,6 +422,9 @@ struct virq_kvm_state {
 	uint32_t reserved;               /**< Zero. */
 	struct virq_ioapic_state ioapic; /**< The I/O APIC (virq_ioapic_save()). */
 	struct virq_pic_state pic;       /**< The 8259 pair (virq_pic_save()). */
+	struct virq_vm_state vm;         /**< The VM's own state (virq_vm_save()). */
+	/** Its GSIs: routes and which sources hold each line high. */
+	struct virq_vm_gsi_state gsis[VIRQ_KVM_NR_GSIS];
 };
 
 /**
@@ -441,7 +445,9 @@ VIRQ_API int virq_kvm_vcpu_save(struct virq_kvm_vcpu *v, struct virq_kvm_vcpu_st
 
 /**
  * @brief Loads a state saved by virq_kvm_vcpu_save() into a vCPU that
- *        virq_kvm_vcpu_init() set up and whose thread has not started.
+ *        virq_kvm_vcpu_init() set up and whose thread has not started,
+ *        before virq_kvm_restore(). May run on the vCPU's own thread
+ *        (before virq_kvm_vcpu_thread_start()), several vCPUs at once.
  *
  * Checks version, size, index, flags (no unknown bit, HALTED_IF only with
  * HALTED, INFLIGHT not while HALTED), then the LAPIC's and the policy's
@@ -460,18 +466,23 @@ VIRQ_API int virq_kvm_vcpu_save(struct virq_kvm_vcpu *v, struct virq_kvm_vcpu_st
 VIRQ_API int virq_kvm_vcpu_restore(struct virq_kvm_vcpu *v, const struct virq_kvm_vcpu_state *st);
 
 /**
- * @brief Saves the glue's part of the VM: the I/O APIC, the 8259 pair and
- *        the storm throttling. Call after virq_kvm_vcpu_save() for every
- *        vCPU, with nothing running.
+ * @brief Saves the glue's part of the VM: the I/O APIC, the 8259 pair, the
+ *        VM's routes and line sources (virq_vm_save()) and the storm
+ *        throttling. Call after virq_kvm_vcpu_save() for every vCPU, with
+ *        nothing running.
  * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split mode.
  */
 VIRQ_API int virq_kvm_save(struct virq_kvm *kvm, struct virq_kvm_state *out);
 
 /**
- * @brief Loads a state saved by virq_kvm_save(), before any vCPU thread
- *        starts. Checks version, size, mode, vCPU count, reserved fields and
- *        the pins, then the I/O APIC's and the 8259's states, before
- *        anything changes.
+ * @brief Loads a state saved by virq_kvm_save(), after virq_kvm_vcpu_restore()
+ *        for every vCPU and before any vCPU thread starts.
+ *
+ * Checks version, size, mode, vCPU count, reserved fields and the
+ * throttled pins, then loads the I/O APIC's, the 8259's and the VM's
+ * states, each checked whole by its own restore; when one is refused, those
+ * already loaded are put back. Drives no line and sends nothing: the
+ * controllers' states hold the line levels (vm.h, "Snapshot recipe").
  * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split
  *         mode; -::VIRQ_EVERSION for an unknown version or size;
  *         -::VIRQ_ESTATE for a damaged state or one of another

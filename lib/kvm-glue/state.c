@@ -115,12 +115,16 @@ VIRQ_API int virq_kvm_save(struct virq_kvm *kvm, struct virq_kvm_state *out)
 		      ? -VIRQ_EINVAL
 		      : 0;
 	pthread_mutex_unlock(&kvm->lock);
+	/* virq_vm_save() takes the lock itself. */
+	if (!err && virq_vm_save(&kvm->vm, &out->vm, out->gsis, VIRQ_KVM_NR_GSIS))
+		err = -VIRQ_EINVAL;
 	return err;
 }
 
 VIRQ_API int virq_kvm_restore(struct virq_kvm *kvm, const struct virq_kvm_state *st)
 {
-	struct virq_ioapic_state before;
+	struct virq_ioapic_state io_before;
+	struct virq_pic_state pic_before;
 	int err;
 
 	if (!kvm || !st)
@@ -135,18 +139,30 @@ VIRQ_API int virq_kvm_restore(struct virq_kvm *kvm, const struct virq_kvm_state 
 	/* A throttled pin is one the I/O APIC holds. */
 	if (st->storm_pins & ~(uint32_t)st->ioapic.storm_held[0])
 		return -VIRQ_ESTATE;
+	/* The order of vm.h's recipe: I/O APIC, 8259, then the VM (whose
+	 * restore takes the lock itself and rebuilds the APIC-ID map from the
+	 * LAPICs restored before). */
 	pthread_mutex_lock(&kvm->lock);
-	(void)virq_ioapic_save(&kvm->ioapic, &before);
+	(void)virq_ioapic_save(&kvm->ioapic, &io_before);
+	(void)virq_pic_save(&kvm->pic, &pic_before);
 	err = virq_ioapic_restore(&kvm->ioapic, &st->ioapic);
 	if (!err) {
 		err = virq_pic_restore(&kvm->pic, &st->pic);
 		if (err)
-			(void)virq_ioapic_restore(&kvm->ioapic, &before);
+			(void)virq_ioapic_restore(&kvm->ioapic, &io_before);
 	}
-	if (!err) {
+	pthread_mutex_unlock(&kvm->lock);
+	if (err)
+		return err;
+	err = virq_vm_restore(&kvm->vm, &st->vm, st->gsis, VIRQ_KVM_NR_GSIS);
+	pthread_mutex_lock(&kvm->lock);
+	if (err) {
+		(void)virq_pic_restore(&kvm->pic, &pic_before);
+		(void)virq_ioapic_restore(&kvm->ioapic, &io_before);
+	} else {
 		kvm->storm_pins = st->storm_pins;
 		kvm->storm_at = glue_now_ns() + 10000000U;
 	}
 	pthread_mutex_unlock(&kvm->lock);
-	return err;
+	return err == -VIRQ_EINVAL ? -VIRQ_ESTATE : err;
 }

@@ -74,7 +74,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "kvm_run io data is li
 #define MSI_DATA 0x2108
 #define MSI_PROBE 0x210C
 
-#define SNAPSHOT_PORT 0x2200
 
 static const char shutdown_str[] = "Shutdown";
 
@@ -359,7 +358,7 @@ static const struct port_range {
 	{ 0x00E4, 0x00E4, false, sink_io },       { 0x00E8, 0x00E8, false, scratch_io },
 	{ 0x00F4, 0x00F7, false, debug_exit_io }, { 0x03F8, 0x03FF, true, com1_io },
 	{ 0x0510, 0x0511, false, fw_cfg_io },     { 0x2000, 0x2017, true, testdev_irq_io },
-	{ 0x2100, 0x210F, false, msi_io },        { SNAPSHOT_PORT, SNAPSHOT_PORT + 3, false, snapshot_io },
+	{ 0x2100, 0x210F, false, msi_io },        { 0x2200, 0x2203, false, snapshot_io },
 	{ 0x8900, 0x8900, false, shutdown_io },
 };
 

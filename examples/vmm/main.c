@@ -814,9 +814,10 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		argv[0] = "virq-vmm";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		static const char *const names[128] = {
-			['i'] = "--irqchip",	     ['s'] = "--smp",	     ['m'] = "--mem",
-			['c'] = "--cmdline",	     ['e'] = "--env",	     ['W'] = "--no-virtual-wire",
-			['X'] = "--no-x2apic",	     ['D'] = "--no-tsc-deadline",
+			['i'] = "--irqchip",   ['s'] = "--smp",
+			['m'] = "--mem",       ['c'] = "--cmdline",
+			['e'] = "--env",       ['W'] = "--no-virtual-wire",
+			['X'] = "--no-x2apic", ['D'] = "--no-tsc-deadline",
 		};
 
 		if (c > 0 && c < 128 && names[c])
@@ -888,8 +889,9 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			usage_error("--restore: %s is the snapshot's; it may not be given",
 				    machine_opt);
 		if (optind < argc)
-			usage_error("--restore: unexpected IMAGE '%s' (the snapshot holds the guest)",
-				    argv[optind]);
+			usage_error(
+				"--restore: unexpected IMAGE '%s' (the snapshot holds the guest)",
+				argv[optind]);
 		if (m->save_path && !strcmp(m->save_path, m->restore_path))
 			usage_error("--save and --restore name the same FILE '%s'", m->save_path);
 		*image = NULL;

@@ -354,8 +354,8 @@ int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen
 	bitmap = img->buf + sizeof(h) + h.vm_size + h.dev_size + (uint64_t)h.nr_cpus * h.vcpu_size;
 	for (uint64_t p = 0; p < pages; p++)
 		stored += (bitmap[p / 8] >> (p % 8)) & 1U;
-	if (body != h.vm_size + h.dev_size + (uint64_t)h.nr_cpus * h.vcpu_size + bitmap_len +
-			    stored * PAGE)
+	if (body !=
+	    h.vm_size + h.dev_size + (uint64_t)h.nr_cpus * h.vcpu_size + bitmap_len + stored * PAGE)
 		return fail(err, errlen, "%s: damaged: page count disagrees with the size", path);
 	img->nr_cpus = h.nr_cpus;
 	img->flags = h.flags;
@@ -384,9 +384,7 @@ static int apply_kvm_vcpu(const struct snap_machine *sm, uint32_t i, const struc
 {
 	int fd = sm->vcpu_fd[i];
 
-
-	if (s->nr_msrs < 1 || s->nr_msrs > MAX_MSRS || s->msrs[0].index != 0x10 ||
-	    s->has_xsave > 1)
+	if (s->nr_msrs < 1 || s->nr_msrs > MAX_MSRS || s->msrs[0].index != 0x10 || s->has_xsave > 1)
 		return fail(err, len, "vCPU %u: damaged: MSR list", i);
 	if (s->has_xsave && !has_xsave(sm))
 		return fail(err, len, "vCPU %u: saved with XSAVE, which this KVM lacks", i);

@@ -394,11 +394,11 @@ VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
  * @{ */
 #define VIRQ_KVM_VCPU_STATE_HALTED (1U << 0)    /**< Halted at a HLT, not yet woken. */
 #define VIRQ_KVM_VCPU_STATE_HALTED_IF (1U << 1) /**< RFLAGS.IF was set at that HLT. */
-#define VIRQ_KVM_VCPU_STATE_INFLIGHT (1U << 2)  /**< A vector given to KVM_INTERRUPT waits in
-						     KVM (KVM_GET_VCPU_EVENTS has it) for an
-						     entry; its LAPIC ISR bit is set. */
-#define VIRQ_KVM_VCPU_STATE_NMI_SENT (1U << 3)  /**< An NMI given to KVM_NMI may still be
-						     pending there. */
+/** A vector given to KVM_INTERRUPT waits in KVM (KVM_GET_VCPU_EVENTS has it)
+ *  for an entry; its LAPIC ISR bit is set. */
+#define VIRQ_KVM_VCPU_STATE_INFLIGHT (1U << 2)
+/** An NMI given to KVM_NMI may still be pending there. */
+#define VIRQ_KVM_VCPU_STATE_NMI_SENT (1U << 3)
 /** @} */
 
 /** @brief The glue's part of one vCPU. Plain data, fixed layout, versioned. */

@@ -14,7 +14,7 @@
 #include "glue.h"
 
 #define VCPU_FLAGS_KNOWN                                                                           \
-	(VIRQ_KVM_VCPU_STATE_HALTED | VIRQ_KVM_VCPU_STATE_HALTED_IF |                               \
+	(VIRQ_KVM_VCPU_STATE_HALTED | VIRQ_KVM_VCPU_STATE_HALTED_IF |                              \
 	 VIRQ_KVM_VCPU_STATE_INFLIGHT | VIRQ_KVM_VCPU_STATE_NMI_SENT)
 
 /* The exit KVM last reported, completed without entering the guest (the
@@ -72,7 +72,8 @@ VIRQ_API int virq_kvm_vcpu_restore(struct virq_kvm_vcpu *v, const struct virq_kv
 		return -VIRQ_EVERSION;
 	if (st->index != v->index || (st->flags & ~VCPU_FLAGS_KNOWN))
 		return -VIRQ_ESTATE;
-	if ((st->flags & VIRQ_KVM_VCPU_STATE_HALTED_IF) && !(st->flags & VIRQ_KVM_VCPU_STATE_HALTED))
+	if ((st->flags & VIRQ_KVM_VCPU_STATE_HALTED_IF) &&
+	    !(st->flags & VIRQ_KVM_VCPU_STATE_HALTED))
 		return -VIRQ_ESTATE;
 	/* A vector waits in KVM only for an entry, which a halted vCPU does not make. */
 	if ((st->flags & VIRQ_KVM_VCPU_STATE_INFLIGHT) && (st->flags & VIRQ_KVM_VCPU_STATE_HALTED))

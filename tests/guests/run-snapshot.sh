@@ -5,9 +5,11 @@
 # boots it with --save and must exit with status 6 ("saved") once the guest
 # wrote the snapshot port; the second resumes it with --restore and its
 # checks decide the verdict (verdict.sh, as run-guest.sh). In between,
-# negative controls: a copy of the file with one byte of libvirq's I/O APIC
-# state flipped, and one with another format version, must each be refused
-# (status 4, a "--restore refused" message) before any guest code runs.
+# negative controls, each refused (status 4, a "--restore refused" message)
+# before any guest code runs: a copy of the file with one byte of libvirq's
+# I/O APIC state flipped (the checksum sees it), one with a reserved IRR bit
+# of a LAPIC set and the checksum fixed (libvirq's own validation sees
+# it), one of another format version, a truncated one.
 # The restore comes two seconds after the save: guest time must not see it.
 #
 #   run-snapshot.sh <vmm-binary> <smp> <image> [extra VMM args for the first run]
@@ -80,6 +82,27 @@ refused() # what file expected-message
 cp "$snap" "$dir/bad-state"
 flip_byte "$dir/bad-state" 88
 refused "a file with one byte of the I/O APIC state flipped" "$dir/bad-state" "damaged"
+# The same flip where only libvirq's own check can see it: a bit of vector
+# 0 set in vCPU 0's LAPIC IRR (vectors 0-15 are reserved), the checksum
+# made right again.
+cp "$snap" "$dir/bad-lapic"
+python3 - "$dir/bad-lapic" <<'PY' || exit 1
+import struct, sys
+path = sys.argv[1]
+b = bytearray(open(path, 'rb').read())
+vm_size, dev_size = struct.unpack_from('<II', b, 16)
+# snap_vcpu 0: struct virq_kvm_vcpu_state (16 bytes, then virq_lapic_state:
+# 32 bytes, then regs[256]: IRR word 0 is regs[0x200 / 4]).
+off = 64 + vm_size + dev_size + 16 + 32 + 0x200
+b[off] |= 0x01
+h = 0xCBF29CE484222325
+for x in b[64:]:
+    h = ((h ^ x) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+struct.pack_into('<Q', b, 56, h)
+open(path, 'wb').write(b)
+PY
+refused "a file with vector 0 in a LAPIC's IRR (checksum fixed)" "$dir/bad-lapic" \
+	"vCPU 0: the LAPIC or event policy state is refused"
 cp "$snap" "$dir/bad-version"
 flip_byte "$dir/bad-version" 8
 refused "a file of another format version" "$dir/bad-version" "format version"

@@ -24,12 +24,11 @@
 #define RTE_REMOTE_IRR (1u << 14)
 #define RTE_MASK (1u << 16)
 
-#define PORT_SNAPSHOT 0x2200
 #define PIN 10
-#define V_LEVEL 0x50 /* I/O APIC pin 10, level, to the BSP */
-#define V_PEND 0x90  /* BSP self-IPI left in IRR */
-#define V_TIMER 0xA0 /* BSP one-shot LAPIC timer */
-#define V_IPI 0x41   /* IPI to the AP, left in its IRR */
+#define V_LEVEL 0x50            /* I/O APIC pin 10, level, to the BSP */
+#define V_PEND 0x90             /* BSP self-IPI left in IRR */
+#define V_TIMER 0xA0            /* BSP one-shot LAPIC timer */
+#define V_IPI 0x41              /* IPI to the AP, left in its IRR */
 #define TIMER_COUNT 2000000000u /* 2 s at the LAPIC's 1 GHz, divide by 1 */
 /* Guest time allowed to pass around the save, in ms of the LAPIC's 1 GHz
  * clock: the vCPUs stopping and the file, then the new process's setup up
@@ -169,8 +168,8 @@ static void level_handler(struct frame *f)
 	for (unsigned i = 0; i < MEM_WORDS; i++)
 		pattern[i] = next_word(&s);
 
-	/* The TSC's rate against the LAPIC timer's, for the check that both
-	 * moved on alike across the save. */
+	/* The TSC's rate against the LAPIC timer's 1 GHz, to tell guest ms
+	 * of TSC across the save. */
 	{
 		uint32_t c0 = apic_read(APIC_TMCCT);
 		uint64_t t0 = rdtsc();
@@ -212,8 +211,9 @@ static void check_log(unsigned cpu, const uint32_t *want, uint32_t n, uint32_t f
 				  want[i]);
 		/* Events before the save saw restore count 0, the rest 1. */
 		if (l->gen[i] != (i >= first_after ? 1u : 0u))
-			test_fail("cpu %u event %u (0x%x): taken with restore count %u, expected %u",
-				  cpu, i, l->vec[i], l->gen[i], i >= first_after ? 1u : 0u);
+			test_fail(
+				"cpu %u event %u (0x%x): taken with restore count %u, expected %u",
+				cpu, i, l->vec[i], l->gen[i], i >= first_after ? 1u : 0u);
 	}
 }
 
@@ -263,40 +263,31 @@ int main(void)
 	test_end();
 
 	test_begin("guest_time_frozen_across_save");
-	printf("snapshot: guest TSC +%llu, LAPIC timer count -%u across the save\n",
-	       (unsigned long long)(tsc_after - tsc_before), tmcct_before - tmcct_after);
-	EXPECT(tsc_after > tsc_before, "TSC went back: 0x%llx -> 0x%llx",
-	       (unsigned long long)tsc_before, (unsigned long long)tsc_after);
-	EXPECT(tsc_after - tsc_before < SLACK_MS * TSC_PER_MS, "TSC ran on: +%llu",
-	       (unsigned long long)(tsc_after - tsc_before));
-	EXPECT(tmcct_after > 0 && tmcct_after <= tmcct_before, "count 0x%x -> 0x%x", tmcct_before,
-	       tmcct_after);
-	EXPECT(tmcct_before - tmcct_after < SLACK_MS * 1000000u, "count ran on: -%u",
-	       tmcct_before - tmcct_after);
-	test_end();
-
-	test_begin("tsc_and_lapic_timer_agree_across_save");
 	{
-		/* The TSC ticks the timer's counts stand for, at the rate
-		 * measured before the save: within half and 50 ms (20 ms of
-		 * calibration times 2.5). KVM with an unstable host TSC, as
-		 * under scripts/nested-kvm.sh, stops a vCPU's TSC while the
-		 * vCPU is off its CPU and catches it up only at an entry: the
-		 * two drift apart by some 20 ms there. A TSC that ran
-		 * through the 2 s between the processes, or one that
-		 * restarted, is far outside. */
+		/* Guest ms that passed around the save on each clock: the
+		 * LAPIC timer counts ns (1 GHz, divide by 1); the TSC at the
+		 * rate measured against it before the save. They need not
+		 * agree closely: KVM with an unstable host TSC (the nested
+		 * KVM of scripts/nested-kvm.sh) stops a vCPU's TSC while the
+		 * vCPU is off its CPU and catches it up only at an entry
+		 * (tens to 200 ms apart there). A clock that ran through the
+		 * 2 s between the processes, or restarted, fails. */
 		uint64_t counts = tmcct_before - tmcct_after;
-		uint64_t want = cal_count ? counts * cal_tsc / cal_count : 0;
-		uint64_t got = tsc_after - tsc_before;
-		uint64_t diff = got > want ? got - want : want - got;
+		uint64_t ticks = tsc_after - tsc_before;
+		uint64_t tsc_ms = cal_tsc ? ticks * cal_count / cal_tsc / 1000000u : ~0ULL;
 
-		printf("snapshot: calibration %llu TSC ticks per %u counts; across the save "
-		       "%llu ticks for %llu counts (%llu expected)\n",
-		       (unsigned long long)cal_tsc, cal_count, (unsigned long long)got,
-		       (unsigned long long)counts, (unsigned long long)want);
+		printf("snapshot: across the save: LAPIC timer %llu us, TSC %llu ticks = %llu ms "
+		       "(calibration: %llu ticks in %u us)\n",
+		       (unsigned long long)counts / 1000u, (unsigned long long)ticks,
+		       (unsigned long long)tsc_ms, (unsigned long long)cal_tsc, cal_count / 1000u);
 		EXPECT(cal_count > 0 && cal_tsc > 0, "no calibration");
-		EXPECT(diff <= want / 2 + cal_tsc * 5 / 2, "TSC +%llu, timer implies +%llu",
-		       (unsigned long long)got, (unsigned long long)want);
+		EXPECT(tsc_after > tsc_before, "TSC went back: 0x%llx -> 0x%llx",
+		       (unsigned long long)tsc_before, (unsigned long long)tsc_after);
+		EXPECT(tsc_ms < SLACK_MS, "TSC ran on: %llu ms", (unsigned long long)tsc_ms);
+		EXPECT(tmcct_after > 0 && tmcct_after <= tmcct_before, "count 0x%x -> 0x%x",
+		       tmcct_before, tmcct_after);
+		EXPECT(counts < SLACK_MS * 1000000ULL, "count ran on: %llu us",
+		       (unsigned long long)counts / 1000u);
 	}
 	test_end();
 

@@ -6,8 +6,8 @@
  *
  *   struct snap_header         magic "VIRQSNAP", format version, the record
  *                              sizes, the machine (vCPUs, RAM, CPUID
- *                              options, guest TSC kHz), body size, FNV-1a
- *                              64-bit checksum of the body
+ *                              options, guest TSC kHz), body size, CRC-32
+ *                              of the body
  *   struct virq_kvm_state      the glue's VM: I/O APIC, 8259 pair
  *   struct dev_snapshot        virq-vmm's devices, test device lines
  *   struct snap_vcpu x N       per vCPU: the glue's state (LAPIC, event
@@ -77,22 +77,31 @@ struct snap_header {
 	uint32_t tsc_khz;
 	uint64_t ram_size;
 	uint64_t body_size;
-	uint64_t checksum; /* FNV-1a 64 of the body */
+	uint64_t checksum; /* CRC-32 of the body (zlib's), zero-extended */
 };
 
 _Static_assert(sizeof(struct kvm_fpu) <= 4096, "kvm_fpu does not fit the XSAVE area");
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+/* CRC-32 (ISO-HDLC: reflected polynomial 0xEDB88320, as zlib's crc32()),
+ * continued from @crc (0 to start). */
+static uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
 {
+	static uint32_t table[256];
 	const uint8_t *b = p;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001B3ULL;
-	}
-	return h;
+	if (!table[1])
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xEDB88320U ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++)
+		crc = table[(crc ^ b[i]) & 0xFF] ^ (crc >> 8);
+	return ~crc;
 }
-#define FNV_INIT 0xCBF29CE484222325ULL
 
 static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t len, const char *fmt, ...)
@@ -163,12 +172,10 @@ int snap_save_vcpu(const struct snap_machine *sm, uint32_t i, struct snap_vcpu *
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n, uint64_t *sum)
+static int write_all(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 
-	if (sum)
-		*sum = fnv1a(*sum, p, n);
 	while (n) {
 		ssize_t w = write(fd, b, n);
 
@@ -195,7 +202,8 @@ int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const
 	struct snap_header h;
 	struct virq_kvm_state vm;
 	struct dev_snapshot dev;
-	uint64_t pages = sm->ram_size / PAGE, stored = 0, sum = FNV_INIT;
+	uint64_t pages = sm->ram_size / PAGE, stored = 0;
+	uint32_t sum = 0;
 	size_t bitmap_len = (size_t)((pages + 7) / 8);
 	uint8_t *bitmap;
 	char tmp[4096];
@@ -231,13 +239,13 @@ int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const
 	h.ram_size = sm->ram_size;
 	h.body_size = sizeof(vm) + sizeof(dev) + (uint64_t)sm->nr_cpus * sizeof(*cpus) +
 		      bitmap_len + stored * PAGE;
-	sum = fnv1a(sum, &vm, sizeof(vm));
-	sum = fnv1a(sum, &dev, sizeof(dev));
-	sum = fnv1a(sum, cpus, sm->nr_cpus * sizeof(*cpus));
-	sum = fnv1a(sum, bitmap, bitmap_len);
+	sum = crc32_update(sum, &vm, sizeof(vm));
+	sum = crc32_update(sum, &dev, sizeof(dev));
+	sum = crc32_update(sum, cpus, sm->nr_cpus * sizeof(*cpus));
+	sum = crc32_update(sum, bitmap, bitmap_len);
 	for (uint64_t p = 0; p < pages; p++)
 		if (bitmap[p / 8] & (1U << (p % 8)))
-			sum = fnv1a(sum, sm->ram + p * PAGE, PAGE);
+			sum = crc32_update(sum, sm->ram + p * PAGE, PAGE);
 	h.checksum = sum;
 
 	/* Written beside FILE, then renamed: FILE is whole or absent. */
@@ -250,16 +258,14 @@ int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const
 		fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, &h, sizeof(h), NULL) || write_all(fd, &vm, sizeof(vm), NULL) ||
-	    write_all(fd, &dev, sizeof(dev), NULL) ||
-	    write_all(fd, cpus, sm->nr_cpus * sizeof(*cpus), NULL) ||
-	    write_all(fd, bitmap, bitmap_len, NULL)) {
+	if (write_all(fd, &h, sizeof(h)) || write_all(fd, &vm, sizeof(vm)) ||
+	    write_all(fd, &dev, sizeof(dev)) || write_all(fd, cpus, sm->nr_cpus * sizeof(*cpus)) ||
+	    write_all(fd, bitmap, bitmap_len)) {
 		fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	for (uint64_t p = 0; p < pages; p++)
-		if ((bitmap[p / 8] & (1U << (p % 8))) &&
-		    write_all(fd, sm->ram + p * PAGE, PAGE, NULL)) {
+		if ((bitmap[p / 8] & (1U << (p % 8))) && write_all(fd, sm->ram + p * PAGE, PAGE)) {
 			fail(err, errlen, "%s: %s", tmp, strerror(errno));
 			goto out;
 		}
@@ -345,7 +351,7 @@ int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen
 			    "%s: damaged: %" PRIu64 " bytes after the header, %" PRIu64
 			    " expected (truncated?)",
 			    path, body, h.body_size);
-	if (fnv1a(FNV_INIT, img->buf + sizeof(h), body) != h.checksum)
+	if (crc32_update(0, img->buf + sizeof(h), body) != h.checksum)
 		return fail(err, errlen, "%s: damaged: checksum mismatch", path);
 	pages = h.ram_size / PAGE;
 	bitmap_len = (pages + 7) / 8;

@@ -72,6 +72,30 @@
  * virq_kvm_vcpu_wait(); no wakeup is lost between the decision to enter
  * and KVM_RUN.
  *
+ * ## Snapshots (user mode)
+ *
+ * What the glue owns of a VM and of each vCPU, for a VMM that stops a guest
+ * and resumes it later, possibly in another process: libvirq's controllers
+ * and the glue's own bookkeeping (a halted vCPU, a vector already handed to
+ * KVM_INTERRUPT but not yet entered, an NMI given to KVM). KVM's own vCPU
+ * state (registers, segment and control registers, FPU/XSAVE, MSRs such as
+ * IA32_TSC, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE) is the VMM's to save
+ * with KVM's ioctls, as for any KVM guest (doc/kvm.md, "Snapshots").
+ *
+ * Saving: stop every vCPU thread (none in virq_kvm_vcpu_run() or
+ * virq_kvm_vcpu_wait(), no device calling virq_kvm_set_irq() or
+ * virq_kvm_send_msi()), call virq_kvm_vcpu_save() for each vCPU and only
+ * then read KVM's registers (it completes the I/O or MMIO exit KVM last
+ * reported), then virq_kvm_save().
+ *
+ * Restoring, into a ::virq_kvm set up with the same configuration and its
+ * vCPUs initialised, before any vCPU thread starts: for each vCPU KVM's
+ * registers (IA32_TSC before the next step) and virq_kvm_vcpu_restore(),
+ * then virq_kvm_restore() (the VM rebuilds its APIC-ID map from the
+ * restored LAPICs), then start the vCPU threads. Split mode is not
+ * supported (KVM's LAPIC holds the vCPUs' interrupt state): the calls
+ * answer -::VIRQ_ENOTSUP.
+ *
  * ## KVM facts the glue relies on (measured on the development host)
  *
  * KVM_INTERRUPT without an in-kernel LAPIC delivers even with IF = 0, and a
@@ -361,32 +385,6 @@ VIRQ_API const char *virq_kvm_vcpu_describe(const struct virq_kvm_vcpu *v, char 
 /** @brief Messages no LAPIC accepted (user mode). */
 VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
 
-/**
- * @name Snapshots (user mode)
- *
- * What the glue owns of a VM and of each vCPU, for a VMM that stops a guest
- * and resumes it later, possibly in another process: libvirq's controllers
- * and the glue's own bookkeeping (a halted vCPU, a vector already handed to
- * KVM_INTERRUPT but not yet entered, an NMI given to KVM). KVM's own vCPU
- * state (registers, segment and control registers, FPU/XSAVE, MSRs such as
- * IA32_TSC, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE) is the VMM's to save
- * with KVM's ioctls, as for any KVM guest: doc/kvm.md, "Snapshots".
- *
- * Saving: stop every vCPU thread (none in virq_kvm_vcpu_run() or
- * virq_kvm_vcpu_wait(), no device calling virq_kvm_set_irq() or
- * virq_kvm_send_msi()), call virq_kvm_vcpu_save() for each vCPU and only
- * then read KVM's registers (it completes the I/O or MMIO exit KVM last
- * reported), then virq_kvm_save().
- *
- * Restoring, into a ::virq_kvm set up with the same configuration and its
- * vCPUs initialised, before any vCPU thread starts: for each vCPU KVM's
- * registers (IA32_TSC before the next step) and virq_kvm_vcpu_restore(),
- * then virq_kvm_restore() (the VM rebuilds its APIC-ID map from the
- * restored LAPICs), then start the vCPU threads. Split mode is not supported (KVM's LAPIC holds
- * the vCPUs' interrupt state): the calls answer -::VIRQ_ENOTSUP.
- * @{
- */
-
 /** @brief Version of ::virq_kvm_vcpu_state and ::virq_kvm_state this library writes and reads. */
 #define VIRQ_KVM_STATE_VERSION 1U
 
@@ -489,8 +487,6 @@ VIRQ_API int virq_kvm_save(struct virq_kvm *kvm, struct virq_kvm_state *out);
  *         configuration (nothing changed).
  */
 VIRQ_API int virq_kvm_restore(struct virq_kvm *kvm, const struct virq_kvm_state *st);
-
-/** @} */
 
 /** @brief Name of a ::virq_kvm_source, for reports. */
 VIRQ_API const char *virq_kvm_source_name(enum virq_kvm_source src);

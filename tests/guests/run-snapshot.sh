@@ -61,7 +61,7 @@ flip_byte() # file offset
 {
 	local b
 	b=$(od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' ')
-	printf "\\$(printf %03o $((b ^ 0x10)))" |
+	printf '%b' "\\0$(printf %03o $((b ^ 0x10)))" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
 refused() # what file expected-message

@@ -104,7 +104,7 @@ run_guests()
 			# anything else failed.
 			rc=0
 			if [ "$name" = snapshot ]; then
-				bash tests/guests/run-snapshot.sh "$DIR/examples/virq-vmm" 2 "$img" \
+				bash tests/guests/run-snapshot.sh "$DIR/examples/virq-vmm" 3 "$img" \
 					2>&1 | tee "$log" || rc=$?
 			else
 				bash tests/guests/run-guest.sh "$DIR/examples/virq-vmm" "$mode" "$SMP" \

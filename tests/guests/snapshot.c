@@ -8,7 +8,8 @@
  * interrupt (vector in ISR, not EOIed, its line still high, Remote IRR
  * set), a self-IPI pending in IRR with IF=0 and a one-shot LAPIC timer
  * armed for 2 s; on the AP, inside an NMI handler (NMIs blocked), a
- * second NMI held and a fixed IPI pending in IRR with IF=0. Then the BSP
+ * second NMI held and a fixed IPI pending in IRR with IF=0; a third CPU
+ * (if any) halted in the runtime's idle loop. Then the BSP
  * writes the snapshot port. After the write it checks that it was resumed
  * from a snapshot (the port reads 1), that the guest TSC and the LAPIC
  * timer's count moved on by no more than the few milliseconds of guest
@@ -59,6 +60,7 @@ static volatile uint64_t cal_tsc;   /* TSC ticks of a calibration interval */
 static volatile uint32_t cal_count; /* LAPIC timer counts of the same interval */
 static volatile bool isr_after, irr_after, tmr_after, remote_irr_after, remote_irr_cleared;
 static volatile bool irr_before, remote_irr_before, if_after;
+static volatile uint32_t cpu2_gen = ~0u; /* restore count CPU 2's call saw */
 
 static uint32_t restores(void)
 {
@@ -134,6 +136,14 @@ static void ap_fn(void *arg)
 	sti();
 	SPIN_UNTIL(logs[1].n >= 3, 2000);
 	atomic_set(&ap_done, 1);
+}
+
+/* CPU 2 (with 3 CPUs) stays halted in the runtime's idle loop across the
+ * save; after the restore the BSP calls this there. */
+static void cpu2_fn(void *arg)
+{
+	(void)arg;
+	cpu2_gen = restores();
 }
 
 /* ---- the BSP ---- */
@@ -224,8 +234,8 @@ int main(void)
 	uint64_t s = 0x9E3779B97F4A7C15ULL;
 	unsigned bad = 0;
 
-	if (nr_cpus < 2 || smp_boot() < 1)
-		panic("snapshot needs 2 CPUs (got %u)", nr_cpus);
+	if (nr_cpus < 2 || smp_boot() < nr_cpus - 1)
+		panic("snapshot needs 2 CPUs or more, all online (got %u)", nr_cpus);
 	set_handler(2, ap_nmi); /* only the AP gets NMIs here */
 	set_handler(V_IPI, ap_ipi);
 	set_handler(V_LEVEL, level_handler);
@@ -325,6 +335,23 @@ int main(void)
 	check_log(1, want_ap, 3, 1);
 	EXPECT_EQ(irq_count[1][2], 2);
 	EXPECT_EQ(irq_count[1][V_IPI], 1);
+	test_end();
+
+	/* A vCPU halted (HLT with IF=1) at the save is halted after the
+	 * restore and wakes for an IPI. */
+	test_begin("halted_ap_wakes_after_restore");
+	if (nr_cpus < 3) {
+		test_skip("needs a third CPU");
+	} else {
+		/* The timer checks are done: smp_call()'s waits may use the tick. */
+		tick_disabled = false;
+		EXPECT_EQ(percpu[2].calls_done, 0);
+		EXPECT(smp_call(2, cpu2_fn, NULL, true), "CPU 2 did not run the call");
+		EXPECT_EQ(cpu2_gen, 1);
+		SPIN_UNTIL(atomic_read(&percpu[2].calls_done) >= 1, 1000);
+		EXPECT_EQ(percpu[2].calls_done, 1);
+		EXPECT_EQ(irq_count[2][2] + irq_count[2][V_IPI] + irq_count[2][V_LEVEL], 0);
+	}
 	test_end();
 	return 0;
 }

@@ -77,8 +77,10 @@
  *
  * Candidates are the matched LAPICs that accept fixed interrupts (globally
  * and software enabled). The one whose PPR class (PPR[7:4]) is lowest wins;
- * ties go round-robin over the tied candidates (a VM-wide relaxed atomic
- * cursor, so repeated deliveries to the same tied set spread over it). With
+ * ties go round-robin over the tied candidates in vCPU index order (a
+ * VM-wide relaxed atomic cursor, so repeated deliveries to the same tied
+ * set spread over it; saved by virq_vm_save(), and the order does not
+ * depend on history, so a restored VM picks as the original would). With
  * virq_vm_config::lowest_vector_hashing the PPR is ignored and the
  * (vector mod n)-th of the n candidates, counted in vCPU table order, wins
  * (KVM's vector hashing). No focus-processor check (P4 and later do not do
@@ -507,8 +509,10 @@ VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_
  *
  * 1. **LAPICs** (virq_lapic_restore()): IRR, ISR, TMR, LVTs (with their
  *    Remote IRR), the LINT input levels, pending events; armed timers are
- *    re-armed through the `timer_arm` hook with their remaining time. The
- *    VM's APIC-ID map is stale from here until step 4.
+ *    re-armed through the `timer_arm` hook with their remaining time.
+ *    Each reports its ID and mode through `dest_changed`; step 4 rebuilds
+ *    the VM's map from the LAPICs anyway, so it is right even if that
+ *    hook was not wired yet.
  * 2. **I/O APICs** (virq_ioapic_restore()): redirection entries with their
  *    Remote IRR, and the pin levels. Nothing is sent.
  * 3. **PIC** (virq_pic_restore()): if its INT output is asserted in the

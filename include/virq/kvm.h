@@ -505,6 +505,9 @@ VIRQ_API int virq_kvm_vcpu_save(struct virq_kvm_vcpu *v, struct virq_kvm_vcpu_st
  * The LAPIC timer resumes with the remaining time it had at the save, on
  * this host's clock. Writes the LAPIC's IA32_APIC_BASE into KVM.
  *
+ * @param v  The vCPU (initialised by virq_kvm_vcpu_init(), thread not
+ *           started).
+ * @param st The state, as virq_kvm_vcpu_save() wrote it; only read.
  * @return 0; -::VIRQ_EINVAL for a NULL argument or a vCPU whose thread
  *         started; -::VIRQ_ENOTSUP in split mode; -::VIRQ_EVERSION for an
  *         unknown version or size (its own, the LAPIC's or the policy's);
@@ -519,6 +522,8 @@ VIRQ_API int virq_kvm_vcpu_restore(struct virq_kvm_vcpu *v, const struct virq_kv
  *        VM's routes and line sources (virq_vm_save()) and the storm
  *        throttling. Call after virq_kvm_vcpu_save() for every vCPU, with
  *        nothing running.
+ * @param kvm The glue (initialised).
+ * @param out Receives the state.
  * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split mode.
  */
 VIRQ_API int virq_kvm_save(struct virq_kvm *kvm, struct virq_kvm_state *out);
@@ -532,6 +537,8 @@ VIRQ_API int virq_kvm_save(struct virq_kvm *kvm, struct virq_kvm_state *out);
  * states, each checked whole by its own restore; when one is refused, those
  * already loaded are put back. Drives no line and sends nothing: the
  * controllers' states hold the line levels (vm.h, "Snapshot recipe").
+ * @param kvm The glue (initialised, no vCPU thread started).
+ * @param st  The state, as virq_kvm_save() wrote it; only read.
  * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split
  *         mode; -::VIRQ_EVERSION for an unknown version or size;
  *         -::VIRQ_ESTATE for a damaged state or one of another

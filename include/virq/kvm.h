@@ -122,6 +122,9 @@ enum virq_kvm_irqchip {
 
 /** @brief Configuration of virq_kvm_init(). Zero means default. */
 struct virq_kvm_config {
+	/** sizeof(struct virq_kvm_config) as the caller was built: first, checked by
+	 *  virq_kvm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	enum virq_kvm_irqchip irqchip; /**< Mode. */
 	uint32_t nr_vcpus;             /**< vCPUs, 1-::VIRQ_KVM_MAX_VCPUS. */
 	int kick_signal;        /**< Signal that kicks a vCPU out of KVM_RUN; 0 = SIGUSR1. The
@@ -138,6 +141,10 @@ struct virq_kvm_config {
 	 *  only, not at a later INIT. */
 	bool bsp_virtual_wire;
 };
+
+/** @brief The first published size of struct virq_kvm_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_KVM_CONFIG_SIZE_MIN 20U
 
 /** @brief Where an interrupt injected into a guest came from (statistics). */
 enum virq_kvm_source {

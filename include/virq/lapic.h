@@ -148,6 +148,10 @@ struct virq_lapic_events {
  * NULL; the documented fallback applies.
  */
 struct virq_lapic_ops {
+	/** sizeof(struct virq_lapic_ops) as the caller was built: first, checked by
+	 *  virq_lapic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. New posted work for the owner: wake it or make it leave
 	 *  guest mode. Called from the posting thread (any thread), at most once
 	 *  per "no work" -> "work" transition. Must not call back into the LAPIC. */
@@ -185,10 +189,17 @@ struct virq_lapic_ops {
 	void (*dest_changed)(void *ctx);
 };
 
+/** @brief The first published size of struct virq_lapic_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_LAPIC_OPS_SIZE_MIN 80U
+
 /**
  * @brief Static configuration of one LAPIC. Zero means "default" where noted.
  */
 struct virq_lapic_config {
+	/** sizeof(struct virq_lapic_config) as the caller was built: first, checked by
+	 *  virq_lapic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t apic_id; /**< Initial (x2)APIC ID; must be < 0xFFFFFFFF; > 0xFF requires x2apic. */
 	bool bsp;         /**< Bootstrap processor (IA32_APIC_BASE bit 8). */
 	bool x2apic;      /**< x2APIC capable (CPUID.01H:ECX[21]). */
@@ -205,6 +216,10 @@ struct virq_lapic_config {
 	 *  See virq_lapic_timer_expired(); 1 disables the floor. */
 	uint32_t timer_min_period_ns;
 };
+
+/** @brief The first published size of struct virq_lapic_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_LAPIC_CONFIG_SIZE_MIN 28U
 
 /**
  * @brief Default floor of the periodic timer: 200 us, the default of KVM's
@@ -238,6 +253,8 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	const struct virq_lapic_ops *ops;
 	void *ctx;
 	struct virq_lapic_config cfg;
+	uint32_t hw_snap_valid; /* owner: hw_snap taken and not consumed yet (here: fills
+				   the 4 bytes cfg.size took, the object stays 320) */
 	uint64_t apic_base;
 	uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE as the guest wrote it */
 	uint64_t timer_deadline_ns; /* next host expiry when timer_armed */
@@ -260,7 +277,6 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	uint32_t eoi_exit_gen;  /* owner: bumped at every change of eoi_exit */
 	uint64_t eoi_exit[4];   /* owner: EOI-exit bitmap; always exact */
 	uint32_t hw_snap[14];   /* owner: trap-written registers at virq_lapic_hw_enter() */
-	uint32_t hw_snap_valid; /* owner: hw_snap taken and not consumed yet */
 };
 
 /**

@@ -365,11 +365,19 @@ struct virq_ir_result {
 
 /** @brief Interrupt-remapping configuration (from the guest's IOMMU registers). */
 struct virq_ir_config {
+	/** sizeof(struct virq_ir_config) as the caller was built: first, checked by
+	 *  virq_ir_translate(), virq_vm_set_ir() and, in virq_vm_config::ir with ir_enabled, virq_vm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t table_entries; /**< IRTA size: 2^(S+1) entries, 1-65536. */
 	bool eime;              /**< Extended interrupt mode (x2APIC destinations). */
 	bool cfi;               /**< Compatibility-format interrupts pass through. */
 	bool posting;           /**< Posted-format IRTEs are supported. */
+	uint8_t reserved;       /**< Zero (was padding). */
 };
+
+/** @brief The first published size of struct virq_ir_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_IR_CONFIG_SIZE_MIN 12U
 
 /**
  * @brief Reads IRTE @p index (128 bits) from the guest's table.

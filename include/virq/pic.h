@@ -99,6 +99,10 @@ extern "C" {
  * @brief Callbacks from the PIC pair. Kept const; ctx first.
  */
 struct virq_pic_ops {
+	/** sizeof(struct virq_pic_ops) as the caller was built: first, checked by
+	 *  virq_pic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. The master INT output changed to @p level (called only
 	 *  on a change, never with the level it already had). */
 	void (*intr)(void *ctx, bool level);
@@ -108,6 +112,10 @@ struct virq_pic_ops {
 	 *  interested. */
 	void (*guest_error)(void *ctx, enum virq_guest_error code);
 };
+
+/** @brief The first published size of struct virq_pic_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_PIC_OPS_SIZE_MIN 24U
 
 /** @brief One 8259A. Private; part of ::virq_pic (see ::virq_pic_chip_state). */
 struct virq_pic_chip {

@@ -143,6 +143,10 @@ struct virq_vm_gsi {
 
 /** @brief Callbacks from the VM to its embedder. Kept const; ctx first. */
 struct virq_vm_ops {
+	/** sizeof(struct virq_vm_ops) as the caller was built: first, checked by
+	 *  virq_vm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. Serialise the shared controllers (a mutex or spinlock).
 	 *  It is held while an I/O APIC or the PIC delivers, so a LAPIC's
 	 *  `kick` and the `pi_notify`, `lost`, `ir_fault` and `storm` hooks
@@ -193,8 +197,15 @@ struct virq_vm_ops {
 	void (*ioapic_msg)(void *ctx, unsigned ioapic, unsigned pin, uint64_t addr, uint32_t data);
 };
 
+/** @brief The first published size of struct virq_vm_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VM_OPS_SIZE_MIN 96U
+
 /** @brief VM configuration. */
 struct virq_vm_config {
+	/** sizeof(struct virq_vm_config) as the caller was built: first, checked by
+	 *  virq_vm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t nr_vcpus;    /**< Entries of the vCPU table, 1-::VIRQ_VM_MAX_VCPUS. */
 	uint32_t map_entries; /**< Entries of the APIC-ID map (IDs below it resolve in O(1)). */
 	uint32_t nr_gsis;     /**< Entries of the GSI table. */
@@ -207,6 +218,10 @@ struct virq_vm_config {
 	uint8_t reserved;            /**< Zero. */
 	struct virq_ir_config ir;    /**< Remapping table geometry (with ir_enabled). */
 };
+
+/** @brief The first published size of struct virq_vm_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VM_CONFIG_SIZE_MIN 36U
 
 /** @brief One I/O APIC attached to a VM. Private. */
 struct virq_vm_ioapic {

@@ -78,6 +78,10 @@ enum virq_vmx_gpr {
 
 /** @brief The embedder's VMX instructions. ctx first; const table. */
 struct virq_vmx_ops {
+	/** sizeof(struct virq_vmx_ops) as the caller was built: first, checked by
+	 *  virq_vmx_vcpu_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. VMREAD of @p field in the current VMCS. */
 	uint64_t (*vmread)(void *ctx, uint32_t field);
 	/** Required. VMWRITE of @p value to @p field in the current VMCS. */
@@ -91,6 +95,10 @@ struct virq_vmx_ops {
 	/** Optional. Loads CR2 for a \#PF injection. NULL: ::VIRQ_VMX_ENTRY_CR2. */
 	void (*write_cr2)(void *ctx, uint64_t cr2);
 };
+
+/** @brief The first published size of struct virq_vmx_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VMX_OPS_SIZE_MIN 56U
 
 /** @brief How much of the LAPIC the CPU accelerates. */
 enum virq_vmx_level {
@@ -122,10 +130,14 @@ enum virq_vmx_level {
 
 /** @brief virq_vmx_vcpu_init() configuration. Zero every field you do not use. */
 struct virq_vmx_config {
+	/** sizeof(struct virq_vmx_config) as the caller was built: first, checked by
+	 *  virq_vmx_vcpu_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t level;        /**< ::virq_vmx_level. */
 	uint32_t flags;        /**< VIRQ_VMX_F_*. */
 	uint32_t vcpu_options; /**< Policy options (VIRQ_VCPU_OPT_*) init sets. */
 	uint32_t reserved;     /**< Zero. */
+	uint32_t reserved2;    /**< Zero (was padding). */
 	/** From ::VIRQ_VMX_LEVEL_TPR_SHADOW: the host-physical address of the
 	 *  LAPIC's register page (the virtual-APIC page, VMCS 0x2012). Non-zero,
 	 *  4 KiB aligned (below 4 GiB when IA32_VMX_BASIC[48] says so). Ignored
@@ -144,6 +156,10 @@ struct virq_vmx_config {
 	 *  the rest, "use MSR bitmaps" and 0x2004. */
 	uint8_t *msr_bitmap;
 };
+
+/** @brief The first published size of struct virq_vmx_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VMX_CONFIG_SIZE_MIN 48U
 
 /** @name Controls virq_vmx_missing() reports
  * @{ */

@@ -26,6 +26,7 @@
 #define VIRQ_IOAPIC_PRIV_H
 
 #include <virq/ioapic.h>
+#include <virq/version.h>
 
 /* IOAPICID and IOAPICARB: 4-bit ID in bits 27:24 (82093AA 3.2.1, 3.2.3). */
 #define IOAPIC_ID_SHIFT 24

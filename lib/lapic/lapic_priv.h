@@ -22,6 +22,7 @@
 #define VIRQ_LAPIC_PRIV_H
 
 #include <virq/lapic.h>
+#include <virq/version.h>
 
 #include "core/bitmap.h"
 #include "core/pi_impl.h"

@@ -50,6 +50,7 @@
 #define VIRQ_PIC_PRIV_H
 
 #include <virq/pic.h>
+#include <virq/version.h>
 
 #define PIC_MASTER 0U
 #define PIC_SLAVE 1U

@@ -170,8 +170,11 @@ struct virq_ioapic {
 
 /**
  * @brief Initialises @p ioapic at reset: ID from config, every entry masked.
- * @return 0, or -::VIRQ_EINVAL for NULL arguments, a missing deliver hook or
- *         a config field out of range (nothing written).
+ * @return 0; -::VIRQ_EVERSION for a `size` of @p cfg or @p ops outside
+ *         ::VIRQ_IOAPIC_CONFIG_SIZE_MIN / ::VIRQ_IOAPIC_OPS_SIZE_MIN to the
+ *         library's sizeof; -::VIRQ_EINVAL for NULL arguments, a missing
+ *         deliver hook, a non-zero reserved field or a config field out of
+ *         range. Nothing is written on an error.
  */
 VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioapic_config *cfg,
 			      const struct virq_ioapic_ops *ops, void *ctx);

@@ -39,7 +39,8 @@
  *
  * @code
  * static struct virq_kvm chip;                // large: static or heap
- * struct virq_kvm_config cfg = { .irqchip = VIRQ_KVM_IRQCHIP_USER, .nr_vcpus = n };
+ * struct virq_kvm_config cfg = { .size = sizeof(cfg), .irqchip = VIRQ_KVM_IRQCHIP_USER,
+ *                                 .nr_vcpus = n };
  * virq_kvm_init(&chip, vm_fd, &cfg);         // before creating vCPUs
  * for (i = 0; i < n; i++)
  *         virq_kvm_vcpu_init(&vcpus[i], &chip, i, vcpu_fd[i], run[i]);
@@ -251,7 +252,9 @@ struct virq_kvm {
  * @param kvm   The irqchip (zeroed or not).
  * @param vm_fd The KVM VM file descriptor.
  * @param cfg   Configuration (copied).
- * @return 0; -::VIRQ_EINVAL for a bad argument or configuration;
+ * @return 0; -::VIRQ_EVERSION for a cfg->size outside
+ *         ::VIRQ_KVM_CONFIG_SIZE_MIN to the library's sizeof (nothing
+ *         written); -::VIRQ_EINVAL for a bad argument or configuration;
  *         -::VIRQ_EHOST when /dev/kvm or an ioctl failed (errno says why).
  */
 VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kvm_config *cfg);

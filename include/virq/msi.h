@@ -422,7 +422,9 @@ typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
  * @param ctx           Context for @p read.
  * @param out           Result.
  * @return 0 (see out->kind), -::VIRQ_ENOENT for an address whose bits 31:20
- *         are not 0xFEE, -::VIRQ_EINVAL for NULL arguments or
+ *         are not 0xFEE, -::VIRQ_EVERSION for a cfg->size outside
+ *         ::VIRQ_IR_CONFIG_SIZE_MIN to the library's sizeof, -::VIRQ_EINVAL
+ *         for NULL arguments, a non-zero reserved field or
  *         virq_ir_config::table_entries not 1-65536 (@p out untouched on
  *         error).
  * @note Any thread; pure but for @p read.

@@ -141,8 +141,10 @@ struct virq_pic {
  * @param pic The pair to initialise (caller-allocated).
  * @param ops Callback table; kept by pointer, must outlive @p pic.
  * @param ctx Passed back to every callback.
- * @return 0, or -::VIRQ_EINVAL for NULL arguments or a missing intr hook
- *         (@p pic is then not written).
+ * @return 0; -::VIRQ_EVERSION for an ops->size outside
+ *         ::VIRQ_PIC_OPS_SIZE_MIN to the library's sizeof; -::VIRQ_EINVAL
+ *         for NULL arguments, a non-zero reserved field or a missing intr
+ *         hook. @p pic is not written on an error.
  * @note Before any other call on @p pic.
  */
 VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops, void *ctx);

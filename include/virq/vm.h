@@ -278,10 +278,14 @@ struct virq_vm {
  *                pin 2, PIC INT -> pin 0) and unrouted above.
  * @param ops     Callbacks.
  * @param ctx     Passed to every callback.
- * @return 0, or -::VIRQ_EINVAL (nothing written) for a NULL pointer (map
+ * @return 0; -::VIRQ_EVERSION (nothing written) for a `size` of @p cfg or
+ *         @p ops outside ::VIRQ_VM_CONFIG_SIZE_MIN / ::VIRQ_VM_OPS_SIZE_MIN
+ *         to the library's sizeof, or with ir_enabled a cfg->ir.size outside
+ *         ::VIRQ_IR_CONFIG_SIZE_MIN to its sizeof (ir is ignored without
+ *         ir_enabled); -::VIRQ_EINVAL (nothing written) for a NULL pointer (map
  *         may be NULL with map_entries 0, gsis with nr_gsis 0), a missing
  *         lock/unlock hook, nr_vcpus out of range, unknown msi_flags, a
- *         non-zero reserved field, ir_enabled without ops->read_irte or
+ *         non-zero reserved field (ops, cfg, cfg->ir), ir_enabled without ops->read_irte or
  *         with ir.table_entries not 1-65536.
  * @note Before the VM is shared. Reads the present LAPICs' IDs and modes
  *       (their owners must not run yet).
@@ -377,8 +381,11 @@ VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector);
  * to ops->storm. GSIs of that range that have no I/O APIC route yet get
  * (this I/O APIC, gsi - gsi_base); the default PC layout of I/O APIC 0
  * (virq_vm_init()) is kept. Lines already high are presented to the pins.
- * @return Its index, or -::VIRQ_EINVAL (NULL argument, bad config, GSI range
- *         overflow) / -::VIRQ_ENOTSUP (::VIRQ_VM_MAX_IOAPICS attached).
+ * @return Its index, or -::VIRQ_EVERSION (cfg->size outside
+ *         ::VIRQ_IOAPIC_CONFIG_SIZE_MIN to the library's sizeof) /
+ *         -::VIRQ_EINVAL (NULL argument, bad config, GSI range overflow) /
+ *         -::VIRQ_ENOTSUP (::VIRQ_VM_MAX_IOAPICS attached); nothing is
+ *         attached on an error.
  * @note Takes the lock.
  */
 VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapic,
@@ -461,8 +468,11 @@ VIRQ_API bool virq_vm_pic_asserted(struct virq_vm *vm);
 /**
  * @brief Turns interrupt remapping on or off (the guest programmed the
  *        IOMMU's global command register) with a new table geometry.
- * @return 0, or -::VIRQ_EINVAL for @p enabled without ops->read_irte or
- *         with table_entries not 1-65536 (nothing changes).
+ * @return 0; -::VIRQ_EVERSION for @p enabled with an ir->size outside
+ *         ::VIRQ_IR_CONFIG_SIZE_MIN to the library's sizeof; -::VIRQ_EINVAL
+ *         for @p enabled without ops->read_irte, with a non-zero reserved
+ *         field or with table_entries not 1-65536. Nothing changes on an
+ *         error.
  * @note Any thread; an MSI racing with the change is translated with either
  *       the old or the new configuration, never a mix.
  */

@@ -15,10 +15,11 @@
  * it against a field store.
  *
  * @code
- * static const struct virq_vmx_ops ops = { .vmread = my_vmread,
+ * static const struct virq_vmx_ops ops = { .size = sizeof(struct virq_vmx_ops),
+ *         .vmread = my_vmread,
  *         .vmwrite = my_vmwrite, .rdmsr = my_rdmsr,
  *         .read_gpr = my_read_gpr, .write_gpr = my_write_gpr };
- * struct virq_vmx_config cfg = { .level = VIRQ_VMX_LEVEL_INJECT,
+ * struct virq_vmx_config cfg = { .size = sizeof(cfg), .level = VIRQ_VMX_LEVEL_INJECT,
  *         .flags = VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT };
  * virq_vcpu_init(&pol, &lapic, vm);
  * // the vCPU's VMCS is current (VMPTRLD): init writes its controls
@@ -248,7 +249,9 @@ struct virq_vmx_vcpu {
  * @param ops    vmread, vmwrite and rdmsr required.
  * @param ctx    Passed to @p ops.
  * @param cfg    The configuration.
- * @return 0; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
+ * @return 0; -::VIRQ_EVERSION for a `size` of @p cfg or @p ops outside
+ *         ::VIRQ_VMX_CONFIG_SIZE_MIN / ::VIRQ_VMX_OPS_SIZE_MIN to the
+ *         library's sizeof; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
  *         unknown flag or option, a non-zero reserved field, from TPR
  *         shadow on no LAPIC, a zero or misaligned page address, or one
  *         above 4 GiB when IA32_VMX_BASIC[48] limits addresses;

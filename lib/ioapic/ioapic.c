@@ -27,7 +27,8 @@ VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioap
 	if (!ioapic || !cfg || !ops)
 		return -VIRQ_EINVAL;
 	/* The sizes first: nothing past them is the caller's. */
-	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IOAPIC_CONFIG_SIZE_MIN, struct virq_ioapic_config) ||
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IOAPIC_CONFIG_SIZE_MIN,
+				struct virq_ioapic_config) ||
 	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_IOAPIC_OPS_SIZE_MIN, struct virq_ioapic_ops))
 		return -VIRQ_EVERSION;
 	if (ops->reserved || !ops->deliver)

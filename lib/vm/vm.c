@@ -253,7 +253,8 @@ VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_
 {
 	if (!vm || (enabled && !ir))
 		return -VIRQ_EINVAL;
-	if (enabled && !VIRQ_SIZE_ACCEPTED(ir->size, VIRQ_IR_CONFIG_SIZE_MIN, struct virq_ir_config))
+	if (enabled &&
+	    !VIRQ_SIZE_ACCEPTED(ir->size, VIRQ_IR_CONFIG_SIZE_MIN, struct virq_ir_config))
 		return -VIRQ_EVERSION;
 	if (!vm_ir_config_ok(vm->ops, enabled, ir))
 		return -VIRQ_EINVAL;

@@ -16,7 +16,8 @@ static void test_init_rejects(void **state)
 	struct virq_ioapic before;
 	struct fake_env f;
 	struct virq_ioapic_config cfg = fixture_config(0, 0);
-	static const struct virq_ioapic_ops no_deliver = { .storm = fake_storm };
+	static const struct virq_ioapic_ops no_deliver = { .size = sizeof(struct virq_ioapic_ops),
+							   .storm = fake_storm };
 	struct virq_ioapic_config bad;
 
 	(void)state;

@@ -91,6 +91,7 @@ static struct rig *rig_new(enum virq_kvm_irqchip mode, unsigned n, bool no_x2api
 	struct virq_kvm_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.irqchip = mode;
 	cfg.nr_vcpus = n;
 	cfg.no_x2apic = no_x2apic;
@@ -159,6 +160,7 @@ static void test_config_refused(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 0;
 	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -VIRQ_EINVAL);
 	cfg.nr_vcpus = VIRQ_KVM_MAX_VCPUS + 1;
@@ -186,6 +188,7 @@ static void test_host_error(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 1;
 	for (int mode = VIRQ_KVM_IRQCHIP_USER; mode <= VIRQ_KVM_IRQCHIP_SPLIT; mode++) {
 		cfg.irqchip = (enum virq_kvm_irqchip)mode;
@@ -301,6 +304,7 @@ static void test_virtual_wire(void **state)
 	NEED_KVM();
 	for (int on = 0; on <= 1; on++) {
 		memset(&cfg, 0, sizeof(cfg));
+		cfg.size = sizeof(cfg);
 		cfg.nr_vcpus = 2;
 		cfg.bsp_virtual_wire = on;
 		r = rig_new_cfg(&cfg);

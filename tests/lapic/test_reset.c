@@ -485,6 +485,7 @@ static void test_init_bad_config(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&cfg, 0, sizeof(cfg));
+		cfg.size = sizeof(cfg);
 		cfg.apic_id = t[i].apic_id;
 		cfg.bsp = true;
 		cfg.x2apic = t[i].x2apic;
@@ -593,6 +594,7 @@ static void test_init_config_bounds_accepted(void **state)
 static void test_init_optional_hooks_null(void **state)
 {
 	static const struct virq_lapic_ops min_ops = {
+		.size = sizeof(struct virq_lapic_ops),
 		.kick = fake_kick,
 		.now_ns = fake_now,
 		.timer_arm = fake_timer_arm,

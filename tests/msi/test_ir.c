@@ -93,10 +93,12 @@ static uint64_t ir_addr(uint32_t handle, bool shv)
 	       (uint64_t)((handle >> 15) & 1) << 2;
 }
 
-static const struct virq_ir_config cfg_x = { .table_entries = NENT, .posting = true };
-static const struct virq_ir_config cfg_x2 = { .table_entries = NENT,
-					      .eime = true,
-					      .posting = true };
+static const struct virq_ir_config cfg_x = { .size = sizeof(struct virq_ir_config),
+					     .table_entries = NENT,
+					     .posting = true };
+static const struct virq_ir_config cfg_x2 = {
+	.size = sizeof(struct virq_ir_config), .table_entries = NENT, .eime = true, .posting = true
+};
 
 static struct virq_ir_result translate(const struct virq_ir_config *cfg, uint64_t addr,
 				       uint32_t data, uint16_t rid)
@@ -360,7 +362,8 @@ static void test_index_fault(void **state)
 
 	(void)state;
 	for (unsigned s = 0; s < 6; s++) {
-		struct virq_ir_config c = { .table_entries = sizes[s] };
+		struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+					    .table_entries = sizes[s] };
 
 		r = translate(&c, ir_addr(sizes[s] - 1, false), 0, 0);
 		assert_int_equal(r.fault, VIRQ_IR_FAULT_NOT_PRESENT); /* read, empty */
@@ -468,7 +471,8 @@ static void test_compat_format(void **state)
 	for (unsigned cfi = 0; cfi < 2; cfi++)
 		for (unsigned eime = 0; eime < 2; eime++)
 			for (unsigned posting = 0; posting < 2; posting++) {
-				struct virq_ir_config c = { .table_entries = 256,
+				struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+							    .table_entries = 256,
 							    .cfi = cfi,
 							    .eime = eime,
 							    .posting = posting };
@@ -489,7 +493,9 @@ static void test_compat_format(void **state)
 			}
 	/* Extended-destination bits are not honoured in pass-through. */
 	{
-		struct virq_ir_config c = { .table_entries = 1, .cfi = true };
+		struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+					    .table_entries = 1,
+					    .cfi = true };
 
 		r = translate(&c, 0xFEE01FE0ULL, 0x41, 0);
 		assert_int_equal(r.kind, VIRQ_IR_COMPAT);
@@ -631,7 +637,8 @@ static void test_fault_priority(void **state)
 	assert_int_equal(r.fault, VIRQ_IR_FAULT_NOT_PRESENT);
 	/* Request reserved wins over index. */
 	{
-		struct virq_ir_config c = { .table_entries = 1 };
+		struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+					    .table_entries = 1 };
 
 		r = translate(&c, ir_addr(13, false), 0x10000, 0);
 		assert_int_equal(r.fault, VIRQ_IR_FAULT_REQ_RESERVED);

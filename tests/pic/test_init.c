@@ -14,8 +14,10 @@
 
 static void test_init_rejects_bad_arguments(void **state)
 {
-	static const struct virq_pic_ops no_intr = { .guest_error = fake_guest_error };
-	static const struct virq_pic_ops only_intr = { .intr = fake_intr };
+	static const struct virq_pic_ops no_intr = { .size = sizeof(struct virq_pic_ops),
+						     .guest_error = fake_guest_error };
+	static const struct virq_pic_ops only_intr = { .size = sizeof(struct virq_pic_ops),
+						       .intr = fake_intr };
 	struct virq_pic pic, before;
 	struct fake_env f;
 

@@ -94,6 +94,7 @@ static void test_x2apic_broadcast_quirk(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 3;
 	cfg.map_entries = 256;
 	cfg.x2apic_broadcast_quirk = true;
@@ -637,6 +638,7 @@ static void test_init_args(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 2;
 	cfg.map_entries = 4;
 	cfg.nr_gsis = 2;
@@ -654,6 +656,7 @@ static void test_init_args(void **state)
 	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
 	cfg.msi_flags = 0;
 	cfg.ir_enabled = true;
+	cfg.ir.size = sizeof(cfg.ir);
 	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL),
 			 -VIRQ_EINVAL); /* table_entries 0 */
 	cfg.ir.table_entries = 16;

@@ -35,6 +35,7 @@
 #endif
 
 #include <stdio.h>
+#include <string.h>
 
 #define PIN_SIZE(type, size, align)                                                                \
 	VIRQ_STATIC_ASSERT(sizeof(type) == (size), "sizeof(" #type ") changed");                   \
@@ -457,6 +458,43 @@ int main(void)
 		       (unsigned)VIRQ_VERSION_NUMBER);
 		return 1;
 	}
+	/* The size helpers of <virq/version.h>, on a pretend table that is
+	 * shorter than today's: what a future library sees from an older
+	 * caller. */
+	struct virq_lapic_ops o;
+	struct virq_lapic_config src, dst;
+	const uint32_t short_ops = (uint32_t)offsetof(struct virq_lapic_ops, dest_changed);
+	const uint32_t short_cfg = (uint32_t)offsetof(struct virq_lapic_config, tsc_khz);
+	int bad = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.size = short_ops;
+	/* Within the first published size: present whatever size says (the
+	 * init call refused anything shorter). */
+	bad |= !VIRQ_FIELD_PRESENT(struct virq_lapic_ops, &o, dest_changed,
+				   VIRQ_LAPIC_OPS_SIZE_MIN);
+	/* Were dest_changed appended after a first size of short_ops: absent
+	 * from this table, present from a full one; kick always present. */
+	bad |= VIRQ_FIELD_PRESENT(struct virq_lapic_ops, &o, dest_changed, short_ops);
+	bad |= !VIRQ_FIELD_PRESENT(struct virq_lapic_ops, &o, kick, short_ops);
+	o.size = sizeof(o);
+	bad |= !VIRQ_FIELD_PRESENT(struct virq_lapic_ops, &o, dest_changed, short_ops);
+	bad |= VIRQ_SIZE_ACCEPTED(0U, VIRQ_LAPIC_OPS_SIZE_MIN, struct virq_lapic_ops);
+	bad |= VIRQ_SIZE_ACCEPTED(79U, VIRQ_LAPIC_OPS_SIZE_MIN, struct virq_lapic_ops);
+	bad |= VIRQ_SIZE_ACCEPTED(81U, VIRQ_LAPIC_OPS_SIZE_MIN, struct virq_lapic_ops);
+	bad |= !VIRQ_SIZE_ACCEPTED(80U, VIRQ_LAPIC_OPS_SIZE_MIN, struct virq_lapic_ops);
+	/* A short config is copied up to its size; the rest reads zero. */
+	memset(&src, 0xEE, sizeof(src));
+	src.size = short_cfg;
+	memset(&dst, 0xFF, sizeof(dst));
+	VIRQ_SIZED_COPY(&dst, &src);
+	bad |= dst.size != short_cfg || dst.apic_id != 0xEEEEEEEEU ||
+	       dst.timer_tick_ps != 0xEEEEEEEEU || dst.tsc_khz != 0 || dst.timer_min_period_ns != 0;
+	if (bad) {
+		printf("size helpers of <virq/version.h> wrong\n");
+		return 1;
+	}
+
 	/* The assertions above did the work; print the pinned values for the log. */
 	printf("virq_pi_desc      %3zu bytes, align %2zu\n", sizeof(struct virq_pi_desc),
 	       _Alignof(struct virq_pi_desc));

@@ -693,6 +693,53 @@ static void test_ioapic_remappable_rte(void **state)
 	}
 }
 
+/*
+ * cfg->size (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 are refused with -VIRQ_EVERSION before the
+ * window or the table is looked at, @p out untouched and no IRTE read;
+ * sizeof, today also the first published size, is accepted. The byte of
+ * former padding is reserved and checked.
+ */
+static void test_config_size_checked(void **state)
+{
+	union {
+		struct virq_ir_config c;
+		unsigned char room[sizeof(struct virq_ir_config) + 1];
+	} cfg;
+	const uint32_t bad[3] = { 0, sizeof(struct virq_ir_config) - 1,
+				  sizeof(struct virq_ir_config) + 1 };
+	/* Remappable format, handle 0: a valid request once the size is. */
+	const uint64_t addr = FEE | VIRQ_MSI_ADDR_REMAPPABLE;
+	struct virq_ir_result r, before;
+
+	(void)state;
+	assert_int_equal(VIRQ_IR_CONFIG_SIZE_MIN, sizeof(struct virq_ir_config));
+	tab_reset();
+	memset(&r, 0x3C, sizeof(r));
+	before = r;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c = cfg_x;
+		cfg.c.size = bad[i];
+		assert_int_equal(virq_ir_translate(&cfg.c, addr, 0, 0, tab_read, &g_tab, &r),
+				 -VIRQ_EVERSION);
+		/* Even outside the window: the size is checked first. */
+		assert_int_equal(virq_ir_translate(&cfg.c, 0xFED00010ULL, 0, 0, tab_read, &g_tab,
+						   &r),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&r, &before, sizeof(r));
+	}
+	cfg.c = cfg_x;
+	cfg.c.reserved = 1;
+	assert_int_equal(virq_ir_translate(&cfg.c, addr, 0, 0, tab_read, &g_tab, &r), -VIRQ_EINVAL);
+	assert_memory_equal(&r, &before, sizeof(r));
+	assert_int_equal(g_tab.reads, 0);
+	cfg.c = cfg_x;
+	assert_int_equal(virq_ir_translate(&cfg.c, addr, 0, 0, tab_read, &g_tab, &r), 0);
+	assert_int_equal(g_tab.reads, 1);
+	assert_int_equal(g_tab.last, 0);
+}
+
 static void test_bad_args(void **state)
 {
 	struct virq_ir_result r, before;
@@ -746,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_fault_priority),
 		cmocka_unit_test(test_ioapic_remappable_rte),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_config_size_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

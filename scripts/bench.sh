@@ -51,7 +51,9 @@ case $builddir in
 *) builddir=$root/$builddir ;;
 esac
 bench=$builddir/bench/bench-lapic
-lib=$builddir/libvirq.a
+# The archive bench-lapic links (libvirq.a, which only a whole build makes,
+# is the same code partially linked).
+lib=$builddir/libvirq-internal.a
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM

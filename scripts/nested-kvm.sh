@@ -29,7 +29,11 @@
 # Exit status: CMD's, or
 #   124  the L1 gave no result: CMD did not end within the time limit, the
 #        L1 hung, panicked or powered off early, or did not reach CMD in
-#        three boots. The last 80 lines of its serial console (kernel
+#        three boots. (An L1 that went away while CMD ran, with no result
+#        and no kernel panic, as QEMU does on a triple fault of the L1
+#        under -no-reboot, runs CMD again in a new L1, once, with a
+#        warning; the lost console is kept beside the final one, with
+#        suffix .lost, and QEMU's CPU-reset log is shown.) The last 80 lines of its serial console (kernel
 #        messages and CMD's output as it ran; on a timeout, the kernel's
 #        dump of blocked tasks and CPU backtraces, asked for with SysRq,
 #        and where QEMU's vCPUs are) are printed on stderr, and the whole
@@ -642,6 +646,7 @@ nk_boot()
 
 	qemu=(qemu-system-x86_64 -accel "$NK_ACCEL" -cpu max
 	      -smp "$NK_SMP" -m "$NK_MEM" -nodefaults -no-reboot -display none
+	      -d cpu_reset -D "$NK_JOB/qemu-debug.log"
 	      -monitor "pipe:$(nk_qemu_escape "$NK_JOB/monitor")"
 	      -chardev "file,id=console,path=$(nk_qemu_escape "$NK_JOB/console.log")"
 	      -serial chardev:console
@@ -651,7 +656,8 @@ nk_boot()
 	      -virtfs "local,path=$(nk_qemu_escape "$NK_SHARE"),mount_tag=work,security_model=none"
 	      -virtfs "local,path=$(nk_qemu_escape "$NK_JOB"),mount_tag=job,security_model=none")
 	: >"$NK_JOB/console.log"
-	rm -f "$NK_JOB/monitor.in" "$NK_JOB/monitor.out" "$NK_JOB/monitor.log"
+	rm -f "$NK_JOB/monitor.in" "$NK_JOB/monitor.out" "$NK_JOB/monitor.log" \
+		"$NK_JOB/qemu-debug.log"
 	# The monitor: two FIFOs (QEMU opens both read-write, so nothing
 	# blocks while nobody reads the answers).
 	mkfifo "$NK_JOB/monitor.in" "$NK_JOB/monitor.out" || nk_die "mkfifo failed"
@@ -694,23 +700,75 @@ nk_boot()
 	fi
 }
 
+# The registers QEMU logged at the last two CPU resets (-d cpu_reset): for
+# a triple fault, where the L1 was.
+nk_resets()
+{
+	grep -E '^(CPU Reset|EAX=|ESI=|EIP=|CS =|CR0=|EFER=)' "$NK_JOB/qemu-debug.log" |
+		tail -n 14 | sed 's/^/  | /' >&2
+}
+
+# The last non-empty line of the L1's console.
+nk_last_line()
+{
+	tr -d '\r' <"$NK_JOB/console.log" | grep -v '^ *$' | tail -n 1
+}
+
+# Keeps the console of an L1 that went away (nk_run runs the command again)
+# next to the final one, and shows where QEMU says its CPUs were reset.
+nk_keep_lost_console()
+{
+	local lost
+
+	lost=${VIRQ_NESTED_CONSOLE_LOG:-$NK_CACHE/console-failed.log}.lost
+	tr -d '\r' <"$NK_JOB/console.log" >"$lost" 2>/dev/null
+	virq_warn "nested-kvm: that L1's console is in $lost; its last lines:"
+	tail -n 15 "$lost" | sed 's/^/  | /' >&2
+	if [ -s "$NK_JOB/qemu-debug.log" ]; then
+		virq_warn "nested-kvm: QEMU's CPU resets (-d cpu_reset), last lines:"
+		nk_resets
+	fi
+}
+
 nk_run()
 {
 	local t0=$SECONDS attempt=1
+
+	NK_RESTARTS=0
 
 	NK_DEADLINE=$((SECONDS + NK_TIMEOUT))
 	while :; do
 		nk_boot "$@"
 		# A boot that never reached the command ran nothing: boot again,
 		# within the time limit, twice at most.
-		if [ "$NK_OUTCOME" != boot-hung ] || [ $attempt -ge 3 ] ||
-		   [ $((SECONDS + NK_BOOT_LIMIT)) -ge "$NK_DEADLINE" ]; then
-			break
+		if [ "$NK_OUTCOME" = boot-hung ] && [ $attempt -lt 3 ] &&
+		   [ $((SECONDS + NK_BOOT_LIMIT)) -lt "$NK_DEADLINE" ]; then
+			attempt=$((attempt + 1))
+			virq_warn "nested-kvm: the L1 did not reach the command in $NK_BOOT_LIMIT s" \
+				"(last console line: $(nk_last_line)); booting again, attempt $attempt of 3"
+			continue
 		fi
-		attempt=$((attempt + 1))
-		virq_warn "nested-kvm: the L1 did not reach the command in $NK_BOOT_LIMIT s" \
-			"(last console line: $(tr -d '\r' <"$NK_JOB/console.log" | grep -v '^ *$' |
-			tail -n 1)); booting again, attempt $attempt of 3"
+		# An L1 that went away while the command ran, without a result
+		# and without an error of ours (a reset: QEMU under -no-reboot
+		# exits 0 on a triple fault of the L1, the emulated SVM's doing,
+		# not the command's), ran it again, once, if time is left. The
+		# command's own failures always leave a status.
+		if [ "$NK_OUTCOME" = finished ] && [ "$NK_RESTARTS" -lt 1 ] &&
+		   [ ! -s "$NK_JOB/status" ] && [ ! -s "$NK_JOB/error" ] &&
+		   [ ! -s "$NK_JOB/job-error" ] &&
+		   grep -q 'nested-kvm-init: L1 ready' "$NK_JOB/console.log" &&
+		   ! grep -q 'Kernel panic' "$NK_JOB/console.log" &&
+		   [ $((SECONDS + (SECONDS - t0) + NK_BOOT_LIMIT)) -lt "$NK_DEADLINE" ]; then
+			NK_RESTARTS=$((NK_RESTARTS + 1))
+			nk_keep_lost_console
+			virq_warn "nested-kvm: the L1 went away after $((SECONDS - t0)) s" \
+				"while the command ran, without a result and without a panic" \
+				"(QEMU status $NK_QEMU_RC; last console line: $(nk_last_line));" \
+				"running the command again in a new L1 (once)"
+			t0=$SECONDS
+			continue
+		fi
+		break
 	done
 
 	if [ -s "$NK_JOB/job-error" ]; then
@@ -740,6 +798,10 @@ nk_run()
 		printf 'nested-kvm: the L1 stopped after %s s without a result (QEMU status %s)\n' \
 			"$((SECONDS - t0))" "$NK_QEMU_RC" >&2
 		nk_console_tail
+		if [ -s "$NK_JOB/qemu-debug.log" ]; then
+			printf "nested-kvm: QEMU's CPU resets (-d cpu_reset), last lines:\n" >&2
+			nk_resets
+		fi
 		return 124
 	fi
 	cat "$NK_JOB/stdout" 2>/dev/null

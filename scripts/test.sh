@@ -21,6 +21,12 @@
 #   free-gcc    freestanding build with gcc: the archive may reference no
 #   free-clang  symbol but memset/memcpy/memmove, objects built with
 #               -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only
+#               (and it defines no global symbol but virq_: check_exports.py)
+#   adopt       the documents followed as written (scripts/adopt.sh), one
+#               check per path: README.md's install with pkg-config (shared
+#               and static), README.md's meson subproject through
+#               doc/libvirq.wrap, doc/freestanding.md's raw-source build
+#               linked into a kernel-style static ELF
 #   doxygen     API reference for include/virq, zero warnings
 #   fuzz        a libFuzzer smoke run of every fuzz target of the asan build
 #               (corpus replay itself is the 'fuzz-replay' meson suite)
@@ -110,7 +116,7 @@ install_tools()
 
 	[ "${VIRQ_NO_INSTALL:-0}" = 1 ] && return 0
 	virq_need meson:meson ninja-build:ninja pkg-config:pkg-config python3:python3 \
-		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm \
+		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm git:git \
 		libcmocka-dev:/usr/include/cmocka.h clang:clang llvm:llvm-symbolizer \
 		doxygen:doxygen clang-format:clang-format valgrind:valgrind \
 		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
@@ -313,6 +319,14 @@ run_meson_tests()
 		show_log "$log" 100
 		note "L1 failed"
 		return
+	fi
+	if [ "$where" = l1 ] && grep -q 'running the command again in a new L1' "$log"; then
+		# The L1 went away once (not the tests: they leave a status);
+		# these results are the second L1's. Said, never hidden.
+		printf '  NOTE  %s: the first L1 went away while the tests ran; they ran again:\n' \
+			"$label"
+		grep -A 16 'nested-kvm: the L1 went away' "$log" | sed 's/^/  | /'
+		note "L1 reset once, rerun"
 	fi
 	count_tests "$dir"
 	STEP_PASS=$((STEP_PASS + T_PASS))
@@ -520,7 +534,7 @@ check_free_flags()
 	python3 - "$1/compile_commands.json" <<'EOF'
 import json, sys
 need = ['-ffreestanding', '-nostdlib', '-mno-red-zone', '-mgeneral-regs-only']
-cmds = [c for c in json.load(open(sys.argv[1])) if 'libvirq.a.p' in c.get('output', c['command'])]
+cmds = [c for c in json.load(open(sys.argv[1])) if 'libvirq-internal.a.p' in c.get('output', c['command'])]
 bad = 0
 for c in cmds:
     args = c['command'].split()
@@ -553,6 +567,10 @@ step_free()
 		ok=0
 	fi
 	check_free_flags "$dir" || ok=0
+	# The installed archive defines only the virq_ API (meta test 'exports',
+	# which hosted builds run).
+	python3 "$ROOT/tests/meta/check_exports.py" nm "$ROOT" "$dir" | sed 's/^/  /'
+	[ "${PIPESTATUS[0]}" -eq 0 ] || ok=0
 	# -mgeneral-regs-only: no SSE/AVX register anywhere in the code.
 	sse=$(objdump -d "$dir/all.o" | grep -cE '%[xyz]mm[0-9]')
 	if [ "$sse" -ne 0 ]; then
@@ -560,9 +578,30 @@ step_free()
 		ok=0
 	fi
 	if [ "$ok" = 1 ]; then
-		check_ok "freestanding ($cc): only memset/memcpy/memmove undefined, flags present"
+		check_ok "freestanding ($cc): only memset/memcpy/memmove undefined, flags present, only virq_ global"
 	else
 		check_fail "freestanding ($cc)"
+	fi
+}
+
+# The documents' recipes, run as written by scripts/adopt.sh in a copy of
+# the tree: one check per path (install, subproject, freestanding), from
+# its "adopt: PASS|FAIL PATH (Ns)" line; a path without a line fails.
+step_adopt()
+{
+	local log=$LOGS/adopt.log p line
+
+	VIRQ_NO_INSTALL=1 bash scripts/adopt.sh >"$log" 2>&1
+	for p in install subproject freestanding; do
+		line=$(grep -E "^adopt: (PASS|FAIL) $p " "$log" | tail -n 1)
+		case $line in
+		"adopt: PASS "*) check_ok "adopt: ${line#adopt: PASS }" ;;
+		"adopt: FAIL "*) check_fail "adopt: ${line#adopt: FAIL }" ;;
+		*) check_fail "adopt: $p gave no result" ;;
+		esac
+	done
+	if [ "$STEP_FAIL" -gt 0 ]; then
+		show_log "$log" 40
 	fi
 }
 
@@ -773,6 +812,7 @@ run_step asan step_asan
 run_step tsan step_tsan
 run_step free-gcc step_free gcc
 run_step free-clang step_free clang
+run_step adopt step_adopt
 run_step doxygen step_doxygen
 run_step fuzz step_fuzz
 run_step demo step_demo

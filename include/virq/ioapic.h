@@ -9,7 +9,7 @@
  * with their pins (edge and level, Remote IRR, masking, polarity).
  *
  * The I/O APIC speaks upstream the way the hardware does: every interrupt
- * it sends is an MSI-format write (address/data, SDM 10.11), handed to
+ * it sends is an MSI-format write (address/data, SDM "Message Signalled Interrupts"), handed to
  * `ops->deliver`. A compatibility-format entry becomes a compatibility MSI;
  * a remappable-format entry (bit 48, VT-d) becomes a remappable MSI that
  * the interrupt-remapping layer translates (msi.h). The router decodes
@@ -130,7 +130,7 @@ struct virq_ioapic_ops {
 	uint32_t size;
 	uint32_t reserved; /**< Zero. */
 	/** Required. Send the interrupt of @p pin upstream as the MSI write
-	 *  @p addr / @p data (SDM 10.11; remappable format when the
+	 *  @p addr / @p data (SDM "Message Signalled Interrupts"; remappable format when the
 	 *  entry has bit 48 set). Returns how many LAPICs accepted it (0: none;
 	 *  a level entry then leaves Remote IRR clear). While it runs, the
 	 *  entry of a level pin reads with Remote IRR set, so an EOI from
@@ -170,6 +170,12 @@ struct virq_ioapic {
 
 /**
  * @brief Initialises @p ioapic at reset: ID from config, every entry masked.
+ * @param ioapic Caller-allocated storage for the I/O APIC; fully written on
+ *               success.
+ * @param cfg    The configuration; copied, so it may be freed after the call.
+ * @param ops    The callbacks; `deliver` is required. Kept by pointer: must
+ *               outlive @p ioapic and stay unchanged.
+ * @param ctx    Passed as the first argument of every callback; may be NULL.
  * @return 0; -::VIRQ_EVERSION for a `size` of @p cfg or @p ops outside
  *         ::VIRQ_IOAPIC_CONFIG_SIZE_MIN / ::VIRQ_IOAPIC_OPS_SIZE_MIN to the
  *         library's sizeof; -::VIRQ_EINVAL for NULL arguments, a missing
@@ -179,8 +185,11 @@ struct virq_ioapic {
 VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioapic_config *cfg,
 			      const struct virq_ioapic_ops *ops, void *ctx);
 
-/** @brief Reset: IOREGSEL 0, ID from config, every entry 0x10000, throttling cleared.
- *  Pin levels (device inputs) are kept. */
+/**
+ * @brief Reset: IOREGSEL 0, ID from config, every entry 0x10000, throttling
+ *        cleared. Pin levels (device inputs) are kept.
+ * @param ioapic The I/O APIC (initialised; not NULL, not checked).
+ */
 VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic);
 
 /**
@@ -193,6 +202,11 @@ VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic);
  * (0x03-0x0F, past the last entry) reads all ones, as in KVM. The EOI
  * register and other offsets read 0.
  *
+ * @param ioapic The I/O APIC (initialised; not NULL, not checked).
+ * @param offset Byte offset in the window: 0x00 IOREGSEL, 0x10 IOWIN, 0x40
+ *               EOI; 0 to ::VIRQ_IOAPIC_MMIO_SIZE - @p size.
+ * @param size   Access size in bytes: 1, 2, 4 or 8.
+ * @param val    Receives the value read (zero-extended). Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p val, a size not 1/2/4/8 or an
  *         access beyond ::VIRQ_IOAPIC_MMIO_SIZE.
  */
@@ -211,6 +225,10 @@ VIRQ_API int virq_ioapic_mmio_read(struct virq_ioapic *ioapic, uint32_t offset, 
  * virq_ioapic_eoi() with bits 7:0. Only 4-byte accesses to IOWIN and EOI
  * take effect (1/2/4 bytes to IOREGSEL).
  *
+ * @param ioapic The I/O APIC (initialised; not NULL, not checked).
+ * @param offset Byte offset in the window, as for virq_ioapic_mmio_read().
+ * @param size   Access size in bytes: 1, 2, 4 or 8.
+ * @param val    The value written; only its low @p size bytes count.
  * @return 0, or -::VIRQ_EINVAL as for virq_ioapic_mmio_read().
  */
 VIRQ_API int virq_ioapic_mmio_write(struct virq_ioapic *ioapic, uint32_t offset, unsigned size,
@@ -228,6 +246,9 @@ VIRQ_API int virq_ioapic_mmio_write(struct virq_ioapic *ioapic, uint32_t offset,
  * on a masked pin is lost). Level entries send while asserted, unmasked and
  * Remote IRR clear; Remote IRR is set when at least one LAPIC accepted.
  *
+ * @param ioapic   The I/O APIC (initialised; not NULL, not checked).
+ * @param pin      The input, 0 to the configured pin count - 1.
+ * @param asserted The logical level (after polarity).
  * @return 0, or -::VIRQ_EINVAL for @p pin >= the pin count.
  */
 VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool asserted);
@@ -240,6 +261,9 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
  * throttling). Re-entry from within `ops->deliver` is bounded: an EOI
  * raised while one is being processed is applied, but the nested
  * re-delivery waits for the outer one to finish.
+ * @param ioapic The I/O APIC (initialised; not NULL, not checked).
+ * @param vector The vector the LAPIC retired (or bits 7:0 of the EOI
+ *               register write), 0-255.
  */
 VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector);
 
@@ -247,18 +271,25 @@ VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector);
  * @brief Re-evaluates @p pin: delivers an asserted, unmasked level pin with
  *        Remote IRR clear. Ends storm throttling of that pin (an edge pin
  *        throttled with an edge held sends that edge if unmasked).
+ * @param ioapic The I/O APIC (initialised; not NULL, not checked).
+ * @param pin    The input, 0 to the configured pin count - 1.
  * @return 0, or -::VIRQ_EINVAL for an out-of-range pin.
  */
 VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin);
 
 /**
  * @brief Reads redirection entry @p pin (for routing mirrors such as KVM's GSI routes).
- * @return 0, or -::VIRQ_EINVAL.
+ * @param ioapic The I/O APIC (initialised).
+ * @param pin    The entry, 0 to the configured pin count - 1.
+ * @param rte    Receives the 64-bit entry. Not NULL.
+ * @return 0, or -::VIRQ_EINVAL for a NULL argument or an out-of-range
+ *         @p pin (*@p rte not written).
  */
 VIRQ_API int virq_ioapic_get_rte(const struct virq_ioapic *ioapic, unsigned pin, uint64_t *rte);
 
 /**
- * @brief The MSI write an entry produces (SDM 10.11, as QEMU's ioapic_entry_parse()).
+ * @brief The MSI write an entry produces (SDM "Message Signalled Interrupts",
+ *        as QEMU's ioapic_entry_parse()).
  * @param rte  A redirection entry.
  * @param addr Receives the address (0xFEExxxxx).
  * @param data Receives the data (vector, delivery mode, level assert, trigger).
@@ -281,12 +312,21 @@ struct virq_ioapic_state {
 	uint64_t storm_held[2];             /**< Throttled pins. */
 };
 
-/** @brief Exports the state. @return 0 or -::VIRQ_EINVAL. */
+/**
+ * @brief Exports the state.
+ * @param ioapic The I/O APIC (initialised).
+ * @param out    Receives the state, version ::VIRQ_IOAPIC_STATE_VERSION,
+ *               entries past the pin count zero. Not NULL.
+ * @return 0, or -::VIRQ_EINVAL for a NULL argument.
+ */
 VIRQ_API int virq_ioapic_save(const struct virq_ioapic *ioapic, struct virq_ioapic_state *out);
 
 /**
  * @brief Imports a state; validates everything first (reserved RTE bits,
  *        Remote IRR only on level entries, pin count, bits past the last pin).
+ * @param ioapic The I/O APIC, initialised with the pin count the state
+ *               has.
+ * @param st     The state; read during the call only.
  * @return 0, -::VIRQ_EVERSION, -::VIRQ_ESTATE or -::VIRQ_EINVAL; nothing
  *         changes on error.
  */

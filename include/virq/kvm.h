@@ -85,8 +85,9 @@
  * reported with KVM_EXIT_SET_TPR by VMX and SVM KVM, but this development
  * host's software KVM does not exit for it at all: until a SET_TPR exit has
  * been seen, a vCPU whose pending vector is held only by its TPR is polled
- * every ::VIRQ_KVM_TPR_POLL_NS (a kick re-reads `run->cr8`). In split mode, level EOI exits come only for
- * level routes on GSIs below the reserved count (virq_kvm_config::split_pins).
+ * every ::VIRQ_KVM_TPR_POLL_NS (a kick re-reads `run->cr8`). In split mode,
+ * level EOI exits come only for level routes on GSIs below the reserved
+ * count (virq_kvm_config::split_pins).
  */
 #ifndef VIRQ_KVM_H
 #define VIRQ_KVM_H
@@ -259,7 +260,11 @@ struct virq_kvm {
  */
 VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kvm_config *cfg);
 
-/** @brief Releases what virq_kvm_init() created (not the VM fd). */
+/**
+ * @brief Releases what virq_kvm_init() created (not the VM fd).
+ * @param kvm The glue initialised by virq_kvm_init(); NULL does nothing.
+ *            Destroy its vCPUs first.
+ */
 VIRQ_API void virq_kvm_destroy(struct virq_kvm *kvm);
 
 /**
@@ -279,13 +284,18 @@ VIRQ_API void virq_kvm_destroy(struct virq_kvm *kvm);
 VIRQ_API int virq_kvm_vcpu_init(struct virq_kvm_vcpu *v, struct virq_kvm *kvm, uint32_t index,
 				int fd, struct kvm_run *run);
 
-/** @brief Releases the vCPU's timer and wait objects. */
+/**
+ * @brief Releases the vCPU's timer and wait objects.
+ * @param v The vCPU; NULL or a vCPU never initialised does nothing. Call it
+ *          on the vCPU thread or after that thread has ended.
+ */
 VIRQ_API void virq_kvm_vcpu_destroy(struct virq_kvm_vcpu *v);
 
 /**
  * @brief Binds @p v to the calling thread (its vCPU thread): kick signal
  *        handler and the LAPIC timer. Call once, on that thread, before
  *        virq_kvm_vcpu_run().
+ * @param v The vCPU (initialised; not NULL).
  * @return 0; -::VIRQ_EINVAL if already started; -::VIRQ_EHOST when
  *         sigaction() or timer_create() failed (errno says why).
  */
@@ -308,6 +318,8 @@ enum virq_kvm_exit {
  * @brief One round of the vCPU loop: expire the LAPIC timer if due, decide
  *        and inject (user mode) or inject ExtINT (split mode), KVM_RUN, and
  *        handle the irqchip's exits.
+ * @param v The vCPU, started with virq_kvm_vcpu_thread_start() on the
+ *          calling thread.
  * @return ::virq_kvm_exit.
  * @note vCPU thread.
  */
@@ -317,6 +329,9 @@ VIRQ_API enum virq_kvm_exit virq_kvm_vcpu_run(struct virq_kvm_vcpu *v);
  * @brief Until when a halted vCPU may sleep: the LAPIC timer's deadline
  *        (CLOCK_MONOTONIC ns), or UINT64_MAX. Anything else that wakes it
  *        arrives as a kick.
+ * @param v The vCPU (initialised; not NULL).
+ * @return The deadline in CLOCK_MONOTONIC nanoseconds, or UINT64_MAX when
+ *         no timer is armed.
  * @note vCPU thread.
  */
 VIRQ_API uint64_t virq_kvm_vcpu_halt_deadline(const struct virq_kvm_vcpu *v);
@@ -324,6 +339,7 @@ VIRQ_API uint64_t virq_kvm_vcpu_halt_deadline(const struct virq_kvm_vcpu *v);
 /**
  * @brief Sleeps while the vCPU is halted: returns at the timer deadline,
  *        on a kick, or at once when it has work.
+ * @param v The vCPU, started on the calling thread.
  * @note vCPU thread.
  */
 VIRQ_API void virq_kvm_vcpu_wait(struct virq_kvm_vcpu *v);
@@ -331,50 +347,95 @@ VIRQ_API void virq_kvm_vcpu_wait(struct virq_kvm_vcpu *v);
 /**
  * @brief Makes the vCPU thread come back to its loop soon (leave KVM_RUN or
  *        virq_kvm_vcpu_wait()). Any thread; async-signal-unsafe.
+ * @param v The vCPU (initialised; not NULL).
  */
 VIRQ_API void virq_kvm_vcpu_kick(struct virq_kvm_vcpu *v);
 
 /**
  * @brief Drives GSI @p gsi (0-23; ISA IRQ n is GSI n, IRQ 0 is I/O APIC pin 2)
  *        to @p level for the VMM's device source 0. Any thread.
+ * @param kvm   The glue (initialised; NULL: -::VIRQ_EINVAL).
+ * @param gsi   The GSI, 0 to ::VIRQ_KVM_NR_GSIS - 1.
+ * @param level The line level, true = asserted.
  * @return 0 or -::VIRQ_EINVAL.
  */
 VIRQ_API int virq_kvm_set_irq(struct virq_kvm *kvm, uint32_t gsi, bool level);
 
 /**
  * @brief Sends a device MSI. Any thread.
+ * @param kvm  The glue (initialised; not NULL).
+ * @param addr The MSI address (0xFEExxxxx, or a remappable-format address
+ *             when interrupt remapping is set up).
+ * @param data The MSI data (vector, delivery mode, trigger).
  * @return LAPICs that accepted it (user mode), or 1 if KVM took it (split).
  */
 VIRQ_API unsigned virq_kvm_send_msi(struct virq_kvm *kvm, uint64_t addr, uint32_t data);
 
-/** @brief The libvirq VM inside (for save/restore or extra routing). */
+/**
+ * @brief The libvirq VM inside (for save/restore or extra routing).
+ * @param kvm The glue (initialised; not NULL).
+ * @return The embedded ::virq_vm, owned by @p kvm (valid until
+ *         virq_kvm_destroy()).
+ */
 VIRQ_API struct virq_vm *virq_kvm_get_vm(struct virq_kvm *kvm);
 
-/** @brief The vCPU's libvirq LAPIC, or NULL in split mode. */
+/**
+ * @brief The vCPU's libvirq LAPIC, or NULL in split mode.
+ * @param v The vCPU (initialised; not NULL).
+ * @return The LAPIC, owned by @p v (valid until virq_kvm_vcpu_destroy()),
+ *         or NULL when KVM's in-kernel LAPIC is used (split mode).
+ */
 VIRQ_API struct virq_lapic *virq_kvm_vcpu_lapic(struct virq_kvm_vcpu *v);
 
-/** @brief The vCPU's counters. */
+/**
+ * @brief The vCPU's counters.
+ * @param v The vCPU (initialised; not NULL).
+ * @return The counters, owned by @p v and updated by its thread while it
+ *         runs (a racy snapshot from another thread).
+ */
 VIRQ_API const struct virq_kvm_stats *virq_kvm_vcpu_stats(const struct virq_kvm_vcpu *v);
 
-/** @brief Split mode: interrupts the glue handed to KVM from @p src
- *         (::VIRQ_KVM_SRC_IOAPIC or ::VIRQ_KVM_SRC_MSI); 0 in user mode. */
+/**
+ * @brief Split mode: interrupts the glue handed to KVM from @p src.
+ * @param kvm The glue (initialised; not NULL).
+ * @param src ::VIRQ_KVM_SRC_IOAPIC or ::VIRQ_KVM_SRC_MSI.
+ * @return The count since virq_kvm_init(); 0 in user mode.
+ */
 VIRQ_API uint64_t virq_kvm_sent(const struct virq_kvm *kvm, enum virq_kvm_source src);
 
 /**
  * @brief One line describing the vCPU for a hang report: loop state,
  *        halt, timer, kicks, the LAPIC's highest IRR/ISR vectors, TPR and
  *        mode, the last injected event. A racy snapshot: any thread.
+ * @param v   The vCPU (initialised; not NULL).
+ * @param buf Receives the NUL-terminated line; not NULL unless @p len is 0.
+ * @param len Size of @p buf in bytes; the line is truncated to fit.
  * @return @p buf.
  */
 VIRQ_API const char *virq_kvm_vcpu_describe(const struct virq_kvm_vcpu *v, char *buf, unsigned len);
 
-/** @brief Messages no LAPIC accepted (user mode). */
+/**
+ * @brief Messages no LAPIC accepted (user mode).
+ * @param kvm The glue (initialised; not NULL).
+ * @return The count since virq_kvm_init(), read atomically (a snapshot
+ *         while devices keep sending).
+ */
 VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
 
-/** @brief Name of a ::virq_kvm_source, for reports. */
+/**
+ * @brief Name of a ::virq_kvm_source, for reports.
+ * @param src A source, 0 to ::VIRQ_KVM_NR_SOURCES - 1.
+ * @return A static string ("LAPIC timer", "IPI", ...), "?" for a source out
+ *         of range; never NULL.
+ */
 VIRQ_API const char *virq_kvm_source_name(enum virq_kvm_source src);
 
-/** @brief Name of a ::virq_kvm_exit_stat, for reports. */
+/**
+ * @brief Name of a ::virq_kvm_exit_stat, for reports.
+ * @param st A counter index, 0 to ::VIRQ_KVM_NR_EXIT_STATS - 1.
+ * @return A static string ("io", "mmio", ...), "?" for an index out of
+ *         range; never NULL.
+ */
 VIRQ_API const char *virq_kvm_exit_stat_name(enum virq_kvm_exit_stat st);
 
 #ifdef __cplusplus

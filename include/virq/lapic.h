@@ -113,8 +113,9 @@ enum virq_lapic_mp_state {
 /** Inject an NMI; virq_lapic_events::nmi_count says whether one or two. */
 #define VIRQ_LAPIC_EV_NMI (1U << 0)
 #define VIRQ_LAPIC_EV_SMI (1U << 1) /**< Enter SMM. */
-/** INIT was accepted: the LAPIC has reset itself (SDM 10.4.7.3); the VMM
- *  resets the vCPU. An AP is now in ::VIRQ_LAPIC_MP_WAIT_SIPI. */
+/** INIT was accepted: the LAPIC has reset itself (SDM "Local APIC State
+ *  After an INIT Reset"); the VMM resets the vCPU. An AP is now in
+ *  ::VIRQ_LAPIC_MP_WAIT_SIPI. */
 #define VIRQ_LAPIC_EV_INIT (1U << 2)
 /** A start-up IPI was accepted in wait-for-SIPI: start the vCPU in real mode
  *  at CS = sipi_vector << 8, IP = 0 (physical sipi_vector << 12). */
@@ -305,6 +306,7 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 /**
  * @brief RESET: power-up state, xAPIC mode, IA32_APIC_BASE at its reset value.
  * Pending posts and events are discarded; the host timer is cancelled.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @note Owner thread, with no concurrent posters (quiesce the VM first).
  */
 VIRQ_API void virq_lapic_reset(struct virq_lapic *lapic);
@@ -337,6 +339,10 @@ VIRQ_API int virq_lapic_mmio_read(struct virq_lapic *lapic, uint32_t offset, uns
  * reserved offsets latch ESR bit 7. Writes while the page is not decoded
  * (disabled or x2APIC mode) are dropped.
  *
+ * @param lapic  The LAPIC (initialised; not NULL, not checked).
+ * @param offset Byte offset in the page, 0-0xFFF.
+ * @param size   Access size in bytes, 1, 2, 4 or 8 (only 4 takes effect).
+ * @param val    The value written; bits above @p size bytes are ignored.
  * @return 0, or -::VIRQ_EINVAL for an offset/size outside the page.
  * @note Owner thread.
  */
@@ -347,6 +353,10 @@ VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, un
  * @brief Guest RDMSR of an APIC MSR: IA32_APIC_BASE, IA32_TSC_DEADLINE or
  *        0x800-0xBFF.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @param msr   The MSR number (ECX of the RDMSR).
+ * @param val   Receives the 64-bit value (EDX:EAX) on 0; untouched
+ *              otherwise. Not NULL.
  * @return 0 with *@p val set; ::VIRQ_GP when the architecture answers \#GP
  *         (x2APIC MSR outside x2APIC mode, non-existent or write-only
  *         register, TSC deadline not supported); -::VIRQ_ENOENT when @p msr
@@ -359,10 +369,14 @@ VIRQ_API int virq_lapic_msr_read(struct virq_lapic *lapic, uint32_t msr, uint64_
  * @brief Guest WRMSR of an APIC MSR: IA32_APIC_BASE, IA32_TSC_DEADLINE or
  *        0x800-0xBFF.
  *
- * x2APIC registers follow SDM Table 10-6: reserved bits set, read-only
+ * x2APIC registers follow the SDM's x2APIC register address map table: reserved bits set, read-only
  * registers, non-existent registers, non-zero EOI/ESR writes → \#GP; the
  * 64-bit ICR sends in one write; SELF IPI is write-only.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @param msr   The MSR number (ECX of the WRMSR).
+ * @param val   The 64-bit value (EDX:EAX); in x2APIC mode only the ICR
+ *              uses bits 63:32, other registers fault when they are set.
  * @return 0; ::VIRQ_GP when the write faults (state unchanged);
  *         -::VIRQ_ENOENT when @p msr is not an APIC MSR.
  * @note Owner thread.
@@ -372,12 +386,13 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
 /**
  * @brief Writes IA32_APIC_BASE (also reached through virq_lapic_msr_write()).
  *
- * Applies the SDM 10.12.5 transition table: disabled→xAPIC, xAPIC→x2APIC,
- * xAPIC/x2APIC→disabled are legal; x2APIC→xAPIC, disabled→x2APIC and
- * EN=0/EXTD=1 fault. Reserved bits, EXTD without x2APIC support and base
- * bits at or above MAXPHYADDR fault. BSP is read-only (a differing value
- * is ignored). Entering x2APIC derives the LDR from the ID and clears ICR
- * high; leaving the disabled state resets the register file.
+ * Applies the SDM's transition table ("x2APIC State Transitions"):
+ * disabled→xAPIC, xAPIC→x2APIC, xAPIC/x2APIC→disabled are legal;
+ * x2APIC→xAPIC, disabled→x2APIC and EN=0/EXTD=1 fault. Reserved bits, EXTD
+ * without x2APIC support and base bits at or above MAXPHYADDR fault. BSP is
+ * read-only (a differing value is ignored). Entering x2APIC derives the LDR
+ * from the ID and clears ICR high; leaving the disabled state resets the
+ * register file.
  *
  * @param lapic           The LAPIC.
  * @param val             New value.
@@ -388,24 +403,44 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
  */
 VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bool host_initiated);
 
-/** @brief Current IA32_APIC_BASE. @note Owner thread. */
+/**
+ * @brief Current IA32_APIC_BASE.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return The MSR value: base address (bits 35:12), EN (bit 11), EXTD
+ *         (bit 10), BSP (bit 8).
+ * @note Owner thread.
+ */
 VIRQ_API uint64_t virq_lapic_get_apic_base(const struct virq_lapic *lapic);
 
-/** @brief Current mode (::virq_lapic_mode). @note Owner thread. */
+/**
+ * @brief Current mode (::virq_lapic_mode).
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return Disabled, xAPIC or x2APIC, from IA32_APIC_BASE.EN and EXTD.
+ * @note Owner thread.
+ */
 VIRQ_API enum virq_lapic_mode virq_lapic_get_mode(const struct virq_lapic *lapic);
 
-/** @brief The APIC ID: 32-bit x2APIC ID in x2APIC mode, ID[31:24] in xAPIC mode.
- *  @note Owner thread. */
+/**
+ * @brief The APIC ID: 32-bit x2APIC ID in x2APIC mode, ID[31:24] in xAPIC mode.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return The ID as the guest sees it in the current mode.
+ * @note Owner thread.
+ */
 VIRQ_API uint32_t virq_lapic_get_id(const struct virq_lapic *lapic);
 
 /**
  * @brief Guest MOV from CR8: TPR[7:4].
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return TPR bits 7:4, 0-15.
  * @note Owner thread.
  */
 VIRQ_API uint64_t virq_lapic_get_cr8(const struct virq_lapic *lapic);
 
 /**
  * @brief Guest MOV to CR8: TPR = (val & 0xF) << 4.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @param val   The 64-bit source operand of the guest's MOV to CR8; only
+ *              bits 3:0 may be set.
  * @return 0, or ::VIRQ_GP when bits 63:4 are set (TPR unchanged).
  * @note Owner thread.
  */
@@ -438,6 +473,9 @@ VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool tri
  * other events merge. An INIT level de-assert message and reserved
  * delivery modes are ignored.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @param msg   The decoded message (delivery mode, vector, trigger, level);
+ *              not NULL, read during the call only.
  * @note Any thread, lock-free. An NMI post issues one locked instruction
  *       (a compare-exchange), one more each time a concurrent change of
  *       the event word makes it fail, and none when it finds two NMIs
@@ -455,6 +493,9 @@ VIRQ_API void virq_lapic_post_msg(struct virq_lapic *lapic, const struct virq_ap
  * asserts. A globally disabled APIC passes LINT0 through as INTR (ExtINT)
  * and LINT1 as NMI.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @param pin   0 for LINT0, 1 for LINT1.
+ * @param level The electrical level, true = high (before LVT polarity).
  * @return 0, or -::VIRQ_EINVAL for a pin other than 0 or 1.
  * @note Any thread, lock-free.
  */
@@ -462,6 +503,7 @@ VIRQ_API int virq_lapic_set_lint(struct virq_lapic *lapic, unsigned pin, bool le
 
 /**
  * @brief Folds posted requests into IRR and applies pending LINT changes.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @return true when anything new was accepted into IRR.
  * @note Owner thread. Every evaluating call below syncs first.
  */
@@ -471,11 +513,13 @@ VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic);
  * @brief The highest vector the APIC would deliver now.
  *
  * A vector is deliverable when it is the highest in IRR and its priority
- * class is above the PPR class (SDM 10.8.3.1). Syncs first. Vectors that
+ * class is above the PPR class (SDM "Task and Processor Priorities"). Syncs first. Vectors that
  * were in IRR when the APIC was software-disabled are held there and still
- * delivered (SDM 10.4.7.2: the CPU must mask or handle them); a globally
+ * delivered (SDM "Local APIC State After It Has Been Software Disabled": the
+ * CPU must mask or handle them); a globally
  * disabled APIC delivers nothing.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @return The vector (16-255), or ::VIRQ_LAPIC_NO_VECTOR.
  * @note Owner thread.
  */
@@ -488,6 +532,7 @@ VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic);
  * cycle). Evaluation and acknowledge are one step, so the spurious vector
  * never needs to be synthesised.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @return The vector moved to ISR, or ::VIRQ_LAPIC_NO_VECTOR.
  * @note Owner thread.
  */
@@ -500,6 +545,7 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic);
  * suppress the broadcast, calls `ops->eoi_level`. Clears the Remote IRR of a
  * level LINT entry with that vector. A spurious EOI (ISR empty) does nothing.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
@@ -512,10 +558,11 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic);
  * (virq_lapic_post_msg()) or raised here (LVT entries with NMI delivery,
  * LINT1); the other events are flags, several arrivals being one.
  *
- * INIT is applied here (the LAPIC resets as SDM 10.4.7.3 says and an AP
- * enters wait-for-SIPI), then a start-up IPI is accepted only in
- * wait-for-SIPI (others are dropped). Events are dropped while the APIC is
- * globally disabled, except the LINT pass-through.
+ * INIT is applied here (the LAPIC resets as the SDM's "Local APIC State
+ * After an INIT Reset" says and an AP enters wait-for-SIPI), then a
+ * start-up IPI is accepted only in wait-for-SIPI (others are dropped).
+ * Events are dropped while the APIC is globally disabled, except the LINT
+ * pass-through.
  *
  * @param lapic  The LAPIC.
  * @param out    Receives the events; flags 0 when none.
@@ -532,6 +579,9 @@ VIRQ_API uint32_t virq_lapic_take_events(struct virq_lapic *lapic, struct virq_l
  * policy, wait on virq_vcpu_wakes() instead: events the policy already
  * took out of the LAPIC (a held NMI) are not seen here, and RFLAGS.IF is
  * not applied.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return true when virq_lapic_pending() would return a vector or an event
+ *         is pending.
  * @note Owner thread.
  */
 VIRQ_API bool virq_lapic_has_work(struct virq_lapic *lapic);
@@ -550,13 +600,22 @@ enum virq_lapic_lvt {
  * the entry is masked. A delivered PMI sets the PMC entry's mask bit, as P4
  * and later processors do.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @param which The entry: ::VIRQ_LAPIC_LVT_CMCI, ::VIRQ_LAPIC_LVT_THERMAL or
+ *              ::VIRQ_LAPIC_LVT_PMC.
  * @return 0; -::VIRQ_ENOTSUP for CMCI when the APIC has no CMCI entry;
  *         -::VIRQ_EINVAL for an unknown @p which.
  * @note Owner thread.
  */
 VIRQ_API int virq_lapic_deliver_lvt(struct virq_lapic *lapic, enum virq_lapic_lvt which);
 
-/** @brief Current ::virq_lapic_mp_state. @note Owner thread. */
+/**
+ * @brief Current ::virq_lapic_mp_state.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return ::VIRQ_LAPIC_MP_RUNNABLE, or ::VIRQ_LAPIC_MP_WAIT_SIPI for an AP
+ *         between INIT and its start-up IPI.
+ * @note Owner thread.
+ */
 VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapic *lapic);
 
 /**
@@ -584,7 +643,7 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * re-arm costs the guest an exit of its own.
  *
  * A guest write of LVT Timer that switches between one-shot and periodic
- * keeps the count going, as processors do (SDM 10.5.4.1 says any mode
+ * keeps the count going, as processors do (SDM "TSC-Deadline Mode" says any mode
  * change disarms; KVM follows the hardware): the current count continues
  * and the new mode applies when it reaches 0 (periodic then reloads,
  * one-shot stops). A periodic timer switched to one-shot therefore
@@ -592,6 +651,7 @@ VIRQ_API enum virq_lapic_mp_state virq_lapic_get_mp_state(const struct virq_lapi
  * from TSC-deadline mode disarms the timer (Initial Count and the
  * deadline then read 0).
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic);
@@ -605,12 +665,19 @@ VIRQ_API void virq_lapic_timer_expired(struct virq_lapic *lapic);
  * broadcast as above. An xAPIC-mode APIC looks only at the low 8 bits of
  * @p dest (hardware aliasing). A globally disabled APIC accepts nothing.
  *
+ * @param lapic   The LAPIC (initialised; not NULL, not checked).
+ * @param dest    The destination field: 8 bits in xAPIC format, 32 in x2APIC
+ *                format (0xFF / 0xFFFFFFFF broadcast).
+ * @param logical true for logical destination mode, false for physical.
+ * @return true when the APIC is a destination of the message.
  * @note Any thread (reads a snapshot of ID, LDR and DFR); exact on the owner.
  */
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical);
 
 /**
  * @brief PPR snapshot, for lowest-priority arbitration by a router.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return PPR, 0x00-0xFF (bits 7:4 the processor-priority class).
  * @note Any thread (an untorn read; exact on the owner).
  */
 VIRQ_API uint32_t virq_lapic_get_ppr(const struct virq_lapic *lapic);
@@ -618,6 +685,8 @@ VIRQ_API uint32_t virq_lapic_get_ppr(const struct virq_lapic *lapic);
 /**
  * @brief Whether the APIC accepts fixed and lowest-priority interrupts now
  *        (globally and software enabled). A snapshot, for routing.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return true when IA32_APIC_BASE.EN and SVR bit 8 are both set.
  * @note Any thread.
  */
 VIRQ_API bool virq_lapic_accepts_fixed(const struct virq_lapic *lapic);
@@ -638,9 +707,12 @@ VIRQ_API uint32_t virq_lapic_read_reg(const struct virq_lapic *lapic, uint32_t o
 /**
  * @brief Whether the highest requested vector is held back by the TPR alone:
  *        its priority class is above the in-service class but not above
- *        the TPR's (SDM 10.8.3.1). A lower TPR would release it; a backend
+ *        the TPR's (SDM "Task and Processor Priorities"). A lower TPR would release it; a backend
  *        that cannot see every TPR decrease (a MOV to CR8 that does not
  *        exit) polls while this holds. Syncs first.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return true when the highest IRR vector waits for the TPR alone; false
+ *         when IRR is empty, the vector is deliverable now, or ISR blocks it.
  * @note Owner thread.
  */
 VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic);
@@ -649,6 +721,9 @@ VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic);
  * @brief Whether other threads posted work that the owner has not taken
  *        yet: vectors not folded into IRR (virq_lapic_sync()), events not
  *        taken (virq_lapic_take_events()).
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return true when a vector or event posted by another thread (or LINT
+ *         change) waits for the owner; may be stale the moment it returns.
  * @note Any thread (a snapshot).
  */
 VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic);
@@ -711,7 +786,13 @@ enum virq_lapic_accel {
  */
 VIRQ_API int virq_lapic_set_accel(struct virq_lapic *lapic, enum virq_lapic_accel accel);
 
-/** @brief The current ::virq_lapic_accel. @note Owner thread. */
+/**
+ * @brief The current ::virq_lapic_accel.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return The mode set by virq_lapic_set_accel(); ::VIRQ_LAPIC_ACCEL_NONE
+ *         after virq_lapic_init().
+ * @note Owner thread.
+ */
 VIRQ_API enum virq_lapic_accel virq_lapic_get_accel(const struct virq_lapic *lapic);
 
 /**
@@ -752,6 +833,7 @@ VIRQ_API enum virq_lapic_accel virq_lapic_get_accel(const struct virq_lapic *lap
  *
  * With ::VIRQ_LAPIC_ACCEL_NONE it does nothing (the CPU wrote nothing).
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_hw_sync(struct virq_lapic *lapic);
@@ -790,6 +872,7 @@ VIRQ_API void virq_lapic_hw_eoi(struct virq_lapic *lapic, uint8_t vector);
  * registers; virq_lapic_hw_write() and virq_lapic_hw_sync() use the copy
  * once, at the next exit. The last call before each entry, after every
  * other call on this LAPIC. Does nothing in the other modes.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @note Owner thread.
  */
 VIRQ_API void virq_lapic_hw_enter(struct virq_lapic *lapic);
@@ -831,6 +914,8 @@ VIRQ_API void virq_lapic_hw_write(struct virq_lapic *lapic, uint32_t offset);
  * With ::VIRQ_LAPIC_ACCEL_APICV the embedder writes it to the guest
  * interrupt status before every entry: the CPU delivers it when its class
  * is above VPPR's, instead of virq_lapic_ack() and an injection.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return The vector, 16-255, or 0.
  * @note Owner thread.
  */
 VIRQ_API uint8_t virq_lapic_rvi(struct virq_lapic *lapic);
@@ -838,6 +923,8 @@ VIRQ_API uint8_t virq_lapic_rvi(struct virq_lapic *lapic);
 /**
  * @brief SVI, the servicing virtual interrupt: the highest vector in ISR,
  *        0 when ISR is empty. Bits 15:8 of the guest interrupt status.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return The vector, 16-255, or 0.
  * @note Owner thread.
  */
 VIRQ_API uint8_t virq_lapic_svi(const struct virq_lapic *lapic);
@@ -857,6 +944,7 @@ VIRQ_API uint8_t virq_lapic_svi(const struct virq_lapic *lapic);
  * an empty IRR. Never above TPR[7:4], as VM entry requires (SDM Vol. 3C,
  * "TPR Virtualization"). Syncs first.
  *
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
  * @return 0-15; 0 with ::VIRQ_LAPIC_ACCEL_APICV (the CPU then evaluates
  *         TPR itself and ignores the field).
  * @note Owner thread.
@@ -896,6 +984,8 @@ VIRQ_API void virq_lapic_eoi_exit_bitmap(const struct virq_lapic *lapic, uint64_
  * entry anyway, and several changes in one exit then cost one reload.
  * Before each entry, compare with the value the loaded bitmap came with;
  * load the bitmap once before the first entry.
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return The generation; it wraps at 2^32, so compare for equality only.
  * @note Owner thread.
  */
 VIRQ_API uint32_t virq_lapic_eoi_exit_gen(const struct virq_lapic *lapic);
@@ -952,6 +1042,9 @@ struct virq_lapic_state {
 
 /**
  * @brief Exports the complete state. Folds posted requests into IRR first.
+ * @param lapic The LAPIC (initialised; not NULL).
+ * @param out   Receives the state, version ::VIRQ_LAPIC_STATE_VERSION, every
+ *              reserved field zero. Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p out.
  * @note Owner thread.
  */
@@ -972,6 +1065,9 @@ VIRQ_API int virq_lapic_save(struct virq_lapic *lapic, struct virq_lapic_state *
  * at once (a one-shot count reads 0, a periodic one keeps its phase), even
  * when the destination's monotonic clock is younger than the overdue time.
  *
+ * @param lapic The LAPIC (initialised with the configuration the state is
+ *              checked against; not NULL).
+ * @param st    The state, any of versions 1-3; read during the call only.
  * @return 0; -::VIRQ_EVERSION for an unknown version or size; -::VIRQ_ESTATE
  *         for a damaged state; -::VIRQ_EINVAL for a NULL @p st.
  * @note Owner thread, with no concurrent posters.

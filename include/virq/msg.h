@@ -17,7 +17,8 @@
 extern "C" {
 #endif
 
-/** @brief Delivery modes (ICR/RTE/MSI bits 10:8), SDM 10.6.1. */
+/** @brief Delivery modes (ICR/RTE/MSI bits 10:8), SDM "Interrupt Command
+ *  Register (ICR)". */
 enum virq_delivery_mode {
 	VIRQ_DM_FIXED = 0,     /**< Fixed: the vector through IRR/ISR. */
 	VIRQ_DM_LOWEST = 1,    /**< Lowest priority among the destinations. */

@@ -21,7 +21,7 @@
 extern "C" {
 #endif
 
-/** @name MSI address fields (SDM 10.11.1)
+/** @name MSI address fields (SDM "Message Address Register Format")
  * @{ */
 #define VIRQ_MSI_ADDR_BASE 0xFEE00000ULL      /**< Interrupt window base. */
 #define VIRQ_MSI_ADDR_DEST_SHIFT 12           /**< Destination ID, bits 19:12. */
@@ -33,7 +33,7 @@ extern "C" {
 #define VIRQ_MSI_ADDR_IR_HANDLE15 (1ULL << 2) /**< Remappable: handle bit 15. */
 /** @} */
 
-/** @name MSI data fields (SDM 10.11.2)
+/** @name MSI data fields (SDM "Message Data Register Format")
  * @{ */
 #define VIRQ_MSI_DATA_VECTOR_MASK 0xFFU        /**< Vector. */
 #define VIRQ_MSI_DATA_DM_SHIFT 8               /**< Delivery mode. */
@@ -67,7 +67,7 @@ extern "C" {
  * the receiving side judges them. msg.level is data bit 14 for a
  * level-triggered message (a level de-assert, trigger = 1 and level = 0,
  * still decodes; routing drops it) and true for an edge message, whose
- * bit 14 is "don't care" (SDM 10.11.2; Linux leaves it 0). msg.x2apic is
+ * bit 14 is "don't care" (SDM "Message Data Register Format"; Linux leaves it 0). msg.x2apic is
  * true when @p flags allow a destination wider than 8 bits; msg.src is
  * ::VIRQ_MSG_SRC_NONE and msg.shorthand ::VIRQ_SH_NONE.
  *
@@ -97,6 +97,12 @@ VIRQ_API int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags,
  * to address bits 63:40 (with both flags, bits 11:5 are preferred when the
  * destination fits). msg.src and msg.x2apic are not encoded.
  *
+ * @param msg   The message (destination, mode, vector, trigger, level); not
+ *              NULL.
+ * @param flags 0, or ::VIRQ_MSI_EXT_DEST and/or ::VIRQ_MSI_ADDR_HI_DEST:
+ *              the destination formats the receiver accepts.
+ * @param addr  Receives the 64-bit MSI address. Not NULL.
+ * @param data  Receives the 32-bit MSI data. Not NULL.
  * @return 0, or -::VIRQ_EINVAL when the destination does not fit the format
  *         selected by @p flags, the message has a shorthand or a delivery
  *         mode above 7, @p flags are unknown or a pointer is NULL.
@@ -146,6 +152,12 @@ typedef void (*virq_msi_send_fn)(void *ctx, uint64_t addr, uint32_t data);
 /**
  * @brief Initialises @p msix over caller storage: every entry masked, PBA clear,
  *        MSI-X disabled.
+ * @param msix    The helper object, caller-allocated; written in full.
+ * @param table   Caller storage for @p vectors entries; kept by pointer
+ *                (must outlive @p msix) and initialised here.
+ * @param pba     Caller storage for (@p vectors + 63) / 64 pending-bit words;
+ *                kept by pointer and cleared here.
+ * @param vectors Table size, 1-2048.
  * @return 0, or -::VIRQ_EINVAL for NULL storage or @p vectors not 1-2048.
  */
 VIRQ_API int virq_msix_init(struct virq_msix *msix, struct virq_msix_entry *table, uint64_t *pba,
@@ -154,6 +166,11 @@ VIRQ_API int virq_msix_init(struct virq_msix *msix, struct virq_msix_entry *tabl
 /**
  * @brief Guest read of the MSI-X table (aligned 4 or 8 bytes); bytes past
  *        the table read 0.
+ * @param msix   The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset in the table (16 bytes per entry), a multiple
+ *               of @p size.
+ * @param size   4 or 8.
+ * @param val    Receives the value, little-endian. Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a bad size/alignment (then *@p val = 0),
  *         NULL @p val or an uninitialised @p msix.
  */
@@ -167,6 +184,12 @@ VIRQ_API int virq_msix_table_read(const struct virq_msix *msix, uint32_t offset,
  *        while MSI-X is enabled and the function is not masked). An 8-byte
  *        write stores both dwords before the mask is evaluated; writes past
  *        the table are ignored.
+ * @param msix   The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset in the table, a multiple of @p size.
+ * @param size   4 or 8.
+ * @param val    The value written (low @p size bytes).
+ * @param send   Called for a message the write releases; not NULL.
+ * @param ctx    Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for a bad size/alignment, a NULL @p send or
  *         an uninitialised @p msix (nothing changes).
  */
@@ -176,6 +199,11 @@ VIRQ_API int virq_msix_table_write(struct virq_msix *msix, uint32_t offset, unsi
 /**
  * @brief Guest read of the Pending Bit Array (read-only; aligned 4/8 bytes;
  *        bytes past the array read 0). A device model ignores PBA writes.
+ * @param msix   The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset in the array (bit i of the array is vector i), a
+ *               multiple of @p size.
+ * @param size   4 or 8.
+ * @param val    Receives the value, little-endian. Not NULL.
  * @return 0, or -::VIRQ_EINVAL as virq_msix_table_read().
  */
 VIRQ_API int virq_msix_pba_read(const struct virq_msix *msix, uint32_t offset, unsigned size,
@@ -187,6 +215,11 @@ VIRQ_API int virq_msix_pba_read(const struct virq_msix *msix, uint32_t offset, u
  *        function unmasked, sends every pending vector whose own Mask bit
  *        is clear, in ascending index order, and clears its pending bit.
  *        Disabling keeps the pending bits (they are sent when re-enabled).
+ * @param msix          The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param enabled       Message Control bit 15, MSI-X Enable.
+ * @param function_mask Message Control bit 14, Function Mask.
+ * @param send          Called for each released message; not NULL.
+ * @param ctx           Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p send or an uninitialised
  *         @p msix (nothing changes).
  */
@@ -200,6 +233,10 @@ VIRQ_API int virq_msix_set_control(struct virq_msix *msix, bool enabled, bool fu
  *
  * Invariant kept by every call: a pending bit is set only for a vector
  * that is masked, function-masked or disabled.
+ * @param msix  The helper, initialised by virq_msix_init() (NULL: -::VIRQ_EINVAL).
+ * @param index The vector, 0 to virq_msix::vectors - 1.
+ * @param send  Called if the message goes out now; not NULL.
+ * @param ctx   Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for an index past the table, a NULL
  *         @p send or an uninitialised @p msix.
  */
@@ -208,7 +245,7 @@ VIRQ_API int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_s
 
 /* ---- PCI MSI capability ---- */
 
-/** @name PCI MSI capability (PCI 3.0 6.8.1)
+/** @name PCI MSI capability (PCI Local Bus 3.0, "MSI Capability Structure")
  * @{ */
 #define VIRQ_MSI_CAP_ID 0x05U            /**< Capability ID (byte +0x00). */
 #define VIRQ_MSI_CTRL_ENABLE (1U << 0)   /**< MSI Enable (R/W). */
@@ -270,6 +307,7 @@ VIRQ_API int virq_msi_cap_init(struct virq_msi_cap *cap, unsigned log2_vectors, 
 /**
  * @brief Size of the capability in configuration space: 0x0C (32-bit),
  *        0x10 (64-bit), 0x14 (32-bit with PVM) or 0x18 (64-bit with PVM).
+ * @param cap The capability state; NULL gives 0.
  * @return That size, or 0 for a NULL or invalid @p cap.
  */
 VIRQ_API unsigned virq_msi_cap_size(const struct virq_msi_cap *cap);
@@ -282,6 +320,11 @@ VIRQ_API unsigned virq_msi_cap_size(const struct virq_msi_cap *cap);
  * multiple of it, and the access must lie inside virq_msi_cap_size().
  * The result is little-endian, as configuration space is; bits of a write
  * value past @p size are ignored.
+ * @param cap    The capability state (caller-owned, filled by the device
+ *               model; NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset from the capability start.
+ * @param size   1, 2 or 4.
+ * @param val    Receives the value, little-endian. Not NULL.
  * @return 0, or -::VIRQ_EINVAL (then *@p val = 0) for a bad size,
  *         alignment or range, a NULL @p val or an invalid @p cap (MMC > 5,
  *         MME > MMC or reserved control bits set).
@@ -302,6 +345,12 @@ VIRQ_API int virq_msi_cap_read(const struct virq_msi_cap *cap, uint32_t offset, 
  * through @p send, lowest first, its pending bit cleared just before the
  * call (so unmasking, or enabling MSI after unmasking, delivers a message
  * held while masked). While MSI is disabled pending bits are kept.
+ * @param cap    The capability state (NULL: -::VIRQ_EINVAL).
+ * @param offset Byte offset from the capability start.
+ * @param size   1, 2 or 4.
+ * @param val    The value written (low @p size bytes).
+ * @param send   Called for each message the write releases; not NULL.
+ * @param ctx    Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for a bad access, a NULL @p send or an
  *         invalid @p cap (nothing changes).
  */
@@ -316,11 +365,15 @@ VIRQ_API int virq_msi_cap_write(struct virq_msi_cap *cap, uint32_t offset, unsig
  * message is sent at unmask. Otherwise the message is sent: address
  * addr_hi:addr_lo (addr_lo alone without 64-bit capability) and data with
  * its low MME bits replaced by @p vector (the base must be aligned to
- * 2^MME; PCI 3.0 6.8.1.5).
+ * 2^MME; PCI Local Bus 3.0, "Message Data for MSI").
  *
  * Invariant kept by every virq_msi_cap_* call: a pending bit is set only
  * for a vector below 2^MME that is masked or while MSI is disabled, and
  * never without per-vector masking.
+ * @param cap    The capability state (NULL: -::VIRQ_EINVAL).
+ * @param vector The vector the function signals, 0 to 2^MME - 1.
+ * @param send   Called if the message goes out now; not NULL.
+ * @param ctx    Passed to @p send unchanged; may be NULL.
  * @return 0, or -::VIRQ_EINVAL for @p vector >= 2^MME (even while
  *         disabled), a NULL @p send or an invalid @p cap.
  */
@@ -415,7 +468,10 @@ typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
  * lowest priority.
  *
  * @param cfg           Remapping configuration.
- * @param addr, data    The write.
+ * @param addr          The MSI address written (bits 31:20 must be 0xFEE;
+ *                      bit 4 set for remappable format).
+ * @param data          The MSI data written (bits 15:0 the subhandle when
+ *                      address bit 3, SHV, is set).
  * @param requester_id  Source ID (bus:dev.fn) of the writer; for an I/O APIC
  *                      its own source ID.
  * @param read          Reads an IRTE; @p ctx is passed to it.

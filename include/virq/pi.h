@@ -3,7 +3,8 @@
  * @file pi.h
  * @brief The posted-interrupt descriptor and its posting routine.
  *
- * One 64-byte descriptor, laid out as VT-x (SDM 3C 30.6) and VT-d (9.12)
+ * One 64-byte descriptor, laid out as VT-x (SDM Vol. 3C,
+ * "Posted-Interrupt Processing") and VT-d ("Posted Interrupt Descriptor")
  * define it, serves three posters with one protocol: software (any host
  * thread posting to a vCPU), the CPU (hardware posted-interrupt processing)
  * and the IOMMU (posted-format IRTEs).
@@ -17,7 +18,7 @@
  * | 319:288 | NDST  | notification destination (host APIC ID)         |
  *
  * Protocol (the poster as KVM's vmx_deliver_posted_interrupt(), the
- * receiver in the order of SDM 3C 30.6 posted-interrupt processing):
+ * receiver in the order of the SDM's "Posted-Interrupt Processing"):
  *  - poster: locked OR of the PIR bit, then ON; only the poster that turns
  *    ON from 0 to 1 notifies (kicks the owner or sends NV to NDST);
  *  - receiver: clear ON first, then read-and-clear every PIR word with an
@@ -92,6 +93,9 @@ VIRQ_API bool virq_pi_harvest(struct virq_pi_desc *pi, uint64_t out[4]);
 
 /**
  * @brief Whether the descriptor holds work: ON set or any PIR bit set.
+ * @param pi The descriptor; not NULL.
+ * @return true when ON or any of the 256 PIR bits is set at the moment of
+ *         reading (a concurrent post or harvest may change it at once).
  * @note Any thread; a snapshot.
  */
 VIRQ_API bool virq_pi_pending(const struct virq_pi_desc *pi);

@@ -159,6 +159,7 @@ VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops,
  * low-to-high transition and requests like any other.
  *
  * Reports INT going low through `ops->intr` when it was high.
+ * @param pic The PIC pair (initialised; not NULL, not checked).
  * @note Serialised with every other call on @p pic (see "Threads").
  */
 VIRQ_API void virq_pic_reset(struct virq_pic *pic);
@@ -177,6 +178,10 @@ VIRQ_API void virq_pic_reset(struct virq_pic *pic);
  * (QEMU's answer, not KVM's; the 8259A datasheet, Poll Command, leaves the
  * byte with no request open).
  *
+ * @param pic  The PIC pair (initialised; not NULL, not checked).
+ * @param port The I/O port: 0x20/0x21 (master), 0xA0/0xA1 (slave),
+ *             0x4D0/0x4D1 (ELCR); any other port is -::VIRQ_ENOENT.
+ * @param val  Receives the byte read. Not NULL.
  * @return 0; -::VIRQ_ENOENT when @p port is not a PIC or ELCR port;
  *         -::VIRQ_EINVAL for a NULL @p val. On error *val is not written
  *         and nothing changes.
@@ -209,6 +214,9 @@ VIRQ_API int virq_pic_io_read(struct virq_pic *pic, uint16_t port, uint8_t *val)
  * mask mode), and with none of them set nothing changes (no rotation
  * either). Specific EOI resets the named bit whatever the mode.
  *
+ * @param pic  The PIC pair (initialised; not NULL, not checked).
+ * @param port The I/O port, as for virq_pic_io_read().
+ * @param val  The byte written.
  * @return 0, or -::VIRQ_ENOENT when @p port is not a PIC or ELCR port
  *         (nothing changes).
  * @note Serialised with every other call on @p pic.
@@ -226,6 +234,9 @@ VIRQ_API int virq_pic_io_write(struct virq_pic *pic, uint16_t port, uint8_t val)
  * INT output, an edge-sensitive input per the forced-edge ELCR bit, or
  * level with LTIM).
  *
+ * @param pic   The PIC pair (initialised; not NULL, not checked).
+ * @param irq   The input, 0-7 on the master, 8-15 on the slave's IR0-IR7.
+ * @param level The line level, true = high.
  * @return 0, or -::VIRQ_EINVAL for @p irq > 15 (nothing changes).
  * @note Serialised with every other call on @p pic.
  */
@@ -235,6 +246,8 @@ VIRQ_API int virq_pic_set_irq(struct virq_pic *pic, unsigned irq, bool level);
  * @brief Current level of the master INT output: true while the master
  *        has an unmasked request of higher priority than what it has in
  *        service (the level last reported through `ops->intr`).
+ * @param pic The PIC pair (initialised; not NULL, not checked).
+ * @return true when INT is high.
  */
 VIRQ_API bool virq_pic_get_intr(const struct virq_pic *pic);
 
@@ -253,6 +266,9 @@ VIRQ_API bool virq_pic_get_intr(const struct virq_pic *pic);
  * raises master IR2 again (as KVM re-pulses it), so a second slave request
  * is not lost when the slave's INT stays high (an AEOI slave, say).
  *
+ * @param pic The PIC pair (initialised; not NULL, not checked).
+ * @return The vector, 0-255: the requesting level's base + level, or the
+ *         spurious vector.
  * @note Serialised with every other call on @p pic. Called without a
  *       pending request (INT low) it is the spurious case above.
  */
@@ -306,6 +322,9 @@ struct virq_pic_state {
 
 /**
  * @brief Exports the state.
+ * @param pic The PIC pair (initialised; not NULL, not checked).
+ * @param out Receives the state, version ::VIRQ_PIC_STATE_VERSION, reserved
+ *            fields zero. Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p out.
  * @note Serialised with every other call on @p pic.
  */
@@ -333,6 +352,8 @@ VIRQ_API int virq_pic_save(const struct virq_pic *pic, struct virq_pic_state *ou
  * When the INT level differs from the one before the call, `ops->intr`
  * reports the new level.
  *
+ * @param pic The PIC pair (initialised; not NULL, not checked).
+ * @param st  The state, version 1 or 2; read during the call only.
  * @return 0; -::VIRQ_EVERSION for a version other than 1 or 2 or a
  *         wrong size; -::VIRQ_ESTATE for a damaged state; -::VIRQ_EINVAL
  *         for a NULL @p st. Nothing changes on error.

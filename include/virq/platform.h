@@ -82,6 +82,8 @@
 
 /**
  * @brief Index of the most significant set bit of a non-zero 64-bit word.
+ * @param x The word; must not be 0 (the result is undefined for 0).
+ * @return The bit index, 0 (bit 0 only) to 63.
  * @pre @p x != 0.
  */
 static inline unsigned virq_fls64(uint64_t x)
@@ -91,6 +93,8 @@ static inline unsigned virq_fls64(uint64_t x)
 
 /**
  * @brief Index of the most significant set bit of a non-zero 32-bit word.
+ * @param x The word; must not be 0 (the result is undefined for 0).
+ * @return The bit index, 0 to 31.
  * @pre @p x != 0.
  */
 static inline unsigned virq_fls32(uint32_t x)
@@ -100,6 +104,8 @@ static inline unsigned virq_fls32(uint32_t x)
 
 /**
  * @brief Index of the least significant set bit of a non-zero 64-bit word.
+ * @param x The word; must not be 0 (the result is undefined for 0).
+ * @return The bit index, 0 to 63.
  * @pre @p x != 0.
  */
 static inline unsigned virq_ffs64(uint64_t x)
@@ -107,43 +113,74 @@ static inline unsigned virq_ffs64(uint64_t x)
 	return (unsigned)__builtin_ctzll(x);
 }
 
-/** @brief Number of set bits in a 64-bit word. */
+/**
+ * @brief Number of set bits in a 64-bit word.
+ * @param x Any value, 0 included.
+ * @return 0 to 64.
+ */
 static inline unsigned virq_popcount64(uint64_t x)
 {
 	return (unsigned)__builtin_popcountll(x);
 }
 
-/** @brief Sequentially consistent 64-bit load. */
+/**
+ * @brief Sequentially consistent 64-bit load.
+ * @param p The word, naturally (8-byte) aligned; not NULL.
+ * @return Its value.
+ */
 static inline uint64_t virq_atomic_load64(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Relaxed 64-bit load (a plain, untorn read). */
+/**
+ * @brief Relaxed 64-bit load (a plain, untorn read).
+ * @param p The word, naturally (8-byte) aligned; not NULL.
+ * @return Its value; no ordering with other memory accesses.
+ */
 static inline uint64_t virq_atomic_load64_relaxed(const uint64_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-/** @brief Sequentially consistent 64-bit store. */
+/**
+ * @brief Sequentially consistent 64-bit store.
+ * @param p The word, naturally (8-byte) aligned; not NULL.
+ * @param v The value stored.
+ */
 static inline void virq_atomic_store64(uint64_t *p, uint64_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Atomic OR, returns the old value (a LOCK OR / LOCK BTS on x86). */
+/**
+ * @brief Atomic OR, returns the old value (a LOCK OR / LOCK BTS on x86).
+ * @param p The word, naturally (8-byte) aligned; not NULL.
+ * @param v The bits to set.
+ * @return *p before the OR.
+ */
 static inline uint64_t virq_atomic_fetch_or64(uint64_t *p, uint64_t v)
 {
 	return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Atomic AND, returns the old value. */
+/**
+ * @brief Atomic AND, returns the old value.
+ * @param p The word, naturally (8-byte) aligned; not NULL.
+ * @param v The mask: bits clear in @p v are cleared in *p.
+ * @return *p before the AND.
+ */
 static inline uint64_t virq_atomic_fetch_and64(uint64_t *p, uint64_t v)
 {
 	return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Atomic exchange, returns the old value (XCHG on x86). */
+/**
+ * @brief Atomic exchange, returns the old value (XCHG on x86).
+ * @param p The word, naturally (8-byte) aligned; not NULL.
+ * @param v The value stored.
+ * @return *p before the exchange.
+ */
 static inline uint64_t virq_atomic_xchg64(uint64_t *p, uint64_t v)
 {
 	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
@@ -151,6 +188,10 @@ static inline uint64_t virq_atomic_xchg64(uint64_t *p, uint64_t v)
 
 /**
  * @brief Atomic compare-and-exchange.
+ * @param p        The word, naturally (8-byte) aligned; not NULL.
+ * @param expected In: the value *p must hold; out, on failure: the value it
+ *                 held. Not NULL.
+ * @param desired  The value stored on success.
  * @return true when *p held *expected and now holds @p desired; otherwise
  *         *expected receives the current value.
  */
@@ -173,6 +214,11 @@ static inline bool virq_atomic_cmpxchg64(uint64_t *p, uint64_t *expected, uint64
 /**
  * @brief Atomically sets bit @p bit (0-63) of *p; returns its old value.
  *
+ * @param p   The word, naturally (8-byte) aligned; not NULL.
+ * @param bit Bit index, 0 to 63 (a larger index is undefined: LOCK BTS
+ *            would address memory past the word).
+ * @return The bit's value before the call (true: it was already set).
+ *
  * One `LOCK BTS` on x86-64 with every compiler (some compilers turn the
  * generic fetch-or into a compare-exchange loop); the generic builtin
  * elsewhere and under ThreadSanitizer, which must see the access.
@@ -194,31 +240,54 @@ static inline bool virq_atomic_test_and_set_bit64(uint64_t *p, unsigned bit)
 #endif
 }
 
-/** @brief Sequentially consistent 32-bit load. */
+/**
+ * @brief Sequentially consistent 32-bit load.
+ * @param p The word, naturally (4-byte) aligned; not NULL.
+ * @return Its value.
+ */
 static inline uint32_t virq_atomic_load32(const uint32_t *p)
 {
 	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Sequentially consistent 32-bit store. */
+/**
+ * @brief Sequentially consistent 32-bit store.
+ * @param p The word, naturally (4-byte) aligned; not NULL.
+ * @param v The value stored.
+ */
 static inline void virq_atomic_store32(uint32_t *p, uint32_t v)
 {
 	__atomic_store_n(p, v, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Atomic 32-bit OR, returns the old value. */
+/**
+ * @brief Atomic 32-bit OR, returns the old value.
+ * @param p The word, naturally (4-byte) aligned; not NULL.
+ * @param v The bits to set.
+ * @return *p before the OR.
+ */
 static inline uint32_t virq_atomic_fetch_or32(uint32_t *p, uint32_t v)
 {
 	return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Atomic 32-bit AND, returns the old value. */
+/**
+ * @brief Atomic 32-bit AND, returns the old value.
+ * @param p The word, naturally (4-byte) aligned; not NULL.
+ * @param v The mask: bits clear in @p v are cleared in *p.
+ * @return *p before the AND.
+ */
 static inline uint32_t virq_atomic_fetch_and32(uint32_t *p, uint32_t v)
 {
 	return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
 }
 
-/** @brief Atomic 32-bit exchange, returns the old value. */
+/**
+ * @brief Atomic 32-bit exchange, returns the old value.
+ * @param p The word, naturally (4-byte) aligned; not NULL.
+ * @param v The value stored.
+ * @return *p before the exchange.
+ */
 static inline uint32_t virq_atomic_xchg32(uint32_t *p, uint32_t v)
 {
 	return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);

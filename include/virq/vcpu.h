@@ -9,7 +9,8 @@
  * the backend only encodes it (KVM_INTERRUPT, the VMCS VM-entry
  * interruption-information field, ...).
  *
- * The order is the architecture's (SDM 6.9, Table 6-2):
+ * The order is the architecture's (SDM Vol. 3A, "Priority Among Concurrent
+ * Exceptions and Interrupts"):
  * INIT (and a start-up IPI) first, then SMI, then NMI, then a maskable
  * external interrupt. Of the external interrupts, the 8259's ExtINT (through
  * LINT0 or an ExtINT message) comes before the LAPIC's fixed vectors, as the
@@ -303,8 +304,9 @@ VIRQ_API int virq_vcpu_init(struct virq_vcpu *vcpu, struct virq_lapic *lapic, st
  * triple fault (alone); else the held exception, or else the event handed
  * back by virq_vcpu_reinject(), as ::VIRQ_VCPU_EVENT (nothing new is
  * injected with it; what waits asks for its window or
- * ::VIRQ_VCPU_IMMEDIATE_EXIT); else an SMI; else an NMI if the window allows it (an NMI also closes the
- * interrupt window for this entry); else an external interrupt if
+ * ::VIRQ_VCPU_IMMEDIATE_EXIT); else an SMI; else an NMI if the window
+ * allows it (an NMI also closes the interrupt window for this entry); else
+ * an external interrupt if
  * `w->intr`, acknowledged here: the 8259's vector while its INT output is
  * asserted and LINT0 (or a message) asked for ExtINT, otherwise the LAPIC's
  * highest deliverable vector. Whatever waits and cannot go now sets a
@@ -327,13 +329,19 @@ VIRQ_API uint32_t virq_vcpu_decide(struct virq_vcpu *vcpu, const struct virq_vcp
  * @p intr_enabled (RFLAGS.IF = 1). A vCPU waiting for a start-up IPI wakes
  * only for INIT or SIPI.
  *
+ * @param vcpu         The policy state (initialised; not NULL).
+ * @param intr_enabled The guest's RFLAGS.IF at the HLT.
+ * @return true when HLT ends now.
  * @note Owner thread. Does not consume anything.
  */
 VIRQ_API bool virq_vcpu_wakes(struct virq_vcpu *vcpu, bool intr_enabled);
 
-/** @brief Forgets held NMIs and ExtINT requests, NMI blocking, the exception
- *         and any re-injection (a vCPU reset by the embedder). Keeps the
- *         options and the stats. */
+/**
+ * @brief Forgets held NMIs and ExtINT requests, NMI blocking, the exception
+ *        and any re-injection (a vCPU reset by the embedder). Keeps the
+ *        options and the stats.
+ * @param vcpu The policy state; NULL does nothing.
+ */
 VIRQ_API void virq_vcpu_reset(struct virq_vcpu *vcpu);
 
 /**
@@ -342,6 +350,9 @@ VIRQ_API void virq_vcpu_reset(struct virq_vcpu *vcpu);
  * Clearing ::VIRQ_VCPU_OPT_NMI_BLOCKING also clears the NMI blocking the
  * policy tracked.
  *
+ * @param vcpu    The policy state (NULL: -::VIRQ_EINVAL).
+ * @param options 0 or an OR of ::VIRQ_VCPU_OPT_NMI_BLOCKING and
+ *                ::VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY.
  * @return 0, or -::VIRQ_EINVAL for an unknown bit.
  * @note Owner thread.
  */
@@ -379,13 +390,29 @@ VIRQ_API int virq_vcpu_set_options(struct virq_vcpu *vcpu, uint32_t options);
 VIRQ_API int virq_vcpu_queue_exception(struct virq_vcpu *vcpu, uint8_t vector, bool has_error,
 				       uint32_t error_code);
 
-/** @brief Queues \#GP(@p ec) (vector 13). @return As virq_vcpu_queue_exception(). */
+/**
+ * @brief Queues \#GP(@p ec) (vector 13).
+ * @param vcpu The policy state (NULL: -::VIRQ_EINVAL).
+ * @param ec   The error code: a segment selector index or 0; bits 31:16
+ *             must be zero.
+ * @return As virq_vcpu_queue_exception().
+ */
 VIRQ_API int virq_vcpu_inject_gp(struct virq_vcpu *vcpu, uint32_t ec);
 
-/** @brief Queues \#SS(@p ec) (vector 12). @return As virq_vcpu_queue_exception(). */
+/**
+ * @brief Queues \#SS(@p ec) (vector 12).
+ * @param vcpu The policy state (NULL: -::VIRQ_EINVAL).
+ * @param ec   The error code: a segment selector index or 0; bits 31:16
+ *             must be zero.
+ * @return As virq_vcpu_queue_exception().
+ */
 VIRQ_API int virq_vcpu_inject_ss(struct virq_vcpu *vcpu, uint32_t ec);
 
-/** @brief Queues \#UD (vector 6). @return As virq_vcpu_queue_exception(). */
+/**
+ * @brief Queues \#UD (vector 6).
+ * @param vcpu The policy state (NULL: -::VIRQ_EINVAL).
+ * @return As virq_vcpu_queue_exception().
+ */
 VIRQ_API int virq_vcpu_inject_ud(struct virq_vcpu *vcpu);
 
 /**
@@ -395,6 +422,10 @@ VIRQ_API int virq_vcpu_inject_ud(struct virq_vcpu *vcpu);
  * the backend writes CR2 then, not now (a \#PF merged into \#DF never
  * writes CR2, as KVM defers the payload).
  *
+ * @param vcpu The policy state (NULL: -::VIRQ_EINVAL).
+ * @param cr2  The faulting linear address, written to CR2 at injection.
+ * @param ec   The page-fault error code (P, W/R, U/S, RSVD, I/D, PK, SS,
+ *             SGX bits); bits 31:16 must be zero.
  * @return As virq_vcpu_queue_exception().
  */
 VIRQ_API int virq_vcpu_inject_pf(struct virq_vcpu *vcpu, uint64_t cr2, uint32_t ec);
@@ -421,6 +452,9 @@ VIRQ_API int virq_vcpu_inject_pf(struct virq_vcpu *vcpu, uint64_t cr2, uint32_t 
  * payload only with a type-3 \#PF (the CR2 value to write again, or 0 to
  * leave CR2).
  *
+ * @param vcpu The policy state.
+ * @param ev   The interrupted event, as the exit reported it (type, vector,
+ *             error code, instruction length, payload); copied.
  * @return 0; -::VIRQ_EINVAL for NULL or an event that breaks the rules;
  *         -::VIRQ_ESTATEMODE when an exception is already held, or an
  *         external interrupt, NMI or software interrupt already waits for
@@ -437,11 +471,18 @@ VIRQ_API int virq_vcpu_reinject(struct virq_vcpu *vcpu, const struct virq_vcpu_e
  * Only with ::VIRQ_VCPU_OPT_NMI_BLOCKING; without it the call does
  * nothing.
  *
+ * @param vcpu The policy state (initialised; not NULL).
  * @note Owner thread.
  */
 VIRQ_API void virq_vcpu_nmi_unblocked(struct virq_vcpu *vcpu);
 
-/** @brief Whether the policy blocks NMIs now (::VIRQ_VCPU_OPT_NMI_BLOCKING). @note Owner thread. */
+/**
+ * @brief Whether the policy blocks NMIs now (::VIRQ_VCPU_OPT_NMI_BLOCKING).
+ * @param vcpu The policy state; NULL gives false.
+ * @return true from the injection of an NMI to virq_vcpu_nmi_unblocked();
+ *         always false without ::VIRQ_VCPU_OPT_NMI_BLOCKING.
+ * @note Owner thread.
+ */
 VIRQ_API bool virq_vcpu_nmi_blocked(const struct virq_vcpu *vcpu);
 
 /** @brief Version of ::virq_vcpu_state this library writes and reads. */
@@ -481,6 +522,9 @@ struct virq_vcpu_state {
  * @brief Exports what the policy holds. Events the LAPIC has not handed
  *        over yet are not taken: they stay in the LAPIC's own state
  *        (virq_lapic_save()), so saving both never counts one twice.
+ * @param vcpu The policy state.
+ * @param out  Receives the state, version ::VIRQ_VCPU_STATE_VERSION, unused
+ *             fields zero.
  * @return 0, or -::VIRQ_EINVAL for a NULL argument.
  * @note Owner thread.
  */
@@ -491,11 +535,15 @@ VIRQ_API int virq_vcpu_save(struct virq_vcpu *vcpu, struct virq_vcpu_state *out)
  *
  * Every field is checked before anything changes: version and size,
  * reserved flag and held bits, NMI count, SIPI vector only with a held
- * SIPI, no held event or NMI for a policy without a LAPIC, NMI blocking only with ::VIRQ_VCPU_OPT_NMI_BLOCKING set (set the
- * options first), each event by the rules of virq_vcpu_reinject() and
- * its slot's types, unused events all zero. The stats and
- * options are kept.
+ * SIPI, no held event or NMI for a policy without a LAPIC, NMI blocking
+ * only with ::VIRQ_VCPU_OPT_NMI_BLOCKING set (set the options first), each
+ * event by the rules of virq_vcpu_reinject() and its slot's types, unused
+ * events all zero. The stats and options are kept.
  *
+ * @param vcpu The policy state, initialised (with its LAPIC and VM) and
+ *             with its options set.
+ * @param st   The state, version ::VIRQ_VCPU_STATE_VERSION; read during
+ *             the call only.
  * @return 0; -::VIRQ_EVERSION for an unknown version or size;
  *         -::VIRQ_ESTATE for a damaged state; -::VIRQ_EINVAL for a NULL
  *         argument. A refused state leaves the policy untouched.
@@ -503,7 +551,13 @@ VIRQ_API int virq_vcpu_save(struct virq_vcpu *vcpu, struct virq_vcpu_state *out)
  */
 VIRQ_API int virq_vcpu_restore(struct virq_vcpu *vcpu, const struct virq_vcpu_state *st);
 
-/** @brief Injection counts since init. @note Owner thread. */
+/**
+ * @brief Injection counts since init.
+ * @param vcpu The policy state (initialised; not NULL).
+ * @return The counters, owned by @p vcpu (valid as long as it is); they
+ *         survive virq_vcpu_reset() and restore.
+ * @note Owner thread.
+ */
 VIRQ_API const struct virq_vcpu_stats *virq_vcpu_get_stats(const struct virq_vcpu *vcpu);
 
 #ifdef __cplusplus

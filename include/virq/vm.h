@@ -296,6 +296,10 @@ VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
 
 /**
  * @brief Sets vCPU @p index's LAPIC (hotplug; NULL removes) and updates the map.
+ * @param vm    The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param index The vCPU, below virq_vm_config::nr_vcpus.
+ * @param lapic Its LAPIC, kept by pointer (must stay valid while set), or
+ *              NULL to remove it.
  * @return 0, or -::VIRQ_EINVAL for an index out of range.
  * @note Takes the lock. Reads the new LAPIC's ID and mode: call it before
  *       that vCPU runs (or from its owner thread). Deliveries on other
@@ -306,6 +310,8 @@ VIRQ_API int virq_vm_set_vcpu(struct virq_vm *vm, uint32_t index, struct virq_la
 /**
  * @brief Re-reads vCPU @p index's APIC ID, LDR, DFR and mode into the maps.
  *        Call from the LAPIC's `dest_changed` hook.
+ * @param vm    The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param index The vCPU, below virq_vm_config::nr_vcpus.
  * @return 0, or -::VIRQ_EINVAL.
  * @note Owner thread of that LAPIC; takes the lock.
  */
@@ -319,6 +325,8 @@ VIRQ_API int virq_vm_update_vcpu(struct virq_vm *vm, uint32_t index);
  * picks one matched, software-enabled LAPIC with the lowest PPR; ties are
  * broken round-robin (or by vector hash with lowest_vector_hashing).
  *
+ * @param vm  The VM (initialised; NULL gives 0).
+ * @param msg The decoded message; NULL gives 0. Read during the call only.
  * @return How many LAPICs accepted it (0: lost; `ops->lost` is called).
  * @note Any thread, lock-free.
  */
@@ -327,6 +335,12 @@ VIRQ_API unsigned virq_vm_deliver(struct virq_vm *vm, const struct virq_apic_msg
 /**
  * @brief An MSI write from a device (or an I/O APIC) with requester ID @p sid:
  *        decoded (through interrupt remapping when enabled) and delivered.
+ * @param vm   The VM (initialised; NULL gives 0).
+ * @param addr The MSI address (compatibility 0xFEExxxxx, or remappable
+ *             format with interrupt remapping enabled).
+ * @param data The MSI data.
+ * @param sid  Requester ID of the writer, for the remapping table's source
+ *             validation.
  * @return LAPICs that accepted (a posted interrupt counts 1).
  * @note Any thread, lock-free.
  */
@@ -338,6 +352,10 @@ VIRQ_API unsigned virq_vm_send_msi(struct virq_vm *vm, uint64_t addr, uint32_t d
  * The shorthands "self" and "all excluding self" identify the sender by
  * msg->src and msg->x2apic (its APIC ID and mode): with duplicate APIC IDs
  * every enabled LAPIC with the sender's ID and mode counts as the sender.
+ * @param vm  The VM (initialised; NULL gives 0).
+ * @param msg The ICR message the LAPIC built, with msg->src and msg->x2apic
+ *            naming the sender; NULL gives 0.
+ * @return How many LAPICs accepted it (0: lost; `ops->lost` is called).
  * @note Any thread.
  */
 VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_msg *msg);
@@ -369,8 +387,12 @@ VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_ms
  */
 VIRQ_API uint64_t virq_vm_scan_count(const struct virq_vm *vm);
 
-/** @brief For a LAPIC's `eoi_level` hook: EOI broadcast to every I/O APIC.
- *  @note Takes the lock. */
+/**
+ * @brief For a LAPIC's `eoi_level` hook: EOI broadcast to every I/O APIC.
+ * @param vm     The VM (NULL does nothing).
+ * @param vector The vector whose level EOI the LAPIC broadcast, 0-255.
+ * @note Takes the lock.
+ */
 VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector);
 
 /**
@@ -381,6 +403,14 @@ VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector);
  * to ops->storm. GSIs of that range that have no I/O APIC route yet get
  * (this I/O APIC, gsi - gsi_base); the default PC layout of I/O APIC 0
  * (virq_vm_init()) is kept. Lines already high are presented to the pins.
+ * @param vm       The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param ioapic   Caller storage for the I/O APIC; initialised here with the
+ *                 VM's own ops, and kept by pointer: it must outlive @p vm.
+ * @param cfg      Its configuration (pin count, ID, version); copied.
+ * @param gsi_base First GSI of its pins; gsi_base + pins must not exceed the
+ *                 GSI table.
+ * @param sid      Requester ID (bus:device.function) of its MSIs, as
+ *                 interrupt remapping sees it.
  * @return Its index, or -::VIRQ_EVERSION (cfg->size outside
  *         ::VIRQ_IOAPIC_CONFIG_SIZE_MIN to the library's sizeof) /
  *         -::VIRQ_EINVAL (NULL argument, bad config, GSI range overflow) /
@@ -395,6 +425,11 @@ VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapi
 /**
  * @brief Attaches (and initialises) the 8259 pair, whose INT drives LINT0 of
  *        vCPU @p bsp (when present) and pin 0 of I/O APIC 0 (when attached).
+ * @param vm  The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param pic Caller storage for the 8259 pair; initialised here, kept by
+ *            pointer (must outlive @p vm).
+ * @param bsp Index of the vCPU whose LINT0 the INT output drives, below
+ *            virq_vm_config::nr_vcpus.
  * @return 0, or -::VIRQ_EINVAL (NULL argument, @p bsp out of range, a PIC
  *         already attached).
  * @note Takes the lock.
@@ -404,6 +439,10 @@ VIRQ_API int virq_vm_attach_pic(struct virq_vm *vm, struct virq_pic *pic, uint32
 /**
  * @brief Source @p source (0-31) drives GSI @p gsi; the line is the OR of
  *        its sources.
+ * @param vm     The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param gsi    The GSI, below virq_vm_config::nr_gsis.
+ * @param source The device source, 0-31: each owns one bit of the line.
+ * @param op     ::VIRQ_IRQ_LOW, ::VIRQ_IRQ_HIGH or a pulse.
  * @return 0, or -::VIRQ_EINVAL for a GSI, source or op out of range.
  * @note Any thread; takes the lock.
  */
@@ -415,6 +454,11 @@ VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source,
  *
  * While the line is high, the old I/O APIC pin and PIC input are lowered
  * and the new ones raised (an MSI route does not fire on a route change).
+ * @param vm    The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param gsi   The GSI, below virq_vm_config::nr_gsis.
+ * @param route The new route (an I/O APIC pin, an 8259 input, an MSI, any
+ *              combination, ::VIRQ_VM_NO_ROUTE where unused); copied.
+ *              Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a GSI out of range, an ioapic index
  *         ::VIRQ_VM_MAX_IOAPICS or above (other than ::VIRQ_VM_NO_ROUTE), a
  *         pin ::VIRQ_IOAPIC_MAX_PINS or above, a pic_irq above 15 (other
@@ -426,6 +470,11 @@ VIRQ_API int virq_vm_set_gsi_route(struct virq_vm *vm, uint32_t gsi,
 
 /**
  * @brief MMIO read in an attached I/O APIC's window.
+ * @param vm     The VM (initialised).
+ * @param ioapic The I/O APIC's index, as virq_vm_attach_ioapic() returned it.
+ * @param offset Byte offset in its MMIO window.
+ * @param size   1, 2, 4 or 8.
+ * @param val    Receives the value. Not NULL.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p vm, an @p ioapic index not
  *         attached, or what virq_ioapic_mmio_read() refuses.
  */
@@ -433,41 +482,72 @@ VIRQ_API int virq_vm_ioapic_read(struct virq_vm *vm, unsigned ioapic, uint32_t o
 				 unsigned size, uint64_t *val);
 /**
  * @brief MMIO write in an attached I/O APIC's window.
+ * @param vm     The VM (initialised).
+ * @param ioapic The I/O APIC's index, as virq_vm_attach_ioapic() returned it.
+ * @param offset Byte offset in its MMIO window.
+ * @param size   1, 2, 4 or 8.
+ * @param val    The value written.
  * @return 0, or -::VIRQ_EINVAL for a NULL @p vm, an @p ioapic index not
  *         attached, or what virq_ioapic_mmio_write() refuses.
  */
 VIRQ_API int virq_vm_ioapic_write(struct virq_vm *vm, unsigned ioapic, uint32_t offset,
 				  unsigned size, uint64_t val);
-/** @brief Ends storm throttling of a pin (after ops->storm). @return 0 or -::VIRQ_EINVAL. */
+/**
+ * @brief Ends storm throttling of a pin (after ops->storm).
+ * @param vm     The VM (initialised).
+ * @param ioapic The I/O APIC's index, as virq_vm_attach_ioapic() returned it.
+ * @param pin    The pin ops->storm named.
+ * @return 0 or -::VIRQ_EINVAL.
+ */
 VIRQ_API int virq_vm_ioapic_service(struct virq_vm *vm, unsigned ioapic, unsigned pin);
 
 /**
  * @brief Port read of the PIC pair or ELCR.
+ * @param vm   The VM (initialised).
+ * @param port 0x20/0x21, 0xA0/0xA1 or 0x4D0/0x4D1.
+ * @param val  Receives the byte. Not NULL.
  * @return 0; -::VIRQ_ENOENT when no PIC is attached or @p port is not a
  *         PIC or ELCR port; -::VIRQ_EINVAL for a NULL @p vm or @p val.
  */
 VIRQ_API int virq_vm_pic_read(struct virq_vm *vm, uint16_t port, uint8_t *val);
 /**
  * @brief Port write of the PIC pair or ELCR.
+ * @param vm   The VM (initialised).
+ * @param port 0x20/0x21, 0xA0/0xA1 or 0x4D0/0x4D1.
+ * @param val  The byte written.
  * @return 0; -::VIRQ_ENOENT when no PIC is attached or @p port is not a
  *         PIC or ELCR port; -::VIRQ_EINVAL for a NULL @p vm.
  */
 VIRQ_API int virq_vm_pic_write(struct virq_vm *vm, uint16_t port, uint8_t val);
-/** @brief INTA cycle on the PIC (a vCPU takes an ExtINT).
- *  @return The vector; 0xFF (an open bus) when no PIC is attached. */
+/**
+ * @brief INTA cycle on the PIC (a vCPU takes an ExtINT).
+ * @param vm The VM (NULL gives 0xFF).
+ * @return The vector; 0xFF (an open bus) when no PIC is attached.
+ */
 VIRQ_API uint8_t virq_vm_pic_intack(struct virq_vm *vm);
-/** @brief INTA cycle on the PIC only while its INT output is asserted, in
- *         one locked step (INT may drop before a vCPU gets to it).
- *  @return The vector (0-255), or -1 when INT is low, no PIC is attached
- *          or @p vm is NULL: a result, not a ::virq_err (see error.h). */
+/**
+ * @brief INTA cycle on the PIC only while its INT output is asserted, in
+ *        one locked step (INT may drop before a vCPU gets to it).
+ * @param vm The VM (NULL gives -1).
+ * @return The vector (0-255), or -1 when INT is low, no PIC is attached or
+ *         @p vm is NULL: a result, not a ::virq_err (see error.h).
+ */
 VIRQ_API int virq_vm_pic_take(struct virq_vm *vm);
-/** @brief Whether the PIC's INT output is asserted now (false without a PIC).
- *  @note Any thread (takes ops->lock). */
+/**
+ * @brief Whether the PIC's INT output is asserted now (false without a PIC).
+ * @param vm The VM (NULL gives false).
+ * @return true while INT is high.
+ * @note Any thread (takes ops->lock).
+ */
 VIRQ_API bool virq_vm_pic_asserted(struct virq_vm *vm);
 
 /**
  * @brief Turns interrupt remapping on or off (the guest programmed the
  *        IOMMU's global command register) with a new table geometry.
+ * @param vm      The VM (initialised; NULL: -::VIRQ_EINVAL).
+ * @param enabled true to translate every MSI through the remapping table.
+ * @param ir      The table geometry and features; copied. May be NULL only
+ *                when @p enabled is false.
  * @return 0; -::VIRQ_EVERSION for @p enabled with an ir->size outside
  *         ::VIRQ_IR_CONFIG_SIZE_MIN to the library's sizeof; -::VIRQ_EINVAL
  *         for @p enabled without ops->read_irte, with a non-zero reserved

@@ -263,7 +263,12 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 				struct virq_lapic *lapic, const struct virq_vmx_ops *ops, void *ctx,
 				const struct virq_vmx_config *cfg);
 
-/** @brief The VIRQ_VMX_MISSING_* controls the last virq_vmx_vcpu_init() lacked. */
+/**
+ * @brief The VIRQ_VMX_MISSING_* controls the last virq_vmx_vcpu_init() lacked.
+ * @param vx The vCPU's glue state (NULL gives 0).
+ * @return An OR of VIRQ_VMX_MISSING_* bits, 0 when nothing the configured
+ *         level wants is missing.
+ */
 VIRQ_API uint32_t virq_vmx_missing(const struct virq_vmx_vcpu *vx);
 
 /** @name virq_vmx_prepare_entry() flags (virq_vmx_entry::flags)
@@ -309,6 +314,10 @@ struct virq_vmx_entry {
  * bits of the primary controls exactly while something waits for them.
  * Call once per entry: the vector it writes is acknowledged already.
  *
+ * @param vx  The vCPU's glue state (initialised with virq_vmx_vcpu_init();
+ *            not NULL), its VMCS current on this CPU.
+ * @param out Receives what the embedder still does before entry (a SIPI, a
+ *            CR2 write, ...) and the decision; written in full. Not NULL.
  * @return out->flags (0: enter, nothing else to do).
  * @note Owner thread, VMCS current.
  */
@@ -356,6 +365,10 @@ struct virq_vmx_exit {
  * "NMI unblocking due to IRET" bit re-sets blocking by NMI (the IRET runs
  * again).
  *
+ * @param vx  The vCPU's glue state (initialised; not NULL), its VMCS current
+ *            on this CPU.
+ * @param out Receives the exit's details (reason, host vector, APIC access
+ *            offset, qualification); written in full. Not NULL.
  * @return A ::virq_vmx_exit_action.
  * @note Owner thread, VMCS current.
  */
@@ -376,7 +389,12 @@ VIRQ_API enum virq_vmx_exit_action virq_vmx_handle_exit(struct virq_vmx_vcpu *vx
 VIRQ_API int virq_vmx_apic_access(struct virq_vmx_vcpu *vx, uint32_t offset, bool is_write,
 				  unsigned size, uint64_t *value);
 
-/** @brief Counters since init. @note Owner thread. */
+/**
+ * @brief Counters since init.
+ * @param vx The vCPU's glue state (initialised; not NULL).
+ * @return The counters, owned by @p vx and valid as long as it is.
+ * @note Owner thread.
+ */
 VIRQ_API const struct virq_vmx_stats *virq_vmx_get_stats(const struct virq_vmx_vcpu *vx);
 
 /** @brief What an entry check needs to know of the CPU and the guest. */

@@ -69,7 +69,9 @@ static void expect_power_up(struct lapic_fixture *fx, uint32_t id_reg, uint32_t 
 	uint64_t v;
 
 	assert_int_equal(virq_lapic_get_mode(&fx->apic), VIRQ_LAPIC_MODE_XAPIC);
-	/* The page itself: the architectural layout (DESIGN, "register page"). */
+	/* The page itself: the registers at their xAPIC offsets (SDM Vol. 3A,
+	 * "Local APIC Register Address Map"), the layout of the virtual-APIC
+	 * page (SDM Vol. 3C, "Virtual-APIC Page"). */
 	for (uint32_t off = 0; off < VIRQ_LAPIC_PAGE_SIZE; off += 4) {
 		uint32_t want = (off & 0xFU) ? 0 : power_up_word(off, id_reg, version, cmci);
 

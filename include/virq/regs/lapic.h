@@ -12,7 +12,7 @@
 
 #include <virq/platform.h>
 
-/** @name Register page offsets (SDM 10.4.1 Table 10-1)
+/** @name Register page offsets (SDM "Local APIC Register Address Map")
  * @{ */
 #define VIRQ_LAPIC_REG_ID 0x020U          /**< Local APIC ID. */
 #define VIRQ_LAPIC_REG_VERSION 0x030U     /**< Version. */
@@ -51,7 +51,8 @@
 #define VIRQ_X2APIC_MSR_LAST 0xBFFU       /**< Last MSR reserved for the x2APIC. */
 /** @} */
 
-/** @name IA32_APIC_BASE fields (SDM 10.4.4, 10.12.1.1)
+/** @name IA32_APIC_BASE fields (SDM "Local APIC Status and Location")
+ * EXTD: SDM "Detecting and Enabling x2APIC Mode".
  * @{ */
 #define VIRQ_APIC_BASE_BSP (1ULL << 8)            /**< Bootstrap processor (read-only). */
 #define VIRQ_APIC_BASE_EXTD (1ULL << 10)          /**< x2APIC mode enable. */
@@ -59,7 +60,7 @@
 #define VIRQ_APIC_BASE_ADDR_DEFAULT 0xFEE00000ULL /**< Default xAPIC page. */
 /** @} */
 
-/** @name SVR fields (SDM 10.9)
+/** @name SVR fields (SDM "Spurious Interrupt")
  * @{ */
 #define VIRQ_LAPIC_SVR_VECTOR_MASK 0x0FFU      /**< Spurious vector. */
 #define VIRQ_LAPIC_SVR_ENABLE (1U << 8)        /**< APIC software enable. */
@@ -67,13 +68,13 @@
 #define VIRQ_LAPIC_SVR_EOI_SUPPRESS (1U << 12) /**< EOI-broadcast suppression. */
 /** @} */
 
-/** @name Version fields (SDM 10.4.8)
+/** @name Version fields (SDM "Local APIC Version Register")
  * @{ */
 #define VIRQ_LAPIC_VERSION_MAXLVT_SHIFT 16         /**< Max LVT entry. */
 #define VIRQ_LAPIC_VERSION_EOI_SUPPRESS (1U << 24) /**< Directed EOI supported. */
 /** @} */
 
-/** @name ESR bits (SDM 10.5.3)
+/** @name ESR bits (SDM "Error Handling")
  * @{ */
 #define VIRQ_LAPIC_ESR_REDIR_IPI (1U << 4)    /**< Redirectable (lowest-priority) IPI. */
 #define VIRQ_LAPIC_ESR_SEND_ILLEGAL (1U << 5) /**< Send illegal vector. */
@@ -81,7 +82,7 @@
 #define VIRQ_LAPIC_ESR_ILLEGAL_REG (1U << 7)  /**< Illegal register address. */
 /** @} */
 
-/** @name LVT fields (SDM 10.5.1)
+/** @name LVT fields (SDM "Local Vector Table")
  * @{ */
 #define VIRQ_LVT_VECTOR_MASK 0x000000FFU    /**< Vector. */
 #define VIRQ_LVT_DM_SHIFT 8                 /**< Delivery mode shift. */
@@ -99,7 +100,7 @@
 #define VIRQ_LVT_RESET 0x00010000U          /**< Reset value of every LVT. */
 /** @} */
 
-/** @name ICR fields (SDM 10.6.1)
+/** @name ICR fields (SDM "Interrupt Command Register (ICR)")
  * @{ */
 #define VIRQ_ICR_VECTOR_MASK 0x000000FFULL  /**< Vector. */
 #define VIRQ_ICR_DM_SHIFT 8                 /**< Delivery mode shift. */
@@ -119,26 +120,48 @@
 #define VIRQ_TDCR_MASK 0x0000000BU /**< Writable bits 0, 1, 3. */
 /** @} */
 
-/** @brief Register offset -> x2APIC MSR number. */
+/**
+ * @brief Register offset -> x2APIC MSR number.
+ * @param off An xAPIC register offset, 0x000 to 0x3F0, 16-byte aligned (the
+ *            low 4 bits are dropped).
+ * @return The MSR, 0x800 + @p off / 16 (e.g. 0x830 for the ICR at 0x300).
+ *         Not every result is an x2APIC register: the caller checks.
+ */
 static inline uint32_t virq_lapic_off_to_msr(uint32_t off)
 {
 	return VIRQ_X2APIC_MSR_BASE + (off >> 4);
 }
 
-/** @brief x2APIC MSR number -> register offset. */
+/**
+ * @brief x2APIC MSR number -> register offset.
+ * @param msr An MSR in the x2APIC range 0x800 to 0xBFF (outside it the
+ *            result is meaningless; the caller checks first).
+ * @return The xAPIC register offset, (@p msr - 0x800) * 16.
+ */
 static inline uint32_t virq_lapic_msr_to_off(uint32_t msr)
 {
 	return (msr - VIRQ_X2APIC_MSR_BASE) << 4;
 }
 
-/** @brief Divisor selected by a Divide Configuration value (SDM Figure 10-10). */
+/**
+ * @brief Divisor selected by a Divide Configuration value (SDM Vol. 3A,
+ *        "APIC Timer", Divide Configuration Register figure).
+ * @param tdcr The register value; bits 0, 1 and 3 count, others are ignored.
+ * @return 2, 4, 8, 16, 32, 64, 128 or 1 (value 1011b).
+ */
 static inline uint32_t virq_lapic_tdcr_divisor(uint32_t tdcr)
 {
 	uint32_t t = ((tdcr & 3U) | ((tdcr & 8U) >> 1)) + 1U;
 	return 1U << (t & 7U);
 }
 
-/** @brief x2APIC logical ID derived from an x2APIC ID (SDM 10.12.10.2). */
+/**
+ * @brief x2APIC logical ID derived from an x2APIC ID (SDM Vol. 3A,
+ *        "Logical Destination Mode in x2APIC Mode").
+ * @param x2apic_id The 32-bit x2APIC ID.
+ * @return The LDR: cluster ID (@p x2apic_id bits 31:4) in bits 31:16, and
+ *         bit (@p x2apic_id & 0xF) set in bits 15:0.
+ */
 static inline uint32_t virq_x2apic_ldr(uint32_t x2apic_id)
 {
 	return ((x2apic_id >> 4) << 16) | (1U << (x2apic_id & 0xFU));

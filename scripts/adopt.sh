@@ -391,7 +391,7 @@ ld -r obj/*.o -o '$k/virq.o'" || return 1
 import json, sys
 root = sys.argv[1] + "/lib/"
 for t in json.load(sys.stdin):
-    if t["name"] == "virq" and t["type"] == "static library":
+    if t["name"] == "virq-internal" and t["type"] == "static library":
         for ts in t["target_sources"]:
             for s in ts["sources"]:
                 print(s[len(root):-2].replace("/", "-") if s.startswith(root) else s)

@@ -77,8 +77,10 @@
  *
  * Candidates are the matched LAPICs that accept fixed interrupts (globally
  * and software enabled). The one whose PPR class (PPR[7:4]) is lowest wins;
- * ties go round-robin over the tied candidates (a VM-wide relaxed atomic
- * cursor, so repeated deliveries to the same tied set spread over it). With
+ * ties go round-robin over the tied candidates in vCPU index order (a
+ * VM-wide relaxed atomic cursor, so repeated deliveries to the same tied
+ * set spread over it; saved by virq_vm_save(), and the order does not
+ * depend on history, so a restored VM picks as the original would). With
  * virq_vm_config::lowest_vector_hashing the PPR is ignored and the
  * (vector mod n)-th of the n candidates, counted in vCPU table order, wins
  * (KVM's vector hashing). No focus-processor check (P4 and later do not do
@@ -557,6 +559,203 @@ VIRQ_API bool virq_vm_pic_asserted(struct virq_vm *vm);
  *       the old or the new configuration, never a mix.
  */
 VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_ir_config *ir);
+
+/**
+ * @name Whole-VM save and restore
+ *
+ * A VM's interrupt state is spread over several saved states: each LAPIC
+ * (virq_lapic_save()), each I/O APIC (virq_ioapic_save()), the PIC pair
+ * (virq_pic_save()), each vCPU policy (virq_vcpu_save(), the events it
+ * holds between two decisions) and the VM itself (virq_vm_save(), below):
+ * what belongs to no controller.
+ *
+ * ### What ::virq_vm_state holds, and what it does not
+ *
+ * - Every GSI: its route and the wired-OR of its sources (which source
+ *   holds the line high), in a caller-provided array of
+ *   ::virq_vm_gsi_state, one per GSI.
+ * - The interrupt-remapping configuration as virq_vm_set_ir() last set it
+ *   (or virq_vm_init() when it was never called).
+ * - The lowest-priority round-robin cursor, so that the next tie goes to
+ *   the same vCPU in the restored VM.
+ * - What the VM must have been built with for the state to fit: nr_vcpus,
+ *   nr_gsis, msi_flags, lowest_vector_hashing, x2apic_broadcast_quirk, the
+ *   attached I/O APICs (GSI base and requester ID each, in attach order)
+ *   and the PIC's BSP. Restore only compares these; it changes none.
+ *
+ * Not saved: the APIC-ID map and the xAPIC list (derived from the LAPICs:
+ * virq_vm_restore() rebuilds them from the restored LAPICs, so they can
+ * never disagree with them), and virq_vm_scan_count() (a statistic of
+ * this VM object, which restarts from 0; it does not change delivery).
+ *
+ * ### Why the GSIs are a separate array
+ *
+ * The number of GSIs is the embedder's (virq_vm_config::nr_gsis, any
+ * 32-bit count, caller storage like the GSI table itself). A fixed maximum
+ * would either cap that count or make every state as large as the largest
+ * VM (24 bytes per GSI); a flexible array member is not valid C++. So the
+ * fixed-layout header ::virq_vm_state records the count and the entry size
+ * (::virq_vm_state::gsi_size), and the entries go in an array the caller
+ * sizes to virq_vm_config::nr_gsis. Both are plain data without pointers:
+ * a byte copy of the header followed by the array is a complete snapshot.
+ *
+ * ### Snapshot recipe
+ *
+ * Save, with the VM quiescent (every vCPU out of guest mode and stopped,
+ * devices paused, so that nothing is delivered between two saves): each
+ * LAPIC, each attached I/O APIC, the PIC, the VM, each vCPU policy, in any
+ * order.
+ *
+ * Restore into a twin built exactly as the original was: the same
+ * ::virq_vm_config, the same LAPIC configurations in the same vCPU slots,
+ * the same virq_vm_attach_ioapic() calls in the same order, the same
+ * virq_vm_attach_pic() BSP, each policy initialised with the same options
+ * (virq_vcpu_set_options()). Nothing runs yet. Then, in this order:
+ *
+ * 1. **LAPICs** (virq_lapic_restore()): IRR, ISR, TMR, LVTs (with their
+ *    Remote IRR), the LINT input levels, pending events; armed timers are
+ *    re-armed through the `timer_arm` hook with their remaining time.
+ *    Each reports its ID and mode through `dest_changed`; step 4 rebuilds
+ *    the VM's map from the LAPICs anyway, so it is right even if that
+ *    hook was not wired yet.
+ * 2. **I/O APICs** (virq_ioapic_restore()): redirection entries with their
+ *    Remote IRR, and the pin levels. Nothing is sent.
+ * 3. **PIC** (virq_pic_restore()): if its INT output is asserted in the
+ *    state, the VM's wiring presents it to LINT0 of the BSP and pin 0 of
+ *    I/O APIC 0, which already hold that level from steps 1 and 2: no new
+ *    edge, so nothing is delivered twice.
+ * 4. **VM** (virq_vm_restore()): routes, source bits, remapping, the
+ *    round-robin cursor; the map is rebuilt from the LAPICs restored in
+ *    step 1 (hence after them). It drives no line and sends nothing: the
+ *    levels the sources imply are already in the I/O APIC and PIC states
+ *    (pin levels, IRR, Remote IRR), and presenting a level-triggered line
+ *    again would send its vector a second time, or an edge-triggered one
+ *    an edge that never happened. A line high in the original is high in
+ *    the twin, and a later virq_vm_set_irq() that lowers its last source
+ *    lowers the pin exactly as it would have in the original.
+ * 5. **vCPU policies** (virq_vcpu_restore()): held NMIs, SMI/INIT/SIPI/
+ *    ExtINT taken from the LAPIC, the queued exception, the event waiting
+ *    for re-injection. After their LAPICs, whose events they complement.
+ *
+ * Only then start the vCPU threads and the devices. Every restore
+ * validates its whole state before changing anything, so a refused one
+ * (-::VIRQ_EVERSION, -::VIRQ_ESTATE) leaves that object as it was; the
+ * embedder then discards the twin.
+ * @{
+ */
+
+/** @brief Version of ::virq_vm_state and ::virq_vm_gsi_state (bumped on any layout change). */
+#define VIRQ_VM_STATE_VERSION 1U
+
+/** @brief ::virq_vm_state::ir_flags: interrupt remapping is on. */
+#define VIRQ_VM_STATE_IR_ENABLED (1U << 0)
+/** @brief ::virq_vm_state::ir_flags: virq_ir_config::eime (only with IR_ENABLED). */
+#define VIRQ_VM_STATE_IR_EIME (1U << 1)
+/** @brief ::virq_vm_state::ir_flags: virq_ir_config::cfi (only with IR_ENABLED). */
+#define VIRQ_VM_STATE_IR_CFI (1U << 2)
+/** @brief ::virq_vm_state::ir_flags: virq_ir_config::posting (only with IR_ENABLED). */
+#define VIRQ_VM_STATE_IR_POSTING (1U << 3)
+
+/** @brief ::virq_vm_state::cfg_flags: virq_vm_config::lowest_vector_hashing. */
+#define VIRQ_VM_STATE_CFG_VECTOR_HASHING (1U << 0)
+/** @brief ::virq_vm_state::cfg_flags: virq_vm_config::x2apic_broadcast_quirk. */
+#define VIRQ_VM_STATE_CFG_X2APIC_BCAST_QUIRK (1U << 1)
+
+/** @brief Saved state of one GSI: ::virq_gsi_route with integer flags, and its sources. */
+struct virq_vm_gsi_state {
+	uint8_t ioapic;    /**< virq_gsi_route::ioapic. */
+	uint8_t pin;       /**< virq_gsi_route::pin. */
+	uint8_t pic_irq;   /**< virq_gsi_route::pic_irq (0-15, or 0xFF). */
+	uint8_t msi;       /**< virq_gsi_route::msi: 0 or 1. */
+	uint32_t msi_data; /**< virq_gsi_route::msi_data. */
+	uint64_t msi_addr; /**< virq_gsi_route::msi_addr. */
+	uint16_t msi_sid;  /**< virq_gsi_route::msi_sid. */
+	uint16_t reserved; /**< Zero. */
+	uint32_t sources;  /**< Bit s: source s holds the line high (virq_vm_set_irq()). */
+};
+
+/** @brief Saved wiring of one attached I/O APIC (compared on restore, never loaded). */
+struct virq_vm_ioapic_wiring {
+	uint32_t gsi_base; /**< First GSI (virq_vm_attach_ioapic()). */
+	uint16_t sid;      /**< Requester ID (virq_vm_attach_ioapic()). */
+	uint16_t reserved; /**< Zero. */
+};
+
+/**
+ * @brief Saved state of a ::virq_vm (its GSI entries go in a separate
+ *        array of ::virq_vm_gsi_state: see "Why the GSIs are a separate
+ *        array" above). Fixed layout, no pointers.
+ */
+struct virq_vm_state {
+	uint32_t version;          /**< ::VIRQ_VM_STATE_VERSION. */
+	uint32_t size;             /**< sizeof(struct virq_vm_state). */
+	uint32_t gsi_size;         /**< sizeof(struct virq_vm_gsi_state). */
+	uint32_t nr_gsis;          /**< Entries of the GSI array: virq_vm_config::nr_gsis. */
+	uint32_t nr_vcpus;         /**< virq_vm_config::nr_vcpus (must match). */
+	uint32_t msi_flags;        /**< virq_vm_config::msi_flags (must match). */
+	uint32_t cfg_flags;        /**< VIRQ_VM_STATE_CFG_* (must match the configuration). */
+	uint32_t ir_flags;         /**< VIRQ_VM_STATE_IR_*: the remapping configuration in force. */
+	uint32_t ir_table_entries; /**< With ::VIRQ_VM_STATE_IR_ENABLED: 1-65536; else 0. */
+	uint32_t lowest_rr;        /**< Lowest-priority round-robin cursor. */
+	uint32_t nr_ioapics;       /**< I/O APICs attached (must match). */
+	/** BSP given to virq_vm_attach_pic(), ::VIRQ_VM_NO_VCPU without a PIC (must match). */
+	uint32_t pic_bsp;
+	/** The attached I/O APICs, in attach order (must match); zero past nr_ioapics. */
+	struct virq_vm_ioapic_wiring ioapics[VIRQ_VM_MAX_IOAPICS];
+	uint32_t reserved[2]; /**< Zero. */
+};
+
+/**
+ * @brief Exports the VM's own state: the header into @p out and GSI n into
+ *        @p gsis[n].
+ *
+ * @param vm      The VM.
+ * @param out     Receives the header (every byte written, padding-free).
+ * @param gsis    Receives @p nr_gsis entries (may be NULL when 0).
+ * @param nr_gsis Entries of @p gsis: must be virq_vm_config::nr_gsis.
+ * @return 0, or -::VIRQ_EINVAL (nothing written) for a NULL @p vm or
+ *         @p out, a NULL @p gsis with @p nr_gsis above 0, or @p nr_gsis
+ *         not the VM's.
+ * @note Takes ops->lock (the GSI sources change under it). Save every part
+ *       of a VM while it is quiescent (see the recipe above), or the
+ *       states are not one snapshot.
+ */
+VIRQ_API int virq_vm_save(struct virq_vm *vm, struct virq_vm_state *out,
+			  struct virq_vm_gsi_state *gsis, uint32_t nr_gsis);
+
+/**
+ * @brief Imports a state saved by virq_vm_save(): step 4 of the recipe
+ *        above (after the LAPICs, I/O APICs and PIC, before the vCPU
+ *        policies).
+ *
+ * Everything is checked before anything changes: version, size and entry
+ * size; that the VM was built as the saved one (nr_vcpus, nr_gsis,
+ * msi_flags, cfg_flags, the attached I/O APICs' GSI bases and requester
+ * IDs, the PIC's BSP); reserved fields zero; each route as
+ * virq_vm_set_gsi_route() checks it, with msi 0 or 1; the remapping
+ * configuration as virq_vm_set_ir() checks it (ops->read_irte present,
+ * 1-65536 entries), with every IR field zero when remapping is off. Then,
+ * under ops->lock, the routes, sources, remapping configuration and
+ * cursor are loaded and the APIC-ID map is rebuilt from the vCPU table's
+ * LAPICs as they are now. No line is driven and no message is sent: the
+ * controllers' own states already hold the line levels.
+ *
+ * @param vm      The VM.
+ * @param st      The header.
+ * @param gsis    @p nr_gsis entries (may be NULL when 0).
+ * @param nr_gsis Entries of @p gsis: must equal @p st->nr_gsis.
+ * @return 0; -::VIRQ_EVERSION for an unknown version, size or entry size;
+ *         -::VIRQ_ESTATE for a damaged state or one that does not fit this
+ *         VM (a different configuration or wiring, remapping on without
+ *         ops->read_irte); -::VIRQ_EINVAL for a NULL @p vm or @p st, a
+ *         NULL @p gsis with @p nr_gsis above 0, or @p nr_gsis not
+ *         @p st->nr_gsis. A refused state changes nothing.
+ * @note Takes ops->lock. Before the vCPUs and devices run (the recipe).
+ */
+VIRQ_API int virq_vm_restore(struct virq_vm *vm, const struct virq_vm_state *st,
+			     const struct virq_vm_gsi_state *gsis, uint32_t nr_gsis);
+
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -255,7 +255,11 @@ static unsigned deliver_fixed(const struct virq_vm *vm, const struct vm_dests *d
 /*
  * Puts the candidates of a map lookup in vCPU index order, the order of a
  * scan (cluster bits, then the xAPIC list, come in another): with vector
- * hashing the winner is the (vector mod n)-th, whichever path found them.
+ * hashing the winner is the (vector mod n)-th, and with round-robin the
+ * (cursor mod ties)-th tie, whichever path found them. The xAPIC list's
+ * order is the history of mode changes, which a restored VM does not
+ * share (virq_vm_restore() rebuilds the list): in index order the saved
+ * cursor picks the same vCPU in the twin as in the original.
  * Insertion sort of at most VM_LIST_MAX entries.
  */
 static void dests_sort(struct vm_dests *d)
@@ -288,7 +292,7 @@ static unsigned deliver_lowest(struct virq_vm *vm, struct vm_dests *d,
 	uint32_t cands = 0, ties = 0, min = 0x10U, want, seen = 0;
 	bool hashing = vm->cfg.lowest_vector_hashing;
 
-	if (hashing && !d->scan)
+	if (!d->scan)
 		dests_sort(d);
 
 	for (uint32_t k = 0; k < n; k++) {

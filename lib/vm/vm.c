@@ -8,8 +8,7 @@
 
 #define VM_MSI_FLAGS_KNOWN (VIRQ_MSI_EXT_DEST | VIRQ_MSI_ADDR_HI_DEST)
 
-static bool vm_ir_config_ok(const struct virq_vm_ops *ops, bool enabled,
-			    const struct virq_ir_config *ir)
+bool vm_ir_config_ok(const struct virq_vm_ops *ops, bool enabled, const struct virq_ir_config *ir)
 {
 	if (!enabled)
 		return true;
@@ -171,6 +170,34 @@ void vm_map_update(struct virq_vm *vm, uint32_t index)
 		vm_map_remove(vm, index, old);
 	if (key & VM_KEY_VALID)
 		vm_map_insert(vm, index, key);
+	vm_seq_end(vm);
+}
+
+/*
+ * Rebuilds the map, the keys and the xAPIC list from scratch from the LAPICs
+ * in the vCPU table (restore: the LAPICs were restored without telling the
+ * VM). One write section; the xAPIC list ends up in a canonical order (vCPU
+ * index order from the head), whatever order the original's was built in.
+ * Under the lock.
+ */
+void vm_map_rebuild(struct virq_vm *vm)
+{
+	vm_seq_begin(vm);
+	for (uint32_t k = 0; k < vm->cfg.map_entries; k++)
+		vm_store32(&vm->map[k], VIRQ_VM_NO_VCPU);
+	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++)
+		vm_store_key(vm, i, VM_KEY_NONE);
+	vm_store32(&vm->xapic_head, 0);
+	vm_store32(&vm->nr_xapic, 0);
+	vm_store32(&vm->nr_wide, 0);
+	/* Pushed newest first: inserting from the last index leaves the list
+	 * in ascending index order. */
+	for (uint32_t i = vm->cfg.nr_vcpus; i-- > 0;) {
+		uint64_t key = vm_key_of(vm_vcpu(vm, i));
+
+		if (key & VM_KEY_VALID)
+			vm_map_insert(vm, i, key);
+	}
 	vm_seq_end(vm);
 }
 

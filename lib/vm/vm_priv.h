@@ -113,9 +113,14 @@ static inline void vm_unlock(const struct virq_vm *vm)
 	vm->ops->unlock(vm->ctx);
 }
 
+/* What virq_vm_init() and virq_vm_set_ir() accept as a remapping config. */
+bool vm_ir_config_ok(const struct virq_vm_ops *ops, bool enabled, const struct virq_ir_config *ir);
 uint64_t vm_ir_pack(bool enabled, const struct virq_ir_config *ir);
 /* Re-keys vCPU @index from its LAPIC's current ID and mode. Under the lock. */
 void vm_map_update(struct virq_vm *vm, uint32_t index);
+/* Rebuilds the map, keys and xAPIC list from the vCPU table's LAPICs. Under
+ * the lock. */
+void vm_map_rebuild(struct virq_vm *vm);
 /* Map defaults and the PC GSI layout; no validation. */
 void vm_gsi_init(struct virq_vm *vm);
 

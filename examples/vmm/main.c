@@ -565,6 +565,7 @@ static void create_vm(struct vmm *m)
 		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.irqchip = m->split ? VIRQ_KVM_IRQCHIP_SPLIT : VIRQ_KVM_IRQCHIP_USER;
 	cfg.nr_vcpus = (uint32_t)m->nr_cpus;
 	cfg.bsp_virtual_wire = !m->no_virtual_wire; /* user mode only; see the header */

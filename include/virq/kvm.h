@@ -39,7 +39,8 @@
  *
  * @code
  * static struct virq_kvm chip;                // large: static or heap
- * struct virq_kvm_config cfg = { .irqchip = VIRQ_KVM_IRQCHIP_USER, .nr_vcpus = n };
+ * struct virq_kvm_config cfg = { .size = sizeof(cfg), .irqchip = VIRQ_KVM_IRQCHIP_USER,
+ *                                 .nr_vcpus = n };
  * virq_kvm_init(&chip, vm_fd, &cfg);         // before creating vCPUs
  * for (i = 0; i < n; i++)
  *         virq_kvm_vcpu_init(&vcpus[i], &chip, i, vcpu_fd[i], run[i]);
@@ -147,6 +148,9 @@ enum virq_kvm_irqchip {
 
 /** @brief Configuration of virq_kvm_init(). Zero means default. */
 struct virq_kvm_config {
+	/** sizeof(struct virq_kvm_config) as the caller was built: first, checked by
+	 *  virq_kvm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	enum virq_kvm_irqchip irqchip; /**< Mode. */
 	uint32_t nr_vcpus;             /**< vCPUs, 1-::VIRQ_KVM_MAX_VCPUS. */
 	int kick_signal;        /**< Signal that kicks a vCPU out of KVM_RUN; 0 = SIGUSR1. The
@@ -163,6 +167,10 @@ struct virq_kvm_config {
 	 *  only, not at a later INIT. */
 	bool bsp_virtual_wire;
 };
+
+/** @brief The first published size of struct virq_kvm_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_KVM_CONFIG_SIZE_MIN 20U
 
 /** @brief Where an interrupt injected into a guest came from (statistics). */
 enum virq_kvm_source {
@@ -269,7 +277,9 @@ struct virq_kvm {
  * @param kvm   The irqchip (zeroed or not).
  * @param vm_fd The KVM VM file descriptor.
  * @param cfg   Configuration (copied).
- * @return 0; -::VIRQ_EINVAL for a bad argument or configuration;
+ * @return 0; -::VIRQ_EVERSION for a cfg->size outside
+ *         ::VIRQ_KVM_CONFIG_SIZE_MIN to the library's sizeof (nothing
+ *         written); -::VIRQ_EINVAL for a bad argument or configuration;
  *         -::VIRQ_EHOST when /dev/kvm or an ioctl failed (errno says why).
  */
 VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kvm_config *cfg);

@@ -22,6 +22,7 @@
 #include <linux/kvm.h>
 
 #include <virq/kvm.h>
+#include <virq/version.h>
 
 #define MSR_IA32_TSC 0x10U
 #define MSR_IA32_APIC_BASE 0x1BU

@@ -74,7 +74,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "kvm_run io data is li
 #define MSI_DATA 0x2108
 #define MSI_PROBE 0x210C
 
-
 static const char shutdown_str[] = "Shutdown";
 
 /* One access as the device sees it: *val is the written value zero-extended,

@@ -246,7 +246,7 @@ static const struct virq_vmx_ops hv_vmx_ops = {
 };
 
 /* What PC firmware leaves in the BSP's LAPIC, virtual-wire mode
- * (MultiProcessor Specification 1.4, 3.6.2.2): software-enabled, spurious
+ * (MultiProcessor Specification 1.4, 3.6.2.2 "Virtual Wire Mode"): software-enabled, spurious
  * vector 0xFF, LINT0 ExtINT, LINT1 NMI. */
 static int virtual_wire(struct virq_lapic *lapic)
 {

@@ -191,7 +191,8 @@ static bool is_lvt(const struct fuzz *f, uint32_t off)
 	return off >= VIRQ_LAPIC_REG_LVT_TIMER && off <= VIRQ_LAPIC_REG_LVT_ERROR;
 }
 
-/* Bits an LVT may hold (SDM 10.5.1 Figure 10-8, Remote IRR on LINT included). */
+/* Bits an LVT may hold (SDM 10.5.1 "Local Vector Table" Figure 10-8 "Local
+ * Vector Table (LVT)", Remote IRR on LINT included). */
 static uint32_t lvt_bits(const struct fuzz *f, uint32_t off)
 {
 	switch (off) {

@@ -87,20 +87,22 @@
  *    decision that follows them.
  *  - in exception mode, a shadow of the exception slot, the re-injection
  *    slot, the pending triple fault, the options and the policy's NMI
- *    blocking, written from SDM Vol. 3A 6.15 Tables 6-4/6-5 and the VMX
+ *    blocking, written from SDM Vol. 3A 6.15 "Exception and Interrupt
+ *    Reference" Tables 6-4 "Interrupt and Exception Classes" and 6-5
+ *    "Conditions for Generating a Double Fault" and the VMX
  *    event-injection rules apart from lib/vm/vcpu_event.c: every
  *    queue/reinject return code, every #DF merge (stats.double_faults)
  *    and every decision's event are predicted exactly and the policy's
  *    slots compared with the shadow after every op; at most one of
- *    NMI/INTR/SMI/EVENT/TRIPLE_FAULT per decision, a #DF always with error
- *    code 0, a triple fault only where the shadow put one (only from a
- *    #DF), never an NMI while the policy blocks NMIs; a decision that
- *    re-delivers an event or reports a triple fault leaves the LAPIC's
- *    ISR and IRR and the whole PIC unchanged and counts no acknowledge,
- *    so an external interrupt is acknowledged once however often it is
- *    re-injected; a saved policy restores to identical bytes, a damaged
- *    copy is either refused with the scratch policy untouched or accepted
- *    and saved back identically.
+ *    NMI/INTR/SMI/EVENT/TRIPLE_FAULT per decision, a #DF always with
+ *    error code 0, a triple fault only where the shadow put one (only
+ *    from a #DF), never an NMI while the policy blocks NMIs; a decision
+ *    that re-delivers an event or reports a triple fault leaves the
+ *    LAPIC's ISR and IRR and the whole PIC unchanged and counts no
+ *    acknowledge, so an external interrupt is acknowledged once however
+ *    often it is re-injected; a saved policy restores to identical
+ *    bytes, a damaged copy is either refused with the scratch policy
+ *    untouched or accepted and saved back identically.
  * ASan/UBSan watch every index (vCPU, map, GSI, pin).
  */
 #include <stdbool.h>
@@ -448,7 +450,8 @@ struct shadow {
 static struct shadow sh[NV_MAX];
 static bool exc_mode;
 
-/* SDM Vol. 3A Table 6-1 (protected mode), AMD's 28-30 too. */
+/* SDM Vol. 3A Table 6-1 "Protected-Mode Exceptions and Interrupts"
+ * (protected mode), AMD's 28-30 too. */
 static bool m_vec_ok(unsigned v)
 {
 	return v < 32 && v != 2 && v != 15 && !(v >= 22 && v <= 27) && v != 31;
@@ -459,7 +462,7 @@ static bool m_has_ec(unsigned v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
-/* Table 6-4: 0 benign, 1 contributory, 2 page fault. */
+/* Table 6-4 "Interrupt and Exception Classes": 0 benign, 1 contributory, 2 page fault. */
 static unsigned m_class(unsigned v)
 {
 	if (v == 0 || (v >= 10 && v <= 13) || v == 21)
@@ -514,7 +517,8 @@ static bool m_is_exc(uint8_t type)
 	return type == 3 || type == 5 || type == 6;
 }
 
-/* Table 6-5 and the #DF row (vcpu.h: serial by default, shutdown with
+/* Table 6-5 "Conditions for Generating a Double Fault" and the #DF row
+ * (vcpu.h: serial by default, shutdown with
  * VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY). */
 static void m_merge(struct shadow *m, const struct virq_vcpu_event *e)
 {

@@ -80,7 +80,7 @@ extern "C" {
 #define VIRQ_IOAPIC_REG_RTE0 0x10U    /**< RTE n low at 0x10 + 2n, high at 0x11 + 2n. */
 /** @} */
 
-/** @name Redirection-entry fields (82093AA 3.2.4)
+/** @name Redirection-entry fields (82093AA 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers")
  * @{ */
 #define VIRQ_IOAPIC_RTE_VECTOR_MASK 0x00000000000000FFULL /**< Vector. */
 #define VIRQ_IOAPIC_RTE_DM_SHIFT 8                        /**< Delivery mode shift. */

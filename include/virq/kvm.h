@@ -159,7 +159,7 @@ struct virq_kvm_config {
 	bool no_x2apic;         /**< Hide x2APIC from CPUID (xAPIC only). */
 	bool no_tsc_deadline;   /**< Hide the TSC-deadline timer from CPUID. */
 	/** User mode: start the BSP's LAPIC in virtual-wire mode, as PC
-	 *  firmware leaves it (MultiProcessor Specification 3.6.2.2): SVR
+	 *  firmware leaves it (MultiProcessor Specification 3.6.2.2 "Virtual Wire Mode"): SVR
 	 *  0x1FF (software-enabled, spurious vector 0xFF), LVT LINT0 ExtINT,
 	 *  LVT LINT1 NMI, so the 8259 reaches the BSP of a firmware-less guest
 	 *  that never programs its LAPIC. Off: the SDM's reset state (APIC

@@ -51,9 +51,10 @@
  *
  * Each posted vector is accepted into IRR by exactly one fold, with its own
  * trigger mode; TMR records the trigger mode of the last acceptance (SDM
- * 10.8.4). A level and an edge interrupt of one vector that are both
- * pending when the owner folds collapse into one IRR bit with TMR set, so
- * the EOI reaches the level source.
+ * 10.8.4 "Interrupt Acceptance for Fixed Interrupts"). A level and an
+ * edge interrupt of one vector that are both pending when the owner folds
+ * collapse into one IRR bit with TMR set, so the EOI reaches the level
+ * source.
  *
  * ## The register page
  *

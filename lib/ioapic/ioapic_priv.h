@@ -28,15 +28,18 @@
 #include <virq/ioapic.h>
 #include <virq/version.h>
 
-/* IOAPICID and IOAPICARB: 4-bit ID in bits 27:24 (82093AA 3.2.1, 3.2.3). */
+/* IOAPICID and IOAPICARB: 4-bit ID in bits 27:24 (82093AA 3.2.1
+ * "IOAPICID—IOAPIC Identification Register", 3.2.3 "IOAPICARB—IOAPIC
+ * Arbitration Register"). */
 #define IOAPIC_ID_SHIFT 24
 #define IOAPIC_ID_MASK 0x0FU
 #define IOAPIC_ID_REG_MASK 0x0F000000U
-/* IOAPICVER: Maximum Redirection Entry in bits 23:16 (82093AA 3.2.2). */
+/* IOAPICVER: Maximum Redirection Entry in bits 23:16 (82093AA 3.2.2
+ * "IOAPICVER—IOAPIC Version Register"). */
 #define IOAPIC_VER_MRE_SHIFT 16
 #define IOAPIC_VERSION_82093AA 0x11U
 #define IOAPIC_VERSION_PCH 0x20U
-/* IOREGSEL keeps bits 7:0 (82093AA 3.1.1). */
+/* IOREGSEL keeps bits 7:0 (82093AA 3.1.1 "IOREGSEL—I/O Register Select Register"). */
 #define IOAPIC_IOREGSEL_MASK 0xFFU
 /* What a stored entry may hold. */
 #define IOAPIC_RTE_STATE_BITS (VIRQ_IOAPIC_RTE_WRITABLE | VIRQ_IOAPIC_RTE_REMOTE_IRR)

@@ -2,9 +2,9 @@
 /*
  * The GSI router (wired-OR lines, PC layout, MSI routes), the wiring of the
  * I/O APICs and the PIC pair, EOI broadcast and the locked wrappers
- * (SDM 10.11 for the messages an I/O APIC entry sends; MultiProcessor
- * Specification 1.4, 3.6.2, for the virtual wire; the ACPI MADT interrupt
- * source overrides for the PC layout).
+ * (SDM 10.11 "Message Signalled Interrupts" for the messages an I/O APIC
+ * entry sends; MultiProcessor Specification 1.4, 3.6.2, for the virtual
+ * wire; the ACPI MADT interrupt source overrides for the PC layout).
  */
 #include "vm_priv.h"
 

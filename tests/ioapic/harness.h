@@ -261,7 +261,8 @@ static inline uint8_t rte_vector(uint64_t rte)
 	return (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK);
 }
 
-/* The message an entry produces, per SDM 10.11, computed here independently. */
+/* The message an entry produces, per SDM 10.11 "Message Signalled Interrupts",
+ * computed here independently. */
 static inline uint64_t expect_addr(uint64_t rte)
 {
 	return 0xFEE00000ULL | (((rte >> 56) & 0xFFU) << 12) | (((rte >> 48) & 0xFFU) << 4) |

@@ -4,7 +4,9 @@
  * (IOREGSEL, IOWIN, EOI register, every other offset, every size), the
  * ID/version/arbitration registers, every bit of a redirection entry, and
  * the entry -> MSI translation. Written from ioapic.h, the 82093AA
- * datasheet 3.1-3.2, the ICH/PCH EOI register and SDM 10.11.
+ * datasheet 3.1 "Memory Mapped Registers for Accessing IOAPIC
+ * Registers" to 3.2 "IOAPIC Registers", the ICH/PCH EOI register and
+ * SDM 10.11 "Message Signalled Interrupts".
  */
 #include "harness.h"
 
@@ -152,8 +154,10 @@ static void test_reset_values(void **state)
 	(void)state;
 	cfg.id = 5;
 	fixture_init(&fx, &cfg);
-	/* 82093AA datasheet 3.1-3.2 reset values, other entry bits 0 as in QEMU
-	 * and KVM: ID from config, IOREGSEL 0, every entry 0x10000. */
+	/* 82093AA datasheet 3.1 "Memory Mapped Registers for Accessing IOAPIC
+	 * Registers" to 3.2 "IOAPIC Registers" reset values, other entry bits 0
+	 * as in QEMU and KVM: ID from config, IOREGSEL 0, every entry
+	 * 0x10000. */
 	assert_int_equal(mmio_r(&fx, VIRQ_IOAPIC_IOREGSEL), 0);
 	assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_ID), 0x05000000U);
 	assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_VERSION), 0x00170011U);
@@ -201,7 +205,8 @@ static void test_id_register(void **state)
 	for (uint32_t id = 0; id < 16; id++) {
 		reg_w(&fx, VIRQ_IOAPIC_REG_ID, id << 24);
 		assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_ID), id << 24);
-		/* ARB reads as the ID (82093AA datasheet 3.2.3; KVM, QEMU). */
+		/* ARB reads as the ID (82093AA datasheet 3.2.3
+		 * "IOAPICARB—IOAPIC Arbitration Register"; KVM, QEMU). */
 		assert_int_equal(reg_r(&fx, VIRQ_IOAPIC_REG_ARB), id << 24);
 	}
 	assert_int_equal(fx.f.n_gerr, 0);

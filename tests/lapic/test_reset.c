@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Power-up state, virq_lapic_reset() and virq_lapic_init() argument checks.
- * SDM 10.4.1 Table 10-1 (register map), 10.4.4 (IA32_APIC_BASE reset
- * value), 10.4.7.1 (RESET state), 10.4.6 and 10.4.8 (ID, Version).
+ * SDM 10.4.1 "The Local APIC Block Diagram" Table 10-1 "Local APIC Register
+ * Address Map" (register map), 10.4.4 "Local APIC Status and Location"
+ * (IA32_APIC_BASE reset value), 10.4.7.1 "Local APIC State After Power-Up
+ * or Reset" (RESET state), 10.4.6 "Local APIC ID" and 10.4.8 "Local APIC
+ * Version Register" (ID, Version).
  */
 #include "harness.h"
 
@@ -10,7 +13,8 @@
 #define BASE_BSP_RESET 0xFEE00900ULL
 #define BASE_AP_RESET 0xFEE00800ULL
 
-/* xAPIC register slots that exist (SDM Table 10-1); everything else is reserved. */
+/* xAPIC register slots that exist (SDM Table 10-1 "Local APIC Register Address
+ * Map"); everything else is reserved. */
 static bool xapic_is_reg(uint32_t off, bool cmci)
 {
 	if (off >= 0x100 && off <= 0x280)
@@ -37,7 +41,8 @@ static bool xapic_is_reg(uint32_t off, bool cmci)
 	}
 }
 
-/* The power-up value of a 32-bit word of the register page (SDM 10.4.7.1). */
+/* The power-up value of a 32-bit word of the register page (SDM 10.4.7.1
+ * "Local APIC State After Power-Up or Reset"). */
 static uint32_t power_up_word(uint32_t off, uint32_t id_reg, uint32_t version, bool cmci)
 {
 	switch (off) {
@@ -118,7 +123,9 @@ static void test_smoke(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.1, 10.4.7.1, 10.4.8: register file after init ---- */
+/* ---- SDM 10.4.1 "The Local APIC Block Diagram", 10.4.7.1 "Local APIC
+ * State After Power-Up or Reset", 10.4.8 "Local APIC Version Register":
+ * register file after init ---- */
 
 static void test_reset_regs_default(void **state)
 {
@@ -152,7 +159,7 @@ static void test_reset_regs_apic_ids(void **state)
 	}
 }
 
-/* SDM 10.12.5.1: x2APIC ID low 8 bits appear in xAPIC ID bits 31:24. */
+/* SDM 10.12.5.1 "x2APIC States": x2APIC ID low 8 bits appear in xAPIC ID bits 31:24. */
 static void test_reset_regs_wide_id_in_xapic(void **state)
 {
 	struct lapic_fixture fx;
@@ -166,7 +173,7 @@ static void test_reset_regs_wide_id_in_xapic(void **state)
 	assert_invariants(&fx);
 }
 
-/* SDM 10.4.8 (Version): 0x14 | max_lvt << 16 | directed EOI << 24. */
+/* SDM 10.4.8 "Local APIC Version Register" (Version): 0x14 | max_lvt << 16 | directed EOI << 24. */
 static void test_reset_version_variants(void **state)
 {
 	static const struct {
@@ -216,7 +223,9 @@ static void test_reset_no_cmci(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.4: IA32_APIC_BASE reset value; SDM 8.4: mp_state ---- */
+/* ---- SDM 10.4.4 "Local APIC Status and Location": IA32_APIC_BASE reset
+ * value; SDM 8.4 "Multiple-Processor (MP) Initialization": mp_state
+ * ---- */
 
 static void test_reset_apic_base_bsp_ap(void **state)
 {
@@ -247,7 +256,8 @@ static void test_reset_apic_base_bsp_ap(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.7.1: virq_lapic_reset() after dirtying everything ---- */
+/* ---- SDM 10.4.7.1 "Local APIC State After Power-Up or Reset":
+ * virq_lapic_reset() after dirtying everything ---- */
 
 static void dirty_everything(struct lapic_fixture *fx)
 {

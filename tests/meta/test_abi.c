@@ -345,7 +345,8 @@ VIRQ_STATIC_ASSERT(VIRQ_VCPU_EV_EXTINT == 0 && VIRQ_VCPU_EV_NMI == 2 && VIRQ_VCP
 			   VIRQ_VCPU_EV_SW_EXC == 6,
 		   "the VMX interruption-type encoding");
 
-/* ---- VMX glue, and the SDM's encodings it names (SDM Vol. 3C Appendix B) ---- */
+/* ---- VMX glue, and the SDM's encodings it names (SDM Vol. 3C Appendix B "Field
+ * Encoding in VMCS") ---- */
 
 PIN_SIZE(struct virq_vmx_ops, 56, 8);
 PIN_OFF(struct virq_vmx_ops, size, 0);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VT-d interrupt remapping (VT-d spec 5.1.2.2, 5.1.3, 5.1.4, 5.1.5.1 and
- * the IRTE formats for remapped and posted interrupts): handle/subhandle to
- * index, every fault reason with its code, FPD, reserved bits of both IRTE
- * formats, source validation (SVT/SQ/SID), remapped and posted results,
- * compatibility format, IOAPIC remappable-format entries.
+ * VT-d interrupt remapping (VT-d spec 5.1.2.2 "Interrupt Requests in
+ * Remappable Format", 5.1.3 "Interrupt Remapping Table", 5.1.4
+ * "Interrupt-Remapping Hardware Operation", 5.1.5.1 "I/OxAPIC Programming"
+ * and the IRTE formats for remapped and posted interrupts):
+ * handle/subhandle to index, every fault reason with its code, FPD,
+ * reserved bits of both IRTE formats, source validation (SVT/SQ/SID),
+ * remapped and posted results, compatibility format, IOAPIC
+ * remappable-format entries.
  *
  * IRTEs are built here from the VT-d IRTE formats (irte[0] = bits 63:0,
  * irte[1] = bits 127:64).
@@ -656,7 +659,7 @@ static void test_fault_priority(void **state)
 }
 
 /*
- * An IOAPIC entry in remappable format (VT-d spec 5.1.5.1, I/OxAPIC
+ * An IOAPIC entry in remappable format (VT-d spec 5.1.5.1 "I/OxAPIC Programming", I/OxAPIC
  * Programming): Interrupt_Index [14:0] in RTE bits 63:49, [15] in bit 11,
  * format bit 48; the IOAPIC writes addr = 0xFEE00000 | rte[63:56] << 12 |
  * rte[55:48] << 4 | rte[11] << 2 (virq_ioapic_rte_to_msi) and SHV is 0.

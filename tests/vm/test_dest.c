@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Destination resolution (SDM 10.6.2): physical,
+ * Destination resolution (SDM 10.6.2 "Determining IPI Destination"): physical,
  * logical flat/cluster, x2APIC cluster, broadcast, shorthands, mixed modes,
  * the map fast path and its fall-backs; every accepted count exact.
  */
@@ -555,7 +555,8 @@ static void test_disabled_and_absent(void **state)
 	assert_int_equal(fx_send(fx, 1, false, VIRQ_DM_FIXED, V), 0);
 	assert_int_equal(fx_send(fx, 2, false, VIRQ_DM_FIXED, V), 0);
 	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_FIXED, V), 0);
-	/* A software-disabled LAPIC still takes NMI (SDM 10.4.7.2). */
+	/* A software-disabled LAPIC still takes NMI (SDM 10.4.7.2
+	 * "Local APIC State After It Has Been Software Disabled"). */
 	assert_int_equal(fx_send(fx, 2, false, VIRQ_DM_NMI, 0), 1);
 	assert_int_equal(fx_send(fx, 3, false, VIRQ_DM_NMI, 0), 0);
 	/* Hot-unplug: the entry goes, the map forgets it. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Lowest-priority arbitration (SDM 10.6.2.4):
+ * Lowest-priority arbitration (SDM 10.6.2.4 "Lowest Priority Delivery Mode"):
  * lowest PPR class wins, ties spread round-robin, vector hashing, only
  * enabled candidates, physical broadcast becomes fixed.
  */

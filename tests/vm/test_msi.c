@@ -2,7 +2,7 @@
 /*
  * virq_vm_send_msi(): compatibility MSIs, extended destination IDs,
  * interrupt remapping (remapped, posted, blocked, FPD), and the I/O APIC's
- * remappable entries, over a fake IRTE table (VT-d spec 5.1 and the IRTE
+ * remappable entries, over a fake IRTE table (VT-d spec 5.1 "Interrupt Remapping" and the IRTE
  * formats for remapped and posted interrupts).
  */
 #include "harness.h"

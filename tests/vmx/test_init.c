@@ -3,7 +3,8 @@
  * virq_vmx_vcpu_init() against fake capability MSRs (SDM Vol. 3C Appendix
  * A: allowed 0-settings in bits 31:0, allowed 1-settings in 63:32), and
  * virq_vmx_check_entry_event() against the VM-entry checks of SDM Vol. 3C
- * 26.2.1.3 and 26.3.1.5, case by case.
+ * 26.2.1.3 "VM-Entry Control Fields" and 26.3.1.5 "Checks on Guest
+ * Non-Register State", case by case.
  */
 #include "harness.h"
 

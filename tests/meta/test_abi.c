@@ -294,6 +294,38 @@ PIN_SIZE(struct virq_vm_ioapic, 24, 8);
 PIN_SIZE(struct virq_vm, 328, 8);
 /* Private fields of virq_vm not pinned. */
 
+/* The VM's own saved state (virq_vm_save()): a saved-state format. */
+VIRQ_STATIC_ASSERT(VIRQ_VM_STATE_VERSION == 1U, "struct virq_vm_state: bump the version");
+PIN_SIZE(struct virq_vm_gsi_state, 24, 8);
+PIN_OFF(struct virq_vm_gsi_state, ioapic, 0);
+PIN_OFF(struct virq_vm_gsi_state, pin, 1);
+PIN_OFF(struct virq_vm_gsi_state, pic_irq, 2);
+PIN_OFF(struct virq_vm_gsi_state, msi, 3);
+PIN_OFF(struct virq_vm_gsi_state, msi_data, 4);
+PIN_OFF(struct virq_vm_gsi_state, msi_addr, 8);
+PIN_OFF(struct virq_vm_gsi_state, msi_sid, 16);
+PIN_OFF(struct virq_vm_gsi_state, reserved, 18);
+PIN_OFF(struct virq_vm_gsi_state, sources, 20);
+PIN_SIZE(struct virq_vm_ioapic_wiring, 8, 4);
+PIN_OFF(struct virq_vm_ioapic_wiring, gsi_base, 0);
+PIN_OFF(struct virq_vm_ioapic_wiring, sid, 4);
+PIN_OFF(struct virq_vm_ioapic_wiring, reserved, 6);
+PIN_SIZE(struct virq_vm_state, 120, 4);
+PIN_OFF(struct virq_vm_state, version, 0);
+PIN_OFF(struct virq_vm_state, size, 4);
+PIN_OFF(struct virq_vm_state, gsi_size, 8);
+PIN_OFF(struct virq_vm_state, nr_gsis, 12);
+PIN_OFF(struct virq_vm_state, nr_vcpus, 16);
+PIN_OFF(struct virq_vm_state, msi_flags, 20);
+PIN_OFF(struct virq_vm_state, cfg_flags, 24);
+PIN_OFF(struct virq_vm_state, ir_flags, 28);
+PIN_OFF(struct virq_vm_state, ir_table_entries, 32);
+PIN_OFF(struct virq_vm_state, lowest_rr, 36);
+PIN_OFF(struct virq_vm_state, nr_ioapics, 40);
+PIN_OFF(struct virq_vm_state, pic_bsp, 44);
+PIN_OFF(struct virq_vm_state, ioapics, 48);
+PIN_OFF(struct virq_vm_state, reserved, 112);
+
 /* ---- vCPU policy ---- */
 
 /* Save/restore format, version 1: a layout change needs a new version. */
@@ -440,6 +472,27 @@ PIN_SIZE(struct virq_kvm_vcpu, 8192, 4096);
 /* Private fields of virq_kvm_vcpu not pinned. */
 PIN_SIZE(struct virq_kvm, 5944, 8);
 /* Private fields of virq_kvm not pinned. */
+/* The glue's saved states (virq_kvm_vcpu_save(), virq_kvm_save()). */
+VIRQ_STATIC_ASSERT(VIRQ_KVM_STATE_VERSION == 1U && VIRQ_KVM_NR_GSIS == 24U,
+		   "struct virq_kvm_*_state: bump the version");
+PIN_SIZE(struct virq_kvm_vcpu_state, 1152, 8);
+PIN_OFF(struct virq_kvm_vcpu_state, version, 0);
+PIN_OFF(struct virq_kvm_vcpu_state, size, 4);
+PIN_OFF(struct virq_kvm_vcpu_state, index, 8);
+PIN_OFF(struct virq_kvm_vcpu_state, flags, 12);
+PIN_OFF(struct virq_kvm_vcpu_state, lapic, 16);
+PIN_OFF(struct virq_kvm_vcpu_state, policy, 1096);
+PIN_SIZE(struct virq_kvm_state, 1776, 8);
+PIN_OFF(struct virq_kvm_state, version, 0);
+PIN_OFF(struct virq_kvm_state, size, 4);
+PIN_OFF(struct virq_kvm_state, irqchip, 8);
+PIN_OFF(struct virq_kvm_state, nr_vcpus, 12);
+PIN_OFF(struct virq_kvm_state, storm_pins, 16);
+PIN_OFF(struct virq_kvm_state, reserved, 20);
+PIN_OFF(struct virq_kvm_state, ioapic, 24);
+PIN_OFF(struct virq_kvm_state, pic, 1040);
+PIN_OFF(struct virq_kvm_state, vm, 1080);
+PIN_OFF(struct virq_kvm_state, gsis, 1200);
 #endif
 
 VIRQ_STATIC_ASSERT(VIRQ_VERSION_NUMBER == VIRQ_VERSION_MAJOR * 10000 + VIRQ_VERSION_MINOR * 100 +

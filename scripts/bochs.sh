@@ -149,7 +149,7 @@ for m in "$@"; do
 	strs+=("$m")
 done
 
-# Multiboot information (Multiboot Specification 3.3): the structure at
+# Multiboot information (Multiboot Specification 3.3 "Boot information format"): the structure at
 # +0, the module list at +0x80, strings from +0x200.
 info=$(($(stat -c %s "$work/image") + load))
 [ $((info + 4096)) -le $((megs << 20)) ] || die 125 "the image does not fit in $megs MiB"

@@ -121,7 +121,8 @@ static void skip(uint64_t len)
 		vmwrite(GUEST_INTERRUPTIBILITY, intr & ~3ULL);
 }
 
-/* I/O instruction exit qualification (SDM Vol. 3C 27.2.1, Table 27-5):
+/* I/O instruction exit qualification (SDM Vol. 3C 27.2.1 "Basic VM-Exit
+ * Information", Table 27-5 "Exit Qualification for I/O Instructions"):
  * size - 1 in bits 2:0, IN in bit 3, string in bit 4, port in 31:16. */
 static void io_exit(struct vcpu *v)
 {
@@ -133,7 +134,8 @@ static void io_exit(struct vcpu *v)
 	v->exits_io++;
 	if (q & 0x10)
 		unexpected(v, EXIT_IO, "string I/O is not emulated");
-	if (size != 1 && size != 2 && size != 4) /* Table 27-5: 0, 1 or 3 */
+	if (size != 1 && size != 2 && size != 4) /* Table 27-5 "Exit Qualification for I/O
+	                                          * Instructions": 0, 1 or 3 */
 		unexpected(v, EXIT_IO, "an I/O access size the SDM does not define");
 	if (fault_port(v, port, in, size, in ? &res : &val)) {
 		/* the fault-once test port (fault.c) */
@@ -231,8 +233,9 @@ static void msr_exit(struct vcpu *v, unsigned reason)
 
 /* MOV to or from CR8 (CR8-load and CR8-store exiting: at this level the
  * CPU must not touch its own TPR for the guest): the LAPIC's TPR[7:4].
- * Qualification (SDM Vol. 3C Table 27-3): CR number in bits 3:0, access
- * type in 5:4 (0 MOV to CR, 1 MOV from CR), the register in 11:8. */
+ * Qualification (SDM Vol. 3C Table 27-3 "Exit Qualification for
+ * Control-Register Accesses"): CR number in bits 3:0, access type in
+ * 5:4 (0 MOV to CR, 1 MOV from CR), the register in 11:8. */
 static void cr_exit(struct vcpu *v)
 {
 	uint64_t q = vmread(EXIT_QUALIFICATION), rsp = vmread(GUEST_RSP);

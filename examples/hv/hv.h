@@ -92,7 +92,8 @@ enum vmcs_field {
 	HOST_RIP = 0x6C16,
 };
 
-/* Pin-based control "activate VMX-preemption timer" (SDM Vol. 3C 24.6.1). */
+/* Pin-based control "activate VMX-preemption timer" (SDM Vol. 3C 24.6.1
+ * "Pin-Based VM-Execution Controls"). */
 #define PIN_PREEMPTION_TIMER (1ULL << 6)
 
 /* Guest general registers as vmx_run (boot.S) loads and stores them. */
@@ -109,7 +110,7 @@ struct guest_regs {
 /* The host IPI that kicks another CPU's vCPU out of the guest or a HLT. */
 #define HV_KICK_VECTOR 0x41
 
-/* Exit reasons counted apart (SDM Vol. 3C Appendix C). */
+/* Exit reasons counted apart (SDM Vol. 3C Appendix C "VMX Basic Exit Reasons"). */
 #define HV_EXIT_REASONS 64
 
 /* One vCPU: its LAPIC (whose register page is the first member, page

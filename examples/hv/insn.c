@@ -20,7 +20,9 @@
 #include "insn.h"
 
 /* Length of the ModRM operand (ModRM, SIB, displacement) in 32/64-bit
- * addressing (SDM Vol. 2, Tables 2-2 and 2-3), or 0 if it runs past n. */
+ * addressing (SDM Vol. 2, Tables 2-2 "32-Bit Addressing Forms with the
+ * ModR/M Byte" and 2-3 "32-Bit Addressing Forms with the SIB Byte"), or 0
+ * if it runs past n. */
 static unsigned modrm_len(const uint8_t *b, unsigned n)
 {
 	unsigned mod, rm, len = 1;

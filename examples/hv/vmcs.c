@@ -5,7 +5,7 @@
  * on VMX Operation"), the controls (24.6 "VM-Execution Control Fields",
  * 24.7 "VM-Exit Control Fields", 24.8 "VM-Entry Control Fields", each
  * setting checked against its capability MSR as Appendix A.3-A.5
- * describe), the host-state area (24.5) and a guest-state area (24.4
+ * describe), the host-state area (24.5 "Host-State Area") and a guest-state area (24.4
  * "Guest-State Area") for a Multiboot entry in 32-bit protected mode, and
  * EPT (28.2 "The Extended Page Table Mechanism (EPT)"). Section numbers are
  * those of the 2016-2022 editions; later editions add one to the chapter.
@@ -109,7 +109,8 @@ int vmx_enable(unsigned cpu)
 		hv_printf("virq-hv: FAIL: CPUID.1:ECX.VMX[bit 5] is clear\n");
 		return -1;
 	}
-	/* SDM Vol. 3C 23.7: lock bit 0, "VMXON outside SMX" bit 2. */
+	/* SDM Vol. 3C 23.7 "Enabling and Entering VMX Operation": lock
+	 * bit 0, "VMXON outside SMX" bit 2. */
 	fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	hv_printf("virq-hv: CPUID.1:ECX.VMX set; IA32_FEATURE_CONTROL %lx\n", fc);
 	if (!(fc & 1)) {
@@ -130,7 +131,8 @@ int vmx_enable(unsigned cpu)
 			(unsigned)(basic >> 50 & 0xF), vmx_true_ctls, rdmsr(MSR_VMX_MISC),
 			rdmsr(MSR_VMX_EPT_VPID_CAP));
 
-	/* SDM Vol. 3C 23.8: CR0 and CR4 within the FIXED0/FIXED1 bounds. */
+	/* SDM Vol. 3C 23.8 "Restrictions on VMX Operation": CR0 and CR4
+	 * within the FIXED0/FIXED1 bounds. */
 	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
 	cr0 = (cr0 | rdmsr(MSR_VMX_CR0_FIXED0)) & rdmsr(MSR_VMX_CR0_FIXED1);
 	cr4 = (cr4 | rdmsr(MSR_VMX_CR4_FIXED0)) & rdmsr(MSR_VMX_CR4_FIXED1);
@@ -168,7 +170,7 @@ static void msr_intercept(uint8_t *bitmap, uint32_t msr)
  * read/write/execute, write-back (SDM Vol. 3C 28.2.2 "EPT Translation
  * Mechanism", 28.2.6.1 "Memory Type Used for Accessing EPT Paging
  * Structures"). Nothing else is mapped: the LAPIC and I/O APIC pages give
- * EPT violations. Returns the EPT pointer (24.6.11). */
+ * EPT violations. Returns the EPT pointer (24.6.11 "Extended-Page-Table Pointer (EPTP)"). */
 
 uint64_t hv_apic_access_page(void)
 {
@@ -298,11 +300,12 @@ int vmcs_setup(unsigned cpu, uint32_t entry)
 	vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit);
 
 	/* Guest state: the Multiboot machine state (Multiboot Specification
-	 * 3.2): flat 32-bit code and data segments, CR0.PE=1, CR0.PG=0, which
+	 * 3.2 "Machine state"): flat 32-bit code and data segments, CR0.PE=1, CR0.PG=0, which
 	 * unrestricted guest allows (SDM Vol. 3C 26.3.1.1 "Checks on Guest
 	 * Control Registers, Debug Registers, and MSRs"). The bits VMX fixes
 	 * (CR0.NE, CR4.VMXE) are owned by the host through the guest/host
-	 * masks, and the guest reads them as Multiboot left them (24.6.6). */
+	 * masks, and the guest reads them as Multiboot left them (24.6.6
+	 * "Guest/Host Masks and Read Shadows for CR0 and CR4"). */
 	fixed0 = rdmsr(MSR_VMX_CR0_FIXED0) & ~(CR0_PE | CR0_PG);
 	vmwrite(GUEST_CR0, fixed0 | CR0_PE | CR0_ET);
 	vmwrite(CR0_GUEST_HOST_MASK, fixed0);
@@ -313,7 +316,7 @@ int vmcs_setup(unsigned cpu, uint32_t entry)
 	vmwrite(GUEST_CR3, 0);
 	vmwrite(GUEST_DR7, 0x400);
 	vmwrite(GUEST_IA32_EFER, 0);
-	/* ES CS SS DS FS GS: accessed, present, G=1, D/B=1 (24.4.1). */
+	/* ES CS SS DS FS GS: accessed, present, G=1, D/B=1 (24.4.1 "Guest Register State"). */
 	for (unsigned i = 0; i < 6; i++)
 		guest_segment(i, i == 1 ? 0x08 : 0x10, 0xFFFFFFFFU, i == 1 ? 0xC09B : 0xC093);
 	guest_segment(6, 0, 0, 0x10000); /* LDTR unusable */

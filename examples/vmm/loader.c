@@ -37,7 +37,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "x86 hosts only");
 #define MB_HDR_VIDEO (1u << 2)      /* video mode: ignored (no framebuffer) */
 #define MB_HDR_AOUT_KLUDGE (1u << 16)
 
-/* Guest structures (Multiboot 0.6.96, section 3.3). */
+/* Guest structures (Multiboot 0.6.96, section 3.3 "Boot information format"). */
 #define MBI_MEM (1u << 0)
 #define MBI_CMDLINE (1u << 2)
 #define MBI_MODS (1u << 3)

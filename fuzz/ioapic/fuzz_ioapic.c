@@ -21,7 +21,8 @@
  * Checks (a failed check prints the line and traps):
  *  - in the deliver hook: pin < pins; never called from inside itself; the
  *    entry is unmasked and, for an edge entry, carries no Remote IRR; the
- *    message is exactly virq_ioapic_rte_to_msi() of the entry (SDM 10.11);
+ *    message is exactly virq_ioapic_rte_to_msi() of the entry (SDM 10.11
+ *    "Message Signalled Interrupts");
  *  - storm and guest_error hooks: pin < pins, codes in range;
  *  - after every op: ioapic_check_invariants() == 0, no call in progress,
  *    nothing pending; Remote IRR only on level entries; the pin levels,
@@ -30,8 +31,9 @@
  *    sent and refused by every LAPIC (accept 0) or came from a restore: a
  *    due pin is never silently forgotten;
  *  - MMIO reads: IOREGSEL, VER, ID/ARB and out-of-table indexes give the
- *    82093AA datasheet 3.1-3.2 values (all-ones past the table, as KVM);
- *    return codes as documented;
+ *    82093AA datasheet 3.1 "Memory Mapped Registers for Accessing IOAPIC
+ *    Registers" to 3.2 "IOAPIC Registers" values (all-ones past the
+ *    table, as KVM); return codes as documented;
  *  - save -> restore into a scratch I/O APIC -> save gives identical bytes;
  *    save never changes the object; a damaged state (op) is refused with
  *    the object byte-identical, or accepted and then saved back exactly.
@@ -268,12 +270,14 @@ static void hook_guest_error(void *ctx, enum virq_guest_error code)
 }
 
 static const struct virq_ioapic_ops ops_full = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = hook_deliver,
 	.storm = hook_storm,
 	.guest_error = hook_guest_error,
 };
 
 static const struct virq_ioapic_ops ops_min = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = hook_deliver,
 };
 
@@ -433,7 +437,8 @@ static void expect_sent_only(const struct world *w, unsigned pin, unsigned n)
 		CHECK(w->op_sent[p] == (p == pin ? n : 0U));
 }
 
-/* Edge and level pins (82093AA datasheet 3.2.4, as KVM and QEMU): what one set_pin sends. */
+/* Edge and level pins (82093AA datasheet 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table
+ * Registers", as KVM and QEMU): what one set_pin sends. */
 static void model_set_pin(const struct world *w, const struct virq_ioapic *pre, unsigned pin,
 			  bool level)
 {
@@ -452,7 +457,9 @@ static void model_set_pin(const struct world *w, const struct virq_ioapic *pre, 
 		CHECK(w->io.eoi_count[pin] == 0);
 }
 
-/* EOI (SDM 10.8.5, 82093AA datasheet 3.2.4), with the storm rule of ioapic.h. */
+/* EOI (SDM 10.8.5 "Signaling Interrupt Servicing Completion", 82093AA datasheet
+ * 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers"), with the storm rule
+ * of ioapic.h. */
 static void model_eoi(const struct world *w, const struct virq_ioapic *pre, uint8_t vector)
 {
 	for (unsigned p = 0; p < w->cfg.pins; p++) {
@@ -705,6 +712,7 @@ static void decode_config(struct world *w, struct input *in)
 	uint8_t b0 = in8(in), b1 = in8(in), b2 = in8(in), b3 = in8(in);
 
 	memset(&w->cfg, 0, sizeof(w->cfg));
+	w->cfg.size = sizeof(w->cfg);
 	w->cfg.pins = (uint8_t)(1U + b0 % 120U);
 	w->cfg.version = (b1 & 1U) ? 0x20 : 0x11;
 	w->cfg.storm_limit = 1U + ((b1 >> 1) & 7U);

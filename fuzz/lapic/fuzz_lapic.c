@@ -13,8 +13,9 @@
  * After every op (a failed check prints the line and traps):
  *  - lapic_check_invariants() == 0, and the register page read directly:
  *    no IRR/ISR/TMR bit below 16, PPR = f(TPR, highest ISR) as SDM
- *    10.8.3.1 defines it, reserved slots and bytes 4-15 of every slot 0,
- *    the version, DFR, ESR, SVR and x2APIC ID/LDR as the config says;
+ *    10.8.3.1 "Task and Processor Priorities" defines it, reserved slots
+ *    and bytes 4-15 of every slot 0, the version, DFR, ESR, SVR and
+ *    x2APIC ID/LDR as the config says;
  *  - save -> restore into a scratch LAPIC -> save gives identical bytes, the
  *    same register page, and the saved timer matches the host timer the
  *    embedder holds: after every owner op that changed what the embedder
@@ -186,7 +187,9 @@ static void cb_send_ipi(void *ctx, const struct virq_apic_msg *m)
 	enum virq_lapic_mode mode = virq_lapic_get_mode(e->lapic);
 	bool x2 = mode == VIRQ_LAPIC_MODE_X2APIC;
 
-	/* SDM Table 10-3: what the ICR may send; self IPIs stay local. */
+	/* SDM Table 10-3 "Valid Combinations for the Pentium 4 and Intel
+	 * Xeon Processors' Local xAPIC Interrupt Command Register": what
+	 * the ICR may send; self IPIs stay local. */
 	CHECK(m->shorthand <= VIRQ_SH_ALL_EXCL_SELF && m->shorthand != VIRQ_SH_SELF);
 	CHECK(m->delivery != VIRQ_DM_RESERVED3 && m->delivery != VIRQ_DM_EXTINT &&
 	      m->delivery <= VIRQ_DM_EXTINT);
@@ -284,7 +287,7 @@ static bool vec_equal(const struct inst *x, const uint32_t *before, uint32_t bas
 	return true;
 }
 
-/* SDM 10.8.3.1. */
+/* SDM 10.8.3.1 "Task and Processor Priorities". */
 static uint32_t ppr_def(uint32_t tpr, int isrv)
 {
 	uint32_t isrv_u = isrv < 0 ? 0 : (uint32_t)isrv;
@@ -315,7 +318,7 @@ static uint32_t x2apic_ldr_def(uint32_t id)
 	return ((id >> 4) << 16) | (1U << (id & 0xFU));
 }
 
-/* Bits an LVT keeps from a write (SDM 10.5.1; DS and RIRR are RO). */
+/* Bits an LVT keeps from a write (SDM 10.5.1 "Local Vector Table"; DS and RIRR are RO). */
 static uint32_t lvt_writable(const struct fuzz *f, uint32_t off)
 {
 	switch (off) {
@@ -457,7 +460,7 @@ static void check_inst(const struct fuzz *f, struct inst *x)
 	}
 	check_page_zeros(f, x);
 
-	/* Vectors 0-15 never appear in IRR, ISR or TMR (SDM 10.5.2). */
+	/* Vectors 0-15 never appear in IRR, ISR or TMR (SDM 10.5.2 "Valid Interrupt Vectors"). */
 	CHECK((pg(x, VIRQ_LAPIC_REG_IRR) & 0xFFFFU) == 0);
 	CHECK((pg(x, VIRQ_LAPIC_REG_ISR) & 0xFFFFU) == 0);
 	CHECK((pg(x, VIRQ_LAPIC_REG_TMR) & 0xFFFFU) == 0);
@@ -521,7 +524,7 @@ static void check_inst(const struct fuzz *f, struct inst *x)
 	if (f->cfg.bsp)
 		CHECK(virq_lapic_get_mp_state(l) == VIRQ_LAPIC_MP_RUNNABLE);
 	/*
-	 * Remote IRR of a LINT entry (SDM 10.5.1): set when the entry's
+	 * Remote IRR of a LINT entry (SDM 10.5.1 "Local Vector Table"): set when the entry's
 	 * interrupt is accepted, with the entry's vector at that moment; it
 	 * stays with that interrupt (pending or in service) until its EOI, and
 	 * a globally disabled APIC has none.
@@ -1085,7 +1088,9 @@ static bool is_apic_msr(uint32_t msr)
 
 /*
  * x2APIC mode: does this RDMSR/WRMSR fault? From the SDM's MSR map
- * (10.12.1.2, Table 10-6). -1 where the SDM leaves it open.
+ * (10.12.1.2 "x2APIC Register Address Space", Table 10-6 "Local APIC
+ * Register Address Map Supported by x2APIC"). -1 where the SDM leaves
+ * it open.
  */
 static int x2_gp_expected(const struct fuzz *f, uint32_t off, uint64_t val, bool write)
 {
@@ -1196,7 +1201,8 @@ static void check_apic_base_write(const struct fuzz *f, const struct inst *x, ui
 	to = !(val & VIRQ_APIC_BASE_EN)    ? VIRQ_LAPIC_MODE_DISABLED
 	     : (val & VIRQ_APIC_BASE_EXTD) ? VIRQ_LAPIC_MODE_X2APIC
 					   : VIRQ_LAPIC_MODE_XAPIC;
-	/* SDM 10.4.4, 10.12.5: reserved bits, EN=0/EXTD=1, illegal transitions. */
+	/* SDM 10.4.4 "Local APIC Status and Location", 10.12.5 "x2APIC State
+	 * Transitions": reserved bits, EN=0/EXTD=1, illegal transitions. */
 	bad = (val & rsvd) != 0 ||
 	      (val & (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) == VIRQ_APIC_BASE_EXTD;
 	if (!host)
@@ -1218,7 +1224,7 @@ static void check_apic_base_write(const struct fuzz *f, const struct inst *x, ui
 	}
 	if (to == VIRQ_LAPIC_MODE_DISABLED) {
 		/* As if there were no APIC: no timer, IRR/ISR/TMR not preserved
-		 * (lapic.h, SDM 10.12.5.1). */
+		 * (lapic.h, SDM 10.12.5.1 "x2APIC States"). */
 		CHECK(!x->env.host_armed);
 		CHECK(vec_highest(x, VIRQ_LAPIC_REG_IRR) < 0 &&
 		      vec_highest(x, VIRQ_LAPIC_REG_ISR) < 0 &&
@@ -1489,9 +1495,11 @@ static void do_pending_check(const struct inst *x, int v)
 	uint32_t ppr = pg(x, VIRQ_LAPIC_REG_PPR);
 
 	/*
-	 * SDM 10.8.3.1: the highest IRR vector, if its class beats PPR's.
-	 * lapic.h: vectors held in IRR while software-disabled are still
-	 * delivered (SDM 10.4.7.2); a globally disabled APIC delivers nothing.
+	 * SDM 10.8.3.1 "Task and Processor Priorities": the highest IRR
+	 * vector, if its class beats PPR's. lapic.h: vectors held in IRR
+	 * while software-disabled are still delivered (SDM 10.4.7.2
+	 * "Local APIC State After It Has Been Software Disabled"); a
+	 * globally disabled APIC delivers nothing.
 	 */
 	if (mode_of(x) != VIRQ_LAPIC_MODE_DISABLED && h >= 0 &&
 	    ((uint32_t)h & 0xF0U) > (ppr & 0xF0U))
@@ -1528,7 +1536,8 @@ static void do_eoi(struct fuzz *f, struct inst *x, bool via_reg, uint8_t a, stru
 		check_changed_only(x, 0);
 		return;
 	}
-	/* SDM 10.8.5: the highest ISR bit retires, whatever was written. */
+	/* SDM 10.8.5 "Signaling Interrupt Servicing Completion": the
+	 * highest ISR bit retires, whatever was written. */
 	CHECK(!vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)h));
 	CHECK(vec_highest(x, VIRQ_LAPIC_REG_ISR) < h);
 	for (uint32_t i = 0; i < 8; i++) {
@@ -1651,7 +1660,9 @@ static void do_take_events(struct fuzz *f, struct inst *x, struct res *r)
 	if (!(fl & VIRQ_LAPIC_EV_SIPI))
 		CHECK(ev.sipi_vector == 0);
 	if (fl & VIRQ_LAPIC_EV_INIT) {
-		/* SDM 10.4.7.3: INIT resets the APIC but the ID, base and mode. */
+		/* SDM 10.4.7.3 "Local APIC State After an INIT Reset
+		 * ("Wait-for-SIPI" State)": INIT resets the APIC but the ID, base
+		 * and mode. */
 		check_reset_page(f, x, id);
 		if (f->cfg.bsp)
 			CHECK(virq_lapic_get_mp_state(&x->lapic) == VIRQ_LAPIC_MP_RUNNABLE);
@@ -1669,7 +1680,7 @@ static void do_take_events(struct fuzz *f, struct inst *x, struct res *r)
 		return;
 	}
 	/*
-	 * ExtINT is level-sensitive on either LINT entry (SDM 10.5.1): while a
+	 * ExtINT is level-sensitive on either LINT entry (SDM 10.5.1 "Local Vector Table"): while a
 	 * pin is asserted into an unmasked ExtINT entry, an INTA is due. With
 	 * no APIC, LINT0 is the INTR pin.
 	 */
@@ -1766,7 +1777,9 @@ static void do_timer_expired(struct fuzz *f, struct inst *x, struct res *r)
 	}
 }
 
-/* SDM 10.6.2.1-10.6.2.3, 10.12.10 and the match_dest contract in lapic.h. */
+/* SDM 10.6.2.1 "Physical Destination Mode" to 10.6.2.3 "Broadcast/Self
+ * Delivery Mode", 10.12.10 "Determining IPI Destination in x2APIC Mode" and
+ * the match_dest contract in lapic.h. */
 static bool match_def(const struct inst *x, uint32_t dest, bool logical)
 {
 	enum virq_lapic_mode mode = mode_of(x);
@@ -2283,7 +2296,8 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		got = virq_lapic_sync(l);
 		r->rc = got;
 		if (v >= 16 && active) {
-			/* SDM 10.8.4: IRR set, TMR = trigger mode. */
+			/* SDM 10.8.4 "Interrupt Acceptance for Fixed
+			 * Interrupts": IRR set, TMR = trigger mode. */
 			CHECK(got);
 			CHECK(vec_test(x, VIRQ_LAPIC_REG_IRR, v));
 			CHECK(vec_test(x, VIRQ_LAPIC_REG_TMR, v) == lvl);
@@ -2546,6 +2560,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	static const uint8_t lvts[3] = { 0, 5, 6 };
 
 	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
 	c->x2apic = caps & 1U;
 	c->tsc_deadline = (caps >> 1) & 1U;
 	c->directed_eoi = (caps >> 2) & 1U;
@@ -2590,6 +2605,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	}
 
 	memset(&f->ops, 0, sizeof(f->ops));
+	f->ops.size = sizeof(f->ops);
 	f->ops.kick = cb_kick;
 	f->ops.now_ns = cb_now;
 	f->ops.timer_arm = cb_timer_arm;
@@ -2659,7 +2675,8 @@ static void check_init_errors(void)
 {
 	static bool done;
 	static _Alignas(64) struct virq_lapic l;
-	static const struct virq_lapic_ops none;
+	static const struct virq_lapic_ops none = { .size = sizeof(struct virq_lapic_ops) };
+	static const struct virq_lapic_ops unsized; /* size 0: refused before any hook is read */
 	static struct world w;
 	static struct env e;
 	struct virq_lapic_ops ops;
@@ -2669,7 +2686,9 @@ static void check_init_errors(void)
 		return;
 	done = true;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	memset(&ops, 0, sizeof(ops));
+	ops.size = sizeof(ops);
 	ops.kick = cb_kick;
 	ops.now_ns = cb_now;
 	ops.timer_arm = cb_timer_arm;
@@ -2679,6 +2698,7 @@ static void check_init_errors(void)
 	CHECK(virq_lapic_init(&l, g_pages[0], NULL, &ops, NULL) == -VIRQ_EINVAL);
 	CHECK(virq_lapic_init(&l, g_pages[0], &cfg, NULL, NULL) == -VIRQ_EINVAL);
 	CHECK(virq_lapic_init(&l, g_pages[0], &cfg, &none, NULL) == -VIRQ_EINVAL);
+	CHECK(virq_lapic_init(&l, g_pages[0], &cfg, &unsized, NULL) == -VIRQ_EVERSION);
 	CHECK(virq_lapic_init(&l, (uint8_t *)g_pages[0] + 64, &cfg, &ops, NULL) == -VIRQ_EALIGN);
 
 	/* NULL out-parameters and states on a working LAPIC. */

@@ -134,6 +134,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	struct virq_lapic_config *c = &f->cfg;
 
 	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
 	c->x2apic = caps & 1U;
 	c->tsc_deadline = (caps >> 1) & 1U;
 	c->directed_eoi = (caps >> 2) & 1U;
@@ -149,6 +150,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	c->tsc_khz = khz ? khz : 1;
 
 	memset(&f->ops, 0, sizeof(f->ops));
+	f->ops.size = sizeof(f->ops);
 	f->ops.kick = cb_kick;
 	f->ops.now_ns = cb_now;
 	f->ops.timer_arm = cb_timer_arm;
@@ -189,7 +191,8 @@ static bool is_lvt(const struct fuzz *f, uint32_t off)
 	return off >= VIRQ_LAPIC_REG_LVT_TIMER && off <= VIRQ_LAPIC_REG_LVT_ERROR;
 }
 
-/* Bits an LVT may hold (SDM 10.5.1 Figure 10-8, Remote IRR on LINT included). */
+/* Bits an LVT may hold (SDM 10.5.1 "Local Vector Table" Figure 10-8 "Local
+ * Vector Table (LVT)", Remote IRR on LINT included). */
 static uint32_t lvt_bits(const struct fuzz *f, uint32_t off)
 {
 	switch (off) {

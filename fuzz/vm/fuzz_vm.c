@@ -87,20 +87,22 @@
  *    decision that follows them.
  *  - in exception mode, a shadow of the exception slot, the re-injection
  *    slot, the pending triple fault, the options and the policy's NMI
- *    blocking, written from SDM Vol. 3A 6.15 Tables 6-4/6-5 and the VMX
+ *    blocking, written from SDM Vol. 3A 6.15 "Exception and Interrupt
+ *    Reference" Tables 6-4 "Interrupt and Exception Classes" and 6-5
+ *    "Conditions for Generating a Double Fault" and the VMX
  *    event-injection rules apart from lib/vm/vcpu_event.c: every
  *    queue/reinject return code, every #DF merge (stats.double_faults)
  *    and every decision's event are predicted exactly and the policy's
  *    slots compared with the shadow after every op; at most one of
- *    NMI/INTR/SMI/EVENT/TRIPLE_FAULT per decision, a #DF always with error
- *    code 0, a triple fault only where the shadow put one (only from a
- *    #DF), never an NMI while the policy blocks NMIs; a decision that
- *    re-delivers an event or reports a triple fault leaves the LAPIC's
- *    ISR and IRR and the whole PIC unchanged and counts no acknowledge,
- *    so an external interrupt is acknowledged once however often it is
- *    re-injected; a saved policy restores to identical bytes, a damaged
- *    copy is either refused with the scratch policy untouched or accepted
- *    and saved back identically.
+ *    NMI/INTR/SMI/EVENT/TRIPLE_FAULT per decision, a #DF always with
+ *    error code 0, a triple fault only where the shadow put one (only
+ *    from a #DF), never an NMI while the policy blocks NMIs; a decision
+ *    that re-delivers an event or reports a triple fault leaves the
+ *    LAPIC's ISR and IRR and the whole PIC unchanged and counts no
+ *    acknowledge, so an external interrupt is acknowledged once however
+ *    often it is re-injected; a saved policy restores to identical
+ *    bytes, a damaged copy is either refused with the scratch policy
+ *    untouched or accepted and saved back identically.
  * ASan/UBSan watch every index (vCPU, map, GSI, pin).
  */
 #include <stdbool.h>
@@ -173,6 +175,7 @@ static void f_unlock(void *ctx)
 }
 
 static const struct virq_vm_ops vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = f_lock,
 	.unlock = f_unlock,
 };
@@ -365,6 +368,7 @@ static void l_dest_changed(void *ctx)
 }
 
 static const struct virq_lapic_ops lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = l_kick,
 	.now_ns = l_now,
 	.timer_arm = l_arm,
@@ -446,7 +450,8 @@ struct shadow {
 static struct shadow sh[NV_MAX];
 static bool exc_mode;
 
-/* SDM Vol. 3A Table 6-1 (protected mode), AMD's 28-30 too. */
+/* SDM Vol. 3A Table 6-1 "Protected-Mode Exceptions and Interrupts"
+ * (protected mode), AMD's 28-30 too. */
 static bool m_vec_ok(unsigned v)
 {
 	return v < 32 && v != 2 && v != 15 && !(v >= 22 && v <= 27) && v != 31;
@@ -457,7 +462,7 @@ static bool m_has_ec(unsigned v)
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
-/* Table 6-4: 0 benign, 1 contributory, 2 page fault. */
+/* Table 6-4 "Interrupt and Exception Classes": 0 benign, 1 contributory, 2 page fault. */
 static unsigned m_class(unsigned v)
 {
 	if (v == 0 || (v >= 10 && v <= 13) || v == 21)
@@ -512,7 +517,8 @@ static bool m_is_exc(uint8_t type)
 	return type == 3 || type == 5 || type == 6;
 }
 
-/* Table 6-5 and the #DF row (vcpu.h: serial by default, shutdown with
+/* Table 6-5 "Conditions for Generating a Double Fault" and the #DF row
+ * (vcpu.h: serial by default, shutdown with
  * VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY). */
 static void m_merge(struct shadow *m, const struct virq_vcpu_event *e)
 {
@@ -1197,6 +1203,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	struct virq_ioapic_config icfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = nv;
 	cfg.map_entries = wide ? ((wide >> 12 & 3U) + 1U) * 0x100U : NMAP;
 	cfg.nr_gsis = NGSI;
@@ -1209,6 +1216,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	CHECK(virq_vm_init(&vm, &cfg, vcpus, map, map_key, gsis, &vm_ops, NULL) == 0);
 	for (unsigned i = 0; i < nv; i++) {
 		memset(&lcfg[i], 0, sizeof(lcfg[i]));
+		lcfg[i].size = sizeof(lcfg[i]);
 		/* Spread 0 gives IDs 0-5; others reach past the map and collide. */
 		lcfg[i].apic_id = (i * (1U + (hdr >> 3))) & 0xFFU;
 		if (wide & WIDE_PAIRS)
@@ -1226,6 +1234,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	}
 	memset(sh, 0, sizeof(sh));
 	memset(&icfg, 0, sizeof(icfg));
+	icfg.size = sizeof(icfg);
 	icfg.storm_limit = 8;
 	CHECK(virq_vm_attach_ioapic(&vm, &ioapic, &icfg, 0, 0xF0) == 0);
 	CHECK(virq_vm_attach_pic(&vm, &pic, 0) == 0);

@@ -47,7 +47,8 @@ enum virq_err {
 	VIRQ_EALIGN = 2,   /**< An object or page is not aligned as documented. */
 	VIRQ_ENOTSUP = 3,  /**< The configuration asks for something not supported. */
 	VIRQ_ENOENT = 4,   /**< The access is not for this object (e.g. an MSR it does not own). */
-	VIRQ_EVERSION = 5, /**< A saved state has an unknown version or size. */
+	VIRQ_EVERSION = 5, /**< A saved state has an unknown version or size, or a caller-filled
+			     ops or config table an unknown `size` (doc/abi.md). */
 	VIRQ_ESTATE = 6,   /**< A saved state is damaged or inconsistent; nothing was loaded. */
 	VIRQ_ESTATEMODE = 7, /**< The call is not valid in the object's current mode. */
 	VIRQ_EHOST = 8,      /**< A host service failed (hosted glues only: a system call;
@@ -83,7 +84,9 @@ enum virq_guest_error {
 	VIRQ_GERR_SEND_ILLEGAL_VECTOR, /**< IPI or SELF IPI with vector 0-15 (ESR bit 5). */
 	VIRQ_GERR_RECV_ILLEGAL_VECTOR, /**< Vector 0-15 received or raised by an LVT (ESR bit 6). */
 	VIRQ_GERR_REDIRECTABLE_IPI,    /**< Lowest-priority IPI where unsupported (ESR bit 4). */
-	VIRQ_GERR_INVALID_ICR,         /**< ICR combination the APIC does not send (Table 10-3). */
+	VIRQ_GERR_INVALID_ICR,         /**< ICR combination the APIC does not send (Table 10-3
+	                                *   "Valid Combinations for the Pentium 4 and Intel Xeon
+	                                *   Processors' Local xAPIC Interrupt Command Register"). */
 	VIRQ_GERR_LVT_MODE,            /**< LVT programmed with a reserved delivery mode. */
 	VIRQ_GERR_TIMER_MODE,          /**< LVT Timer programmed with a reserved timer mode. */
 	VIRQ_GERR_PIC_MODE,            /**< 8259 SNGL, MCS-80/85 mode or other ICW3. */

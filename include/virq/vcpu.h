@@ -57,10 +57,10 @@
  * pair is handled serially, the second replacing the first (which the
  * re-executed instruction raises again), as KVM's kvm_multiple_exception().
  * A benign exception on a \#DF is handled serially by default (the current
- * SDM text of 6.15: only a contributory or page-fault exception while
- * calling the \#DF handler means shutdown); ::VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY
- * selects the older text (and the VMX triple-fault exit, and KVM): any
- * exception means shutdown.
+ * SDM text of 6.15 "Exception and Interrupt Reference": only a contributory
+ * or page-fault exception while calling the \#DF handler means shutdown);
+ * ::VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY selects the older text (and the VMX
+ * triple-fault exit, and KVM): any exception means shutdown.
  *
  * A re-injected hardware, software or privileged software exception
  * (types 3, 6, 5) takes the exception slot: an exception the exit handler
@@ -163,8 +163,9 @@ struct virq_vcpu_window {
  *  ::VIRQ_VCPU_INTR or ::VIRQ_VCPU_SMI. */
 #define VIRQ_VCPU_EVENT (1U << 8)
 /** An exception while a \#DF was held or being delivered: the vCPU shuts
- *  down (SDM Vol. 3A 6.15; VMX exit reason "triple fault"). Alone in its
- *  decision; the exception state is gone. */
+ *  down (SDM Vol. 3A 6.15 "Exception and Interrupt Reference"; VMX exit
+ *  reason "triple fault"). Alone in its decision; the exception state is
+ *  gone. */
 #define VIRQ_VCPU_TRIPLE_FAULT (1U << 9)
 /** Something else waits only because this entry already carries an event
  *  (a re-injection behind an exception, an SMI behind either): exit right
@@ -234,8 +235,9 @@ struct virq_vcpu_decision {
  *  when it decides an NMI, cleared by virq_vcpu_nmi_unblocked(). */
 #define VIRQ_VCPU_OPT_NMI_BLOCKING (1U << 0)
 /** Any exception, benign ones too, while a \#DF is held or being delivered
- *  is a triple fault (older SDM text of 6.15, KVM). Default: only a
- *  contributory or page-fault one (current SDM text). */
+ *  is a triple fault (older SDM text of 6.15 "Exception and Interrupt
+ *  Reference", KVM). Default: only a contributory or page-fault one
+ *  (current SDM text). */
 #define VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY (1U << 1)
 /** @} */
 
@@ -446,11 +448,11 @@ VIRQ_API int virq_vcpu_inject_pf(struct virq_vcpu *vcpu, uint64_t cr2, uint32_t 
  * entry checks on them): type 0, 2, 3, 4, 5 or 6; type 2 only with vector
  * 2; type 3 with a vector virq_vcpu_queue_exception() takes; type 5 only
  * with vector 1 (INT1), type 6 only with 3 (INT3) or 4 (INTO); an error code
- * only with type 3 and a vector of Table 6-1 that has one (it may be
- * absent: a real-mode guest's exception has none), bits 31:16 zero, 0 for
- * \#DF and \#AC; insn_len 0-15 with types 4, 5 and 6 and 0 otherwise;
- * payload only with a type-3 \#PF (the CR2 value to write again, or 0 to
- * leave CR2).
+ * only with type 3 and a vector of Table 6-1 "Protected-Mode Exceptions and
+ * Interrupts" that has one (it may be absent: a real-mode guest's exception
+ * has none), bits 31:16 zero, 0 for \#DF and \#AC; insn_len 0-15 with types
+ * 4, 5 and 6 and 0 otherwise; payload only with a type-3 \#PF (the CR2 value
+ * to write again, or 0 to leave CR2).
  *
  * @param vcpu The policy state.
  * @param ev   The interrupted event, as the exit reported it (type, vector,

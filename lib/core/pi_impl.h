@@ -36,9 +36,10 @@ static inline bool pi_harvest_inline(struct virq_pi_desc *pi, uint64_t out[4])
 {
 	uint64_t any = 0;
 
-	/* Clear ON before reading PIR, the order of SDM 3C 30.6 and of KVM's
-	 * vmx_sync_pir_to_irr; skip the locked op when ON is already clear to
-	 * keep the line shared. */
+	/* Clear ON before reading PIR, the order of SDM 3C 30.6
+	 * "Posted-Interrupt Processing" and of KVM's vmx_sync_pir_to_irr;
+	 * skip the locked op when ON is already clear to keep the line
+	 * shared. */
 	if (virq_atomic_load64_relaxed(&pi->control) & VIRQ_PI_CTRL_ON)
 		virq_atomic_fetch_and64(&pi->control, ~VIRQ_PI_CTRL_ON);
 	for (unsigned i = 0; i < 4; i++) {

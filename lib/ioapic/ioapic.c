@@ -2,7 +2,9 @@
 /*
  * I/O APIC life cycle and register decode: init, reset, the MMIO window
  * (IOREGSEL, IOWIN, EOI register) and the indirect registers (82093AA
- * datasheet 3.1-3.2; the EOI register per the ICH/PCH datasheets).
+ * datasheet 3.1 "Memory Mapped Registers for Accessing IOAPIC
+ * Registers" to 3.2 "IOAPIC Registers"; the EOI register per the
+ * ICH/PCH datasheets).
  */
 #include "ioapic_priv.h"
 
@@ -21,18 +23,27 @@ static int ioapic_config_check(const struct virq_ioapic_config *cfg)
 VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioapic_config *cfg,
 			      const struct virq_ioapic_ops *ops, void *ctx)
 {
+	struct virq_ioapic_config c;
 	int err;
 
-	if (!ioapic || !cfg || !ops || !ops->deliver)
+	if (!ioapic || !cfg || !ops)
 		return -VIRQ_EINVAL;
-	err = ioapic_config_check(cfg);
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IOAPIC_CONFIG_SIZE_MIN,
+				struct virq_ioapic_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_IOAPIC_OPS_SIZE_MIN, struct virq_ioapic_ops))
+		return -VIRQ_EVERSION;
+	if (ops->reserved || !ops->deliver)
+		return -VIRQ_EINVAL;
+	VIRQ_SIZED_COPY(&c, cfg);
+	err = ioapic_config_check(&c);
 	if (err)
 		return err;
 
 	virq_memset(ioapic, 0, sizeof(*ioapic));
 	ioapic->ops = ops;
 	ioapic->ctx = ctx;
-	ioapic->cfg = *cfg;
+	ioapic->cfg = c;
 	if (!ioapic->cfg.version)
 		ioapic->cfg.version = IOAPIC_VERSION_PCH;
 	if (!ioapic->cfg.pins)
@@ -46,8 +57,9 @@ VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioap
 /*
  * 82093AA reset: ID 0 (here: the configured ID), IOREGSEL 0, every entry
  * masked with its other bits undefined; like QEMU and KVM we clear them
- * (82093AA datasheet 3.2.4). Pins are device inputs and keep their levels.
- * Nested in a hook (in_eoi > 0) the outer call finds nothing pending.
+ * (82093AA datasheet 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table
+ * Registers"). Pins are device inputs and keep their levels. Nested in a
+ * hook (in_eoi > 0) the outer call finds nothing pending.
  */
 VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic)
 {
@@ -94,7 +106,7 @@ static uint32_t ioapic_read_indirect(struct virq_ioapic *io)
 		/*
 		 * ARB is loaded from the ID on every ID write and only
 		 * rotates on the long-gone APIC bus; KVM and QEMU read it as
-		 * the ID (82093AA datasheet 3.2.3).
+		 * the ID (82093AA datasheet 3.2.3 "IOAPICARB—IOAPIC Arbitration Register").
 		 */
 		return (uint32_t)io->id << IOAPIC_ID_SHIFT;
 	case VIRQ_IOAPIC_REG_VERSION:
@@ -115,7 +127,8 @@ static uint32_t ioapic_read_indirect(struct virq_ioapic *io)
 /*
  * One half of an entry. Delivery status and Remote IRR are read-only,
  * 47:17 reserved (dropped); bits 55:48 are storage, as KVM and QEMU keep
- * them (82093AA datasheet 3.2.4 has them reserved).
+ * them (82093AA datasheet 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table
+ * Registers" has them reserved).
  */
 static void ioapic_write_rte(struct virq_ioapic *io, unsigned pin, bool high, uint32_t val)
 {
@@ -181,7 +194,8 @@ static enum mmio_reg ioapic_mmio_decode(const struct virq_ioapic *io, uint32_t o
 	case VIRQ_IOAPIC_IOWIN:
 		return MMIO_IOWIN;
 	case VIRQ_IOAPIC_EOI:
-		/* Absent on the 82093AA (datasheet 3.1); ICH/PCH parts have it. */
+		/* Absent on the 82093AA (datasheet 3.1 "Memory Mapped Registers
+		 * for Accessing IOAPIC Registers"); ICH/PCH parts have it. */
 		return io->cfg.version >= IOAPIC_VERSION_PCH ? MMIO_EOI : MMIO_NONE;
 	default:
 		return MMIO_NONE;
@@ -287,11 +301,11 @@ VIRQ_API int virq_ioapic_get_rte(const struct virq_ioapic *ioapic, unsigned pin,
 }
 
 /*
- * SDM 10.11 (as QEMU's ioapic_entry_parse): the entry becomes the MSI write the
- * hardware forwards. A remappable entry (bit 48) is sent the same way: its
- * bits 63:49 and 11 then hold the IRTE handle, and the address carries it
- * exactly where the VT-d remappable MSI format expects it (handle[14:0] in
- * address 19:5, format bit 4, handle[15] in bit 2).
+ * SDM 10.11 "Message Signalled Interrupts" (as QEMU's ioapic_entry_parse): the
+ * entry becomes the MSI write the hardware forwards. A remappable entry (bit
+ * 48) is sent the same way: its bits 63:49 and 11 then hold the IRTE handle,
+ * and the address carries it exactly where the VT-d remappable MSI format
+ * expects it (handle[14:0] in address 19:5, format bit 4, handle[15] in bit 2).
  */
 VIRQ_API void virq_ioapic_rte_to_msi(uint64_t rte, uint64_t *addr, uint32_t *data)
 {

@@ -26,16 +26,20 @@
 #define VIRQ_IOAPIC_PRIV_H
 
 #include <virq/ioapic.h>
+#include <virq/version.h>
 
-/* IOAPICID and IOAPICARB: 4-bit ID in bits 27:24 (82093AA 3.2.1, 3.2.3). */
+/* IOAPICID and IOAPICARB: 4-bit ID in bits 27:24 (82093AA 3.2.1
+ * "IOAPICID—IOAPIC Identification Register", 3.2.3 "IOAPICARB—IOAPIC
+ * Arbitration Register"). */
 #define IOAPIC_ID_SHIFT 24
 #define IOAPIC_ID_MASK 0x0FU
 #define IOAPIC_ID_REG_MASK 0x0F000000U
-/* IOAPICVER: Maximum Redirection Entry in bits 23:16 (82093AA 3.2.2). */
+/* IOAPICVER: Maximum Redirection Entry in bits 23:16 (82093AA 3.2.2
+ * "IOAPICVER—IOAPIC Version Register"). */
 #define IOAPIC_VER_MRE_SHIFT 16
 #define IOAPIC_VERSION_82093AA 0x11U
 #define IOAPIC_VERSION_PCH 0x20U
-/* IOREGSEL keeps bits 7:0 (82093AA 3.1.1). */
+/* IOREGSEL keeps bits 7:0 (82093AA 3.1.1 "IOREGSEL—I/O Register Select Register"). */
 #define IOAPIC_IOREGSEL_MASK 0xFFU
 /* What a stored entry may hold. */
 #define IOAPIC_RTE_STATE_BITS (VIRQ_IOAPIC_RTE_WRITABLE | VIRQ_IOAPIC_RTE_REMOTE_IRR)
@@ -79,9 +83,19 @@ static inline bool ioapic_rte_masked(uint64_t rte)
 	return (rte & VIRQ_IOAPIC_RTE_MASKED) != 0;
 }
 
+/*
+ * An optional hook of the caller's ops table, NULL when the table is too
+ * short to hold it (doc/abi.md, "Growing ops and config structures"):
+ * compile-time true for every hook within VIRQ_IOAPIC_OPS_SIZE_MIN.
+ */
+#define IOAPIC_OP(io, f)                                                                           \
+	(VIRQ_FIELD_PRESENT(struct virq_ioapic_ops, (io)->ops, f, VIRQ_IOAPIC_OPS_SIZE_MIN)        \
+		 ? (io)->ops->f                                                                    \
+		 : NULL)
+
 static inline void ioapic_guest_error(struct virq_ioapic *io, enum virq_guest_error code)
 {
-	if (io->ops->guest_error)
+	if (IOAPIC_OP(io, guest_error))
 		io->ops->guest_error(io->ctx, code);
 }
 

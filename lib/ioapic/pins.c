@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pins and messages: input levels, edge and level delivery, Remote IRR,
- * EOI, storm throttling (82093AA datasheet 3.2.4; SDM 10.8.4, 10.8.5; the
- * storm throttle and the edge cases follow KVM and QEMU).
+ * EOI, storm throttling (82093AA datasheet 3.2.4 "IOREDTBL[23:0]—I/O
+ * Redirection Table Registers"; SDM 10.8.4 "Interrupt Acceptance for
+ * Fixed Interrupts", 10.8.5 "Signaling Interrupt Servicing Completion";
+ * the storm throttle and the edge cases follow KVM and QEMU).
  *
  * Every message goes through one place, ioapic_drain(), run only by the
  * outermost public call. A call that wants a pin sent sets its bit in
@@ -149,9 +151,10 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 }
 
 /*
- * SDM 10.8.5, 82093AA datasheet 3.2.4: an EOI clears Remote IRR of every level
- * entry with the vector, not just the first (KVM once stopped at the
- * first); each still asserted and unmasked is sent again, up to
+ * SDM 10.8.5 "Signaling Interrupt Servicing Completion", 82093AA datasheet
+ * 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers": an EOI clears Remote
+ * IRR of every level entry with the vector, not just the first (KVM once
+ * stopped at the first); each still asserted and unmasked is sent again, up to
  * storm_limit successive times without a deassert.
  */
 VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector)

@@ -123,9 +123,10 @@ int glue_split_prepare(struct virq_kvm_vcpu *v)
 /* KVM_EXIT_IOAPIC_EOI: KVM's LAPIC took an EOI for a vector its routes mark
  * level-triggered. KVM offers directed EOI when the I/O APIC is in
  * userspace, but (6.1 at least) exits for the EOI even when the guest set
- * SVR bit 12, EOI-broadcast suppression (SDM 10.8.5): such an EOI is no
- * broadcast, and the guest ends the I/O APIC's Remote IRR through its EOI
- * register instead. One KVM_GET_LAPIC per level EOI tells. */
+ * SVR bit 12, EOI-broadcast suppression (SDM 10.8.5 "Signaling Interrupt
+ * Servicing Completion"): such an EOI is no broadcast, and the guest ends
+ * the I/O APIC's Remote IRR through its EOI register instead. One
+ * KVM_GET_LAPIC per level EOI tells. */
 void glue_split_eoi(struct virq_kvm_vcpu *v, uint8_t vector)
 {
 	struct kvm_lapic_state st;

@@ -102,6 +102,7 @@ static uint64_t lapic_guest_tsc(void *ctx)
 }
 
 static const struct virq_lapic_ops glue_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = lapic_kick,
 	.now_ns = lapic_now,
 	.timer_arm = lapic_timer_arm,
@@ -179,7 +180,7 @@ int glue_sync_apic_base(struct virq_kvm_vcpu *v)
 }
 
 /* What PC firmware leaves in the BSP's LAPIC, virtual-wire mode
- * (MultiProcessor Specification 1.4, 3.6.2.2): software-enabled, spurious
+ * (MultiProcessor Specification 1.4, 3.6.2.2 "Virtual Wire Mode"): software-enabled, spurious
  * vector 0xFF, LINT0 ExtINT, LINT1 NMI. */
 static int virtual_wire(struct virq_lapic *lapic)
 {
@@ -206,6 +207,7 @@ static int user_lapic_init(struct virq_kvm_vcpu *v)
 		return -VIRQ_EHOST;
 	}
 	memset(&lc, 0, sizeof(lc));
+	lc.size = sizeof(lc);
 	lc.apic_id = v->index;
 	lc.bsp = v->index == 0;
 	lc.x2apic = !kvm->cfg.no_x2apic;

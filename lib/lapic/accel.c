@@ -214,8 +214,9 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	/* VEOI keeps the guest's last EOI value; it reads 0 here. */
 	hw_clean_slot(l, VIRQ_LAPIC_REG_EOI, 0);
 	for (uint32_t i = 0; i < 8; i++) {
-		/* No vector 0-15 (they are never accepted, SDM 10.5.2) and
-		 * none at all while globally disabled. */
+		/* No vector 0-15 (they are never accepted, SDM 10.5.2
+		 * "Valid Interrupt Vectors") and none at all while
+		 * globally disabled. */
 		uint32_t keep = mode == VIRQ_LAPIC_MODE_DISABLED ? 0 : (i ? ~0U : ~0xFFFFU);
 
 		hw_clean_slot(l, VIRQ_LAPIC_REG_ISR + 16U * i, keep);

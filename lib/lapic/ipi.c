@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ICR: validating and sending IPIs; destination matching
- * (SDM 10.6.1, 10.6.2, 10.12.9-10.12.10).
+ * (SDM 10.6.1 "Interrupt Command Register (ICR)", 10.6.2 "Determining
+ * IPI Destination", 10.12.9 "ICR Operation in x2APIC Mode" to 10.12.10
+ * "Determining IPI Destination in x2APIC Mode").
  */
 #include "lapic_priv.h"
 
-/* SDM Table 10-3 (P4/Xeon and later): which delivery modes a shorthand allows. */
+/* SDM Table 10-3 "Valid Combinations for the Pentium 4 and Intel Xeon Processors'
+ * Local xAPIC Interrupt Command Register" (P4/Xeon and later): which delivery
+ * modes a shorthand allows. */
 static bool icr_combination_valid(uint32_t dm, uint32_t sh)
 {
 	switch (sh) {
@@ -32,7 +36,7 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest)
 	bool x2 = lapic_mode(l) == VIRQ_LAPIC_MODE_X2APIC;
 
 	/* Lowest priority is reserved in x2APIC mode: "redirectable IPI"
-	 * error, which takes precedence over an illegal vector (SDM 10.5.3). */
+	 * error, which takes precedence over an illegal vector (SDM 10.5.3 "Error Handling"). */
 	if (dm == VIRQ_DM_LOWEST && x2) {
 		lapic_guest_error(l, VIRQ_GERR_REDIRECTABLE_IPI);
 		lapic_set_error(l, VIRQ_LAPIC_ESR_REDIR_IPI);
@@ -44,7 +48,7 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest)
 	}
 	if ((dm == VIRQ_DM_FIXED || dm == VIRQ_DM_LOWEST) && vector < 16) {
 		/* Refused at the sender, so never received: bit 5 only, also
-		 * for self IPIs (SDM 10.5.3, Table 10-2). */
+		 * for self IPIs (SDM 10.5.3 "Error Handling", Table 10-2 "ESR Flags"). */
 		lapic_guest_error(l, VIRQ_GERR_SEND_ILLEGAL_VECTOR);
 		lapic_set_error(l, VIRQ_LAPIC_ESR_SEND_ILLEGAL);
 		return;
@@ -67,7 +71,8 @@ void lapic_send_icr(struct virq_lapic *l, uint32_t lo, uint32_t dest)
 	msg.delivery = (uint8_t)dm;
 	msg.shorthand = (uint8_t)sh;
 	msg.logical = (lo & VIRQ_ICR_DEST_LOGICAL) != 0 && sh == VIRQ_SH_NONE;
-	/* The APIC sends every IPI edge-triggered and asserted (SDM 10.6.1). */
+	/* The APIC sends every IPI edge-triggered and asserted (SDM 10.6.1
+	 * "Interrupt Command Register (ICR)"). */
 	msg.level = true;
 	msg.trigger_level = false;
 	msg.x2apic = x2;
@@ -93,8 +98,8 @@ VIRQ_API uint32_t virq_lapic_read_reg(const struct virq_lapic *lapic, uint32_t o
 }
 
 /* The highest requested vector waits for the TPR alone: its class is above
- * the in-service class but not above the task-priority class (SDM 10.8.3.1,
- * the PPR as the larger of the two). */
+ * the in-service class but not above the task-priority class (SDM 10.8.3.1
+ * "Task and Processor Priorities", the PPR as the larger of the two). */
 VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic)
 {
 	uint32_t cls, isr_cls;
@@ -136,7 +141,9 @@ VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t des
 			return true;
 		if (!logical)
 			return dest == id;
-		/* Cluster in 31:16, bitmap in 15:0 (SDM 10.12.10.2). */
+		/* Cluster in 31:16, bitmap in 15:0 (SDM 10.12.10.2
+		 * "Deriving Logical x2APIC ID from the Local x2APIC
+		 * ID"). */
 		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xFFFFU) != 0;
 	}
 

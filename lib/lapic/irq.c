@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IRR/ISR/TMR, PPR, acceptance, posting, acknowledge and EOI
- * (SDM 10.8.1-10.8.5, 10.5.2).
+ * (SDM 10.8.1 "Interrupt Handling with the Pentium 4 and Intel Xeon
+ * Processors" to 10.8.5 "Signaling Interrupt Servicing Completion",
+ * 10.5.2 "Valid Interrupt Vectors").
  */
 #include "lapic_priv.h"
 
@@ -41,9 +43,9 @@ VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool tri
 		lapic->ops->kick(lapic->ctx);
 }
 
-/* A globally disabled APIC receives no messages (SDM 10.4.3). A message
- * that races with the owner disabling the APIC counts as accepted just
- * before the disable. */
+/* A globally disabled APIC receives no messages (SDM 10.4.3 "Enabling
+ * or Disabling the Local APIC"). A message that races with the owner
+ * disabling the APIC counts as accepted just before the disable. */
 static bool lapic_receives(const struct virq_lapic *l)
 {
 	return (__atomic_load_n(&l->apic_base, __ATOMIC_RELAXED) & VIRQ_APIC_BASE_EN) != 0;
@@ -103,7 +105,8 @@ VIRQ_API void virq_lapic_post_msg(struct virq_lapic *lapic, const struct virq_ap
 		lapic_post_event(lapic, VIRQ_LAPIC_EV_SMI);
 		break;
 	case VIRQ_DM_INIT:
-		/* INIT level de-assert: no effect on P4 and later (SDM 10.4.7.4). */
+		/* INIT level de-assert: no effect on P4 and later (SDM 10.4.7.4
+		 * "Local APIC State After It Receives an INIT-Deassert IPI"). */
 		if (!msg->level && msg->trigger_level)
 			break;
 		lapic_post_event(lapic, VIRQ_LAPIC_EV_INIT);
@@ -124,7 +127,7 @@ VIRQ_API void virq_lapic_post_msg(struct virq_lapic *lapic, const struct virq_ap
 /* ---- owner ---- */
 
 /*
- * Error latch (SDM 10.5.3): errors accumulate in esr_pending until the
+ * Error latch (SDM 10.5.3 "Error Handling"): errors accumulate in esr_pending until the
  * next ESR write, whatever the LVT Error mask; an unmasked LVT Error raises
  * its interrupt. in_error stops the recursion an LVT Error with an illegal
  * vector would cause (Xen XSA-462).
@@ -139,7 +142,9 @@ void lapic_set_error(struct virq_lapic *l, uint32_t bits)
 	l->in_error = false;
 }
 
-/* Acceptance of a fixed interrupt by this APIC (SDM 10.8.1, 10.8.4). */
+/* Acceptance of a fixed interrupt by this APIC (SDM 10.8.1 "Interrupt
+ * Handling with the Pentium 4 and Intel Xeon Processors", 10.8.4
+ * "Interrupt Acceptance for Fixed Interrupts"). */
 void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 {
 	if (!lapic_active(l))
@@ -163,7 +168,7 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level)
 		l->irrv = vector;
 }
 
-/* Receive-side check of harvested vectors 0-15 (SDM 10.5.2). Returns
+/* Receive-side check of harvested vectors 0-15 (SDM 10.5.2 "Valid Interrupt Vectors"). Returns
  * true when an unmasked LVT Error raised a new vector into IRR. */
 static VIRQ_NOINLINE bool lapic_fold_illegal(struct virq_lapic *l)
 {
@@ -327,10 +332,12 @@ VIRQ_API bool virq_lapic_sync(struct virq_lapic *lapic)
 
 /*
  * Highest deliverable vector: its class must be above the PPR class (SDM
- * 10.8.3.1). Vectors already in IRR are "held" by a software-disabled APIC
- * and still reach the core, which must mask or handle them (SDM 10.4.7.2;
- * KVM and bhyve dispatch them too); only new arrivals are dropped. IRR is
- * empty while globally disabled (cleared on disable, reset on enable).
+ * 10.8.3.1 "Task and Processor Priorities"). Vectors already in IRR are
+ * "held" by a software-disabled APIC and still reach the core, which must
+ * mask or handle them (SDM 10.4.7.2 "Local APIC State After It Has Been
+ * Software Disabled"; KVM and bhyve dispatch them too); only new arrivals
+ * are dropped. IRR is empty while globally disabled (cleared on disable,
+ * reset on enable).
  */
 static inline int lapic_pending_inline(struct virq_lapic *l)
 {
@@ -367,7 +374,7 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 }
 
 /* EOI of a level-triggered vector: broadcast unless suppressed (directed
- * EOI, SDM 10.8.5). */
+ * EOI, SDM 10.8.5 "Signaling Interrupt Servicing Completion"). */
 static VIRQ_NOINLINE void lapic_eoi_level(struct virq_lapic *lapic, uint8_t vec)
 {
 	if (!(lapic_get(lapic, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_EOI_SUPPRESS) &&
@@ -377,7 +384,7 @@ static VIRQ_NOINLINE void lapic_eoi_level(struct virq_lapic *lapic, uint8_t vec)
 
 /*
  * EOI of the interrupt a level LINT entry delivered: its Remote IRR clears
- * ("reset when an EOI command is received", SDM 10.5.1) and a pin still
+ * ("reset when an EOI command is received", SDM 10.5.1 "Local Vector Table") and a pin still
  * asserted is delivered again. The vector is the one the entry had when
  * it delivered (lint_vec), not the one it has now: a guest that rewrites
  * the entry while the interrupt is in service EOIs the old vector, as an

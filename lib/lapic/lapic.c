@@ -8,7 +8,8 @@
 static int lapic_config_check(const struct virq_lapic_config *cfg)
 {
 	if (cfg->apic_id == 0xFFFFFFFFU)
-		return -VIRQ_EINVAL; /* never a valid x2APIC ID (SDM 10.12.1.3) */
+		return -VIRQ_EINVAL; /* never a valid x2APIC ID (SDM 10.12.1.3 "Reserved Bit
+		                      * Checking") */
 	if (cfg->apic_id > 0xFFU && !cfg->x2apic)
 		return -VIRQ_ENOTSUP;
 	if (cfg->version && (cfg->version < 0x10U || cfg->version > 0x15U))
@@ -30,15 +31,23 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 			     const struct virq_lapic_config *cfg, const struct virq_lapic_ops *ops,
 			     void *ctx)
 {
+	struct virq_lapic_config c;
 	int err;
 
 	if (!lapic || !page || !cfg || !ops)
+		return -VIRQ_EINVAL;
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_LAPIC_CONFIG_SIZE_MIN, struct virq_lapic_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_LAPIC_OPS_SIZE_MIN, struct virq_lapic_ops))
+		return -VIRQ_EVERSION;
+	if (ops->reserved)
 		return -VIRQ_EINVAL;
 	if (!ops->kick || !ops->now_ns || !ops->timer_arm || !ops->timer_cancel)
 		return -VIRQ_EINVAL;
 	if (((uintptr_t)lapic & 63U) || ((uintptr_t)page & (VIRQ_LAPIC_PAGE_SIZE - 1U)))
 		return -VIRQ_EALIGN;
-	err = lapic_config_check(cfg);
+	VIRQ_SIZED_COPY(&c, cfg);
+	err = lapic_config_check(&c);
 	if (err)
 		return err;
 
@@ -47,7 +56,7 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 	lapic->page = (uint32_t *)page;
 	lapic->ops = ops;
 	lapic->ctx = ctx;
-	lapic->cfg = *cfg;
+	lapic->cfg = c;
 	if (!lapic->cfg.version)
 		lapic->cfg.version = LAPIC_VERSION_DEFAULT;
 	if (!lapic->cfg.max_lvt)
@@ -64,9 +73,11 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 
 /*
  * Register file at RESET (init == false) or INIT (init == true),
- * SDM 10.4.7.1 and 10.4.7.3: INIT keeps the ID, IA32_APIC_BASE and the
- * x2APIC mode (with its derived LDR); everything else takes its power-up
- * value. The timer stops, pending posted requests are discarded.
+ * SDM 10.4.7.1 "Local APIC State After Power-Up or Reset" and 10.4.7.3
+ * "Local APIC State After an INIT Reset ("Wait-for-SIPI" State)": INIT
+ * keeps the ID, IA32_APIC_BASE and the x2APIC mode (with its derived
+ * LDR); everything else takes its power-up value. The timer stops,
+ * pending posted requests are discarded.
  */
 void lapic_reset_regs(struct virq_lapic *l, bool init)
 {
@@ -111,7 +122,7 @@ void lapic_reset_regs(struct virq_lapic *l, bool init)
 }
 
 /*
- * Global disable: IRR, ISR and TMR are not preserved (SDM 10.12.5.1) and the
+ * Global disable: IRR, ISR and TMR are not preserved (SDM 10.12.5.1 "x2APIC States") and the
  * page is reset on re-enable; emptying them now means a disabled APIC has
  * nothing to deliver without a test on the hot path. The LINT interrupts
  * in service go with them, and so does their Remote IRR.
@@ -195,7 +206,7 @@ VIRQ_API int virq_lapic_set_lint(struct virq_lapic *lapic, unsigned pin, bool le
 
 /*
  * Applies one pin to its LVT entry. @edge_rise/@edge_fall: electrical edges
- * seen since the last application. SDM 10.5.1: NMI, SMI and INIT are edge
+ * seen since the last application. SDM 10.5.1 "Local Vector Table": NMI, SMI and INIT are edge
  * sensitive, ExtINT is level (reported by take_events while asserted),
  * Fixed follows the trigger bit; level Fixed uses Remote IRR.
  */
@@ -268,7 +279,7 @@ void lapic_apply_lint(struct virq_lapic *l)
 
 /*
  * An INTR source right now: LINT0 or LINT1 asserted with ExtINT delivery
- * (SDM 10.5.1 allows ExtINT on both entries; ExtINT is level-sensitive),
+ * (SDM 10.5.1 "Local Vector Table" allows ExtINT on both entries; ExtINT is level-sensitive),
  * or with no APIC LINT0 as the INTR pin (LINT1 is then NMI).
  */
 static bool lapic_lint_extint(const struct virq_lapic *l)

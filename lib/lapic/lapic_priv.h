@@ -9,7 +9,8 @@
  *  - irr_sum/isr_sum/tmr_sum: bit i set exactly when vectors 64i..64i+63
  *    of IRR/ISR/TMR hold a set bit;
  *  - active: IA32_APIC_BASE.EN && SVR bit 8;
- *  - PPR in the page: always the SDM 10.8.3.1 function of TPR and isrv;
+ *  - PPR in the page: always the SDM 10.8.3.1 "Task and Processor
+ *    Priorities" function of TPR and isrv;
  *  - lint_rirr bit p: LVT LINTp has Remote IRR set; then lint_vec[p] is the
  *    vector it delivered (>= 16, set in IRR or ISR until its EOI), else
  *    lint_vec[p] is 0. A globally disabled APIC has no Remote IRR set.
@@ -22,6 +23,7 @@
 #define VIRQ_LAPIC_PRIV_H
 
 #include <virq/lapic.h>
+#include <virq/version.h>
 
 #include "core/bitmap.h"
 #include "core/pi_impl.h"
@@ -73,7 +75,8 @@ static inline void lapic_local_nmi(struct virq_lapic *l)
 #define LAPIC_TICK_PS_DEFAULT 1000U
 #define LAPIC_TICK_PS_MAX 1000000U
 
-/* Writable bits, xAPIC view (SDM 10.5.1, 10.9, 10.6.1). */
+/* Writable bits, xAPIC view (SDM 10.5.1 "Local Vector Table", 10.9
+ * "Spurious Interrupt", 10.6.1 "Interrupt Command Register (ICR)"). */
 #define LVT_MASK_TIMER_BASE 0x000100FFU /* vector, mask; + mode bits */
 #define LVT_MASK_GENERIC 0x000107FFU    /* CMCI, thermal, PMC: vector, DM, mask */
 #define LVT_MASK_LINT 0x0001A7FFU       /* vector, DM, polarity, trigger, mask */
@@ -177,10 +180,21 @@ static inline bool lapic_has_cmci(const struct virq_lapic *l)
 	return l->cfg.max_lvt >= 6;
 }
 
+/*
+ * An optional hook of the caller's ops table, NULL when the table is too
+ * short to hold it (doc/abi.md, "Growing ops and config structures"). For
+ * every hook within VIRQ_LAPIC_OPS_SIZE_MIN the test is a compile-time true;
+ * a hook appended later must be read through this.
+ */
+#define LAPIC_OP(l, f)                                                                             \
+	(VIRQ_FIELD_PRESENT(struct virq_lapic_ops, (l)->ops, f, VIRQ_LAPIC_OPS_SIZE_MIN)           \
+		 ? (l)->ops->f                                                                     \
+		 : NULL)
+
 /* ID, LDR, DFR or mode changed: tell the router. */
 static inline void lapic_dest_changed(struct virq_lapic *l)
 {
-	if (l->ops->dest_changed)
+	if (LAPIC_OP(l, dest_changed))
 		l->ops->dest_changed(l->ctx);
 }
 
@@ -210,11 +224,11 @@ static inline void lapic_dest_end(struct virq_lapic *l)
 
 static inline void lapic_guest_error(struct virq_lapic *l, enum virq_guest_error code)
 {
-	if (l->ops->guest_error)
+	if (LAPIC_OP(l, guest_error))
 		l->ops->guest_error(l->ctx, code);
 }
 
-/* PPR = max(TPR, ISRV class) per SDM 10.8.3.1. */
+/* PPR = max(TPR, ISRV class) per SDM 10.8.3.1 "Task and Processor Priorities". */
 static inline uint32_t lapic_compute_ppr(uint32_t tpr, int isrv)
 {
 	uint32_t isr_class = isrv < 0 ? 0 : ((uint32_t)isrv & 0xF0U);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Local Vector Table: writable fields per entry, software-disable masking,
- * raising an LVT interrupt (SDM 10.5.1, 10.4.7.2).
+ * raising an LVT interrupt (SDM 10.5.1 "Local Vector Table", 10.4.7.2
+ * "Local APIC State After It Has Been Software Disabled").
  */
 #include "lapic_priv.h"
 
@@ -29,7 +30,7 @@ uint32_t lapic_lvt_writable(const struct virq_lapic *l, uint32_t off)
 	}
 }
 
-/* Delivery modes an entry supports (SDM 10.5.1: "not supported" otherwise). */
+/* Delivery modes an entry supports (SDM 10.5.1 "Local Vector Table": "not supported" otherwise). */
 static bool lvt_mode_valid(uint32_t off, uint32_t dm)
 {
 	switch (off) {
@@ -60,7 +61,8 @@ void lapic_lvt_write(struct virq_lapic *l, uint32_t off, uint32_t val)
 	}
 	if (!lvt_mode_valid(off, (nv & VIRQ_LVT_DM_MASK) >> VIRQ_LVT_DM_SHIFT))
 		lapic_guest_error(l, VIRQ_GERR_LVT_MODE);
-	/* Software-disabled: mask bits cannot be cleared (SDM 10.4.7.2). */
+	/* Software-disabled: mask bits cannot be cleared (SDM 10.4.7.2
+	 * "Local APIC State After It Has Been Software Disabled"). */
 	if (!lapic_sw_enabled(l))
 		nv |= VIRQ_LVT_MASKED;
 	if (off == VIRQ_LAPIC_REG_LVT_TIMER) {
@@ -112,7 +114,7 @@ void lapic_fire_lvt(struct virq_lapic *l, uint32_t off)
 	default:
 		break;
 	}
-	/* P4 and later set the PMI entry's mask on delivery (SDM 10.5.1). */
+	/* P4 and later set the PMI entry's mask on delivery (SDM 10.5.1 "Local Vector Table"). */
 	if (off == VIRQ_LAPIC_REG_LVT_PMC)
 		lapic_set(l, off, lvt | VIRQ_LVT_MASKED);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Register decode: xAPIC MMIO, x2APIC MSRs, IA32_APIC_BASE, CR8
- * (SDM 10.4, 10.8.3, 10.8.6, 10.12).
+ * (SDM 10.4 "Local APIC", 10.8.3 "Interrupt, Task, and Processor
+ * Priority", 10.8.6 "Task Priority in IA-32e Mode", 10.12 "Extended
+ * XAPIC (x2APIC)").
  */
 #include "lapic_priv.h"
 
@@ -88,8 +90,9 @@ static void svr_write(struct virq_lapic *l, uint32_t val)
 	lapic_update_active(l);
 	if ((old ^ nv) & VIRQ_LAPIC_SVR_EOI_SUPPRESS)
 		lapic_eoi_exit_update(l); /* level EOIs broadcast or not */
-	/* Software disable masks every LVT (SDM 10.4.7.2); enabling does
-	 * not unmask them. */
+	/* Software disable masks every LVT (SDM 10.4.7.2 "Local APIC
+	 * State After It Has Been Software Disabled"); enabling does not
+	 * unmask them. */
 	if ((old & VIRQ_LAPIC_SVR_ENABLE) && !(nv & VIRQ_LAPIC_SVR_ENABLE))
 		lapic_mask_all_lvts(l);
 }
@@ -214,7 +217,8 @@ VIRQ_NOINLINE int lapic_mmio_write_slow(struct virq_lapic *lapic, uint32_t offse
 	if (!mmio_decoded(lapic))
 		return 0;
 	if (size != 4 || (offset & 0xFU)) {
-		/* Only aligned 32-bit stores are defined (SDM 10.4.1). */
+		/* Only aligned 32-bit stores are defined (SDM 10.4.1 "The
+		 * Local APIC Block Diagram"). */
 		lapic_guest_error(lapic, VIRQ_GERR_MMIO_SIZE);
 		return 0;
 	}
@@ -332,7 +336,8 @@ static int x2apic_write(struct virq_lapic *l, uint32_t msr, uint64_t val)
 		return x2apic_gp(l);
 	off = (uint32_t)d;
 	if (off == VIRQ_LAPIC_REG_ICR_LO) {
-		/* One 64-bit write sends; bit 12 is ignored (SDM 10.12.9). */
+		/* One 64-bit write sends; bit 12 is ignored (SDM 10.12.9 "ICR
+		 * Operation in x2APIC Mode"). */
 		if (val & ICR_X2APIC_RSVD)
 			return x2apic_gp(l);
 		lapic_set(l, VIRQ_LAPIC_REG_ICR_LO, (uint32_t)val & ICR_LO_MASK);
@@ -433,7 +438,9 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 		goto gp; /* EN=0, EXTD=1: invalid state */
 	to = lapic_mode_of(val);
 	if (!host_initiated) {
-		/* SDM 10.12.5 Figure 10-27. */
+		/* SDM 10.12.5 "x2APIC State Transitions" Figure 10-27
+		 * "Local x2APIC State Transitions with IA32_APIC_BASE,
+		 * INIT, and RESET". */
 		if (from == VIRQ_LAPIC_MODE_DISABLED && to == VIRQ_LAPIC_MODE_X2APIC)
 			goto gp;
 		if (from == VIRQ_LAPIC_MODE_X2APIC && to == VIRQ_LAPIC_MODE_XAPIC)
@@ -454,7 +461,8 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 
 	if (from == VIRQ_LAPIC_MODE_DISABLED) {
 		/* Re-enable: the APIC returns to its power-up state (the
-		 * conservative reading of SDM 10.4.3), pending events too. */
+		 * conservative reading of SDM 10.4.3 "Enabling or Disabling
+		 * the Local APIC"), pending events too. */
 		lapic_reset_regs(lapic, false);
 		/* Keep the internal notifications: a request posted after the
 		 * discard above must not be stranded without one. */
@@ -467,7 +475,7 @@ VIRQ_API int virq_lapic_set_apic_base(struct virq_lapic *lapic, uint64_t val, bo
 		lapic_discard_posted(lapic);
 		lapic_clear_vectors(lapic);
 	} else if (to == VIRQ_LAPIC_MODE_X2APIC) {
-		/* SDM 10.12.5.1: the hardware ID replaces a written xAPIC ID,
+		/* SDM 10.12.5.1 "x2APIC States": the hardware ID replaces a written xAPIC ID,
 		 * LDR is derived from it, ICR high is not preserved. */
 		lapic_set_shared(lapic, VIRQ_LAPIC_REG_ID, lapic->cfg.apic_id);
 		lapic_set_shared(lapic, VIRQ_LAPIC_REG_LDR, virq_x2apic_ldr(lapic->cfg.apic_id));

@@ -171,7 +171,7 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 			return -VIRQ_ESTATE;
 	} else if (mode == VIRQ_LAPIC_MODE_DISABLED) {
 		/* Not decoded; a former x2APIC keeps its 32-bit ID and LDR
-		 * (SDM 10.12.5.1) until re-enable resets the page. */
+		 * (SDM 10.12.5.1 "x2APIC States") until re-enable resets the page. */
 		if (r[R(VIRQ_LAPIC_REG_ID)] != l->cfg.apic_id &&
 		    (r[R(VIRQ_LAPIC_REG_ID)] & ~ID_XAPIC_MASK))
 			return -VIRQ_ESTATE;
@@ -277,8 +277,9 @@ static int lapic_state_check(const struct virq_lapic *l, const struct virq_lapic
 			return -VIRQ_ESTATE;
 	}
 
-	/* Events, pins, MP state: the BSP never waits for a SIPI (SDM 8.4).
-	 * A second NMI (version 3) only beside the first. */
+	/* Events, pins, MP state: the BSP never waits for a SIPI (SDM 8.4
+	 * "Multiple-Processor (MP) Initialization"). A second NMI (version
+	 * 3) only beside the first. */
 	if (st->events & ~(LAPIC_EV_PUBLIC | (st->version >= 3U ? LAPIC_EV_NMI2 : 0U)))
 		return -VIRQ_ESTATE;
 	if ((st->events & LAPIC_EV_NMIS) == LAPIC_EV_NMI2)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * APIC timer: one-shot, periodic, TSC-deadline (SDM 10.5.4, 10.5.4.1,
- * Figure 10-10).
+ * APIC timer: one-shot, periodic, TSC-deadline (SDM 10.5.4 "APIC
+ * Timer", 10.5.4.1 "TSC-Deadline Mode", Figure 10-10 "Divide
+ * Configuration Register").
  *
  * Host time comes from ops->now_ns; the embedder's host timer is armed with
  * ops->timer_arm and reports back through virq_lapic_timer_expired().
@@ -117,7 +118,7 @@ static void timer_start_count(struct virq_lapic *l)
 
 void lapic_timer_write_tmict(struct virq_lapic *l, uint32_t val)
 {
-	/* TSC-deadline mode ignores Initial Count writes (SDM 10.5.4.1). */
+	/* TSC-deadline mode ignores Initial Count writes (SDM 10.5.4.1 "TSC-Deadline Mode"). */
 	if (lapic_timer_mode(l) == VIRQ_LVT_TIMER_TSCDEADLINE)
 		return;
 	lapic_set(l, VIRQ_LAPIC_REG_TMICT, val);
@@ -200,7 +201,7 @@ static uint64_t tsc_delta_to_ns(const struct virq_lapic *l, uint64_t delta)
 }
 
 /* A TSC deadline is reached: the interrupt, and IA32_TSC_DEADLINE reads 0
- * (SDM 10.5.4.1). */
+ * (SDM 10.5.4.1 "TSC-Deadline Mode"). */
 static void timer_fire_tsc(struct virq_lapic *l)
 {
 	lapic_timer_stop(l);
@@ -214,7 +215,7 @@ static void timer_arm_tsc(struct virq_lapic *l)
 	uint64_t now, delta;
 
 	if (l->tsc_deadline <= tsc) {
-		/* Already past: fires at once and disarms (SDM 10.5.4.1). */
+		/* Already past: fires at once and disarms (SDM 10.5.4.1 "TSC-Deadline Mode"). */
 		timer_fire_tsc(l);
 		return;
 	}
@@ -238,7 +239,7 @@ uint64_t lapic_timer_read_tsc_deadline(const struct virq_lapic *l)
 
 void lapic_timer_write_tsc_deadline(struct virq_lapic *l, uint64_t val)
 {
-	/* Ignored unless the LVT timer is in TSC-deadline mode (SDM 10.5.4.1)
+	/* Ignored unless the LVT timer is in TSC-deadline mode (SDM 10.5.4.1 "TSC-Deadline Mode")
 	 * and the APIC is globally enabled (no APIC, no timer). */
 	if (lapic_timer_mode(l) != VIRQ_LVT_TIMER_TSCDEADLINE ||
 	    lapic_mode(l) == VIRQ_LAPIC_MODE_DISABLED)
@@ -285,7 +286,7 @@ static void timer_expire(struct virq_lapic *l, uint64_t now)
  *
  * Entering or leaving TSC-deadline mode disarms the timer ("a write to
  * the LVT Timer Register that changes the timer mode disarms the local
- * APIC timer", SDM 10.5.4.1) and clears Initial Count and the deadline,
+ * APIC timer", SDM 10.5.4.1 "TSC-Deadline Mode") and clears Initial Count and the deadline,
  * whose meaning changes with the mode (KVM does the same).
  *
  * Between one-shot and periodic the count goes on, as processors do

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Compatibility-format MSI: address/data to a virq_apic_msg and back
- * (SDM 3A 10.11.1-10.11.2; the extended destination ID is the KVM/Xen/Hyper-V
+ * (SDM 3A 10.11.1 "Message Address Register Format" to 10.11.2 "Message Data
+ * Register Format"; the extended destination ID is the KVM/Xen/Hyper-V
  * convention, not Intel's).
  */
 #include "msi_priv.h"
@@ -43,10 +44,11 @@ int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags, struct virq_ap
 
 	dlm = (data >> VIRQ_MSI_DATA_DM_SHIFT) & MSI_DATA_DLM_MASK;
 	/*
-	 * SDM 10.11.1 calls RH=1 "lowest-priority redirection among the
-	 * destinations"; KVM (kvm_lowest_prio_delivery via msi_redir_hint)
-	 * arbitrates such a Fixed message as lowest priority. The message has
-	 * no RH field, so that is the only mode it changes.
+	 * SDM 10.11.1 "Message Address Register Format" calls RH=1
+	 * "lowest-priority redirection among the destinations"; KVM
+	 * (kvm_lowest_prio_delivery via msi_redir_hint) arbitrates such a
+	 * Fixed message as lowest priority. The message has no RH field,
+	 * so that is the only mode it changes.
 	 */
 	if ((addr & VIRQ_MSI_ADDR_RH) && dlm == VIRQ_DM_FIXED)
 		dlm = VIRQ_DM_LOWEST;
@@ -62,9 +64,10 @@ int virq_msi_decode(uint64_t addr, uint32_t data, unsigned flags, struct virq_ap
 	out->trigger_level = (data & VIRQ_MSI_DATA_TRIGGER_LEVEL) != 0;
 	/*
 	 * Bit 14 only means something for a level-triggered message (SDM
-	 * 10.11.2); Linux leaves it 0 for edge MSIs, so an edge message is an
-	 * assert. A level de-assert still decodes: routing drops it, as KVM's
-	 * __apic_accept_irq drops trig_mode && !level.
+	 * 10.11.2 "Message Data Register Format"); Linux leaves it 0 for edge
+	 * MSIs, so an edge message is an assert. A level de-assert still
+	 * decodes: routing drops it, as KVM's __apic_accept_irq drops
+	 * trig_mode && !level.
 	 */
 	out->level = out->trigger_level ? (data & VIRQ_MSI_DATA_LEVEL_ASSERT) != 0 : true;
 	out->x2apic = (flags & MSI_FLAGS_ALL) != 0;

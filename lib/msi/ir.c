@@ -2,8 +2,10 @@
 /*
  * VT-d interrupt remapping of a write to the interrupt window: handle and
  * subhandle to an IRTE index, the IRTE read through the embedder, its
- * checks, and the remapped or posted result (VT-d spec 5.1.2.2, 5.1.3,
- * 5.1.5.1, and the IRTE formats for remapped and posted interrupts).
+ * checks, and the remapped or posted result (VT-d spec 5.1.2.2
+ * "Interrupt Requests in Remappable Format", 5.1.3 "Interrupt Remapping
+ * Table", 5.1.5.1 "I/OxAPIC Programming", and the IRTE formats for
+ * remapped and posted interrupts).
  *
  * Order of the checks follows QEMU's vtd_interrupt_remap_msi/vtd_irte_get:
  * request, index, read, present, reserved bits, source ID. The faults
@@ -117,7 +119,7 @@ static void ir_remappable(const struct virq_ir_config *cfg, uint64_t addr, uint3
 		return;
 	}
 	/*
-	 * VT-d 5.1.3: handle = addr[19:5] | addr[2] << 15; with SHV the
+	 * VT-d 5.1.3 "Interrupt Remapping Table": handle = addr[19:5] | addr[2] << 15; with SHV the
 	 * subhandle is added. The sum is up to 17 bits and is not wrapped:
 	 * anything past the table faults rather than aliasing a low entry.
 	 */
@@ -158,7 +160,11 @@ int virq_ir_translate(const struct virq_ir_config *cfg, uint64_t addr, uint32_t 
 		      uint16_t requester_id, virq_ir_read_fn read, void *ctx,
 		      struct virq_ir_result *out)
 {
-	if (!cfg || !read || !out || cfg->table_entries < 1 || cfg->table_entries > IR_MAX_ENTRIES)
+	if (!cfg || !read || !out)
+		return -VIRQ_EINVAL;
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IR_CONFIG_SIZE_MIN, struct virq_ir_config))
+		return -VIRQ_EVERSION;
+	if (cfg->reserved || cfg->table_entries < 1 || cfg->table_entries > IR_MAX_ENTRIES)
 		return -VIRQ_EINVAL;
 	if ((addr & IR_ADDR_WINDOW_MASK) != VIRQ_MSI_ADDR_BASE)
 		return -VIRQ_ENOENT;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PCI MSI capability (PCI 3.0 6.8.1): configuration
+ * PCI MSI capability (PCI 3.0 6.8.1 "MSI Capability Structure"): configuration
  * space access with per-register write masks, Multiple Message Enable,
  * per-vector Mask and Pending Bits and delivery of a held message at
  * unmask.
@@ -236,7 +236,7 @@ int virq_msi_cap_notify(struct virq_msi_cap *cap, unsigned vector, virq_msi_send
 	if (!msicap_valid(cap) || !send || vector >= (1U << msicap_mme(cap)))
 		return -VIRQ_EINVAL;
 	if (!(cap->control & VIRQ_MSI_CTRL_ENABLE))
-		return 0; /* the function uses INTx (PCI 3.0 6.8.1.3) */
+		return 0; /* the function uses INTx (PCI 3.0 6.8.1.3 "Message Control for MSI") */
 	if (msicap_masked(cap, vector)) {
 		cap->pending |= 1U << vector;
 		return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MSI-X table and Pending Bit Array (PCI 3.0 6.8.2).
+ * MSI-X table and Pending Bit Array (PCI 3.0 6.8.2 "MSI-X Capability and Table Structure").
  *
  * A vector is "masked" while its own Mask bit or the Function Mask is set,
  * and this model also treats MSI-X Enable = 0 as masked for the pending
@@ -31,7 +31,8 @@ static bool msix_valid(const struct virq_msix *msix)
 	       msix->vectors <= VIRQ_MSIX_MAX_VECTORS;
 }
 
-/* Aligned DWORD or QWORD (PCI 3.0 6.8.2: anything else is undefined). */
+/* Aligned DWORD or QWORD (PCI 3.0 6.8.2 "MSI-X Capability and Table
+ * Structure": anything else is undefined). */
 static bool msix_access_ok(uint32_t offset, unsigned size)
 {
 	return (size == 4 || size == 8) && (offset & (size - 1U)) == 0;
@@ -219,7 +220,8 @@ int virq_msix_notify(struct virq_msix *msix, unsigned index, virq_msi_send_fn se
 	if (!msix_valid(msix) || !send || index >= msix->vectors)
 		return -VIRQ_EINVAL;
 	if (!msix->enabled)
-		return 0; /* the function signals INTx or MSI instead (PCI 3.0 6.8.2) */
+		return 0; /* the function signals INTx or MSI instead (PCI 3.0 6.8.2 "MSI-X
+		           * Capability and Table Structure") */
 	if (msix_masked(msix, index)) {
 		msix->pba[index / 64U] |= 1ULL << (index % 64U);
 		return 0;

@@ -2,9 +2,9 @@
 /*
  * The GSI router (wired-OR lines, PC layout, MSI routes), the wiring of the
  * I/O APICs and the PIC pair, EOI broadcast and the locked wrappers
- * (SDM 10.11 for the messages an I/O APIC entry sends; MultiProcessor
- * Specification 1.4, 3.6.2, for the virtual wire; the ACPI MADT interrupt
- * source overrides for the PC layout).
+ * (SDM 10.11 "Message Signalled Interrupts" for the messages an I/O APIC
+ * entry sends; MultiProcessor Specification 1.4, 3.6.2, for the virtual
+ * wire; the ACPI MADT interrupt source overrides for the PC layout).
  */
 #include "vm_priv.h"
 
@@ -32,6 +32,7 @@ static void vm_ioapic_storm(void *ctx, unsigned pin)
 }
 
 static const struct virq_ioapic_ops vm_ioapic_ops = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = vm_ioapic_deliver,
 	.storm = vm_ioapic_storm,
 };
@@ -52,6 +53,7 @@ static void vm_pic_intr(void *ctx, bool level)
 }
 
 static const struct virq_pic_ops vm_pic_ops = {
+	.size = sizeof(struct virq_pic_ops),
 	.intr = vm_pic_intr,
 };
 
@@ -178,6 +180,9 @@ VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapi
 
 	if (!vm || !ioapic || !cfg)
 		return -VIRQ_EINVAL;
+	/* Before reading any field: nothing past cfg->size is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IOAPIC_CONFIG_SIZE_MIN, struct virq_ioapic_config))
+		return -VIRQ_EVERSION;
 	pins = cfg->pins ? cfg->pins : VIRQ_IOAPIC_DEFAULT_PINS;
 	if (gsi_base > 0xFFFFFFFFU - pins)
 		return -VIRQ_EINVAL;

@@ -19,19 +19,22 @@ enum exc_class {
 	EXC_PAGE_FAULT,
 };
 
-/* Reserved vectors 15 and 22-31 (Table 6-1), but AMD's 28 #HV, 29 #VC and
- * 30 #SX (AMD APM Vol. 2, "Exceptions and Interrupts"), which an SVM
- * backend injects. */
+/* Reserved vectors 15 and 22-31 (Table 6-1 "Protected-Mode Exceptions and
+ * Interrupts"), but AMD's 28 #HV, 29 #VC and 30 #SX (AMD APM Vol. 2,
+ * "Exceptions and Interrupts"), which an SVM backend injects. */
 #define VEC_RESERVED ((1U << 15) | 0xFFC00000U)
 #define VEC_AMD ((1U << 28) | (1U << 29) | (1U << 30))
-/* Table 6-1: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP; AMD #VC, #SX. */
+/* Table 6-1 "Protected-Mode Exceptions and Interrupts": #DF, #TS, #NP,
+ * #SS, #GP, #PF, #AC, #CP; AMD #VC, #SX. */
 #define VEC_ERROR_CODE                                                                             \
 	((1U << 8) | (1U << 10) | (1U << 11) | (1U << 12) | (1U << 13) | (1U << 14) | (1U << 17) | \
 	 (1U << 21) | (1U << 29) | (1U << 30))
-/* Table 6-4: #DE, #TS, #NP, #SS, #GP and (CET-era editions) #CP. */
+/* Table 6-4 "Interrupt and Exception Classes": #DE, #TS, #NP, #SS, #GP
+ * and (CET-era editions) #CP. */
 #define VEC_CONTRIBUTORY                                                                           \
 	((1U << 0) | (1U << 10) | (1U << 11) | (1U << 12) | (1U << 13) | (1U << 21))
-/* Table 6-4: #PF and #VE (KVM counts only #PF; it never injects #VE). */
+/* Table 6-4 "Interrupt and Exception Classes": #PF and #VE (KVM counts
+ * only #PF; it never injects #VE). */
 #define VEC_PAGE_FAULT ((1U << 14) | (1U << 20))
 
 /* VM entry checks bits 31:16 of a delivered error code (15 in old SDM
@@ -52,8 +55,9 @@ bool vcpu_exc_has_error(uint8_t vector)
 	return vector < 32U && (VEC_ERROR_CODE & (1U << vector));
 }
 
-/* Table 6-4. #DF itself is benign as a second exception, as in KVM's
- * exception_class() (the table has no row or column for it). */
+/* Table 6-4 "Interrupt and Exception Classes". #DF itself is benign as
+ * a second exception, as in KVM's exception_class() (the table has no
+ * row or column for it). */
 static enum exc_class exc_class(uint8_t vector)
 {
 	if (vector >= 32U)
@@ -73,8 +77,9 @@ static bool error_ok(uint8_t vector, bool has_error, uint32_t ec, bool strict)
 		return ec == 0 && (!strict || !vcpu_exc_has_error(vector));
 	if (!vcpu_exc_has_error(vector) || (ec & ~ERROR_CODE_MASK))
 		return false;
-	/* #DF and #AC push 0 (Table 6-1; SDM Vol. 3A 6.15, "Interrupt 8"
-	 * and "Interrupt 17"). */
+	/* #DF and #AC push 0 (Table 6-1 "Protected-Mode Exceptions and
+	 * Interrupts"; SDM Vol. 3A 6.15, "Interrupt 8" and "Interrupt
+	 * 17"). */
 	return !((vector == VCPU_VEC_DF || vector == VCPU_VEC_AC) && ec);
 }
 
@@ -120,9 +125,9 @@ bool vcpu_event_ok(const struct virq_vcpu_event *ev)
 }
 
 /*
- * Table 6-5, second exception @ev while v->exc (queued, or re-injected:
- * being delivered) is the first. A first of type 5 or 6 is #DB, #BP or
- * #OF: benign.
+ * Table 6-5 "Conditions for Generating a Double Fault", second
+ * exception @ev while v->exc (queued, or re-injected: being delivered)
+ * is the first. A first of type 5 or 6 is #DB, #BP or #OF: benign.
  */
 static void exc_merge(struct virq_vcpu *v, const struct virq_vcpu_event *ev)
 {
@@ -134,10 +139,11 @@ static void exc_merge(struct virq_vcpu *v, const struct virq_vcpu_event *ev)
 		return;
 	}
 	if (v->exc.type == VIRQ_VCPU_EV_HW_EXC && v->exc.vector == VCPU_VEC_DF) {
-		/* 6.15: a contributory or page-fault exception while calling
-		 * the #DF handler means shutdown; a benign one is handled
-		 * serially in the current text, shutdown in the older one
-		 * ("another exception") and in KVM. */
+		/* 6.15 "Exception and Interrupt Reference": a contributory
+		 * or page-fault exception while calling the #DF handler
+		 * means shutdown; a benign one is handled serially in the
+		 * current text, shutdown in the older one ("another
+		 * exception") and in KVM. */
 		if (second != EXC_BENIGN || (v->options & VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY)) {
 			/* The vCPU shuts down: what was in flight goes with it. */
 			v->flags = VCPU_F_TRIPLE;

@@ -15,7 +15,7 @@
 
 #define VCPU_OPT_VALID (VIRQ_VCPU_OPT_NMI_BLOCKING | VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY)
 
-/* Exception vectors named in the SDM's Table 6-1. */
+/* Exception vectors named in the SDM's Table 6-1 "Protected-Mode Exceptions and Interrupts". */
 #define VCPU_VEC_DB 1U
 #define VCPU_VEC_NMI 2U
 #define VCPU_VEC_BP 3U
@@ -27,7 +27,8 @@
 /* Whether @vector (0-31) may be delivered as a hardware exception. */
 bool vcpu_exc_vector_ok(uint8_t vector);
 
-/* Whether hardware exception @vector pushes an error code (Table 6-1). */
+/* Whether hardware exception @vector pushes an error code (Table 6-1
+ * "Protected-Mode Exceptions and Interrupts"). */
 bool vcpu_exc_has_error(uint8_t vector);
 
 /* Whether @ev may be handed back for re-injection (vcpu.h, virq_vcpu_reinject()). */

@@ -15,8 +15,9 @@ static void fill_window(const struct virq_vmx_vcpu *vx, struct virq_vcpu_window 
 {
 	uint64_t rflags = vmx_read(vx, VIRQ_VMCS_GUEST_RFLAGS);
 
-	/* SDM 26.3.1.5: an external interrupt is refused with STI or MOV-SS
-	 * blocking; RFLAGS.IF is ours to check (VM entry does not). */
+	/* SDM 26.3.1.5 "Checks on Guest Non-Register State": an external
+	 * interrupt is refused with STI or MOV-SS blocking; RFLAGS.IF is
+	 * ours to check (VM entry does not). */
 	w->intr = (rflags & VIRQ_VMX_RFLAGS_IF) && !(intr & BLOCK_INTR);
 	/* An NMI: no MOV-SS blocking (checked by entry), no STI blocking (some
 	 * processors check it), no blocking by NMI (checked with virtual NMIs;
@@ -49,8 +50,9 @@ static void encode_event(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event 
 			VIRQ_VMX_INTR_VALID;
 	bool ec = ev->has_error != 0;
 
-	/* SDM 26.2.1.3: with unrestricted guest and CR0.PE = 0 no error code
-	 * may be delivered (real mode pushes none); vcpu.h leaves it to us. */
+	/* SDM 26.2.1.3 "VM-Entry Control Fields": with unrestricted guest and
+	 * CR0.PE = 0 no error code may be delivered (real mode pushes none);
+	 * vcpu.h leaves it to us. */
 	if (ec && (vx->flags & VIRQ_VMX_F_UNRESTRICTED_GUEST) &&
 	    !(vmx_read(vx, VIRQ_VMCS_GUEST_CR0) & VIRQ_VMX_CR0_PE))
 		ec = false;
@@ -62,13 +64,14 @@ static void encode_event(struct virq_vmx_vcpu *vx, const struct virq_vcpu_event 
 		info |= VIRQ_VMX_INTR_ERROR_CODE;
 		vmx_write(vx, VIRQ_VMCS_ENTRY_EXC_ERROR_CODE, ev->error_code);
 	}
-	/* Types 4-6 push RIP + length (SDM 24.8.3). */
+	/* Types 4-6 push RIP + length (SDM 24.8.3 "VM-Entry Controls for Event Injection"). */
 	if (ev->type == VIRQ_VCPU_EV_SW_INT || ev->type == VIRQ_VCPU_EV_PRIV_SW_EXC ||
 	    ev->type == VIRQ_VCPU_EV_SW_EXC)
 		vmx_write(vx, VIRQ_VMCS_ENTRY_INSN_LEN, ev->insn_len);
 	/* Only a re-injected NMI gets here with blocking by NMI set (the
 	 * window was checked for a new one): that blocking was its own, and
-	 * with virtual NMIs VM entry refuses an NMI over it (SDM 26.3.1.5). */
+	 * with virtual NMIs VM entry refuses an NMI over it (SDM 26.3.1.5
+	 * "Checks on Guest Non-Register State"). */
 	if (ev->type == VIRQ_VCPU_EV_NMI && (vx->flags & VIRQ_VMX_F_VIRTUAL_NMIS) &&
 	    (intr & VIRQ_VMX_INTERRUPTIBILITY_NMI))
 		vmx_write(vx, VIRQ_VMCS_GUEST_INTERRUPTIBILITY,
@@ -88,9 +91,10 @@ static void encode_windows(struct virq_vmx_vcpu *vx, uint32_t actions, struct vi
 	if (actions & VIRQ_VCPU_INTR_WINDOW)
 		want |= VIRQ_VMX_PROC_INTR_WINDOW_EXITING;
 	if (actions & VIRQ_VCPU_NMI_WINDOW) {
-		/* NMI-window exiting needs virtual NMIs (SDM 26.2.1.1). Without
-		 * them an interrupt window would fire at once in an NMI handler
-		 * running with IF = 1: the embedder arranges an exit instead. */
+		/* NMI-window exiting needs virtual NMIs (SDM 26.2.1.1
+		 * "VM-Execution Control Fields"). Without them an interrupt
+		 * window would fire at once in an NMI handler running with IF =
+		 * 1: the embedder arranges an exit instead. */
 		if (vx->flags & VIRQ_VMX_F_VIRTUAL_NMIS)
 			want |= VIRQ_VMX_PROC_NMI_WINDOW_EXITING;
 		else

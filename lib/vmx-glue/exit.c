@@ -77,7 +77,8 @@ static void take_idt_vectoring(struct virq_vmx_vcpu *vx, uint32_t idt)
 	if (soft_type(ev.type))
 		ev.insn_len = (uint8_t)vmx_read(vx, VIRQ_VMCS_EXIT_INSN_LEN);
 	/* With virtual NMIs an NMI whose delivery was cut off left blocking by
-	 * NMI set; injecting it again needs the bit clear (SDM 26.3.1.5). */
+	 * NMI set; injecting it again needs the bit clear (SDM 26.3.1.5
+	 * "Checks on Guest Non-Register State"). */
 	if (ev.type == VIRQ_VCPU_EV_NMI && (vx->flags & VIRQ_VMX_F_VIRTUAL_NMIS))
 		set_nmi_blocking(vx, false);
 	/* payload 0: a #PF's CR2 is still the one loaded for it. */
@@ -104,8 +105,9 @@ static void skip_insn(struct virq_vmx_vcpu *vx)
 				   VIRQ_VMX_INTERRUPTIBILITY_MOV_SS));
 }
 
-/* RDMSR/WRMSR of an x2APIC register (SDM Vol. 3A 10.12.1.2): ECX the
- * index, EDX:EAX the value. The LAPIC's #GP goes to the policy, RIP stays. */
+/* RDMSR/WRMSR of an x2APIC register (SDM Vol. 3A 10.12.1.2 "x2APIC Register
+ * Address Space"): ECX the index, EDX:EAX the value. The LAPIC's #GP goes to
+ * the policy, RIP stays. */
 static enum virq_vmx_exit_action handle_msr(struct virq_vmx_vcpu *vx, bool write)
 {
 	const struct virq_vmx_ops *ops = vx->ops;

@@ -29,8 +29,8 @@ static bool can_clear(uint64_t cap, uint32_t bit)
  * xAPIC mode and clear in the others. APICv: APIC-register virtualization
  * and virtual-interrupt delivery, and "virtualize x2APIC mode", set in
  * x2APIC mode and clear in the others. The secondary controls' MSR
- * (A.3.3) exists only when "activate secondary controls" may be 1; all
- * its bits may be 0.
+ * (A.3.3 "Secondary Processor-Based VM-Execution Controls") exists only
+ * when "activate secondary controls" may be 1; all its bits may be 0.
  */
 static uint32_t check_apic_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t proc,
 				const struct virq_vmx_config *cfg)
@@ -58,8 +58,10 @@ static uint32_t check_apic_caps(const struct virq_vmx_ops *ops, void *ctx, uint6
 	return missing;
 }
 
-/* SDM Vol. 3C A.3.1-A.3.2, A.4: with IA32_VMX_BASIC bit 55 the TRUE_* MSRs
- * report the controls of the default-1 class that may be 0 too. */
+/* SDM Vol. 3C A.3.1 "Pin-Based VM-Execution Controls" to A.3.2 "Primary
+ * Processor-Based VM-Execution Controls", A.4 "VM-Exit Controls": with
+ * IA32_VMX_BASIC bit 55 the TRUE_* MSRs report the controls of the
+ * default-1 class that may be 0 too. */
 static uint32_t check_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t basic,
 			   const struct virq_vmx_config *cfg)
 {
@@ -94,8 +96,9 @@ static uint32_t check_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t b
 	return missing;
 }
 
-/* SDM 26.2.1.1: both pages 4 KiB aligned; the virtual-APIC page is the
- * LAPIC's, so a LAPIC is needed from TPR shadow on. */
+/* SDM 26.2.1.1 "VM-Execution Control Fields": both pages 4 KiB aligned;
+ * the virtual-APIC page is the LAPIC's, so a LAPIC is needed from TPR
+ * shadow on. */
 static bool apic_cfg_ok(const struct virq_vmx_config *cfg, const struct virq_lapic *lapic)
 {
 	if (cfg->level == VIRQ_VMX_LEVEL_INJECT)
@@ -170,7 +173,7 @@ static void msr_bitmap_fill(struct virq_vmx_vcpu *vx, enum virq_lapic_mode mode)
 
 /*
  * "Virtualize APIC accesses" only in xAPIC mode, "virtualize x2APIC mode"
- * only in x2APIC mode (SDM 26.2.1.1: never both): each virtualizes an
+ * only in x2APIC mode (SDM 26.2.1.1 "VM-Execution Control Fields": never both): each virtualizes an
  * interface the guest's APIC decodes in that mode only. Disabled mode
  * gets neither.
  */
@@ -229,19 +232,29 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 				struct virq_lapic *lapic, const struct virq_vmx_ops *ops, void *ctx,
 				const struct virq_vmx_config *cfg)
 {
+	struct virq_vmx_config c;
 	uint32_t opts, pin;
 	uint64_t basic;
 
-	if (!vx || !policy || !ops || !cfg || !ops->vmread || !ops->vmwrite || !ops->rdmsr ||
+	if (!vx || !policy || !ops || !cfg)
+		return -VIRQ_EINVAL;
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_VMX_CONFIG_SIZE_MIN, struct virq_vmx_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_VMX_OPS_SIZE_MIN, struct virq_vmx_ops))
+		return -VIRQ_EVERSION;
+	VIRQ_SIZED_COPY(&c, cfg);
+	cfg = &c;
+	if (ops->reserved || !ops->vmread || !ops->vmwrite || !ops->rdmsr ||
 	    (ops->read_gpr && !ops->write_gpr) || (cfg->flags & ~VMX_F_ALL) ||
 	    (cfg->vcpu_options & ~VCPU_OPT_ALL) || cfg->level > VIRQ_VMX_LEVEL_APICV ||
-	    cfg->reserved || !apic_cfg_ok(cfg, lapic))
+	    cfg->reserved || cfg->reserved2 || !apic_cfg_ok(cfg, lapic))
 		return -VIRQ_EINVAL;
 	virq_memset(vx, 0, sizeof(*vx));
 	basic = ops->rdmsr(ctx, VIRQ_MSR_IA32_VMX_BASIC);
 	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW && (basic & VIRQ_VMX_BASIC_ADDR_32BIT) &&
 	    ((cfg->virtual_apic_addr | cfg->apic_access_addr) >> 32))
-		return -VIRQ_EINVAL; /* SDM 26.2.1.1: within the address width */
+		return -VIRQ_EINVAL; /* SDM 26.2.1.1 "VM-Execution Control Fields": within the
+		                      * address width */
 	vx->missing = check_caps(ops, ctx, basic, cfg);
 	if (vx->missing)
 		return -VIRQ_ENOTSUP;

@@ -8,6 +8,7 @@
 
 #include <virq/error.h>
 #include <virq/vmx.h>
+#include <virq/version.h>
 
 static inline uint64_t vmx_read(const struct virq_vmx_vcpu *vx, uint32_t field)
 {
@@ -19,8 +20,9 @@ static inline void vmx_write(const struct virq_vmx_vcpu *vx, uint32_t field, uin
 	vx->ops->vmwrite(vx->ctx, field, value);
 }
 
-/* SDM Vol. 3A Table 6-1: the exceptions that push an error code, as the
- * VM-entry check knows them (SDM Vol. 3C 26.2.1.3: 8, 10-14, 17, and 21
+/* SDM Vol. 3A Table 6-1 "Protected-Mode Exceptions and Interrupts": the
+ * exceptions that push an error code, as the VM-entry check knows them
+ * (SDM Vol. 3C 26.2.1.3 "VM-Entry Control Fields": 8, 10-14, 17, and 21
  * with CET). */
 static inline bool vmx_exc_has_error(unsigned vector)
 {

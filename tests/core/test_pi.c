@@ -2,8 +2,9 @@
 /*
  * The posted-interrupt descriptor (include/virq/pi.h), single-threaded:
  * layout checked on raw bytes against the VT-x/VT-d bit positions
- * (SDM 3C 30.6; VT-d spec, Posted Interrupt Descriptor), and the posting
- * protocol's return values (pi.h; the poster as KVM's).
+ * (SDM 3C 30.6 "Posted-Interrupt Processing"; VT-d spec, Posted
+ * Interrupt Descriptor), and the posting protocol's return values (pi.h;
+ * the poster as KVM's).
  *
  * Not tested here: pi.h promises that a post finding its PIR bit or ON
  * already set issues exactly one locked instruction. Counting locked

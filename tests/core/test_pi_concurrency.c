@@ -2,8 +2,8 @@
 /*
  * The posting protocol under contention (as KVM's
  * vmx_deliver_posted_interrupt() and vmx_sync_pir_to_irr() run it; harvest
- * order of SDM 3C 30.6): poster threads post distinct vectors into one
- * descriptor while a harvester thread harvests.
+ * order of SDM 3C 30.6 "Posted-Interrupt Processing"): poster threads post
+ * distinct vectors into one descriptor while a harvester thread harvests.
  *
  *  - Exactness: a poster posts vector v again only after the harvester has
  *    taken its previous post, so every post is harvested exactly once and

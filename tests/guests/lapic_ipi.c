@@ -373,9 +373,11 @@ static void test_x2apic(void)
 		}
 		test_end();
 	} else {
-		/* SDM 10.5.3 and 10.12.9: lowest priority is not an IPI
-		 * delivery mode in x2APIC mode; the sender reports a
-		 * redirectable-IPI error (ESR bit 4) and sends nothing. */
+		/* SDM 10.5.3 "Error Handling" and 10.12.9 "ICR
+		 * Operation in x2APIC Mode": lowest priority is not an
+		 * IPI delivery mode in x2APIC mode; the sender reports
+		 * a redirectable-IPI error (ESR bit 4) and sends
+		 * nothing. */
 		uint64_t esr;
 
 		test_begin("x2apic_lowest_priority_ipi_refused");

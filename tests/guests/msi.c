@@ -135,8 +135,8 @@ int main(void)
 
 	test_begin("msi_redirection_hint_fixed");
 	/* RH=1 with logical mode and fixed delivery: one of the set, like
-	 * lowest priority (SDM 10.11.1: RH=1 restricts to the lowest-priority
-	 * processor). */
+	 * lowest priority (SDM 10.11.1 "Message Address Register Format":
+	 * RH=1 restricts to the lowest-priority processor). */
 	msi(0x01, true, true, V_RH);
 	expect_delivery("logical 0x01 RH", V_RH, 1);
 	test_end();

@@ -95,7 +95,7 @@ static const struct enc good[] = {
 	  false, false, false, 0 },
 	{ "movabs %al,0xfec00000", true, B(0xa2, 0x00, 0x00, 0xc0, 0xfe, 0, 0, 0, 0), 1, 1, 0, true,
 	  false, false, 0 },
-	/* Prefix order (SDM Vol. 2, 2.2.1): REX.W wins over 66; a REX
+	/* Prefix order (SDM Vol. 2, 2.2.1 "REX Prefixes"): REX.W wins over 66; a REX
 	 * followed by 66 is not right before the opcode and is ignored; of
 	 * two REX prefixes, the last counts. */
 	{ "66 REX.W 89 07: movq %rax,(%rdi)", true, B(0x66, 0x48, 0x89, 0x07), 8, 8, 0, true, false,

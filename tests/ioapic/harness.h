@@ -113,6 +113,7 @@ static void fake_guest_error(void *ctx, enum virq_guest_error code)
 }
 
 static const struct virq_ioapic_ops fake_ops = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = fake_deliver,
 	.storm = fake_storm,
 	.guest_error = fake_guest_error,
@@ -120,6 +121,7 @@ static const struct virq_ioapic_ops fake_ops = {
 
 /* deliver only: optional hooks absent. */
 static const struct virq_ioapic_ops fake_ops_min = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = fake_deliver,
 };
 
@@ -156,6 +158,7 @@ static inline struct virq_ioapic_config fixture_config(uint8_t version, uint8_t 
 	struct virq_ioapic_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.version = version;
 	cfg.pins = pins;
 	return cfg;
@@ -258,7 +261,8 @@ static inline uint8_t rte_vector(uint64_t rte)
 	return (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK);
 }
 
-/* The message an entry produces, per SDM 10.11, computed here independently. */
+/* The message an entry produces, per SDM 10.11 "Message Signalled Interrupts",
+ * computed here independently. */
 static inline uint64_t expect_addr(uint64_t rte)
 {
 	return 0xFEE00000ULL | (((rte >> 56) & 0xFFU) << 12) | (((rte >> 48) & 0xFFU) << 4) |

@@ -6,8 +6,9 @@
  * ops->deliver (lazy EOI, a line raised again, nested EOIs), which must
  * stay bounded and never recurse. Written from ioapic.h (virq_ioapic_eoi,
  * virq_ioapic_service, "Re-entry from hooks", "Level-triggered storms")
- * and SDM 10.8.5, the 82093AA datasheet 3.2.4, the ICH/PCH EOI register and
- * KVM's and QEMU's storm throttling.
+ * and SDM 10.8.5 "Signaling Interrupt Servicing Completion", the 82093AA
+ * datasheet 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers", the
+ * ICH/PCH EOI register and KVM's and QEMU's storm throttling.
  */
 #include "harness.h"
 

@@ -4,7 +4,8 @@
  * and unmasking, re-levelling, polarity as storage, pin ranges for 1, 24,
  * 48 and 120 pins, and the exact message of each entry. Written from
  * ioapic.h (virq_ioapic_set_pin, ops->deliver), the 82093AA datasheet
- * 3.2.4 and SDM 10.11.
+ * 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers" and SDM 10.11
+ * "Message Signalled Interrupts".
  */
 #include "harness.h"
 

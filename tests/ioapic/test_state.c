@@ -5,7 +5,8 @@
  * of damaged state without side effects, and a single-bit-flip sweep
  * checked against an independent validity model. Written from ioapic.h
  * (virq_ioapic_save/restore, struct virq_ioapic_state), doc/architecture.md "Save and
- * restore" and the 82093AA datasheet 3.2.1-3.2.4.
+ * restore" and the 82093AA datasheet 3.2.1 "IOAPICID—IOAPIC Identification Register"
+ * to 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers".
  */
 #include "harness.h"
 

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * IA32_APIC_BASE: the SDM transition table, reserved bits, BSP, base
- * relocation and the effects of each mode change (SDM 10.4.4, 10.12.5,
- * with 10.4.7.1 and 10.12.10.2 for the resulting register file).
- * Regression (peer bug): bhyve/HyperKit reject every IA32_APIC_BASE
- * write; ACRN/crosvm miss most transitions (OSv and OVMF break).
+ * relocation and the effects of each mode change (SDM 10.4.4 "Local
+ * APIC Status and Location", 10.12.5 "x2APIC State Transitions", with
+ * 10.4.7.1 "Local APIC State After Power-Up or Reset" and 10.12.10.2
+ * "Deriving Logical x2APIC ID from the Local x2APIC ID" for the
+ * resulting register file). Regression (peer bug): bhyve/HyperKit
+ * reject every IA32_APIC_BASE write; ACRN/crosvm miss most transitions
+ * (OSv and OVMF break).
  */
 #include "harness.h"
 
@@ -122,8 +125,9 @@ static enum virq_lapic_mode mode_of(enum st s)
 			       : VIRQ_LAPIC_MODE_X2APIC;
 }
 
-/* Power-up register file in @mode (SDM 10.4.7.1), ID and LDR per mode (SDM 10.4.6,
- * 10.12.10.2). */
+/* Power-up register file in @mode (SDM 10.4.7.1 "Local APIC State After Power-Up
+ * or Reset"), ID and LDR per mode (SDM 10.4.6 "Local APIC ID", 10.12.10.2
+ * "Deriving Logical x2APIC ID from the Local x2APIC ID"). */
 static void expect_power_up(struct lapic_fixture *fx, bool x2)
 {
 	for (uint32_t off = 0; off < VIRQ_LAPIC_PAGE_SIZE; off += 4) {
@@ -164,9 +168,12 @@ static void expect_power_up(struct lapic_fixture *fx, bool x2)
 	assert_int_equal(virq_lapic_pending(&fx->apic), VIRQ_LAPIC_NO_VECTOR);
 }
 
-/* ---- SDM 10.12.5: the whole transition table, guest and host initiated ---- */
+/* ---- SDM 10.12.5 "x2APIC State Transitions": the whole transition table, guest
+ * and host initiated ---- */
 
-/* Guest WRMSR (SDM 10.12.5 Figure 10-27). */
+/* Guest WRMSR (SDM 10.12.5 "x2APIC State Transitions" Figure 10-27
+ * "Local x2APIC State Transitions with IA32_APIC_BASE, INIT, and
+ * RESET"). */
 static const bool guest_ok[3][4] = {
 	/* to:        dis    xapic  x2apic invalid */
 	[ST_DIS] = { true, true, false, false },
@@ -213,7 +220,8 @@ static void check_transition(enum st from, enum st to, unsigned path)
 		assert_true(snap_same(&fx, &s));
 	} else if (from == ST_DIS) {
 		/* Leaving disabled: power-up register file (EN 0->1: SDM 10.4.3
-		 * allows it; the project's choice). */
+		 * "Enabling or Disabling the Local APIC" allows it; the
+		 * project's choice). */
 		expect_power_up(&fx, to == ST_X2APIC);
 	} else if (to == ST_DIS) {
 		/* As if there were no APIC: host timer stopped, page undecoded. */
@@ -348,7 +356,7 @@ static void test_apic_base_invalid_state_host(void **state)
 	}
 }
 
-/* ---- BSP is read-only (SDM 10.4.4) ---- */
+/* ---- BSP is read-only (SDM 10.4.4 "Local APIC Status and Location") ---- */
 
 static void test_apic_base_bsp_readonly(void **state)
 {
@@ -377,7 +385,7 @@ static void test_apic_base_bsp_readonly(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- effects of xAPIC -> x2APIC (SDM 10.12.5.1) ---- */
+/* ---- effects of xAPIC -> x2APIC (SDM 10.12.5.1 "x2APIC States") ---- */
 
 static void test_apic_base_xapic_to_x2apic_effects(void **state)
 {
@@ -479,7 +487,8 @@ static void test_apic_base_disable_reenable_resets(void **state)
 	}
 }
 
-/* ---- relocation (SDM 10.4.4; per vCPU, as KVM honours it) ---- */
+/* ---- relocation (SDM 10.4.4 "Local APIC Status and Location"; per
+ * vCPU, as KVM honours it) ---- */
 
 static void test_apic_base_relocation(void **state)
 {

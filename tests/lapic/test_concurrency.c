@@ -190,6 +190,7 @@ static void w_eoi_level(void *ctx, uint8_t vector)
 }
 
 static const struct virq_lapic_ops w_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = w_kick,
 	.now_ns = w_now,
 	.timer_arm = w_timer_arm,
@@ -209,6 +210,7 @@ static void world_init(unsigned n_posters, unsigned posts_per_poster)
 	pthread_cond_init(&W.cond, NULL);
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.apic_id = 0;
 	cfg.bsp = true;
 	cfg.x2apic = true;
@@ -389,7 +391,8 @@ static void owner_drain(void)
 			return;
 		}
 		/* Release the claim: a new post of v may now land in IRR while v
-		 * is still in ISR (queued twice at most, SDM 10.8.4). */
+		 * is still in ISR (queued twice at most, SDM 10.8.4
+		 * "Interrupt Acceptance for Fixed Interrupts"). */
 		__atomic_store_n(&W.inflight[v], 0, __ATOMIC_SEQ_CST);
 		__atomic_fetch_sub(&W.n_inflight, 1, __ATOMIC_SEQ_CST);
 		virq_lapic_eoi(&W.apic);
@@ -700,15 +703,16 @@ static void test_racing_first_posts_one_kick(void **state)
 
 /*
  * Architectural answer: the LAPIC accepts messages one at a time and TMR
- * records the trigger mode of the last one accepted (SDM 10.8.4), so a
- * level and an edge interrupt of one vector that race may end either way,
- * as one serial order or the other would, but a level interrupt is never
- * accepted as edge at its own acceptance. libvirq's serial order is its
- * folds: each post is accepted by exactly one fold with its own trigger
- * mode, and in one fold edge requests come before level ones, so a level
- * and an edge interrupt that collapse into one IRR bit leave TMR set (the
- * EOI is broadcast, which the level source needs and the edge one does
- * not mind).
+ * records the trigger mode of the last one accepted (SDM 10.8.4
+ * "Interrupt Acceptance for Fixed Interrupts"), so a level and an edge
+ * interrupt of one vector that race may end either way, as one serial
+ * order or the other would, but a level interrupt is never accepted as
+ * edge at its own acceptance. libvirq's serial order is its folds: each
+ * post is accepted by exactly one fold with its own trigger mode, and in
+ * one fold edge requests come before level ones, so a level and an edge
+ * interrupt that collapse into one IRR bit leave TMR set (the EOI is
+ * broadcast, which the level source needs and the edge one does not
+ * mind).
  *
  * Before, the trigger mode travelled in a bit beside the shared PIR bit,
  * and an edge post cleared it: between a level post's two steps, or

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Error Status Register (SDM 10.5.3, 10.5.2): write-then-read latching, the
- * error sources (send/receive illegal vector, illegal register address,
- * redirectable IPI in x2APIC mode) and LVT Error signalling.
- * Regressions (peer bugs): Xen 2024 / QEMU "ESR treated as a plain
- * register"; Xen XSA-462 / CVE-2024-45817 (LVT Error with an illegal vector
- * recursed under a lock).
+ * Error Status Register (SDM 10.5.3 "Error Handling", 10.5.2 "Valid
+ * Interrupt Vectors"): write-then-read latching, the error sources
+ * (send/receive illegal vector, illegal register address, redirectable IPI
+ * in x2APIC mode) and LVT Error signalling. Regressions (peer bugs): Xen
+ * 2024 / QEMU "ESR treated as a plain register"; Xen XSA-462 /
+ * CVE-2024-45817 (LVT Error with an illegal vector recursed under a lock).
  */
 #include "harness.h"
 
@@ -340,7 +340,7 @@ static void test_esr_lvt_error_illegal_vector_no_recursion(void **state)
 	assert_invariants(&fx);
 }
 
-/* ESR bits 0-3 and 8-31 never appear (SDM 10.5.3: reserved / P6-only). */
+/* ESR bits 0-3 and 8-31 never appear (SDM 10.5.3 "Error Handling": reserved / P6-only). */
 static void test_esr_only_defined_bits(void **state)
 {
 	struct lapic_fixture fx;

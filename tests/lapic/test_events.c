@@ -2,8 +2,10 @@
 /*
  * NMI, SMI, INIT, SIPI and ExtINT messages: virq_lapic_post_msg() ->
  * virq_lapic_take_events(), INIT reset, wait-for-SIPI, kicks.
- * Written from SDM 10.4.7, 10.5.1, 10.6.1 and 8.4 (and the peer bugs the
- * tests cite).
+ * Written from SDM 10.4.7 "Local APIC State", 10.5.1 "Local Vector
+ * Table", 10.6.1 "Interrupt Command Register (ICR)" and 8.4
+ * "Multiple-Processor (MP) Initialization" (and the peer bugs the tests
+ * cite).
  */
 #include "harness.h"
 
@@ -59,7 +61,8 @@ static void ap_init(struct lapic_fixture *fx, uint32_t id)
 	fixture_init(fx, &cfg);
 }
 
-/* ---- SDM 10.5.1, 10.6.1: NMI, SMI, ExtINT ---- */
+/* ---- SDM 10.5.1 "Local Vector Table", 10.6.1 "Interrupt Command
+ * Register (ICR)": NMI, SMI, ExtINT ---- */
 
 static void test_nmi_smi_extint_taken_once(void **state)
 {
@@ -83,7 +86,8 @@ static void test_nmi_smi_extint_taken_once(void **state)
 			take_expect(&fx, t[i].flag, 0);
 			take_expect(&fx, 0, 0);
 			assert_false(virq_lapic_has_work(&fx.apic));
-			/* No trace in IRR/ISR (SDM 10.8.4: these bypass them). */
+			/* No trace in IRR/ISR (SDM 10.8.4 "Interrupt Acceptance
+			 * for Fixed Interrupts": these bypass them). */
 			for (unsigned w = 0; w < 8; w++) {
 				assert_int_equal(fx.page[(VIRQ_LAPIC_REG_IRR >> 2) + 4 * w], 0);
 				assert_int_equal(fx.page[(VIRQ_LAPIC_REG_ISR >> 2) + 4 * w], 0);
@@ -243,7 +247,9 @@ static void test_fixed_lowest_messages_go_to_irr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.7.3, 8.4: INIT ---- */
+/* ---- SDM 10.4.7.3 "Local APIC State After an INIT Reset
+ * ("Wait-for-SIPI" State)", 8.4 "Multiple-Processor (MP)
+ * Initialization": INIT ---- */
 
 /* Compares the register page (0x000-0x3FF) with a reference, slot by slot. */
 static void expect_page(const uint32_t *got, const uint32_t *want)
@@ -306,7 +312,7 @@ static void test_init_resets_xapic(void **state)
 	assert_int_equal(virq_lapic_get_apic_base(&fx.apic), base);
 	assert_int_equal(virq_lapic_get_mode(&fx.apic), VIRQ_LAPIC_MODE_XAPIC);
 
-	/* Register by register (SDM 10.4.7.1 values). */
+	/* Register by register (SDM 10.4.7.1 "Local APIC State After Power-Up or Reset" values). */
 	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_ID), 0x09000000U);
 	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_VERSION), 0x00060014U);
 	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_TPR), 0);
@@ -468,7 +474,9 @@ static void test_init_bsp_stays_runnable(void **state)
 	assert_invariants(&fx);
 }
 
-/* SIPI outside wait-for-SIPI is dropped, not latched or retried (SDM 8.4, 10.6.1). */
+/* SIPI outside wait-for-SIPI is dropped, not latched or retried (SDM 8.4
+ * "Multiple-Processor (MP) Initialization", 10.6.1 "Interrupt Command Register
+ * (ICR)"). */
 static void test_sipi_not_waiting_dropped(void **state)
 {
 	struct lapic_fixture fx;
@@ -494,7 +502,8 @@ static void test_sipi_not_waiting_dropped(void **state)
 	assert_invariants(&fx);
 }
 
-/* INIT level de-assert (level 0, trigger level): ignored entirely (SDM 10.4.7.4). */
+/* INIT level de-assert (level 0, trigger level): ignored entirely (SDM 10.4.7.4
+ * "Local APIC State After It Receives an INIT-Deassert IPI"). */
 static void test_init_deassert_ignored(void **state)
 {
 	struct lapic_fixture fx;
@@ -551,7 +560,8 @@ static void test_wait_sipi_holds_nmi(void **state)
 	}
 }
 
-/* A globally disabled APIC receives no messages: dropped, not held (SDM 10.4.3). */
+/* A globally disabled APIC receives no messages: dropped, not held (SDM 10.4.3
+ * "Enabling or Disabling the Local APIC"). */
 static void test_events_dropped_while_globally_disabled(void **state)
 {
 	static const unsigned dms[] = { VIRQ_DM_NMI, VIRQ_DM_SMI, VIRQ_DM_INIT, VIRQ_DM_STARTUP,
@@ -583,7 +593,8 @@ static void test_events_dropped_while_globally_disabled(void **state)
 	}
 }
 
-/* A software-disabled APIC still accepts NMI, SMI, INIT and SIPI (SDM 10.4.7.2). */
+/* A software-disabled APIC still accepts NMI, SMI, INIT and SIPI (SDM 10.4.7.2
+ * "Local APIC State After It Has Been Software Disabled"). */
 static void test_events_accepted_while_sw_disabled(void **state)
 {
 	struct lapic_fixture fx;

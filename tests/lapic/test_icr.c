@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ICR and SELF IPI: the message handed to send_ipi for every delivery mode
- * and shorthand, Table 10-3 validity, illegal vectors, register masks; and
- * the destination matcher (physical, logical flat/cluster, x2APIC cluster,
- * broadcast, disabled APICs). Written from SDM 10.5.3, 10.6.1, 10.6.2 and
- * 10.12.9-10.12.11 (and the peer bugs the tests cite).
+ * and shorthand, Table 10-3 "Valid Combinations for the Pentium 4 and
+ * Intel Xeon Processors' Local xAPIC Interrupt Command Register" validity,
+ * illegal vectors, register masks; and the destination matcher (physical,
+ * logical flat/cluster, x2APIC cluster, broadcast, disabled APICs).
+ * Written from SDM 10.5.3 "Error Handling", 10.6.1 "Interrupt Command
+ * Register (ICR)", 10.6.2 "Determining IPI Destination" and 10.12.9 "ICR
+ * Operation in x2APIC Mode" to 10.12.11 "SELF IPI Register" (and the peer
+ * bugs the tests cite).
  */
 #include "harness.h"
 
@@ -106,7 +110,9 @@ static void expect_msg(const struct virq_apic_msg *m, uint32_t dest, uint32_t sr
 	assert_int_equal(m->reserved0, 0);
 }
 
-/* SDM Table 10-3 (P4/Xeon and later). */
+/* SDM Table 10-3 "Valid Combinations for the Pentium 4 and Intel Xeon
+ * Processors' Local xAPIC Interrupt Command Register" (P4/Xeon and
+ * later). */
 static bool table_10_3_valid(unsigned dm, unsigned sh)
 {
 	switch (sh) {
@@ -119,14 +125,16 @@ static bool table_10_3_valid(unsigned dm, unsigned sh)
 	}
 }
 
-/* ---- SDM 10.6.1, Table 10-3: every delivery mode x every shorthand ---- */
+/* ---- SDM 10.6.1 "Interrupt Command Register (ICR)", Table 10-3 "Valid
+ * Combinations for the Pentium 4 and Intel Xeon Processors' Local xAPIC
+ * Interrupt Command Register": every delivery mode x every shorthand ---- */
 
 /*
  * The message handed to send_ipi, or the local delivery, or the refusal,
  * for every delivery mode, shorthand and destination mode, in xAPIC and
  * x2APIC mode. With a shorthand the destination field and mode are ignored
- * (SDM 10.6.1); the library then reports the broadcast destination of the
- * mode, physical.
+ * (SDM 10.6.1 "Interrupt Command Register (ICR)"); the library then
+ * reports the broadcast destination of the mode, physical.
  */
 static void test_icr_mode_x_shorthand_matrix(void **state)
 {
@@ -183,7 +191,7 @@ static void test_icr_mode_x_shorthand_matrix(void **state)
 	}
 }
 
-/* Level-triggered IPIs are sent edge, asserted (SDM 10.6.1). */
+/* Level-triggered IPIs are sent edge, asserted (SDM 10.6.1 "Interrupt Command Register (ICR)"). */
 static void test_icr_trigger_and_level_bits_normalised(void **state)
 {
 	static const unsigned dms[] = { VIRQ_DM_FIXED, VIRQ_DM_LOWEST, VIRQ_DM_SMI,
@@ -211,7 +219,8 @@ static void test_icr_trigger_and_level_bits_normalised(void **state)
 	}
 }
 
-/* INIT level de-assert is neither sent nor acted on (SDM 10.4.7.4; as KVM, bhyve). */
+/* INIT level de-assert is neither sent nor acted on (SDM 10.4.7.4 "Local APIC State
+ * After It Receives an INIT-Deassert IPI"; as KVM, bhyve). */
 static void test_icr_init_deassert_not_sent(void **state)
 {
 	(void)state;
@@ -233,7 +242,7 @@ static void test_icr_init_deassert_not_sent(void **state)
 	}
 }
 
-/* ---- SDM 10.5.2, 10.5.3: illegal vectors ---- */
+/* ---- SDM 10.5.2 "Valid Interrupt Vectors", 10.5.3 "Error Handling": illegal vectors ---- */
 
 static void test_icr_illegal_vectors(void **state)
 {
@@ -256,7 +265,8 @@ static void test_icr_illegal_vectors(void **state)
 					setup(&fx, x2);
 					send_icr(&fx, icr_lo(v, dm, sh, false), 0x02);
 					if (redir) {
-						/* Bit 4 wins over bit 5 (SDM 10.5.3). */
+						/* Bit 4 wins over bit 5 (SDM 10.5.3
+						 * "Error Handling"). */
 						assert_int_equal(esr_publish(&fx),
 								 VIRQ_LAPIC_ESR_REDIR_IPI);
 						assert_int_equal(fx.f.n_ipis, 0);
@@ -267,7 +277,8 @@ static void test_icr_illegal_vectors(void **state)
 							fx.f.gerr[VIRQ_GERR_SEND_ILLEGAL_VECTOR],
 							1);
 						/* Bit 5; a self IPI may also report bit 6 on
-						 * the receive side (SDM 10.5.3 wording). */
+						 * the receive side (SDM 10.5.3 "Error
+						 * Handling" wording). */
 						assert_int_equal(
 							esr_publish(&fx) &
 								~VIRQ_LAPIC_ESR_RECV_ILLEGAL,
@@ -293,7 +304,8 @@ static void test_icr_illegal_vectors(void **state)
 	}
 }
 
-/* SIPI with a page number below 16 is sent (SDM 10.6.1: vector = start page). */
+/* SIPI with a page number below 16 is sent (SDM 10.6.1 "Interrupt Command
+ * Register (ICR)": vector = start page). */
 static void test_icr_sipi_low_vector_sent(void **state)
 {
 	(void)state;
@@ -313,7 +325,7 @@ static void test_icr_sipi_low_vector_sent(void **state)
 	}
 }
 
-/* ---- SDM 10.6.1: self IPIs ---- */
+/* ---- SDM 10.6.1 "Interrupt Command Register (ICR)": self IPIs ---- */
 
 /* Self shorthand: accepted locally as edge Fixed; ICR high and mode ignored. */
 static void test_icr_self_shorthand_local(void **state)
@@ -377,7 +389,8 @@ static void test_x2apic_self_ipi_msr(void **state)
 	assert_invariants(&fx);
 }
 
-/* A software-disabled APIC still sends IPIs; its own self IPI is dropped (SDM 10.4.7.2). */
+/* A software-disabled APIC still sends IPIs; its own self IPI is dropped (SDM 10.4.7.2
+ * "Local APIC State After It Has Been Software Disabled"). */
 static void test_icr_sends_while_sw_disabled(void **state)
 {
 	(void)state;
@@ -403,7 +416,8 @@ static void test_icr_sends_while_sw_disabled(void **state)
 	}
 }
 
-/* ---- SDM 10.6.1, 10.12.9: register read-back ---- */
+/* ---- SDM 10.6.1 "Interrupt Command Register (ICR)", 10.12.9 "ICR
+ * Operation in x2APIC Mode": register read-back ---- */
 
 static void test_icr_xapic_readback_masked(void **state)
 {
@@ -508,7 +522,9 @@ static void test_x2apic_icr_dest_boundaries_cve_2013_6376(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.6.2.1-10.6.2.3, 10.12.10: destination matching ---- */
+/* ---- SDM 10.6.2.1 "Physical Destination Mode" to 10.6.2.3
+ * "Broadcast/Self Delivery Mode", 10.12.10 "Determining IPI Destination
+ * in x2APIC Mode": destination matching ---- */
 
 static void test_match_physical_xapic(void **state)
 {
@@ -674,7 +690,8 @@ static void test_match_logical_x2apic_cluster(void **state)
 }
 
 /* A globally disabled APIC matches nothing; a software-disabled one still
- * matches (it accepts INIT, NMI, SMI and SIPI, SDM 10.4.7.2). */
+ * matches (it accepts INIT, NMI, SMI and SIPI, SDM 10.4.7.2 "Local APIC
+ * State After It Has Been Software Disabled"). */
 static void test_match_disabled_apic(void **state)
 {
 	struct lapic_fixture fx;

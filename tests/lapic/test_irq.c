@@ -2,7 +2,11 @@
 /*
  * IRR/ISR/TMR: acceptance, priority-class dispatch, nesting, EOI, EOI
  * broadcast suppression, disabled APICs, merging, illegal vectors, kicks.
- * Written from SDM 10.4.7.2, 10.8.1-10.8.5, 10.9 and 10.5.2-10.5.3.
+ * Written from SDM 10.4.7.2 "Local APIC State After It Has Been Software
+ * Disabled", 10.8.1 "Interrupt Handling with the Pentium 4 and Intel Xeon
+ * Processors" to 10.8.5 "Signaling Interrupt Servicing Completion", 10.9
+ * "Spurious Interrupt" and 10.5.2 "Valid Interrupt Vectors" to 10.5.3
+ * "Error Handling".
  */
 #include "harness.h"
 
@@ -92,7 +96,9 @@ static void fixture_cfg(struct lapic_fixture *fx, bool directed_eoi)
 	fixture_init(fx, &cfg);
 }
 
-/* ---- SDM 10.8.1, 10.8.4: acceptance ---- */
+/* ---- SDM 10.8.1 "Interrupt Handling with the Pentium 4 and Intel Xeon
+ * Processors", 10.8.4 "Interrupt Acceptance for Fixed Interrupts":
+ * acceptance ---- */
 
 /* Acceptance sets IRR[v] and TMR[v] = trigger mode; nothing before the sync. */
 static void test_accept_sets_irr_and_tmr(void **state)
@@ -131,7 +137,8 @@ static void test_accept_sets_irr_and_tmr(void **state)
 
 /*
  * Regression (KVM: TMR cleared on EOI): TMR is the trigger mode of the last
- * accepted interrupt; EOI never changes it (SDM 10.8.4).
+ * accepted interrupt; EOI never changes it (SDM 10.8.4 "Interrupt
+ * Acceptance for Fixed Interrupts").
  */
 static void test_tmr_set_cleared_at_acceptance_only(void **state)
 {
@@ -186,12 +193,13 @@ static void test_tmr_set_cleared_at_acceptance_only(void **state)
 
 /*
  * A level and an edge interrupt of one vector posted before the owner
- * folds collapse into one IRR bit (SDM 10.8.4). Their order is not
- * observable (posts race), so libvirq accepts them as the serial order
- * "edge, then level": TMR ends set, in either posting order, and the EOI
- * is broadcast (the level source needs it; the edge one does not mind).
- * Folded separately, the last acceptance wins as above. See
- * test_concurrency for the racing version.
+ * folds collapse into one IRR bit (SDM 10.8.4 "Interrupt Acceptance for
+ * Fixed Interrupts"). Their order is not observable (posts race), so
+ * libvirq accepts them as the serial order "edge, then level": TMR ends
+ * set, in either posting order, and the EOI is broadcast (the level
+ * source needs it; the edge one does not mind). Folded separately, the
+ * last acceptance wins as above. See test_concurrency for the racing
+ * version.
  */
 static void test_level_edge_collapse_in_one_fold(void **state)
 {
@@ -227,7 +235,8 @@ static void test_level_edge_collapse_in_one_fold(void **state)
 }
 
 /* TMR follows the last acceptance in every TMR register, and on every
- * acceptance path: posted messages and the local self IPI (SDM 10.8.4, 10.6.1). */
+ * acceptance path: posted messages and the local self IPI (SDM 10.8.4 "Interrupt
+ * Acceptance for Fixed Interrupts", 10.6.1 "Interrupt Command Register (ICR)"). */
 static void test_tmr_every_word_and_self_ipi(void **state)
 {
 	struct lapic_fixture fx;
@@ -254,7 +263,8 @@ static void test_tmr_every_word_and_self_ipi(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.8.3.1, 10.8.4: highest deliverable vector ---- */
+/* ---- SDM 10.8.3.1 "Task and Processor Priorities", 10.8.4 "Interrupt
+ * Acceptance for Fixed Interrupts": highest deliverable vector ---- */
 
 /* Deliverable iff class(v) > class(TPR); sub-class ignored. Every TPR x vector. */
 static void test_deliverable_class_vs_tpr(void **state)
@@ -364,7 +374,9 @@ static void test_deliverable_tpr_and_isr_combined(void **state)
 	}
 }
 
-/* ---- SDM 10.8.1, 10.8.4: delivery order ---- */
+/* ---- SDM 10.8.1 "Interrupt Handling with the Pentium 4 and Intel Xeon
+ * Processors", 10.8.4 "Interrupt Acceptance for Fixed Interrupts":
+ * delivery order ---- */
 
 static void run_order(const uint8_t *set, unsigned n, uint32_t seed)
 {
@@ -479,7 +491,8 @@ static void test_order_nested_preemption(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.8.5: nested ISR, EOI retires the highest ISR bit ---- */
+/* ---- SDM 10.8.5 "Signaling Interrupt Servicing Completion": nested
+ * ISR, EOI retires the highest ISR bit ---- */
 
 static void test_nested_isr_eoi_order(void **state)
 {
@@ -564,7 +577,8 @@ static void test_spurious_eoi_empty_isr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.8.5: level EOI, broadcast suppression ---- */
+/* ---- SDM 10.8.5 "Signaling Interrupt Servicing Completion": level
+ * EOI, broadcast suppression ---- */
 
 static void test_eoi_level_called_once_edge_not(void **state)
 {
@@ -623,7 +637,9 @@ static void test_eoi_level_nested_mix(void **state)
  * Regressions (KVM and QEMU: suppress-EOI-broadcast advertised but EOIs
  * still broadcast; crosvm: directed EOI advertised but not implemented):
  * every combination of Version[24] (config directed_eoi), the SVR[12]
- * write and the trigger mode, in both modes (SDM 10.4.8, 10.8.5, 10.9).
+ * write and the trigger mode, in both modes (SDM 10.4.8 "Local APIC
+ * Version Register", 10.8.5 "Signaling Interrupt Servicing Completion",
+ * 10.9 "Spurious Interrupt").
  */
 static void test_eoi_broadcast_suppression_matrix(void **state)
 {
@@ -681,7 +697,9 @@ static void test_eoi_broadcast_suppression_matrix(void **state)
 	}
 }
 
-/* ---- disabled APICs (SDM 10.4.3, 10.4.7.2; fixed ones dropped as KVM and bhyve) ---- */
+/* ---- disabled APICs (SDM 10.4.3 "Enabling or Disabling the Local APIC", 10.4.7.2 "Local
+ * APIC State After It Has Been Software Disabled"; fixed ones dropped as KVM and bhyve)
+ * ---- */
 
 /* Software-disabled (SVR[8] = 0, the reset state): fixed interrupts dropped. */
 static void test_dropped_while_sw_disabled(void **state)
@@ -741,7 +759,8 @@ static void test_dropped_while_globally_disabled(void **state)
 }
 
 /* A globally disabled APIC delivers nothing, even what IRR still holds
- * (lapic.h virq_lapic_pending; SDM 10.4.3: as if there were no APIC). */
+ * (lapic.h virq_lapic_pending; SDM 10.4.3 "Enabling or Disabling the
+ * Local APIC": as if there were no APIC). */
 static void test_global_disable_delivers_nothing(void **state)
 {
 	struct lapic_fixture fx;
@@ -763,7 +782,8 @@ static void test_global_disable_delivers_nothing(void **state)
 }
 
 /*
- * IRR and ISR are held across a software disable (SDM 10.4.7.2). lapic.h
+ * IRR and ISR are held across a software disable (SDM 10.4.7.2 "Local
+ * APIC State After It Has Been Software Disabled"). lapic.h
  * (virq_lapic_pending) documents the choice for the ambiguous part: held
  * IRR vectors are still delivered while software-disabled; only new
  * arrivals are dropped.
@@ -817,7 +837,8 @@ static void test_irr_isr_held_across_sw_disable(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.8.4: merging; once in ISR and once in IRR ---- */
+/* ---- SDM 10.8.4 "Interrupt Acceptance for Fixed Interrupts": merging;
+ * once in ISR and once in IRR ---- */
 
 static void test_merge_same_vector(void **state)
 {
@@ -862,7 +883,7 @@ static void test_vector_in_isr_and_irr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.5.2, 10.5.3: illegal vectors 0-15 ---- */
+/* ---- SDM 10.5.2 "Valid Interrupt Vectors", 10.5.3 "Error Handling": illegal vectors 0-15 ---- */
 
 static void test_illegal_vector_dropped_esr_bit6(void **state)
 {

@@ -3,9 +3,10 @@
  * LINT0/LINT1 input pins through virq_lapic_set_lint(): Fixed edge and level
  * (Remote IRR), polarity, NMI/SMI/INIT, ExtINT, masking, the globally
  * disabled APIC's pass-through, and the kick protocol.
- * SDM 10.5.1 (LVT trigger/polarity/Remote IRR; ExtINT), 10.4.3 (EN=0: LINT0
- * is INTR, LINT1 is NMI, as bhyve does). Regression (peer bug): ACRN lost
- * and duplicate interrupts from polarity and initial pin state.
+ * SDM 10.5.1 "Local Vector Table" (LVT trigger/polarity/Remote IRR;
+ * ExtINT), 10.4.3 "Enabling or Disabling the Local APIC" (EN=0: LINT0 is
+ * INTR, LINT1 is NMI, as bhyve does). Regression (peer bug): ACRN lost and
+ * duplicate interrupts from polarity and initial pin state.
  */
 #include "harness.h"
 
@@ -369,7 +370,7 @@ static void test_lint_extint_level(void **state)
 }
 
 /*
- * Review finding 6: SDM 10.5.1 lists ExtINT among the delivery modes of
+ * Review finding 6: SDM 10.5.1 "Local Vector Table" lists ExtINT among the delivery modes of
  * both LINT entries (the LVT accepts it, lapic.h documents it), but only
  * LINT0 was ever looked at: LINT1 programmed ExtINT never asked for an
  * INTA. ExtINT is level-sensitive on LINT1 too, with its polarity, mask
@@ -413,7 +414,7 @@ static void test_lint_extint_lint1_reported(void **state)
  * Review finding 3: a level LINT0 entry rewritten (vector 0x50 -> 0x60)
  * while its interrupt is in service. The EOI carries 0x50, the vector that
  * was delivered; Remote IRR ("reset when an EOI command is received", SDM
- * 10.5.1) must clear on it, as an I/O APIC entry's does when the guest
+ * 10.5.1 "Local Vector Table") must clear on it, as an I/O APIC entry's does when the guest
  * moves it in flight. It stayed set forever (only INIT, reset or a disable
  * cycle cleared it) and LINT0 was dead. After the fix: cleared by the EOI
  * of 0x50, the still-asserted pin is delivered again with the new vector.
@@ -468,8 +469,9 @@ static void test_lint_remote_irr_vector_rewritten_in_service(void **state)
 /*
  * The delivered vector clears Remote IRR even when TMR no longer says
  * level: an edge interrupt of the same vector accepted while the LINT one
- * is in service clears TMR (SDM 10.8.4: TMR follows the last acceptance),
- * so that EOI is not broadcast, but it still ends the LINT interrupt.
+ * is in service clears TMR (SDM 10.8.4 "Interrupt Acceptance for Fixed
+ * Interrupts": TMR follows the last acceptance), so that EOI is not
+ * broadcast, but it still ends the LINT interrupt.
  */
 static void test_lint_remote_irr_cleared_after_edge_same_vector(void **state)
 {
@@ -514,7 +516,7 @@ static void test_lint_remote_irr_cleared_by_global_disable(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- masked pins lose their edges (SDM 10.5.1) ---- */
+/* ---- masked pins lose their edges (SDM 10.5.1 "Local Vector Table") ---- */
 
 static void test_lint_masked_edges_lost(void **state)
 {
@@ -572,7 +574,8 @@ static void test_lint_masked_edges_lost(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- globally disabled APIC: LINT0 = INTR, LINT1 = NMI (SDM 10.4.3; bhyve) ---- */
+/* ---- globally disabled APIC: LINT0 = INTR, LINT1 = NMI (SDM 10.4.3 "Enabling or
+ * Disabling the Local APIC"; bhyve) ---- */
 
 static void test_lint_globally_disabled(void **state)
 {

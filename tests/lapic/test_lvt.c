@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Local Vector Table (SDM 10.5.1, with 10.4.7.2 for software disable and
- * 10.5.4 for the timer-mode field): writable bits of every entry, delivery
- * status, CMCI presence, masking on software disable, reserved timer and
- * delivery modes, and virq_lapic_deliver_lvt() for thermal, PMC and CMCI.
+ * Local Vector Table (SDM 10.5.1 "Local Vector Table", with 10.4.7.2
+ * "Local APIC State After It Has Been Software Disabled" for software
+ * disable and 10.5.4 "APIC Timer" for the timer-mode field): writable bits
+ * of every entry, delivery status, CMCI presence, masking on software
+ * disable, reserved timer and delivery modes, and virq_lapic_deliver_lvt()
+ * for thermal, PMC and CMCI.
  */
 #include "harness.h"
 
@@ -12,7 +14,8 @@
 static const uint32_t lvt_offs[] = { 0x2F0, 0x320, 0x330, 0x340, 0x350, 0x360, 0x370 };
 #define N_LVT (sizeof(lvt_offs) / sizeof(lvt_offs[0]))
 
-/* Writable bits per entry, xAPIC view (SDM 10.5.1 Figure 10-8, lib lapic_priv.h). */
+/* Writable bits per entry, xAPIC view (SDM 10.5.1 "Local Vector Table" Figure 10-8
+ * "Local Vector Table (LVT)", lib lapic_priv.h). */
 static uint32_t lvt_writable(uint32_t off, bool tsc_deadline)
 {
 	switch (off) {
@@ -28,7 +31,7 @@ static uint32_t lvt_writable(uint32_t off, bool tsc_deadline)
 	}
 }
 
-/* Delivery modes an entry supports (SDM 10.5.1). */
+/* Delivery modes an entry supports (SDM 10.5.1 "Local Vector Table"). */
 static bool lvt_mode_ok(uint32_t off, uint32_t dm)
 {
 	switch (off) {
@@ -124,7 +127,8 @@ static void test_lvt_delivery_status_zero(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- CMCI presence (SDM 10.4.8 Max LVT Entry; an absent CMCI LVT as KVM) ---- */
+/* ---- CMCI presence (SDM 10.4.8 "Local APIC Version Register" Max LVT Entry; an
+ * absent CMCI LVT as KVM) ---- */
 
 static void test_lvt_cmci_absent(void **state)
 {
@@ -169,7 +173,8 @@ static void test_lvt_cmci_absent(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- software disable (SDM 10.4.7.2) ---- */
+/* ---- software disable (SDM 10.4.7.2 "Local APIC State After It Has
+ * Been Software Disabled") ---- */
 
 static void test_lvt_sw_disable_masks_all(void **state)
 {
@@ -237,7 +242,7 @@ static void test_lvt_sw_disable_masks_all_x2apic(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- timer mode field (SDM 10.5.1, 10.5.4) ---- */
+/* ---- timer mode field (SDM 10.5.1 "Local Vector Table", 10.5.4 "APIC Timer") ---- */
 
 static void test_lvt_timer_mode3_keeps_mode(void **state)
 {
@@ -287,7 +292,7 @@ static void test_lvt_tsc_deadline_bit_needs_config(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- reserved delivery modes (SDM 10.5.1) ---- */
+/* ---- reserved delivery modes (SDM 10.5.1 "Local Vector Table") ---- */
 
 static void test_lvt_reserved_delivery_modes(void **state)
 {

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * TPR, PPR and CR8 (SDM 10.8.3, 10.8.3.1, 10.8.6): PPR for every TPR with
- * ISR empty and with every in-service vector, PPR after EOI of nested
- * vectors, the dispatch rule against PPR, CR8 reads/writes/#GP, TPR
- * through MSR 0x808.
+ * TPR, PPR and CR8 (SDM 10.8.3 "Interrupt, Task, and Processor Priority",
+ * 10.8.3.1 "Task and Processor Priorities", 10.8.6 "Task Priority in
+ * IA-32e Mode"): PPR for every TPR with ISR empty and with every
+ * in-service vector, PPR after EOI of nested vectors, the dispatch rule
+ * against PPR, CR8 reads/writes/#GP, TPR through MSR 0x808.
  */
 #include "harness.h"
 
-/* SDM 10.8.3.1, written out: PPR = TPR if TPR class >= ISRV class, else ISRV class. */
+/* SDM 10.8.3.1 "Task and Processor Priorities", written out: PPR = TPR if TPR class >=
+ * ISRV class, else ISRV class. */
 static uint32_t want_ppr(uint32_t tpr, int isrv)
 {
 	if (isrv < 0)
@@ -133,7 +135,8 @@ static void test_ppr_nested_isr_eoi(void **state)
 	}
 }
 
-/* SDM 10.8.3.1, dispatch rule: deliverable iff IRRV class > PPR class. */
+/* SDM 10.8.3.1 "Task and Processor Priorities", dispatch rule:
+ * deliverable iff IRRV class > PPR class. */
 static void test_ppr_dispatch_rule(void **state)
 {
 	struct lapic_fixture fx;
@@ -171,7 +174,7 @@ static void test_ppr_dispatch_rule(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- CR8 (SDM 10.8.6) ---- */
+/* ---- CR8 (SDM 10.8.6 "Task Priority in IA-32e Mode") ---- */
 
 static void test_cr8_read(void **state)
 {
@@ -247,7 +250,9 @@ static void test_cr8_reserved_bits_gp(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- TPR in x2APIC mode: MSR 0x808, PPR at 0x80A (SDM Table 10-6, 10.8.3.1) ---- */
+/* ---- TPR in x2APIC mode: MSR 0x808, PPR at 0x80A (SDM Table 10-6 "Local APIC
+ * Register Address Map Supported by x2APIC", 10.8.3.1 "Task and Processor
+ * Priorities") ---- */
 
 static void test_ppr_x2apic_tpr_msr(void **state)
 {

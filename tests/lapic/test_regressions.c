@@ -77,7 +77,8 @@ static struct virq_lapic_config cfg_with_id(uint32_t id)
  * Untrusted indexes and sizes
  * ====================================================================== */
 
-/* x2APIC MSRs that exist (SDM Table 10-6): readable, or write-only. */
+/* x2APIC MSRs that exist (SDM Table 10-6 "Local APIC Register Address
+ * Map Supported by x2APIC"): readable, or write-only. */
 static bool x2_readable(uint32_t msr, bool cmci)
 {
 	if (msr == 0x802 || msr == 0x803 || msr == 0x808 || msr == 0x80A || msr == 0x80D ||
@@ -191,7 +192,8 @@ static void test_xsa108_x2apic_msr_range(void **state)
 	assert_int_equal(msr_r(&fx, 0x830, NULL), -VIRQ_EINVAL);
 }
 
-/* Offsets that are reserved in xAPIC mode (SDM Table 10-1), for a 16-byte slot. */
+/* Offsets that are reserved in xAPIC mode (SDM Table 10-1 "Local APIC Register
+ * Address Map"), for a 16-byte slot. */
 static bool xapic_slot_reserved(uint32_t slot, bool cmci)
 {
 	if (slot >= 0x400)
@@ -365,7 +367,9 @@ static void test_cve_2013_6376_x2apic_id_icr_extremes(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		uint32_t id = ids[i];
-		uint32_t cluster = (id >> 4) & 0xFFFFU; /* only 16 bits fit (SDM 10.12.10.2) */
+		uint32_t cluster = (id >> 4) & 0xFFFFU; /* only 16 bits fit (SDM 10.12.10.2
+		                                         * "Deriving Logical x2APIC ID from the
+		                                         * Local x2APIC ID") */
 		uint32_t pos = 1U << (id & 0xFU);
 		uint32_t ldr = (cluster << 16) | pos;
 		uint64_t v;
@@ -472,11 +476,12 @@ static void reach(struct lapic_fixture *fx, enum base_state s)
 
 /*
  * bhyve/HyperKit reject every IA32_APIC_BASE write; ACRN/crosvm miss most
- * transitions (OSv and OVMF break). The whole SDM 10.12.5 table.
+ * transitions (OSv and OVMF break). The whole SDM 10.12.5 "x2APIC State Transitions" table.
  */
 static void test_apic_base_transition_table(void **state)
 {
-	/* legal[from][to], SDM Figure 10-27. */
+	/* legal[from][to], SDM Figure 10-27 "Local x2APIC State
+	 * Transitions with IA32_APIC_BASE, INIT, and RESET". */
 	static const bool legal[3][4] = {
 		[ST_DIS] = { true, true, false, false },
 		[ST_XAPIC] = { true, true, true, false },
@@ -569,7 +574,7 @@ static void test_apic_base_transition_table(void **state)
 	assert_int_equal(virq_lapic_get_mode(&fx.apic), VIRQ_LAPIC_MODE_XAPIC);
 	assert_invariants(&fx);
 
-	/* What the transitions do to the registers (SDM 10.12.5.1). */
+	/* What the transitions do to the registers (SDM 10.12.5.1 "x2APIC States"). */
 	cfg = cfg_with_id(0x23);
 	fixture_init(&fx, &cfg);
 	fixture_sw_enable(&fx);
@@ -631,7 +636,9 @@ static void test_xen2023_x2apic_ldr_from_apic_id(void **state)
 		assert_int_equal(msr_r(&fx, 0x80D, &v), 0);
 		assert_int_equal(v, tab[i].ldr);
 		assert_int_equal(v, ((tab[i].id >> 4) << 16) | (1U << (tab[i].id & 0xFU)));
-		/* INIT keeps x2APIC mode and the derived LDR (SDM 10.4.7.3). */
+		/* INIT keeps x2APIC mode and the derived LDR (SDM 10.4.7.3
+		 * "Local APIC State After an INIT Reset ("Wait-for-SIPI"
+		 * State)"). */
 		virq_lapic_post_msg(&fx.apic, &init);
 		assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), VIRQ_LAPIC_EV_INIT);
 		assert_int_equal(virq_lapic_get_mode(&fx.apic), VIRQ_LAPIC_MODE_X2APIC);
@@ -843,7 +850,8 @@ static void test_acrn_multiple_nmis(void **state)
 	assert_int_equal(ev.nmi_count, 2);
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), 0);
 
-	/* NMI is accepted by a software-disabled APIC (SDM 10.4.7.2). */
+	/* NMI is accepted by a software-disabled APIC (SDM 10.4.7.2
+	 * "Local APIC State After It Has Been Software Disabled"). */
 	mmio_w(&fx, VIRQ_LAPIC_REG_SVR, 0xFF);
 	virq_lapic_post_msg(&fx.apic, &nmi);
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), VIRQ_LAPIC_EV_NMI);
@@ -863,7 +871,7 @@ static void test_acrn_xapic_id_writable(void **state)
 	uint64_t v;
 
 	(void)state;
-	/* Default: read-only, the project's choice (SDM 10.4.6: writability is
+	/* Default: read-only, the project's choice (SDM 10.4.6 "Local APIC ID": writability is
 	 * model-specific). */
 	fixture_init(&fx, &cfg);
 	fixture_sw_enable(&fx);
@@ -885,7 +893,8 @@ static void test_acrn_xapic_id_writable(void **state)
 	icr_send_xapic(&fx, 1, 0x00004040U);
 	assert_int_equal(fx.f.ipis[0].src, 7);
 
-	/* Entering x2APIC: the hardware ID replaces the written one (SDM 10.12.5.1). */
+	/* Entering x2APIC: the hardware ID replaces the written one (SDM 10.12.5.1
+	 * "x2APIC States"). */
 	fixture_x2apic_enable(&fx);
 	assert_int_equal(msr_r(&fx, 0x802, &v), 0);
 	assert_int_equal(v, 3);
@@ -932,7 +941,9 @@ static void test_kvm_tmr_not_cleared_on_eoi(void **state)
 
 	/* In service as level, re-accepted as edge before its EOI: TMR holds
 	 * the trigger of the last accepted interrupt, so the EOI is not
-	 * broadcast (SDM 10.8.4, 10.8.5). */
+	 * broadcast (SDM 10.8.4 "Interrupt Acceptance for Fixed
+	 * Interrupts", 10.8.5 "Signaling Interrupt Servicing
+	 * Completion"). */
 	virq_lapic_post(&fx.apic, 0x70, true);
 	assert_int_equal(virq_lapic_ack(&fx.apic), 0x70);
 	virq_lapic_post(&fx.apic, 0x70, false);
@@ -1080,7 +1091,7 @@ static void test_crosvm_directed_eoi_implemented(void **state)
 
 #define T0 1000000ULL
 
-/* SDM Figure 10-10: divide value -> divisor. */
+/* SDM Figure 10-10 "Divide Configuration Register": divide value -> divisor. */
 static uint32_t divisor_of(uint32_t tdcr)
 {
 	static const uint32_t tab[16] = { 2, 4, 8, 16, 2, 4, 8, 16, 32, 64, 128, 1, 32, 64, 128, 1 };
@@ -1371,6 +1382,7 @@ static void test_acrn_tsc_deadline_offset_and_read_after_fire(void **state)
  * ====================================================================== */
 
 static const struct virq_lapic_ops required_only_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = fake_kick,
 	.now_ns = fake_now,
 	.timer_arm = fake_timer_arm,
@@ -1462,7 +1474,8 @@ static void test_xsa96_entry_points_disabled_lapic(void **state)
 		msg.level = true;
 		virq_lapic_post_msg(&fx.apic, &msg);
 	}
-	/* A disabled APIC receives no messages (SDM 10.4.3). */
+	/* A disabled APIC receives no messages (SDM 10.4.3 "Enabling or
+	 * Disabling the Local APIC"). */
 	assert_int_equal(virq_lapic_take_events(&fx.apic, &ev), 0);
 	assert_int_equal(virq_lapic_ack(&fx.apic), VIRQ_LAPIC_NO_VECTOR);
 	assert_false(virq_lapic_has_work(&fx.apic));
@@ -1489,7 +1502,8 @@ static void test_xsa96_entry_points_disabled_lapic(void **state)
 	/* --- Software-disabled (SVR[8] = 0, the RESET state). --- */
 	fixture_init(&fx, NULL);
 	poke_everything(&fx);
-	/* NMI, SMI and INIT are still accepted (SDM 10.4.7.2). */
+	/* NMI, SMI and INIT are still accepted (SDM 10.4.7.2 "Local
+	 * APIC State After It Has Been Software Disabled"). */
 	msg.vector = 0;
 	msg.delivery = VIRQ_DM_NMI;
 	virq_lapic_post_msg(&fx.apic, &msg);
@@ -1513,8 +1527,9 @@ static void test_xsa96_entry_points_disabled_lapic(void **state)
 	assert_int_equal(fx.f.n_ipis, 1);
 	icr_send_xapic(&fx, 0, 0x00044046U); /* shorthand self */
 	assert_true(vecs_empty(&fx, VIRQ_LAPIC_REG_IRR));
-	/* Held IRR: kept across a software disable (SDM 10.4.7.2), new
-	 * arrivals dropped; what is held stays deliverable (lapic.h). */
+	/* Held IRR: kept across a software disable (SDM 10.4.7.2 "Local
+	 * APIC State After It Has Been Software Disabled"), new arrivals
+	 * dropped; what is held stays deliverable (lapic.h). */
 	fixture_sw_enable(&fx);
 	virq_lapic_post(&fx.apic, 0x50, false);
 	virq_lapic_sync(&fx.apic);

@@ -2,8 +2,10 @@
 /*
  * xAPIC MMIO decode: every offset and access size, partial reads, reserved
  * offsets, writable masks, read-only registers, the undecoded page.
- * SDM 10.4.1 (register map, access rules), 10.4.6, 10.8.3, 10.9, 10.5.1;
- * the peer bug "Xen 2018: MMIO accesses of 1/2/8 bytes or misaligned went
+ * SDM 10.4.1 "The Local APIC Block Diagram" (register map, access rules),
+ * 10.4.6 "Local APIC ID", 10.8.3 "Interrupt, Task, and Processor
+ * Priority", 10.9 "Spurious Interrupt", 10.5.1 "Local Vector Table"; the
+ * peer bug "Xen 2018: MMIO accesses of 1/2/8 bytes or misaligned went
  * past the register array". Run under ASan in CI: any out-of-range access
  * fails.
  */
@@ -47,7 +49,8 @@ static uint32_t esr_take(struct lapic_fixture *fx)
 	return mmio_r(fx, VIRQ_LAPIC_REG_ESR);
 }
 
-/* ---- a fully dirtied register file with known values (SDM Table 10-1) ---- */
+/* ---- a fully dirtied register file with known values (SDM Table 10-1 "Local
+ * APIC Register Address Map") ---- */
 
 #define DIRTY_ID 0xA7U
 
@@ -132,7 +135,7 @@ static void dirty_init(struct lapic_fixture *fx)
 	fx->f.n_gerr = 0;
 }
 
-/* ---- SDM 10.4.1: every offset x size, reads ---- */
+/* ---- SDM 10.4.1 "The Local APIC Block Diagram": every offset x size, reads ---- */
 
 static uint64_t size_mask(unsigned size)
 {
@@ -257,7 +260,7 @@ static void test_mmio_partial_reads(void **state)
 	assert_invariants(&fx);
 }
 
-/* SDM 10.5.3: reserved offsets read 0 and latch ESR bit 7, partial ones too. */
+/* SDM 10.5.3 "Error Handling": reserved offsets read 0 and latch ESR bit 7, partial ones too. */
 static void test_mmio_reserved_reads_latch_esr(void **state)
 {
 	static const uint32_t rsvd[] = { 0x000, 0x010, 0x040, 0x050, 0x060, 0x070, 0x290,
@@ -291,7 +294,8 @@ static void test_mmio_reserved_reads_latch_esr(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- writes of any size other than aligned 4 (undefined, SDM 10.4.1) are dropped ---- */
+/* ---- writes of any size other than aligned 4 (undefined, SDM 10.4.1 "The Local APIC
+ * Block Diagram") are dropped ---- */
 
 static void test_mmio_write_bad_size_dropped(void **state)
 {
@@ -360,7 +364,9 @@ static void test_mmio_write_reserved_slots(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- writable masks (SDM 10.4.6, 10.8.3, 10.9, 10.5.1, 10.5.4, 10.6.1; lapic_priv.h) ---- */
+/* ---- writable masks (SDM 10.4.6 "Local APIC ID", 10.8.3 "Interrupt, Task, and Processor
+ * Priority", 10.9 "Spurious Interrupt", 10.5.1 "Local Vector Table", 10.5.4 "APIC Timer",
+ * 10.6.1 "Interrupt Command Register (ICR)"; lapic_priv.h) ---- */
 
 struct mask_case {
 	uint32_t off, wr, rd;
@@ -452,7 +458,8 @@ static void test_mmio_timer_mask_no_tsc_deadline(void **state)
 	assert_invariants(&fx);
 }
 
-/* SDM 10.9, with KVM's mask: SVR mask 0x3FF, plus bit 12 only with directed EOI. */
+/* SDM 10.9 "Spurious Interrupt", with KVM's mask: SVR mask 0x3FF, plus bit 12 only
+ * with directed EOI. */
 static void test_mmio_svr_mask(void **state)
 {
 	static const struct mask_case plain[] = {
@@ -479,7 +486,8 @@ static void test_mmio_svr_mask(void **state)
 	assert_invariants(&fx);
 }
 
-/* SDM 10.6.1: ICR low keeps 0x000CCFFF; delivery status always reads 0 (as KVM). */
+/* SDM 10.6.1 "Interrupt Command Register (ICR)": ICR low keeps 0x000CCFFF; delivery
+ * status always reads 0 (as KVM). */
 static void test_mmio_icr_low_mask(void **state)
 {
 	struct lapic_fixture fx;
@@ -538,7 +546,7 @@ static void test_mmio_per_bit_masks(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- read-only registers (SDM Table 10-1) ---- */
+/* ---- read-only registers (SDM Table 10-1 "Local APIC Register Address Map") ---- */
 
 static void test_mmio_readonly_ignore_writes(void **state)
 {
@@ -570,7 +578,7 @@ static void test_mmio_readonly_ignore_writes(void **state)
 	assert_invariants(&fx);
 }
 
-/* The xAPIC ID is read-only by default, the project's choice (SDM 10.4.6:
+/* The xAPIC ID is read-only by default, the project's choice (SDM 10.4.6 "Local APIC ID":
  * model-specific; lapic.h config). */
 static void test_mmio_id_readonly_default(void **state)
 {
@@ -640,7 +648,8 @@ static void test_mmio_eoi_reads_zero(void **state)
 	assert_invariants(&fx);
 }
 
-/* APR reads 0 (as KVM; SDM 10.6.2.4 is ambiguous), whatever TPR/IRR/ISR. */
+/* APR reads 0 (as KVM; SDM 10.6.2.4 "Lowest Priority Delivery Mode" is
+ * ambiguous), whatever TPR/IRR/ISR. */
 static void test_mmio_apr_reads_zero(void **state)
 {
 	static struct lapic_fixture fx;
@@ -655,7 +664,8 @@ static void test_mmio_apr_reads_zero(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.12.1.2, 10.4.3: page not decoded in x2APIC mode or when disabled ---- */
+/* ---- SDM 10.12.1.2 "x2APIC Register Address Space", 10.4.3 "Enabling or Disabling
+ * the Local APIC": page not decoded in x2APIC mode or when disabled ---- */
 
 static void sweep_undecoded(struct lapic_fixture *fx)
 {
@@ -766,7 +776,8 @@ static void test_mmio_out_of_page(void **state)
 	}
 }
 
-/* SDM Table 10-1: an ordinary 4-byte write then read round-trips every RW register. */
+/* SDM Table 10-1 "Local APIC Register Address Map": an ordinary 4-byte write then read
+ * round-trips every RW register. */
 static void test_mmio_rw_roundtrip(void **state)
 {
 	static const struct mask_case t[] = {

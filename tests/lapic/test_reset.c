@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Power-up state, virq_lapic_reset() and virq_lapic_init() argument checks.
- * SDM 10.4.1 Table 10-1 (register map), 10.4.4 (IA32_APIC_BASE reset
- * value), 10.4.7.1 (RESET state), 10.4.6 and 10.4.8 (ID, Version).
+ * SDM 10.4.1 "The Local APIC Block Diagram" Table 10-1 "Local APIC Register
+ * Address Map" (register map), 10.4.4 "Local APIC Status and Location"
+ * (IA32_APIC_BASE reset value), 10.4.7.1 "Local APIC State After Power-Up
+ * or Reset" (RESET state), 10.4.6 "Local APIC ID" and 10.4.8 "Local APIC
+ * Version Register" (ID, Version).
  */
 #include "harness.h"
 
@@ -10,7 +13,8 @@
 #define BASE_BSP_RESET 0xFEE00900ULL
 #define BASE_AP_RESET 0xFEE00800ULL
 
-/* xAPIC register slots that exist (SDM Table 10-1); everything else is reserved. */
+/* xAPIC register slots that exist (SDM Table 10-1 "Local APIC Register Address
+ * Map"); everything else is reserved. */
 static bool xapic_is_reg(uint32_t off, bool cmci)
 {
 	if (off >= 0x100 && off <= 0x280)
@@ -37,7 +41,8 @@ static bool xapic_is_reg(uint32_t off, bool cmci)
 	}
 }
 
-/* The power-up value of a 32-bit word of the register page (SDM 10.4.7.1). */
+/* The power-up value of a 32-bit word of the register page (SDM 10.4.7.1
+ * "Local APIC State After Power-Up or Reset"). */
 static uint32_t power_up_word(uint32_t off, uint32_t id_reg, uint32_t version, bool cmci)
 {
 	switch (off) {
@@ -118,7 +123,9 @@ static void test_smoke(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.1, 10.4.7.1, 10.4.8: register file after init ---- */
+/* ---- SDM 10.4.1 "The Local APIC Block Diagram", 10.4.7.1 "Local APIC
+ * State After Power-Up or Reset", 10.4.8 "Local APIC Version Register":
+ * register file after init ---- */
 
 static void test_reset_regs_default(void **state)
 {
@@ -152,7 +159,7 @@ static void test_reset_regs_apic_ids(void **state)
 	}
 }
 
-/* SDM 10.12.5.1: x2APIC ID low 8 bits appear in xAPIC ID bits 31:24. */
+/* SDM 10.12.5.1 "x2APIC States": x2APIC ID low 8 bits appear in xAPIC ID bits 31:24. */
 static void test_reset_regs_wide_id_in_xapic(void **state)
 {
 	struct lapic_fixture fx;
@@ -166,7 +173,7 @@ static void test_reset_regs_wide_id_in_xapic(void **state)
 	assert_invariants(&fx);
 }
 
-/* SDM 10.4.8 (Version): 0x14 | max_lvt << 16 | directed EOI << 24. */
+/* SDM 10.4.8 "Local APIC Version Register" (Version): 0x14 | max_lvt << 16 | directed EOI << 24. */
 static void test_reset_version_variants(void **state)
 {
 	static const struct {
@@ -216,7 +223,9 @@ static void test_reset_no_cmci(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.4: IA32_APIC_BASE reset value; SDM 8.4: mp_state ---- */
+/* ---- SDM 10.4.4 "Local APIC Status and Location": IA32_APIC_BASE reset
+ * value; SDM 8.4 "Multiple-Processor (MP) Initialization": mp_state
+ * ---- */
 
 static void test_reset_apic_base_bsp_ap(void **state)
 {
@@ -247,7 +256,8 @@ static void test_reset_apic_base_bsp_ap(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.4.7.1: virq_lapic_reset() after dirtying everything ---- */
+/* ---- SDM 10.4.7.1 "Local APIC State After Power-Up or Reset":
+ * virq_lapic_reset() after dirtying everything ---- */
 
 static void dirty_everything(struct lapic_fixture *fx)
 {
@@ -487,6 +497,7 @@ static void test_init_bad_config(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&cfg, 0, sizeof(cfg));
+		cfg.size = sizeof(cfg);
 		cfg.apic_id = t[i].apic_id;
 		cfg.bsp = true;
 		cfg.x2apic = t[i].x2apic;
@@ -526,6 +537,73 @@ static void test_init_failure_keeps_live_object(void **state)
 			 -VIRQ_EALIGN);
 	assert_memory_equal(&saved, &fx.apic, sizeof(saved));
 	assert_memory_equal(saved_page, fx.page, sizeof(saved_page));
+	assert_invariants(&fx);
+}
+
+/*
+ * The size fields (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 of either table are refused with
+ * -VIRQ_EVERSION before anything else is read, and a live LAPIC keeps
+ * every byte; sizeof, today also the first published size, is accepted.
+ */
+static void test_init_size_checked(void **state)
+{
+	static struct lapic_fixture fx;
+	static struct virq_lapic saved;
+	static uint32_t saved_page[1024];
+	/* Room for one byte more than the library's sizeof (a newer caller). */
+	union {
+		struct virq_lapic_config c;
+		unsigned char room[sizeof(struct virq_lapic_config) + 1];
+	} cfg;
+	union {
+		struct virq_lapic_ops o;
+		unsigned char room[sizeof(struct virq_lapic_ops) + 1];
+	} ops;
+	static const struct virq_lapic_ops unsized; /* no size, no hooks */
+	const uint32_t cfg_bad[3] = { 0, sizeof(struct virq_lapic_config) - 1,
+				      sizeof(struct virq_lapic_config) + 1 };
+	const uint32_t ops_bad[3] = { 0, sizeof(struct virq_lapic_ops) - 1,
+				      sizeof(struct virq_lapic_ops) + 1 };
+
+	(void)state;
+	assert_int_equal(VIRQ_LAPIC_CONFIG_SIZE_MIN, sizeof(struct virq_lapic_config));
+	assert_int_equal(VIRQ_LAPIC_OPS_SIZE_MIN, sizeof(struct virq_lapic_ops));
+	fixture_init(&fx, NULL);
+	dirty_everything(&fx);
+	memcpy(&saved, &fx.apic, sizeof(saved));
+	memcpy(saved_page, fx.page, sizeof(saved_page));
+
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c = fx.cfg;
+		cfg.c.size = cfg_bad[i];
+		assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &cfg.c, &fake_ops, &fx.f),
+				 -VIRQ_EVERSION);
+		memset(&ops, 0, sizeof(ops));
+		ops.o = fake_ops;
+		ops.o.size = ops_bad[i];
+		assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &fx.cfg, &ops.o, &fx.f),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&saved, &fx.apic, sizeof(saved));
+		assert_memory_equal(saved_page, fx.page, sizeof(saved_page));
+	}
+	/* The size is checked before the hooks: a zeroed table is a version
+	 * error, not a missing kick. */
+	assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &fx.cfg, &unsized, &fx.f),
+			 -VIRQ_EVERSION);
+	/* The padding word after size is reserved and checked. */
+	ops.o = fake_ops;
+	ops.o.reserved = 1;
+	assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &fx.cfg, &ops.o, &fx.f), -VIRQ_EINVAL);
+	assert_memory_equal(&saved, &fx.apic, sizeof(saved));
+	assert_memory_equal(saved_page, fx.page, sizeof(saved_page));
+
+	/* Exactly sizeof: accepted, and the copy keeps the caller's size. */
+	cfg.c = fx.cfg;
+	ops.o = fake_ops;
+	assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &cfg.c, &ops.o, &fx.f), 0);
+	assert_int_equal(fx.apic.cfg.size, sizeof(struct virq_lapic_config));
 	assert_invariants(&fx);
 }
 
@@ -595,6 +673,7 @@ static void test_init_config_bounds_accepted(void **state)
 static void test_init_optional_hooks_null(void **state)
 {
 	static const struct virq_lapic_ops min_ops = {
+		.size = sizeof(struct virq_lapic_ops),
 		.kick = fake_kick,
 		.now_ns = fake_now,
 		.timer_arm = fake_timer_arm,
@@ -644,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_init_misaligned),
 		cmocka_unit_test(test_init_bad_config),
 		cmocka_unit_test(test_init_failure_keeps_live_object),
+		cmocka_unit_test(test_init_size_checked),
 		cmocka_unit_test(test_init_config_bounds_accepted),
 		cmocka_unit_test(test_init_optional_hooks_null),
 	};

@@ -5,8 +5,9 @@
  * refusal of damaged states without side effects, and a single-bit-flip
  * sweep. Written from lapic.h (virq_lapic_save/restore, struct
  * virq_lapic_state), doc/architecture.md "Save and restore", the SDM APIC chapter
- * (10.4-10.9, 10.12) for what is architecturally valid, and a peer bug
- * (KVM: 64-bit x2APIC ICR round trip).
+ * (10.4 "Local APIC" to 10.9 "Spurious Interrupt", 10.12 "Extended XAPIC
+ * (x2APIC)") for what is architecturally valid, and a peer bug (KVM: 64-bit
+ * x2APIC ICR round trip).
  */
 #include "harness.h"
 
@@ -397,7 +398,7 @@ static void test_restore_replaces_timer(void **state)
 }
 
 /* Whatever the guest did, save() produces a state restore() accepts: timer
- * mode switches with counts and deadlines left behind (SDM 10.5.4.1). */
+ * mode switches with counts and deadlines left behind (SDM 10.5.4.1 "TSC-Deadline Mode"). */
 static void test_save_after_timer_mode_switches_restorable(void **state)
 {
 	static const uint32_t seq[][2] = {
@@ -1021,7 +1022,7 @@ static void c_rirr_globally_disabled(struct virq_lapic_state *st)
 	st->lint_vectors = 0x53;
 }
 
-/* Review finding 5: the BSP never waits for a SIPI (SDM 8.4.1: the BSP runs
+/* Review finding 5: the BSP never waits for a SIPI (SDM 8.4.1 "BSP and AP Processors": the BSP runs
  * the BIOS after RESET and INIT); such a state would never run. */
 static void c_bsp_wait_sipi(struct virq_lapic_state *st)
 {

@@ -2,8 +2,9 @@
 /*
  * APIC timer against the fake clock: one-shot, periodic, TSC-deadline,
  * divide configuration, current count, mode switches, masking.
- * Written from SDM 10.5.4, 10.5.4.1 and Figure 10-10 (and the timer bugs
- * peers shipped).
+ * Written from SDM 10.5.4 "APIC Timer", 10.5.4.1 "TSC-Deadline Mode" and
+ * Figure 10-10 "Divide Configuration Register" (and the timer bugs peers
+ * shipped).
  */
 #include "harness.h"
 
@@ -14,7 +15,7 @@
 #define LVT_PERIODIC(v) ((uint32_t)(v) | (VIRQ_LVT_TIMER_PERIODIC << VIRQ_LVT_TIMER_MODE_SHIFT))
 #define LVT_TSC(v) ((uint32_t)(v) | (VIRQ_LVT_TIMER_TSCDEADLINE << VIRQ_LVT_TIMER_MODE_SHIFT))
 
-/* SDM Figure 10-10 (bit 2 is reserved). */
+/* SDM Figure 10-10 "Divide Configuration Register" (bit 2 is reserved). */
 static const struct {
 	uint32_t tdcr;
 	uint32_t div;
@@ -94,7 +95,7 @@ static void advance(struct lapic_fixture *fx, uint64_t ns)
 	fx->f.tsc += ns;
 }
 
-/* ---- SDM 10.5.4: one-shot, divide table ---- */
+/* ---- SDM 10.5.4 "APIC Timer": one-shot, divide table ---- */
 
 /* Every divide value 0x0-0xF (bit 2 ignored) and several counts: the deadline
  * is now + N * divisor ns, an early call re-arms, the exact tick fires once. */
@@ -201,7 +202,7 @@ static void test_oneshot_x2apic(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.5.4: current count ---- */
+/* ---- SDM 10.5.4 "APIC Timer": current count ---- */
 
 static void test_ccr_counts_down_exactly(void **state)
 {
@@ -346,7 +347,7 @@ static void test_ccr_divide_changed_while_armed(void **state)
 	}
 }
 
-/* ---- SDM 10.5.4: Initial Count writes ---- */
+/* ---- SDM 10.5.4 "APIC Timer": Initial Count writes ---- */
 
 static void test_tmict_zero_disarms(void **state)
 {
@@ -406,7 +407,7 @@ static void test_tmict_rewrite_restarts(void **state)
 	}
 }
 
-/* ---- SDM 10.5.4: periodic ---- */
+/* ---- SDM 10.5.4 "APIC Timer": periodic ---- */
 
 /* Late host timers never shift the grid: deadlines stay T0 + k * period. */
 static void test_periodic_no_drift(void **state)
@@ -483,7 +484,7 @@ static void test_periodic_long_pause_one_expiry(void **state)
 	}
 }
 
-/* ---- SDM 10.5.1, 10.5.4: masked timer ---- */
+/* ---- SDM 10.5.1 "Local Vector Table", 10.5.4 "APIC Timer": masked timer ---- */
 
 static void test_masked_periodic_keeps_reloading(void **state)
 {
@@ -534,7 +535,7 @@ static void test_masked_oneshot_expiry_lost(void **state)
 	assert_invariants(&fx);
 }
 
-/* A timer vector 0-15 is never accepted: ESR bit 6 at expiry (SDM 10.5.3). */
+/* A timer vector 0-15 is never accepted: ESR bit 6 at expiry (SDM 10.5.3 "Error Handling"). */
 static void test_timer_illegal_vector(void **state)
 {
 	struct lapic_fixture fx;
@@ -551,7 +552,7 @@ static void test_timer_illegal_vector(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.5.4.1: mode switches ---- */
+/* ---- SDM 10.5.4.1 "TSC-Deadline Mode": mode switches ---- */
 
 static void arm_in_mode(struct lapic_fixture *fx, unsigned mode)
 {
@@ -570,7 +571,7 @@ static void arm_in_mode(struct lapic_fixture *fx, unsigned mode)
 }
 
 /*
- * Entering or leaving TSC-deadline mode disarms (SDM 10.5.4.1): the count
+ * Entering or leaving TSC-deadline mode disarms (SDM 10.5.4.1 "TSC-Deadline Mode"): the count
  * and Initial Count read 0, the deadline too, and the old expiry never
  * comes.
  */
@@ -845,7 +846,7 @@ static void test_same_mode_lvt_write_keeps_timer(void **state)
 	}
 }
 
-/* ---- SDM 10.5.4.1: TSC-deadline ---- */
+/* ---- SDM 10.5.4.1 "TSC-Deadline Mode": TSC-deadline ---- */
 
 /*
  * Regression (ACRN: TSC deadline wrong with a TSC offset): the guest TSC is

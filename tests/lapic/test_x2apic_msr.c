@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * x2APIC MSR interface: the whole range 0x800-0xBFF, read and write, against
- * the #GP rules of SDM 10.12.1.2, 10.12.1.3 and Table 10-6; the 64-bit ICR
- * and SELF IPI (SDM 10.12.9, 10.12.11); x2APIC ID and derived LDR (SDM
- * 10.12.10.2). Regressions (peer bugs): Xen XSA-108 (MSR range read past the
+ * the #GP rules of SDM 10.12.1.2 "x2APIC Register Address Space", 10.12.1.3
+ * "Reserved Bit Checking" and Table 10-6 "Local APIC Register Address Map
+ * Supported by x2APIC"; the 64-bit ICR and SELF IPI (SDM 10.12.9 "ICR
+ * Operation in x2APIC Mode", 10.12.11 "SELF IPI Register"); x2APIC ID and
+ * derived LDR (SDM 10.12.10.2 "Deriving Logical x2APIC ID from the Local
+ * x2APIC ID"). Regressions (peer bugs): Xen XSA-108 (MSR range read past the
  * register area), Xen 2023 (LDR derived from the vCPU index, not the ID),
  * KVM CVE-2013-6376 (crafted x2APIC IDs/ICR).
  */
@@ -38,7 +41,8 @@ static void x2_init(struct lapic_fixture *fx, uint32_t id)
 	fixture_x2apic_enable(fx);
 }
 
-/* ---- the x2APIC register map of SDM Table 10-6 (max_lvt 6) ---- */
+/* ---- the x2APIC register map of SDM Table 10-6 "Local APIC Register
+ * Address Map Supported by x2APIC" (max_lvt 6) ---- */
 
 static bool x2_readable(uint32_t msr, bool cmci)
 {
@@ -169,7 +173,9 @@ static void x2_dirty_init(struct lapic_fixture *fx)
 	fx->f.n_gerr = 0;
 }
 
-/* ---- SDM 10.12.1.2, Table 10-6: RDMSR of every MSR 0x800-0xBFF ---- */
+/* ---- SDM 10.12.1.2 "x2APIC Register Address Space", Table 10-6 "Local
+ * APIC Register Address Map Supported by x2APIC": RDMSR of every MSR
+ * 0x800-0xBFF ---- */
 
 static void test_x2apic_read_whole_range(void **state)
 {
@@ -274,7 +280,8 @@ static void test_x2apic_write_whole_range(void **state)
 	}
 }
 
-/* SDM 10.12.1.2: read-only registers fault on write, even with their own value. */
+/* SDM 10.12.1.2 "x2APIC Register Address Space": read-only registers fault on
+ * write, even with their own value. */
 static void test_x2apic_readonly_write_gp(void **state)
 {
 	static const uint32_t ro[] = { 0x802, 0x803, 0x80A, 0x80D, 0x810, 0x817,
@@ -298,7 +305,8 @@ static void test_x2apic_readonly_write_gp(void **state)
 	assert_invariants(&fx);
 }
 
-/* SDM Table 10-6: EOI and SELF IPI are write-only; EOI/ESR accept only 0. */
+/* SDM Table 10-6 "Local APIC Register Address Map Supported by x2APIC": EOI
+ * and SELF IPI are write-only; EOI/ESR accept only 0. */
 static void test_x2apic_eoi_esr_selfipi_rules(void **state)
 {
 	static struct lapic_fixture fx;
@@ -337,7 +345,9 @@ static void test_x2apic_eoi_esr_selfipi_rules(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM Table 10-6, 10.9, 10.5.1, 10.5.4, 10.12.9: reserved bits of writable registers ---- */
+/* ---- SDM Table 10-6 "Local APIC Register Address Map Supported by x2APIC", 10.9 "Spurious
+ * Interrupt", 10.5.1 "Local Vector Table", 10.5.4 "APIC Timer", 10.12.9 "ICR Operation in x2APIC
+ * Mode": reserved bits of writable registers ---- */
 
 struct rsvd_case {
 	uint32_t msr;
@@ -442,7 +452,7 @@ static void test_x2apic_timer_mode3_gp(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.12.9: the 64-bit ICR ---- */
+/* ---- SDM 10.12.9 "ICR Operation in x2APIC Mode": the 64-bit ICR ---- */
 
 static void expect_msg(const struct virq_apic_msg *m, uint32_t dest, uint32_t src, uint8_t vec,
 		       uint8_t dm, uint8_t sh, bool logical)
@@ -527,7 +537,7 @@ static void test_x2apic_icr_reserved_bits(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- SDM 10.12.11: SELF IPI ---- */
+/* ---- SDM 10.12.11 "SELF IPI Register": SELF IPI ---- */
 
 static void test_x2apic_self_ipi(void **state)
 {
@@ -553,7 +563,8 @@ static void test_x2apic_self_ipi(void **state)
 	assert_invariants(&fx);
 }
 
-/* ---- any x2APIC MSR outside x2APIC mode #GPs (SDM 10.12.1.2; as KVM) ---- */
+/* ---- any x2APIC MSR outside x2APIC mode #GPs (SDM 10.12.1.2 "x2APIC Register
+ * Address Space"; as KVM) ---- */
 
 static void expect_range_all_gp(struct lapic_fixture *fx)
 {
@@ -639,7 +650,8 @@ static void test_x2apic_non_apic_msr(void **state)
 	}
 }
 
-/* ---- SDM 10.12.10.2: 32-bit x2APIC ID and the derived LDR ---- */
+/* ---- SDM 10.12.10.2 "Deriving Logical x2APIC ID from the Local x2APIC
+ * ID": 32-bit x2APIC ID and the derived LDR ---- */
 
 static void test_x2apic_id_and_ldr_from_apic_id(void **state)
 {
@@ -681,7 +693,9 @@ static void test_x2apic_id_and_ldr_from_apic_id(void **state)
 	}
 }
 
-/* SDM 10.8.3.1, Table 10-6: TPR through MSR 0x808 drives PPR (0x80A) the same way. */
+/* SDM 10.8.3.1 "Task and Processor Priorities", Table 10-6 "Local APIC Register
+ * Address Map Supported by x2APIC": TPR through MSR 0x808 drives PPR (0x80A) the same
+ * way. */
 static void test_x2apic_tpr_ppr(void **state)
 {
 	struct lapic_fixture fx;

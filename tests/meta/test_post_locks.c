@@ -130,6 +130,7 @@ static void hook_timer_cancel(void *ctx)
 }
 
 static const struct virq_lapic_ops ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = hook_kick,
 	.now_ns = hook_now_ns,
 	.timer_arm = hook_timer_arm,
@@ -158,7 +159,9 @@ static uintptr_t target_addr(enum target t)
 
 static int child_case(const struct post_case *c)
 {
-	const struct virq_lapic_config cfg = { .apic_id = 0, .bsp = true, .x2apic = true };
+	const struct virq_lapic_config cfg = {
+		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
+	};
 	unsigned before;
 	bool ret = false;
 
@@ -226,7 +229,7 @@ static int child(void)
 
 /* ---- parent: the tracer ---- */
 
-/* Legacy prefixes (SDM 2A 2.1.1); LOCK is 0xF0. */
+/* Legacy prefixes (SDM 2A 2.1.1 "Instruction Prefixes"); LOCK is 0xF0. */
 static bool is_legacy_prefix(uint8_t b)
 {
 	switch (b) {
@@ -250,7 +253,7 @@ static bool is_legacy_prefix(uint8_t b)
 /*
  * A locked instruction: a LOCK prefix among the legacy prefixes, or XCHG
  * (0x86/0x87, after an optional REX) with a memory operand (ModRM.mod != 3),
- * which the CPU locks implicitly (SDM 3A 9.1.2.1).
+ * which the CPU locks implicitly (SDM 3A 9.1.2.1 "Automatic Locking").
  */
 static bool insn_locked(const uint8_t *b, size_t n)
 {

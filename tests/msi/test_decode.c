@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Compatibility-format MSI decode and encode (SDM 10.11.1-10.11.2; the
- * extended destination ID of the KVM/Xen/Hyper-V convention):
- * every field combination, the window, the remappable-format hand-off,
- * the extended destination flags and the encode/decode round trip.
+ * Compatibility-format MSI decode and encode (SDM 10.11.1 "Message
+ * Address Register Format" to 10.11.2 "Message Data Register Format";
+ * the extended destination ID of the KVM/Xen/Hyper-V convention): every
+ * field combination, the window, the remappable-format hand-off, the
+ * extended destination flags and the encode/decode round trip.
  *
  * The expected values are computed here from the SDM's layouts, field
  * by field, not by calling the library.
@@ -279,7 +280,8 @@ static void test_decode_bad_args(void **state)
 	assert_memory_equal(&m, &before, sizeof(m));
 }
 
-/* RH and DM per SDM 10.11.1 as KVM reads them (DM honoured with RH = 0). */
+/* RH and DM per SDM 10.11.1 "Message Address Register Format" as KVM reads
+ * them (DM honoured with RH = 0). */
 static void test_decode_rh_dm(void **state)
 {
 	struct virq_apic_msg m;

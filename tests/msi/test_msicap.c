@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PCI MSI capability (PCI 3.0 6.8.1): reset state,
+ * PCI MSI capability (PCI 3.0 6.8.1 "MSI Capability Structure"): reset state,
  * the 32- and 64-bit layouts with and without per-vector masking, Message
  * Control read-only and writable bits, MME clamping, the data sent for
  * each vector under MME 0-5, Mask and Pending Bits and delivery at unmask,

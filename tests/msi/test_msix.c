@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * MSI-X table and Pending Bit Array (PCI 3.0 6.8.2):
+ * MSI-X table and Pending Bit Array (PCI 3.0 6.8.2 "MSI-X Capability and Table Structure"):
  * reset state, aligned DWORD/QWORD access, Vector Control, per-vector and
  * function masking, pending bits and their delivery at unmask, Enable.
  */

@@ -5,8 +5,10 @@
  * decision is pinned exactly: actions, the whole event, the LAPIC's ISR and
  * IRR around a re-injection (read with virq_lapic_read_reg()), the stats.
  *
- * The double-fault expectations are written here from SDM Vol. 3A 6.15,
- * Tables 6-4 and 6-5, independently of lib/vm/vcpu_event.c.
+ * The double-fault expectations are written here from SDM Vol. 3A 6.15
+ * "Exception and Interrupt Reference", Tables 6-4 "Interrupt and
+ * Exception Classes" and 6-5 "Conditions for Generating a Double
+ * Fault", independently of lib/vm/vcpu_event.c.
  */
 #include "harness.h"
 
@@ -37,7 +39,7 @@ enum cls {
 	PF
 };
 
-/* Table 6-1 (protected mode), plus AMD's 28-30. */
+/* Table 6-1 "Protected-Mode Exceptions and Interrupts" (protected mode), plus AMD's 28-30. */
 static bool valid_vec(unsigned v)
 {
 	return v < 32 && v != 2 && v != 15 && !(v >= 22 && v <= 27) && v != 31;
@@ -62,7 +64,7 @@ static bool ec_vec(unsigned v)
 	}
 }
 
-/* Table 6-4. */
+/* Table 6-4 "Interrupt and Exception Classes". */
 static enum cls cls_of(unsigned v)
 {
 	switch (v) {
@@ -227,8 +229,8 @@ static void test_single_exception(void **state)
 	done(fx);
 }
 
-/* Every ordered pair of exception vectors: Table 6-5, both readings of
- * the #DF row. */
+/* Every ordered pair of exception vectors: Table 6-5 "Conditions for
+ * Generating a Double Fault", both readings of the #DF row. */
 static void test_double_fault_table_all_pairs(void **state)
 {
 	struct virq_vcpu p;
@@ -313,7 +315,8 @@ static void test_double_fault_rows(void **state)
 	assert_int_equal(virq_vcpu_inject_ud(&p), 0);
 	assert_int_equal(virq_vcpu_inject_pf(&p, 0x6000, 0x3), 0);
 	expect_ev(&p, A_EV, T_HW, 14, true, 3, 0, 0x6000);
-	/* #VE is in the page-fault class (Table 6-4), #CP contributory. */
+	/* #VE is in the page-fault class (Table 6-4 "Interrupt and
+	 * Exception Classes"), #CP contributory. */
 	assert_int_equal(virq_vcpu_queue_exception(&p, 20, false, 0), 0);
 	assert_int_equal(virq_vcpu_queue_exception(&p, 21, true, 3), 0);
 	expect_exc(&p, A_EV, 8, 0);
@@ -543,7 +546,8 @@ static void test_exception_during_reinjected_intr(void **state)
 	done(fx);
 }
 
-/* A re-injected exception is the first exception of Table 6-5. */
+/* A re-injected exception is the first exception of Table 6-5
+ * "Conditions for Generating a Double Fault". */
 static void test_exception_during_reinjected_exception(void **state)
 {
 	struct virq_vcpu p;

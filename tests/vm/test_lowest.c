@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Lowest-priority arbitration (SDM 10.6.2.4):
+ * Lowest-priority arbitration (SDM 10.6.2.4 "Lowest Priority Delivery Mode"):
  * lowest PPR class wins, ties spread round-robin, vector hashing, only
  * enabled candidates, physical broadcast becomes fixed.
  */
@@ -120,6 +120,7 @@ static void test_vector_hashing(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 4;
 	cfg.map_entries = 256;
 	cfg.lowest_vector_hashing = true;

@@ -3,7 +3,8 @@
  * virq_vmx_vcpu_init() against fake capability MSRs (SDM Vol. 3C Appendix
  * A: allowed 0-settings in bits 31:0, allowed 1-settings in 63:32), and
  * virq_vmx_check_entry_event() against the VM-entry checks of SDM Vol. 3C
- * 26.2.1.3 and 26.3.1.5, case by case.
+ * 26.2.1.3 "VM-Entry Control Fields" and 26.3.1.5 "Checks on Guest
+ * Non-Register State", case by case.
  */
 #include "harness.h"
 
@@ -68,6 +69,66 @@ static void test_init_refused(void **state)
 	f->msr[0x0D] = 0;
 	assert_int_equal(init(f, VIRQ_VMX_LEVEL_INJECT, 0), -VIRQ_ENOTSUP);
 	assert_int_equal(virq_vmx_missing(&f->vx), VIRQ_VMX_MISSING_EXT_INTR_EXITING);
+	free(f);
+}
+
+/*
+ * The size fields (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 of either table are refused with
+ * -VIRQ_EVERSION before the VMCS is touched (no VMWRITE logged), the glue
+ * state untouched; sizeof, today also the first published size, is
+ * accepted. The padding words (ops->reserved, cfg->reserved2) are checked.
+ */
+static void test_init_size_checked(void **state)
+{
+	struct vfx *f = vfx_alloc();
+	static struct virq_vmx_vcpu before;
+	union {
+		struct virq_vmx_config c;
+		unsigned char room[sizeof(struct virq_vmx_config) + 1];
+	} cfg;
+	union {
+		struct virq_vmx_ops o;
+		unsigned char room[sizeof(struct virq_vmx_ops) + 1];
+	} ops;
+	const uint32_t cfg_bad[3] = { 0, sizeof(struct virq_vmx_config) - 1,
+				      sizeof(struct virq_vmx_config) + 1 };
+	const uint32_t ops_bad[3] = { 0, sizeof(struct virq_vmx_ops) - 1,
+				      sizeof(struct virq_vmx_ops) + 1 };
+
+	(void)state;
+	assert_int_equal(VIRQ_VMX_CONFIG_SIZE_MIN, sizeof(struct virq_vmx_config));
+	assert_int_equal(VIRQ_VMX_OPS_SIZE_MIN, sizeof(struct virq_vmx_ops));
+	memset(&f->vx, 0x6B, sizeof(f->vx));
+	before = f->vx;
+	f->nlog = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c.size = cfg_bad[i];
+		assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f,
+						    &cfg.c),
+				 -VIRQ_EVERSION);
+		cfg.c.size = sizeof(cfg.c);
+		memset(&ops, 0, sizeof(ops));
+		ops.o = vfx_ops;
+		ops.o.size = ops_bad[i];
+		assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &ops.o, f, &cfg.c),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&f->vx, &before, sizeof(before));
+	}
+	ops.o = vfx_ops;
+	ops.o.reserved = 1;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &ops.o, f, &cfg.c),
+			 -VIRQ_EINVAL);
+	cfg.c.reserved2 = 1;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &cfg.c),
+			 -VIRQ_EINVAL);
+	assert_memory_equal(&f->vx, &before, sizeof(before));
+	assert_int_equal(f->nlog, 0);
+	cfg.c.reserved2 = 0;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &cfg.c), 0);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_PIN_BASED_CTLS) & VIRQ_VMX_PIN_EXT_INTR_EXITING,
+			 VIRQ_VMX_PIN_EXT_INTR_EXITING);
 	free(f);
 }
 
@@ -177,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_init_writes_controls),
 		cmocka_unit_test(test_init_refused),
 		cmocka_unit_test(test_init_args),
+		cmocka_unit_test(test_init_size_checked),
 		cmocka_unit_test(test_check),
 	};
 

@@ -4,7 +4,7 @@
  * the policy at the exit (lib/vmx-glue/exit.c) and the event written again
  * at the next entry, with the double-fault rules on top, pinned field by
  * field (SDM Vol. 3C "Information for VM Exits During Event Delivery",
- * 24.8.3), and the LAPIC's ISR/IRR read back around it.
+ * 24.8.3 "VM-Entry Controls for Event Injection"), and the LAPIC's ISR/IRR read back around it.
  */
 #include "harness.h"
 

@@ -27,7 +27,8 @@
 #define EPT VIRQ_VMX_EXIT_REASON_EPT_VIOLATION
 #define HLT VIRQ_VMX_EXIT_REASON_HLT
 #define WRMSR VIRQ_VMX_EXIT_REASON_WRMSR
-#define CR_ACCESS 28U /* SDM Vol. 3D Appendix C: control-register accesses */
+/* SDM Vol. 3D Appendix C "VMX Basic Exit Reasons": control-register accesses */
+#define CR_ACCESS 28U
 #define IWE VIRQ_VMX_PROC_INTR_WINDOW_EXITING
 #define VALID VIRQ_VMX_INTR_VALID
 #define ROUNDS 1000U

@@ -4,8 +4,8 @@
  * the configuration, the TPR threshold written before entry (SDM Vol. 3C
  * "TPR Virtualization"), the TPR-below-threshold exit, "virtualize APIC
  * accesses" following the LAPIC's mode, the MSR bitmap, and the entry
- * checks on the threshold (SDM Vol. 3C 26.2.1.1). Each scenario pins the
- * VMWRITEs in order.
+ * checks on the threshold (SDM Vol. 3C 26.2.1.1 "VM-Execution Control
+ * Fields"). Each scenario pins the VMWRITEs in order.
  */
 #include "harness.h"
 
@@ -275,7 +275,7 @@ static int chk(struct virq_vmx_check_env *env)
 	return virq_vmx_check_entry_event(env, 0, 0, 0);
 }
 
-/* SDM 26.2.1.1 on the threshold and the APIC controls. */
+/* SDM 26.2.1.1 "VM-Execution Control Fields" on the threshold and the APIC controls. */
 static void test_check_controls(void **state)
 {
 	struct virq_vmx_check_env env = {

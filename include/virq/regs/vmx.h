@@ -51,7 +51,10 @@
 #define VIRQ_VMCS_EOI_EXIT_BITMAP3 0x2022U  /**< EOI-exit bitmap 3 (vectors 192-255). */
 /** @} */
 
-/** @name Control bits (SDM Vol. 3C 24.6.1, 24.6.2, 24.7.1, 24.8.1)
+/** @name Control bits
+ *  (SDM Vol. 3C 24.6.1 "Pin-Based VM-Execution Controls", 24.6.2
+ *  "Processor-Based VM-Execution Controls", 24.7.1 "VM-Exit Controls",
+ *  24.8.1 "VM-Entry Controls")
  * @{ */
 #define VIRQ_VMX_PIN_EXT_INTR_EXITING (1U << 0)     /**< Pin-based: external-interrupt exiting. */
 #define VIRQ_VMX_PIN_NMI_EXITING (1U << 3)          /**< Pin-based: NMI exiting. */
@@ -73,7 +76,8 @@
 #define VIRQ_VMX_EXIT_ACK_INTR_ON_EXIT (1U << 15)   /**< VM-exit: acknowledge interrupt on exit. */
 /** @} */
 
-/** @name Capability MSRs and their bits (SDM Vol. 3C Appendix A)
+/** @name Capability MSRs and their bits
+ *  (SDM Vol. 3C Appendix A "VMX Capability Reporting Facility")
  * @{ */
 #define VIRQ_MSR_IA32_VMX_BASIC 0x480U               /**< IA32_VMX_BASIC. */
 #define VIRQ_MSR_IA32_VMX_PINBASED_CTLS 0x481U       /**< Allowed pin-based settings. */
@@ -101,7 +105,10 @@
 /** @} */
 
 /** @name Interruption information (entry 0x4016, exit 0x4404, IDT-vectoring 0x4408;
- *        SDM Vol. 3C 24.8.3, 24.9.2, 24.9.3)
+ *        SDM Vol. 3C 24.8.3 "VM-Entry Controls for Event Injection",
+ *        24.9.2 "Information for VM Exits Due to Vectored Events",
+ *        24.9.3 "Information for VM Exits That Occur During Event
+ *        Delivery")
  * @{ */
 #define VIRQ_VMX_INTR_VECTOR_MASK 0xFFU           /**< Bits 7:0: vector. */
 #define VIRQ_VMX_INTR_TYPE_SHIFT 8U               /**< Bits 10:8: ::virq_vcpu_event_type. */
@@ -113,7 +120,8 @@
 #define VIRQ_VMX_INTR_VALID (1U << 31)            /**< Valid. */
 /** @} */
 
-/** @name Guest interruptibility state (0x4824; SDM Vol. 3C 24.4.2) and RFLAGS
+/** @name Guest interruptibility state
+ *  (0x4824; SDM Vol. 3C 24.4.2 "Guest Non-Register State") and RFLAGS
  * @{ */
 #define VIRQ_VMX_INTERRUPTIBILITY_STI (1U << 0)    /**< Blocking by STI. */
 #define VIRQ_VMX_INTERRUPTIBILITY_MOV_SS (1U << 1) /**< Blocking by MOV SS. */
@@ -127,7 +135,7 @@
 #define VIRQ_VMX_CR0_PE (1ULL << 0)                /**< CR0.PE. */
 /** @} */
 
-/** @name Basic exit reasons (bits 15:0 of 0x4402; SDM Vol. 3C Appendix C)
+/** @name Basic exit reasons (bits 15:0 of 0x4402; SDM Vol. 3C Appendix C "VMX Basic Exit Reasons")
  * @{ */
 #define VIRQ_VMX_EXIT_REASON_EXCEPTION_NMI 0U         /**< Exception or NMI. */
 #define VIRQ_VMX_EXIT_REASON_EXT_INTR 1U              /**< External interrupt. */

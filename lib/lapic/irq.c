@@ -422,8 +422,9 @@ VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
 }
 
 /*
- * The highest ISR bit retires (SDM 10.8.5). The common case, nothing else
- * in service, needs no search: ISRV becomes -1 and PPR is TPR.
+ * The highest ISR bit retires (SDM 10.8.5 "Signaling Interrupt Servicing
+ * Completion"). The common case, nothing else in service, needs no
+ * search: ISRV becomes -1 and PPR is TPR.
  */
 VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 {

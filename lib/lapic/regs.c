@@ -241,10 +241,11 @@ VIRQ_NOINLINE int lapic_mmio_write_slow(struct virq_lapic *lapic, uint32_t offse
 /*
  * The EOI is the register a guest writes after every interrupt: an aligned
  * 32-bit store to offset 0xB0 in xAPIC mode goes straight to the EOI (the
- * value is ignored, SDM 10.8.5). Its outcome is the slow path's exactly:
- * the bounds hold, the page is decoded, the access is aligned and 32 bits
- * wide, and the EOI register is write-only, so nothing is reported. Every
- * other access takes the slow path.
+ * value is ignored, SDM 10.8.5 "Signaling Interrupt Servicing Completion").
+ * Its outcome is the slow path's exactly: the bounds hold, the page is
+ * decoded, the access is aligned and 32 bits wide, and the EOI register is
+ * write-only, so nothing is reported. Every other access takes the slow
+ * path.
  */
 VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, unsigned size,
 				   uint64_t val)
@@ -400,7 +401,8 @@ VIRQ_NOINLINE int lapic_msr_write_slow(struct virq_lapic *lapic, uint32_t msr, u
 /*
  * x2APIC EOI (MSR 0x80B) with the value 0 in x2APIC mode goes straight to
  * the EOI: the slow path decodes it to the write-only EOI register, whose
- * only writable value is 0 (SDM 10.12.1.2), and writes it. A non-zero
+ * only writable value is 0 (SDM 10.12.1.2 "x2APIC Register Address
+ * Space"), and writes it. A non-zero
  * value (#GP), xAPIC or disabled mode (#GP) and every other MSR take the
  * slow path.
  */

@@ -152,7 +152,8 @@ static void diff_one(enum virq_lapic_mode mode, const struct form *fm, struct co
 	h = highest(a.page, VIRQ_LAPIC_REG_ISR);
 	level = h >= 0 && page_vec(&a, VIRQ_LAPIC_REG_TMR, (uint8_t)h);
 	suppress = (a.page[VIRQ_LAPIC_REG_SVR >> 2] & VIRQ_LAPIC_SVR_EOI_SUPPRESS) != 0;
-	/* The accesses that are an EOI (SDM 10.4.1, 10.12.1.2). */
+	/* The accesses that are an EOI (SDM 10.4.1 "The Local APIC Block
+	 * Diagram", 10.12.1.2 "x2APIC Register Address Space"). */
 	eoi_form = fm->kind == FORM_MMIO ? mode == VIRQ_LAPIC_MODE_XAPIC &&
 						   fm->where == VIRQ_LAPIC_REG_EOI && fm->size == 4
 					 : mode == VIRQ_LAPIC_MODE_X2APIC && fm->val == 0;

@@ -184,6 +184,18 @@ static void setup_on(struct bench *b)
 	b->cycled = 0x61;
 }
 
+/* x2APIC mode (xAPIC -> x2APIC, as a guest's WRMSR does), software-enabled. */
+static void setup_x2apic(struct bench *b)
+{
+	bench_init(b);
+	if (virq_lapic_msr_write(&b->apic, VIRQ_MSR_IA32_APIC_BASE,
+				 b->apic.apic_base | VIRQ_APIC_BASE_EXTD))
+		die("x2APIC enable failed");
+	if (virq_lapic_msr_write(&b->apic, VIRQ_X2APIC_MSR_BASE + (VIRQ_LAPIC_REG_SVR >> 4), 0x1FF))
+		die("x2APIC SVR write failed");
+	b->cycled = 0x61;
+}
+
 /* PIR bit of the cycled vector (and ON) already set. */
 static void setup_dup(struct bench *b)
 {
@@ -213,6 +225,32 @@ static NOINLINE void run_owner(struct bench *b, uint64_t n)
 		virq_lapic_post(l, v, false);
 		SINK(virq_lapic_ack(l));
 		virq_lapic_eoi(l);
+	}
+}
+
+/* The same cycle, the EOI written as a guest does: the xAPIC EOI register. */
+static NOINLINE void run_owner_mmio(struct bench *b, uint64_t n)
+{
+	struct virq_lapic *l = &b->apic;
+	uint8_t v = b->cycled;
+
+	for (uint64_t i = 0; i < n; i++) {
+		virq_lapic_post(l, v, false);
+		SINK(virq_lapic_ack(l));
+		SINK(virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_EOI, 4, 0));
+	}
+}
+
+/* The same cycle, the EOI a WRMSR of 0 to the x2APIC EOI MSR (0x80B). */
+static NOINLINE void run_owner_msr(struct bench *b, uint64_t n)
+{
+	struct virq_lapic *l = &b->apic;
+	uint8_t v = b->cycled;
+
+	for (uint64_t i = 0; i < n; i++) {
+		virq_lapic_post(l, v, false);
+		SINK(virq_lapic_ack(l));
+		SINK(virq_lapic_msr_write(l, VIRQ_X2APIC_MSR_BASE + (VIRQ_LAPIC_REG_EOI >> 4), 0));
 	}
 }
 
@@ -367,6 +405,10 @@ static const struct scenario scenarios[] = {
 	  run_loop, NULL },
 	{ "owner1", "owner cycle post+ack+eoi, nothing else pending", setup_plain, run_owner, NULL,
 	  check_same },
+	{ "owner1-mmio", "owner1, the EOI by MMIO write (offset 0xB0, 4 bytes)", setup_plain,
+	  run_owner_mmio, NULL, check_same },
+	{ "owner1-msr", "owner1 in x2APIC mode, the EOI by WRMSR 0x80B", setup_x2apic,
+	  run_owner_msr, NULL, check_same },
 	{ "owner-irr8", "owner cycle, 8 lower vectors pending in IRR", setup_irr8, run_owner, NULL,
 	  check_same },
 	{ "owner-isr4", "owner cycle, 4 lower vectors nested in ISR", setup_isr4, run_owner, NULL,

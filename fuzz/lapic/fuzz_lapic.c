@@ -701,6 +701,7 @@ enum {
 	OP_SET_ACCEL,
 	OP_HW,
 	OP_HW_QUERY,
+	OP_EOI_TWIN,
 	OP_COUNT
 };
 
@@ -720,7 +721,7 @@ static const char *const op_names[OP_COUNT] = {
 	"round_trip", "restore_damaged",
 	"reset",      "match_dest",
 	"set_accel",  "hw",
-	"hw_query",
+	"hw_query",   "eoi_twin",
 };
 
 /* Registers by xAPIC offset, for the reg_read/reg_write ops. */
@@ -1398,6 +1399,11 @@ static void decode_op(struct input *in, struct op *op)
 		op->h = in_u16(in);
 		op->u32 = in_u32(in);
 		break;
+	case OP_EOI_TWIN:
+		op->a = in_u8(in);
+		op->h = in_u16(in);
+		op->u64 = in_u64(in);
+		break;
 	default:
 		break;
 	}
@@ -1548,6 +1554,63 @@ static void do_eoi(struct fuzz *f, struct inst *x, bool via_reg, uint8_t a, stru
 	check_changed_only(x, S_RANGE8(VIRQ_LAPIC_REG_ISR) | S(VIRQ_LAPIC_REG_PPR) | S_ACCEPT |
 				      S(VIRQ_LAPIC_REG_LVT_LINT0) | S(VIRQ_LAPIC_REG_LVT_LINT1));
 	r->val = (uint64_t)h;
+}
+
+/*
+ * eoi_twin: the same EOI-register write through the public entry point
+ * (with its EOI fast path) on x and through the slow path
+ * (lapic_mmio_write_slow, lapic_msr_write_slow) on the scratch LAPIC c,
+ * restored from x's state just before. Return value, hook calls and the
+ * whole saved state must be identical. a bit 0: MMIO (offset 0xB0 + a
+ * in-slot offset from h, size 1/2/4/8 from a bits 2:1) or MSR 0x80B (the
+ * value from u64 when a bit 3 is set, else 0), in whatever mode x is.
+ */
+static void do_eoi_twin(struct fuzz *f, struct inst *x, const struct op *op, struct res *r)
+{
+	struct inst *c = f->c;
+	bool mmio = op->a & 1U;
+	unsigned size = mmio_sizes[(op->a >> 1) & 3U];
+	uint32_t off = VIRQ_LAPIC_REG_EOI + (op->h & 0xFU);
+	const uint32_t msr = VIRQ_X2APIC_MSR_BASE + (VIRQ_LAPIC_REG_EOI >> 4);
+	uint64_t val = (op->a & 8U) ? op->u64 : 0;
+	int h, rc;
+	bool eoi;
+
+	/* The twin: x's state (save syncs x first) with x's accel mode. */
+	CHECK(virq_lapic_save(&x->lapic, &g_tmp) == 0);
+	CHECK(restore_into(c, &g_tmp) == 0);
+	CHECK(virq_lapic_set_accel(&c->lapic, virq_lapic_get_accel(&x->lapic)) == 0);
+	h = vec_highest(x, VIRQ_LAPIC_REG_ISR);
+	snap_page(x);
+	x->env.log = c->env.log = 0;
+	x->env.n_eoi = c->env.n_eoi = 0;
+	x->env.gerr = c->env.gerr = 0;
+	if (mmio) {
+		r->rc = virq_lapic_mmio_write(&x->lapic, off, size, val);
+		rc = lapic_mmio_write_slow(&c->lapic, off, size, val);
+		eoi = off == VIRQ_LAPIC_REG_EOI && size == 4 && mode_of(x) == VIRQ_LAPIC_MODE_XAPIC;
+	} else {
+		r->rc = virq_lapic_msr_write(&x->lapic, msr, val);
+		rc = lapic_msr_write_slow(&c->lapic, msr, val);
+		eoi = val == 0 && mode_of(x) == VIRQ_LAPIC_MODE_X2APIC;
+	}
+	CHECK(r->rc == rc);
+	CHECK(x->env.log == c->env.log && x->env.n_eoi == c->env.n_eoi &&
+	      x->env.gerr == c->env.gerr);
+	if (x->env.n_eoi)
+		CHECK(x->env.eoi_vec == c->env.eoi_vec);
+	CHECK(memcmp(x->page, c->page, VIRQ_LAPIC_PAGE_SIZE) == 0);
+	CHECK(virq_lapic_save(&x->lapic, &g_sa) == 0);
+	CHECK(virq_lapic_save(&c->lapic, &g_sc) == 0);
+	CHECK(same_state(&g_sa, &g_sc));
+	if (eoi && h >= 0) {
+		CHECK(!vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)h));
+		model_lint_eoi(x, h);
+		r->val = (uint64_t)h;
+	} else {
+		CHECK(x->env.n_eoi == 0);
+		check_changed_only(x, 0);
+	}
 }
 
 static void check_reset_page(const struct fuzz *f, const struct inst *x, uint32_t id)
@@ -2416,6 +2479,9 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		break;
 	case OP_HW_QUERY:
 		do_hw_query(f, x, r);
+		break;
+	case OP_EOI_TWIN:
+		do_eoi_twin(f, x, op, r);
 		break;
 	case OP_MATCH_DEST: {
 		bool logical = op->a & 1U;

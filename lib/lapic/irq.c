@@ -408,9 +408,10 @@ static VIRQ_NOINLINE void lapic_eoi_lint(struct virq_lapic *lapic, uint8_t vec)
 /*
  * What an EOI of @vec does beyond ISR and PPR: the level EOI broadcast and
  * the LINT Remote IRR. Exactly the vectors of the EOI-exit bitmap have an
- * effect here (lapic_eoi_exit_compute()).
+ * effect here (lapic_eoi_exit_compute()). Out of line: virq_lapic_eoi()
+ * reaches it only with TMR or a LINT Remote IRR set, by a tail call.
  */
-void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
+VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
 {
 	if (VIRQ_UNLIKELY(lapic->tmr_sum) && apicvec_test(lapic_tmr(lapic), vec))
 		lapic_eoi_level(lapic, vec);
@@ -420,6 +421,11 @@ void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
 		lapic_eoi_lint(lapic, vec);
 }
 
+/*
+ * The highest ISR bit retires (SDM 10.8.5 "Signaling Interrupt Servicing
+ * Completion"). The common case, nothing else in service, needs no
+ * search: ISRV becomes -1 and PPR is TPR.
+ */
 VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 {
 	int v = lapic->isrv;
@@ -429,7 +435,14 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 		return; /* spurious EOI: ignored */
 	vec = (uint8_t)v;
 	apicvec_clear_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
-	lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
-	lapic_update_ppr(lapic);
-	lapic_eoi_effects(lapic, vec);
+	if (!lapic->isr_sum) {
+		lapic->isrv = VEC_NONE;
+		lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR,
+				 lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & TPR_MASK);
+	} else {
+		lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
+		lapic_update_ppr(lapic);
+	}
+	if (VIRQ_UNLIKELY(lapic->tmr_sum | lapic->lint_rirr))
+		lapic_eoi_effects(lapic, vec);
 }

@@ -287,6 +287,10 @@ uint64_t lapic_count_ns(uint32_t tdcr, uint32_t tick_ps, uint64_t count);
 /* regs.c */
 uint32_t lapic_version_value(const struct virq_lapic *l);
 uint32_t lapic_svr_writable(const struct virq_lapic *l);
+/* The register writes without the EOI fast path (what virq_lapic_mmio_write
+ * and virq_lapic_msr_write do for every other access; tests compare them). */
+int lapic_mmio_write_slow(struct virq_lapic *lapic, uint32_t offset, unsigned size, uint64_t val);
+int lapic_msr_write_slow(struct virq_lapic *lapic, uint32_t msr, uint64_t val);
 
 /*
  * Recomputes every cached value and checks the architectural invariants.

@@ -202,8 +202,12 @@ VIRQ_API int virq_lapic_mmio_read(struct virq_lapic *lapic, uint32_t offset, uns
 	return 0;
 }
 
-VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, unsigned size,
-				   uint64_t val)
+/*
+ * Every MMIO write but the fast EOI below: bounds, decode (xAPIC mode
+ * only), the aligned 32-bit rule, the register class, then the write.
+ */
+VIRQ_NOINLINE int lapic_mmio_write_slow(struct virq_lapic *lapic, uint32_t offset, unsigned size,
+					uint64_t val)
 {
 	uint32_t reg_off = offset & ~0xFU;
 
@@ -232,6 +236,26 @@ VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, un
 	}
 	reg_write(lapic, reg_off, (uint32_t)val);
 	return 0;
+}
+
+/*
+ * The EOI is the register a guest writes after every interrupt: an aligned
+ * 32-bit store to offset 0xB0 in xAPIC mode goes straight to the EOI (the
+ * value is ignored, SDM 10.8.5 "Signaling Interrupt Servicing Completion").
+ * Its outcome is the slow path's exactly: the bounds hold, the page is
+ * decoded, the access is aligned and 32 bits wide, and the EOI register is
+ * write-only, so nothing is reported. Every other access takes the slow
+ * path.
+ */
+VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, unsigned size,
+				   uint64_t val)
+{
+	if (offset == VIRQ_LAPIC_REG_EOI && size == 4 &&
+	    lapic_mode(lapic) == VIRQ_LAPIC_MODE_XAPIC) {
+		virq_lapic_eoi(lapic);
+		return 0;
+	}
+	return lapic_mmio_write_slow(lapic, offset, size, val);
 }
 
 /* ---- x2APIC MSRs ---- */
@@ -354,7 +378,9 @@ VIRQ_API int virq_lapic_msr_read(struct virq_lapic *lapic, uint32_t msr, uint64_
 	return x2apic_read(lapic, msr, val);
 }
 
-VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64_t val)
+/* Every MSR write but the fast EOI below (out of line: the fast path
+ * needs no stack frame). */
+VIRQ_NOINLINE int lapic_msr_write_slow(struct virq_lapic *lapic, uint32_t msr, uint64_t val)
 {
 	switch (msr) {
 	case VIRQ_MSR_IA32_APIC_BASE:
@@ -370,6 +396,24 @@ VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64
 	if (msr < VIRQ_X2APIC_MSR_BASE || msr > VIRQ_X2APIC_MSR_LAST)
 		return -VIRQ_ENOENT;
 	return x2apic_write(lapic, msr, val);
+}
+
+/*
+ * x2APIC EOI (MSR 0x80B) with the value 0 in x2APIC mode goes straight to
+ * the EOI: the slow path decodes it to the write-only EOI register, whose
+ * only writable value is 0 (SDM 10.12.1.2 "x2APIC Register Address
+ * Space"), and writes it. A non-zero
+ * value (#GP), xAPIC or disabled mode (#GP) and every other MSR take the
+ * slow path.
+ */
+VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64_t val)
+{
+	if (msr == VIRQ_X2APIC_MSR_BASE + (VIRQ_LAPIC_REG_EOI >> 4) && val == 0 &&
+	    lapic_mode(lapic) == VIRQ_LAPIC_MODE_X2APIC) {
+		virq_lapic_eoi(lapic);
+		return 0;
+	}
+	return lapic_msr_write_slow(lapic, msr, val);
 }
 
 /* ---- IA32_APIC_BASE ---- */

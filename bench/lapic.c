@@ -74,6 +74,7 @@ static void bench_timer_cancel(void *ctx)
 }
 
 static const struct virq_lapic_ops bench_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = bench_kick,
 	.now_ns = bench_now,
 	.timer_arm = bench_timer_arm,
@@ -103,6 +104,7 @@ static void bench_init(struct bench *b)
 	struct virq_lapic_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.bsp = true;
 	cfg.x2apic = true;
 	if (virq_lapic_init(&b->apic, b->page, &cfg, &bench_ops, NULL))

@@ -53,7 +53,9 @@ static void b_unlock(void *ctx)
 	pthread_mutex_unlock(&mtx);
 }
 
-static const struct virq_vm_ops vm_ops = { .lock = b_lock, .unlock = b_unlock };
+static const struct virq_vm_ops vm_ops = { .size = sizeof(struct virq_vm_ops),
+					   .lock = b_lock,
+					   .unlock = b_unlock };
 
 static void l_kick(void *ctx)
 {
@@ -79,6 +81,7 @@ static void l_eoi_level(void *ctx, uint8_t v)
 }
 
 static const struct virq_lapic_ops lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = l_kick,
 	.now_ns = l_now,
 	.timer_arm = l_arm,
@@ -109,6 +112,7 @@ static void build(uint32_t n)
 	struct virq_ioapic_config icfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = n;
 	cfg.map_entries = n;
 	cfg.nr_gsis = 24;
@@ -120,6 +124,7 @@ static void build(uint32_t n)
 		struct virq_lapic_config c;
 
 		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
 		c.apic_id = i;
 		c.bsp = i == 0;
 		c.x2apic = true;
@@ -134,6 +139,7 @@ static void build(uint32_t n)
 			abort();
 	}
 	memset(&icfg, 0, sizeof(icfg));
+	icfg.size = sizeof(icfg);
 	if (virq_vm_attach_ioapic(&vm, &ioapic, &icfg, 0, 0) != 0)
 		abort();
 }

@@ -96,6 +96,7 @@ static void b_write_gpr(void *ctx, enum virq_vmx_gpr reg, uint64_t v)
 }
 
 static const struct virq_vmx_ops vmx_ops = {
+	.size = sizeof(struct virq_vmx_ops),
 	.vmread = b_vmread,
 	.vmwrite = b_vmwrite,
 	.rdmsr = b_rdmsr,
@@ -130,6 +131,7 @@ static void l_eoi_level(void *ctx, uint8_t vector)
 }
 
 static const struct virq_lapic_ops lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = l_nop,
 	.now_ns = l_now,
 	.timer_arm = l_arm,
@@ -159,8 +161,11 @@ static const struct {
  * none). */
 static struct bench *setup(unsigned lvl)
 {
-	struct virq_lapic_config lc = { .apic_id = 0, .bsp = true, .x2apic = true };
-	struct virq_vmx_config cfg = { .level = levels[lvl].level,
+	struct virq_lapic_config lc = {
+		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
+	};
+	struct virq_vmx_config cfg = { .size = sizeof(struct virq_vmx_config),
+				       .level = levels[lvl].level,
 				       .flags = VIRQ_VMX_F_VIRTUAL_NMIS |
 						VIRQ_VMX_F_ACK_INTR_ON_EXIT };
 	struct bench *b;

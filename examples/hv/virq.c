@@ -132,6 +132,7 @@ static void hv_dest_changed(void *ctx)
 }
 
 static const struct virq_lapic_ops hv_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = hv_kick,
 	.now_ns = hv_now_ns,
 	.timer_arm = hv_timer_arm,
@@ -180,6 +181,7 @@ void hv_service_storms(void)
 }
 
 static const struct virq_vm_ops hv_vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = vm_lock,
 	.unlock = vm_unlock,
 	.lost = vm_lost,
@@ -234,6 +236,7 @@ static void gl_write_cr2(void *ctx, uint64_t cr2)
 }
 
 static const struct virq_vmx_ops hv_vmx_ops = {
+	.size = sizeof(struct virq_vmx_ops),
 	.vmread = gl_vmread,
 	.vmwrite = gl_vmwrite,
 	.rdmsr = gl_rdmsr,
@@ -260,10 +263,13 @@ static int virtual_wire(struct virq_lapic *lapic)
 
 int hv_virq_init(unsigned nr)
 {
-	const struct virq_vm_config vcfg = { .nr_vcpus = nr,
+	const struct virq_vm_config vcfg = { .size = sizeof(struct virq_vm_config),
+					     .nr_vcpus = nr,
 					     .map_entries = 256,
 					     .nr_gsis = NR_GSIS };
-	const struct virq_ioapic_config iocfg = { .version = 0x20, .pins = 24 };
+	const struct virq_ioapic_config iocfg = { .size = sizeof(struct virq_ioapic_config),
+						  .version = 0x20,
+						  .pins = 24 };
 	int err;
 
 	host_timer_init();
@@ -293,6 +299,7 @@ int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level)
 
 	cpuid(1, 0, r);
 	memset(&lc, 0, sizeof(lc));
+	lc.size = sizeof(lc);
 	lc.apic_id = index;
 	lc.bsp = index == 0;
 	lc.x2apic = r[2] & (1U << 21);
@@ -315,6 +322,7 @@ int hv_vcpu_init(struct vcpu *v, uint32_t index, uint32_t level)
 		return err;
 	}
 	memset(&xc, 0, sizeof(xc));
+	xc.size = sizeof(xc);
 	xc.level = level;
 	xc.virtual_apic_addr = (uint64_t)(uintptr_t)v->page; /* identity mapped */
 	xc.apic_access_addr = level >= VIRQ_VMX_LEVEL_TPR_SHADOW ? hv_apic_access_page() : 0;

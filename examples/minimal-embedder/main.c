@@ -70,6 +70,7 @@ static void demo_eoi_level(void *ctx, uint8_t vector)
 }
 
 static const struct virq_lapic_ops demo_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = demo_kick,
 	.now_ns = demo_now,
 	.timer_arm = demo_timer_arm,
@@ -143,7 +144,9 @@ static int deliver(int want)
 
 int main(void)
 {
-	struct virq_lapic_config cfg = { .apic_id = 0, .bsp = true, .x2apic = true };
+	struct virq_lapic_config cfg = {
+		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
+	};
 	char buf[64];
 
 	if (virq_lapic_init(&apic, page, &cfg, &demo_ops, &env) != 0) {

@@ -34,6 +34,13 @@
  * 0x2108                MSI data: a write sends an MSI with the latched address.
  *                       Reads 0.
  * 0x210C                Reads 0x76697271 ("virq"): probes for virq-vmm.
+ * 0x2200-0x2203         Snapshot port. A write (any width, any value) asks
+ *                       for a snapshot: with --save FILE virq-vmm stops every
+ *                       vCPU right after this instruction, writes FILE and
+ *                       exits with status 6; without --save the write is
+ *                       ignored. A read (any width) returns how many times
+ *                       this guest was resumed from a snapshot (0 in the
+ *                       process that booted it, 1 after one --restore, ...).
  * 0x8900                Bochs shutdown: writing the bytes "Shutdown" in
  *                       sequence exits with status 0 (a wider write is its
  *                       bytes in order). Reads all ones.
@@ -66,6 +73,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "kvm_run io data is li
 #define MSI_ADDR_HI 0x2104
 #define MSI_DATA 0x2108
 #define MSI_PROBE 0x210C
+
 
 static const char shutdown_str[] = "Shutdown";
 
@@ -239,11 +247,36 @@ static bool fw_cfg_io(struct dev_state *d, uint16_t port, bool is_write, unsigne
 static bool testdev_irq_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size,
 			   uint32_t *val)
 {
+	unsigned gsi = port - TESTDEV_IRQ_BASE;
+
 	(void)size; /* always 1: the range is byte-wise */
-	if (is_write)
-		d->hooks.set_gsi(d->hooks.ctx, port - TESTDEV_IRQ_BASE, *val != 0);
-	else
+	if (!is_write) {
 		*val = 0;
+		return true;
+	}
+	/* The level is recorded for snapshots before it is driven, under the
+	 * lock, so a snapshot never sees a line driven but not recorded. */
+	pthread_mutex_lock(&d->lock);
+	if (*val)
+		d->lines |= 1U << gsi;
+	else
+		d->lines &= ~(1U << gsi);
+	pthread_mutex_unlock(&d->lock);
+	d->hooks.set_gsi(d->hooks.ctx, gsi, *val != 0);
+	return true;
+}
+
+static bool snapshot_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size,
+			uint32_t *val)
+{
+	(void)port, (void)size;
+	if (!is_write) {
+		pthread_mutex_lock(&d->lock);
+		*val = d->restores;
+		pthread_mutex_unlock(&d->lock);
+	} else if (d->hooks.snapshot) {
+		d->hooks.snapshot(d->hooks.ctx);
+	}
 	return true;
 }
 
@@ -325,7 +358,8 @@ static const struct port_range {
 	{ 0x00E4, 0x00E4, false, sink_io },       { 0x00E8, 0x00E8, false, scratch_io },
 	{ 0x00F4, 0x00F7, false, debug_exit_io }, { 0x03F8, 0x03FF, true, com1_io },
 	{ 0x0510, 0x0511, false, fw_cfg_io },     { 0x2000, 0x2017, true, testdev_irq_io },
-	{ 0x2100, 0x210F, false, msi_io },        { 0x8900, 0x8900, false, shutdown_io },
+	{ 0x2100, 0x210F, false, msi_io },        { 0x2200, 0x2203, false, snapshot_io },
+	{ 0x8900, 0x8900, false, shutdown_io },
 };
 
 static const struct port_range *find_range(uint16_t port)
@@ -345,6 +379,51 @@ void dev_init(struct dev_state *d, const struct dev_hooks *hooks, uint16_t nr_cp
 	d->hooks = *hooks;
 	d->nr_cpus = nr_cpus;
 	d->ram_size = ram_size;
+}
+
+void dev_save(struct dev_state *d, struct dev_snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&d->lock);
+	out->uart[0] = d->uart_lcr;
+	out->uart[1] = d->uart_ier;
+	out->uart[2] = d->uart_mcr;
+	out->uart[3] = d->uart_scr;
+	out->uart[4] = d->uart_dll;
+	out->uart[5] = d->uart_dlm;
+	out->fw_cfg_key = d->fw_cfg_key;
+	out->fw_cfg_offset = d->fw_cfg_offset;
+	out->shutdown_matched = d->shutdown_matched;
+	out->scratch_e0 = d->scratch_e0;
+	out->scratch_e8 = d->scratch_e8;
+	out->msi_addr = d->msi_addr;
+	out->lines = d->lines;
+	out->restores = d->restores;
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool dev_restore(struct dev_state *d, const struct dev_snapshot *st)
+{
+	if (st->shutdown_matched >= sizeof(shutdown_str) - 1 || st->fw_cfg_offset > 8 ||
+	    st->reserved[0] || st->reserved[1] || (st->lines >> 24))
+		return false;
+	pthread_mutex_lock(&d->lock);
+	d->uart_lcr = st->uart[0];
+	d->uart_ier = st->uart[1];
+	d->uart_mcr = st->uart[2];
+	d->uart_scr = st->uart[3];
+	d->uart_dll = st->uart[4];
+	d->uart_dlm = st->uart[5];
+	d->fw_cfg_key = st->fw_cfg_key;
+	d->fw_cfg_offset = st->fw_cfg_offset;
+	d->shutdown_matched = st->shutdown_matched;
+	d->scratch_e0 = st->scratch_e0;
+	d->scratch_e8 = st->scratch_e8;
+	d->msi_addr = st->msi_addr;
+	d->lines = st->lines;
+	d->restores = st->restores;
+	pthread_mutex_unlock(&d->lock);
+	return true;
 }
 
 void dev_destroy(struct dev_state *d)

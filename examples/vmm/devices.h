@@ -27,6 +27,8 @@ struct dev_hooks {
 	/* isa-debug-exit / "Shutdown": stop the VM with this exit status. */
 	void (*exit_vm)(void *ctx, int status);
 	void (*console)(void *ctx, char c); /* COM1 output byte */
+	/* Optional: the guest wrote the snapshot port (0x2200). */
+	void (*snapshot)(void *ctx);
 };
 
 struct dev_state {
@@ -46,11 +48,34 @@ struct dev_state {
 	uint32_t scratch_e0, scratch_e8; /* pc-testdev scratch ports */
 
 	uint64_t msi_addr; /* latched by 0x2100/0x2104, used by the 0x2108 write */
+
+	uint32_t lines;    /* bit n: the test device drives GSI n high (0x2000 + n) */
+	uint32_t restores; /* snapshots this guest was resumed from (read at 0x2200) */
+};
+
+/* What a snapshot keeps of the devices: plain data, fixed layout. */
+struct dev_snapshot {
+	uint8_t uart[6]; /* LCR, IER, MCR, SCR, DLL, DLM */
+	uint16_t fw_cfg_key;
+	uint32_t fw_cfg_offset;
+	uint32_t shutdown_matched;
+	uint32_t scratch_e0, scratch_e8;
+	uint64_t msi_addr;
+	uint32_t lines;
+	uint32_t restores;
+	uint32_t reserved[2]; /* zero */
 };
 
 void dev_init(struct dev_state *d, const struct dev_hooks *hooks, uint16_t nr_cpus,
 	      uint64_t ram_size);
 void dev_destroy(struct dev_state *d);
+
+/* Snapshots: the device registers and the test device's line levels. The
+ * levels are not driven again by dev_restore(): the irqchip's own state
+ * holds them. dev_restore() refuses (false, nothing changed) values the
+ * devices could not have. */
+void dev_save(struct dev_state *d, struct dev_snapshot *out);
+bool dev_restore(struct dev_state *d, const struct dev_snapshot *st);
 
 /*
  * One port access of size 1, 2 or 4 (a KVM_EXIT_IO with count > 1 is

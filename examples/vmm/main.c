@@ -17,7 +17,8 @@
  *
  * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MIB] [--timeout SEC]
  *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
- *                 [--no-x2apic] [--no-tsc-deadline] [--stats] IMAGE
+ *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE] IMAGE
+ *        virq-vmm --restore FILE [--save FILE] [--timeout SEC] [--stats]
  *        virq-vmm --help | --version
  * print_usage() is the reference. Every argument is checked before /dev/kvm or
  * IMAGE is opened; a bad one exits with EXIT_USAGE and a message naming it.
@@ -55,12 +56,14 @@
 
 #include "devices.h"
 #include "loader.h"
+#include "snapshot.h"
 
 #define MAX_CPUS ((int)VIRQ_KVM_MAX_VCPUS)
 
 /* Exit statuses of our own: even, so never an isa-debug-exit status. */
 #define EXIT_USAGE 2     /* bad arguments: nothing was opened or run */
 #define EXIT_VMM_ERROR 4 /* VMM or guest failure */
+#define EXIT_SAVED 6     /* --save: the guest asked for a snapshot, FILE holds it */
 
 /* Argument limits (print_usage() explains them). RAM is one slot from 0: the
  * loader needs 1 MiB and guests load at 1 MiB; the maximum keeps the PC's
@@ -106,6 +109,16 @@ struct vmm {
 	bool no_tsc_deadline;
 	bool sync_regs; /* KVM_SYNC_X86_*: the flight recorder runs */
 	unsigned timeout_s;
+	const char *save_path;    /* --save FILE */
+	const char *restore_path; /* --restore FILE */
+	/* Snapshots: the vCPU threads meet here after their loops (--save) and
+	 * before them (--restore), so each saves or loads its own vCPU while
+	 * no other runs. */
+	pthread_barrier_t barrier;
+	struct snap_image snap;      /* --restore: the file */
+	struct snap_vcpu *snap_cpus; /* --save: each vCPU's record */
+	int snap_failed;             /* atomic: a vCPU's save or load failed */
+	char snap_err[512];          /* the first such failure (under console_lock) */
 
 	struct virq_kvm chip;
 	struct virq_kvm_vcpu *vcpus[MAX_CPUS];
@@ -167,6 +180,16 @@ static void hook_send_msi(void *ctx, uint64_t addr, uint32_t data)
 static void hook_exit_vm(void *ctx, int status)
 {
 	stop(ctx, status);
+}
+
+/* The guest wrote the snapshot port: with --save, every vCPU stops (the
+ * writer right after its OUT) and main() writes the file once all have. */
+static void hook_snapshot(void *ctx)
+{
+	struct vmm *m = ctx;
+
+	if (m->save_path)
+		stop(m, EXIT_SAVED);
 }
 
 static void hook_console(void *ctx, char c)
@@ -333,6 +356,68 @@ static bool handle_other(struct vmm *m, int cpu, struct kvm_run *run)
 	}
 }
 
+/* ---- snapshots ---- */
+
+static struct snap_machine snap_machine_of(struct vmm *m)
+{
+	return (struct snap_machine){
+		.kvm_fd = m->kvm_fd,
+		.nr_cpus = (uint32_t)m->nr_cpus,
+		.flags = (m->no_x2apic ? SNAP_F_NO_X2APIC : 0U) |
+			 (m->no_tsc_deadline ? SNAP_F_NO_TSC_DEADLINE : 0U) |
+			 (m->no_virtual_wire ? SNAP_F_NO_VIRTUAL_WIRE : 0U),
+		.ram_size = m->ram_size,
+		.ram = m->ram,
+		.chip = &m->chip,
+		.vcpus = m->vcpus,
+		.vcpu_fd = m->vcpu_fd,
+		.dev = &m->dev,
+	};
+}
+
+static void snap_vcpu_failed(struct vmm *m, const char *err)
+{
+	pthread_mutex_lock(&m->console_lock);
+	if (!__atomic_exchange_n(&m->snap_failed, 1, __ATOMIC_SEQ_CST))
+		snprintf(m->snap_err, sizeof(m->snap_err), "%s", err);
+	pthread_mutex_unlock(&m->console_lock);
+}
+
+/* --restore, on vCPU thread @cpu before its loop: loads its state; once
+ * every vCPU's is in, vCPU 0's thread loads the I/O APIC, 8259 and VM
+ * (whose APIC-ID map comes from the restored LAPICs); then all go. Returns
+ * false (run nothing) if anything failed. */
+static bool snap_vcpu_restore(struct vmm *m, int cpu)
+{
+	struct snap_machine sm = snap_machine_of(m);
+	char err[512];
+
+	if (snap_apply_vcpu(&m->snap, &sm, (uint32_t)cpu, err, sizeof(err)))
+		snap_vcpu_failed(m, err);
+	pthread_barrier_wait(&m->barrier);
+	if (cpu == 0 && !__atomic_load_n(&m->snap_failed, __ATOMIC_SEQ_CST) &&
+	    snap_apply_vm(&m->snap, &sm, err, sizeof(err)))
+		snap_vcpu_failed(m, err);
+	pthread_barrier_wait(&m->barrier);
+	if (!__atomic_load_n(&m->snap_failed, __ATOMIC_SEQ_CST))
+		return true;
+	stop(m, EXIT_VMM_ERROR);
+	return false;
+}
+
+/* --save, on vCPU thread @cpu after its loop: once every vCPU thread is out
+ * of its loop, saves its vCPU if the stop was the guest's snapshot request. */
+static void snap_vcpu_save(struct vmm *m, int cpu)
+{
+	struct snap_machine sm = snap_machine_of(m);
+	char err[512];
+
+	pthread_barrier_wait(&m->barrier); /* also orders exit_status */
+	if (m->exit_status == EXIT_SAVED &&
+	    snap_save_vcpu(&sm, (uint32_t)cpu, &m->snap_cpus[cpu], err, sizeof(err)))
+		snap_vcpu_failed(m, err);
+}
+
 /* ---- the vCPU loop: the whole libvirq integration ---- */
 
 struct vcpu_arg {
@@ -347,9 +432,15 @@ static void *vcpu_thread(void *p)
 	struct virq_kvm_vcpu *v = m->vcpus[a->cpu];
 	struct kvm_run *run = m->run[a->cpu];
 
+	/* --restore: the vCPU's state goes in before its timer and signal
+	 * exist, and no vCPU runs before all are loaded. */
+	if (m->restore_path && !snap_vcpu_restore(m, a->cpu))
+		return NULL;
 	if (virq_kvm_vcpu_thread_start(v)) {
 		perror("virq-vmm: vCPU thread setup");
 		stop(m, EXIT_VMM_ERROR);
+		if (m->save_path)
+			snap_vcpu_save(m, a->cpu);
 		return NULL;
 	}
 	while (!stopping(m)) {
@@ -383,6 +474,8 @@ static void *vcpu_thread(void *p)
 			break;
 		}
 	}
+	if (m->save_path)
+		snap_vcpu_save(m, a->cpu);
 	return NULL;
 }
 
@@ -472,6 +565,7 @@ static void create_vm(struct vmm *m)
 		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.irqchip = m->split ? VIRQ_KVM_IRQCHIP_SPLIT : VIRQ_KVM_IRQCHIP_USER;
 	cfg.nr_vcpus = (uint32_t)m->nr_cpus;
 	cfg.bsp_virtual_wire = !m->no_virtual_wire; /* user mode only; see the header */
@@ -579,6 +673,16 @@ static void print_usage(FILE *f)
 		"  --no-tsc-deadline hide the TSC-deadline timer from CPUID; the LAPIC has\n"
 		"                    no TSC-deadline mode\n"
 		"  --stats           print interrupt and exit statistics to stderr at the end\n"
+		"  --save=FILE       when the guest writes the snapshot port (0x2200), stop\n"
+		"                    every vCPU after that instruction, write the whole\n"
+		"                    machine to FILE and exit with status %d (--irqchip=user\n"
+		"                    only); without --save such writes are ignored\n"
+		"  --restore=FILE    resume the guest saved in FILE right after its write to\n"
+		"                    the snapshot port, instead of booting an IMAGE; the\n"
+		"                    machine (--smp, --mem, --irqchip, CPUID options) is\n"
+		"                    the file's and may not be given; a damaged file or one\n"
+		"                    of another format version is refused (status %d) before\n"
+		"                    anything runs\n"
 		"  --help            print this help and exit\n"
 		"  --version         print the virq-vmm and libvirq versions and exit\n"
 		"\n"
@@ -589,9 +693,10 @@ static void print_usage(FILE *f)
 		"Exit status: 0 after \"Shutdown\" on port 0x8900 or a guest system event;\n"
 		"the guest's isa-debug-exit status ((value << 1) | 1, odd); %d on a usage\n"
 		"error (nothing was opened or run); %d on a VMM or guest failure (no\n"
-		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout).\n",
+		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout, a refused snapshot);\n"
+		"%d after --save wrote FILE.\n",
 		MAX_CPUS, MEM_MIN_MIB, MEM_MAX_MIB, MEM_DEFAULT_MIB, EXIT_VMM_ERROR, TIMEOUT_MAX_S,
-		EXIT_USAGE, EXIT_VMM_ERROR);
+		EXIT_SAVED, EXIT_VMM_ERROR, EXIT_USAGE, EXIT_VMM_ERROR, EXIT_SAVED);
 }
 
 /* A bad command line: what is wrong, a hint, EXIT_USAGE. */
@@ -686,9 +791,12 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "no-tsc-deadline", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "save", required_argument, NULL, 'a' },
+		{ "restore", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t modlen = 0;
+	const char *machine_opt = NULL; /* an option --restore takes from the file */
 	int c, n;
 
 	m->nr_cpus = 1;
@@ -706,7 +814,26 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 	if (argc > 0)
 		argv[0] = "virq-vmm";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		static const char *const names[128] = {
+			['i'] = "--irqchip",   ['s'] = "--smp",
+			['m'] = "--mem",       ['c'] = "--cmdline",
+			['e'] = "--env",       ['W'] = "--no-virtual-wire",
+			['X'] = "--no-x2apic", ['D'] = "--no-tsc-deadline",
+		};
+
+		if (c > 0 && c < 128 && names[c])
+			machine_opt = names[c];
 		switch (c) {
+		case 'a':
+			if (!*optarg)
+				usage_error("--save: empty FILE");
+			m->save_path = optarg;
+			break;
+		case 'r':
+			if (!*optarg)
+				usage_error("--restore: empty FILE");
+			m->restore_path = optarg;
+			break;
 		case 'i':
 			if (!strcmp(optarg, "split"))
 				m->split = true;
@@ -755,6 +882,22 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			exit(EXIT_USAGE);
 		}
 	}
+	if (m->save_path && m->split)
+		usage_error("--save: snapshots need --irqchip=user (with split, KVM's LAPIC holds "
+			    "the vCPUs' interrupt state, which virq-vmm does not save)");
+	if (m->restore_path) {
+		if (machine_opt)
+			usage_error("--restore: %s is the snapshot's; it may not be given",
+				    machine_opt);
+		if (optind < argc)
+			usage_error(
+				"--restore: unexpected IMAGE '%s' (the snapshot holds the guest)",
+				argv[optind]);
+		if (m->save_path && !strcmp(m->save_path, m->restore_path))
+			usage_error("--save and --restore name the same FILE '%s'", m->save_path);
+		*image = NULL;
+		return;
+	}
 	if (optind >= argc)
 		usage_error("missing IMAGE (the Multiboot kernel to boot)");
 	if (optind < argc - 1)
@@ -779,7 +922,7 @@ int main(int argc, char **argv)
 	struct vcpu_arg args[MAX_CPUS];
 	struct dev_hooks hooks;
 	struct mb_boot boot;
-	char module[MODULE_MAX], err[256];
+	char module[MODULE_MAX], err[512];
 	const char *image, *cmdline;
 	uint64_t t0;
 
@@ -787,19 +930,49 @@ int main(int argc, char **argv)
 	parse_args(m, argc, argv, &image, &cmdline, module);
 	pthread_mutex_init(&m->console_lock, NULL);
 
+	if (m->restore_path) {
+		/* The machine is the snapshot's; its header and checksum are
+		 * checked before anything is created. */
+		if (snap_load(m->restore_path, &m->snap, err, sizeof(err)))
+			die("--restore refused: %s", err);
+		m->nr_cpus = (int)m->snap.nr_cpus;
+		m->ram_size = m->snap.ram_size;
+		m->split = false;
+		m->no_x2apic = m->snap.flags & SNAP_F_NO_X2APIC;
+		m->no_tsc_deadline = m->snap.flags & SNAP_F_NO_TSC_DEADLINE;
+		m->no_virtual_wire = m->snap.flags & SNAP_F_NO_VIRTUAL_WIRE;
+	}
+	if (m->save_path) {
+		m->snap_cpus = calloc((size_t)m->nr_cpus, sizeof(*m->snap_cpus));
+		if (!m->snap_cpus)
+			die("%s", "out of memory");
+	}
+	if (m->save_path || m->restore_path)
+		pthread_barrier_init(&m->barrier, NULL, (unsigned)m->nr_cpus);
 	create_vm(m);
-	if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
-		die("%s", err);
-	boot_bsp(m, &boot);
-	/* APs stay in their reset state: the guest starts them with INIT/SIPI
-	 * (user irqchip: through libvirq; split: through KVM's LAPIC). */
-
 	hooks = (struct dev_hooks){ .ctx = m,
 				    .set_gsi = hook_set_gsi,
 				    .send_msi = hook_send_msi,
 				    .exit_vm = hook_exit_vm,
-				    .console = hook_console };
+				    .console = hook_console,
+				    .snapshot = hook_snapshot };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
+	if (m->restore_path) {
+		struct snap_machine sm = snap_machine_of(m);
+
+		/* Devices and RAM here; each vCPU, then the VM, on the vCPU
+		 * threads (snap_vcpu_restore()). */
+		if (snap_apply(&m->snap, &sm, err, sizeof(err)))
+			die("--restore refused: %s", err);
+		m->dev.restores++;
+	} else {
+		if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
+			die("%s", err);
+		boot_bsp(m, &boot);
+		/* APs stay in their reset state: the guest starts them with
+		 * INIT/SIPI (user irqchip: through libvirq; split: through
+		 * KVM's LAPIC). */
+	}
 
 	t0 = mono_ns();
 	for (int i = 0; i < m->nr_cpus; i++) {
@@ -819,12 +992,27 @@ int main(int argc, char **argv)
 			for (int i = 0; i < m->nr_cpus; i++)
 				fprintf(stderr, "  %s\n",
 					virq_kvm_vcpu_describe(m->vcpus[i], line, sizeof(line)));
+
 			stop(m, EXIT_VMM_ERROR);
 		}
 	}
 	for (int i = 0; i < m->nr_cpus; i++)
 		pthread_join(m->threads[i], NULL);
 	fflush(stdout);
+	if (m->restore_path && m->snap_failed)
+		die("--restore refused: %s", m->snap_err); /* no vCPU ran */
+	if (m->exit_status == EXIT_SAVED) {
+		/* Every vCPU thread saved its vCPU and ended: nothing runs. */
+		struct snap_machine sm = snap_machine_of(m);
+
+		if (m->snap_failed)
+			die("--save failed: %s", m->snap_err);
+		if (snap_save(&sm, m->snap_cpus, m->save_path, err, sizeof(err)))
+			die("--save failed: %s", err);
+		fprintf(stderr, "virq-vmm: snapshot saved to %s\n", m->save_path);
+	}
+	if (m->restore_path)
+		snap_free(&m->snap);
 	if (m->stats)
 		print_stats(m, (double)(mono_ns() - t0) / 1e9);
 	return m->exit_status;

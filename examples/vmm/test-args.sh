@@ -280,5 +280,32 @@ check "want status 4 with options after IMAGE" "$image" --smp 2 --mem 64
 starts "$err" "$runtime_error"
 check "want stderr to start with '$runtime_error'" "$image" --smp 2 --mem 64
 
+# Snapshots: --save needs the user irqchip; --restore takes the machine
+# from the file (no IMAGE, no machine option) and checks the file before
+# anything else opens.
+bad --save "" --irqchip=split --save "$tmp/snap" "$image"
+bad --save "" --save "" "$image"
+bad --restore "" --restore=
+bad --restore "$image" --restore "$tmp/snap" "$image"
+for opt in --smp=2 --mem=64 --irqchip=user --no-x2apic --no-tsc-deadline --no-virtual-wire \
+	--cmdline=x --env=A=1; do
+	bad "${opt%%=*}" "" --restore "$tmp/snap" "$opt"
+done
+bad --save "$tmp/snap" --save "$tmp/snap" --restore "$tmp/snap"
+good --save "$tmp/snap"
+good --save="$tmp/snap" --irqchip=user --smp 64
+printf 'not a snapshot at all, just some bytes of text' >"$tmp/garbage"
+for f in "$tmp/none" "$tmp/garbage"; do
+	run --restore "$f" --timeout 5 --stats --save "$tmp/snap2"
+	is "$status" 4
+	check "want status 4 (refused)" --restore "$f"
+	starts "$err" "virq-vmm: --restore refused: $f: "
+	check "want stderr to start with 'virq-vmm: --restore refused: $f: '" --restore "$f"
+	hasnt "$err" /dev/kvm
+	check "want nothing opened (no word of /dev/kvm)" --restore "$f"
+done
+has "$err" "not a virq-vmm snapshot"
+check "want 'not a virq-vmm snapshot'" --restore "$tmp/garbage"
+
 echo "$checks checks, $failed failed"
 [ "$failed" -eq 0 ]

@@ -386,6 +386,7 @@ struct recorder {
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	unsigned nr_msi;
+	unsigned nr_snapshots;
 };
 
 static struct recorder rec;
@@ -426,12 +427,20 @@ static void rec_console(void *ctx, char c)
 	pthread_mutex_unlock(&r->lock);
 }
 
+static void rec_snapshot(void *ctx)
+{
+	struct recorder *r = ctx;
+
+	r->nr_snapshots++;
+}
+
 static const struct dev_hooks hooks = {
 	.ctx = &rec,
 	.set_gsi = rec_set_gsi,
 	.send_msi = rec_send_msi,
 	.exit_vm = rec_exit_vm,
 	.console = rec_console,
+	.snapshot = rec_snapshot,
 };
 
 static int dev_setup(void **state)
@@ -686,6 +695,94 @@ static void test_unhandled_ports(void **state)
 	assert_int_equal(rec.nr_exits + rec.nr_gsi + rec.nr_msi + rec.console_total, 0);
 }
 
+static void test_snapshot_port(void **state)
+{
+	struct dev_hooks no_snap = hooks;
+	struct dev_state d2;
+	uint8_t b = 1;
+
+	(void)state;
+	/* Any width, any value, any of its four ports: one request each. */
+	assert_true(out(0x2200, 1, 0));
+	assert_int_equal(rec.nr_snapshots, 1);
+	assert_true(out(0x2202, 2, 0xFFFF));
+	assert_true(out(0x2200, 4, 7));
+	assert_int_equal(rec.nr_snapshots, 3);
+	/* Reads: the restore count, no request. */
+	assert_int_equal(in(0x2200, 4), 0);
+	dev.restores = 2;
+	assert_int_equal(in(0x2200, 4), 2);
+	assert_int_equal(in(0x2200, 1), 2);
+	assert_int_equal(rec.nr_snapshots, 3);
+	assert_false(out(0x2204, 1, 1));
+	assert_int_equal(rec.nr_snapshots, 3);
+	assert_int_equal(rec.nr_exits + rec.nr_gsi + rec.nr_msi, 0);
+
+	/* Without the hook (no --save) the write is taken and does nothing. */
+	no_snap.snapshot = NULL;
+	dev_init(&d2, &no_snap, NR_CPUS, DEV_RAM_SIZE);
+	assert_true(dev_pio(&d2, 0x2200, true, 1, &b));
+	assert_int_equal(rec.nr_snapshots, 3);
+	dev_destroy(&d2);
+}
+
+static void test_dev_snapshot(void **state)
+{
+	struct dev_snapshot st, again, bad;
+	struct dev_state d2;
+
+	(void)state;
+	assert_true(out(0x3FB, 1, 0x83)); /* LCR with DLAB */
+	assert_true(out(0x3F8, 1, 0x0C)); /* DLL */
+	assert_true(out(0x3FF, 1, 0x5A)); /* SCR */
+	assert_true(out(0x510, 2, 0x03)); /* fw_cfg RAM size, 3 bytes read */
+	(void)in(0x511, 2);
+	(void)in(0x511, 1);
+	assert_true(out(0xE0, 4, 0x11223344u));
+	assert_true(out(0x2104, 4, 0x1u));
+	assert_true(out(0x2004, 1, 1));
+	assert_true(out(0x2017, 1, 1));
+	assert_true(out(0x2009, 1, 1));
+	assert_true(out(0x2009, 1, 0));
+	assert_true(out(0x8900, 2, 'S' | 'h' << 8));
+	dev.restores = 1;
+
+	dev_save(&dev, &st);
+	assert_int_equal(st.lines, (1u << 4) | (1u << 23));
+	assert_int_equal(st.uart[0], 0x83);
+	assert_int_equal(st.uart[3], 0x5A);
+	assert_int_equal(st.uart[4], 0x0C);
+	assert_int_equal(st.fw_cfg_key, 0x03);
+	assert_int_equal(st.fw_cfg_offset, 3);
+	assert_int_equal(st.shutdown_matched, 2);
+	assert_int_equal(st.scratch_e0, 0x11223344u);
+	assert_int_equal(st.msi_addr, 0x100000000ull);
+	assert_int_equal(st.restores, 1);
+
+	/* Into a fresh device set: the same state, and it reads the same. */
+	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
+	assert_true(dev_restore(&d2, &st));
+	dev_save(&d2, &again);
+	assert_memory_equal(&st, &again, sizeof(st));
+
+	/* Values the devices cannot have: refused, nothing changed. */
+	bad = st;
+	bad.lines |= 1u << 24;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.shutdown_matched = 8;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.fw_cfg_offset = 9;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.reserved[1] = 1;
+	assert_false(dev_restore(&d2, &bad));
+	dev_save(&d2, &again);
+	assert_memory_equal(&st, &again, sizeof(st));
+	dev_destroy(&d2);
+}
+
 #define THREADS 4
 #define BYTES_PER_THREAD 5000
 
@@ -738,6 +835,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msi_port, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_scratch_and_post, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_unhandled_ports, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_port, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_dev_snapshot, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_vcpus, dev_setup, dev_teardown),
 	};
 	int failed;

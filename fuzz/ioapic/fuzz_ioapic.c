@@ -268,12 +268,14 @@ static void hook_guest_error(void *ctx, enum virq_guest_error code)
 }
 
 static const struct virq_ioapic_ops ops_full = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = hook_deliver,
 	.storm = hook_storm,
 	.guest_error = hook_guest_error,
 };
 
 static const struct virq_ioapic_ops ops_min = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = hook_deliver,
 };
 
@@ -705,6 +707,7 @@ static void decode_config(struct world *w, struct input *in)
 	uint8_t b0 = in8(in), b1 = in8(in), b2 = in8(in), b3 = in8(in);
 
 	memset(&w->cfg, 0, sizeof(w->cfg));
+	w->cfg.size = sizeof(w->cfg);
 	w->cfg.pins = (uint8_t)(1U + b0 % 120U);
 	w->cfg.version = (b1 & 1U) ? 0x20 : 0x11;
 	w->cfg.storm_limit = 1U + ((b1 >> 1) & 7U);

@@ -2480,6 +2480,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	static const uint8_t lvts[3] = { 0, 5, 6 };
 
 	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
 	c->x2apic = caps & 1U;
 	c->tsc_deadline = (caps >> 1) & 1U;
 	c->directed_eoi = (caps >> 2) & 1U;
@@ -2524,6 +2525,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	}
 
 	memset(&f->ops, 0, sizeof(f->ops));
+	f->ops.size = sizeof(f->ops);
 	f->ops.kick = cb_kick;
 	f->ops.now_ns = cb_now;
 	f->ops.timer_arm = cb_timer_arm;
@@ -2593,7 +2595,8 @@ static void check_init_errors(void)
 {
 	static bool done;
 	static _Alignas(64) struct virq_lapic l;
-	static const struct virq_lapic_ops none;
+	static const struct virq_lapic_ops none = { .size = sizeof(struct virq_lapic_ops) };
+	static const struct virq_lapic_ops unsized; /* size 0: refused before any hook is read */
 	static struct world w;
 	static struct env e;
 	struct virq_lapic_ops ops;
@@ -2603,7 +2606,9 @@ static void check_init_errors(void)
 		return;
 	done = true;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	memset(&ops, 0, sizeof(ops));
+	ops.size = sizeof(ops);
 	ops.kick = cb_kick;
 	ops.now_ns = cb_now;
 	ops.timer_arm = cb_timer_arm;
@@ -2613,6 +2618,7 @@ static void check_init_errors(void)
 	CHECK(virq_lapic_init(&l, g_pages[0], NULL, &ops, NULL) == -VIRQ_EINVAL);
 	CHECK(virq_lapic_init(&l, g_pages[0], &cfg, NULL, NULL) == -VIRQ_EINVAL);
 	CHECK(virq_lapic_init(&l, g_pages[0], &cfg, &none, NULL) == -VIRQ_EINVAL);
+	CHECK(virq_lapic_init(&l, g_pages[0], &cfg, &unsized, NULL) == -VIRQ_EVERSION);
 	CHECK(virq_lapic_init(&l, (uint8_t *)g_pages[0] + 64, &cfg, &ops, NULL) == -VIRQ_EALIGN);
 
 	/* NULL out-parameters and states on a working LAPIC. */

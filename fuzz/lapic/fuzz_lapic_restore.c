@@ -134,6 +134,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	struct virq_lapic_config *c = &f->cfg;
 
 	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
 	c->x2apic = caps & 1U;
 	c->tsc_deadline = (caps >> 1) & 1U;
 	c->directed_eoi = (caps >> 2) & 1U;
@@ -149,6 +150,7 @@ static void decode_config(struct input *in, struct fuzz *f)
 	c->tsc_khz = khz ? khz : 1;
 
 	memset(&f->ops, 0, sizeof(f->ops));
+	f->ops.size = sizeof(f->ops);
 	f->ops.kick = cb_kick;
 	f->ops.now_ns = cb_now;
 	f->ops.timer_arm = cb_timer_arm;

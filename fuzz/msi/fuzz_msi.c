@@ -967,6 +967,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned ops = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.eime = b0 & 1;
 	cfg.cfi = (b0 >> 1) & 1;
 	cfg.posting = (b0 >> 2) & 1;

@@ -86,8 +86,10 @@ static void cb_guest_error(void *ctx, enum virq_guest_error code)
 	e->n_gerr++;
 }
 
-static const struct virq_pic_ops ops_full = { .intr = cb_intr, .guest_error = cb_guest_error };
-static const struct virq_pic_ops ops_min = { .intr = cb_intr };
+static const struct virq_pic_ops ops_full = { .size = sizeof(struct virq_pic_ops),
+					      .intr = cb_intr,
+					      .guest_error = cb_guest_error };
+static const struct virq_pic_ops ops_min = { .size = sizeof(struct virq_pic_ops), .intr = cb_intr };
 
 struct inst {
 	struct virq_pic pic;

@@ -165,6 +165,7 @@ static void f_ioapic_msg(void *ctx, unsigned io, unsigned pin, uint64_t addr, ui
 }
 
 static const struct virq_vm_ops vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = f_lock,
 	.unlock = f_unlock,
 	.deliver_msi = f_deliver_msi,
@@ -209,6 +210,7 @@ static void l_eoi_level(void *ctx, uint8_t v)
 }
 
 static const struct virq_lapic_ops lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = l_kick,
 	.now_ns = l_now,
 	.timer_arm = l_arm,
@@ -489,6 +491,7 @@ static void setup(void)
 	struct virq_lapic_config lcfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = NV;
 	cfg.map_entries = NMAP;
 	cfg.nr_gsis = NGSI;
@@ -501,10 +504,12 @@ static void setup(void)
 	CHECK(virq_vm_init(&vm, &cfg, vcpus, map, map_key, gsis, &vm_ops, &vm) == 0);
 	/* vCPU 1 only: vCPU 0 (the BSP) has its LAPIC elsewhere. */
 	memset(&lcfg, 0, sizeof(lcfg));
+	lcfg.size = sizeof(lcfg);
 	lcfg.apic_id = 1;
 	CHECK(virq_lapic_init(&ap, page, &lcfg, &lapic_ops, NULL) == 0);
 	CHECK(virq_vm_set_vcpu(&vm, 1, &ap) == 0);
 	memset(&icfg, 0, sizeof(icfg));
+	icfg.size = sizeof(icfg);
 	icfg.storm_limit = 8;
 	CHECK(virq_vm_attach_ioapic(&vm, &ioapic, &icfg, 0, IOAPIC_SID) == 0);
 	CHECK(virq_vm_attach_pic(&vm, &pic, 0) == 0);

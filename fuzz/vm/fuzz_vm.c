@@ -173,6 +173,7 @@ static void f_unlock(void *ctx)
 }
 
 static const struct virq_vm_ops vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = f_lock,
 	.unlock = f_unlock,
 };
@@ -365,6 +366,7 @@ static void l_dest_changed(void *ctx)
 }
 
 static const struct virq_lapic_ops lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = l_kick,
 	.now_ns = l_now,
 	.timer_arm = l_arm,
@@ -1197,6 +1199,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	struct virq_ioapic_config icfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = nv;
 	cfg.map_entries = wide ? ((wide >> 12 & 3U) + 1U) * 0x100U : NMAP;
 	cfg.nr_gsis = NGSI;
@@ -1209,6 +1212,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	CHECK(virq_vm_init(&vm, &cfg, vcpus, map, map_key, gsis, &vm_ops, NULL) == 0);
 	for (unsigned i = 0; i < nv; i++) {
 		memset(&lcfg[i], 0, sizeof(lcfg[i]));
+		lcfg[i].size = sizeof(lcfg[i]);
 		/* Spread 0 gives IDs 0-5; others reach past the map and collide. */
 		lcfg[i].apic_id = (i * (1U + (hdr >> 3))) & 0xFFU;
 		if (wide & WIDE_PAIRS)
@@ -1226,6 +1230,7 @@ static void setup(uint8_t hdr, uint32_t wide)
 	}
 	memset(sh, 0, sizeof(sh));
 	memset(&icfg, 0, sizeof(icfg));
+	icfg.size = sizeof(icfg);
 	icfg.storm_limit = 8;
 	CHECK(virq_vm_attach_ioapic(&vm, &ioapic, &icfg, 0, 0xF0) == 0);
 	CHECK(virq_vm_attach_pic(&vm, &pic, 0) == 0);

@@ -86,11 +86,13 @@ static int f_read_irte(void *ctx, uint32_t index, uint64_t irte[2])
 }
 
 static const struct virq_vm_ops ops_plain = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = f_lock,
 	.unlock = f_unlock,
 };
 
 static const struct virq_vm_ops ops_ir = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = f_lock,
 	.unlock = f_unlock,
 	.read_irte = f_read_irte,
@@ -138,6 +140,7 @@ static void l_dest_changed(void *ctx)
 }
 
 static const struct virq_lapic_ops lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = l_kick,
 	.now_ns = l_now,
 	.timer_arm = l_arm,
@@ -247,6 +250,7 @@ static void do_op(struct input *in)
 		int rc;
 
 		memset(&ir, 0, sizeof(ir));
+		ir.size = sizeof(ir);
 		ir.table_entries = (uint32_t)(w % 70000U);
 		ir.eime = b & 1U;
 		ir.cfi = b & 2U;
@@ -325,6 +329,7 @@ static void setup(uint8_t vmb)
 	unsigned nio = (vmb >> 5) & 3U;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = NV;
 	cfg.map_entries = NMAP;
 	cfg.nr_gsis = NGSI;
@@ -334,6 +339,7 @@ static void setup(uint8_t vmb)
 	memset(pages, 0, sizeof(pages));
 	for (unsigned i = 0; i < NV; i++) {
 		memset(&lcfg[i], 0, sizeof(lcfg[i]));
+		lcfg[i].size = sizeof(lcfg[i]);
 		lcfg[i].apic_id = i;
 		lcfg[i].bsp = i == 0;
 		lcfg[i].x2apic = true;
@@ -350,6 +356,7 @@ static void setup(uint8_t vmb)
 		CHECK(virq_lapic_mmio_write(&apics[i], VIRQ_LAPIC_REG_LDR, 4, 1U << (24 + i)) == 0);
 	}
 	memset(&icfg, 0, sizeof(icfg));
+	icfg.size = sizeof(icfg);
 	icfg.version = 0x20;
 	if (nio > NIO)
 		nio = NIO;

@@ -104,8 +104,11 @@ static void check_model(struct fz *f)
 
 static void setup(struct fz *f, uint8_t cfgb)
 {
-	struct virq_lapic_config lc = { .apic_id = 0, .bsp = true, .x2apic = true };
-	struct virq_vmx_config cfg = { .level = (cfgb >> 5) & 3U };
+	struct virq_lapic_config lc = {
+		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
+	};
+	struct virq_vmx_config cfg = { .size = sizeof(struct virq_vmx_config),
+				       .level = (cfgb >> 5) & 3U };
 
 	if (cfg.level > VIRQ_VMX_LEVEL_APICV)
 		cfg.level = VIRQ_VMX_LEVEL_INJECT;

@@ -125,6 +125,7 @@ static void h_wgpr(void *ctx, enum virq_vmx_gpr r, uint64_t v)
 }
 
 static const struct virq_vmx_ops vops = {
+	.size = sizeof(struct virq_vmx_ops),
 	.vmread = h_vmread,
 	.vmwrite = h_vmwrite,
 	.rdmsr = h_rdmsr,
@@ -150,6 +151,7 @@ static void h_arm(void *ctx, uint64_t d)
 }
 
 static const struct virq_lapic_ops lops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = h_nop,
 	.now_ns = h_now,
 	.timer_arm = h_arm,

@@ -47,7 +47,8 @@ enum virq_err {
 	VIRQ_EALIGN = 2,   /**< An object or page is not aligned as documented. */
 	VIRQ_ENOTSUP = 3,  /**< The configuration asks for something not supported. */
 	VIRQ_ENOENT = 4,   /**< The access is not for this object (e.g. an MSR it does not own). */
-	VIRQ_EVERSION = 5, /**< A saved state has an unknown version or size. */
+	VIRQ_EVERSION = 5, /**< A saved state has an unknown version or size, or a caller-filled
+			     ops or config table an unknown `size` (doc/abi.md). */
 	VIRQ_ESTATE = 6,   /**< A saved state is damaged or inconsistent; nothing was loaded. */
 	VIRQ_ESTATEMODE = 7, /**< The call is not valid in the object's current mode. */
 	VIRQ_EHOST = 8,      /**< A host service failed (hosted glues only: a system call;

@@ -108,6 +108,9 @@ extern "C" {
 
 /** @brief Static configuration. Zero means "default" where noted. */
 struct virq_ioapic_config {
+	/** sizeof(struct virq_ioapic_config) as the caller was built: first, checked by
+	 *  virq_ioapic_init() and virq_vm_add_ioapic() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint8_t id;           /**< Initial IOAPICID (bits 27:24), 0-15. */
 	uint8_t version;      /**< 0x11 (82093AA, no EOI register) or 0x20; 0 = 0x20. */
 	uint8_t pins;         /**< Redirection entries, 1-120; 0 = 24. */
@@ -115,10 +118,18 @@ struct virq_ioapic_config {
 	uint32_t storm_limit; /**< Successive level re-deliveries before throttling; 0 = 10000. */
 };
 
+/** @brief The first published size of struct virq_ioapic_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_IOAPIC_CONFIG_SIZE_MIN 12U
+
 /**
  * @brief Callbacks from an I/O APIC to its embedder. Kept const; ctx first.
  */
 struct virq_ioapic_ops {
+	/** sizeof(struct virq_ioapic_ops) as the caller was built: first, checked by
+	 *  virq_ioapic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. Send the interrupt of @p pin upstream as the MSI write
 	 *  @p addr / @p data (SDM "Message Signalled Interrupts"; remappable format when the
 	 *  entry has bit 48 set). Returns how many LAPICs accepted it (0: none;
@@ -141,6 +152,10 @@ struct virq_ioapic_ops {
 	 *  `deliver` (@p rte is the entry before Remote IRR was set). */
 	unsigned (*deliver_entry)(void *ctx, unsigned pin, uint64_t rte);
 };
+
+/** @brief The first published size of struct virq_ioapic_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_IOAPIC_OPS_SIZE_MIN 32U
 
 /**
  * @brief One virtual I/O APIC. Caller-allocated; fields are private.
@@ -173,8 +188,11 @@ struct virq_ioapic {
  * @param ops    The callbacks; `deliver` is required. Kept by pointer: must
  *               outlive @p ioapic and stay unchanged.
  * @param ctx    Passed as the first argument of every callback; may be NULL.
- * @return 0, or -::VIRQ_EINVAL for NULL arguments, a missing deliver hook or
- *         a config field out of range (nothing written).
+ * @return 0; -::VIRQ_EVERSION for a `size` of @p cfg or @p ops outside
+ *         ::VIRQ_IOAPIC_CONFIG_SIZE_MIN / ::VIRQ_IOAPIC_OPS_SIZE_MIN to the
+ *         library's sizeof; -::VIRQ_EINVAL for NULL arguments, a missing
+ *         deliver hook, a non-zero reserved field or a config field out of
+ *         range. Nothing is written on an error.
  */
 VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioapic_config *cfg,
 			      const struct virq_ioapic_ops *ops, void *ctx);

@@ -39,7 +39,8 @@
  *
  * @code
  * static struct virq_kvm chip;                // large: static or heap
- * struct virq_kvm_config cfg = { .irqchip = VIRQ_KVM_IRQCHIP_USER, .nr_vcpus = n };
+ * struct virq_kvm_config cfg = { .size = sizeof(cfg), .irqchip = VIRQ_KVM_IRQCHIP_USER,
+ *                                 .nr_vcpus = n };
  * virq_kvm_init(&chip, vm_fd, &cfg);         // before creating vCPUs
  * for (i = 0; i < n; i++)
  *         virq_kvm_vcpu_init(&vcpus[i], &chip, i, vcpu_fd[i], run[i]);
@@ -71,6 +72,30 @@
  * handler sets `run->immediate_exit`) or wakes it from
  * virq_kvm_vcpu_wait(); no wakeup is lost between the decision to enter
  * and KVM_RUN.
+ *
+ * ## Snapshots (user mode)
+ *
+ * What the glue owns of a VM and of each vCPU, for a VMM that stops a guest
+ * and resumes it later, possibly in another process: libvirq's controllers
+ * and the glue's own bookkeeping (a halted vCPU, a vector already handed to
+ * KVM_INTERRUPT but not yet entered, an NMI given to KVM). KVM's own vCPU
+ * state (registers, segment and control registers, FPU/XSAVE, MSRs such as
+ * IA32_TSC, KVM_GET_VCPU_EVENTS, KVM_GET_MP_STATE) is the VMM's to save
+ * with KVM's ioctls, as for any KVM guest (doc/kvm.md, "Snapshots").
+ *
+ * Saving: stop every vCPU thread (none in virq_kvm_vcpu_run() or
+ * virq_kvm_vcpu_wait(), no device calling virq_kvm_set_irq() or
+ * virq_kvm_send_msi()), call virq_kvm_vcpu_save() for each vCPU and only
+ * then read KVM's registers (it completes the I/O or MMIO exit KVM last
+ * reported), then virq_kvm_save().
+ *
+ * Restoring, into a ::virq_kvm set up with the same configuration and its
+ * vCPUs initialised, before any vCPU thread starts: for each vCPU KVM's
+ * registers (IA32_TSC before the next step) and virq_kvm_vcpu_restore(),
+ * then virq_kvm_restore() (the VM rebuilds its APIC-ID map from the
+ * restored LAPICs), then start the vCPU threads. Split mode is not
+ * supported (KVM's LAPIC holds the vCPUs' interrupt state): the calls
+ * answer -::VIRQ_ENOTSUP.
  *
  * ## KVM facts the glue relies on (measured on the development host)
  *
@@ -123,6 +148,9 @@ enum virq_kvm_irqchip {
 
 /** @brief Configuration of virq_kvm_init(). Zero means default. */
 struct virq_kvm_config {
+	/** sizeof(struct virq_kvm_config) as the caller was built: first, checked by
+	 *  virq_kvm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	enum virq_kvm_irqchip irqchip; /**< Mode. */
 	uint32_t nr_vcpus;             /**< vCPUs, 1-::VIRQ_KVM_MAX_VCPUS. */
 	int kick_signal;        /**< Signal that kicks a vCPU out of KVM_RUN; 0 = SIGUSR1. The
@@ -139,6 +167,10 @@ struct virq_kvm_config {
 	 *  only, not at a later INIT. */
 	bool bsp_virtual_wire;
 };
+
+/** @brief The first published size of struct virq_kvm_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_KVM_CONFIG_SIZE_MIN 20U
 
 /** @brief Where an interrupt injected into a guest came from (statistics). */
 enum virq_kvm_source {
@@ -245,7 +277,9 @@ struct virq_kvm {
  * @param kvm   The irqchip (zeroed or not).
  * @param vm_fd The KVM VM file descriptor.
  * @param cfg   Configuration (copied).
- * @return 0; -::VIRQ_EINVAL for a bad argument or configuration;
+ * @return 0; -::VIRQ_EVERSION for a cfg->size outside
+ *         ::VIRQ_KVM_CONFIG_SIZE_MIN to the library's sizeof (nothing
+ *         written); -::VIRQ_EINVAL for a bad argument or configuration;
  *         -::VIRQ_EHOST when /dev/kvm or an ioctl failed (errno says why).
  */
 VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kvm_config *cfg);
@@ -411,6 +445,116 @@ VIRQ_API const char *virq_kvm_vcpu_describe(const struct virq_kvm_vcpu *v, char 
  *         while devices keep sending).
  */
 VIRQ_API uint64_t virq_kvm_lost(const struct virq_kvm *kvm);
+
+/** @brief Version of ::virq_kvm_vcpu_state and ::virq_kvm_state this library writes and reads. */
+#define VIRQ_KVM_STATE_VERSION 1U
+
+/** @name virq_kvm_vcpu_state::flags
+ * @{ */
+#define VIRQ_KVM_VCPU_STATE_HALTED (1U << 0)    /**< Halted at a HLT, not yet woken. */
+#define VIRQ_KVM_VCPU_STATE_HALTED_IF (1U << 1) /**< RFLAGS.IF was set at that HLT. */
+/** A vector given to KVM_INTERRUPT waits in KVM (KVM_GET_VCPU_EVENTS has it)
+ *  for an entry; its LAPIC ISR bit is set. */
+#define VIRQ_KVM_VCPU_STATE_INFLIGHT (1U << 2)
+/** An NMI given to KVM_NMI may still be pending there. */
+#define VIRQ_KVM_VCPU_STATE_NMI_SENT (1U << 3)
+/** @} */
+
+/** @brief The glue's part of one vCPU. Plain data, fixed layout, versioned. */
+struct virq_kvm_vcpu_state {
+	uint32_t version;              /**< ::VIRQ_KVM_STATE_VERSION. */
+	uint32_t size;                 /**< sizeof(struct virq_kvm_vcpu_state). */
+	uint32_t index;                /**< The vCPU's index (= initial APIC ID). */
+	uint32_t flags;                /**< VIRQ_KVM_VCPU_STATE_*. */
+	struct virq_lapic_state lapic; /**< Its LAPIC (virq_lapic_save()). */
+	struct virq_vcpu_state policy; /**< Its event policy (virq_vcpu_save()). */
+};
+
+/** @brief The glue's part of the VM. Plain data, fixed layout, versioned. */
+struct virq_kvm_state {
+	uint32_t version;                /**< ::VIRQ_KVM_STATE_VERSION. */
+	uint32_t size;                   /**< sizeof(struct virq_kvm_state). */
+	uint32_t irqchip;                /**< ::virq_kvm_irqchip (user only). */
+	uint32_t nr_vcpus;               /**< virq_kvm_config::nr_vcpus. */
+	uint32_t storm_pins;             /**< I/O APIC pins throttled as storms, to be
+					      serviced 10 ms after the restore. */
+	uint32_t reserved;               /**< Zero. */
+	struct virq_ioapic_state ioapic; /**< The I/O APIC (virq_ioapic_save()). */
+	struct virq_pic_state pic;       /**< The 8259 pair (virq_pic_save()). */
+	struct virq_vm_state vm;         /**< The VM's own state (virq_vm_save()). */
+	/** Its GSIs: routes and which sources hold each line high. */
+	struct virq_vm_gsi_state gsis[VIRQ_KVM_NR_GSIS];
+};
+
+/**
+ * @brief Saves the glue's part of a stopped vCPU.
+ *
+ * First completes the exit KVM last reported: a KVM_RUN with
+ * `immediate_exit` set, which finishes an I/O or MMIO instruction (an IN's
+ * data reaches its register, RIP moves past it) and enters no guest code,
+ * so KVM's registers read afterwards are those after the instruction.
+ *
+ * @param v   The vCPU; its thread is out of virq_kvm_vcpu_run() and
+ *            virq_kvm_vcpu_wait() and no other vCPU or device runs.
+ * @param out Receives the state.
+ * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split
+ *         mode; -::VIRQ_EHOST when KVM_RUN failed (errno says why).
+ */
+VIRQ_API int virq_kvm_vcpu_save(struct virq_kvm_vcpu *v, struct virq_kvm_vcpu_state *out);
+
+/**
+ * @brief Loads a state saved by virq_kvm_vcpu_save() into a vCPU that
+ *        virq_kvm_vcpu_init() set up and whose thread has not started,
+ *        before virq_kvm_restore(). May run on the vCPU's own thread
+ *        (before virq_kvm_vcpu_thread_start()), several vCPUs at once.
+ *
+ * Checks version, size, index, flags (no unknown bit, HALTED_IF only with
+ * HALTED, INFLIGHT not while HALTED), then the LAPIC's and the policy's
+ * states by their own rules, before anything changes. Restore KVM's
+ * IA32_TSC first: a TSC-deadline timer is converted with the guest TSC.
+ * The LAPIC timer resumes with the remaining time it had at the save, on
+ * this host's clock. Writes the LAPIC's IA32_APIC_BASE into KVM.
+ *
+ * @param v  The vCPU (initialised by virq_kvm_vcpu_init(), thread not
+ *           started).
+ * @param st The state, as virq_kvm_vcpu_save() wrote it; only read.
+ * @return 0; -::VIRQ_EINVAL for a NULL argument or a vCPU whose thread
+ *         started; -::VIRQ_ENOTSUP in split mode; -::VIRQ_EVERSION for an
+ *         unknown version or size (its own, the LAPIC's or the policy's);
+ *         -::VIRQ_ESTATE for a damaged state (nothing changed);
+ *         -::VIRQ_EHOST when writing IA32_APIC_BASE into KVM failed
+ *         (errno says why; the libvirq state is loaded).
+ */
+VIRQ_API int virq_kvm_vcpu_restore(struct virq_kvm_vcpu *v, const struct virq_kvm_vcpu_state *st);
+
+/**
+ * @brief Saves the glue's part of the VM: the I/O APIC, the 8259 pair, the
+ *        VM's routes and line sources (virq_vm_save()) and the storm
+ *        throttling. Call after virq_kvm_vcpu_save() for every vCPU, with
+ *        nothing running.
+ * @param kvm The glue (initialised).
+ * @param out Receives the state.
+ * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split mode.
+ */
+VIRQ_API int virq_kvm_save(struct virq_kvm *kvm, struct virq_kvm_state *out);
+
+/**
+ * @brief Loads a state saved by virq_kvm_save(), after virq_kvm_vcpu_restore()
+ *        for every vCPU and before any vCPU thread starts.
+ *
+ * Checks version, size, mode, vCPU count, reserved fields and the
+ * throttled pins, then loads the I/O APIC's, the 8259's and the VM's
+ * states, each checked whole by its own restore; when one is refused, those
+ * already loaded are put back. Drives no line and sends nothing: the
+ * controllers' states hold the line levels (vm.h, "Snapshot recipe").
+ * @param kvm The glue (initialised, no vCPU thread started).
+ * @param st  The state, as virq_kvm_save() wrote it; only read.
+ * @return 0; -::VIRQ_EINVAL for a NULL argument; -::VIRQ_ENOTSUP in split
+ *         mode; -::VIRQ_EVERSION for an unknown version or size;
+ *         -::VIRQ_ESTATE for a damaged state or one of another
+ *         configuration (nothing changed).
+ */
+VIRQ_API int virq_kvm_restore(struct virq_kvm *kvm, const struct virq_kvm_state *st);
 
 /**
  * @brief Name of a ::virq_kvm_source, for reports.

@@ -14,10 +14,12 @@
  * static uint32_t page[1024] __attribute__((aligned(4096)));  // 4 KiB register page
  * static struct virq_lapic apic;                               // 64-byte aligned by type
  * static const struct virq_lapic_ops ops = {
+ *         .size = sizeof(struct virq_lapic_ops),  // the headers built with
  *         .kick = my_kick, .now_ns = my_now, .timer_arm = my_arm,
  *         .timer_cancel = my_cancel, .send_ipi = my_route_ipi,
  * };
- * struct virq_lapic_config cfg = { .apic_id = 0, .bsp = true, .x2apic = true };
+ * struct virq_lapic_config cfg = { .size = sizeof(cfg), .apic_id = 0, .bsp = true,
+ *                                   .x2apic = true };
  * virq_lapic_init(&apic, page, &cfg, &ops, my_vcpu);
  *
  * // device thread, any time:
@@ -149,6 +151,10 @@ struct virq_lapic_events {
  * NULL; the documented fallback applies.
  */
 struct virq_lapic_ops {
+	/** sizeof(struct virq_lapic_ops) as the caller was built: first, checked by
+	 *  virq_lapic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. New posted work for the owner: wake it or make it leave
 	 *  guest mode. Called from the posting thread (any thread), at most once
 	 *  per "no work" -> "work" transition. Must not call back into the LAPIC. */
@@ -186,10 +192,17 @@ struct virq_lapic_ops {
 	void (*dest_changed)(void *ctx);
 };
 
+/** @brief The first published size of struct virq_lapic_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_LAPIC_OPS_SIZE_MIN 80U
+
 /**
  * @brief Static configuration of one LAPIC. Zero means "default" where noted.
  */
 struct virq_lapic_config {
+	/** sizeof(struct virq_lapic_config) as the caller was built: first, checked by
+	 *  virq_lapic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t apic_id; /**< Initial (x2)APIC ID; must be < 0xFFFFFFFF; > 0xFF requires x2apic. */
 	bool bsp;         /**< Bootstrap processor (IA32_APIC_BASE bit 8). */
 	bool x2apic;      /**< x2APIC capable (CPUID.01H:ECX[21]). */
@@ -206,6 +219,10 @@ struct virq_lapic_config {
 	 *  See virq_lapic_timer_expired(); 1 disables the floor. */
 	uint32_t timer_min_period_ns;
 };
+
+/** @brief The first published size of struct virq_lapic_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_LAPIC_CONFIG_SIZE_MIN 28U
 
 /**
  * @brief Default floor of the periodic timer: 200 us, the default of KVM's
@@ -239,6 +256,8 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	const struct virq_lapic_ops *ops;
 	void *ctx;
 	struct virq_lapic_config cfg;
+	uint32_t hw_snap_valid; /* owner: hw_snap taken and not consumed yet (here: fills
+				   the 4 bytes cfg.size took, the object stays 320) */
 	uint64_t apic_base;
 	uint64_t tsc_deadline;      /* IA32_TSC_DEADLINE as the guest wrote it */
 	uint64_t timer_deadline_ns; /* next host expiry when timer_armed */
@@ -248,20 +267,19 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	int16_t irrv;               /* highest IRR vector or -1; always exact */
 	uint8_t mp_state;
 	bool timer_armed;
-	bool in_error;          /* LVT Error delivery in progress (no recursion) */
-	bool active;            /* globally and software enabled; always exact */
-	uint8_t irr_sum;        /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
-	uint8_t isr_sum;        /* same for ISR */
-	uint8_t tmr_sum;        /* same for TMR */
-	uint8_t dest_depth;     /* nesting of dest_begin/dest_end (owner) */
-	uint32_t dest_seq;      /* odd while ID/LDR/DFR/mode change (match_dest) */
-	uint8_t lint_vec[2];    /* vector LINTp delivered, while its Remote IRR is set */
-	uint8_t lint_rirr;      /* bit p: LVT LINTp Remote IRR set; exact */
-	uint8_t accel;          /* enum virq_lapic_accel (owner) */
-	uint32_t eoi_exit_gen;  /* owner: bumped at every change of eoi_exit */
-	uint64_t eoi_exit[4];   /* owner: EOI-exit bitmap; always exact */
-	uint32_t hw_snap[14];   /* owner: trap-written registers at virq_lapic_hw_enter() */
-	uint32_t hw_snap_valid; /* owner: hw_snap taken and not consumed yet */
+	bool in_error;         /* LVT Error delivery in progress (no recursion) */
+	bool active;           /* globally and software enabled; always exact */
+	uint8_t irr_sum;       /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
+	uint8_t isr_sum;       /* same for ISR */
+	uint8_t tmr_sum;       /* same for TMR */
+	uint8_t dest_depth;    /* nesting of dest_begin/dest_end (owner) */
+	uint32_t dest_seq;     /* odd while ID/LDR/DFR/mode change (match_dest) */
+	uint8_t lint_vec[2];   /* vector LINTp delivered, while its Remote IRR is set */
+	uint8_t lint_rirr;     /* bit p: LVT LINTp Remote IRR set; exact */
+	uint8_t accel;         /* enum virq_lapic_accel (owner) */
+	uint32_t eoi_exit_gen; /* owner: bumped at every change of eoi_exit */
+	uint64_t eoi_exit[4];  /* owner: EOI-exit bitmap; always exact */
+	uint32_t hw_snap[14];  /* owner: trap-written registers at virq_lapic_hw_enter() */
 };
 
 /**
@@ -272,8 +290,11 @@ struct VIRQ_ALIGNED(64) virq_lapic {
  * @param cfg    Configuration (copied).
  * @param ops    Callbacks; the table must outlive the LAPIC (not copied).
  * @param ctx    Passed to every callback.
- * @return 0; -::VIRQ_EINVAL for a NULL argument, a missing required hook or
- *         an out-of-range config field; -::VIRQ_EALIGN for a misaligned
+ * @return 0; -::VIRQ_EVERSION for a `size` of @p cfg or @p ops outside
+ *         ::VIRQ_LAPIC_CONFIG_SIZE_MIN / ::VIRQ_LAPIC_OPS_SIZE_MIN to the
+ *         library's sizeof; -::VIRQ_EINVAL for a NULL argument, a missing
+ *         required hook, a non-zero ops->reserved or an out-of-range config
+ *         field; -::VIRQ_EALIGN for a misaligned
  *         @p lapic or @p page; -::VIRQ_ENOTSUP for an APIC ID above 0xFF
  *         without x2APIC. On error @p lapic is not touched.
  * @note Before the LAPIC is shared with other threads.

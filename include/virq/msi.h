@@ -418,11 +418,19 @@ struct virq_ir_result {
 
 /** @brief Interrupt-remapping configuration (from the guest's IOMMU registers). */
 struct virq_ir_config {
+	/** sizeof(struct virq_ir_config) as the caller was built: first, checked by
+	 *  virq_ir_translate(), virq_vm_set_ir() and, in virq_vm_config::ir with ir_enabled, virq_vm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t table_entries; /**< IRTA size: 2^(S+1) entries, 1-65536. */
 	bool eime;              /**< Extended interrupt mode (x2APIC destinations). */
 	bool cfi;               /**< Compatibility-format interrupts pass through. */
 	bool posting;           /**< Posted-format IRTEs are supported. */
+	uint8_t reserved;       /**< Zero (was padding). */
 };
+
+/** @brief The first published size of struct virq_ir_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_IR_CONFIG_SIZE_MIN 12U
 
 /**
  * @brief Reads IRTE @p index (128 bits) from the guest's table.
@@ -470,7 +478,9 @@ typedef int (*virq_ir_read_fn)(void *ctx, uint32_t index, uint64_t irte[2]);
  * @param ctx           Context for @p read.
  * @param out           Result.
  * @return 0 (see out->kind), -::VIRQ_ENOENT for an address whose bits 31:20
- *         are not 0xFEE, -::VIRQ_EINVAL for NULL arguments or
+ *         are not 0xFEE, -::VIRQ_EVERSION for a cfg->size outside
+ *         ::VIRQ_IR_CONFIG_SIZE_MIN to the library's sizeof, -::VIRQ_EINVAL
+ *         for NULL arguments, a non-zero reserved field or
  *         virq_ir_config::table_entries not 1-65536 (@p out untouched on
  *         error).
  * @note Any thread; pure but for @p read.

@@ -99,6 +99,10 @@ extern "C" {
  * @brief Callbacks from the PIC pair. Kept const; ctx first.
  */
 struct virq_pic_ops {
+	/** sizeof(struct virq_pic_ops) as the caller was built: first, checked by
+	 *  virq_pic_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. The master INT output changed to @p level (called only
 	 *  on a change, never with the level it already had). */
 	void (*intr)(void *ctx, bool level);
@@ -108,6 +112,10 @@ struct virq_pic_ops {
 	 *  interested. */
 	void (*guest_error)(void *ctx, enum virq_guest_error code);
 };
+
+/** @brief The first published size of struct virq_pic_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_PIC_OPS_SIZE_MIN 24U
 
 /** @brief One 8259A. Private; part of ::virq_pic (see ::virq_pic_chip_state). */
 struct virq_pic_chip {
@@ -133,8 +141,10 @@ struct virq_pic {
  * @param pic The pair to initialise (caller-allocated).
  * @param ops Callback table; kept by pointer, must outlive @p pic.
  * @param ctx Passed back to every callback.
- * @return 0, or -::VIRQ_EINVAL for NULL arguments or a missing intr hook
- *         (@p pic is then not written).
+ * @return 0; -::VIRQ_EVERSION for an ops->size outside
+ *         ::VIRQ_PIC_OPS_SIZE_MIN to the library's sizeof; -::VIRQ_EINVAL
+ *         for NULL arguments, a non-zero reserved field or a missing intr
+ *         hook. @p pic is not written on an error.
  * @note Before any other call on @p pic.
  */
 VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops, void *ctx);

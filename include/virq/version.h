@@ -40,6 +40,53 @@ extern "C" {
 	(VIRQ_VERSION_NUMBER >= (maj)*10000 + (min)*100 + (pat))
 
 /**
+ * @brief Whether a caller-filled table's `size` field is one this library
+ *        accepts: at least the table's first published size, at most the
+ *        size this library was built with.
+ *
+ * Every ops table and configuration structure an init call takes starts
+ * with `uint32_t size`, which the caller sets to `sizeof` the structure it
+ * was compiled with (doc/abi.md, "Growing ops and config structures"). A
+ * size outside this range (0 included) is refused with -::VIRQ_EVERSION.
+ * @param size   The table's `size` field.
+ * @param first  The table's first published size (its `VIRQ_*_SIZE_MIN`).
+ * @param type   The table's type, e.g. `struct virq_lapic_ops`.
+ */
+#define VIRQ_SIZE_ACCEPTED(size, first, type) ((size) >= (first) && (size) <= sizeof(type))
+
+/**
+ * @brief Whether @p field of the caller's table @p p is within the `size`
+ *        the caller set, i.e. was known to the headers it was built with.
+ *
+ * A field past `size` is absent and reads as zero (an optional hook: NULL;
+ * a setting: its default). A field within @p first is present in every
+ * table an init call accepted, and the test folds to a compile-time true:
+ * reading such a field costs nothing more than before.
+ * @param type   The table's type, e.g. `struct virq_lapic_ops`.
+ * @param p      The caller's table (already accepted by its init call).
+ * @param field  The field.
+ * @param first  The table's first published size (its `VIRQ_*_SIZE_MIN`).
+ */
+#define VIRQ_FIELD_PRESENT(type, p, field, first)                                                  \
+	(__builtin_offsetof(type, field) + sizeof(((type *)0)->field) <= (first) ||                \
+	 (p)->size >= __builtin_offsetof(type, field) + sizeof(((type *)0)->field))
+
+/**
+ * @brief Copies the caller's table @p src into @p dst (the library's own
+ *        copy, of the library's type): `src->size` bytes, the rest zero.
+ *
+ * For configurations an object keeps a copy of: the fields an older caller
+ * did not know read as zero, their default. Use after VIRQ_SIZE_ACCEPTED().
+ * @param dst  The library's copy (a pointer to the full structure).
+ * @param src  The caller's table.
+ */
+#define VIRQ_SIZED_COPY(dst, src)                                                                  \
+	do {                                                                                       \
+		virq_memset((dst), 0, sizeof(*(dst)));                                             \
+		__builtin_memcpy((dst), (src), (src)->size);                                       \
+	} while (0)
+
+/**
  * @brief The version of the library linked in, as ::VIRQ_VERSION_NUMBER
  *        (which gives the headers' version).
  * @return major * 10000 + minor * 100 + patch.

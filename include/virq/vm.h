@@ -145,6 +145,10 @@ struct virq_vm_gsi {
 
 /** @brief Callbacks from the VM to its embedder. Kept const; ctx first. */
 struct virq_vm_ops {
+	/** sizeof(struct virq_vm_ops) as the caller was built: first, checked by
+	 *  virq_vm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. Serialise the shared controllers (a mutex or spinlock).
 	 *  It is held while an I/O APIC or the PIC delivers, so a LAPIC's
 	 *  `kick` and the `pi_notify`, `lost`, `ir_fault` and `storm` hooks
@@ -195,8 +199,15 @@ struct virq_vm_ops {
 	void (*ioapic_msg)(void *ctx, unsigned ioapic, unsigned pin, uint64_t addr, uint32_t data);
 };
 
+/** @brief The first published size of struct virq_vm_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VM_OPS_SIZE_MIN 96U
+
 /** @brief VM configuration. */
 struct virq_vm_config {
+	/** sizeof(struct virq_vm_config) as the caller was built: first, checked by
+	 *  virq_vm_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t nr_vcpus;    /**< Entries of the vCPU table, 1-::VIRQ_VM_MAX_VCPUS. */
 	uint32_t map_entries; /**< Entries of the APIC-ID map (IDs below it resolve in O(1)). */
 	uint32_t nr_gsis;     /**< Entries of the GSI table. */
@@ -209,6 +220,10 @@ struct virq_vm_config {
 	uint8_t reserved;            /**< Zero. */
 	struct virq_ir_config ir;    /**< Remapping table geometry (with ir_enabled). */
 };
+
+/** @brief The first published size of struct virq_vm_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VM_CONFIG_SIZE_MIN 36U
 
 /** @brief One I/O APIC attached to a VM. Private. */
 struct virq_vm_ioapic {
@@ -265,10 +280,14 @@ struct virq_vm {
  *                pin 2, PIC INT -> pin 0) and unrouted above.
  * @param ops     Callbacks.
  * @param ctx     Passed to every callback.
- * @return 0, or -::VIRQ_EINVAL (nothing written) for a NULL pointer (map
+ * @return 0; -::VIRQ_EVERSION (nothing written) for a `size` of @p cfg or
+ *         @p ops outside ::VIRQ_VM_CONFIG_SIZE_MIN / ::VIRQ_VM_OPS_SIZE_MIN
+ *         to the library's sizeof, or with ir_enabled a cfg->ir.size outside
+ *         ::VIRQ_IR_CONFIG_SIZE_MIN to its sizeof (ir is ignored without
+ *         ir_enabled); -::VIRQ_EINVAL (nothing written) for a NULL pointer (map
  *         may be NULL with map_entries 0, gsis with nr_gsis 0), a missing
  *         lock/unlock hook, nr_vcpus out of range, unknown msi_flags, a
- *         non-zero reserved field, ir_enabled without ops->read_irte or
+ *         non-zero reserved field (ops, cfg, cfg->ir), ir_enabled without ops->read_irte or
  *         with ir.table_entries not 1-65536.
  * @note Before the VM is shared. Reads the present LAPICs' IDs and modes
  *       (their owners must not run yet).
@@ -394,8 +413,11 @@ VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector);
  *                 GSI table.
  * @param sid      Requester ID (bus:device.function) of its MSIs, as
  *                 interrupt remapping sees it.
- * @return Its index, or -::VIRQ_EINVAL (NULL argument, bad config, GSI range
- *         overflow) / -::VIRQ_ENOTSUP (::VIRQ_VM_MAX_IOAPICS attached).
+ * @return Its index, or -::VIRQ_EVERSION (cfg->size outside
+ *         ::VIRQ_IOAPIC_CONFIG_SIZE_MIN to the library's sizeof) /
+ *         -::VIRQ_EINVAL (NULL argument, bad config, GSI range overflow) /
+ *         -::VIRQ_ENOTSUP (::VIRQ_VM_MAX_IOAPICS attached); nothing is
+ *         attached on an error.
  * @note Takes the lock.
  */
 VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapic,
@@ -528,8 +550,11 @@ VIRQ_API bool virq_vm_pic_asserted(struct virq_vm *vm);
  * @param enabled true to translate every MSI through the remapping table.
  * @param ir      The table geometry and features; copied. May be NULL only
  *                when @p enabled is false.
- * @return 0, or -::VIRQ_EINVAL for @p enabled without ops->read_irte or
- *         with table_entries not 1-65536 (nothing changes).
+ * @return 0; -::VIRQ_EVERSION for @p enabled with an ir->size outside
+ *         ::VIRQ_IR_CONFIG_SIZE_MIN to the library's sizeof; -::VIRQ_EINVAL
+ *         for @p enabled without ops->read_irte, with a non-zero reserved
+ *         field or with table_entries not 1-65536. Nothing changes on an
+ *         error.
  * @note Any thread; an MSI racing with the change is translated with either
  *       the old or the new configuration, never a mix.
  */

@@ -15,10 +15,11 @@
  * it against a field store.
  *
  * @code
- * static const struct virq_vmx_ops ops = { .vmread = my_vmread,
+ * static const struct virq_vmx_ops ops = { .size = sizeof(struct virq_vmx_ops),
+ *         .vmread = my_vmread,
  *         .vmwrite = my_vmwrite, .rdmsr = my_rdmsr,
  *         .read_gpr = my_read_gpr, .write_gpr = my_write_gpr };
- * struct virq_vmx_config cfg = { .level = VIRQ_VMX_LEVEL_INJECT,
+ * struct virq_vmx_config cfg = { .size = sizeof(cfg), .level = VIRQ_VMX_LEVEL_INJECT,
  *         .flags = VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT };
  * virq_vcpu_init(&pol, &lapic, vm);
  * // the vCPU's VMCS is current (VMPTRLD): init writes its controls
@@ -78,6 +79,10 @@ enum virq_vmx_gpr {
 
 /** @brief The embedder's VMX instructions. ctx first; const table. */
 struct virq_vmx_ops {
+	/** sizeof(struct virq_vmx_ops) as the caller was built: first, checked by
+	 *  virq_vmx_vcpu_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	uint32_t reserved; /**< Zero. */
 	/** Required. VMREAD of @p field in the current VMCS. */
 	uint64_t (*vmread)(void *ctx, uint32_t field);
 	/** Required. VMWRITE of @p value to @p field in the current VMCS. */
@@ -91,6 +96,10 @@ struct virq_vmx_ops {
 	/** Optional. Loads CR2 for a \#PF injection. NULL: ::VIRQ_VMX_ENTRY_CR2. */
 	void (*write_cr2)(void *ctx, uint64_t cr2);
 };
+
+/** @brief The first published size of struct virq_vmx_ops: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VMX_OPS_SIZE_MIN 56U
 
 /** @brief How much of the LAPIC the CPU accelerates. */
 enum virq_vmx_level {
@@ -122,10 +131,14 @@ enum virq_vmx_level {
 
 /** @brief virq_vmx_vcpu_init() configuration. Zero every field you do not use. */
 struct virq_vmx_config {
+	/** sizeof(struct virq_vmx_config) as the caller was built: first, checked by
+	 *  virq_vmx_vcpu_init() (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
 	uint32_t level;        /**< ::virq_vmx_level. */
 	uint32_t flags;        /**< VIRQ_VMX_F_*. */
 	uint32_t vcpu_options; /**< Policy options (VIRQ_VCPU_OPT_*) init sets. */
 	uint32_t reserved;     /**< Zero. */
+	uint32_t reserved2;    /**< Zero (was padding). */
 	/** From ::VIRQ_VMX_LEVEL_TPR_SHADOW: the host-physical address of the
 	 *  LAPIC's register page (the virtual-APIC page, VMCS 0x2012). Non-zero,
 	 *  4 KiB aligned (below 4 GiB when IA32_VMX_BASIC[48] says so). Ignored
@@ -144,6 +157,10 @@ struct virq_vmx_config {
 	 *  the rest, "use MSR bitmaps" and 0x2004. */
 	uint8_t *msr_bitmap;
 };
+
+/** @brief The first published size of struct virq_vmx_config: the smallest
+ *  `size` accepted (0.1.0; the largest is this library's sizeof). */
+#define VIRQ_VMX_CONFIG_SIZE_MIN 48U
 
 /** @name Controls virq_vmx_missing() reports
  * @{ */
@@ -232,7 +249,9 @@ struct virq_vmx_vcpu {
  * @param ops    vmread, vmwrite and rdmsr required.
  * @param ctx    Passed to @p ops.
  * @param cfg    The configuration.
- * @return 0; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
+ * @return 0; -::VIRQ_EVERSION for a `size` of @p cfg or @p ops outside
+ *         ::VIRQ_VMX_CONFIG_SIZE_MIN / ::VIRQ_VMX_OPS_SIZE_MIN to the
+ *         library's sizeof; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
  *         unknown flag or option, a non-zero reserved field, from TPR
  *         shadow on no LAPIC, a zero or misaligned page address, or one
  *         above 4 GiB when IA32_VMX_BASIC[48] limits addresses;

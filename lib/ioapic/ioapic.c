@@ -21,18 +21,27 @@ static int ioapic_config_check(const struct virq_ioapic_config *cfg)
 VIRQ_API int virq_ioapic_init(struct virq_ioapic *ioapic, const struct virq_ioapic_config *cfg,
 			      const struct virq_ioapic_ops *ops, void *ctx)
 {
+	struct virq_ioapic_config c;
 	int err;
 
-	if (!ioapic || !cfg || !ops || !ops->deliver)
+	if (!ioapic || !cfg || !ops)
 		return -VIRQ_EINVAL;
-	err = ioapic_config_check(cfg);
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IOAPIC_CONFIG_SIZE_MIN,
+				struct virq_ioapic_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_IOAPIC_OPS_SIZE_MIN, struct virq_ioapic_ops))
+		return -VIRQ_EVERSION;
+	if (ops->reserved || !ops->deliver)
+		return -VIRQ_EINVAL;
+	VIRQ_SIZED_COPY(&c, cfg);
+	err = ioapic_config_check(&c);
 	if (err)
 		return err;
 
 	virq_memset(ioapic, 0, sizeof(*ioapic));
 	ioapic->ops = ops;
 	ioapic->ctx = ctx;
-	ioapic->cfg = *cfg;
+	ioapic->cfg = c;
 	if (!ioapic->cfg.version)
 		ioapic->cfg.version = IOAPIC_VERSION_PCH;
 	if (!ioapic->cfg.pins)

@@ -30,6 +30,7 @@
 #define VIRQ_IOAPIC_PRIV_H
 
 #include <virq/ioapic.h>
+#include <virq/version.h>
 
 /* IOAPICID and IOAPICARB: 4-bit ID in bits 27:24 (82093AA 3.2.1, 3.2.3). */
 #define IOAPIC_ID_SHIFT 24
@@ -88,9 +89,19 @@ static inline bool ioapic_rte_masked(uint64_t rte)
 	return (rte & VIRQ_IOAPIC_RTE_MASKED) != 0;
 }
 
+/*
+ * An optional hook of the caller's ops table, NULL when the table is too
+ * short to hold it (doc/abi.md, "Growing ops and config structures"):
+ * compile-time true for every hook within VIRQ_IOAPIC_OPS_SIZE_MIN.
+ */
+#define IOAPIC_OP(io, f)                                                                           \
+	(VIRQ_FIELD_PRESENT(struct virq_ioapic_ops, (io)->ops, f, VIRQ_IOAPIC_OPS_SIZE_MIN)        \
+		 ? (io)->ops->f                                                                    \
+		 : NULL)
+
 static inline void ioapic_guest_error(struct virq_ioapic *io, enum virq_guest_error code)
 {
-	if (io->ops->guest_error)
+	if (IOAPIC_OP(io, guest_error))
 		io->ops->guest_error(io->ctx, code);
 }
 

@@ -11,6 +11,7 @@
  *   run.c    the vCPU loop: encode the policy's decision, KVM_RUN, the
  *            irqchip's exits
  *   host.c   the host side: kick signal, per-vCPU timer, halts, reports
+ *   state.c  snapshots: the vCPUs' and the VM's state the glue owns
  *
  * Errors follow <virq/error.h>: -VIRQ_EINVAL for a bad argument,
  * -VIRQ_EHOST when a system call failed (errno is left as it set it).
@@ -21,6 +22,7 @@
 #include <linux/kvm.h>
 
 #include <virq/kvm.h>
+#include <virq/version.h>
 
 #define MSR_IA32_TSC 0x10U
 #define MSR_IA32_APIC_BASE 0x1BU

@@ -102,6 +102,7 @@ static uint64_t lapic_guest_tsc(void *ctx)
 }
 
 static const struct virq_lapic_ops glue_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = lapic_kick,
 	.now_ns = lapic_now,
 	.timer_arm = lapic_timer_arm,
@@ -206,6 +207,7 @@ static int user_lapic_init(struct virq_kvm_vcpu *v)
 		return -VIRQ_EHOST;
 	}
 	memset(&lc, 0, sizeof(lc));
+	lc.size = sizeof(lc);
 	lc.apic_id = v->index;
 	lc.bsp = v->index == 0;
 	lc.x2apic = !kvm->cfg.no_x2apic;

@@ -59,6 +59,7 @@ static void vm_ioapic_msg(void *ctx, unsigned ioapic, unsigned pin, uint64_t add
 }
 
 static const struct virq_vm_ops user_vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = vm_lock,
 	.unlock = vm_unlock,
 	.lost = glue_lost,
@@ -67,6 +68,7 @@ static const struct virq_vm_ops user_vm_ops = {
 };
 
 static const struct virq_vm_ops split_vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = vm_lock,
 	.unlock = vm_unlock,
 	.lost = glue_lost,
@@ -125,7 +127,16 @@ VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kv
 	struct virq_vm_config vcfg;
 	int err, saved;
 
-	if (!kvm || !cfg || vm_fd < 0 || !config_ok(cfg))
+	struct virq_kvm_config c;
+
+	if (!kvm || !cfg || vm_fd < 0)
+		return -VIRQ_EINVAL;
+	/* The size first: nothing past it is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_KVM_CONFIG_SIZE_MIN, struct virq_kvm_config))
+		return -VIRQ_EVERSION;
+	VIRQ_SIZED_COPY(&c, cfg);
+	cfg = &c;
+	if (!config_ok(cfg))
 		return -VIRQ_EINVAL;
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->cfg = *cfg;
@@ -141,10 +152,12 @@ VIRQ_API int virq_kvm_init(struct virq_kvm *kvm, int vm_fd, const struct virq_kv
 		goto fail;
 
 	memset(&vcfg, 0, sizeof(vcfg));
+	vcfg.size = sizeof(vcfg);
 	vcfg.nr_vcpus = cfg->nr_vcpus;
 	vcfg.map_entries = 256;
 	vcfg.nr_gsis = VIRQ_KVM_NR_GSIS;
 	memset(&iocfg, 0, sizeof(iocfg));
+	iocfg.size = sizeof(iocfg);
 	iocfg.version = cfg->ioapic_version;
 	err = -VIRQ_EINVAL;
 	if (virq_vm_init(&kvm->vm, &vcfg, kvm->lapics, kvm->map, kvm->map_key, kvm->gsis,

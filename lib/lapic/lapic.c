@@ -30,15 +30,23 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 			     const struct virq_lapic_config *cfg, const struct virq_lapic_ops *ops,
 			     void *ctx)
 {
+	struct virq_lapic_config c;
 	int err;
 
 	if (!lapic || !page || !cfg || !ops)
+		return -VIRQ_EINVAL;
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_LAPIC_CONFIG_SIZE_MIN, struct virq_lapic_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_LAPIC_OPS_SIZE_MIN, struct virq_lapic_ops))
+		return -VIRQ_EVERSION;
+	if (ops->reserved)
 		return -VIRQ_EINVAL;
 	if (!ops->kick || !ops->now_ns || !ops->timer_arm || !ops->timer_cancel)
 		return -VIRQ_EINVAL;
 	if (((uintptr_t)lapic & 63U) || ((uintptr_t)page & (VIRQ_LAPIC_PAGE_SIZE - 1U)))
 		return -VIRQ_EALIGN;
-	err = lapic_config_check(cfg);
+	VIRQ_SIZED_COPY(&c, cfg);
+	err = lapic_config_check(&c);
 	if (err)
 		return err;
 
@@ -47,7 +55,7 @@ VIRQ_API int virq_lapic_init(struct virq_lapic *lapic, void *page,
 	lapic->page = (uint32_t *)page;
 	lapic->ops = ops;
 	lapic->ctx = ctx;
-	lapic->cfg = *cfg;
+	lapic->cfg = c;
 	if (!lapic->cfg.version)
 		lapic->cfg.version = LAPIC_VERSION_DEFAULT;
 	if (!lapic->cfg.max_lvt)

@@ -22,6 +22,7 @@
 #define VIRQ_LAPIC_PRIV_H
 
 #include <virq/lapic.h>
+#include <virq/version.h>
 
 #include "core/bitmap.h"
 #include "core/pi_impl.h"
@@ -177,10 +178,21 @@ static inline bool lapic_has_cmci(const struct virq_lapic *l)
 	return l->cfg.max_lvt >= 6;
 }
 
+/*
+ * An optional hook of the caller's ops table, NULL when the table is too
+ * short to hold it (doc/abi.md, "Growing ops and config structures"). For
+ * every hook within VIRQ_LAPIC_OPS_SIZE_MIN the test is a compile-time true;
+ * a hook appended later must be read through this.
+ */
+#define LAPIC_OP(l, f)                                                                             \
+	(VIRQ_FIELD_PRESENT(struct virq_lapic_ops, (l)->ops, f, VIRQ_LAPIC_OPS_SIZE_MIN)           \
+		 ? (l)->ops->f                                                                     \
+		 : NULL)
+
 /* ID, LDR, DFR or mode changed: tell the router. */
 static inline void lapic_dest_changed(struct virq_lapic *l)
 {
-	if (l->ops->dest_changed)
+	if (LAPIC_OP(l, dest_changed))
 		l->ops->dest_changed(l->ctx);
 }
 
@@ -210,7 +222,7 @@ static inline void lapic_dest_end(struct virq_lapic *l)
 
 static inline void lapic_guest_error(struct virq_lapic *l, enum virq_guest_error code)
 {
-	if (l->ops->guest_error)
+	if (LAPIC_OP(l, guest_error))
 		l->ops->guest_error(l->ctx, code);
 }
 

@@ -158,7 +158,11 @@ int virq_ir_translate(const struct virq_ir_config *cfg, uint64_t addr, uint32_t 
 		      uint16_t requester_id, virq_ir_read_fn read, void *ctx,
 		      struct virq_ir_result *out)
 {
-	if (!cfg || !read || !out || cfg->table_entries < 1 || cfg->table_entries > IR_MAX_ENTRIES)
+	if (!cfg || !read || !out)
+		return -VIRQ_EINVAL;
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IR_CONFIG_SIZE_MIN, struct virq_ir_config))
+		return -VIRQ_EVERSION;
+	if (cfg->reserved || cfg->table_entries < 1 || cfg->table_entries > IR_MAX_ENTRIES)
 		return -VIRQ_EINVAL;
 	if ((addr & IR_ADDR_WINDOW_MASK) != VIRQ_MSI_ADDR_BASE)
 		return -VIRQ_ENOENT;

@@ -9,6 +9,7 @@
 #define VIRQ_MSI_PRIV_H
 
 #include <virq/msi.h>
+#include <virq/version.h>
 
 /* ---- both formats, low word ---- */
 #define IRTE_P (1ULL << 0)

@@ -7,7 +7,11 @@
 
 VIRQ_API int virq_pic_init(struct virq_pic *pic, const struct virq_pic_ops *ops, void *ctx)
 {
-	if (!pic || !ops || !ops->intr)
+	if (!pic || !ops)
+		return -VIRQ_EINVAL;
+	if (!VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_PIC_OPS_SIZE_MIN, struct virq_pic_ops))
+		return -VIRQ_EVERSION;
+	if (ops->reserved || !ops->intr)
 		return -VIRQ_EINVAL;
 	virq_memset(pic, 0, sizeof(*pic));
 	pic->ops = ops;

@@ -50,6 +50,7 @@
 #define VIRQ_PIC_PRIV_H
 
 #include <virq/pic.h>
+#include <virq/version.h>
 
 #define PIC_MASTER 0U
 #define PIC_SLAVE 1U
@@ -96,9 +97,19 @@ static inline uint8_t pic_level_mask(const struct virq_pic_chip *c)
 	return pic_flag(c, VIRQ_PIC_F_LTIM) ? 0xFFU : c->elcr;
 }
 
+/*
+ * An optional hook of the caller's ops table, NULL when the table is too
+ * short to hold it (doc/abi.md, "Growing ops and config structures"):
+ * compile-time true for every hook within VIRQ_PIC_OPS_SIZE_MIN.
+ */
+#define PIC_OP(pic, f)                                                                             \
+	(VIRQ_FIELD_PRESENT(struct virq_pic_ops, (pic)->ops, f, VIRQ_PIC_OPS_SIZE_MIN)             \
+		 ? (pic)->ops->f                                                                   \
+		 : NULL)
+
 static inline void pic_guest_error(const struct virq_pic *pic, enum virq_guest_error code)
 {
-	if (pic->ops->guest_error)
+	if (PIC_OP(pic, guest_error))
 		pic->ops->guest_error(pic->ctx, code);
 }
 

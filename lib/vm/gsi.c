@@ -55,6 +55,7 @@ static void vm_ioapic_storm(void *ctx, unsigned pin)
 }
 
 static const struct virq_ioapic_ops vm_ioapic_ops = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = vm_ioapic_deliver,
 	.storm = vm_ioapic_storm,
 	.deliver_entry = vm_ioapic_deliver_entry,
@@ -76,6 +77,7 @@ static void vm_pic_intr(void *ctx, bool level)
 }
 
 static const struct virq_pic_ops vm_pic_ops = {
+	.size = sizeof(struct virq_pic_ops),
 	.intr = vm_pic_intr,
 };
 
@@ -202,6 +204,9 @@ VIRQ_API int virq_vm_attach_ioapic(struct virq_vm *vm, struct virq_ioapic *ioapi
 
 	if (!vm || !ioapic || !cfg)
 		return -VIRQ_EINVAL;
+	/* Before reading any field: nothing past cfg->size is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_IOAPIC_CONFIG_SIZE_MIN, struct virq_ioapic_config))
+		return -VIRQ_EVERSION;
 	pins = cfg->pins ? cfg->pins : VIRQ_IOAPIC_DEFAULT_PINS;
 	if (gsi_base > 0xFFFFFFFFU - pins)
 		return -VIRQ_EINVAL;

@@ -469,7 +469,7 @@ VIRQ_API unsigned virq_vm_send_msi(struct virq_vm *vm, uint64_t addr, uint32_t d
 		return vm->ops->deliver_msi(vm->ctx, addr, data, sid, VIRQ_VM_NO_GSI);
 	ir = __atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED);
 	if (ir & VM_IR_ENABLED) {
-		struct virq_ir_config cfg;
+		struct virq_ir_config cfg = { .size = sizeof(cfg) };
 		struct virq_ir_result r;
 
 		cfg.table_entries = (uint32_t)(ir & VM_IR_ENTRIES_MASK);

@@ -12,7 +12,8 @@ bool vm_ir_config_ok(const struct virq_vm_ops *ops, bool enabled, const struct v
 {
 	if (!enabled)
 		return true;
-	return ops->read_irte && ir && ir->table_entries >= 1U && ir->table_entries <= 65536U;
+	return ops->read_irte && ir && !ir->reserved && ir->table_entries >= 1U &&
+	       ir->table_entries <= 65536U;
 }
 
 uint64_t vm_ir_pack(bool enabled, const struct virq_ir_config *ir)
@@ -204,8 +205,22 @@ VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
 			  struct virq_lapic **vcpus, uint32_t *map, uint64_t *map_key,
 			  struct virq_vm_gsi *gsis, const struct virq_vm_ops *ops, void *ctx)
 {
+	struct virq_vm_config c;
+
 	/* Validate everything first: an error leaves @vm untouched. */
-	if (!vm || !cfg || !vcpus || !map_key || !ops || !ops->lock || !ops->unlock)
+	if (!vm || !cfg || !vcpus || !map_key || !ops)
+		return -VIRQ_EINVAL;
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_VM_CONFIG_SIZE_MIN, struct virq_vm_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_VM_OPS_SIZE_MIN, struct virq_vm_ops))
+		return -VIRQ_EVERSION;
+	VIRQ_SIZED_COPY(&c, cfg);
+	cfg = &c;
+	/* The embedded remapping geometry counts only with ir_enabled. */
+	if (cfg->ir_enabled &&
+	    !VIRQ_SIZE_ACCEPTED(cfg->ir.size, VIRQ_IR_CONFIG_SIZE_MIN, struct virq_ir_config))
+		return -VIRQ_EVERSION;
+	if (ops->reserved || !ops->lock || !ops->unlock)
 		return -VIRQ_EINVAL;
 	if (!cfg->nr_vcpus || cfg->nr_vcpus > VIRQ_VM_MAX_VCPUS)
 		return -VIRQ_EINVAL;
@@ -263,7 +278,12 @@ VIRQ_API uint64_t virq_vm_scan_count(const struct virq_vm *vm)
 
 VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_ir_config *ir)
 {
-	if (!vm || (enabled && !ir) || !vm_ir_config_ok(vm->ops, enabled, ir))
+	if (!vm || (enabled && !ir))
+		return -VIRQ_EINVAL;
+	if (enabled &&
+	    !VIRQ_SIZE_ACCEPTED(ir->size, VIRQ_IR_CONFIG_SIZE_MIN, struct virq_ir_config))
+		return -VIRQ_EVERSION;
+	if (!vm_ir_config_ok(vm->ops, enabled, ir))
 		return -VIRQ_EINVAL;
 	/* One 64-bit word: a racing MSI sees the old or the new configuration. */
 	__atomic_store_n(&vm->ir_word, vm_ir_pack(enabled, ir), __ATOMIC_RELAXED);

@@ -43,6 +43,7 @@
 #define VIRQ_LIB_VM_PRIV_H
 
 #include <virq/vm.h>
+#include <virq/version.h>
 
 /* map_key encoding */
 #define VM_KEY_NONE 0ULL

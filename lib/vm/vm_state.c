@@ -125,7 +125,7 @@ static bool vm_state_fits(const struct virq_vm *vm, const struct virq_vm_state *
 static int vm_state_check(const struct virq_vm *vm, const struct virq_vm_state *st,
 			  const struct virq_vm_gsi_state *gsis)
 {
-	struct virq_ir_config ir;
+	struct virq_ir_config ir = { .size = sizeof(ir) };
 	bool enabled;
 
 	if (st->version != VIRQ_VM_STATE_VERSION || st->size != sizeof(*st) ||
@@ -172,7 +172,7 @@ static int vm_state_check(const struct virq_vm *vm, const struct virq_vm_state *
 static void vm_state_load(struct virq_vm *vm, const struct virq_vm_state *st,
 			  const struct virq_vm_gsi_state *gsis)
 {
-	struct virq_ir_config ir;
+	struct virq_ir_config ir = { .size = sizeof(ir) };
 	bool enabled = (st->ir_flags & VIRQ_VM_STATE_IR_ENABLED) != 0;
 
 	for (uint32_t n = 0; n < st->nr_gsis; n++) {

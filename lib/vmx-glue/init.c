@@ -229,13 +229,22 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 				struct virq_lapic *lapic, const struct virq_vmx_ops *ops, void *ctx,
 				const struct virq_vmx_config *cfg)
 {
+	struct virq_vmx_config c;
 	uint32_t opts, pin;
 	uint64_t basic;
 
-	if (!vx || !policy || !ops || !cfg || !ops->vmread || !ops->vmwrite || !ops->rdmsr ||
+	if (!vx || !policy || !ops || !cfg)
+		return -VIRQ_EINVAL;
+	/* The sizes first: nothing past them is the caller's. */
+	if (!VIRQ_SIZE_ACCEPTED(cfg->size, VIRQ_VMX_CONFIG_SIZE_MIN, struct virq_vmx_config) ||
+	    !VIRQ_SIZE_ACCEPTED(ops->size, VIRQ_VMX_OPS_SIZE_MIN, struct virq_vmx_ops))
+		return -VIRQ_EVERSION;
+	VIRQ_SIZED_COPY(&c, cfg);
+	cfg = &c;
+	if (ops->reserved || !ops->vmread || !ops->vmwrite || !ops->rdmsr ||
 	    (ops->read_gpr && !ops->write_gpr) || (cfg->flags & ~VMX_F_ALL) ||
 	    (cfg->vcpu_options & ~VCPU_OPT_ALL) || cfg->level > VIRQ_VMX_LEVEL_APICV ||
-	    cfg->reserved || !apic_cfg_ok(cfg, lapic))
+	    cfg->reserved || cfg->reserved2 || !apic_cfg_ok(cfg, lapic))
 		return -VIRQ_EINVAL;
 	virq_memset(vx, 0, sizeof(*vx));
 	basic = ops->rdmsr(ctx, VIRQ_MSR_IA32_VMX_BASIC);

@@ -8,6 +8,7 @@
 
 #include <virq/error.h>
 #include <virq/vmx.h>
+#include <virq/version.h>
 
 static inline uint64_t vmx_read(const struct virq_vmx_vcpu *vx, uint32_t field)
 {

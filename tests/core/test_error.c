@@ -25,7 +25,7 @@ static const struct {
 	{ VIRQ_EALIGN, "misaligned object or page" },
 	{ VIRQ_ENOTSUP, "unsupported configuration" },
 	{ VIRQ_ENOENT, "access not handled by this object" },
-	{ VIRQ_EVERSION, "saved state of unknown version or size" },
+	{ VIRQ_EVERSION, "saved state or table of unknown version or size" },
 	{ VIRQ_ESTATE, "damaged or inconsistent saved state" },
 	{ VIRQ_ESTATEMODE, "call not valid in the current mode" },
 	{ VIRQ_EHOST, "host system call failed (see errno)" },

@@ -113,6 +113,7 @@ static void fake_guest_error(void *ctx, enum virq_guest_error code)
 }
 
 static const struct virq_ioapic_ops fake_ops = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = fake_deliver,
 	.storm = fake_storm,
 	.guest_error = fake_guest_error,
@@ -120,6 +121,7 @@ static const struct virq_ioapic_ops fake_ops = {
 
 /* deliver only: optional hooks absent. */
 static const struct virq_ioapic_ops fake_ops_min = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = fake_deliver,
 };
 
@@ -156,6 +158,7 @@ static inline struct virq_ioapic_config fixture_config(uint8_t version, uint8_t 
 	struct virq_ioapic_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.version = version;
 	cfg.pins = pins;
 	return cfg;

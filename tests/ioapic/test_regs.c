@@ -16,7 +16,8 @@ static void test_init_rejects(void **state)
 	struct virq_ioapic before;
 	struct fake_env f;
 	struct virq_ioapic_config cfg = fixture_config(0, 0);
-	static const struct virq_ioapic_ops no_deliver = { .storm = fake_storm };
+	static const struct virq_ioapic_ops no_deliver = { .size = sizeof(struct virq_ioapic_ops),
+							   .storm = fake_storm };
 	struct virq_ioapic_config bad;
 
 	(void)state;
@@ -52,6 +53,66 @@ static void test_init_rejects(void **state)
 	assert_int_equal(virq_ioapic_init(&io, &bad, &fake_ops, &f), -VIRQ_EINVAL);
 	/* Nothing written by a refused init. */
 	assert_memory_equal(&io, &before, sizeof(io));
+}
+
+/*
+ * The size fields (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 of either table are refused with
+ * -VIRQ_EVERSION before any other field is read, nothing written; sizeof,
+ * today also the first published size, is accepted.
+ */
+static void test_init_size_checked(void **state)
+{
+	struct virq_ioapic io, before;
+	struct fake_env f;
+	union {
+		struct virq_ioapic_config c;
+		unsigned char room[sizeof(struct virq_ioapic_config) + 1];
+	} cfg;
+	union {
+		struct virq_ioapic_ops o;
+		unsigned char room[sizeof(struct virq_ioapic_ops) + 1];
+	} ops;
+	static const struct virq_ioapic_ops unsized = { .deliver = fake_deliver };
+	const uint32_t cfg_bad[3] = { 0, sizeof(struct virq_ioapic_config) - 1,
+				      sizeof(struct virq_ioapic_config) + 1 };
+	const uint32_t ops_bad[3] = { 0, sizeof(struct virq_ioapic_ops) - 1,
+				      sizeof(struct virq_ioapic_ops) + 1 };
+
+	(void)state;
+	assert_int_equal(VIRQ_IOAPIC_CONFIG_SIZE_MIN, sizeof(struct virq_ioapic_config));
+	assert_int_equal(VIRQ_IOAPIC_OPS_SIZE_MIN, sizeof(struct virq_ioapic_ops));
+	fake_reset(&f, &io);
+	memset(&io, 0xA5, sizeof(io));
+	before = io;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c = fixture_config(0x20, 24);
+		cfg.c.size = cfg_bad[i];
+		assert_int_equal(virq_ioapic_init(&io, &cfg.c, &fake_ops, &f), -VIRQ_EVERSION);
+		memset(&ops, 0, sizeof(ops));
+		ops.o = fake_ops;
+		ops.o.size = ops_bad[i];
+		cfg.c.size = sizeof(cfg.c);
+		assert_int_equal(virq_ioapic_init(&io, &cfg.c, &ops.o, &f), -VIRQ_EVERSION);
+		assert_memory_equal(&io, &before, sizeof(io));
+	}
+	assert_int_equal(virq_ioapic_init(&io, &cfg.c, &unsized, &f), -VIRQ_EVERSION);
+	/* A bad config field behind a bad size: the size is the verdict. */
+	cfg.c.size = 0;
+	cfg.c.pins = 200;
+	assert_int_equal(virq_ioapic_init(&io, &cfg.c, &fake_ops, &f), -VIRQ_EVERSION);
+	/* The padding word after ops->size is reserved and checked. */
+	ops.o = fake_ops;
+	ops.o.reserved = 1;
+	cfg.c = fixture_config(0x20, 24);
+	assert_int_equal(virq_ioapic_init(&io, &cfg.c, &ops.o, &f), -VIRQ_EINVAL);
+	assert_memory_equal(&io, &before, sizeof(io));
+
+	ops.o = fake_ops;
+	assert_int_equal(virq_ioapic_init(&io, &cfg.c, &ops.o, &f), 0);
+	assert_int_equal(io.cfg.size, sizeof(struct virq_ioapic_config));
+	assert_int_equal(io.cfg.pins, 24);
 }
 
 static void test_init_defaults(void **state)
@@ -535,6 +596,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_rejects),
+		cmocka_unit_test(test_init_size_checked),
 		cmocka_unit_test(test_init_defaults),
 		cmocka_unit_test(test_init_minimal_ops),
 		cmocka_unit_test(test_reset_values),

@@ -91,6 +91,7 @@ static struct rig *rig_new(enum virq_kvm_irqchip mode, unsigned n, bool no_x2api
 	struct virq_kvm_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.irqchip = mode;
 	cfg.nr_vcpus = n;
 	cfg.no_x2apic = no_x2apic;
@@ -159,6 +160,7 @@ static void test_config_refused(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 0;
 	assert_int_equal(virq_kvm_init(&chip, 3, &cfg), -VIRQ_EINVAL);
 	cfg.nr_vcpus = VIRQ_KVM_MAX_VCPUS + 1;
@@ -174,6 +176,46 @@ static void test_config_refused(void **state)
 	assert_int_equal(virq_kvm_init(NULL, 3, &cfg), -VIRQ_EINVAL);
 }
 
+/*
+ * cfg->size (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 are refused with -VIRQ_EVERSION before any
+ * system call (errno unchanged) and nothing is written; sizeof, today also
+ * the first published size, passes it: the next verdict is the
+ * configuration's own (accepted: every /dev/kvm case, built on rig_new()).
+ */
+static void test_config_size_checked(void **state)
+{
+	static struct virq_kvm chip, before;
+	union {
+		struct virq_kvm_config c;
+		unsigned char room[sizeof(struct virq_kvm_config) + 1];
+	} cfg;
+	const uint32_t bad[3] = { 0, sizeof(struct virq_kvm_config) - 1,
+				  sizeof(struct virq_kvm_config) + 1 };
+
+	(void)state;
+	assert_int_equal(VIRQ_KVM_CONFIG_SIZE_MIN, sizeof(struct virq_kvm_config));
+	memset(&chip, 0x4D, sizeof(chip));
+	before = chip;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c.size = bad[i];
+		cfg.c.nr_vcpus = 1;
+		errno = 1234;
+		assert_int_equal(virq_kvm_init(&chip, 3, &cfg.c), -VIRQ_EVERSION);
+		assert_int_equal(errno, 1234);
+		/* A bad field behind a bad size: the size is the verdict. */
+		cfg.c.nr_vcpus = 0;
+		assert_int_equal(virq_kvm_init(&chip, 3, &cfg.c), -VIRQ_EVERSION);
+		assert_memory_equal(&chip, &before, sizeof(chip));
+	}
+	cfg.c.size = sizeof(cfg.c);
+	assert_int_equal(virq_kvm_init(&chip, -1, &cfg.c), -VIRQ_EINVAL);
+	cfg.c.nr_vcpus = 0;
+	assert_int_equal(virq_kvm_init(&chip, 3, &cfg.c), -VIRQ_EINVAL);
+	assert_memory_equal(&chip, &before, sizeof(chip));
+}
+
 /* A system call that fails is -VIRQ_EHOST with errno kept: without
  * /dev/kvm, the open of it (ENOENT or EACCES); with it, the first ioctl on
  * a descriptor that is no KVM VM (/dev/null: ENOTTY). Either mode. */
@@ -186,6 +228,7 @@ static void test_host_error(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 1;
 	for (int mode = VIRQ_KVM_IRQCHIP_USER; mode <= VIRQ_KVM_IRQCHIP_SPLIT; mode++) {
 		cfg.irqchip = (enum virq_kvm_irqchip)mode;
@@ -301,6 +344,7 @@ static void test_virtual_wire(void **state)
 	NEED_KVM();
 	for (int on = 0; on <= 1; on++) {
 		memset(&cfg, 0, sizeof(cfg));
+		cfg.size = sizeof(cfg);
 		cfg.nr_vcpus = 2;
 		cfg.bsp_virtual_wire = on;
 		r = rig_new_cfg(&cfg);
@@ -512,6 +556,7 @@ int main(int argc, char **argv)
 	/* No /dev/kvm needed: these must pass on any Linux host. */
 	const struct CMUnitTest no_kvm[] = {
 		cmocka_unit_test(test_config_refused),
+		cmocka_unit_test(test_config_size_checked),
 		cmocka_unit_test(test_host_error),
 		cmocka_unit_test(test_names),
 	};

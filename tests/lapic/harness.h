@@ -115,6 +115,7 @@ static uint64_t fake_guest_tsc_or_ns(void *ctx)
 }
 
 static const struct virq_lapic_ops fake_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = fake_kick,
 	.now_ns = fake_now,
 	.timer_arm = fake_timer_arm,
@@ -140,6 +141,7 @@ static inline struct virq_lapic_config fixture_default_config(void)
 	struct virq_lapic_config cfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.apic_id = 0;
 	cfg.bsp = true;
 	cfg.x2apic = true;

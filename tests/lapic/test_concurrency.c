@@ -190,6 +190,7 @@ static void w_eoi_level(void *ctx, uint8_t vector)
 }
 
 static const struct virq_lapic_ops w_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = w_kick,
 	.now_ns = w_now,
 	.timer_arm = w_timer_arm,
@@ -209,6 +210,7 @@ static void world_init(unsigned n_posters, unsigned posts_per_poster)
 	pthread_cond_init(&W.cond, NULL);
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.apic_id = 0;
 	cfg.bsp = true;
 	cfg.x2apic = true;

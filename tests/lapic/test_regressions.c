@@ -1371,6 +1371,7 @@ static void test_acrn_tsc_deadline_offset_and_read_after_fire(void **state)
  * ====================================================================== */
 
 static const struct virq_lapic_ops required_only_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = fake_kick,
 	.now_ns = fake_now,
 	.timer_arm = fake_timer_arm,

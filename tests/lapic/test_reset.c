@@ -487,6 +487,7 @@ static void test_init_bad_config(void **state)
 	(void)state;
 	for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		memset(&cfg, 0, sizeof(cfg));
+		cfg.size = sizeof(cfg);
 		cfg.apic_id = t[i].apic_id;
 		cfg.bsp = true;
 		cfg.x2apic = t[i].x2apic;
@@ -526,6 +527,73 @@ static void test_init_failure_keeps_live_object(void **state)
 			 -VIRQ_EALIGN);
 	assert_memory_equal(&saved, &fx.apic, sizeof(saved));
 	assert_memory_equal(saved_page, fx.page, sizeof(saved_page));
+	assert_invariants(&fx);
+}
+
+/*
+ * The size fields (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 of either table are refused with
+ * -VIRQ_EVERSION before anything else is read, and a live LAPIC keeps
+ * every byte; sizeof, today also the first published size, is accepted.
+ */
+static void test_init_size_checked(void **state)
+{
+	static struct lapic_fixture fx;
+	static struct virq_lapic saved;
+	static uint32_t saved_page[1024];
+	/* Room for one byte more than the library's sizeof (a newer caller). */
+	union {
+		struct virq_lapic_config c;
+		unsigned char room[sizeof(struct virq_lapic_config) + 1];
+	} cfg;
+	union {
+		struct virq_lapic_ops o;
+		unsigned char room[sizeof(struct virq_lapic_ops) + 1];
+	} ops;
+	static const struct virq_lapic_ops unsized; /* no size, no hooks */
+	const uint32_t cfg_bad[3] = { 0, sizeof(struct virq_lapic_config) - 1,
+				      sizeof(struct virq_lapic_config) + 1 };
+	const uint32_t ops_bad[3] = { 0, sizeof(struct virq_lapic_ops) - 1,
+				      sizeof(struct virq_lapic_ops) + 1 };
+
+	(void)state;
+	assert_int_equal(VIRQ_LAPIC_CONFIG_SIZE_MIN, sizeof(struct virq_lapic_config));
+	assert_int_equal(VIRQ_LAPIC_OPS_SIZE_MIN, sizeof(struct virq_lapic_ops));
+	fixture_init(&fx, NULL);
+	dirty_everything(&fx);
+	memcpy(&saved, &fx.apic, sizeof(saved));
+	memcpy(saved_page, fx.page, sizeof(saved_page));
+
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c = fx.cfg;
+		cfg.c.size = cfg_bad[i];
+		assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &cfg.c, &fake_ops, &fx.f),
+				 -VIRQ_EVERSION);
+		memset(&ops, 0, sizeof(ops));
+		ops.o = fake_ops;
+		ops.o.size = ops_bad[i];
+		assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &fx.cfg, &ops.o, &fx.f),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&saved, &fx.apic, sizeof(saved));
+		assert_memory_equal(saved_page, fx.page, sizeof(saved_page));
+	}
+	/* The size is checked before the hooks: a zeroed table is a version
+	 * error, not a missing kick. */
+	assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &fx.cfg, &unsized, &fx.f),
+			 -VIRQ_EVERSION);
+	/* The padding word after size is reserved and checked. */
+	ops.o = fake_ops;
+	ops.o.reserved = 1;
+	assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &fx.cfg, &ops.o, &fx.f), -VIRQ_EINVAL);
+	assert_memory_equal(&saved, &fx.apic, sizeof(saved));
+	assert_memory_equal(saved_page, fx.page, sizeof(saved_page));
+
+	/* Exactly sizeof: accepted, and the copy keeps the caller's size. */
+	cfg.c = fx.cfg;
+	ops.o = fake_ops;
+	assert_int_equal(virq_lapic_init(&fx.apic, fx.page, &cfg.c, &ops.o, &fx.f), 0);
+	assert_int_equal(fx.apic.cfg.size, sizeof(struct virq_lapic_config));
 	assert_invariants(&fx);
 }
 
@@ -595,6 +663,7 @@ static void test_init_config_bounds_accepted(void **state)
 static void test_init_optional_hooks_null(void **state)
 {
 	static const struct virq_lapic_ops min_ops = {
+		.size = sizeof(struct virq_lapic_ops),
 		.kick = fake_kick,
 		.now_ns = fake_now,
 		.timer_arm = fake_timer_arm,
@@ -644,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_init_misaligned),
 		cmocka_unit_test(test_init_bad_config),
 		cmocka_unit_test(test_init_failure_keeps_live_object),
+		cmocka_unit_test(test_init_size_checked),
 		cmocka_unit_test(test_init_config_bounds_accepted),
 		cmocka_unit_test(test_init_optional_hooks_null),
 	};

@@ -122,7 +122,8 @@ static void pic_intr(void *ctx, bool level)
 	pic_log_len++;
 }
 
-static const struct virq_pic_ops pic_ops = { .intr = pic_intr };
+static const struct virq_pic_ops pic_ops = { .size = sizeof(struct virq_pic_ops),
+					     .intr = pic_intr };
 
 static void pic_part(void)
 {
@@ -193,6 +194,7 @@ static void apic_eoi_level(void *ctx, uint8_t vector)
 }
 
 static const struct virq_lapic_ops apic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = apic_kick,
 	.now_ns = apic_now,
 	.timer_arm = apic_timer_arm,
@@ -216,7 +218,9 @@ static void apic_write(uint32_t reg, uint32_t val)
 
 static void lapic_part(void)
 {
-	struct virq_lapic_config cfg = { .apic_id = 0, .bsp = true };
+	struct virq_lapic_config cfg = { .size = sizeof(struct virq_lapic_config),
+					 .apic_id = 0,
+					 .bsp = true };
 
 	check(virq_lapic_init(&apic, apic_page, &cfg, &apic_ops, NULL), 0, "virq_lapic_init");
 	apic_write(VIRQ_LAPIC_REG_SVR, VIRQ_LAPIC_SVR_ENABLE | 0xff);
@@ -253,7 +257,8 @@ static unsigned io_deliver(void *ctx, unsigned pin, uint64_t addr, uint32_t data
 	return 1;
 }
 
-static const struct virq_ioapic_ops io_ops = { .deliver = io_deliver };
+static const struct virq_ioapic_ops io_ops = { .size = sizeof(struct virq_ioapic_ops),
+					       .deliver = io_deliver };
 
 static void io_write(struct virq_ioapic *io, uint32_t reg, uint32_t val)
 {
@@ -264,7 +269,7 @@ static void io_write(struct virq_ioapic *io, uint32_t reg, uint32_t val)
 static void ioapic_part(void)
 {
 	static struct virq_ioapic io;
-	struct virq_ioapic_config cfg = { .id = 1 };
+	struct virq_ioapic_config cfg = { .size = sizeof(struct virq_ioapic_config), .id = 1 };
 
 	check(virq_ioapic_init(&io, &cfg, &io_ops, NULL), 0, "virq_ioapic_init");
 	/* Entry 3: vector 0x33, fixed, physical, edge, unmasked, to APIC 1. */
@@ -290,7 +295,9 @@ static void vm_unlock(void *ctx)
 	(void)ctx;
 }
 
-static const struct virq_vm_ops vm_ops = { .lock = vm_lock, .unlock = vm_unlock };
+static const struct virq_vm_ops vm_ops = { .size = sizeof(struct virq_vm_ops),
+					   .lock = vm_lock,
+					   .unlock = vm_unlock };
 
 static void vm_part(void)
 {
@@ -298,7 +305,9 @@ static void vm_part(void)
 	static struct virq_lapic *vcpus[1];
 	static uint32_t map[4];
 	static uint64_t map_key[1];
-	struct virq_vm_config cfg = { .nr_vcpus = 1, .map_entries = 4 };
+	struct virq_vm_config cfg = { .size = sizeof(struct virq_vm_config),
+				      .nr_vcpus = 1,
+				      .map_entries = 4 };
 
 	/* The LAPIC of lapic_part(), enabled, APIC ID 0, nothing pending. */
 	check(virq_lapic_pending(&apic), VIRQ_LAPIC_NO_VECTOR, "LAPIC pending before the MSI");

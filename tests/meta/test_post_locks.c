@@ -130,6 +130,7 @@ static void hook_timer_cancel(void *ctx)
 }
 
 static const struct virq_lapic_ops ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = hook_kick,
 	.now_ns = hook_now_ns,
 	.timer_arm = hook_timer_arm,
@@ -158,7 +159,9 @@ static uintptr_t target_addr(enum target t)
 
 static int child_case(const struct post_case *c)
 {
-	const struct virq_lapic_config cfg = { .apic_id = 0, .bsp = true, .x2apic = true };
+	const struct virq_lapic_config cfg = {
+		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
+	};
 	unsigned before;
 	bool ret = false;
 

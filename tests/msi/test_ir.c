@@ -93,10 +93,12 @@ static uint64_t ir_addr(uint32_t handle, bool shv)
 	       (uint64_t)((handle >> 15) & 1) << 2;
 }
 
-static const struct virq_ir_config cfg_x = { .table_entries = NENT, .posting = true };
-static const struct virq_ir_config cfg_x2 = { .table_entries = NENT,
-					      .eime = true,
-					      .posting = true };
+static const struct virq_ir_config cfg_x = { .size = sizeof(struct virq_ir_config),
+					     .table_entries = NENT,
+					     .posting = true };
+static const struct virq_ir_config cfg_x2 = {
+	.size = sizeof(struct virq_ir_config), .table_entries = NENT, .eime = true, .posting = true
+};
 
 static struct virq_ir_result translate(const struct virq_ir_config *cfg, uint64_t addr,
 				       uint32_t data, uint16_t rid)
@@ -360,7 +362,8 @@ static void test_index_fault(void **state)
 
 	(void)state;
 	for (unsigned s = 0; s < 6; s++) {
-		struct virq_ir_config c = { .table_entries = sizes[s] };
+		struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+					    .table_entries = sizes[s] };
 
 		r = translate(&c, ir_addr(sizes[s] - 1, false), 0, 0);
 		assert_int_equal(r.fault, VIRQ_IR_FAULT_NOT_PRESENT); /* read, empty */
@@ -468,7 +471,8 @@ static void test_compat_format(void **state)
 	for (unsigned cfi = 0; cfi < 2; cfi++)
 		for (unsigned eime = 0; eime < 2; eime++)
 			for (unsigned posting = 0; posting < 2; posting++) {
-				struct virq_ir_config c = { .table_entries = 256,
+				struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+							    .table_entries = 256,
 							    .cfi = cfi,
 							    .eime = eime,
 							    .posting = posting };
@@ -489,7 +493,9 @@ static void test_compat_format(void **state)
 			}
 	/* Extended-destination bits are not honoured in pass-through. */
 	{
-		struct virq_ir_config c = { .table_entries = 1, .cfi = true };
+		struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+					    .table_entries = 1,
+					    .cfi = true };
 
 		r = translate(&c, 0xFEE01FE0ULL, 0x41, 0);
 		assert_int_equal(r.kind, VIRQ_IR_COMPAT);
@@ -631,7 +637,8 @@ static void test_fault_priority(void **state)
 	assert_int_equal(r.fault, VIRQ_IR_FAULT_NOT_PRESENT);
 	/* Request reserved wins over index. */
 	{
-		struct virq_ir_config c = { .table_entries = 1 };
+		struct virq_ir_config c = { .size = sizeof(struct virq_ir_config),
+					    .table_entries = 1 };
 
 		r = translate(&c, ir_addr(13, false), 0x10000, 0);
 		assert_int_equal(r.fault, VIRQ_IR_FAULT_REQ_RESERVED);
@@ -684,6 +691,53 @@ static void test_ioapic_remappable_rte(void **state)
 		assert_blocked(&r, VIRQ_IR_FAULT_SID, idx[k], false);
 		memset(t->e[idx[k]], 0, sizeof(t->e[idx[k]]));
 	}
+}
+
+/*
+ * cfg->size (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 are refused with -VIRQ_EVERSION before the
+ * window or the table is looked at, @p out untouched and no IRTE read;
+ * sizeof, today also the first published size, is accepted. The byte of
+ * former padding is reserved and checked.
+ */
+static void test_config_size_checked(void **state)
+{
+	union {
+		struct virq_ir_config c;
+		unsigned char room[sizeof(struct virq_ir_config) + 1];
+	} cfg;
+	const uint32_t bad[3] = { 0, sizeof(struct virq_ir_config) - 1,
+				  sizeof(struct virq_ir_config) + 1 };
+	/* Remappable format, handle 0: a valid request once the size is. */
+	const uint64_t addr = FEE | VIRQ_MSI_ADDR_REMAPPABLE;
+	struct virq_ir_result r, before;
+
+	(void)state;
+	assert_int_equal(VIRQ_IR_CONFIG_SIZE_MIN, sizeof(struct virq_ir_config));
+	tab_reset();
+	memset(&r, 0x3C, sizeof(r));
+	before = r;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c = cfg_x;
+		cfg.c.size = bad[i];
+		assert_int_equal(virq_ir_translate(&cfg.c, addr, 0, 0, tab_read, &g_tab, &r),
+				 -VIRQ_EVERSION);
+		/* Even outside the window: the size is checked first. */
+		assert_int_equal(virq_ir_translate(&cfg.c, 0xFED00010ULL, 0, 0, tab_read, &g_tab,
+						   &r),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&r, &before, sizeof(r));
+	}
+	cfg.c = cfg_x;
+	cfg.c.reserved = 1;
+	assert_int_equal(virq_ir_translate(&cfg.c, addr, 0, 0, tab_read, &g_tab, &r), -VIRQ_EINVAL);
+	assert_memory_equal(&r, &before, sizeof(r));
+	assert_int_equal(g_tab.reads, 0);
+	cfg.c = cfg_x;
+	assert_int_equal(virq_ir_translate(&cfg.c, addr, 0, 0, tab_read, &g_tab, &r), 0);
+	assert_int_equal(g_tab.reads, 1);
+	assert_int_equal(g_tab.last, 0);
 }
 
 static void test_bad_args(void **state)
@@ -739,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_fault_priority),
 		cmocka_unit_test(test_ioapic_remappable_rte),
 		cmocka_unit_test(test_bad_args),
+		cmocka_unit_test(test_config_size_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,7 +71,9 @@ static void test_cve_2017_1000252_irte_index_range_checked(void **state)
 	}
 	for (unsigned s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		struct table t = { .e = entries, .n = sizes[s] };
-		struct virq_ir_config cfg = { .table_entries = sizes[s], .posting = true };
+		struct virq_ir_config cfg = { .size = sizeof(struct virq_ir_config),
+					      .table_entries = sizes[s],
+					      .posting = true };
 		struct virq_ir_result r;
 		unsigned expect_reads = 0;
 
@@ -100,7 +102,8 @@ static void test_cve_2017_1000252_irte_index_range_checked(void **state)
 	/* An embedder table size out of range is refused, not trusted. */
 	{
 		struct table t = { .e = entries, .n = 65536 };
-		struct virq_ir_config cfg = { .table_entries = 65537 };
+		struct virq_ir_config cfg = { .size = sizeof(struct virq_ir_config),
+					      .table_entries = 65537 };
 		struct virq_ir_result r;
 
 		assert_int_equal(virq_ir_translate(&cfg, ir_addr(0xFFFF, true), 0xFFFF, 0, tab_read,
@@ -142,7 +145,9 @@ static void test_acrn_ffs64_empty_logical_destination(void **state)
 	/* Remapped IRTE, DM = 1, RH = 1, DST = 0. */
 	entries[1][0] = 1ULL | 1ULL << 2 | 1ULL << 3 | 0x41ULL << 16;
 	for (unsigned eime = 0; eime < 2; eime++) {
-		struct virq_ir_config cfg = { .table_entries = 2, .eime = eime };
+		struct virq_ir_config cfg = { .size = sizeof(struct virq_ir_config),
+					      .table_entries = 2,
+					      .eime = eime };
 
 		assert_int_equal(virq_ir_translate(&cfg, ir_addr(1, false), 0, 0, tab_read, &t, &r),
 				 0);
@@ -166,7 +171,9 @@ static void test_acrn_vtd_posting_single_destination(void **state)
 {
 	static uint64_t entries[2][2];
 	struct table t = { .e = entries, .n = 2 };
-	struct virq_ir_config cfg = { .table_entries = 2, .posting = true };
+	struct virq_ir_config cfg = { .size = sizeof(struct virq_ir_config),
+				      .table_entries = 2,
+				      .posting = true };
 	struct virq_ir_result r;
 
 	(void)state;
@@ -217,7 +224,7 @@ static void test_xsa96_unconfigured_entry_points(void **state)
 	struct virq_msix_entry tbl[1];
 	uint64_t pba[1], v;
 	struct virq_ir_result r;
-	struct virq_ir_config cfg = { .table_entries = 1 };
+	struct virq_ir_config cfg = { .size = sizeof(struct virq_ir_config), .table_entries = 1 };
 	uint64_t a;
 	uint32_t d;
 

@@ -85,6 +85,7 @@ static void fake_guest_error(void *ctx, enum virq_guest_error code)
 }
 
 static const struct virq_pic_ops fake_ops = {
+	.size = sizeof(struct virq_pic_ops),
 	.intr = fake_intr,
 	.guest_error = fake_guest_error,
 };

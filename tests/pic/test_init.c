@@ -14,8 +14,10 @@
 
 static void test_init_rejects_bad_arguments(void **state)
 {
-	static const struct virq_pic_ops no_intr = { .guest_error = fake_guest_error };
-	static const struct virq_pic_ops only_intr = { .intr = fake_intr };
+	static const struct virq_pic_ops no_intr = { .size = sizeof(struct virq_pic_ops),
+						     .guest_error = fake_guest_error };
+	static const struct virq_pic_ops only_intr = { .size = sizeof(struct virq_pic_ops),
+						       .intr = fake_intr };
 	struct virq_pic pic, before;
 	struct fake_env f;
 
@@ -32,6 +34,45 @@ static void test_init_rejects_bad_arguments(void **state)
 	assert_int_equal(pic_check_invariants(&pic), 0);
 	assert_int_equal(virq_pic_io_write(&pic, M_CMD, 0x12), 0); /* SNGL: reported to nobody */
 	assert_int_equal(f.n_intr, 0);
+}
+
+/*
+ * ops->size (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 are refused with -VIRQ_EVERSION, nothing
+ * written; sizeof, today also the first published size, is accepted.
+ */
+static void test_init_size_checked(void **state)
+{
+	union {
+		struct virq_pic_ops o;
+		unsigned char room[sizeof(struct virq_pic_ops) + 1];
+	} ops;
+	static const struct virq_pic_ops unsized = { .intr = fake_intr };
+	const uint32_t bad[3] = { 0, sizeof(struct virq_pic_ops) - 1,
+				  sizeof(struct virq_pic_ops) + 1 };
+	struct virq_pic pic, before;
+	struct fake_env f;
+
+	(void)state;
+	assert_int_equal(VIRQ_PIC_OPS_SIZE_MIN, sizeof(struct virq_pic_ops));
+	memset(&f, 0, sizeof(f));
+	memset(&pic, 0x3C, sizeof(pic));
+	before = pic;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&ops, 0, sizeof(ops));
+		ops.o = fake_ops;
+		ops.o.size = bad[i];
+		assert_int_equal(virq_pic_init(&pic, &ops.o, &f), -VIRQ_EVERSION);
+		assert_memory_equal(&pic, &before, sizeof(pic));
+	}
+	assert_int_equal(virq_pic_init(&pic, &unsized, &f), -VIRQ_EVERSION);
+	ops.o = fake_ops;
+	ops.o.reserved = 1;
+	assert_int_equal(virq_pic_init(&pic, &ops.o, &f), -VIRQ_EINVAL);
+	assert_memory_equal(&pic, &before, sizeof(pic));
+	ops.o = fake_ops;
+	assert_int_equal(virq_pic_init(&pic, &ops.o, &f), 0);
+	assert_int_equal(pic_check_invariants(&pic), 0);
 }
 
 /* Power-up state is undefined; QEMU and KVM start all-zero; INT low, not reported. */
@@ -735,6 +776,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_init_rejects_bad_arguments),
+		cmocka_unit_test(test_init_size_checked),
 		cmocka_unit_test(test_power_up_state),
 		cmocka_unit_test(test_power_up_delivers_with_base_zero),
 		cmocka_unit_test(test_ocw1_before_icw1),

@@ -146,6 +146,7 @@ static void fx_storm(void *ctx, unsigned ioapic, unsigned pin)
 }
 
 static const struct virq_vm_ops fx_vm_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.lock = fx_lock,
 	.unlock = fx_unlock,
 	.read_irte = fx_read_irte,
@@ -202,6 +203,7 @@ static void fxl_dest_changed(void *ctx)
 }
 
 static const struct virq_lapic_ops fx_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = fxl_kick,
 	.now_ns = fxl_now,
 	.timer_arm = fxl_timer_arm,
@@ -242,6 +244,7 @@ static inline struct vm_fixture *fx_new(uint32_t nr, uint32_t map_entries, uint3
 
 	assert_true(nr <= FX_MAX_VCPUS && map_entries <= FX_MAP && nr_gsis <= FX_GSIS);
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = nr;
 	cfg.map_entries = map_entries;
 	cfg.nr_gsis = nr_gsis;
@@ -273,6 +276,7 @@ static inline struct virq_lapic *fx_add(struct vm_fixture *fx, uint32_t i, uint3
 	struct virq_lapic_config *c = &fx->lcfg[i];
 
 	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
 	c->apic_id = id;
 	c->bsp = bsp;
 	c->x2apic = true;
@@ -395,6 +399,7 @@ static inline void fx_attach_ioapic(struct vm_fixture *fx)
 	struct virq_ioapic_config c;
 
 	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
 	c.version = 0x20;
 	assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &fx->ioapic, &c, 0, 0xF0F8), 0);
 }

@@ -94,6 +94,7 @@ static void test_x2apic_broadcast_quirk(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 3;
 	cfg.map_entries = 256;
 	cfg.x2apic_broadcast_quirk = true;
@@ -637,6 +638,7 @@ static void test_init_args(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 2;
 	cfg.map_entries = 4;
 	cfg.nr_gsis = 2;
@@ -654,6 +656,7 @@ static void test_init_args(void **state)
 	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
 	cfg.msi_flags = 0;
 	cfg.ir_enabled = true;
+	cfg.ir.size = sizeof(cfg.ir);
 	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL),
 			 -VIRQ_EINVAL); /* table_entries 0 */
 	cfg.ir.table_entries = 16;
@@ -663,6 +666,136 @@ static void test_init_args(void **state)
 	ops.lock = NULL;
 	assert_int_equal(virq_vm_init(&vm, &cfg, vcpus, map, keys, gsis, &ops, NULL), -VIRQ_EINVAL);
 	assert_int_equal(virq_vm_deliver(NULL, NULL), 0);
+}
+
+/*
+ * The size fields (doc/abi.md, "Growing ops and config structures") of
+ * virq_vm_init() (cfg, ops, and cfg->ir with ir_enabled),
+ * virq_vm_attach_ioapic() (the I/O APIC config) and virq_vm_set_ir(): 0,
+ * sizeof - 1 and sizeof + 1 are refused with -VIRQ_EVERSION and nothing
+ * is written (VM, I/O APIC and storage compared byte for byte); sizeof,
+ * today also the first published size, is accepted.
+ */
+static void test_init_size_checked(void **state)
+{
+	static struct virq_vm vm, vm_before;
+	static struct virq_ioapic io, io_before;
+	struct virq_lapic *vcpus[2] = { NULL, NULL };
+	uint32_t map[4], map_before[4];
+	uint64_t keys[2], keys_before[2];
+	struct virq_vm_gsi gsis[2], gsis_before[2];
+	union {
+		struct virq_vm_config c;
+		unsigned char room[sizeof(struct virq_vm_config) + 1];
+	} cfg;
+	union {
+		struct virq_vm_ops o;
+		unsigned char room[sizeof(struct virq_vm_ops) + 1];
+	} ops;
+	union {
+		struct virq_ioapic_config c;
+		unsigned char room[sizeof(struct virq_ioapic_config) + 1];
+	} icfg;
+	union {
+		struct virq_ir_config c;
+		unsigned char room[sizeof(struct virq_ir_config) + 1];
+	} ir;
+	const uint32_t cfg_bad[3] = { 0, sizeof(struct virq_vm_config) - 1,
+				      sizeof(struct virq_vm_config) + 1 };
+	const uint32_t ops_bad[3] = { 0, sizeof(struct virq_vm_ops) - 1,
+				      sizeof(struct virq_vm_ops) + 1 };
+	const uint32_t icfg_bad[3] = { 0, sizeof(struct virq_ioapic_config) - 1,
+				       sizeof(struct virq_ioapic_config) + 1 };
+	const uint32_t ir_bad[3] = { 0, sizeof(struct virq_ir_config) - 1,
+				     sizeof(struct virq_ir_config) + 1 };
+	struct vm_fixture *fx;
+
+	(void)state;
+	assert_int_equal(VIRQ_VM_CONFIG_SIZE_MIN, sizeof(struct virq_vm_config));
+	assert_int_equal(VIRQ_VM_OPS_SIZE_MIN, sizeof(struct virq_vm_ops));
+	assert_int_equal(VIRQ_IR_CONFIG_SIZE_MIN, sizeof(struct virq_ir_config));
+	memset(&vm, 0x5A, sizeof(vm));
+	memset(map, 0x5A, sizeof(map));
+	memset(keys, 0x5A, sizeof(keys));
+	memset(gsis, 0x5A, sizeof(gsis));
+	vm_before = vm;
+	memcpy(map_before, map, sizeof(map));
+	memcpy(keys_before, keys, sizeof(keys));
+	memcpy(gsis_before, gsis, sizeof(gsis));
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c.size = cfg_bad[i];
+		cfg.c.nr_vcpus = 2;
+		cfg.c.map_entries = 4;
+		cfg.c.nr_gsis = 2;
+		assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &fx_vm_ops,
+					      NULL),
+				 -VIRQ_EVERSION);
+		cfg.c.size = sizeof(cfg.c);
+		memset(&ops, 0, sizeof(ops));
+		ops.o = fx_vm_ops;
+		ops.o.size = ops_bad[i];
+		assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &ops.o, NULL),
+				 -VIRQ_EVERSION);
+		/* The embedded remapping geometry, with ir_enabled. */
+		cfg.c.ir_enabled = true;
+		cfg.c.ir.size = ir_bad[i];
+		cfg.c.ir.table_entries = 16;
+		assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &fx_vm_ops,
+					      NULL),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&vm, &vm_before, sizeof(vm));
+		assert_memory_equal(map, map_before, sizeof(map));
+		assert_memory_equal(keys, keys_before, sizeof(keys));
+		assert_memory_equal(gsis, gsis_before, sizeof(gsis));
+	}
+	/* ops->reserved and cfg->ir.reserved are checked. */
+	ops.o = fx_vm_ops;
+	ops.o.reserved = 1;
+	cfg.c.ir_enabled = false;
+	assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &ops.o, NULL),
+			 -VIRQ_EINVAL);
+	cfg.c.ir_enabled = true;
+	cfg.c.ir.size = sizeof(cfg.c.ir);
+	cfg.c.ir.reserved = 1;
+	assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &fx_vm_ops, NULL),
+			 -VIRQ_EINVAL);
+	assert_memory_equal(&vm, &vm_before, sizeof(vm));
+	/* Without ir_enabled the geometry is not read, its size included. */
+	cfg.c.ir_enabled = false;
+	cfg.c.ir.size = 0;
+	cfg.c.ir.reserved = 0;
+	assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &fx_vm_ops, NULL), 0);
+	assert_int_equal(vm.cfg.size, sizeof(struct virq_vm_config));
+	cfg.c.ir_enabled = true;
+	cfg.c.ir.size = sizeof(cfg.c.ir);
+	assert_int_equal(virq_vm_init(&vm, &cfg.c, vcpus, map, keys, gsis, &fx_vm_ops, NULL), 0);
+
+	/* virq_vm_attach_ioapic() and virq_vm_set_ir() on a live VM. */
+	fx = fx_new(2, 4, 24);
+	memset(&io, 0xC3, sizeof(io));
+	io_before = io;
+	vm_before = fx->vm;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&icfg, 0, sizeof(icfg));
+		icfg.c.size = icfg_bad[i];
+		icfg.c.pins = 24;
+		assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &io, &icfg.c, 0, 0),
+				 -VIRQ_EVERSION);
+		memset(&ir, 0, sizeof(ir));
+		ir.c.size = ir_bad[i];
+		ir.c.table_entries = 16;
+		assert_int_equal(virq_vm_set_ir(&fx->vm, true, &ir.c), -VIRQ_EVERSION);
+		assert_memory_equal(&fx->vm, &vm_before, sizeof(fx->vm));
+		assert_memory_equal(&io, &io_before, sizeof(io));
+	}
+	/* Turning remapping off reads no geometry. */
+	assert_int_equal(virq_vm_set_ir(&fx->vm, false, &ir.c), 0);
+	ir.c.size = sizeof(ir.c);
+	assert_int_equal(virq_vm_set_ir(&fx->vm, true, &ir.c), 0);
+	icfg.c.size = sizeof(icfg.c);
+	assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &io, &icfg.c, 0, 0), 0);
+	fx_free(fx);
 }
 
 int main(void)
@@ -688,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_shorthands),
 		cmocka_unit_test(test_event_counts),
 		cmocka_unit_test(test_init_args),
+		cmocka_unit_test(test_init_size_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,7 @@ static void test_storm_is_reported(void **state)
 	(void)state;
 	l = fx_add_xapic(fx, 0, 0);
 	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
 	c.storm_limit = 5;
 	assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &fx->ioapic, &c, 0, 0), 0);
 	fx_rte(fx, 20, RTE_DEST(0) | RTE_LEVEL | 0x50);

@@ -210,6 +210,7 @@ static void test_attach_limits(void **state)
 
 	(void)state;
 	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
 	c.pins = 4;
 	for (unsigned i = 0; i < VIRQ_VM_MAX_IOAPICS; i++)
 		assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &io[i], &c, 24 + 4 * i, 0), (int)i);
@@ -236,6 +237,7 @@ static void test_second_ioapic_range(void **state)
 	/* A device line raised before its I/O APIC exists. */
 	assert_int_equal(virq_vm_set_irq(&fx->vm, 30, 0, VIRQ_IRQ_HIGH), 0);
 	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
 	assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &io2, &c, 24, 0x1234), 1);
 	assert_int_equal(fx->gsis[30].route.ioapic, 1);
 	assert_int_equal(fx->gsis[30].route.pin, 6);

@@ -120,6 +120,7 @@ static void test_vector_hashing(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 4;
 	cfg.map_entries = 256;
 	cfg.lowest_vector_hashing = true;

@@ -40,10 +40,12 @@ static struct vm_fixture *ir_fixture(bool posting)
 	struct vm_fixture *fx;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 2;
 	cfg.map_entries = 256;
 	cfg.nr_gsis = 24;
 	cfg.ir_enabled = true;
+	cfg.ir.size = sizeof(cfg.ir);
 	cfg.ir.table_entries = 16;
 	cfg.ir.posting = posting;
 	fx = fx_new_cfg(&cfg);
@@ -80,6 +82,7 @@ static void test_extended_dest_id(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 2;
 	cfg.map_entries = 1024;
 	cfg.msi_flags = VIRQ_MSI_EXT_DEST;

@@ -157,9 +157,11 @@ static void test_posting_single_destination(void **state)
 
 	(void)state;
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = 3;
 	cfg.map_entries = 256;
 	cfg.ir_enabled = true;
+	cfg.ir.size = sizeof(cfg.ir);
 	cfg.ir.table_entries = 8;
 	cfg.ir.posting = true;
 	fx = fx_new_cfg(&cfg);
@@ -226,6 +228,7 @@ static void test_suppress_eoi_broadcast_end_to_end(void **state)
 				uint64_t rte;
 
 				memset(&c, 0, sizeof(c));
+				c.size = sizeof(c);
 				c.version = v20 ? 0x20 : 0x11;
 				l = fx_add_xapic(fx, 0, 0);
 				if (!directed) {
@@ -309,7 +312,9 @@ static void big_unlock(void *ctx)
 	assert_int_equal(pthread_mutex_unlock(&((struct big_vm *)ctx)->lock), 0);
 }
 
-static const struct virq_vm_ops big_vm_ops = { .lock = big_lock, .unlock = big_unlock };
+static const struct virq_vm_ops big_vm_ops = { .size = sizeof(struct virq_vm_ops),
+					       .lock = big_lock,
+					       .unlock = big_unlock };
 
 static void big_send_ipi(void *ctx, const struct virq_apic_msg *msg)
 {
@@ -332,6 +337,7 @@ static void big_kick(void *ctx)
 }
 
 static const struct virq_lapic_ops big_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = big_kick,
 	.now_ns = fxl_now,
 	.timer_arm = fxl_timer_arm,
@@ -354,6 +360,7 @@ static struct big_vm *big_new(void)
 	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ERRORCHECK);
 	pthread_mutex_init(&b->lock, &a);
 	pthread_mutexattr_destroy(&a);
+	b->cfg.size = sizeof(b->cfg);
 	b->cfg.nr_vcpus = BIG_NV;
 	b->cfg.map_entries = BIG_MAP;
 	assert_int_equal(virq_vm_init(&b->vm, &b->cfg, b->vcpus, b->map, b->map_key, NULL,
@@ -364,6 +371,7 @@ static struct big_vm *big_new(void)
 		struct virq_lapic *l = &b->apics[i];
 
 		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
 		c.apic_id = i;
 		c.bsp = i == 0;
 		c.x2apic = true;

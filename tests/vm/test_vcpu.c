@@ -941,6 +941,7 @@ static void expect_pin_msg(unsigned i, unsigned pin, uint64_t addr, uint32_t dat
 }
 
 static const struct virq_vm_ops split_ops = {
+	.size = sizeof(struct virq_vm_ops),
 	.ioapic_msg = hook_ioapic_msg,
 	.lock = fx_lock,
 	.unlock = fx_unlock,
@@ -959,10 +960,12 @@ static struct vm_fixture *split_fixture(uint32_t nr, uint32_t nr_gsis, bool ir)
 	struct vm_fixture *fx;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
 	cfg.nr_vcpus = nr;
 	cfg.map_entries = 256;
 	cfg.nr_gsis = nr_gsis;
 	cfg.ir_enabled = ir;
+	cfg.ir.size = sizeof(cfg.ir);
 	cfg.ir.table_entries = ir ? 16 : 0;
 	fx = fx_new_cfg(&cfg);
 	assert_int_equal(virq_vm_init(&fx->vm, &fx->cfg, fx->vcpus, fx->map, fx->map_key, fx->gsis,
@@ -1100,6 +1103,7 @@ static void test_deliver_msi_second_ioapic_gsi(void **state)
 	fx_add_xapic(fx, 0, 0);
 	fx_attach_ioapic(fx);
 	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
 	c.version = 0x20;
 	assert_int_equal(virq_vm_attach_ioapic(&fx->vm, &io2, &c, 24, 0xF0F0), 1);
 	/* GSI 29 = I/O APIC 1 pin 5: RTE through the second window. */

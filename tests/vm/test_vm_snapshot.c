@@ -88,6 +88,7 @@ static void sn_dest_changed(void *ctx)
 }
 
 static const struct virq_lapic_ops sn_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = sn_kick,
 	.now_ns = sn_now,
 	.timer_arm = sn_arm,
@@ -120,6 +121,7 @@ static struct sn_vm *sn_build(uint64_t now)
 		sn->vc[i].sn = sn;
 		sn->vc[i].index = i;
 		memset(c, 0, sizeof(*c));
+		c->size = sizeof(*c);
 		c->apic_id = i;
 		c->bsp = i == 0;
 		c->x2apic = true;

@@ -27,9 +27,11 @@ static struct vm_fixture *st_fixture(void)
 static void st_dirty(struct vm_fixture *fx)
 {
 	struct virq_gsi_route r;
-	struct virq_ir_config ir = {
-		.table_entries = 64, .eime = true, .cfi = false, .posting = true
-	};
+	struct virq_ir_config ir = { .size = sizeof(struct virq_ir_config),
+				     .table_entries = 64,
+				     .eime = true,
+				     .cfi = false,
+				     .posting = true };
 
 	/* GSI 30: an MSI route; GSI 31: an unattached I/O APIC 3 pin 119 and
 	 * PIC input 9; GSI 5: the PC route, sources 0, 7 and 31 high. */

@@ -154,6 +154,7 @@ static void vfx_write_cr2(void *ctx, uint64_t cr2)
 }
 
 static const struct virq_vmx_ops vfx_ops = {
+	.size = sizeof(struct virq_vmx_ops),
 	.vmread = vfx_vmread,
 	.vmwrite = vfx_vmwrite,
 	.rdmsr = vfx_rdmsr,
@@ -203,6 +204,7 @@ static void vfx_eoi_level(void *ctx, uint8_t vector)
 }
 
 static const struct virq_lapic_ops vfx_lapic_ops = {
+	.size = sizeof(struct virq_lapic_ops),
 	.kick = vfx_kick,
 	.now_ns = vfx_now,
 	.timer_arm = vfx_arm,
@@ -225,11 +227,14 @@ static inline void vfx_default_caps(struct vfx *f)
  * and the store with a guest in protected mode, IF = 1, no blocking. */
 static inline struct vfx *vfx_alloc(void)
 {
-	struct virq_lapic_config lc = { .apic_id = 0, .bsp = true, .x2apic = true };
+	struct virq_lapic_config lc = {
+		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
+	};
 	struct vfx *f;
 
 	assert_int_equal(posix_memalign((void **)&f, 4096, sizeof(*f)), 0);
 	memset(f, 0, sizeof(*f));
+	f->cfg.size = sizeof(f->cfg);
 	assert_int_equal(virq_lapic_init(&f->lapic, f->page, &lc, &vfx_lapic_ops, f), 0);
 	assert_int_equal(virq_lapic_mmio_write(&f->lapic, VIRQ_LAPIC_REG_SVR, 4, 0x1FF), 0);
 	assert_int_equal(virq_vcpu_init(&f->pol, &f->lapic, NULL), 0);

@@ -376,8 +376,12 @@ static void test_extint_injected(void **state)
 	static struct virq_pic pic;
 	static struct virq_vm_gsi gsis[24];
 	static uint64_t map_key[1];
-	static const struct virq_vm_ops vops = { .lock = vm_lock, .unlock = vm_lock };
-	struct virq_vm_config vc = { .nr_vcpus = 1, .nr_gsis = 24 };
+	static const struct virq_vm_ops vops = { .size = sizeof(struct virq_vm_ops),
+						 .lock = vm_lock,
+						 .unlock = vm_lock };
+	struct virq_vm_config vc = { .size = sizeof(struct virq_vm_config),
+				     .nr_vcpus = 1,
+				     .nr_gsis = 24 };
 	struct virq_lapic *vcpus[1] = { &f->lapic };
 	static const uint8_t icw[][2] = { { 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 },
 					  { 0x21, 0x01 }, { 0xA0, 0x11 }, { 0xA1, 0x70 },

@@ -71,6 +71,66 @@ static void test_init_refused(void **state)
 	free(f);
 }
 
+/*
+ * The size fields (doc/abi.md, "Growing ops and config structures"): 0,
+ * sizeof - 1 and sizeof + 1 of either table are refused with
+ * -VIRQ_EVERSION before the VMCS is touched (no VMWRITE logged), the glue
+ * state untouched; sizeof, today also the first published size, is
+ * accepted. The padding words (ops->reserved, cfg->reserved2) are checked.
+ */
+static void test_init_size_checked(void **state)
+{
+	struct vfx *f = vfx_alloc();
+	static struct virq_vmx_vcpu before;
+	union {
+		struct virq_vmx_config c;
+		unsigned char room[sizeof(struct virq_vmx_config) + 1];
+	} cfg;
+	union {
+		struct virq_vmx_ops o;
+		unsigned char room[sizeof(struct virq_vmx_ops) + 1];
+	} ops;
+	const uint32_t cfg_bad[3] = { 0, sizeof(struct virq_vmx_config) - 1,
+				      sizeof(struct virq_vmx_config) + 1 };
+	const uint32_t ops_bad[3] = { 0, sizeof(struct virq_vmx_ops) - 1,
+				      sizeof(struct virq_vmx_ops) + 1 };
+
+	(void)state;
+	assert_int_equal(VIRQ_VMX_CONFIG_SIZE_MIN, sizeof(struct virq_vmx_config));
+	assert_int_equal(VIRQ_VMX_OPS_SIZE_MIN, sizeof(struct virq_vmx_ops));
+	memset(&f->vx, 0x6B, sizeof(f->vx));
+	before = f->vx;
+	f->nlog = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.c.size = cfg_bad[i];
+		assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f,
+						    &cfg.c),
+				 -VIRQ_EVERSION);
+		cfg.c.size = sizeof(cfg.c);
+		memset(&ops, 0, sizeof(ops));
+		ops.o = vfx_ops;
+		ops.o.size = ops_bad[i];
+		assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &ops.o, f, &cfg.c),
+				 -VIRQ_EVERSION);
+		assert_memory_equal(&f->vx, &before, sizeof(before));
+	}
+	ops.o = vfx_ops;
+	ops.o.reserved = 1;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &ops.o, f, &cfg.c),
+			 -VIRQ_EINVAL);
+	cfg.c.reserved2 = 1;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &cfg.c),
+			 -VIRQ_EINVAL);
+	assert_memory_equal(&f->vx, &before, sizeof(before));
+	assert_int_equal(f->nlog, 0);
+	cfg.c.reserved2 = 0;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &cfg.c), 0);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_PIN_BASED_CTLS) & VIRQ_VMX_PIN_EXT_INTR_EXITING,
+			 VIRQ_VMX_PIN_EXT_INTR_EXITING);
+	free(f);
+}
+
 static void test_init_args(void **state)
 {
 	struct vfx *f = vfx_alloc();
@@ -177,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_init_writes_controls),
 		cmocka_unit_test(test_init_refused),
 		cmocka_unit_test(test_init_args),
+		cmocka_unit_test(test_init_size_checked),
 		cmocka_unit_test(test_check),
 	};
 

@@ -248,6 +248,11 @@ __attribute__((noreturn)) void panic(const char *fmt, ...) __attribute__((format
 #define PORT_MSI_DATA 0x2108
 #define PORT_MSI_MAGIC 0x210C
 #define MSI_MAGIC 0x76697271u /* "virq" */
+/* virq-vmm's snapshot port: a write asks for a snapshot (with --save FILE
+ * the VMM stops every vCPU right after the write, saves the machine and
+ * exits with status 6; without it the write is ignored); a 32-bit read
+ * returns how many times the guest was resumed from one (--restore). */
+#define PORT_SNAPSHOT 0x2200
 
 /* Drive GSI line n of the test device (0 low, 1 high). */
 static inline void gsi_set(unsigned n, unsigned level)

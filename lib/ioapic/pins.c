@@ -39,6 +39,7 @@ static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 	uint64_t rte = io->rte[pin], addr = 0;
 	uint32_t data = 0;
 	unsigned accepted;
+	unsigned (*entry)(void *ctx, unsigned pin, uint64_t rte);
 	bool level = ioapic_rte_level(rte);
 
 	if (ioapic_bit(io->storm_held, pin) || ioapic_rte_masked(rte))
@@ -46,7 +47,11 @@ static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 	if (level && (!ioapic_bit(io->line, pin) || (rte & VIRQ_IOAPIC_RTE_REMOTE_IRR)))
 		return;
 	/* With deliver_entry the embedder decodes the entry itself. */
-	if (!io->ops->deliver_entry)
+	entry = VIRQ_FIELD_PRESENT(struct virq_ioapic_ops, io->ops, deliver_entry,
+				   VIRQ_IOAPIC_OPS_SIZE_MIN)
+			? io->ops->deliver_entry
+			: NULL;
+	if (!entry)
 		virq_ioapic_rte_to_msi(rte, &addr, &data);
 	/*
 	 * Remote IRR goes up before the message leaves and comes down again if
@@ -56,8 +61,8 @@ static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 	 */
 	if (level)
 		io->rte[pin] |= VIRQ_IOAPIC_RTE_REMOTE_IRR;
-	if (io->ops->deliver_entry)
-		accepted = io->ops->deliver_entry(io->ctx, pin, rte);
+	if (entry)
+		accepted = entry(io->ctx, pin, rte);
 	else
 		accepted = io->ops->deliver(io->ctx, pin, addr, data);
 	if (level && !accepted)
@@ -196,27 +201,30 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 
 	if (pin >= ioapic->cfg.pins)
 		return -VIRQ_EINVAL;
-	outer = ioapic_enter(ioapic);
-	old = ioapic_bit(ioapic->line, pin);
-	rte = ioapic->rte[pin];
 	if (!asserted) {
+		/*
+		 * Sends nothing, so no enter/leave: an outermost call would
+		 * find nothing pending to drain.
+		 */
 		ioapic_bit_clear(ioapic->line, pin);
 		/* The guest cleared the source: the storm count restarts. */
 		ioapic->eoi_count[pin] = 0;
-	} else {
-		ioapic_bit_set(ioapic->line, pin);
-		if (ioapic_rte_level(rte)) {
-			/* Sent if unmasked and Remote IRR clear (checked at send). */
-			ioapic_request(ioapic, pin);
-		} else if (!old && !ioapic_rte_masked(rte) &&
-			   !ioapic_bit(ioapic->storm_held, pin)) {
-			/*
-			 * A rising edge on an unmasked pin; on a masked pin it
-			 * is lost (82093AA mask bit), on a throttled one it
-			 * merges with the edge already held.
-			 */
-			ioapic_request(ioapic, pin);
-		}
+		return 0;
+	}
+	outer = ioapic_enter(ioapic);
+	old = ioapic_bit(ioapic->line, pin);
+	rte = ioapic->rte[pin];
+	ioapic_bit_set(ioapic->line, pin);
+	if (ioapic_rte_level(rte)) {
+		/* Sent if unmasked and Remote IRR clear (checked at send). */
+		ioapic_request(ioapic, pin);
+	} else if (!old && !ioapic_rte_masked(rte) && !ioapic_bit(ioapic->storm_held, pin)) {
+		/*
+		 * A rising edge on an unmasked pin; on a masked pin it is lost
+		 * (82093AA mask bit), on a throttled one it merges with the
+		 * edge already held.
+		 */
+		ioapic_request(ioapic, pin);
 	}
 	ioapic_leave(ioapic, outer);
 	return 0;

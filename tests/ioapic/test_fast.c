@@ -139,6 +139,7 @@ static unsigned never_deliver(void *ctx, unsigned pin, uint64_t addr, uint32_t d
 }
 
 static const struct virq_ioapic_ops entry_ops = {
+	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = never_deliver,
 	.deliver_entry = entry_deliver,
 };
@@ -169,6 +170,26 @@ static void test_deliver_entry_hook(void **state)
 	assert_int_equal(entry_n, 3);
 	assert_false(remote_irr(&fx, 9));
 	assert_invariants(&fx);
+}
+
+/* A table of the first published size (32 bytes) has no deliver_entry:
+ * whatever lies past it is not read, deliver gets the MSI write. */
+static void test_deliver_entry_old_table(void **state)
+{
+	struct ioapic_fixture fx;
+	struct virq_ioapic_ops old = fake_ops;
+
+	(void)state;
+	old.size = VIRQ_IOAPIC_OPS_SIZE_MIN;
+	old.deliver_entry = entry_deliver; /* past size: must be ignored */
+	entry_n = 0;
+	fixture_init_ops(&fx, NULL, &old);
+	rte_w(&fx, 2, RTE_LEVEL(0x52, 0x01));
+	pin_set(&fx, 2, true);
+	assert_int_equal(entry_n, 0);
+	assert_int_equal(fx.f.n_msgs, 1);
+	assert_int_equal(fx.f.msgs[0].addr, 0xFEE01000ULL);
+	assert_int_equal(fx.f.msgs[0].data, 0xC052U);
 }
 
 /* ---- per-vector index ---- */
@@ -267,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_rte_to_msg_differential),
 		cmocka_unit_test(test_rte_to_msg_exact),
 		cmocka_unit_test(test_deliver_entry_hook),
+		cmocka_unit_test(test_deliver_entry_old_table),
 		cmocka_unit_test(test_eoi_index_exact),
 		cmocka_unit_test(test_eoi_index_restore),
 	};

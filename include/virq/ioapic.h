@@ -14,7 +14,9 @@
  * a remappable-format entry (bit 48, VT-d) becomes a remappable MSI that
  * the interrupt-remapping layer translates (msi.h). The router decodes
  * both and reports how many LAPICs accepted the message, which decides
- * Remote IRR.
+ * Remote IRR. An embedder that routes messages itself may set
+ * `ops->deliver_entry` instead: it then gets the entry and decodes it with
+ * virq_ioapic_rte_to_msg(), without the MSI write in between.
  *
  * ## Threads
  *

@@ -14,6 +14,9 @@
 #   4. Instructions per owner cycle from callgrind (needs valgrind):
 #      (Ir(K cycles) - Ir(0 cycles)) / K, independent of perf_event access,
 #      with the per-function split.
+#   5. The I/O APIC level cycle (bench-vm --row ioapic) from callgrind,
+#      (Ir(--iters K) - Ir(--iters 0)) / K with K = cycles / 10, with its
+#      ratio against the figures stored below (IOAPIC_IR_*).
 #
 # usage: scripts/bench.sh [-B builddir] [--cycles K] [--no-build]
 #                         [--trace SCENARIO] [-- bench-lapic options]
@@ -54,6 +57,11 @@ bench=$builddir/bench/bench-lapic
 # The archive bench-lapic links (libvirq.a, which only a whole build makes,
 # is the same code partially linked).
 lib=$builddir/libvirq-internal.a
+
+# I/O APIC level cycle, instructions (callgrind): the issue-11 baseline and
+# the last committed figure. Update IOAPIC_IR_PREV when the figure moves.
+IOAPIC_IR_BASE=1526
+IOAPIC_IR_PREV=1268
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -377,6 +385,26 @@ if command -v valgrind >/dev/null 2>&1; then
 					printf "  %-24s %7.2f\n", f, d
 			}
 		}' "$tmp/a0" "$tmp/ak" | sort -k2 -nr
+else
+	echo "skipped: valgrind not available"
+fi
+
+# ---- 5. callgrind: the I/O APIC level cycle ----
+echo
+k=$((cycles / 10))
+echo "== callgrind: I/O APIC level cycle (bench-vm --row ioapic), (Ir($k) - Ir(0)) / $k"
+if command -v valgrind >/dev/null 2>&1; then
+	for n in 0 "$k"; do
+		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.ioapic.$n" \
+			"$builddir/bench/bench-vm" --row ioapic --iters "$n" --runs 1 >/dev/null 2>&1
+	done
+	i0=$(awk '/^(summary|totals):/ { print $2; exit }' "$tmp/cg.ioapic.0")
+	ik=$(awk '/^(summary|totals):/ { print $2; exit }' "$tmp/cg.ioapic.$k")
+	awk -v a="$ik" -v b="$i0" -v k="$k" -v base="$IOAPIC_IR_BASE" -v prev="$IOAPIC_IR_PREV" 'BEGIN {
+		f = (a - b) / k
+		printf "ioapic           %8.2f Ir/cycle, %.3f x previous (%d), %.3f x baseline (%d)\n",
+		       f, f / prev, prev, f / base, base
+	}'
 else
 	echo "skipped: valgrind not available"
 fi

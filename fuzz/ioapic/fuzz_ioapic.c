@@ -24,7 +24,9 @@
  *    message is exactly virq_ioapic_rte_to_msi() of the entry (SDM 10.11
  *    "Message Signalled Interrupts");
  *  - storm and guest_error hooks: pin < pins, codes in range;
- *  - after every op: ioapic_check_invariants() == 0, no call in progress,
+ *  - after every op: ioapic_check_invariants() == 0 (which includes the
+ *    per-vector chains of level entries equal to a recomputation from the
+ *    entries, and is also run on every restored scratch), no call in progress,
  *    nothing pending; Remote IRR only on level entries; the pin levels,
  *    IOREGSEL and ID equal a shadow kept from the ops; every level pin that
  *    is asserted, unmasked, not throttled and without Remote IRR was last

@@ -14,7 +14,9 @@
  * a remappable-format entry (bit 48, VT-d) becomes a remappable MSI that
  * the interrupt-remapping layer translates (msi.h). The router decodes
  * both and reports how many LAPICs accepted the message, which decides
- * Remote IRR.
+ * Remote IRR. An embedder that routes messages itself may set
+ * `ops->deliver_entry` instead: it then gets the entry and decodes it with
+ * virq_ioapic_rte_to_msg(), without the MSI write in between.
  *
  * ## Threads
  *
@@ -50,6 +52,7 @@
 #define VIRQ_IOAPIC_H
 
 #include <virq/error.h>
+#include <virq/msg.h>
 #include <virq/platform.h>
 
 #ifdef __cplusplus
@@ -143,6 +146,13 @@ struct virq_ioapic_ops {
 	/** Optional. Guest oddities (bad access size, write to a read-only
 	 *  register); the access was already answered. */
 	void (*guest_error)(void *ctx, enum virq_guest_error code);
+	/** Optional. When set, used instead of `deliver`: send the interrupt
+	 *  of @p pin given as the redirection entry @p rte itself, so an
+	 *  embedder that routes messages can decode it with
+	 *  virq_ioapic_rte_to_msg() instead of building the MSI write and
+	 *  decoding it again. Same return value and Remote IRR rules as
+	 *  `deliver` (@p rte is the entry before Remote IRR was set). */
+	unsigned (*deliver_entry)(void *ctx, unsigned pin, uint64_t rte);
 };
 
 /** @brief The first published size of struct virq_ioapic_ops: the smallest
@@ -166,6 +176,10 @@ struct virq_ioapic {
 	uint64_t pending[2];                      /* messages requested by nested calls */
 	uint32_t eoi_count[VIRQ_IOAPIC_MAX_PINS]; /* successive EOI re-deliveries */
 	uint32_t in_eoi; /* nesting depth of calls (EOI processing, hooks) */
+	/* Level entries by vector, ascending pin order, as pin + 1 (0 = end):
+	 * first pin of each vector and the next pin of each pin. */
+	uint8_t vec_head[256];
+	uint8_t vec_next[VIRQ_IOAPIC_MAX_PINS];
 };
 
 /**
@@ -295,6 +309,20 @@ VIRQ_API int virq_ioapic_get_rte(const struct virq_ioapic *ioapic, unsigned pin,
  * @param data Receives the data (vector, delivery mode, level assert, trigger).
  */
 VIRQ_API void virq_ioapic_rte_to_msi(uint64_t rte, uint64_t *addr, uint32_t *data);
+
+/**
+ * @brief The message an entry sends, decoded without building the MSI write:
+ *        exactly what virq_msi_decode() gives for the address and data of
+ *        virq_ioapic_rte_to_msi(), for every entry value.
+ * @param rte   A redirection entry.
+ * @param flags The virq_msi_decode() flags of msi.h (bit 0
+ *              ::VIRQ_MSI_EXT_DEST, bit 1 ::VIRQ_MSI_ADDR_HI_DEST).
+ * @param out   Receives the message (only when 0 is returned). Not NULL.
+ * @return 0; 1 (::VIRQ_MSI_REMAPPABLE) for a remappable-format entry (bit 48),
+ *         which only interrupt remapping can decode (@p out not written);
+ *         -::VIRQ_EINVAL for a NULL @p out or unknown @p flags.
+ */
+VIRQ_API int virq_ioapic_rte_to_msg(uint64_t rte, unsigned flags, struct virq_apic_msg *out);
 
 /** @brief Version of ::virq_ioapic_state. */
 #define VIRQ_IOAPIC_STATE_VERSION 1U

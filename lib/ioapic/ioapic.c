@@ -74,6 +74,8 @@ VIRQ_API void virq_ioapic_reset(struct virq_ioapic *ioapic)
 		ioapic->storm_held[w] = 0;
 		ioapic->pending[w] = 0;
 	}
+	/* Every entry is edge now: no chain. */
+	ioapic_index_build(ioapic, ioapic->vec_head, ioapic->vec_next);
 }
 
 /* ---- indirect registers ---- */
@@ -148,6 +150,7 @@ static void ioapic_write_rte(struct virq_ioapic *io, unsigned pin, bool high, ui
 	if (!ioapic_rte_level(nv))
 		nv &= ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
 	io->rte[pin] = nv;
+	ioapic_index_update(io, pin, old);
 	ioapic_rte_changed(io, pin);
 }
 
@@ -323,4 +326,35 @@ VIRQ_API void virq_ioapic_rte_to_msi(uint64_t rte, uint64_t *addr, uint32_t *dat
 		*addr = a;
 	if (data)
 		*data = d;
+}
+
+/*
+ * The same message as virq_msi_decode() of virq_ioapic_rte_to_msi(), read
+ * straight from the entry: the address is always below 4 GiB, in the window,
+ * with RH clear (entry bits 55:48 land in address bits 11:4), so only the
+ * format bit (48) and the extended destination (55:49, address 11:5) depend
+ * on @flags; the data of a level entry always asserts.
+ */
+VIRQ_API int virq_ioapic_rte_to_msg(uint64_t rte, unsigned flags, struct virq_apic_msg *out)
+{
+	uint32_t dest;
+
+	if (!out || (flags & ~(IOAPIC_MSI_EXT_DEST | IOAPIC_MSI_ADDR_HI_DEST)))
+		return -VIRQ_EINVAL;
+	if (rte & VIRQ_IOAPIC_RTE_REMAPPABLE)
+		return IOAPIC_MSI_REMAPPABLE;
+	dest = (uint32_t)(rte >> VIRQ_IOAPIC_RTE_DEST_SHIFT);
+	if (flags & IOAPIC_MSI_EXT_DEST)
+		dest |= (uint32_t)((rte >> (VIRQ_IOAPIC_RTE_EXT_DEST_SHIFT + 1)) & 0x7FU) << 8;
+	virq_memset(out, 0, sizeof(*out));
+	out->dest = dest;
+	out->src = VIRQ_MSG_SRC_NONE;
+	out->vector = (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK);
+	out->delivery = (uint8_t)((rte & VIRQ_IOAPIC_RTE_DM_MASK) >> VIRQ_IOAPIC_RTE_DM_SHIFT);
+	out->shorthand = VIRQ_SH_NONE;
+	out->logical = (rte & VIRQ_IOAPIC_RTE_DEST_LOGICAL) != 0;
+	out->level = true;
+	out->trigger_level = (rte & VIRQ_IOAPIC_RTE_LEVEL) != 0;
+	out->x2apic = flags != 0;
+	return 0;
 }

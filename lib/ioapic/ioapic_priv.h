@@ -15,7 +15,11 @@
  *  - pending: messages asked for while a call was in progress (in_eoi > 0);
  *    the outermost call sends them before it returns, so pending is empty
  *    whenever in_eoi is 0;
- *  - in_eoi: nesting depth of the public calls that may deliver.
+ *  - in_eoi: nesting depth of the public calls that may deliver;
+ *  - vec_head/vec_next: the level entries of each vector, a chain in
+ *    ascending pin order (pin + 1, 0 ends it), always equal to what the
+ *    entries give (ioapic_index_build() recomputes it), so an EOI visits
+ *    only the pins of its vector.
  *
  * Entries keep only the bits VIRQ_IOAPIC_RTE_WRITABLE | Remote IRR; Remote
  * IRR only on level entries; delivery status always 0 (messages are sent
@@ -43,6 +47,11 @@
 #define IOAPIC_IOREGSEL_MASK 0xFFU
 /* What a stored entry may hold. */
 #define IOAPIC_RTE_STATE_BITS (VIRQ_IOAPIC_RTE_WRITABLE | VIRQ_IOAPIC_RTE_REMOTE_IRR)
+/* virq_msi_decode() flags and result, as msi.h defines them (the layers
+ * keep ioapic from including msi.h; tests/ioapic compare the values). */
+#define IOAPIC_MSI_EXT_DEST (1U << 0)
+#define IOAPIC_MSI_ADDR_HI_DEST (1U << 1)
+#define IOAPIC_MSI_REMAPPABLE 1
 /* Value read from an index that is no register (KVM ioapic_read_indirect). */
 #define IOAPIC_REG_NONE 0xFFFFFFFFU
 
@@ -111,9 +120,19 @@ static inline bool ioapic_enter(struct virq_ioapic *io)
 
 void ioapic_leave(struct virq_ioapic *io, bool outer);
 
+static inline uint8_t ioapic_rte_vector(uint64_t rte)
+{
+	return (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK);
+}
+
 /* pins.c */
 void ioapic_request(struct virq_ioapic *io, unsigned pin);
 void ioapic_rte_changed(struct virq_ioapic *io, unsigned pin);
+/* Entry @pin changes from @old to io->rte[pin]: moves it between chains. */
+void ioapic_index_update(struct virq_ioapic *io, unsigned pin, uint64_t old);
+/* Recomputes every chain from the entries into @head / @next. */
+void ioapic_index_build(const struct virq_ioapic *io, uint8_t head[256],
+			uint8_t next[VIRQ_IOAPIC_MAX_PINS]);
 
 /* Checks every invariant listed above. 0 = ok, else the number of the one broken. */
 int ioapic_check_invariants(const struct virq_ioapic *io);

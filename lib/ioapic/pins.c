@@ -38,16 +38,23 @@ void ioapic_request(struct virq_ioapic *io, unsigned pin)
  */
 static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 {
-	uint64_t rte = io->rte[pin], addr;
-	uint32_t data;
+	uint64_t rte = io->rte[pin], addr = 0;
+	uint32_t data = 0;
 	unsigned accepted;
+	unsigned (*entry)(void *ctx, unsigned pin, uint64_t rte);
 	bool level = ioapic_rte_level(rte);
 
 	if (ioapic_bit(io->storm_held, pin) || ioapic_rte_masked(rte))
 		return;
 	if (level && (!ioapic_bit(io->line, pin) || (rte & VIRQ_IOAPIC_RTE_REMOTE_IRR)))
 		return;
-	virq_ioapic_rte_to_msi(rte, &addr, &data);
+	/* With deliver_entry the embedder decodes the entry itself. */
+	entry = VIRQ_FIELD_PRESENT(struct virq_ioapic_ops, io->ops, deliver_entry,
+				   VIRQ_IOAPIC_OPS_SIZE_MIN)
+			? io->ops->deliver_entry
+			: NULL;
+	if (!entry)
+		virq_ioapic_rte_to_msi(rte, &addr, &data);
 	/*
 	 * Remote IRR goes up before the message leaves and comes down again if
 	 * nobody accepted it. A LAPIC that EOIs from inside deliver (lazy EOI)
@@ -56,7 +63,10 @@ static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 	 */
 	if (level)
 		io->rte[pin] |= VIRQ_IOAPIC_RTE_REMOTE_IRR;
-	accepted = io->ops->deliver(io->ctx, pin, addr, data);
+	if (entry)
+		accepted = entry(io->ctx, pin, rte);
+	else
+		accepted = io->ops->deliver(io->ctx, pin, addr, data);
 	if (level && !accepted)
 		io->rte[pin] &= ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
 }
@@ -117,6 +127,75 @@ void ioapic_rte_changed(struct virq_ioapic *io, unsigned pin)
 		ioapic_request(io, pin);
 }
 
+/* ---- level entries by vector ---- */
+
+static void ioapic_index_unlink(struct virq_ioapic *io, unsigned pin, uint8_t vector)
+{
+	uint8_t *link = &io->vec_head[vector];
+
+	while (*link && *link != pin + 1U)
+		link = &io->vec_next[*link - 1U];
+	VIRQ_ASSERT(*link == pin + 1U);
+	*link = io->vec_next[pin];
+	io->vec_next[pin] = 0;
+}
+
+static void ioapic_index_link(struct virq_ioapic *io, unsigned pin, uint8_t vector)
+{
+	uint8_t *link = &io->vec_head[vector];
+
+	while (*link && *link < pin + 1U)
+		link = &io->vec_next[*link - 1U];
+	io->vec_next[pin] = *link;
+	*link = (uint8_t)(pin + 1U);
+}
+
+void ioapic_index_update(struct virq_ioapic *io, unsigned pin, uint64_t old)
+{
+	uint64_t nv = io->rte[pin];
+	bool was = ioapic_rte_level(old), is = ioapic_rte_level(nv);
+
+	if (was && is && ioapic_rte_vector(old) == ioapic_rte_vector(nv))
+		return;
+	if (was)
+		ioapic_index_unlink(io, pin, ioapic_rte_vector(old));
+	if (is)
+		ioapic_index_link(io, pin, ioapic_rte_vector(nv));
+}
+
+void ioapic_index_build(const struct virq_ioapic *io, uint8_t head[256],
+			uint8_t next[VIRQ_IOAPIC_MAX_PINS])
+{
+	virq_memset(head, 0, 256);
+	virq_memset(next, 0, VIRQ_IOAPIC_MAX_PINS);
+	/* Descending, each pushed in front: every chain ends up ascending. */
+	for (unsigned p = io->cfg.pins; p-- > 0;) {
+		uint64_t rte = io->rte[p];
+
+		if (!ioapic_rte_level(rte))
+			continue;
+		next[p] = head[ioapic_rte_vector(rte)];
+		head[ioapic_rte_vector(rte)] = (uint8_t)(p + 1U);
+	}
+}
+
+/*
+ * The pin after @pin (as pin + 1, 0: none) among the level entries of
+ * @vector. A storm hook may have rewritten entries meanwhile: if @pin
+ * left the chain, the first one above it is looked up from the head.
+ */
+static unsigned ioapic_index_after(const struct virq_ioapic *io, uint8_t vector, unsigned pin)
+{
+	uint64_t rte = io->rte[pin];
+	unsigned n;
+
+	if (ioapic_rte_level(rte) && ioapic_rte_vector(rte) == vector)
+		return io->vec_next[pin];
+	for (n = io->vec_head[vector]; n && n <= pin + 1U; n = io->vec_next[n - 1U])
+		;
+	return n;
+}
+
 VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool asserted)
 {
 	uint64_t rte;
@@ -124,27 +203,30 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 
 	if (pin >= ioapic->cfg.pins)
 		return -VIRQ_EINVAL;
-	outer = ioapic_enter(ioapic);
-	old = ioapic_bit(ioapic->line, pin);
-	rte = ioapic->rte[pin];
 	if (!asserted) {
+		/*
+		 * Sends nothing, so no enter/leave: an outermost call would
+		 * find nothing pending to drain.
+		 */
 		ioapic_bit_clear(ioapic->line, pin);
 		/* The guest cleared the source: the storm count restarts. */
 		ioapic->eoi_count[pin] = 0;
-	} else {
-		ioapic_bit_set(ioapic->line, pin);
-		if (ioapic_rte_level(rte)) {
-			/* Sent if unmasked and Remote IRR clear (checked at send). */
-			ioapic_request(ioapic, pin);
-		} else if (!old && !ioapic_rte_masked(rte) &&
-			   !ioapic_bit(ioapic->storm_held, pin)) {
-			/*
-			 * A rising edge on an unmasked pin; on a masked pin it
-			 * is lost (82093AA mask bit), on a throttled one it
-			 * merges with the edge already held.
-			 */
-			ioapic_request(ioapic, pin);
-		}
+		return 0;
+	}
+	outer = ioapic_enter(ioapic);
+	old = ioapic_bit(ioapic->line, pin);
+	rte = ioapic->rte[pin];
+	ioapic_bit_set(ioapic->line, pin);
+	if (ioapic_rte_level(rte)) {
+		/* Sent if unmasked and Remote IRR clear (checked at send). */
+		ioapic_request(ioapic, pin);
+	} else if (!old && !ioapic_rte_masked(rte) && !ioapic_bit(ioapic->storm_held, pin)) {
+		/*
+		 * A rising edge on an unmasked pin; on a masked pin it is lost
+		 * (82093AA mask bit), on a throttled one it merges with the
+		 * edge already held.
+		 */
+		ioapic_request(ioapic, pin);
 	}
 	ioapic_leave(ioapic, outer);
 	return 0;
@@ -159,14 +241,18 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
  */
 VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector)
 {
-	bool outer = ioapic_enter(ioapic);
+	bool outer;
 
-	for (unsigned pin = 0; pin < ioapic->cfg.pins; pin++) {
+	/* No level entry has the vector: nothing to clear, nothing to send. */
+	if (!ioapic->vec_head[vector])
+		return;
+	outer = ioapic_enter(ioapic);
+	/* Only the level entries of the vector, in ascending pin order. */
+	for (unsigned n = ioapic->vec_head[vector]; n;
+	     n = ioapic_index_after(ioapic, vector, n - 1U)) {
+		unsigned pin = n - 1U;
 		uint64_t rte = ioapic->rte[pin];
 
-		if (!ioapic_rte_level(rte) ||
-		    (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK) != vector)
-			continue;
 		ioapic->rte[pin] = rte & ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
 		if (ioapic_bit(ioapic->storm_held, pin))
 			continue;

@@ -72,6 +72,8 @@ static void ioapic_state_load(struct virq_ioapic *io, const struct virq_ioapic_s
 		io->storm_held[w] = st->storm_held[w];
 		io->pending[w] = 0;
 	}
+	/* The index is not part of the state: recomputed from the entries. */
+	ioapic_index_build(io, io->vec_head, io->vec_next);
 }
 
 VIRQ_API int virq_ioapic_restore(struct virq_ioapic *ioapic, const struct virq_ioapic_state *st)
@@ -119,6 +121,17 @@ int ioapic_check_invariants(const struct virq_ioapic *io)
 			return 8;
 		if (!io->in_eoi && io->pending[w])
 			return 9; /* the outermost call sent everything */
+	}
+	{
+		uint8_t head[256], next[VIRQ_IOAPIC_MAX_PINS];
+
+		ioapic_index_build(io, head, next);
+		for (unsigned v = 0; v < 256U; v++)
+			if (head[v] != io->vec_head[v])
+				return 10; /* the vector index is what the entries give */
+		for (unsigned p = 0; p < VIRQ_IOAPIC_MAX_PINS; p++)
+			if (next[p] != io->vec_next[p])
+				return 10;
 	}
 	return 0;
 }

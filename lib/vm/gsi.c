@@ -23,6 +23,29 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
 	return virq_vm_send_msi(vi->vm, addr, data, vi->sid);
 }
 
+/*
+ * The same delivery as vm_ioapic_deliver() of the entry's MSI write, with
+ * the message taken straight from the entry when that gives the identical
+ * result: no ioapic_msg or deliver_msi hook wants the MSI form, interrupt
+ * remapping is off (with it on, a compatibility-format write is subject to
+ * CFI and EIME) and the entry is in compatibility format.
+ */
+static unsigned vm_ioapic_deliver_entry(void *ctx, unsigned pin, uint64_t rte)
+{
+	const struct virq_vm_ioapic *vi = ctx;
+	struct virq_vm *vm = vi->vm;
+	struct virq_apic_msg msg;
+	uint64_t addr;
+	uint32_t data;
+
+	if (!vm->ops->ioapic_msg && !vm->ops->deliver_msi &&
+	    !(__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED) &&
+	    virq_ioapic_rte_to_msg(rte, vm->cfg.msi_flags, &msg) == 0)
+		return virq_vm_deliver(vm, &msg);
+	virq_ioapic_rte_to_msi(rte, &addr, &data);
+	return vm_ioapic_deliver(ctx, pin, addr, data);
+}
+
 static void vm_ioapic_storm(void *ctx, unsigned pin)
 {
 	const struct virq_vm_ioapic *vi = ctx;
@@ -35,6 +58,7 @@ static const struct virq_ioapic_ops vm_ioapic_ops = {
 	.size = sizeof(struct virq_ioapic_ops),
 	.deliver = vm_ioapic_deliver,
 	.storm = vm_ioapic_storm,
+	.deliver_entry = vm_ioapic_deliver_entry,
 };
 
 /* The master INT output: LINT0 of the BSP and pin 0 of I/O APIC 0 (virtual
@@ -260,6 +284,7 @@ VIRQ_API void virq_vm_eoi(struct virq_vm *vm, uint8_t vector)
 	if (!vm)
 		return;
 	vm_lock(vm);
+	/* virq_ioapic_eoi() returns at once when no level entry has the vector. */
 	for (uint32_t i = 0; i < vm->nr_ioapics; i++)
 		virq_ioapic_eoi(vm->ioapics[i].ioapic, vector);
 	vm_unlock(vm);

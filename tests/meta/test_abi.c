@@ -160,13 +160,14 @@ PIN_OFF(struct virq_ioapic_config, version, 5);
 PIN_OFF(struct virq_ioapic_config, pins, 6);
 PIN_OFF(struct virq_ioapic_config, reserved, 7);
 PIN_OFF(struct virq_ioapic_config, storm_limit, 8);
-PIN_SIZE(struct virq_ioapic_ops, 32, 8);
+PIN_SIZE(struct virq_ioapic_ops, 40, 8);
 PIN_OFF(struct virq_ioapic_ops, size, 0);
 PIN_OFF(struct virq_ioapic_ops, reserved, 4);
 PIN_OFF(struct virq_ioapic_ops, deliver, 8);
 PIN_OFF(struct virq_ioapic_ops, storm, 16);
 PIN_OFF(struct virq_ioapic_ops, guest_error, 24);
-PIN_SIZE(struct virq_ioapic, 1536, 8);
+PIN_OFF(struct virq_ioapic_ops, deliver_entry, 32);
+PIN_SIZE(struct virq_ioapic, 1912, 8);
 /* Private fields of virq_ioapic not pinned. */
 PIN_SIZE(struct virq_ioapic_state, 1016, 8);
 PIN_OFF(struct virq_ioapic_state, version, 0);
@@ -470,7 +471,7 @@ PIN_OFF(struct virq_kvm_stats, last_vector, 144);
 PIN_OFF(struct virq_kvm_stats, last_source, 146);
 PIN_SIZE(struct virq_kvm_vcpu, 8192, 4096);
 /* Private fields of virq_kvm_vcpu not pinned. */
-PIN_SIZE(struct virq_kvm, 5944, 8);
+PIN_SIZE(struct virq_kvm, 6320, 8);
 /* Private fields of virq_kvm not pinned. */
 /* The glue's saved states (virq_kvm_vcpu_save(), virq_kvm_save()). */
 VIRQ_STATIC_ASSERT(VIRQ_KVM_STATE_VERSION == 1U && VIRQ_KVM_NR_GSIS == 24U,

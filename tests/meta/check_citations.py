@@ -31,8 +31,9 @@ Exit status 0 when every citation has its title, 1 otherwise.
 
 import os
 import re
-import subprocess
 import sys
+
+from srcfiles import tracked_files, walked_files
 
 EXTS = ('.c', '.h', '.md', '.py', '.sh', '.build', '.S', '.txt')
 C_EXTS = ('.c', '.h', '.S')
@@ -121,36 +122,6 @@ def untitled(text, c_source):
                     bad.setdefault(im.start(), im.group(0))
                     pos = im.end()
     return sorted(bad.items())
-
-
-def tracked_files(src):
-    try:
-        out = subprocess.run(['git', '-C', src, 'ls-files', '-z'], check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
-        top = subprocess.run(['git', '-C', src, 'rev-parse', '--show-toplevel'], check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
-        if os.path.realpath(top.decode().strip()) == os.path.realpath(src):
-            return [p for p in out.decode().split('\0') if p]
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return None
-
-
-def walked_files(src, build):
-    paths = []
-    build = os.path.realpath(build) if build else None
-    for root, dirs, files in os.walk(src):
-        keep = []
-        for d in sorted(dirs):
-            full = os.path.join(root, d)
-            if d == '.git' or os.path.realpath(full) == build:
-                continue
-            if os.path.isdir(os.path.join(full, 'meson-private')):
-                continue
-            keep.append(d)
-        dirs[:] = keep
-        paths += [os.path.relpath(os.path.join(root, f), src) for f in sorted(files)]
-    return paths
 
 
 def selftest():

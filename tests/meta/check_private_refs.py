@@ -17,8 +17,9 @@ Exit status 0 when no line matches, 1 otherwise.
 
 import os
 import re
-import subprocess
 import sys
+
+from srcfiles import tracked_files, walked_files
 
 # Spelled in pieces so that this file does not match itself.
 _WORDS = ['dig' + 'est', 'DES' + 'IGN' + r'\.md', 'shared' + '/' + 'spec']
@@ -34,39 +35,6 @@ PATTERNS = [
 ]
 
 EXEMPT = {'CHANGELOG.md'}
-
-
-def tracked_files(src):
-    """Relative paths of the files to scan."""
-    try:
-        out = subprocess.run(['git', '-C', src, 'ls-files', '-z'], check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
-        # Only trust git when src is the top of the tree it lists.
-        top = subprocess.run(['git', '-C', src, 'rev-parse', '--show-toplevel'], check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
-        if os.path.realpath(top.decode().strip()) == os.path.realpath(src):
-            return [p for p in out.decode().split('\0') if p]
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return None
-
-
-def walked_files(src, build):
-    paths = []
-    build = os.path.realpath(build) if build else None
-    for root, dirs, files in os.walk(src):
-        keep = []
-        for d in sorted(dirs):
-            full = os.path.join(root, d)
-            if d == '.git' or os.path.realpath(full) == build:
-                continue
-            if os.path.isdir(os.path.join(full, 'meson-private')):
-                continue  # some other meson build directory
-            keep.append(d)
-        dirs[:] = keep
-        for f in sorted(files):
-            paths.append(os.path.relpath(os.path.join(root, f), src))
-    return paths
 
 
 def read_text(path):

@@ -65,12 +65,9 @@
 #define EXIT_VMM_ERROR 4 /* VMM or guest failure */
 #define EXIT_SAVED 6     /* --save: the guest asked for a snapshot, FILE holds it */
 
-/* Argument limits (print_usage() explains them). RAM is one slot from 0: the
- * loader needs 1 MiB and guests load at 1 MiB; the maximum keeps the PC's
- * 3-4 GiB hole (I/O APIC at 0xFEC00000, LAPIC at 0xFEE00000) unmapped, and
- * MiB << 20 as well as the loader's 32-bit mem_upper far from overflow. */
-#define MEM_MIN_MIB 2
-#define MEM_MAX_MIB 3072
+/* Argument limits (print_usage() explains them); the RAM bounds
+ * (MEM_MIN_MIB, MEM_MAX_MIB) are in snapshot.h, which checks a restored
+ * machine against them too. */
 #define MEM_DEFAULT_MIB 128
 /* Seconds; 0 = no timeout. A year: SEC * 10^9 ns plus the monotonic clock
  * stays far below 2^64. */

@@ -343,7 +343,8 @@ int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen
 			    "this virq-vmm reads version %u only",
 			    path, h.version, SNAP_VERSION);
 	if (h.nr_cpus < 1 || h.nr_cpus > VIRQ_KVM_MAX_VCPUS || (h.flags & ~SNAP_F_KNOWN) ||
-	    h.ram_size < (2ULL << 20) || h.ram_size > (3072ULL << 20) || h.ram_size % PAGE)
+	    h.ram_size < ((uint64_t)MEM_MIN_MIB << 20) ||
+	    h.ram_size > ((uint64_t)MEM_MAX_MIB << 20) || h.ram_size % PAGE)
 		return fail(err, errlen, "%s: damaged: impossible machine in the header", path);
 	body = img->len - sizeof(h);
 	if (h.body_size != body)

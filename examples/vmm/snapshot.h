@@ -28,6 +28,13 @@ struct snap_machine {
 	struct dev_state *dev;
 };
 
+/* RAM bounds, for --mem and for a snapshot's header. RAM is one slot from
+ * 0: the loader needs 1 MiB and guests load at 1 MiB; the maximum keeps the
+ * PC's 3-4 GiB hole (I/O APIC at 0xFEC00000, LAPIC at 0xFEE00000) unmapped,
+ * and MiB << 20 as well as the loader's 32-bit mem_upper far from overflow. */
+#define MEM_MIN_MIB 2
+#define MEM_MAX_MIB 3072
+
 /* The machine options a snapshot records (and a restore takes from it). */
 #define SNAP_F_NO_X2APIC (1U << 0)
 #define SNAP_F_NO_TSC_DEADLINE (1U << 1)

@@ -32,8 +32,9 @@
 #                     the negative control of --check: compiles
 #                     lib/lapic/irq.c as BUILDDIR compiles it, but against a
 #                     copy of lib/core/pi_impl.h whose load of the control
-#                     word is a locked fetch-or (one more locked instruction
-#                     on every post), to OUTDIR/irq.o, and links
+#                     word is a locked compare-exchange (one more locked
+#                     instruction on a post past its PIR bit), to
+#                     OUTDIR/irq.o, and links
 #                     OUTDIR/bench-lapic from BUILDDIR's bench-lapic object,
 #                     that irq.o and BUILDDIR's libvirq-internal.a. Then
 #                     "--check --lib OUTDIR/irq.o OUTDIR/bench-lapic" must
@@ -65,10 +66,12 @@ if [ -n "$control" ]; then
 	bdir=$(cd "$1" && pwd)
 	mkdir -p "$2/inc/core"
 	out=$(cd "$2" && pwd)
-	# The post's plain load of the control word becomes a locked fetch-or
-	# (what it would be without the reasoning in pi_post_inline()): every
-	# post, post-on included, executes one more locked instruction.
-	sed 's/ctrl = virq_atomic_load64(&pi->control);/ctrl = virq_atomic_fetch_or64(\&pi->control, 0);/' \
+	# The post's plain load of the control word becomes a locked read (a
+	# compare-exchange of 0 with 0, which stores nothing new and leaves the
+	# value in ctrl): every post that gets that far, post-on included,
+	# executes one more locked instruction. (A fetch-or of 0 would not do:
+	# clang turns an idempotent read-modify-write into a plain load.)
+	sed 's/ctrl = virq_atomic_load64(&pi->control);/ctrl = 0; (void)virq_atomic_cmpxchg64(\&pi->control, \&ctrl, 0);/' \
 		"$root/lib/core/pi_impl.h" >"$out/inc/core/pi_impl.h"
 	if cmp -s "$root/lib/core/pi_impl.h" "$out/inc/core/pi_impl.h"; then
 		echo "lockcount.sh: --control: the load of the control word in" \

@@ -12,12 +12,14 @@
 #   3. The same dynamically (needs gdb with Python): single-steps one post in
 #      each descriptor state and counts the locked instructions it executes.
 #      (2 and 3 are scripts/lockcount.sh, which scripts/test.sh also runs.)
-#   4. Instructions per owner cycle from callgrind (needs valgrind):
-#      (Ir(K cycles) - Ir(0 cycles)) / K, independent of perf_event access,
-#      with the per-function split.
-#   5. The I/O APIC level cycle (bench-vm --row ioapic) from callgrind,
-#      (Ir(--iters K) - Ir(--iters 0)) / K with K = cycles / 10, with its
-#      ratio against the figures stored below (IOAPIC_IR_*).
+#   4. Instructions per iteration of the single-thread scenarios from
+#      callgrind (needs valgrind): (Ir(K cycles) - Ir(0 cycles)) / K and the
+#      same net of the harness loop, independent of perf_event access, with
+#      the owner cycle's per-function split.
+#   5. Every figure of bench-lapic, bench-vm and bench-vmx in instructions
+#      (callgrind) with its ratio against the previous figure stored in
+#      bench/figures.txt, a regression (more than 2% above it) marked:
+#      scripts/bench-figures.sh, which also refreshes that file (--update).
 #
 # usage: scripts/bench.sh [-B builddir] [--cycles K] [--no-build]
 #                         [--trace SCENARIO] [-- bench-lapic options]
@@ -58,11 +60,6 @@ bench=$builddir/bench/bench-lapic
 # The archive bench-lapic links (libvirq.a, which only a whole build makes,
 # is the same code partially linked).
 lib=$builddir/libvirq-internal.a
-
-# I/O APIC level cycle, instructions (callgrind): the issue-11 baseline and
-# the last committed figure. Update IOAPIC_IR_PREV when the figure moves.
-IOAPIC_IR_BASE=1526
-IOAPIC_IR_PREV=1268
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -119,34 +116,16 @@ if command -v valgrind >/dev/null 2>&1; then
 			"$bench" --scenario "$1" --cycles "$2" ${3:+"$3"} >/dev/null 2>&1
 		awk '/^(summary|totals):/ { print $2; exit }' "$out"
 	}
-	# The figures before the EOI fast path (commit b6c7582, gcc 12 release,
-	# Ir per iteration): each row prints its ratio against them, so a
-	# regression shows. Update them when a change moves the figures on purpose.
-	prev_figure() {
-		case $1 in
-		owner1) echo 211 ;;
-		owner1-mmio) echo 335 ;;
-		owner1-msr) echo 359 ;;
-		owner-irr8) echo 212 ;;
-		owner-isr4) echo 223 ;;
-		owner-irr8-isr4) echo 227 ;;
-		*) echo "" ;;
-		esac
-	}
 	echo "(\"net\": minus the scenario's harness loop, run the same way with --harness;"
-	echo " \"was\": the figure before the EOI fast path, and now/was)"
+	echo " the ratios against the stored figures are in the last section)"
 	for s in owner1 owner1-mmio owner1-msr owner-irr8 owner-isr4 owner-irr8-isr4 post-empty \
 		post-on post-dup \
 		sync-empty pending-empty; do
 		i0=$(cg_total "$s" 0)
 		ik=$(cg_total "$s" "$cycles")
 		ih=$(cg_total "$s" "$cycles" --harness)
-		awk -v s="$s" -v a="$ik" -v h="$ih" -v b="$i0" -v k="$cycles" \
-			-v was="$(prev_figure "$s")" 'BEGIN {
-			printf "%-16s %8.2f Ir/iteration, net %8.2f", s, (a - b) / k, (a - h) / k
-			if (was != "")
-				printf ", was %d, ratio %.3f", was, (a - b) / k / was
-			printf "\n"
+		awk -v s="$s" -v a="$ik" -v h="$ih" -v b="$i0" -v k="$cycles" 'BEGIN {
+			printf "%-16s %8.2f Ir/iteration, net %8.2f\n", s, (a - b) / k, (a - h) / k
 		}'
 	done
 	echo
@@ -176,22 +155,14 @@ else
 	echo "skipped: valgrind not available"
 fi
 
-# ---- 5. callgrind: the I/O APIC level cycle ----
+# ---- 5. every figure against bench/figures.txt (scripts/bench-figures.sh) ----
 echo
-k=$((cycles / 10))
-echo "== callgrind: I/O APIC level cycle (bench-vm --row ioapic), (Ir($k) - Ir(0)) / $k"
 if command -v valgrind >/dev/null 2>&1; then
-	for n in 0 "$k"; do
-		valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.ioapic.$n" \
-			"$builddir/bench/bench-vm" --row ioapic --iters "$n" --runs 1 >/dev/null 2>&1
-	done
-	i0=$(awk '/^(summary|totals):/ { print $2; exit }' "$tmp/cg.ioapic.0")
-	ik=$(awk '/^(summary|totals):/ { print $2; exit }' "$tmp/cg.ioapic.$k")
-	awk -v a="$ik" -v b="$i0" -v k="$k" -v base="$IOAPIC_IR_BASE" -v prev="$IOAPIC_IR_PREV" 'BEGIN {
-		f = (a - b) / k
-		printf "ioapic           %8.2f Ir/cycle, %.3f x previous (%d), %.3f x baseline (%d)\n",
-		       f, f / prev, prev, f / base, base
-	}'
+	if [ "$build" = 1 ]; then
+		sh "$root/scripts/bench-figures.sh" -B "$builddir"
+	else
+		sh "$root/scripts/bench-figures.sh" -B "$builddir" --no-build
+	fi
 else
-	echo "skipped: valgrind not available"
+	echo "== figures: skipped, valgrind not available"
 fi

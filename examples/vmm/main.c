@@ -189,6 +189,12 @@ static void hook_snapshot(void *ctx)
 		stop(m, EXIT_SAVED);
 }
 
+static uint64_t hook_now_ns(void *ctx)
+{
+	(void)ctx;
+	return mono_ns();
+}
+
 static void hook_console(void *ctx, char c)
 {
 	struct vmm *m = ctx;
@@ -952,7 +958,8 @@ int main(int argc, char **argv)
 				    .send_msi = hook_send_msi,
 				    .exit_vm = hook_exit_vm,
 				    .console = hook_console,
-				    .snapshot = hook_snapshot };
+				    .snapshot = hook_snapshot,
+				    .now_ns = hook_now_ns };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
 	if (m->restore_path) {
 		struct snap_machine sm = snap_machine_of(m);

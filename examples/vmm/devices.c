@@ -299,6 +299,7 @@ static bool pit0_take_edge(struct dev_state *d, uint64_t now)
 	if (!pit_last_edge(&d->pit[0], now, &edge) || edge <= d->pit_last_edge)
 		return false;
 	d->pit_last_edge = edge;
+	d->pit_pulse_ns = d->hooks.now_ns(d->hooks.ctx);
 	return true;
 }
 
@@ -572,8 +573,8 @@ uint64_t dev_pit_poll(struct dev_state *d)
 		if (c->pending && c->pending_at < edge)
 			edge = c->pending_at;
 		deadline = ticks_to_ns(edge - d->pit_offset);
-		if (deadline < now_ns + DEV_PIT_MIN_NS)
-			deadline = now_ns + DEV_PIT_MIN_NS;
+		if (d->pit_pulse_ns && deadline < d->pit_pulse_ns + DEV_PIT_MIN_NS)
+			deadline = d->pit_pulse_ns + DEV_PIT_MIN_NS;
 	}
 	pit_pulse_unlock(d, pulse, false);
 	return deadline;

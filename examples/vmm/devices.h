@@ -106,6 +106,7 @@ struct dev_state {
 	struct dev_pit_channel pit[3];
 	uint64_t pit_last_edge; /* tick of channel 0's last OUT rising edge delivered */
 	uint64_t pit_offset;    /* PIT tick = clock ticks + pit_offset (a restore sets it) */
+	uint64_t pit_pulse_ns;  /* clock time of the last GSI 0 pulse (0: none yet) */
 	uint8_t port61;         /* bits 0-3 as written; bit 4 the refresh toggle */
 
 	uint16_t fw_cfg_key;    /* selected item */
@@ -153,7 +154,7 @@ void dev_destroy(struct dev_state *d);
  * The PIT's timer, run by the VMM: delivers channel 0's latest OUT rising
  * edge not yet delivered as a pulse on GSI 0 (set_gsi high, then low) and
  * returns the clock time (ns) at which to call again: channel 0's next
- * rising edge, at least DEV_PIT_MIN_NS after the last pulse; UINT64_MAX
+ * rising edge, but no sooner than DEV_PIT_MIN_NS after the last pulse; UINT64_MAX
  * when none is due (call again after timer_changed). Catch-up: edges
  * missed while the VMM was late become one pulse, not a burst.
  */

@@ -7,6 +7,44 @@
  *
  * (0x20-0x21, 0xA0-0xA1 and 0x4D0-0x4D1, the 8259 pair and its ELCR, are
  * the irqchip's: libvirq's KVM glue answers them before they get here.)
+ * 0x40-0x43             8254 PIT, byte-wise (Intel 8254 datasheet): counters
+ *                       0-2 at 0x40-0x42, control word at 0x43 (reads 0xFF).
+ *                       Input clock 1.193182 MHz from the host's monotonic
+ *                       clock. Modes 0-5 (6, 7 are 2, 3), LSB / MSB / LSB
+ *                       then MSB access with the read and write flip-flops,
+ *                       counter latch (control word with access 00),
+ *                       read-back 0xC0-0xFF (count and/or status of the
+ *                       channels in bits 1-3; status first when both);
+ *                       status = OUT, null count, access, mode, BCD. The
+ *                       BCD bit is kept for status but counts are binary.
+ *                       A count of 0 is 65536. Mode 0: the first byte of an
+ *                       LSB-then-MSB count stops counting with OUT low.
+ *                       Modes 2, 3: a count written while counting takes
+ *                       over at the end of the current period (mode 3 too,
+ *                       where the 8254 would take it at the half-period).
+ *                       Modes 1, 5: a count written waits for the next
+ *                       rising gate, ending a one-shot under way. GATE is
+ *                       high for counters 0 and 1 and is port 0x61 bit 0
+ *                       for counter 2. Counter 0's OUT rising edges
+ *                       (modes 0, 1: terminal count; 2, 3: each period; 4,
+ *                       5: the tick after count 0) are pulses on GSI 0
+ *                       (ISA IRQ 0, edge): the VMM's timer thread delivers
+ *                       them, at most one per DEV_PIT_MIN_NS (100 us), and
+ *                       edges missed while the host was late are one pulse.
+ *                       At power-on no counter is programmed: mode 0,
+ *                       LSB then MSB, count 0, OUT low, no interrupt.
+ * 0x60                  Keyboard controller data: reads 0 (no data), writes
+ *                       ignored.
+ * 0x61                  NMI status and control: bit 0 counter 2's GATE,
+ *                       bit 1 speaker data enable, bits 2-3 stored (parity
+ *                       and channel check disables); bit 4 the refresh
+ *                       request, toggled by every read; bit 5 counter 2's
+ *                       OUT; bits 6-7 (NMI sources) 0. Writes keep bits 0-3.
+ * 0x64                  Keyboard controller: reads 0x14 (system flag, not
+ *                       inhibited, both buffers empty); commands 0xF0-0xFF
+ *                       with bit 0 clear (0xFE) pulse the CPU reset line:
+ *                       the VM stops with exit status 8 (DEV_EXIT_RESET).
+ *                       Other commands are ignored (no keyboard, no reply).
  * 0x80                  POST code: writes ignored, reads 0xFF.
  * 0xE0, 0xE8            pc-testdev scratch: reads return the last value
  *                       written (any width).
@@ -15,11 +53,31 @@
  *                       iosize=4): writing v of any width exits with status
  *                       (v << 1) | 1, so a guest can never fake "success" (0).
  *                       Reads all ones.
- * 0x3F8-0x3FF           COM1, a polled 16550 without interrupts: THR output
- *                       goes to the console; LSR = 0x60 (transmitter empty),
- *                       IIR = 0x01, MSR = 0xB0, RBR = 0 (no input); LCR, IER,
- *                       MCR, SCR and (with LCR.DLAB) the divisor latch read
- *                       back what was written.
+ * 0x3F8-0x3FF           COM1, a 16550A (PC16550D datasheet), byte-wise,
+ *                       IRQ 4 on GSI 4. THR output goes to the console at
+ *                       once: LSR.THRE and TEMT are always 1; LSR.DR when
+ *                       the receive FIFO (16 bytes with FCR bit 0, else 1)
+ *                       holds bytes from the VMM's input (dev_uart_receive);
+ *                       RBR reads the next, 0 when empty. IER bits 0-3
+ *                       (bits 7-4 read 0). IIR by priority: 0x04 received
+ *                       data (on any byte: there is no trigger level or
+ *                       timeout), 0x02 THR empty, 0x00 modem status, 0x01
+ *                       none (line status, 0x06, never happens: no errors),
+ *                       ORed with 0xC0 while FIFOs are on. THRE is raised
+ *                       when IER.THRE goes 0 -> 1 and by every THR write
+ *                       (the byte leaves at once), cleared by an IIR read
+ *                       that reports it or by IER.THRE going 1 -> 0. FCR:
+ *                       bit 0 FIFOs (a change empties them), bit 1 empties
+ *                       the receive FIFO, bits 6-7 kept. MCR bits 0-4 (7-5
+ *                       read 0). MSR = 0xB0 (DCD, DSR, CTS) plus deltas,
+ *                       cleared by reading it; with MCR.LOOP, RTS, DTR,
+ *                       OUT1, OUT2 drive CTS, DSR, RI, DCD and THR goes to
+ *                       the receive FIFO. The IRQ 4 line is the UART's
+ *                       INTR gated by MCR.OUT2 (forced off in loopback), as
+ *                       on a PC; a THR write while it is high drops and
+ *                       raises it (a new edge). LCR, SCR and (with
+ *                       LCR.DLAB) the divisor latch read back what was
+ *                       written.
  * 0x510                 fw_cfg selector: a write (16-bit; other widths use the
  *                       low 16 bits) selects an item and rewinds it. Reads 0.
  * 0x511                 fw_cfg data: each read byte is the next byte of the

@@ -2,9 +2,11 @@
 /*
  * virq-vmm: a small KVM-based VMM whose interrupt controllers are libvirq.
  *
- * It boots Multiboot v1 images the way QEMU's -kernel does, offers QEMU's
- * debug devices (devices.c) and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each
- * on its own thread.
+ * It boots Multiboot v1 images the way QEMU's -kernel does, offers the PC
+ * devices Linux needs (8254 PIT, port 0x61, a 16550A COM1 with interrupts,
+ * the keyboard controller's reset) and QEMU's debug devices (devices.c)
+ * and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each on its own thread, plus
+ * one for the PIT's timer and one for COM1's input.
  * Everything interrupt-related is one library call away:
  *
  *   setup      virq_kvm_init() before the vCPUs exist,

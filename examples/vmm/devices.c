@@ -534,10 +534,12 @@ static void pit_set_gate(struct dev_pit_channel *c, uint8_t gate, uint64_t now)
 	case 4:
 		if (!gate && c->state == PIT_RUNNING) {
 			c->elapsed = now - c->start;
+			c->start = 0;
 			c->state = PIT_SUSPENDED;
 		} else if (gate && c->state == PIT_SUSPENDED) {
 			c->state = PIT_RUNNING;
 			c->start = now - c->elapsed;
+			c->elapsed = 0;
 		}
 		break;
 	case 2:
@@ -548,6 +550,8 @@ static void pit_set_gate(struct dev_pit_channel *c, uint8_t gate, uint64_t now)
 				c->n = c->pending_n;
 			c->frozen = pit_count(c, now);
 			c->state = PIT_WAIT_GATE;
+			c->start = 0;
+			c->edge_at_start = 0;
 			c->pending = 0;
 			c->pending_n = 0;
 			c->pending_at = 0;

@@ -801,6 +801,24 @@ static unsigned pulses_since(unsigned i)
 	return n;
 }
 
+/* The devices' state saves, restores into a fresh set and saves the same. */
+static void snapshot_round_trip(void)
+{
+	unsigned kicks = rec.nr_timer_changed, lines = rec.nr_gsi;
+	struct dev_snapshot st, again;
+	struct dev_state d2;
+
+	dev_save(&dev, &st);
+	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
+	assert_true(dev_restore(&d2, &st));
+	assert_int_equal(rec.nr_timer_changed, kicks + 1); /* the timer polls the new PIT */
+	assert_int_equal(rec.nr_gsi, lines);               /* no line driven */
+	rec.nr_timer_changed = kicks;
+	dev_save(&d2, &again);
+	assert_memory_equal(&st, &again, sizeof(st));
+	dev_destroy(&d2);
+}
+
 static void test_pit_mode0_one_shot(void **state)
 {
 	(void)state;
@@ -915,6 +933,7 @@ static void test_pit_mode2_periodic(void **state)
 	assert_true(out(0x40, 1, 5966 & 0xFF));
 	assert_true(out(0x40, 1, 5966 >> 8));
 	assert_int_equal(pit_status(0), 0xF4);
+	snapshot_round_trip(); /* a count pending */
 	set_tick(11932ull * 16 + 200);
 	assert_int_equal(pit_read16(0x40), 11932 - 200);
 	next = dev_pit_poll(&dev);
@@ -1018,6 +1037,11 @@ static void test_pit_latch_and_read_back(void **state)
 	assert_true(out(0x42, 1, 0x02)); /* 0x200 */
 	assert_int_equal(in(0x42, 1), 0x02);
 	assert_int_equal(pit_status(2), 0xE4); /* waits for the gate: OUT high, null count */
+	assert_true(out(0x43, 1, 0xC2));       /* latch channel 0's status and count, unread */
+	snapshot_round_trip();
+	assert_int_equal(in(0x40, 1), 0xB4);
+	assert_int_equal(in(0x40, 1), 0xE3); /* 0x1234 - 0x51 */
+	assert_int_equal(in(0x40, 1), 0x11);
 
 	/* Read-back of channels 0 and 1, count and status: status first. */
 	set_tick(0x60);
@@ -1060,7 +1084,9 @@ static void test_port61_and_channel2(void **state)
 	assert_true(out(0x61, 1, 0x00));
 	set_tick(5000);
 	assert_int_equal(pit_read16(0x42), 0xFFFF - 1000);
+	snapshot_round_trip();
 	assert_true(out(0x61, 1, 0x01));
+	snapshot_round_trip();
 	set_tick(5000 + 0xFFFF - 1000 - 1);
 	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
 	assert_int_equal(pit_read16(0x42), 1);
@@ -1083,6 +1109,7 @@ static void test_port61_and_channel2(void **state)
 	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
 	assert_true(out(0x61, 1, 0x00));
 	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	snapshot_round_trip();
 	assert_true(out(0x61, 1, 0x01));
 	set_tick(100159);
 	assert_int_equal(pit_read16(0x42), 90);

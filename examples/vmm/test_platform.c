@@ -397,7 +397,7 @@ static uint64_t fake_ns; /* the devices' clock */
 static uint64_t rec_now_ns(void *ctx)
 {
 	(void)ctx;
-	return fake_ns;
+	return __atomic_load_n(&fake_ns, __ATOMIC_RELAXED);
 }
 
 static void rec_timer_changed(void *ctx)
@@ -1432,6 +1432,115 @@ static void test_concurrent_vcpus(void **state)
 	assert_int_equal(rec.console_total, THREADS * BYTES_PER_THREAD);
 }
 
+/* Several vCPUs on the PIT and COM1 while the timer polls: every line
+ * change reaches the irqchip in the order the devices decided it, so
+ * each GSI's levels alternate (a pulse is high then low), never twice
+ * the same. */
+static struct {
+	pthread_mutex_t lock;
+	bool last[24];
+	unsigned changes[24], repeats;
+} lines;
+
+static void lines_set_gsi(void *ctx, unsigned gsi, bool level)
+{
+	(void)ctx;
+	pthread_mutex_lock(&lines.lock);
+	if (gsi >= 24 || lines.last[gsi] == level)
+		lines.repeats++;
+	else
+		lines.changes[gsi]++;
+	if (gsi < 24)
+		lines.last[gsi] = level;
+	pthread_mutex_unlock(&lines.lock);
+}
+
+#define PORT_ROUNDS 3000
+
+static int hammers_done;
+
+static void *port_hammer(void *arg)
+{
+	struct dev_state *d = arg;
+	static const struct {
+		uint16_t port;
+		bool write;
+		uint8_t val;
+	} seq[] = {
+		{ 0x43, true, 0x34 },  { 0x40, true, 0x02 },  { 0x40, true, 0x00 }, /* period 2 */
+		{ 0x40, false, 0 },    { 0x43, true, 0xC2 },  { 0x40, false, 0 },
+		{ 0x61, true, 0x01 },  { 0x61, false, 0 },    { 0x3FC, true, 0x08 },
+		{ 0x3F9, true, 0x02 }, { 0x3F8, true, 'x' },  { 0x3FA, false, 0 },
+		{ 0x3F9, true, 0x00 }, { 0x3FC, true, 0x00 }, { 0x43, true, 0xC2 },
+	};
+	long bad = 0;
+
+	for (int i = 0; i < PORT_ROUNDS; i++) {
+		for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+			uint8_t b = seq[k].val;
+
+			bad += !dev_pio(d, seq[k].port, seq[k].write, 1, &b);
+		}
+	}
+	__atomic_fetch_add(&hammers_done, 1, __ATOMIC_SEQ_CST);
+	return (void *)bad;
+}
+
+static void test_concurrent_pit_and_com1(void **state)
+{
+	struct dev_hooks h = hooks;
+	struct dev_state d;
+	pthread_t t[THREADS];
+	uint8_t b;
+
+	(void)state;
+	memset(&lines, 0, sizeof(lines));
+	hammers_done = 0;
+	pthread_mutex_init(&lines.lock, NULL);
+	h.set_gsi = lines_set_gsi;
+	h.timer_changed = NULL;
+	dev_init(&d, &h, NR_CPUS, DEV_RAM_SIZE);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, port_hammer, &d), 0);
+	/* The timer, its clock 2 us (2.4 ticks) on at each poll, until the
+	 * writers are done and then some. */
+	for (int i = 0; i < 1000 || __atomic_load_n(&hammers_done, __ATOMIC_SEQ_CST) < THREADS;
+	     i++) {
+		__atomic_fetch_add(&fake_ns, 2000, __ATOMIC_RELAXED);
+		(void)dev_pit_poll(&d);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		void *bad;
+
+		pthread_join(t[i], &bad);
+		assert_null(bad);
+	}
+	/* The writers' count bytes may end split between their control
+	 * words: program channel 0 once more, alone, so that it surely ticks. */
+	b = 0x34;
+	assert_true(dev_pio(&d, 0x43, true, 1, &b));
+	b = 2;
+	assert_true(dev_pio(&d, 0x40, true, 1, &b));
+	b = 0;
+	assert_true(dev_pio(&d, 0x40, true, 1, &b));
+	for (int i = 0; i < 100; i++) {
+		__atomic_fetch_add(&fake_ns, 2000, __ATOMIC_RELAXED);
+		(void)dev_pit_poll(&d);
+	}
+	assert_int_equal(lines.repeats, 0);
+	assert_true(lines.changes[4] > 0);
+	assert_true(lines.changes[0] > 0);
+	assert_int_equal(lines.changes[0] % 2, 0); /* GSI 0: whole pulses only */
+	/* The UART's line ends where its registers say: MCR.OUT2 is off. */
+	assert_false(lines.last[4]);
+	b = 0x08;
+	assert_true(dev_pio(&d, 0x3FC, true, 1, &b)); /* OUT2 on, IER 0: still low */
+	assert_false(lines.last[4]);
+	assert_int_equal(lines.repeats, 0);
+	dev_destroy(&d);
+	pthread_mutex_destroy(&lines.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest loader_tests[] = {
@@ -1466,6 +1575,8 @@ int main(void)
 						dev_teardown),
 		cmocka_unit_test_setup_teardown(test_dev_snapshot, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_vcpus, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_pit_and_com1, dev_setup,
+						dev_teardown),
 	};
 	int failed;
 

@@ -298,7 +298,9 @@ bad --serial-input "" "$image" --serial-input=
 good --serial-input "$tmp/snap"
 good --save="$tmp/snap" --irqchip=user --smp 64
 printf 'not a snapshot at all, just some bytes of text' >"$tmp/garbage"
-for f in "$tmp/none" "$tmp/garbage"; do
+# A header of format version 1 (before the PIT and COM1's interrupts).
+{ printf 'VIRQSNAP\001\000\000\000'; head -c 52 /dev/zero; } >"$tmp/version1"
+for f in "$tmp/none" "$tmp/garbage" "$tmp/version1"; do
 	run --restore "$f" --timeout 5 --stats --save "$tmp/snap2"
 	is "$status" 4
 	check "want status 4 (refused)" --restore "$f"
@@ -307,6 +309,9 @@ for f in "$tmp/none" "$tmp/garbage"; do
 	hasnt "$err" /dev/kvm
 	check "want nothing opened (no word of /dev/kvm)" --restore "$f"
 done
+has "$err" "format version 1: this virq-vmm reads version 2 only"
+check "want 'format version 1: this virq-vmm reads version 2 only'" --restore "$tmp/version1"
+run --restore "$tmp/garbage"
 has "$err" "not a virq-vmm snapshot"
 check "want 'not a virq-vmm snapshot'" --restore "$tmp/garbage"
 

@@ -9,7 +9,9 @@
  *                              options, guest TSC kHz), body size, CRC-32
  *                              of the body
  *   struct virq_kvm_state      the glue's VM: I/O APIC, 8259 pair
- *   struct dev_snapshot        virq-vmm's devices, test device lines
+ *   struct dev_snapshot        virq-vmm's devices (the PIT with its time,
+ *                              port 0x61, COM1 with its receive FIFO and
+ *                              IRQ 4 level), test device lines
  *   struct snap_vcpu x N       per vCPU: the glue's state (LAPIC, event
  *                              policy, halt and injection bookkeeping) and
  *                              KVM's (registers, segment and control

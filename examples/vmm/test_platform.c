@@ -1001,6 +1001,52 @@ static void test_pit_mode3_square_wave(void **state)
 	assert_int_equal(pit_read16(0x40), 0x0100 - 2);
 }
 
+/* Modes 1 and 5 count from a rising gate: counter 2's, port 0x61 bit 0. */
+static void test_pit_gate_triggered_modes(void **state)
+{
+	(void)state;
+	pit_program(0xB2, 0x42, 100);          /* counter 2, mode 1, gate low */
+	assert_int_equal(pit_status(2), 0xF2); /* OUT high, null count: waits */
+	set_tick(10);
+	assert_int_equal(pit_read16(0x42), 100);
+	assert_true(out(0x61, 1, 0x01));       /* trigger */
+	assert_int_equal(pit_status(2), 0x32); /* OUT low until the terminal count */
+	set_tick(60);
+	assert_int_equal(pit_read16(0x42), 50);
+	set_tick(109);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+	set_tick(110);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	assert_int_equal(pit_read16(0x42), 0);
+	/* A second rising gate retriggers with the same count. */
+	set_tick(200);
+	assert_true(out(0x61, 1, 0x00));
+	assert_true(out(0x61, 1, 0x01));
+	set_tick(201);
+	assert_int_equal(pit_read16(0x42), 99);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+
+	/* Mode 5 with the gate already high waits for a rising edge; then
+	 * OUT is low for the one tick at count 0. */
+	pit_program(0xBA, 0x42, 50);
+	set_tick(250);
+	assert_int_equal(pit_status(2), 0xFA);
+	assert_int_equal(pit_read16(0x42), 50);
+	set_tick(300);
+	assert_true(out(0x61, 1, 0x00));
+	assert_true(out(0x61, 1, 0x01));
+	set_tick(349);
+	assert_int_equal(pit_read16(0x42), 1);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	set_tick(350);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+	set_tick(351);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	assert_int_equal(pit_read16(0x42), 0xFFFF);
+	snapshot_round_trip();
+	assert_int_equal(rec.nr_gsi, 0);
+}
+
 static void test_pit_latch_and_read_back(void **state)
 {
 	(void)state;
@@ -1564,6 +1610,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pit_mode0_one_shot, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_mode2_periodic, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_mode3_square_wave, dev_setup,
+						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_gate_triggered_modes, dev_setup,
 						dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_latch_and_read_back, dev_setup,
 						dev_teardown),

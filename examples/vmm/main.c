@@ -2,9 +2,11 @@
 /*
  * virq-vmm: a small KVM-based VMM whose interrupt controllers are libvirq.
  *
- * It boots Multiboot v1 images the way QEMU's -kernel does, offers QEMU's
- * debug devices (devices.c) and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each
- * on its own thread.
+ * It boots Multiboot v1 images the way QEMU's -kernel does, offers the PC
+ * devices Linux needs (8254 PIT, port 0x61, a 16550A COM1 with interrupts,
+ * the keyboard controller's reset) and QEMU's debug devices (devices.c)
+ * and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each on its own thread, plus
+ * one for the PIT's timer and one for COM1's input.
  * Everything interrupt-related is one library call away:
  *
  *   setup      virq_kvm_init() before the vCPUs exist,
@@ -17,8 +19,10 @@
  *
  * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MIB] [--timeout SEC]
  *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
- *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE] IMAGE
+ *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE]
+ *                 [--serial-input FILE] IMAGE
  *        virq-vmm --restore FILE [--save FILE] [--timeout SEC] [--stats]
+ *                 [--serial-input FILE]
  *        virq-vmm --help | --version
  * print_usage() is the reference. Every argument is checked before /dev/kvm or
  * IMAGE is opened; a bad one exits with EXIT_USAGE and a message naming it.
@@ -61,9 +65,10 @@
 #define MAX_CPUS ((int)VIRQ_KVM_MAX_VCPUS)
 
 /* Exit statuses of our own: even, so never an isa-debug-exit status. */
-#define EXIT_USAGE 2     /* bad arguments: nothing was opened or run */
-#define EXIT_VMM_ERROR 4 /* VMM or guest failure */
-#define EXIT_SAVED 6     /* --save: the guest asked for a snapshot, FILE holds it */
+#define EXIT_USAGE 2              /* bad arguments: nothing was opened or run */
+#define EXIT_VMM_ERROR 4          /* VMM or guest failure */
+#define EXIT_SAVED 6              /* --save: the guest asked for a snapshot, FILE holds it */
+#define EXIT_RESET DEV_EXIT_RESET /* 8: the guest reset the machine (port 0x64, 0xFE) */
 
 /* Argument limits (print_usage() explains them); the RAM bounds
  * (MEM_MIN_MIB, MEM_MAX_MIB) are in snapshot.h, which checks a restored
@@ -108,6 +113,8 @@ struct vmm {
 	unsigned timeout_s;
 	const char *save_path;    /* --save FILE */
 	const char *restore_path; /* --restore FILE */
+	const char *serial_path;  /* --serial-input FILE */
+	int serial_fd;            /* COM1's input: that FILE or stdin */
 	/* Snapshots: the vCPU threads meet here after their loops (--save) and
 	 * before them (--restore), so each saves or loads its own vCPU while
 	 * no other runs. */
@@ -126,6 +133,12 @@ struct vmm {
 	struct dev_state dev;
 	pthread_mutex_t console_lock;
 	struct flight flight[MAX_CPUS];
+
+	/* The PIT's timer thread (pit_thread()) and what wakes it. */
+	pthread_t pit_thread;
+	pthread_mutex_t pit_lock;
+	pthread_cond_t pit_cond; /* on CLOCK_MONOTONIC */
+	bool pit_kicked, pit_quit, pit_running;
 
 	int stopping;    /* atomic: set once by stop() */
 	int exit_status; /* valid once stopping */
@@ -189,6 +202,23 @@ static void hook_snapshot(void *ctx)
 		stop(m, EXIT_SAVED);
 }
 
+static uint64_t hook_now_ns(void *ctx)
+{
+	(void)ctx;
+	return mono_ns();
+}
+
+/* The guest reprogrammed the PIT: the timer thread polls again. */
+static void hook_timer_changed(void *ctx)
+{
+	struct vmm *m = ctx;
+
+	pthread_mutex_lock(&m->pit_lock);
+	m->pit_kicked = true;
+	pthread_cond_signal(&m->pit_cond);
+	pthread_mutex_unlock(&m->pit_lock);
+}
+
 static void hook_console(void *ctx, char c)
 {
 	struct vmm *m = ctx;
@@ -198,6 +228,102 @@ static void hook_console(void *ctx, char c)
 	if (c == '\n')
 		fflush(stdout);
 	pthread_mutex_unlock(&m->console_lock);
+}
+
+/* ---- the PIT's timer and COM1's input ---- */
+
+/*
+ * One thread sleeps until channel 0's next OUT edge (dev_pit_poll() says
+ * when) or until the guest reprograms the PIT, delivers the edge as a
+ * pulse on GSI 0 and sleeps again; it never spins. When the host is late
+ * (the nested emulator is slow), the edges it missed become one pulse:
+ * Linux keeps time with its clocksource, not by counting ticks, and a
+ * burst of queued ticks would only make a slow guest slower.
+ */
+static void *pit_thread(void *p)
+{
+	struct vmm *m = p;
+	uint64_t deadline;
+	struct timespec ts;
+
+	pthread_mutex_lock(&m->pit_lock);
+	while (!m->pit_quit) {
+		m->pit_kicked = false;
+		pthread_mutex_unlock(&m->pit_lock);
+		deadline = dev_pit_poll(&m->dev);
+		pthread_mutex_lock(&m->pit_lock);
+		if (m->pit_quit || m->pit_kicked)
+			continue;
+		if (deadline == UINT64_MAX) {
+			pthread_cond_wait(&m->pit_cond, &m->pit_lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(deadline / 1000000000U);
+		ts.tv_nsec = (long)(deadline % 1000000000U);
+		(void)pthread_cond_timedwait(&m->pit_cond, &m->pit_lock, &ts);
+	}
+	pthread_mutex_unlock(&m->pit_lock);
+	return NULL;
+}
+
+static void pit_timer_init(struct vmm *m)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&m->pit_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->pit_cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static void pit_timer_start(struct vmm *m)
+{
+	if (pthread_create(&m->pit_thread, NULL, pit_thread, m)) {
+		fprintf(stderr, "virq-vmm: cannot create the PIT's timer thread\n");
+		stop(m, EXIT_VMM_ERROR);
+		return;
+	}
+	m->pit_running = true;
+}
+
+/* Ends the timer thread: no GSI 0 pulse after this returns. */
+static void pit_timer_stop(struct vmm *m)
+{
+	if (!m->pit_running)
+		return;
+	pthread_mutex_lock(&m->pit_lock);
+	m->pit_quit = true;
+	pthread_cond_signal(&m->pit_cond);
+	pthread_mutex_unlock(&m->pit_lock);
+	pthread_join(m->pit_thread, NULL);
+	m->pit_running = false;
+}
+
+/* COM1's receiver: bytes from fd (stdin or --serial-input) into its FIFO,
+ * waiting while the FIFO is full. Ends at end of file; detached. */
+static void *serial_thread(void *p)
+{
+	struct vmm *m = p;
+	int fd = m->serial_fd;
+	uint8_t buf[256];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (size_t off = 0; off < (size_t)n;) {
+			off += dev_uart_receive(&m->dev, buf + off, (size_t)n - off);
+			if (off < (size_t)n)
+				dev_uart_wait_space(&m->dev);
+		}
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return NULL;
 }
 
 /* ---- exits the irqchip leaves to us ---- */
@@ -409,6 +535,8 @@ static void snap_vcpu_save(struct vmm *m, int cpu)
 	struct snap_machine sm = snap_machine_of(m);
 	char err[512];
 
+	if (cpu == 0)
+		pit_timer_stop(m);         /* the machine is saved with no GSI 0 pulse under way */
 	pthread_barrier_wait(&m->barrier); /* also orders exit_status */
 	if (m->exit_status == EXIT_SAVED &&
 	    snap_save_vcpu(&sm, (uint32_t)cpu, &m->snap_cpus[cpu], err, sizeof(err)))
@@ -433,6 +561,9 @@ static void *vcpu_thread(void *p)
 	 * exist, and no vCPU runs before all are loaded. */
 	if (m->restore_path && !snap_vcpu_restore(m, a->cpu))
 		return NULL;
+	/* The PIT's timer runs once the machine is whole (after a restore). */
+	if (a->cpu == 0)
+		pit_timer_start(m);
 	if (virq_kvm_vcpu_thread_start(v)) {
 		perror("virq-vmm: vCPU thread setup");
 		stop(m, EXIT_VMM_ERROR);
@@ -680,6 +811,10 @@ static void print_usage(FILE *f)
 		"                    the file's and may not be given; a damaged file or one\n"
 		"                    of another format version is refused (status %d) before\n"
 		"                    anything runs\n"
+		"  --serial-input=FILE\n"
+		"                    bytes for COM1's receiver (the guest reads them from\n"
+		"                    0x3F8); without it, standard input unless that is a\n"
+		"                    terminal\n"
 		"  --help            print this help and exit\n"
 		"  --version         print the virq-vmm and libvirq versions and exit\n"
 		"\n"
@@ -687,13 +822,19 @@ static void print_usage(FILE *f)
 		"plain decimal: digits only, no sign, spaces, suffix or leading zero. An\n"
 		"option given twice takes the last value (--env adds a line each time).\n"
 		"\n"
+		"Devices: 8254 PIT (0x40-0x43, channel 0 on GSI 0), port 0x61, COM1 16550A\n"
+		"(0x3F8, IRQ 4 on GSI 4), keyboard controller (0x60, 0x64: reset only),\n"
+		"QEMU's debug devices; devices.c lists every port.\n"
+		"\n"
 		"Exit status: 0 after \"Shutdown\" on port 0x8900 or a guest system event;\n"
 		"the guest's isa-debug-exit status ((value << 1) | 1, odd); %d on a usage\n"
 		"error (nothing was opened or run); %d on a VMM or guest failure (no\n"
 		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout, a refused snapshot);\n"
-		"%d after --save wrote FILE.\n",
+		"%d after --save wrote FILE; %d when the guest resets the machine (command\n"
+		"0xFE to the keyboard controller, as Linux's reboot=k and its reboot\n"
+		"fallbacks do).\n",
 		MAX_CPUS, MEM_MIN_MIB, MEM_MAX_MIB, MEM_DEFAULT_MIB, EXIT_VMM_ERROR, TIMEOUT_MAX_S,
-		EXIT_SAVED, EXIT_VMM_ERROR, EXIT_USAGE, EXIT_VMM_ERROR, EXIT_SAVED);
+		EXIT_SAVED, EXIT_VMM_ERROR, EXIT_USAGE, EXIT_VMM_ERROR, EXIT_SAVED, EXIT_RESET);
 }
 
 /* A bad command line: what is wrong, a hint, EXIT_USAGE. */
@@ -790,6 +931,7 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "version", no_argument, NULL, 'V' },
 		{ "save", required_argument, NULL, 'a' },
 		{ "restore", required_argument, NULL, 'r' },
+		{ "serial-input", required_argument, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t modlen = 0;
@@ -825,6 +967,11 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			if (!*optarg)
 				usage_error("--save: empty FILE");
 			m->save_path = optarg;
+			break;
+		case 'I':
+			if (!*optarg)
+				usage_error("--serial-input: empty FILE");
+			m->serial_path = optarg;
 			break;
 		case 'r':
 			if (!*optarg)
@@ -926,6 +1073,7 @@ int main(int argc, char **argv)
 	/* Everything the command line says is checked before anything opens. */
 	parse_args(m, argc, argv, &image, &cmdline, module);
 	pthread_mutex_init(&m->console_lock, NULL);
+	pit_timer_init(m);
 
 	if (m->restore_path) {
 		/* The machine is the snapshot's; its header and checksum are
@@ -952,7 +1100,9 @@ int main(int argc, char **argv)
 				    .send_msi = hook_send_msi,
 				    .exit_vm = hook_exit_vm,
 				    .console = hook_console,
-				    .snapshot = hook_snapshot };
+				    .snapshot = hook_snapshot,
+				    .now_ns = hook_now_ns,
+				    .timer_changed = hook_timer_changed };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
 	if (m->restore_path) {
 		struct snap_machine sm = snap_machine_of(m);
@@ -969,6 +1119,23 @@ int main(int argc, char **argv)
 		/* APs stay in their reset state: the guest starts them with
 		 * INIT/SIPI (user irqchip: through libvirq; split: through
 		 * KVM's LAPIC). */
+	}
+
+	if (m->serial_path || !isatty(STDIN_FILENO)) {
+		pthread_t t;
+
+		m->serial_fd = STDIN_FILENO;
+		if (m->serial_path) {
+			m->serial_fd = open(m->serial_path, O_RDONLY | O_CLOEXEC);
+			if (m->serial_fd < 0) {
+				snprintf(err, sizeof(err), "%s: %s", m->serial_path,
+					 strerror(errno));
+				die("--serial-input: %s", err);
+			}
+		}
+		if (pthread_create(&t, NULL, serial_thread, m))
+			die("%s", "cannot create COM1's input thread");
+		pthread_detach(t);
 	}
 
 	t0 = mono_ns();
@@ -995,6 +1162,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < m->nr_cpus; i++)
 		pthread_join(m->threads[i], NULL);
+	pit_timer_stop(m);
 	fflush(stdout);
 	if (m->restore_path && m->snap_failed)
 		die("--restore refused: %s", m->snap_err); /* no vCPU ran */

@@ -220,7 +220,8 @@ for line in "--help" "--smp 2 --help" "--help --bogus"; do
 	has "$out" "usage: virq-vmm [OPTION]... IMAGE"
 	check "want the usage on stdout" "${args[@]}"
 	for opt in --irqchip=MODE --smp=N --mem=MIB --timeout=SEC --cmdline=STR --env=KEY=VALUE \
-		--no-virtual-wire --no-x2apic --no-tsc-deadline --stats --help --version "1-64" \
+		--no-virtual-wire --no-x2apic --no-tsc-deadline --stats --serial-input=FILE \
+		--help --version "1-64" \
 		"2-3072" "0-31536000" "2 on a usage" "IMAGE as given, a space, then STR"; do
 		has "$out" "$opt"
 		check "want '$opt' in the usage" "${args[@]}"
@@ -293,9 +294,13 @@ for opt in --smp=2 --mem=64 --irqchip=user --no-x2apic --no-tsc-deadline --no-vi
 done
 bad --save "$tmp/snap" --save "$tmp/snap" --restore "$tmp/snap"
 good --save "$tmp/snap"
+bad --serial-input "" "$image" --serial-input=
+good --serial-input "$tmp/snap"
 good --save="$tmp/snap" --irqchip=user --smp 64
 printf 'not a snapshot at all, just some bytes of text' >"$tmp/garbage"
-for f in "$tmp/none" "$tmp/garbage"; do
+# A header of format version 1 (before the PIT and COM1's interrupts).
+{ printf 'VIRQSNAP\001\000\000\000'; head -c 52 /dev/zero; } >"$tmp/version1"
+for f in "$tmp/none" "$tmp/garbage" "$tmp/version1"; do
 	run --restore "$f" --timeout 5 --stats --save "$tmp/snap2"
 	is "$status" 4
 	check "want status 4 (refused)" --restore "$f"
@@ -304,6 +309,9 @@ for f in "$tmp/none" "$tmp/garbage"; do
 	hasnt "$err" /dev/kvm
 	check "want nothing opened (no word of /dev/kvm)" --restore "$f"
 done
+has "$err" "format version 1: this virq-vmm reads version 2 only"
+check "want 'format version 1: this virq-vmm reads version 2 only'" --restore "$tmp/version1"
+run --restore "$tmp/garbage"
 has "$err" "not a virq-vmm snapshot"
 check "want 'not a virq-vmm snapshot'" --restore "$tmp/garbage"
 

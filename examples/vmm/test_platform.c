@@ -5,6 +5,7 @@
  * (driven through dev_pio with recording hooks).
  */
 #include <elf.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -341,6 +342,372 @@ static void test_load_from_file(void **state)
 
 	assert_int_equal(mb_load("/tmp", ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
+}
+
+/* ------------------------------------------------------------- bzImage */
+
+#define BZ_PM_LEN 4096u /* protected-mode part of the test image */
+#define BZ_INIT_SIZE 0x10000u
+#define BZ_IMG_MAX (5 * 512 + BZ_PM_LEN)
+
+struct bz_image {
+	uint8_t b[BZ_IMG_MAX];
+	size_t len;
+	size_t setup_size;
+};
+
+static void w16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, 2);
+}
+
+static void w32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+
+static void w64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
+
+static uint8_t pm_byte(unsigned i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/* A protocol 2.15 bzImage: setup_sects sectors of setup (0 means 4), a
+ * 4 KiB protected-mode part, code32_start 1 MiB, init_size 64 KiB,
+ * pref_address 1 MiB. Setup bytes outside the header are 0x55 (must not
+ * reach the zero page). */
+static void bz_init(struct bz_image *im, uint8_t setup_sects)
+{
+	unsigned sects = setup_sects ? setup_sects : 4;
+
+	memset(im, 0, sizeof(*im));
+	im->setup_size = (sects + 1u) * 512u;
+	im->len = im->setup_size + BZ_PM_LEN;
+	memset(im->b, 0x55, im->setup_size);
+	memset(im->b + 0x1F1, 0, 0x290 - 0x1F1);
+	im->b[0x1F1] = setup_sects;
+	w16(im->b, 0x1F2, 0x1234);         /* root_flags: copied as is */
+	w32(im->b, 0x1F4, BZ_PM_LEN / 16); /* syssize */
+	w16(im->b, 0x1FA, 0xFFFF);         /* vid_mode */
+	w16(im->b, 0x1FE, 0xAA55);
+	im->b[0x200] = 0xEB;
+	im->b[0x201] = 0x6A; /* header ends at 0x26C */
+	memcpy(im->b + 0x202, "HdrS", 4);
+	w16(im->b, 0x206, 0x020F);
+	im->b[0x211] = 0x01; /* LOADED_HIGH */
+	w32(im->b, 0x214, 0x100000);
+	w32(im->b, 0x22C, 0x7FFFFFFF);
+	w32(im->b, 0x230, 0x200000);
+	im->b[0x234] = 1;
+	w16(im->b, 0x236, 0x7F);
+	w32(im->b, 0x238, 0x7FF);
+	w64(im->b, 0x258, 0x100000);
+	w32(im->b, 0x260, BZ_INIT_SIZE);
+	w32(im->b, 0x268, 0xABCD); /* kernel_info_offset: last header field */
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		im->b[im->setup_size + i] = pm_byte(i);
+}
+
+static uint8_t initrd_buf[5000];
+
+static void expect_e820(void)
+{
+	static const uint64_t want[5][3] = {
+		{ 0, 0x9F000, 1 },
+		{ 0x9F000, 0x61000, 2 },
+		{ 0x100000, RAM_SIZE - 0x100000, 1 },
+		{ 0xFEC00000, 0x1000, 2 },
+		{ 0xFEE00000, 0x1000, 2 },
+	};
+
+	assert_int_equal(ram[0x7000 + 0x1E8], 5);
+	for (unsigned i = 0; i < 5; i++) {
+		uint32_t at = 0x7000 + 0x2D0 + i * 20;
+
+		assert_int_equal(rd64(at), want[i][0]);
+		assert_int_equal(rd64(at + 8), want[i][1]);
+		assert_int_equal(rd32(at + 16), want[i][2]);
+	}
+	/* Entry 5 stays zero. */
+	assert_int_equal(rd64(0x7000 + 0x2D0 + 100), 0);
+	assert_int_equal(rd32(0x7000 + 0x2D0 + 116), 0);
+}
+
+static void test_bz_load(void **state)
+{
+	const char *cmdline = "console=ttyS0 acpi=off";
+	struct bz_boot boot;
+	struct bz_image im;
+	char err[256] = "";
+	uint8_t zp[4096];
+
+	(void)state;
+	bz_init(&im, 2);
+	for (unsigned i = 0; i < sizeof(initrd_buf); i++)
+		initrd_buf[i] = (uint8_t)(i ^ 0x5A);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, sizeof(initrd_buf), ram, RAM_SIZE,
+				     cmdline, &boot, err, sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+	assert_int_equal(boot.entry, 0x100000);
+	assert_int_equal(boot.zero_page, 0x7000);
+	assert_int_equal(boot.version, 0x020F);
+	assert_int_equal(boot.kernel_end, 0x100000 + BZ_INIT_SIZE);
+	/* As high as RAM allows, page aligned: (4 MiB - 5000) & ~0xFFF. */
+	assert_int_equal(boot.initrd_addr, 0x3FE000);
+	assert_int_equal(boot.initrd_size, 5000);
+
+	/* The zero page: zeros, the header 0x1F1-0x26B as in the image, and
+	 * exactly the fields the loader owns. */
+	memset(zp, 0, sizeof(zp));
+	memcpy(zp + 0x1F1, im.b + 0x1F1, 0x26C - 0x1F1);
+	zp[0x210] = 0xFF;
+	zp[0x211] = 0x81; /* LOADED_HIGH | CAN_USE_HEAP */
+	w16(zp, 0x224, 0xFE00);
+	w32(zp, 0x228, 0x20000);
+	w32(zp, 0x218, 0x3FE000);
+	w32(zp, 0x21C, 5000);
+	zp[0x1E8] = 5;
+	memcpy(zp + 0x2D0, ram + 0x7000 + 0x2D0, 5 * 20); /* checked by expect_e820() */
+	assert_memory_equal(ram + 0x7000, zp, sizeof(zp));
+	expect_e820();
+	assert_int_equal(rd32(0x7000 + 0x268), 0xABCD);
+	assert_int_equal(ram[0x7000 + 0x26C], 0); /* setup bytes after the header */
+
+	/* GDT: null, null, flat code 0x10, flat data 0x18. */
+	assert_int_equal(rd64(0x5000), 0);
+	assert_int_equal(rd64(0x5008), 0);
+	assert_int_equal(rd64(0x5010), 0x00CF9B000000FFFFull);
+	assert_int_equal(rd64(0x5018), 0x00CF93000000FFFFull);
+	assert_int_equal(ram[0x5020], POISON);
+	assert_int_equal(ram[0x4FFF], POISON);
+
+	assert_string_equal((const char *)ram + 0x20000, cmdline);
+	assert_int_equal(ram[0x20000 + strlen(cmdline) + 1], POISON);
+
+	/* The protected-mode part at 1 MiB, nothing more. */
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		assert_int_equal(ram[0x100000 + i], pm_byte(i));
+	assert_int_equal(ram[0x100000 + BZ_PM_LEN], POISON);
+	assert_int_equal(ram[0xFFFFF], POISON);
+
+	assert_memory_equal(ram + 0x3FE000, initrd_buf, sizeof(initrd_buf));
+	assert_int_equal(ram[0x3FE000 - 1], POISON);
+	assert_int_equal(ram[0x3FE000 + sizeof(initrd_buf)], POISON);
+	/* Nothing below the GDT (the real-mode setup code is not loaded). */
+	for (unsigned i = 0; i < 0x5000; i++)
+		assert_int_equal(ram[i], POISON);
+}
+
+static void test_bz_layout_choices(void **state)
+{
+	struct bz_boot boot;
+	struct bz_image im;
+	char err[256] = "";
+
+	(void)state;
+	/* setup_sects 0 means 4: the kernel starts at file offset 5 * 512.
+	 * No initrd: ramdisk fields zero, nothing placed. No cmdline: "". */
+	bz_init(&im, 0);
+	assert_int_equal(bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, NULL, &boot, err,
+				     sizeof(err)),
+			 0);
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		assert_int_equal(ram[0x100000 + i], pm_byte(i));
+	assert_int_equal(ram[0x7000 + 0x1F1], 0);
+	assert_int_equal(rd32(0x7000 + 0x218), 0);
+	assert_int_equal(rd32(0x7000 + 0x21C), 0);
+	assert_int_equal(boot.initrd_addr, 0);
+	assert_int_equal(ram[0x20000], 0);
+	assert_int_equal(ram[0x3FF000], POISON);
+
+	/* initrd_addr_max below RAM's end: the initrd's last byte at or
+	 * below it, page aligned: (0x300000 - 5000) & ~0xFFF. */
+	memset(ram, POISON, RAM_SIZE);
+	bz_init(&im, 2);
+	w32(im.b, 0x22C, 0x2FFFFF);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, sizeof(initrd_buf), ram, RAM_SIZE,
+				     "", &boot, err, sizeof(err)),
+			 0);
+	assert_int_equal(boot.initrd_addr, 0x2FE000);
+	assert_int_equal(rd32(0x7000 + 0x218), 0x2FE000);
+	assert_memory_equal(ram + 0x2FE000, initrd_buf, sizeof(initrd_buf));
+
+	/* The initrd may end right where the kernel's span ends... */
+	bz_init(&im, 2);
+	w32(im.b, 0x22C, 0x110FFF);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, 4096, ram, RAM_SIZE, "", &boot, err,
+				     sizeof(err)),
+			 0);
+	assert_int_equal(boot.initrd_addr, 0x110000);
+
+	/* ...and pref_address above 1 MiB moves the span's end (the
+	 * decompressor runs at pref_address): 0x200000 + 64 KiB. */
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0x200000);
+	assert_int_equal(
+		bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, "", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.kernel_end, 0x210000);
+
+	/* The longest command line the kernel takes (cmdline_size). */
+	{
+		static char line[0x800];
+
+		memset(line, 'c', 0x7FF);
+		assert_int_equal(bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, line, &boot, err,
+					     sizeof(err)),
+				 0);
+		assert_string_equal((const char *)ram + 0x20000, line);
+	}
+}
+
+/* Refused with want in the message, and not one byte of RAM written. */
+static void expect_bz_refusal(const struct bz_image *im, size_t len, const void *initrd,
+			      size_t initrd_len, uint64_t ram_size, const char *cmdline,
+			      const char *want)
+{
+	struct bz_boot boot;
+	char err[256] = "";
+
+	memset(ram, POISON, RAM_SIZE);
+	memset(&boot, 0x77, sizeof(boot));
+	assert_int_equal(bz_load_mem(im->b, len, initrd, initrd_len, ram, ram_size, cmdline, &boot,
+				     err, sizeof(err)),
+			 -1);
+	if (!strstr(err, want))
+		fail_msg("error '%s' lacks '%s'", err, want);
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx on a refused image ('%s')", i, err);
+	assert_int_equal(boot.entry, 0x77777777u); /* out untouched */
+}
+
+static void test_bz_refuses_hostile_images(void **state)
+{
+	static char long_line[0x801];
+	static uint8_t big_initrd[RAM_SIZE];
+	struct bz_image im;
+
+	(void)state;
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, 0x205, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	im.b[0x205] = 'T';
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	w16(im.b, 0x1FE, 0x55AA);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	w16(im.b, 0x206, 0x0209);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "boot protocol 2.09 is too old");
+	bz_init(&im, 2);
+	im.b[0x1F1] = 255; /* 128 KiB of setup in a 5.5 KiB file */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "",
+			  "truncated bzImage: 255 setup sectors (131072 bytes)");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.setup_size, NULL, 0, RAM_SIZE, "", "truncated bzImage: 2 setup");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.len - 16, NULL, 0, RAM_SIZE, "",
+			  "truncated bzImage: syssize says 4096 bytes of protected-mode kernel, "
+			  "the file has 4080");
+	bz_init(&im, 2);
+	w32(im.b, 0x1F4, 0);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "syssize says 0 bytes");
+	bz_init(&im, 2);
+	im.b[0x201] = 0x9F; /* header to 0x2A1: past the setup header's room */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "setup header length 0xb0");
+	bz_init(&im, 2);
+	im.b[0x201] = 0x50; /* header to 0x252: no init_size */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "setup header length 0x61");
+	bz_init(&im, 2);
+	im.b[0x211] = 0x80;
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not LOADED_HIGH");
+	bz_init(&im, 2);
+	w32(im.b, 0x214, 0x100000 + BZ_PM_LEN);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "code32_start 0x101000 is not");
+	bz_init(&im, 2);
+	w32(im.b, 0x214, 0xFFFFF);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "code32_start 0xfffff is not");
+	bz_init(&im, 2);
+	w32(im.b, 0x260, 0x400000);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "needs RAM up to 0x500000");
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0x300000);
+	w32(im.b, 0x260, 0x100001);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "needs RAM up to 0x400001");
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0xFFFFFFFFFFFFF000ull); /* pref + init_size would wrap */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "",
+			  "pref_address 0xfffffffffffff000 is beyond guest RAM");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.len, NULL, 0, 0x100000, "", "guest RAM too small");
+	memset(long_line, 'x', 0x800);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, long_line,
+			  "command line of 2048 bytes is too long (the kernel takes 2047");
+	expect_bz_refusal(&im, im.len, big_initrd, sizeof(big_initrd), RAM_SIZE, "",
+			  "initrd of 4194304 bytes does not fit");
+	expect_bz_refusal(&im, im.len, big_initrd, RAM_SIZE - 0x110000 + 1, RAM_SIZE, "",
+			  "initrd of 3080193 bytes does not fit between the kernel's end 0x110000");
+	expect_bz_refusal(&im, im.len, big_initrd, 0, RAM_SIZE, "", "the initrd is empty");
+	w32(im.b, 0x22C, 0x10FFFF); /* the initrd would overlap the kernel's span */
+	expect_bz_refusal(&im, im.len, big_initrd, 4096, RAM_SIZE, "",
+			  "initrd of 4096 bytes does not fit between the kernel's end 0x110000 "
+			  "and 0x110000");
+}
+
+static void test_bz_from_file(void **state)
+{
+	char kpath[] = "/tmp/virq-vmm-bz-XXXXXX", ipath[] = "/tmp/virq-vmm-rd-XXXXXX";
+	struct bz_boot boot;
+	struct mb_boot mb;
+	struct bz_image im;
+	char err[512] = "", want[160];
+	int fd;
+
+	(void)state;
+	bz_init(&im, 2);
+	fd = mkstemp(kpath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, im.b, im.len), (ssize_t)im.len);
+	close(fd);
+	fd = mkstemp(ipath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, initrd_buf, 3000), 3000);
+	close(fd);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "quiet", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.initrd_addr, 0x3FF000);
+	assert_int_equal(boot.initrd_size, 3000);
+	assert_memory_equal(ram + 0x3FF000, initrd_buf, 3000);
+	assert_string_equal((const char *)ram + 0x20000, "quiet");
+
+	/* A bzImage given as a Multiboot IMAGE: the error says what to do. */
+	assert_int_equal(mb_load(kpath, ram, RAM_SIZE, "", NULL, &mb, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+		 "%s is a Linux bzImage, not a Multiboot image: boot it with --kernel %s", kpath,
+		 kpath);
+	assert_string_equal(err, want);
+
+	/* An empty initrd file, a missing one, a directory. */
+	fd = open(ipath, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: the initrd is empty", kpath);
+	assert_string_equal(err, want);
+	unlink(ipath);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", ipath);
+	assert_string_equal(err, want);
+	assert_int_equal(bz_load(kpath, "/tmp", ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	assert_string_equal(err, "/tmp: not a regular file of at most 1 GiB");
+	unlink(kpath);
+	assert_int_equal(bz_load(kpath, NULL, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", kpath);
+	assert_string_equal(err, want);
 }
 
 /* QEMU's -kernel IMAGE -append TEXT (hw/i386/multiboot.c) gives the kernel
@@ -825,6 +1192,10 @@ int main(void)
 		cmocka_unit_test_setup(test_entry_translated_to_physical, poison_ram),
 		cmocka_unit_test_setup(test_refuses_hostile_or_unsupported_images, poison_ram),
 		cmocka_unit_test_setup(test_load_from_file, poison_ram),
+		cmocka_unit_test_setup(test_bz_load, poison_ram),
+		cmocka_unit_test_setup(test_bz_layout_choices, poison_ram),
+		cmocka_unit_test_setup(test_bz_refuses_hostile_images, poison_ram),
+		cmocka_unit_test_setup(test_bz_from_file, poison_ram),
 	};
 	const struct CMUnitTest device_tests[] = {
 		cmocka_unit_test_setup_teardown(test_com1, dev_setup, dev_teardown),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the virq-vmm platform: the Multiboot loader (images built
- * by hand in memory, loaded into a 4 MiB RAM buffer) and the port devices
- * (driven through dev_pio with recording hooks).
+ * Unit tests of the virq-vmm platform: the Multiboot and bzImage loaders
+ * (images built by hand in memory, loaded into a 4 MiB RAM buffer), the MP
+ * table (parsed back field by field) and the port devices (driven through
+ * dev_pio with recording hooks).
  */
 #include <elf.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 
 #include "devices.h"
 #include "loader.h"
+#include "mptable.h"
 
 /* ---------------------------------------------------------------- loader */
 
@@ -710,6 +712,146 @@ static void test_bz_from_file(void **state)
 	assert_string_equal(err, want);
 }
 
+/* ------------------------------------------------------------ MP table */
+
+static uint8_t sum8(uint32_t addr, size_t len)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + ram[addr + i]);
+	return sum;
+}
+
+static uint16_t rd16(uint32_t addr)
+{
+	uint16_t v;
+
+	memcpy(&v, ram + addr, 2);
+	return v;
+}
+
+/* One 8-byte interrupt entry as expected: entry type, interrupt type,
+ * flags 0, bus 0, source IRQ, destination, pin. */
+static uint32_t expect_int(uint32_t at, uint8_t entry, uint8_t type, uint8_t irq, uint8_t dest,
+			   uint8_t pin)
+{
+	const uint8_t want[8] = { entry, type, 0, 0, 0, irq, dest, pin };
+
+	assert_memory_equal(ram + at, want, 8);
+	return at + 8;
+}
+
+/* Parses back the table of nr_cpus processors: every field, both checksums. */
+static void expect_mptable(unsigned nr_cpus, uint8_t ioapic_version)
+{
+	const uint32_t cfg = 0xF0010;
+	const uint16_t len = (uint16_t)(44 + nr_cpus * 20 + 20 * 8);
+	uint32_t at;
+
+	/* Floating pointer: "_MP_", pointer, 1 paragraph, rev 1.4, features 0. */
+	assert_memory_equal(ram + 0xF0000, "_MP_", 4);
+	assert_int_equal(rd32(0xF0004), cfg);
+	assert_int_equal(ram[0xF0008], 1);
+	assert_int_equal(ram[0xF0009], 4);
+	assert_int_equal(sum8(0xF0000, 16), 0);
+	for (unsigned i = 11; i < 16; i++)
+		assert_int_equal(ram[0xF0000 + i], 0);
+
+	/* Header. */
+	assert_memory_equal(ram + cfg, "PCMP", 4);
+	assert_int_equal(rd16(cfg + 4), len);
+	assert_int_equal(mpt_config_len(nr_cpus), len);
+	assert_int_equal(ram[cfg + 6], 4);
+	assert_int_equal(sum8(cfg, len), 0);
+	assert_memory_equal(ram + cfg + 8, "VIRQ    VIRQ-VMM    ", 20);
+	assert_int_equal(rd32(cfg + 28), 0);
+	assert_int_equal(rd16(cfg + 32), 0);
+	assert_int_equal(rd16(cfg + 34), nr_cpus + 20);
+	assert_int_equal(rd32(cfg + 36), 0xFEE00000);
+	assert_int_equal(rd32(cfg + 40), 0);
+
+	/* Processors: APIC ID i, version 0x14, enabled, BSP on 0. */
+	at = cfg + 44;
+	for (unsigned i = 0; i < nr_cpus; i++, at += 20) {
+		assert_int_equal(ram[at], 0);
+		assert_int_equal(ram[at + 1], i);
+		assert_int_equal(ram[at + 2], 0x14);
+		assert_int_equal(ram[at + 3], i == 0 ? 3 : 1);
+		assert_int_equal(rd32(at + 4), 0x000806F8);
+		assert_int_equal(rd32(at + 8), 0x178BFBFF);
+		assert_int_equal(rd64(at + 12), 0);
+	}
+	/* Bus 0 ISA; I/O APIC nr_cpus at 0xFEC00000, enabled. */
+	assert_memory_equal(ram + at, "\x01\x00ISA   ", 8);
+	at += 8;
+	assert_int_equal(ram[at], 2);
+	assert_int_equal(ram[at + 1], nr_cpus);
+	assert_int_equal(ram[at + 2], ioapic_version);
+	assert_int_equal(ram[at + 3], 1);
+	assert_int_equal(rd32(at + 4), 0xFEC00000);
+	at += 8;
+	/* ExtINT on pin 0, IRQ 0 on pin 2, IRQs 1, 3-15 on their own pins. */
+	at = expect_int(at, 3, 3, 0, (uint8_t)nr_cpus, 0);
+	at = expect_int(at, 3, 0, 0, (uint8_t)nr_cpus, 2);
+	at = expect_int(at, 3, 0, 1, (uint8_t)nr_cpus, 1);
+	for (uint8_t irq = 3; irq < 16; irq++)
+		at = expect_int(at, 3, 0, irq, (uint8_t)nr_cpus, irq);
+	/* ExtINT on LINT0, NMI on LINT1, of every local APIC. */
+	at = expect_int(at, 4, 3, 0, 0xFF, 0);
+	at = expect_int(at, 4, 1, 0, 0xFF, 1);
+	assert_int_equal(at, cfg + len);
+	assert_int_equal(ram[at], POISON);
+	assert_int_equal(ram[0xEFFFF], POISON);
+}
+
+static void test_mptable(void **state)
+{
+	struct mpt_config cfg = { .nr_cpus = 3,
+				  .ioapic_version = 0x20,
+				  .cpu_signature = 0x000806F8,
+				  .cpu_features = 0x178BFBFF };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(3, 0x20);
+
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 1;
+	cfg.ioapic_version = 0x11;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(1, 0x11);
+
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 64;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(64, 0x11);
+}
+
+static void test_mptable_refusals(void **state)
+{
+	struct mpt_config cfg = { .nr_cpus = 0, .ioapic_version = 0x20 };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: 0 processors (want 1-64)");
+	cfg.nr_cpus = 65;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: 65 processors (want 1-64)");
+	cfg.nr_cpus = 2;
+	cfg.ioapic_version = 0x21;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: I/O APIC version 0x21 (want 0x11 or 0x20)");
+	cfg.ioapic_version = 0x20;
+	assert_int_equal(mpt_write(ram, 0xF0000, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "MP table: guest RAM ends below 0x"));
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx", i);
+}
+
 /* QEMU's -kernel IMAGE -append TEXT (hw/i386/multiboot.c) gives the kernel
  * "IMAGE TEXT": the image as named on the command line, one space, the text
  * as it is; without -append (or with an empty one) "IMAGE ", trailing space
@@ -1196,6 +1338,8 @@ int main(void)
 		cmocka_unit_test_setup(test_bz_layout_choices, poison_ram),
 		cmocka_unit_test_setup(test_bz_refuses_hostile_images, poison_ram),
 		cmocka_unit_test_setup(test_bz_from_file, poison_ram),
+		cmocka_unit_test_setup(test_mptable, poison_ram),
+		cmocka_unit_test_setup(test_mptable_refusals, poison_ram),
 	};
 	const struct CMUnitTest device_tests[] = {
 		cmocka_unit_test_setup_teardown(test_com1, dev_setup, dev_teardown),

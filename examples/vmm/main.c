@@ -21,6 +21,7 @@
  *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
  *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE] IMAGE
  *        virq-vmm [machine options] --kernel BZIMAGE [--initrd FILE] [--append STR]
+ *                 [--acpi]
  *        virq-vmm --restore FILE [--save FILE] [--timeout SEC] [--stats]
  *        virq-vmm --help | --version
  * print_usage() is the reference. Every argument is checked before /dev/kvm or
@@ -57,6 +58,7 @@
 #include <virq/kvm.h>
 #include <virq/version.h>
 
+#include "acpi.h"
 #include "devices.h"
 #include "loader.h"
 #include "mptable.h"
@@ -115,6 +117,7 @@ struct vmm {
 	const char *kernel_path;  /* --kernel BZIMAGE (Linux boot protocol) */
 	const char *initrd_path;  /* --initrd FILE, with --kernel */
 	const char *append;       /* --append STR, with --kernel */
+	bool acpi;                /* --acpi, with --kernel: ACPI tables too */
 	/* Snapshots: the vCPU threads meet here after their loops (--save) and
 	 * before them (--restore), so each saves or loads its own vCPU while
 	 * no other runs. */
@@ -565,7 +568,9 @@ static void guest_cpuid1(struct vmm *m, uint32_t *eax, uint32_t *edx)
 	free(c);
 }
 
-/* --kernel: loads the bzImage and initrd, writes the MP table, and starts
+/* --kernel: loads the bzImage and initrd, writes the MP table and, with
+ * --acpi, the ACPI tables (Linux then takes the MADT unless acpi=off), and
+ * starts
  * the BSP as the Linux 32-bit boot protocol requires: flat 4 GiB segments,
  * CS BZ_BOOT_CS and DS/ES/SS BZ_BOOT_DS from the loader's GDT, CR0.PE = 1,
  * PG = 0, IF = 0, ESI = zero page, EBP = EDI = EBX = 0, EIP = code32_start. */
@@ -573,6 +578,9 @@ static void boot_linux(struct vmm *m)
 {
 	struct mpt_config mpt = { .nr_cpus = (unsigned)m->nr_cpus,
 				  .ioapic_version = VMM_IOAPIC_VERSION };
+	struct acpi_config acpi = { .nr_cpus = (unsigned)m->nr_cpus,
+				    .lapic_addr = BZ_LAPIC_BASE,
+				    .ioapic_addr = BZ_IOAPIC_BASE };
 	struct bz_boot b;
 	struct kvm_sregs s;
 	struct kvm_regs r;
@@ -583,7 +591,8 @@ static void boot_linux(struct vmm *m)
 		    sizeof(err)))
 		die("%s", err);
 	guest_cpuid1(m, &mpt.cpu_signature, &mpt.cpu_features);
-	if (mpt_write(m->ram, m->ram_size, &mpt, err, sizeof(err)))
+	if (mpt_write(m->ram, m->ram_size, &mpt, err, sizeof(err)) ||
+	    (m->acpi && acpi_write(m->ram, m->ram_size, &acpi, err, sizeof(err))))
 		die("%s", err);
 	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
 		die("KVM_GET_SREGS: %s", strerror(errno));
@@ -719,7 +728,7 @@ static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: virq-vmm [OPTION]... IMAGE\n"
-		"       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR]\n"
+		"       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR] [--acpi]\n"
 		"       virq-vmm --help | --version\n"
 		"Boots the Multiboot v1 kernel IMAGE (ELF32), or a Linux bzImage with\n"
 		"--kernel, on KVM with libvirq as its interrupt controllers.\n"
@@ -738,11 +747,16 @@ static void print_usage(FILE *f)
 		"  --kernel=BZIMAGE  boot a Linux bzImage (boot protocol 2.10 or later,\n"
 		"                    32-bit entry) instead of a Multiboot IMAGE: zero page\n"
 		"                    with an e820 map, and an MP table for the CPUs, the\n"
-		"                    I/O APIC and the ISA IRQs (no ACPI tables: Linux\n"
-		"                    uses the MP table; acpi=off says so); the IMAGE\n"
-		"                    argument is then not given\n"
+		"                    I/O APIC and the ISA IRQs, which Linux uses (no ACPI\n"
+		"                    tables unless --acpi); the IMAGE argument is then\n"
+		"                    not given\n"
 		"  --initrd=FILE     with --kernel: the initramfs, loaded high in RAM\n"
 		"  --append=STR      with --kernel: the kernel command line (default empty)\n"
+		"  --acpi            with --kernel: ACPI tables too (RSDP, RSDT, XSDT, MADT,\n"
+		"                    FADT, FACS, a DSDT without AML); Linux then uses the\n"
+		"                    MADT unless acpi=off. The FADT has no PM1 or PM timer\n"
+		"                    blocks (virq-vmm has no such devices): Linux reports\n"
+		"                    that as a firmware bug\n"
 		"  --no-virtual-wire with --irqchip=user, start the BSP's LAPIC in the SDM's\n"
 		"                    reset state (software-disabled, every LVT masked)\n"
 		"                    instead of virtual-wire mode (SVR 0x1FF, LINT0 ExtINT,\n"
@@ -875,6 +889,7 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'I' },
 		{ "append", required_argument, NULL, 'A' },
+		{ "acpi", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t modlen = 0;
@@ -962,6 +977,10 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		case 'A':
 			m->append = optarg;
 			linux_opt = "--append";
+			break;
+		case 'P':
+			m->acpi = true;
+			linux_opt = "--acpi";
 			break;
 		case 'W':
 			m->no_virtual_wire = true;

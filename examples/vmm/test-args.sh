@@ -212,8 +212,9 @@ bad "one IMAGE only" stray "$image" stray
 bad "one IMAGE only" stray --smp 2 "$image" stray --mem 64
 bad IMAGE "" ""
 
-# --kernel (a bzImage), --initrd and --append: not with IMAGE, --cmdline,
-# --env or --restore; --initrd and --append only with --kernel.
+# --kernel (a bzImage), --initrd, --append and --acpi: not with IMAGE,
+# --cmdline, --env or --restore; --initrd, --append and --acpi only with
+# --kernel.
 bad --kernel "" --kernel ""
 bad --kernel "" --kernel=
 bad --initrd "" --kernel "$kimage" --initrd ""
@@ -229,6 +230,9 @@ bad --kernel "" --restore "$tmp/snap" --kernel "$kimage"
 bad --initrd "" --restore "$tmp/snap" --initrd "$tmp/rd"
 bad --append "" --restore "$tmp/snap" --append ""
 bad "or --kernel BZIMAGE" "" --smp 2
+bad --acpi "" --acpi "$image"
+bad --acpi "" --kernel "$kimage" --acpi=1
+bad --acpi "" --restore "$tmp/snap" --acpi
 
 # --help and --version: stdout, status 0.
 for line in "--help" "--smp 2 --help" "--help --bogus"; do
@@ -240,10 +244,10 @@ for line in "--help" "--smp 2 --help" "--help --bogus"; do
 	check "want nothing on stderr" "${args[@]}"
 	has "$out" "usage: virq-vmm [OPTION]... IMAGE"
 	check "want the usage on stdout" "${args[@]}"
-	has "$out" "       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR]"
+	has "$out" "       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR] [--acpi]"
 	check "want the --kernel usage on stdout" "${args[@]}"
 	for opt in --irqchip=MODE --smp=N --mem=MIB --timeout=SEC --cmdline=STR --env=KEY=VALUE \
-		--kernel=BZIMAGE --initrd=FILE --append=STR "no ACPI tables" \
+		--kernel=BZIMAGE --initrd=FILE --append=STR --acpi "no ACPI" \
 		--no-virtual-wire --no-x2apic --no-tsc-deadline --stats --help --version "1-64" \
 		"2-3072" "0-31536000" "2 on a usage" "IMAGE as given, a space, then STR"; do
 		has "$out" "$opt"
@@ -319,6 +323,7 @@ goodk()
 	check "want no usage hint" "$@"
 }
 goodk --kernel "$kimage"
+goodk --acpi --kernel "$kimage" --acpi
 goodk --kernel="$kimage" --initrd "$tmp/rd" --append "console=ttyS0 acpi=off"
 goodk --append "" --kernel "$kimage" --initrd="$tmp/rd"
 goodk --irqchip=split --smp=64 --mem=3072 --timeout=5 --stats --kernel "$kimage" --append=x

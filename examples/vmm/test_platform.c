@@ -2,7 +2,7 @@
 /*
  * Unit tests of the virq-vmm platform: the Multiboot and bzImage loaders
  * (images built by hand in memory, loaded into a 4 MiB RAM buffer), the MP
- * table (parsed back field by field) and the port devices (driven through
+ * table and the ACPI tables (parsed back field by field) and the port devices (driven through
  * dev_pio with recording hooks).
  */
 #include <elf.h>
@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "acpi.h"
 #include "devices.h"
 #include "loader.h"
 #include "mptable.h"
@@ -852,6 +853,137 @@ static void test_mptable_refusals(void **state)
 			fail_msg("RAM written at 0x%zx", i);
 }
 
+/* ---------------------------------------------------------------- ACPI */
+
+/* The common header of the table at addr: signature, length, revision,
+ * checksum over length, OEM and creator fields. */
+static void expect_acpi_header(uint32_t addr, const char *sig, uint32_t len, uint8_t rev)
+{
+	assert_memory_equal(ram + addr, sig, 4);
+	assert_int_equal(rd32(addr + 4), len);
+	assert_int_equal(ram[addr + 8], rev);
+	assert_int_equal(sum8(addr, len), 0);
+	assert_memory_equal(ram + addr + 10, "VIRQ  VIRQ-VMM", 14);
+	assert_int_equal(rd32(addr + 24), 1);
+	assert_memory_equal(ram + addr + 28, "VIRQ", 4);
+	assert_int_equal(rd32(addr + 32), 1);
+}
+
+static void expect_acpi(unsigned nr_cpus)
+{
+	const uint32_t madt_len = 36 + 8 + nr_cpus * 8 + 12 + 10 + 6;
+	uint32_t rsdt, xsdt, fadt, madt, dsdt, facs, at;
+
+	/* RSDP: both checksums, revision 2, the RSDT and XSDT. */
+	assert_memory_equal(ram + 0xE0000, "RSD PTR ", 8);
+	assert_int_equal(sum8(0xE0000, 20), 0);
+	assert_int_equal(sum8(0xE0000, 36), 0);
+	assert_memory_equal(ram + 0xE0009, "VIRQ  ", 6);
+	assert_int_equal(ram[0xE000F], 2);
+	assert_int_equal(rd32(0xE0014), 36);
+	assert_int_equal(ram[0xE0021] | ram[0xE0022] | ram[0xE0023], 0);
+	rsdt = rd32(0xE0010);
+	xsdt = (uint32_t)rd64(0xE0018);
+
+	/* RSDT and XSDT: the FADT, then the MADT. */
+	expect_acpi_header(rsdt, "RSDT", 44, 1);
+	expect_acpi_header(xsdt, "XSDT", 52, 1);
+	fadt = rd32(rsdt + 36);
+	madt = rd32(rsdt + 40);
+	assert_int_equal(rd64(xsdt + 36), fadt);
+	assert_int_equal(rd64(xsdt + 44), madt);
+
+	/* FADT: FACS, DSDT (both forms), SCI 9, no C2/C3, legacy devices,
+	 * WBINVD | PROC_C1 | PWR_BUTTON | SLP_BUTTON; every PM, GPE, SMI and
+	 * reset field zero. */
+	expect_acpi_header(fadt, "FACP", 276, 6);
+	facs = rd32(fadt + 36);
+	dsdt = rd32(fadt + 40);
+	assert_int_equal(rd64(fadt + 140), dsdt);
+	assert_int_equal(rd64(fadt + 132), 0);
+	assert_int_equal(rd16(fadt + 46), 9);
+	assert_int_equal(rd32(fadt + 48), 0);
+	for (uint32_t off = 56; off < 96; off++)
+		assert_int_equal(ram[fadt + off], 0);
+	assert_int_equal(rd16(fadt + 96), 0x0FFF);
+	assert_int_equal(rd16(fadt + 98), 0x0FFF);
+	assert_int_equal(rd16(fadt + 109), 1);
+	assert_int_equal(rd32(fadt + 112), 0x35);
+	for (uint32_t off = 116; off < 132; off++)
+		assert_int_equal(ram[fadt + off], 0);
+	for (uint32_t off = 148; off < 276; off++)
+		assert_int_equal(ram[fadt + off], 0);
+
+	/* FACS: 64-byte aligned, version 2. DSDT: a header only. */
+	assert_int_equal(facs % 64, 0);
+	assert_memory_equal(ram + facs, "FACS", 4);
+	assert_int_equal(rd32(facs + 4), 64);
+	assert_int_equal(ram[facs + 32], 2);
+	expect_acpi_header(dsdt, "DSDT", 36, 2);
+
+	/* MADT: LAPIC address, PCAT_COMPAT, one enabled LAPIC per vCPU,
+	 * the I/O APIC, IRQ 0 -> GSI 2, NMI on LINT1 of all processors. */
+	expect_acpi_header(madt, "APIC", madt_len, 4);
+	assert_int_equal(rd32(madt + 36), 0xFEE00000);
+	assert_int_equal(rd32(madt + 40), 1);
+	at = madt + 44;
+	for (unsigned i = 0; i < nr_cpus; i++, at += 8) {
+		const uint8_t want[8] = { 0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0 };
+
+		assert_memory_equal(ram + at, want, 8);
+	}
+	{
+		const uint8_t ioapic[12] = { 1, 12, (uint8_t)nr_cpus, 0, 0, 0, 0xC0, 0xFE, 0, 0,
+					     0, 0 };
+		const uint8_t iso[10] = { 2, 10, 0, 0, 2, 0, 0, 0, 0, 0 };
+		const uint8_t nmi[6] = { 4, 6, 0xFF, 0, 0, 1 };
+
+		assert_memory_equal(ram + at, ioapic, 12);
+		assert_memory_equal(ram + at + 12, iso, 10);
+		assert_memory_equal(ram + at + 22, nmi, 6);
+	}
+	assert_int_equal(at + 28, madt + madt_len);
+	/* Nothing outside the area. */
+	assert_int_equal(ram[0xDFFFF], POISON);
+	assert_int_equal(ram[0xE1000], POISON);
+}
+
+static void test_acpi(void **state)
+{
+	struct acpi_config cfg = { .nr_cpus = 3,
+				   .lapic_addr = 0xFEE00000,
+				   .ioapic_addr = 0xFEC00000 };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(3);
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 1;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(1);
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 64;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(64);
+	assert_int_equal(acpi_madt_len(64), 584);
+
+	/* Refusals write nothing. */
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 0;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: 0 processors (want 1-64)");
+	cfg.nr_cpus = 65;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: 65 processors (want 1-64)");
+	cfg.nr_cpus = 2;
+	assert_int_equal(acpi_write(ram, 0xE0FFF, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: guest RAM ends below 0xe1000");
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx", i);
+}
+
 /* QEMU's -kernel IMAGE -append TEXT (hw/i386/multiboot.c) gives the kernel
  * "IMAGE TEXT": the image as named on the command line, one space, the text
  * as it is; without -append (or with an empty one) "IMAGE ", trailing space
@@ -1340,6 +1472,7 @@ int main(void)
 		cmocka_unit_test_setup(test_bz_from_file, poison_ram),
 		cmocka_unit_test_setup(test_mptable, poison_ram),
 		cmocka_unit_test_setup(test_mptable_refusals, poison_ram),
+		cmocka_unit_test_setup(test_acpi, poison_ram),
 	};
 	const struct CMUnitTest device_tests[] = {
 		cmocka_unit_test_setup_teardown(test_com1, dev_setup, dev_teardown),

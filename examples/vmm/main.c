@@ -2,11 +2,13 @@
 /*
  * virq-vmm: a small KVM-based VMM whose interrupt controllers are libvirq.
  *
- * It boots Multiboot v1 images the way QEMU's -kernel does, offers the PC
- * devices Linux needs (8254 PIT, port 0x61, a 16550A COM1 with interrupts,
- * the keyboard controller's reset) and QEMU's debug devices (devices.c)
- * and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each on its own thread, plus
- * one for the PIT's timer and one for COM1's input.
+ * It boots Multiboot v1 images the way QEMU's -kernel does, or a Linux
+ * bzImage through the Linux x86 boot protocol (--kernel, with an MP table
+ * describing the interrupt controllers), offers the PC devices Linux needs
+ * (8254 PIT, port 0x61, a 16550A COM1 with interrupts, the keyboard
+ * controller's reset) and QEMU's debug devices (devices.c) and runs 1-64
+ * vCPUs (VIRQ_KVM_MAX_VCPUS), each on its own thread, plus one for the
+ * PIT's timer and one for COM1's input.
  * Everything interrupt-related is one library call away:
  *
  *   setup      virq_kvm_init() before the vCPUs exist,
@@ -21,6 +23,8 @@
  *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
  *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE]
  *                 [--serial-input FILE] IMAGE
+ *        virq-vmm [machine options] --kernel BZIMAGE [--initrd FILE] [--append STR]
+ *                 [--acpi]
  *        virq-vmm --restore FILE [--save FILE] [--timeout SEC] [--stats]
  *                 [--serial-input FILE]
  *        virq-vmm --help | --version
@@ -58,8 +62,10 @@
 #include <virq/kvm.h>
 #include <virq/version.h>
 
+#include "acpi.h"
 #include "devices.h"
 #include "loader.h"
+#include "mptable.h"
 #include "snapshot.h"
 
 #define MAX_CPUS ((int)VIRQ_KVM_MAX_VCPUS)
@@ -115,6 +121,10 @@ struct vmm {
 	const char *restore_path; /* --restore FILE */
 	const char *serial_path;  /* --serial-input FILE */
 	int serial_fd;            /* COM1's input: that FILE or stdin */
+	const char *kernel_path;  /* --kernel BZIMAGE (Linux boot protocol) */
+	const char *initrd_path;  /* --initrd FILE, with --kernel */
+	const char *append;       /* --append STR, with --kernel */
+	bool acpi;                /* --acpi, with --kernel: ACPI tables too */
 	/* Snapshots: the vCPU threads meet here after their loops (--save) and
 	 * before them (--restore), so each saves or loads its own vCPU while
 	 * no other runs. */
@@ -663,6 +673,78 @@ static void boot_bsp(struct vmm *m, const struct mb_boot *b)
 		die("KVM_SET_REGS: %s", strerror(errno));
 }
 
+/* The I/O APIC version virq-vmm's irqchip reports (virq_kvm_config's
+ * ioapic_version is left 0, which is 0x20); the MP table says the same. */
+#define VMM_IOAPIC_VERSION 0x20u
+
+/* The guest's CPUID leaf 1 (signature in EAX, features in EDX), for the MP
+ * table's processor entries; zeros if KVM will not say. */
+static void guest_cpuid1(struct vmm *m, uint32_t *eax, uint32_t *edx)
+{
+	enum {
+		NENT = 256
+	};
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + NENT * sizeof(c->entries[0]));
+
+	*eax = *edx = 0;
+	if (!c)
+		return;
+	c->nent = NENT;
+	if (ioctl(m->vcpu_fd[0], KVM_GET_CPUID2, c) == 0)
+		for (uint32_t i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 1) {
+				*eax = c->entries[i].eax;
+				*edx = c->entries[i].edx;
+			}
+	free(c);
+}
+
+/* --kernel: loads the bzImage and initrd, writes the MP table and, with
+ * --acpi, the ACPI tables (Linux then takes the MADT unless acpi=off), and
+ * starts
+ * the BSP as the Linux 32-bit boot protocol requires: flat 4 GiB segments,
+ * CS BZ_BOOT_CS and DS/ES/SS BZ_BOOT_DS from the loader's GDT, CR0.PE = 1,
+ * PG = 0, IF = 0, ESI = zero page, EBP = EDI = EBX = 0, EIP = code32_start. */
+static void boot_linux(struct vmm *m)
+{
+	struct mpt_config mpt = { .nr_cpus = (unsigned)m->nr_cpus,
+				  .ioapic_version = VMM_IOAPIC_VERSION };
+	struct acpi_config acpi = { .nr_cpus = (unsigned)m->nr_cpus,
+				    .lapic_addr = BZ_LAPIC_BASE,
+				    .ioapic_addr = BZ_IOAPIC_BASE };
+	struct bz_boot b;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	char err[512];
+	int fd = m->vcpu_fd[0];
+
+	if (bz_load(m->kernel_path, m->initrd_path, m->ram, m->ram_size, m->append, &b, err,
+		    sizeof(err)))
+		die("%s", err);
+	guest_cpuid1(m, &mpt.cpu_signature, &mpt.cpu_features);
+	if (mpt_write(m->ram, m->ram_size, &mpt, err, sizeof(err)) ||
+	    (m->acpi && acpi_write(m->ram, m->ram_size, &acpi, err, sizeof(err))))
+		die("%s", err);
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
+		die("KVM_GET_SREGS: %s", strerror(errno));
+	set_seg(&s.cs, BZ_BOOT_CS, 0xB);
+	set_seg(&s.ds, BZ_BOOT_DS, 0x3);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.gdt.base = BZ_GDT;
+	s.gdt.limit = BZ_GDT_LIMIT;
+	s.cr0 = 0x11; /* PE, ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	if (ioctl(fd, KVM_SET_SREGS, &s) < 0)
+		die("KVM_SET_SREGS: %s", strerror(errno));
+	memset(&r, 0, sizeof(r));
+	r.rip = b.entry;
+	r.rsi = b.zero_page;
+	r.rflags = 2;
+	if (ioctl(fd, KVM_SET_REGS, &r) < 0)
+		die("KVM_SET_REGS: %s", strerror(errno));
+}
+
 static void create_vm(struct vmm *m)
 {
 	struct kvm_userspace_memory_region mem;
@@ -777,9 +859,10 @@ static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: virq-vmm [OPTION]... IMAGE\n"
+		"       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR] [--acpi]\n"
 		"       virq-vmm --help | --version\n"
-		"Boots the Multiboot v1 kernel IMAGE (ELF32) on KVM with libvirq as its\n"
-		"interrupt controllers.\n"
+		"Boots the Multiboot v1 kernel IMAGE (ELF32), or a Linux bzImage with\n"
+		"--kernel, on KVM with libvirq as its interrupt controllers.\n"
 		"\n"
 		"  --irqchip=MODE    user: LAPIC, I/O APIC and 8259 in libvirq (default);\n"
 		"                    split: I/O APIC and 8259 in libvirq, LAPIC in KVM\n"
@@ -792,6 +875,19 @@ static void print_usage(FILE *f)
 		"                    QEMU's -kernel IMAGE -append STR (default empty)\n"
 		"  --env=KEY=VALUE   one line of the Multiboot module, repeatable; KEY not\n"
 		"                    empty, no newline; NR_CPUS=N is added from --smp\n"
+		"  --kernel=BZIMAGE  boot a Linux bzImage (boot protocol 2.10 or later,\n"
+		"                    32-bit entry) instead of a Multiboot IMAGE: zero page\n"
+		"                    with an e820 map, and an MP table for the CPUs, the\n"
+		"                    I/O APIC and the ISA IRQs, which Linux uses (no ACPI\n"
+		"                    tables unless --acpi); the IMAGE argument is then\n"
+		"                    not given\n"
+		"  --initrd=FILE     with --kernel: the initramfs, loaded high in RAM\n"
+		"  --append=STR      with --kernel: the kernel command line (default empty)\n"
+		"  --acpi            with --kernel: ACPI tables too (RSDP, RSDT, XSDT, MADT,\n"
+		"                    FADT, FACS, a DSDT without AML); Linux then uses the\n"
+		"                    MADT unless acpi=off. The FADT has no PM1 or PM timer\n"
+		"                    blocks (virq-vmm has no such devices): Linux reports\n"
+		"                    that as a firmware bug\n"
 		"  --no-virtual-wire with --irqchip=user, start the BSP's LAPIC in the SDM's\n"
 		"                    reset state (software-disabled, every LVT masked)\n"
 		"                    instead of virtual-wire mode (SVR 0x1FF, LINT0 ExtINT,\n"
@@ -931,11 +1027,17 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "version", no_argument, NULL, 'V' },
 		{ "save", required_argument, NULL, 'a' },
 		{ "restore", required_argument, NULL, 'r' },
-		{ "serial-input", required_argument, NULL, 'I' },
+		{ "serial-input", required_argument, NULL, 'N' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'I' },
+		{ "append", required_argument, NULL, 'A' },
+		{ "acpi", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t modlen = 0;
 	const char *machine_opt = NULL; /* an option --restore takes from the file */
+	const char *mb_opt = NULL;      /* a Multiboot-only option (not with --kernel) */
+	const char *linux_opt = NULL;   /* --initrd or --append (only with --kernel) */
 	int c, n;
 
 	m->nr_cpus = 1;
@@ -968,7 +1070,7 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 				usage_error("--save: empty FILE");
 			m->save_path = optarg;
 			break;
-		case 'I':
+		case 'N':
 			if (!*optarg)
 				usage_error("--serial-input: empty FILE");
 			m->serial_path = optarg;
@@ -1002,9 +1104,30 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			break;
 		case 'c':
 			*cmdline = optarg;
+			mb_opt = "--cmdline";
 			break;
 		case 'e':
 			add_env(module, &modlen, optarg);
+			mb_opt = "--env";
+			break;
+		case 'k':
+			if (!*optarg)
+				usage_error("--kernel: empty BZIMAGE");
+			m->kernel_path = optarg;
+			break;
+		case 'I':
+			if (!*optarg)
+				usage_error("--initrd: empty FILE");
+			m->initrd_path = optarg;
+			linux_opt = "--initrd";
+			break;
+		case 'A':
+			m->append = optarg;
+			linux_opt = "--append";
+			break;
+		case 'P':
+			m->acpi = true;
+			linux_opt = "--acpi";
 			break;
 		case 'W':
 			m->no_virtual_wire = true;
@@ -1029,6 +1152,9 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 	if (m->save_path && m->split)
 		usage_error("--save: snapshots need --irqchip=user (with split, KVM's LAPIC holds "
 			    "the vCPUs' interrupt state, which virq-vmm does not save)");
+	if (m->restore_path && (m->kernel_path || linux_opt))
+		usage_error("--restore: unexpected %s (the snapshot holds the guest)",
+			    m->kernel_path ? "--kernel" : linux_opt);
 	if (m->restore_path) {
 		if (machine_opt)
 			usage_error("--restore: %s is the snapshot's; it may not be given",
@@ -1042,8 +1168,22 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		*image = NULL;
 		return;
 	}
+	if (!m->kernel_path && linux_opt)
+		usage_error("%s needs --kernel (a Multiboot IMAGE takes --cmdline and --env)",
+			    linux_opt);
+	if (m->kernel_path) {
+		if (mb_opt)
+			usage_error("%s is for a Multiboot IMAGE; a --kernel bzImage takes "
+				    "--append",
+				    mb_opt);
+		if (optind < argc)
+			usage_error("unexpected IMAGE '%s' with --kernel (boot one kernel)",
+				    argv[optind]);
+		*image = NULL;
+		return;
+	}
 	if (optind >= argc)
-		usage_error("missing IMAGE (the Multiboot kernel to boot)");
+		usage_error("missing IMAGE (the Multiboot kernel to boot) or --kernel BZIMAGE");
 	if (optind < argc - 1)
 		usage_error("unexpected argument '%s' after IMAGE '%s' (one IMAGE only)",
 			    argv[optind + 1], argv[optind]);
@@ -1112,6 +1252,8 @@ int main(int argc, char **argv)
 		if (snap_apply(&m->snap, &sm, err, sizeof(err)))
 			die("--restore refused: %s", err);
 		m->dev.restores++;
+	} else if (m->kernel_path) {
+		boot_linux(m); /* APs as below: Linux starts them with INIT/SIPI */
 	} else {
 		if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
 			die("%s", err);

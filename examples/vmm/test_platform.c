@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the virq-vmm platform: the Multiboot loader (images built
- * by hand in memory, loaded into a 4 MiB RAM buffer) and the port devices
- * (driven through dev_pio with recording hooks).
+ * Unit tests of the virq-vmm platform: the Multiboot and bzImage loaders
+ * (images built by hand in memory, loaded into a 4 MiB RAM buffer), the MP
+ * table and the ACPI tables (parsed back field by field) and the port devices (driven through
+ * dev_pio with recording hooks).
  */
 #include <elf.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +19,10 @@
 
 #include <cmocka.h>
 
+#include "acpi.h"
 #include "devices.h"
 #include "loader.h"
+#include "mptable.h"
 
 /* ---------------------------------------------------------------- loader */
 
@@ -341,6 +345,643 @@ static void test_load_from_file(void **state)
 
 	assert_int_equal(mb_load("/tmp", ram, RAM_SIZE, "", NULL, &boot, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not a regular file"));
+}
+
+/* ------------------------------------------------------------- bzImage */
+
+#define BZ_PM_LEN 4096u /* protected-mode part of the test image */
+#define BZ_INIT_SIZE 0x10000u
+#define BZ_IMG_MAX (5 * 512 + BZ_PM_LEN)
+
+struct bz_image {
+	uint8_t b[BZ_IMG_MAX];
+	size_t len;
+	size_t setup_size;
+};
+
+static void w16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, 2);
+}
+
+static void w32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+
+static void w64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
+
+static uint8_t pm_byte(unsigned i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/* A protocol 2.15 bzImage: setup_sects sectors of setup (0 means 4), a
+ * 4 KiB protected-mode part, code32_start 1 MiB, init_size 64 KiB,
+ * pref_address 1 MiB. Setup bytes outside the header are 0x55 (must not
+ * reach the zero page). */
+static void bz_init(struct bz_image *im, uint8_t setup_sects)
+{
+	unsigned sects = setup_sects ? setup_sects : 4;
+
+	memset(im, 0, sizeof(*im));
+	im->setup_size = (sects + 1u) * 512u;
+	im->len = im->setup_size + BZ_PM_LEN;
+	memset(im->b, 0x55, im->setup_size);
+	memset(im->b + 0x1F1, 0, 0x290 - 0x1F1);
+	im->b[0x1F1] = setup_sects;
+	w16(im->b, 0x1F2, 0x1234);         /* root_flags: copied as is */
+	w32(im->b, 0x1F4, BZ_PM_LEN / 16); /* syssize */
+	w16(im->b, 0x1FA, 0xFFFF);         /* vid_mode */
+	w16(im->b, 0x1FE, 0xAA55);
+	im->b[0x200] = 0xEB;
+	im->b[0x201] = 0x6A; /* header ends at 0x26C */
+	memcpy(im->b + 0x202, "HdrS", 4);
+	w16(im->b, 0x206, 0x020F);
+	im->b[0x211] = 0x01; /* LOADED_HIGH */
+	w32(im->b, 0x214, 0x100000);
+	w32(im->b, 0x22C, 0x7FFFFFFF);
+	w32(im->b, 0x230, 0x200000);
+	im->b[0x234] = 1;
+	w16(im->b, 0x236, 0x7F);
+	w32(im->b, 0x238, 0x7FF);
+	w64(im->b, 0x258, 0x100000);
+	w32(im->b, 0x260, BZ_INIT_SIZE);
+	w32(im->b, 0x268, 0xABCD); /* kernel_info_offset: last header field */
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		im->b[im->setup_size + i] = pm_byte(i);
+}
+
+static uint8_t initrd_buf[5000];
+
+static void expect_e820(void)
+{
+	static const uint64_t want[5][3] = {
+		{ 0, 0x9F000, 1 },
+		{ 0x9F000, 0x61000, 2 },
+		{ 0x100000, RAM_SIZE - 0x100000, 1 },
+		{ 0xFEC00000, 0x1000, 2 },
+		{ 0xFEE00000, 0x1000, 2 },
+	};
+
+	assert_int_equal(ram[0x7000 + 0x1E8], 5);
+	for (unsigned i = 0; i < 5; i++) {
+		uint32_t at = 0x7000 + 0x2D0 + i * 20;
+
+		assert_int_equal(rd64(at), want[i][0]);
+		assert_int_equal(rd64(at + 8), want[i][1]);
+		assert_int_equal(rd32(at + 16), want[i][2]);
+	}
+	/* Entry 5 stays zero. */
+	assert_int_equal(rd64(0x7000 + 0x2D0 + 100), 0);
+	assert_int_equal(rd32(0x7000 + 0x2D0 + 116), 0);
+}
+
+static void test_bz_load(void **state)
+{
+	const char *cmdline = "console=ttyS0 acpi=off";
+	struct bz_boot boot;
+	struct bz_image im;
+	char err[256] = "";
+	uint8_t zp[4096];
+
+	(void)state;
+	bz_init(&im, 2);
+	for (unsigned i = 0; i < sizeof(initrd_buf); i++)
+		initrd_buf[i] = (uint8_t)(i ^ 0x5A);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, sizeof(initrd_buf), ram, RAM_SIZE,
+				     cmdline, &boot, err, sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+	assert_int_equal(boot.entry, 0x100000);
+	assert_int_equal(boot.zero_page, 0x7000);
+	assert_int_equal(boot.version, 0x020F);
+	assert_int_equal(boot.kernel_end, 0x100000 + BZ_INIT_SIZE);
+	/* As high as RAM allows, page aligned: (4 MiB - 5000) & ~0xFFF. */
+	assert_int_equal(boot.initrd_addr, 0x3FE000);
+	assert_int_equal(boot.initrd_size, 5000);
+
+	/* The zero page: zeros, the header 0x1F1-0x26B as in the image, and
+	 * exactly the fields the loader owns. */
+	memset(zp, 0, sizeof(zp));
+	memcpy(zp + 0x1F1, im.b + 0x1F1, 0x26C - 0x1F1);
+	zp[0x210] = 0xFF;
+	zp[0x211] = 0x81; /* LOADED_HIGH | CAN_USE_HEAP */
+	w16(zp, 0x224, 0xFE00);
+	w32(zp, 0x228, 0x20000);
+	w32(zp, 0x218, 0x3FE000);
+	w32(zp, 0x21C, 5000);
+	zp[0x1E8] = 5;
+	memcpy(zp + 0x2D0, ram + 0x7000 + 0x2D0, 5 * 20); /* checked by expect_e820() */
+	assert_memory_equal(ram + 0x7000, zp, sizeof(zp));
+	expect_e820();
+	assert_int_equal(rd32(0x7000 + 0x268), 0xABCD);
+	assert_int_equal(ram[0x7000 + 0x26C], 0); /* setup bytes after the header */
+
+	/* GDT: null, null, flat code 0x10, flat data 0x18. */
+	assert_int_equal(rd64(0x5000), 0);
+	assert_int_equal(rd64(0x5008), 0);
+	assert_int_equal(rd64(0x5010), 0x00CF9B000000FFFFull);
+	assert_int_equal(rd64(0x5018), 0x00CF93000000FFFFull);
+	assert_int_equal(ram[0x5020], POISON);
+	assert_int_equal(ram[0x4FFF], POISON);
+
+	assert_string_equal((const char *)ram + 0x20000, cmdline);
+	assert_int_equal(ram[0x20000 + strlen(cmdline) + 1], POISON);
+
+	/* The protected-mode part at 1 MiB, nothing more. */
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		assert_int_equal(ram[0x100000 + i], pm_byte(i));
+	assert_int_equal(ram[0x100000 + BZ_PM_LEN], POISON);
+	assert_int_equal(ram[0xFFFFF], POISON);
+
+	assert_memory_equal(ram + 0x3FE000, initrd_buf, sizeof(initrd_buf));
+	assert_int_equal(ram[0x3FE000 - 1], POISON);
+	assert_int_equal(ram[0x3FE000 + sizeof(initrd_buf)], POISON);
+	/* Nothing below the GDT (the real-mode setup code is not loaded). */
+	for (unsigned i = 0; i < 0x5000; i++)
+		assert_int_equal(ram[i], POISON);
+}
+
+static void test_bz_layout_choices(void **state)
+{
+	struct bz_boot boot;
+	struct bz_image im;
+	char err[256] = "";
+
+	(void)state;
+	/* setup_sects 0 means 4: the kernel starts at file offset 5 * 512.
+	 * No initrd: ramdisk fields zero, nothing placed. No cmdline: "". */
+	bz_init(&im, 0);
+	assert_int_equal(bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, NULL, &boot, err,
+				     sizeof(err)),
+			 0);
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		assert_int_equal(ram[0x100000 + i], pm_byte(i));
+	assert_int_equal(ram[0x7000 + 0x1F1], 0);
+	assert_int_equal(rd32(0x7000 + 0x218), 0);
+	assert_int_equal(rd32(0x7000 + 0x21C), 0);
+	assert_int_equal(boot.initrd_addr, 0);
+	assert_int_equal(ram[0x20000], 0);
+	assert_int_equal(ram[0x3FF000], POISON);
+
+	/* initrd_addr_max below RAM's end: the initrd's last byte at or
+	 * below it, page aligned: (0x300000 - 5000) & ~0xFFF. */
+	memset(ram, POISON, RAM_SIZE);
+	bz_init(&im, 2);
+	w32(im.b, 0x22C, 0x2FFFFF);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, sizeof(initrd_buf), ram, RAM_SIZE,
+				     "", &boot, err, sizeof(err)),
+			 0);
+	assert_int_equal(boot.initrd_addr, 0x2FE000);
+	assert_int_equal(rd32(0x7000 + 0x218), 0x2FE000);
+	assert_memory_equal(ram + 0x2FE000, initrd_buf, sizeof(initrd_buf));
+
+	/* The initrd may end right where the kernel's span ends... */
+	bz_init(&im, 2);
+	w32(im.b, 0x22C, 0x110FFF);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, 4096, ram, RAM_SIZE, "", &boot, err,
+				     sizeof(err)),
+			 0);
+	assert_int_equal(boot.initrd_addr, 0x110000);
+
+	/* ...and pref_address above 1 MiB moves the span's end (the
+	 * decompressor runs at pref_address): 0x200000 + 64 KiB. */
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0x200000);
+	assert_int_equal(
+		bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, "", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.kernel_end, 0x210000);
+
+	/* The longest command line the kernel takes (cmdline_size). */
+	{
+		static char line[0x800];
+
+		memset(line, 'c', 0x7FF);
+		assert_int_equal(bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, line, &boot, err,
+					     sizeof(err)),
+				 0);
+		assert_string_equal((const char *)ram + 0x20000, line);
+	}
+}
+
+/* Refused with want in the message, and not one byte of RAM written. */
+static void expect_bz_refusal(const struct bz_image *im, size_t len, const void *initrd,
+			      size_t initrd_len, uint64_t ram_size, const char *cmdline,
+			      const char *want)
+{
+	struct bz_boot boot;
+	char err[256] = "";
+
+	memset(ram, POISON, RAM_SIZE);
+	memset(&boot, 0x77, sizeof(boot));
+	assert_int_equal(bz_load_mem(im->b, len, initrd, initrd_len, ram, ram_size, cmdline, &boot,
+				     err, sizeof(err)),
+			 -1);
+	if (!strstr(err, want))
+		fail_msg("error '%s' lacks '%s'", err, want);
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx on a refused image ('%s')", i, err);
+	assert_int_equal(boot.entry, 0x77777777u); /* out untouched */
+}
+
+static void test_bz_refuses_hostile_images(void **state)
+{
+	static char long_line[0x801];
+	static uint8_t big_initrd[RAM_SIZE];
+	struct bz_image im;
+
+	(void)state;
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, 0x205, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	im.b[0x205] = 'T';
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	w16(im.b, 0x1FE, 0x55AA);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	w16(im.b, 0x206, 0x0209);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "boot protocol 2.09 is too old");
+	bz_init(&im, 2);
+	im.b[0x1F1] = 255; /* 128 KiB of setup in a 5.5 KiB file */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "",
+			  "truncated bzImage: 255 setup sectors (131072 bytes)");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.setup_size, NULL, 0, RAM_SIZE, "", "truncated bzImage: 2 setup");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.len - 16, NULL, 0, RAM_SIZE, "",
+			  "truncated bzImage: syssize says 4096 bytes of protected-mode kernel, "
+			  "the file has 4080");
+	bz_init(&im, 2);
+	w32(im.b, 0x1F4, 0);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "syssize says 0 bytes");
+	bz_init(&im, 2);
+	im.b[0x201] = 0x9F; /* header to 0x2A1: past the setup header's room */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "setup header length 0xb0");
+	bz_init(&im, 2);
+	im.b[0x201] = 0x50; /* header to 0x252: no init_size */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "setup header length 0x61");
+	bz_init(&im, 2);
+	im.b[0x211] = 0x80;
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not LOADED_HIGH");
+	bz_init(&im, 2);
+	w32(im.b, 0x214, 0x100000 + BZ_PM_LEN);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "code32_start 0x101000 is not");
+	bz_init(&im, 2);
+	w32(im.b, 0x214, 0xFFFFF);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "code32_start 0xfffff is not");
+	bz_init(&im, 2);
+	w32(im.b, 0x260, 0x400000);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "needs RAM up to 0x500000");
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0x300000);
+	w32(im.b, 0x260, 0x100001);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "needs RAM up to 0x400001");
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0xFFFFFFFFFFFFF000ull); /* pref + init_size would wrap */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "",
+			  "pref_address 0xfffffffffffff000 is beyond guest RAM");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.len, NULL, 0, 0x100000, "", "guest RAM too small");
+	memset(long_line, 'x', 0x800);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, long_line,
+			  "command line of 2048 bytes is too long (the kernel takes 2047");
+	expect_bz_refusal(&im, im.len, big_initrd, sizeof(big_initrd), RAM_SIZE, "",
+			  "initrd of 4194304 bytes does not fit");
+	expect_bz_refusal(&im, im.len, big_initrd, RAM_SIZE - 0x110000 + 1, RAM_SIZE, "",
+			  "initrd of 3080193 bytes does not fit between the kernel's end 0x110000");
+	expect_bz_refusal(&im, im.len, big_initrd, 0, RAM_SIZE, "", "the initrd is empty");
+	w32(im.b, 0x22C, 0x10FFFF); /* the initrd would overlap the kernel's span */
+	expect_bz_refusal(&im, im.len, big_initrd, 4096, RAM_SIZE, "",
+			  "initrd of 4096 bytes does not fit between the kernel's end 0x110000 "
+			  "and 0x110000");
+}
+
+static void test_bz_from_file(void **state)
+{
+	char kpath[] = "/tmp/virq-vmm-bz-XXXXXX", ipath[] = "/tmp/virq-vmm-rd-XXXXXX";
+	struct bz_boot boot;
+	struct mb_boot mb;
+	struct bz_image im;
+	char err[512] = "", want[160];
+	int fd;
+
+	(void)state;
+	bz_init(&im, 2);
+	fd = mkstemp(kpath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, im.b, im.len), (ssize_t)im.len);
+	close(fd);
+	fd = mkstemp(ipath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, initrd_buf, 3000), 3000);
+	close(fd);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "quiet", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.initrd_addr, 0x3FF000);
+	assert_int_equal(boot.initrd_size, 3000);
+	assert_memory_equal(ram + 0x3FF000, initrd_buf, 3000);
+	assert_string_equal((const char *)ram + 0x20000, "quiet");
+
+	/* A bzImage given as a Multiboot IMAGE: the error says what to do. */
+	assert_int_equal(mb_load(kpath, ram, RAM_SIZE, "", NULL, &mb, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+		 "%s is a Linux bzImage, not a Multiboot image: boot it with --kernel %s", kpath,
+		 kpath);
+	assert_string_equal(err, want);
+
+	/* An empty initrd file, a missing one, a directory. */
+	fd = open(ipath, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: the initrd is empty", kpath);
+	assert_string_equal(err, want);
+	unlink(ipath);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", ipath);
+	assert_string_equal(err, want);
+	assert_int_equal(bz_load(kpath, "/tmp", ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	assert_string_equal(err, "/tmp: not a regular file of at most 1 GiB");
+	unlink(kpath);
+	assert_int_equal(bz_load(kpath, NULL, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", kpath);
+	assert_string_equal(err, want);
+}
+
+/* ------------------------------------------------------------ MP table */
+
+static uint8_t sum8(uint32_t addr, size_t len)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + ram[addr + i]);
+	return sum;
+}
+
+static uint16_t rd16(uint32_t addr)
+{
+	uint16_t v;
+
+	memcpy(&v, ram + addr, 2);
+	return v;
+}
+
+/* One 8-byte interrupt entry as expected: entry type, interrupt type,
+ * flags 0, bus 0, source IRQ, destination, pin. */
+static uint32_t expect_int(uint32_t at, uint8_t entry, uint8_t type, uint8_t irq, uint8_t dest,
+			   uint8_t pin)
+{
+	const uint8_t want[8] = { entry, type, 0, 0, 0, irq, dest, pin };
+
+	assert_memory_equal(ram + at, want, 8);
+	return at + 8;
+}
+
+/* Parses back the table of nr_cpus processors: every field, both checksums. */
+static void expect_mptable(unsigned nr_cpus, uint8_t ioapic_version)
+{
+	const uint32_t cfg = 0xF0010;
+	const uint16_t len = (uint16_t)(44 + nr_cpus * 20 + 20 * 8);
+	uint32_t at;
+
+	/* Floating pointer: "_MP_", pointer, 1 paragraph, rev 1.4, features 0. */
+	assert_memory_equal(ram + 0xF0000, "_MP_", 4);
+	assert_int_equal(rd32(0xF0004), cfg);
+	assert_int_equal(ram[0xF0008], 1);
+	assert_int_equal(ram[0xF0009], 4);
+	assert_int_equal(sum8(0xF0000, 16), 0);
+	for (unsigned i = 11; i < 16; i++)
+		assert_int_equal(ram[0xF0000 + i], 0);
+
+	/* Header. */
+	assert_memory_equal(ram + cfg, "PCMP", 4);
+	assert_int_equal(rd16(cfg + 4), len);
+	assert_int_equal(mpt_config_len(nr_cpus), len);
+	assert_int_equal(ram[cfg + 6], 4);
+	assert_int_equal(sum8(cfg, len), 0);
+	assert_memory_equal(ram + cfg + 8, "VIRQ    VIRQ-VMM    ", 20);
+	assert_int_equal(rd32(cfg + 28), 0);
+	assert_int_equal(rd16(cfg + 32), 0);
+	assert_int_equal(rd16(cfg + 34), nr_cpus + 20);
+	assert_int_equal(rd32(cfg + 36), 0xFEE00000);
+	assert_int_equal(rd32(cfg + 40), 0);
+
+	/* Processors: APIC ID i, version 0x14, enabled, BSP on 0. */
+	at = cfg + 44;
+	for (unsigned i = 0; i < nr_cpus; i++, at += 20) {
+		assert_int_equal(ram[at], 0);
+		assert_int_equal(ram[at + 1], i);
+		assert_int_equal(ram[at + 2], 0x14);
+		assert_int_equal(ram[at + 3], i == 0 ? 3 : 1);
+		assert_int_equal(rd32(at + 4), 0x000806F8);
+		assert_int_equal(rd32(at + 8), 0x178BFBFF);
+		assert_int_equal(rd64(at + 12), 0);
+	}
+	/* Bus 0 ISA; I/O APIC nr_cpus at 0xFEC00000, enabled. */
+	assert_memory_equal(ram + at, "\x01\x00ISA   ", 8);
+	at += 8;
+	assert_int_equal(ram[at], 2);
+	assert_int_equal(ram[at + 1], nr_cpus);
+	assert_int_equal(ram[at + 2], ioapic_version);
+	assert_int_equal(ram[at + 3], 1);
+	assert_int_equal(rd32(at + 4), 0xFEC00000);
+	at += 8;
+	/* ExtINT on pin 0, IRQ 0 on pin 2, IRQs 1, 3-15 on their own pins. */
+	at = expect_int(at, 3, 3, 0, (uint8_t)nr_cpus, 0);
+	at = expect_int(at, 3, 0, 0, (uint8_t)nr_cpus, 2);
+	at = expect_int(at, 3, 0, 1, (uint8_t)nr_cpus, 1);
+	for (uint8_t irq = 3; irq < 16; irq++)
+		at = expect_int(at, 3, 0, irq, (uint8_t)nr_cpus, irq);
+	/* ExtINT on LINT0, NMI on LINT1, of every local APIC. */
+	at = expect_int(at, 4, 3, 0, 0xFF, 0);
+	at = expect_int(at, 4, 1, 0, 0xFF, 1);
+	assert_int_equal(at, cfg + len);
+	assert_int_equal(ram[at], POISON);
+	assert_int_equal(ram[0xEFFFF], POISON);
+}
+
+static void test_mptable(void **state)
+{
+	struct mpt_config cfg = { .nr_cpus = 3,
+				  .ioapic_version = 0x20,
+				  .cpu_signature = 0x000806F8,
+				  .cpu_features = 0x178BFBFF };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(3, 0x20);
+
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 1;
+	cfg.ioapic_version = 0x11;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(1, 0x11);
+
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 64;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(64, 0x11);
+}
+
+static void test_mptable_refusals(void **state)
+{
+	struct mpt_config cfg = { .nr_cpus = 0, .ioapic_version = 0x20 };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: 0 processors (want 1-64)");
+	cfg.nr_cpus = 65;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: 65 processors (want 1-64)");
+	cfg.nr_cpus = 2;
+	cfg.ioapic_version = 0x21;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: I/O APIC version 0x21 (want 0x11 or 0x20)");
+	cfg.ioapic_version = 0x20;
+	assert_int_equal(mpt_write(ram, 0xF0000, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "MP table: guest RAM ends below 0x"));
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx", i);
+}
+
+/* ---------------------------------------------------------------- ACPI */
+
+/* The common header of the table at addr: signature, length, revision,
+ * checksum over length, OEM and creator fields. */
+static void expect_acpi_header(uint32_t addr, const char *sig, uint32_t len, uint8_t rev)
+{
+	assert_memory_equal(ram + addr, sig, 4);
+	assert_int_equal(rd32(addr + 4), len);
+	assert_int_equal(ram[addr + 8], rev);
+	assert_int_equal(sum8(addr, len), 0);
+	assert_memory_equal(ram + addr + 10, "VIRQ  VIRQ-VMM", 14);
+	assert_int_equal(rd32(addr + 24), 1);
+	assert_memory_equal(ram + addr + 28, "VIRQ", 4);
+	assert_int_equal(rd32(addr + 32), 1);
+}
+
+static void expect_acpi(unsigned nr_cpus)
+{
+	const uint32_t madt_len = 36 + 8 + nr_cpus * 8 + 12 + 10 + 6;
+	uint32_t rsdt, xsdt, fadt, madt, dsdt, facs, at;
+
+	/* RSDP: both checksums, revision 2, the RSDT and XSDT. */
+	assert_memory_equal(ram + 0xE0000, "RSD PTR ", 8);
+	assert_int_equal(sum8(0xE0000, 20), 0);
+	assert_int_equal(sum8(0xE0000, 36), 0);
+	assert_memory_equal(ram + 0xE0009, "VIRQ  ", 6);
+	assert_int_equal(ram[0xE000F], 2);
+	assert_int_equal(rd32(0xE0014), 36);
+	assert_int_equal(ram[0xE0021] | ram[0xE0022] | ram[0xE0023], 0);
+	rsdt = rd32(0xE0010);
+	xsdt = (uint32_t)rd64(0xE0018);
+
+	/* RSDT and XSDT: the FADT, then the MADT. */
+	expect_acpi_header(rsdt, "RSDT", 44, 1);
+	expect_acpi_header(xsdt, "XSDT", 52, 1);
+	fadt = rd32(rsdt + 36);
+	madt = rd32(rsdt + 40);
+	assert_int_equal(rd64(xsdt + 36), fadt);
+	assert_int_equal(rd64(xsdt + 44), madt);
+
+	/* FADT: FACS, DSDT (both forms), SCI 9, no C2/C3, legacy devices,
+	 * WBINVD | PROC_C1 | PWR_BUTTON | SLP_BUTTON; every PM, GPE, SMI and
+	 * reset field zero. */
+	expect_acpi_header(fadt, "FACP", 276, 6);
+	facs = rd32(fadt + 36);
+	dsdt = rd32(fadt + 40);
+	assert_int_equal(rd64(fadt + 140), dsdt);
+	assert_int_equal(rd64(fadt + 132), 0);
+	assert_int_equal(rd16(fadt + 46), 9);
+	assert_int_equal(rd32(fadt + 48), 0);
+	for (uint32_t off = 56; off < 96; off++)
+		assert_int_equal(ram[fadt + off], 0);
+	assert_int_equal(rd16(fadt + 96), 0x0FFF);
+	assert_int_equal(rd16(fadt + 98), 0x0FFF);
+	assert_int_equal(rd16(fadt + 109), 1);
+	assert_int_equal(rd32(fadt + 112), 0x35);
+	for (uint32_t off = 116; off < 132; off++)
+		assert_int_equal(ram[fadt + off], 0);
+	for (uint32_t off = 148; off < 276; off++)
+		assert_int_equal(ram[fadt + off], 0);
+
+	/* FACS: 64-byte aligned, version 2. DSDT: a header only. */
+	assert_int_equal(facs % 64, 0);
+	assert_memory_equal(ram + facs, "FACS", 4);
+	assert_int_equal(rd32(facs + 4), 64);
+	assert_int_equal(ram[facs + 32], 2);
+	expect_acpi_header(dsdt, "DSDT", 36, 2);
+
+	/* MADT: LAPIC address, PCAT_COMPAT, one enabled LAPIC per vCPU,
+	 * the I/O APIC, IRQ 0 -> GSI 2, NMI on LINT1 of all processors. */
+	expect_acpi_header(madt, "APIC", madt_len, 4);
+	assert_int_equal(rd32(madt + 36), 0xFEE00000);
+	assert_int_equal(rd32(madt + 40), 1);
+	at = madt + 44;
+	for (unsigned i = 0; i < nr_cpus; i++, at += 8) {
+		const uint8_t want[8] = { 0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0 };
+
+		assert_memory_equal(ram + at, want, 8);
+	}
+	{
+		const uint8_t ioapic[12] = { 1, 12, (uint8_t)nr_cpus, 0, 0, 0, 0xC0, 0xFE, 0, 0,
+					     0, 0 };
+		const uint8_t iso[10] = { 2, 10, 0, 0, 2, 0, 0, 0, 0, 0 };
+		const uint8_t nmi[6] = { 4, 6, 0xFF, 0, 0, 1 };
+
+		assert_memory_equal(ram + at, ioapic, 12);
+		assert_memory_equal(ram + at + 12, iso, 10);
+		assert_memory_equal(ram + at + 22, nmi, 6);
+	}
+	assert_int_equal(at + 28, madt + madt_len);
+	/* Nothing outside the area. */
+	assert_int_equal(ram[0xDFFFF], POISON);
+	assert_int_equal(ram[0xE1000], POISON);
+}
+
+static void test_acpi(void **state)
+{
+	struct acpi_config cfg = { .nr_cpus = 3,
+				   .lapic_addr = 0xFEE00000,
+				   .ioapic_addr = 0xFEC00000 };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(3);
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 1;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(1);
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 64;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(64);
+	assert_int_equal(acpi_madt_len(64), 584);
+
+	/* Refusals write nothing. */
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 0;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: 0 processors (want 1-64)");
+	cfg.nr_cpus = 65;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: 65 processors (want 1-64)");
+	cfg.nr_cpus = 2;
+	assert_int_equal(acpi_write(ram, 0xE0FFF, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: guest RAM ends below 0xe1000");
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx", i);
 }
 
 /* QEMU's -kernel IMAGE -append TEXT (hw/i386/multiboot.c) gives the kernel
@@ -1596,6 +2237,13 @@ int main(void)
 		cmocka_unit_test_setup(test_entry_translated_to_physical, poison_ram),
 		cmocka_unit_test_setup(test_refuses_hostile_or_unsupported_images, poison_ram),
 		cmocka_unit_test_setup(test_load_from_file, poison_ram),
+		cmocka_unit_test_setup(test_bz_load, poison_ram),
+		cmocka_unit_test_setup(test_bz_layout_choices, poison_ram),
+		cmocka_unit_test_setup(test_bz_refuses_hostile_images, poison_ram),
+		cmocka_unit_test_setup(test_bz_from_file, poison_ram),
+		cmocka_unit_test_setup(test_mptable, poison_ram),
+		cmocka_unit_test_setup(test_mptable_refusals, poison_ram),
+		cmocka_unit_test_setup(test_acpi, poison_ram),
 	};
 	const struct CMUnitTest device_tests[] = {
 		cmocka_unit_test_setup_teardown(test_com1, dev_setup, dev_teardown),

@@ -550,3 +550,14 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 	if (VIRQ_UNLIKELY(lapic->tmr_sum | lapic->lint_rirr))
 		lapic_eoi_effects(lapic, (uint8_t)v);
 }
+
+void lapic_eoi_slow(struct virq_lapic *lapic)
+{
+	int v = lapic->isrv;
+
+	if (v < 0)
+		return;
+	lapic_eoi_nested(lapic, (uint8_t)v);
+	if (lapic->tmr_sum | lapic->lint_rirr)
+		lapic_eoi_effects(lapic, (uint8_t)v);
+}

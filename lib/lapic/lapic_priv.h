@@ -265,6 +265,9 @@ bool lapic_fold_level(struct virq_lapic *l);
 /* virq_lapic_ack() without its fast path for a lone posted vector (tests
  * and fuzzers compare the two). */
 int lapic_ack_slow(struct virq_lapic *lapic);
+/* virq_lapic_eoi() that always searches ISR for the next vector (tests and
+ * fuzzers compare it with the isr_count shortcut). */
+void lapic_eoi_slow(struct virq_lapic *lapic);
 
 /* lvt.c */
 void lapic_fire_lvt(struct virq_lapic *l, uint32_t off);

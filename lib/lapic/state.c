@@ -390,8 +390,8 @@ int lapic_check_invariants(const struct virq_lapic *l)
 		return 2;
 	if (l->irrv != apicvec_highest(irr))
 		return 3;
-	if (l->irr_sum != apicvec_summary(irr) ||
-	    l->tmr_sum != apicvec_summary(tmr) || l->isr_count != apicvec_count(isr))
+	if (l->irr_sum != apicvec_summary(irr) || l->tmr_sum != apicvec_summary(tmr) ||
+	    l->isr_count != apicvec_count(isr))
 		return 17;
 	if (l->active != lapic_compute_active(l))
 		return 18;

@@ -517,7 +517,8 @@ VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
 		lapic_eoi_lint(lapic, vec);
 }
 
-/* EOI with more than one vector in service: a search for the next. */
+/* EOI with more than one vector in service (or none left after it: the
+ * slow path of the tests): a search for the next, then the effects. */
 static VIRQ_NOINLINE void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec)
 {
 	apicvec_clear(lapic_isr(lapic), vec);
@@ -525,6 +526,8 @@ static VIRQ_NOINLINE void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec
 	/* The next is below @vec: the search starts at its register. */
 	lapic->isrv = (int16_t)apicvec_highest_from(lapic_isr(lapic), vec >> 5);
 	lapic_update_ppr(lapic);
+	if (lapic->tmr_sum | lapic->lint_rirr)
+		lapic_eoi_effects(lapic, vec);
 }
 
 /*
@@ -538,26 +541,21 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 
 	if (v < 0)
 		return; /* spurious EOI: ignored */
-	if (lapic->isr_count == 1) {
-		lapic_isr(lapic)[((unsigned)v >> 5) * APICVEC_STRIDE_U32] = 0;
-		lapic->isr_count = 0;
-		lapic->isrv = VEC_NONE;
-		lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR,
-				 lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & TPR_MASK);
-	} else {
+	if (VIRQ_UNLIKELY(lapic->isr_count != 1)) {
 		lapic_eoi_nested(lapic, (uint8_t)v);
+		return;
 	}
+	lapic_isr(lapic)[((unsigned)v >> 5) * APICVEC_STRIDE_U32] = 0;
+	lapic->isr_count = 0;
+	lapic->isrv = VEC_NONE;
+	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR,
+			 lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & TPR_MASK);
 	if (VIRQ_UNLIKELY(lapic->tmr_sum | lapic->lint_rirr))
 		lapic_eoi_effects(lapic, (uint8_t)v);
 }
 
 void lapic_eoi_slow(struct virq_lapic *lapic)
 {
-	int v = lapic->isrv;
-
-	if (v < 0)
-		return;
-	lapic_eoi_nested(lapic, (uint8_t)v);
-	if (lapic->tmr_sum | lapic->lint_rirr)
-		lapic_eoi_effects(lapic, (uint8_t)v);
+	if (lapic->isrv >= 0)
+		lapic_eoi_nested(lapic, (uint8_t)lapic->isrv);
 }

@@ -519,7 +519,7 @@ VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
 
 /* EOI with more than one vector in service (or none left after it: the
  * slow path of the tests): a search for the next, then the effects. */
-static VIRQ_NOINLINE void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec)
+VIRQ_NOINLINE void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec)
 {
 	apicvec_clear(lapic_isr(lapic), vec);
 	lapic->isr_count--;
@@ -530,28 +530,9 @@ static VIRQ_NOINLINE void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec
 		lapic_eoi_effects(lapic, vec);
 }
 
-/*
- * The highest ISR bit retires (SDM 10.8.5 "Signaling Interrupt Servicing
- * Completion"). The common case, nothing else in service (isr_count 1),
- * needs no search: its ISR register becomes 0, ISRV -1 and PPR is TPR.
- */
 VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 {
-	int v = lapic->isrv;
-
-	if (v < 0)
-		return; /* spurious EOI: ignored */
-	if (VIRQ_UNLIKELY(lapic->isr_count != 1)) {
-		lapic_eoi_nested(lapic, (uint8_t)v);
-		return;
-	}
-	lapic_isr(lapic)[((unsigned)v >> 5) * APICVEC_STRIDE_U32] = 0;
-	lapic->isr_count = 0;
-	lapic->isrv = VEC_NONE;
-	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR,
-			 lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & TPR_MASK);
-	if (VIRQ_UNLIKELY(lapic->tmr_sum | lapic->lint_rirr))
-		lapic_eoi_effects(lapic, (uint8_t)v);
+	lapic_eoi_inline(lapic);
 }
 
 void lapic_eoi_slow(struct virq_lapic *lapic)

@@ -246,6 +246,35 @@ static inline void lapic_update_ppr(struct virq_lapic *l)
 			 lapic_compute_ppr(lapic_get(l, VIRQ_LAPIC_REG_TPR), l->isrv));
 }
 
+/* irq.c: out of line parts of lapic_eoi_inline(). */
+void lapic_eoi_effects(struct virq_lapic *l, uint8_t vec);
+void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec);
+
+/*
+ * EOI (virq_lapic_eoi(), and the EOI register writes, which inline it):
+ * the highest ISR bit retires (SDM 10.8.5 "Signaling Interrupt Servicing
+ * Completion"). The common case, nothing else in service (isr_count 1),
+ * needs no search: its ISR register becomes 0, ISRV -1 and PPR is TPR.
+ */
+static inline void lapic_eoi_inline(struct virq_lapic *lapic)
+{
+	int v = lapic->isrv;
+
+	if (v < 0)
+		return; /* spurious EOI: ignored */
+	if (VIRQ_UNLIKELY(lapic->isr_count != 1)) {
+		lapic_eoi_nested(lapic, (uint8_t)v);
+		return;
+	}
+	lapic_isr(lapic)[((unsigned)v >> 5) * APICVEC_STRIDE_U32] = 0;
+	lapic->isr_count = 0;
+	lapic->isrv = VEC_NONE;
+	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR,
+			 lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & TPR_MASK);
+	if (VIRQ_UNLIKELY(lapic->tmr_sum | lapic->lint_rirr))
+		lapic_eoi_effects(lapic, (uint8_t)v);
+}
+
 /* lapic.c */
 void lapic_clear_vectors(struct virq_lapic *l);
 void lapic_reset_regs(struct virq_lapic *l, bool init);
@@ -257,7 +286,6 @@ void lapic_eoi_exit_compute(const struct virq_lapic *l, uint64_t out[4]);
 void lapic_eoi_exit_update(struct virq_lapic *l);
 
 /* irq.c */
-void lapic_eoi_effects(struct virq_lapic *l, uint8_t vec);
 void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level);
 void lapic_set_error(struct virq_lapic *l, uint32_t bits);
 void lapic_discard_posted(struct virq_lapic *l);

@@ -251,8 +251,8 @@ VIRQ_API int virq_lapic_mmio_write(struct virq_lapic *lapic, uint32_t offset, un
 				   uint64_t val)
 {
 	if (offset == VIRQ_LAPIC_REG_EOI && size == 4 &&
-	    lapic_mode(lapic) == VIRQ_LAPIC_MODE_XAPIC) {
-		virq_lapic_eoi(lapic);
+	    (lapic->apic_base & (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) == VIRQ_APIC_BASE_EN) {
+		lapic_eoi_inline(lapic);
 		return 0;
 	}
 	return lapic_mmio_write_slow(lapic, offset, size, val);
@@ -409,8 +409,9 @@ VIRQ_NOINLINE int lapic_msr_write_slow(struct virq_lapic *lapic, uint32_t msr, u
 VIRQ_API int virq_lapic_msr_write(struct virq_lapic *lapic, uint32_t msr, uint64_t val)
 {
 	if (msr == VIRQ_X2APIC_MSR_BASE + (VIRQ_LAPIC_REG_EOI >> 4) && val == 0 &&
-	    lapic_mode(lapic) == VIRQ_LAPIC_MODE_X2APIC) {
-		virq_lapic_eoi(lapic);
+	    (lapic->apic_base & (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) ==
+		    (VIRQ_APIC_BASE_EN | VIRQ_APIC_BASE_EXTD)) {
+		lapic_eoi_inline(lapic);
 		return 0;
 	}
 	return lapic_msr_write_slow(lapic, msr, val);

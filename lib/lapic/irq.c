@@ -417,19 +417,20 @@ static VIRQ_NOINLINE int lapic_ack_fold(struct virq_lapic *lapic, unsigned i, ui
  * the words below it, and that vector is one the sync and the acknowledge
  * would move through IRR into ISR untouched by anything else (above
  * everything in IRR, above the PPR class and so 16 or above, the APIC
- * enabled, no TMR bit to clear in its register, no level post or LINT
- * change waiting), it goes straight to ISR: IRR, irrv and TMR end as they
+ * enabled, its TMR bit clear so the edge acceptance changes no TMR, no
+ * level post or LINT change waiting), it goes straight to ISR: IRR, irrv and TMR end as they
  * were, which is what the long way gives. Anything else folds what was
  * taken and goes the long way (lapic_ack_slow()).
  */
 VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 {
 	uint64_t p3, p2, p1, p0, rest, x;
-	uint32_t v, ppr;
+	uint32_t v, ppr, bit;
 	unsigned i, reg;
 
-	if ((virq_atomic_load64_relaxed(&lapic->pi.control) &
-	     (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN)) != VIRQ_PI_CTRL_ON ||
+	/* SN does not matter here: with ON set the sync clears ON and takes
+	 * every non-zero word whatever SN says, as below. */
+	if (!(virq_atomic_load64_relaxed(&lapic->pi.control) & VIRQ_PI_CTRL_ON) ||
 	    (virq_atomic_load32(&lapic->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT)))
 		return lapic_ack_slow(lapic);
 	virq_atomic_fetch_and64(&lapic->pi.control, ~VIRQ_PI_CTRL_ON);
@@ -456,13 +457,14 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 	x = virq_atomic_xchg64(&lapic->pi.pir[i], 0);
 	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
 		return lapic_ack_fold(lapic, i, x);
-	v = i * 64 + virq_ffs64(x); /* x has one bit */
+	v = i * 64 + virq_fls64(x); /* x has one bit: its highest is its lowest */
 	reg = v >> 5;
+	bit = 1U << (v & 31U);
 	ppr = lapic_get(lapic, VIRQ_LAPIC_REG_PPR);
 	if (VIRQ_UNLIKELY((int)v <= lapic->irrv || v <= (ppr | 0xFU) || !lapic->active ||
-			  (lapic->tmr_sum & (1U << reg))))
+			  (lapic_tmr(lapic)[reg * APICVEC_STRIDE_U32] & bit)))
 		return lapic_ack_fold(lapic, i, x);
-	lapic_isr(lapic)[reg * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
+	lapic_isr(lapic)[reg * APICVEC_STRIDE_U32] |= bit;
 	lapic->isr_count++;
 	lapic->isrv = (int16_t)v;
 	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, v & 0xF0U);

@@ -256,6 +256,10 @@ struct virq_vm {
 	uint32_t nr_xapic;         /* enabled vCPUs in xAPIC mode */
 	uint32_t nr_wide;          /* enabled x2APIC vCPUs with IDs >= 2^20 */
 	uint64_t ir_word;          /* remapping config, packed for atomic reads */
+	/* xAPIC logical IDs -> vCPU index, none or shared: 8 flat bits, then
+	 * 16 clusters x 4 members. */
+	uint16_t xlog[72];
+	uint32_t nr_x2apic; /* enabled vCPUs in x2APIC mode */
 	struct virq_vm_ioapic ioapics[VIRQ_VM_MAX_IOAPICS];
 	uint32_t nr_ioapics;
 	uint32_t bsp; /* vCPU index whose LINT0 the PIC drives */

@@ -50,8 +50,17 @@
 #define VM_KEY_VALID (1ULL << 32)
 #define VM_KEY_XAPIC (1ULL << 33)
 #define VM_KEY_ID(k) ((uint32_t)(k))
-/* The key proper (ID, VM_KEY_VALID, VM_KEY_XAPIC), without the list link. */
-#define VM_KEY_DEST_MASK ((1ULL << 34) - 1U)
+/* xAPIC keys only: the logical APIC ID, LDR bits 31:24, and the DFR model. */
+#define VM_KEY_LDR_SHIFT 34
+#define VM_KEY_LDR(k) ((uint32_t)((k) >> VM_KEY_LDR_SHIFT) & 0xFFU)
+#define VM_KEY_MODEL_SHIFT 42
+#define VM_KEY_MODEL(k) ((uint32_t)((k) >> VM_KEY_MODEL_SHIFT) & 3U)
+#define VM_MODEL_FLAT 1U    /* DFR[31:28] = 0xF */
+#define VM_MODEL_CLUSTER 2U /* DFR[31:28] = 0x0 */
+/* 0: any other model (no logical destination matches) */
+/* The key proper (ID, VM_KEY_VALID, VM_KEY_XAPIC, LDR, model), without the
+ * list link. */
+#define VM_KEY_DEST_MASK ((1ULL << 44) - 1U)
 /* xAPIC list link of an xAPIC-mode key: next vCPU index + 1, 0 for none. */
 #define VM_KEY_NEXT_SHIFT 48
 #define VM_KEY_NEXT_MASK (0xFFFFULL << VM_KEY_NEXT_SHIFT)
@@ -59,6 +68,20 @@
 VIRQ_STATIC_ASSERT(VIRQ_VM_MAX_VCPUS < 0xFFFFU, "a vCPU index + 1 fits VM_KEY_NEXT");
 /* An x2APIC ID whose logical ID does not give it back (cluster overflow). */
 #define VM_KEY_WIDE(k) (!((k)&VM_KEY_XAPIC) && VM_KEY_ID(k) > 0xFFFFFU)
+
+/*
+ * xAPIC logical map (vm->xlog): slot b (0-7) for flat-model vCPUs whose
+ * logical ID has bit b, slot VM_XLOG_CLUSTER + c * 4 + m for cluster-model
+ * vCPUs of cluster c (0-15) whose logical ID has member bit m (0-3). Each
+ * slot a vCPU index, VM_XLOG_NONE or VM_XLOG_SHARED.
+ */
+#define VM_XLOG_CLUSTER 8U
+#define VM_XLOG_SLOTS (VM_XLOG_CLUSTER + 16U * 4U)
+#define VM_XLOG_NONE 0xFFFFU
+#define VM_XLOG_SHARED 0xFFFEU
+VIRQ_STATIC_ASSERT(VIRQ_VM_MAX_VCPUS < VM_XLOG_SHARED, "a vCPU index fits an xlog slot");
+VIRQ_STATIC_ASSERT(sizeof(((struct virq_vm *)0)->xlog) == VM_XLOG_SLOTS * 2U,
+		   "vm.h sizes xlog for VM_XLOG_SLOTS");
 
 /* Map slot of an ID two or more enabled vCPUs hold; never a vCPU index. */
 #define VM_SLOT_SHARED 0x80000000U

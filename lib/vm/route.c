@@ -180,6 +180,9 @@ static enum dests_map dests_add_xlogical(const struct virq_vm *vm, struct vm_des
  * a candidate. With at most VM_XAPIC_LIST_MAX of them they come from the
  * xAPIC list, beside the x2APIC-mode holders the map yields;
  * virq_lapic_match_dest() then keeps those that match. With more, scan.
+ * A logical destination whose low byte is not 0xFF first asks the xAPIC
+ * logical map, which answers in O(1) for any number of them unless a
+ * slot it names is shared.
  */
 static enum dests_map dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical,
 				     struct vm_dests *d)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virq_vm life cycle: init, the vCPU table, and the APIC-ID map and the
- * xAPIC list with their sequence counter (the write side; route.c has the
+ * virq_vm life cycle: init, the vCPU table, and the APIC-ID map, the xAPIC
+ * logical map and the xAPIC list with their sequence counter (the write side; route.c has the
  * read side).
  */
 #include "vm_priv.h"
@@ -276,8 +276,8 @@ void vm_map_update(struct virq_vm *vm, uint32_t index)
 }
 
 /*
- * Rebuilds the map, the keys and the xAPIC list from scratch from the LAPICs
- * in the vCPU table (restore: the LAPICs were restored without telling the
+ * Rebuilds the map, the keys, the xAPIC logical map and the xAPIC list
+ * from scratch from the LAPICs in the vCPU table (restore: the LAPICs were restored without telling the
  * VM). One write section; the xAPIC list ends up in a canonical order (vCPU
  * index order from the head), whatever order the original's was built in.
  * Under the lock.

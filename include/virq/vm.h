@@ -280,7 +280,8 @@ struct virq_vm {
 	/* xAPIC logical IDs -> vCPU index, none or shared: 8 flat bits, then
 	 * 16 clusters x 4 members. */
 	uint16_t xlog[72];
-	uint32_t nr_x2apic; /* enabled vCPUs in x2APIC mode */
+	uint32_t nr_x2apic;  /* enabled vCPUs in x2APIC mode */
+	uint64_t xlog_on[2]; /* bit s: xlog[s] holds a vCPU or is shared */
 	struct virq_vm_ioapic ioapics[VIRQ_VM_MAX_IOAPICS];
 	uint32_t nr_ioapics;
 	uint32_t bsp; /* vCPU index whose LINT0 the PIC drives */

@@ -149,14 +149,19 @@ static enum dests_map dests_add_xlogical(const struct virq_vm *vm, struct vm_des
 					 uint32_t dest)
 {
 	uint32_t first = VM_XLOG_CLUSTER + (dest >> 4) * 4U;
+	uint64_t on = __atomic_load_n(&vm->xlog_on[first / 64U], __ATOMIC_RELAXED);
+	uint32_t members = (uint32_t)(on >> (first % 64U)) & dest & 0xFU;
 
-	for (uint32_t bits = dest; bits; bits &= bits - 1U) {
+	/* Only the slots that hold a vCPU (xlog_on, same snapshot). */
+	if (first / 64U)
+		on = __atomic_load_n(&vm->xlog_on[0], __ATOMIC_RELAXED);
+	for (uint32_t bits = dest & (uint32_t)on; bits; bits &= bits - 1U) {
 		uint32_t b = (uint32_t)__builtin_ctz(bits);
 
 		if (!dests_add_xlog(vm, d, b, b, dest))
 			return MAP_SCAN;
 	}
-	for (uint32_t bits = dest & 0xFU; bits; bits &= bits - 1U) {
+	for (uint32_t bits = members; bits; bits &= bits - 1U) {
 		uint32_t b = (uint32_t)__builtin_ctz(bits);
 
 		if (!dests_add_xlog(vm, d, first + b, b, dest & 0xFU))

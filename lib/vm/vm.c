@@ -111,9 +111,14 @@ static uint16_t vm_xlog_of(const struct virq_vm *vm, uint32_t slot)
 	return v;
 }
 
-static void vm_store16(uint16_t *p, uint16_t v)
+/* Sets xlog[@slot] to @v, and its bit of xlog_on. In a write section. */
+static void vm_xlog_set(struct virq_vm *vm, uint32_t slot, uint16_t v)
 {
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+	uint64_t bit = 1ULL << (slot % 64U), on = vm->xlog_on[slot / 64U];
+
+	__atomic_store_n(&vm->xlog[slot], v, __ATOMIC_RELAXED);
+	__atomic_store_n(&vm->xlog_on[slot / 64U], v == VM_XLOG_NONE ? on & ~bit : on | bit,
+			 __ATOMIC_RELAXED);
 }
 
 /*
@@ -199,9 +204,9 @@ static void vm_map_remove(struct virq_vm *vm, uint32_t index, uint64_t key)
 				uint16_t v = vm->xlog[slot];
 
 				VIRQ_ASSERT(v == index || v == VM_XLOG_SHARED);
-				vm_store16(&vm->xlog[slot], v == VM_XLOG_SHARED
-								    ? vm_xlog_of(vm, slot)
-								    : VM_XLOG_NONE);
+				vm_xlog_set(vm, slot,
+					    v == VM_XLOG_SHARED ? vm_xlog_of(vm, slot)
+								: VM_XLOG_NONE);
 			}
 		}
 	} else
@@ -225,9 +230,9 @@ static void vm_map_insert(struct virq_vm *vm, uint32_t index, uint64_t key)
 			for (uint64_t b = s[w]; b; b &= b - 1U) {
 				uint32_t slot = w * 64U + (uint32_t)__builtin_ctzll(b);
 
-				vm_store16(&vm->xlog[slot], vm->xlog[slot] == VM_XLOG_NONE
-								    ? (uint16_t)index
-								    : VM_XLOG_SHARED);
+				vm_xlog_set(vm, slot,
+					    vm->xlog[slot] == VM_XLOG_NONE ? (uint16_t)index
+									   : VM_XLOG_SHARED);
 			}
 		}
 		/* Pushed on the xAPIC list: it links the old head. */
@@ -294,7 +299,7 @@ void vm_map_rebuild(struct virq_vm *vm)
 	vm_store32(&vm->nr_wide, 0);
 	vm_store32(&vm->nr_x2apic, 0);
 	for (uint32_t k = 0; k < VM_XLOG_SLOTS; k++)
-		vm_store16(&vm->xlog[k], VM_XLOG_NONE);
+		vm_xlog_set(vm, k, VM_XLOG_NONE);
 	/* Pushed newest first: inserting from the last index leaves the list
 	 * in ascending index order. */
 	for (uint32_t i = vm->cfg.nr_vcpus; i-- > 0;) {
@@ -350,7 +355,7 @@ VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
 	for (uint32_t i = 0; i < cfg->nr_vcpus; i++)
 		map_key[i] = VM_KEY_NONE;
 	for (uint32_t k = 0; k < VM_XLOG_SLOTS; k++)
-		vm->xlog[k] = VM_XLOG_NONE;
+		vm->xlog[k] = VM_XLOG_NONE; /* xlog_on: 0 from the memset */
 	for (uint32_t i = 0; i < cfg->nr_vcpus; i++)
 		vm_map_update(vm, i);
 	vm_gsi_init(vm);
@@ -483,6 +488,8 @@ int vm_check_invariants(const struct virq_vm *vm)
 				first = i;
 		}
 		if (vm->xlog[slot] != (holders > 1U ? VM_XLOG_SHARED : first))
+			return -8;
+		if (((vm->xlog_on[slot / 64U] >> (slot % 64U)) & 1U) != (holders != 0))
 			return -8;
 	}
 	if (vm->map_seq & 1U)

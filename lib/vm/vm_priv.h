@@ -34,26 +34,28 @@
  *    + cluster * 4 + m for each set member bit m; other models: none),
  *    xlog[s] is VM_XLOG_NONE when h = 0, that vCPU's index when h = 1,
  *    VM_XLOG_SHARED when h >= 2 (deliveries naming s then take the list,
- *    or scan). A key with several bits occupies several slots; a reader
- *    appends its vCPU from the slot of its lowest bit in the destination
- *    only, so it is a candidate once.
+ *    or scan); bit s of xlog_on (word s / 64, bit s % 64) is set exactly
+ *    when xlog[s] is not VM_XLOG_NONE, so a reader looks up only the
+ *    slots that hold something. A key with several bits occupies several
+ *    slots; a reader appends its vCPU from the slot of its lowest bit in
+ *    the destination only, so it is a candidate once.
  *
- * Readers (route.c) load map, map_key, nr_xapic, nr_wide, nr_x2apic, xlog
- * and xapic_head (relaxed atomics) between an acquire load of map_seq and
- * an acquire fence followed by a second load, and keep the result only
- * when both loads saw the same even value. No write section then
- * overlapped their loads (vm.c pairs the odd store with a release fence,
- * the even one is a release store), so all of them come from the state
- * between two sections, where every invariant above holds at once. In such
- * a snapshot the xAPIC list is complete: a walk of nr_xapic links from
- * xapic_head finds every vCPU whose key says xAPIC mode, which is what
- * lets a logical delivery or an xAPIC broadcast check those vCPUs instead
- * of all of them (a vCPU joins the list when virq_vm_update_vcpu() follows
- * its mode change, as it joins the map). Loads from a torn snapshot are
- * bounded (indices against nr_vcpus, walks against nr_xapic) and thrown
- * away. A physical broadcast takes its targets from one snapshot (the
- * valid keys, or the list and slot 0xFF) and posts to them without asking
- * each LAPIC to match: the keys are its match.
+ * Readers (route.c) load map, map_key, nr_xapic, nr_wide, nr_x2apic, xlog,
+ * xlog_on and xapic_head (relaxed atomics) between an acquire load of
+ * map_seq and an acquire fence followed by a second load, and keep the
+ * result only when both loads saw the same even value. No write section
+ * then overlapped their loads (vm.c pairs the odd store with a release
+ * fence, the even one is a release store), so all of them come from the
+ * state between two sections, where every invariant above holds at once.
+ * In such a snapshot the xAPIC list is complete: a walk of nr_xapic links
+ * from xapic_head finds every vCPU whose key says xAPIC mode, which is
+ * what lets a logical delivery or an xAPIC broadcast check those vCPUs
+ * instead of all of them (a vCPU joins the list when virq_vm_update_vcpu()
+ * follows its mode change, as it joins the map). Loads from a torn
+ * snapshot are bounded (indices against nr_vcpus, walks against nr_xapic)
+ * and thrown away. A physical broadcast takes its targets from one
+ * snapshot (the valid keys, or the list and slot 0xFF) and posts to them
+ * without asking each LAPIC to match: the keys are its match.
  */
 #ifndef VIRQ_LIB_VM_PRIV_H
 #define VIRQ_LIB_VM_PRIV_H

@@ -392,20 +392,20 @@ VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_ms
  * @brief How many deliveries resolved their destination by scanning every
  *        vCPU instead of the APIC-ID map.
  *
- * A delivery (virq_vm_deliver(), virq_vm_send_ipi(), virq_vm_send_msi(), an
- * I/O APIC entry or a GSI's MSI route) looks its destination up in the map
- * when it can, and otherwise checks every vCPU of the table: for a
+ * A delivery (virq_vm_deliver(), virq_vm_send_ipi(), virq_vm_send_msi(),
+ * an I/O APIC entry or a GSI's MSI route) looks its destination up in the
+ * map when it can, and otherwise checks every vCPU of the table: for a
  * shorthand, an ID at or above virq_vm_config::map_entries, a destination
  * that names an APIC ID or an xAPIC logical ID two or more enabled LAPICs
  * share (logical IDs: only while more than 16 LAPICs are in xAPIC mode),
  * or a map that kept changing under the lookup (the file comment,
  * "Destination maps", lists every case). Physical broadcasts resolve
- * through the map and do not count. Each delivery that scanned adds one, whatever the reason. A count
- * that climbs with the interrupt rate of a large VM whose guest uses
- * physical or x2APIC cluster destinations means its deliveries cost
- * O(vCPUs) each: look for shared APIC IDs. Messages handed to
- * virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped before
- * resolution (a level de-assert, a failed decode) do not count.
+ * through the map and do not count. Each delivery that scanned adds one,
+ * whatever the reason. A count that climbs with the interrupt rate of a
+ * large VM whose guest uses physical or x2APIC cluster destinations means
+ * its deliveries cost O(vCPUs) each: look for shared APIC IDs. Messages
+ * handed to virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped
+ * before resolution (a level de-assert, a failed decode) do not count.
  *
  * @param vm The VM.
  * @return The number of scanning deliveries since virq_vm_init() (modulo

@@ -282,9 +282,10 @@ void vm_map_update(struct virq_vm *vm, uint32_t index)
 
 /*
  * Rebuilds the map, the keys, the xAPIC logical map and the xAPIC list
- * from scratch from the LAPICs in the vCPU table (restore: the LAPICs were restored without telling the
- * VM). One write section; the xAPIC list ends up in a canonical order (vCPU
- * index order from the head), whatever order the original's was built in.
+ * from scratch from the LAPICs in the vCPU table (restore: the LAPICs were
+ * restored without telling the VM). One write section; the xAPIC list ends
+ * up in a canonical order (vCPU index order from the head), whatever order
+ * the original's was built in.
  * Under the lock.
  */
 void vm_map_rebuild(struct virq_vm *vm)

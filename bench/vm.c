@@ -18,6 +18,11 @@
  * xAPIC mode, at and above the bound of the xAPIC list (above it, logical
  * destinations scan).
  *
+ * Then VMs of 1, 16, 17, 64 and 255 xAPIC-mode vCPUs (rows xflat-N,
+ * xclus-N, xbcast-N): one logical MSI to the last vCPU Linux would give a
+ * flat or a cluster logical ID, and the xAPIC broadcast (physical 0xFF) to
+ * all of them. bench/vm-ir.sh gives their instruction counts.
+ *
  * Usage: bench-vm [--iters N] [--runs R] [--row NAME]
  *
  * Each figure is the best of R (default 3) timed loops of N iterations
@@ -208,6 +213,83 @@ static void build_alias(unsigned extra)
 		to_xapic(300 + i);
 }
 
+/*
+ * A VM of @n xAPIC-mode vCPUs (APIC IDs 0..n-1, n at most 255: 0xFF is the
+ * broadcast), every one software-enabled, with LDRs as Linux programs them.
+ * Flat model (DFR 0xFFFFFFFF, @cluster false): vCPU i < 8 gets LDR bit i,
+ * the others LDR 0 (Linux drives more than 8 CPUs in physical mode and
+ * leaves their LDR alone). Cluster model (DFR 0x0FFFFFFF): vCPU i < 60
+ * gets cluster i / 4, member bit i % 4; the others, past the 15 clusters a
+ * guest can use, LDR 0. The LAPIC writes go through MMIO, as the guest
+ * makes them; the map learns them as from a dest_changed hook.
+ */
+static void build_xapic(uint32_t n, bool cluster)
+{
+	struct virq_vm_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.size = sizeof(cfg);
+	cfg.nr_vcpus = n;
+	cfg.map_entries = 256;
+	memset(vcpus, 0, sizeof(vcpus));
+	if (virq_vm_init(&vm, &cfg, vcpus, map, keys, NULL, &vm_ops, NULL))
+		abort();
+	for (uint32_t i = 0; i < n; i++) {
+		struct virq_lapic_config c;
+		uint32_t ldr = 0;
+
+		if (cluster && i < 60)
+			ldr = (i / 4U) << 4 | 1U << (i % 4U);
+		else if (!cluster && i < 8)
+			ldr = 1U << i;
+		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
+		c.apic_id = i;
+		c.bsp = i == 0;
+		if (virq_lapic_init(&apics[i], pages[i], &c, &lapic_ops, NULL) ||
+		    virq_lapic_set_apic_base(&apics[i],
+					     VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+						     (i == 0 ? VIRQ_APIC_BASE_BSP : 0),
+					     false) ||
+		    virq_lapic_mmio_write(&apics[i], VIRQ_LAPIC_REG_SVR, 4, 0x1FF) ||
+		    virq_lapic_mmio_write(&apics[i], VIRQ_LAPIC_REG_DFR, 4,
+					  cluster ? 0x0FFFFFFFU : 0xFFFFFFFFU) ||
+		    virq_lapic_mmio_write(&apics[i], VIRQ_LAPIC_REG_LDR, 4, ldr << 24) ||
+		    virq_vm_set_vcpu(&vm, i, &apics[i]))
+			abort();
+	}
+}
+
+static const uint32_t xsizes[] = { 1, 16, 17, 64, 255 };
+static const char *const xkinds[] = { "xflat", "xclus", "xbcast" };
+
+#define NXSIZES (sizeof(xsizes) / sizeof(xsizes[0]))
+
+/*
+ * xAPIC row kind @k at @n vCPUs: builds its VM and returns its MSI
+ * address; *@want is the number of LAPICs that accept. xflat and xclus:
+ * one logical MSI to the last vCPU that has an LDR of that model; xbcast:
+ * the xAPIC broadcast (physical 0xFF) in the cluster VM, to all @n.
+ */
+static uint64_t xrow(unsigned k, uint32_t n, unsigned *want)
+{
+	uint32_t t;
+
+	build_xapic(n, k != 0);
+	*want = 1;
+	switch (k) {
+	case 0:
+		t = (n < 8 ? n : 8) - 1U;
+		return msi_addr(1U << t, true, false);
+	case 1:
+		t = (n < 60 ? n : 60) - 1U;
+		return msi_addr((t / 4U) << 4 | 1U << (t % 4U), true, false);
+	default:
+		*want = n;
+		return msi_addr(0xFF, false, false);
+	}
+}
+
 static double time_ioapic_cycle(unsigned iters)
 {
 	struct virq_lapic *l = &apics[0];
@@ -306,6 +388,20 @@ static int run_row(const char *row, unsigned iters)
 		printf("%s: %.1f ns/op, %.2f scans/op\n", row, ns, last_scans);
 		return 0;
 	}
+	for (unsigned s = 0; s < NXSIZES; s++) {
+		for (unsigned k = 0; k < 3; k++) {
+			unsigned want;
+			uint64_t addr;
+
+			snprintf(name, sizeof(name), "%s-%u", xkinds[k], xsizes[s]);
+			if (strcmp(row, name))
+				continue;
+			addr = xrow(k, xsizes[s], &want);
+			ns = time_msi(addr, want, iters);
+			printf("%s: %.1f ns/op, %.2f scans/op\n", name, ns, last_scans);
+			return 0;
+		}
+	}
 	if (!strcmp(row, "ioapic")) {
 		build(64);
 		printf("ioapic: %.1f ns/op\n", time_ioapic_cycle(iters));
@@ -318,6 +414,9 @@ static int run_row(const char *row, unsigned iters)
 			fprintf(stderr, "  %s-%u\n", kinds[k], sizes[s]);
 	for (unsigned r = 0; r < NALIAS; r++)
 		fprintf(stderr, "  %-12s  %s\n", alias_rows[r].name, alias_rows[r].what);
+	for (unsigned s = 0; s < NXSIZES; s++)
+		for (unsigned k = 0; k < 3; k++)
+			fprintf(stderr, "  %s-%u\n", xkinds[k], xsizes[s]);
 	fprintf(stderr, "  ioapic\n");
 	return strcmp(row, "list") ? 2 : 0;
 }
@@ -383,6 +482,23 @@ int main(int argc, char **argv)
 		printf("  %-40s %10.1f ns/op  %4.2f scans/op  %8.2fx plain%s\n", alias_rows[r].what,
 		       ns, last_scans, ns / plain,
 		       last_scans > 0.5 ? "  (scan of 4096 vCPUs)" : "");
+	}
+
+	printf("\nxAPIC-mode vCPUs (IDs 0..n-1), ns/op; flat and cluster: one logical\n"
+	       "target; broadcast: physical 0xFF to all n (ns per target in brackets)\n");
+	printf("%8s %12s %12s %12s %10s\n", "vCPUs", "flat", "cluster", "broadcast", "scans");
+	for (unsigned s = 0; s < NXSIZES; s++) {
+		double xr[3], sc = 0;
+
+		for (unsigned k = 0; k < 3; k++) {
+			unsigned want;
+			uint64_t addr = xrow(k, xsizes[s], &want);
+
+			xr[k] = time_msi(addr, want, iters / 10 + 1);
+			sc += last_scans;
+		}
+		printf("%8u %12.1f %12.1f %12.1f (%.1f) %5.2f\n", xsizes[s], xr[0], xr[1], xr[2],
+		       xr[2] / xsizes[s], sc);
 	}
 
 	build(64);

@@ -54,11 +54,21 @@
  * the input follows and may start with "WIDE" (vCPU i takes the ID bits
  * of vCPU i mod 6) and then "VCPU". Inputs without it decode as before.
  *
+ * Logical mode: an input that starts with the four bytes "XLOG" has NV_MAX
+ * vCPUs, as "MANY" (which may follow, then "WIDE", then "VCPU"), and two
+ * ops aimed at the xAPIC logical map: a LAPIC MMIO write whose a[1] has
+ * bits 7:6 set writes the LDR (logical ID a[2]) or, with bit 5, the DFR
+ * (flat, cluster, or a[4..7] as any other value), and a raw message whose
+ * a[1] has bit 3 is an xAPIC logical message to the 8-bit a[2]. With 20
+ * vCPUs and 256 logical IDs, shared flat bits and cluster members are
+ * common, and so are mixed models. Inputs without it decode as before.
+ *
  * After every op (a failed check prints the line and traps):
  *  - lapic_check_invariants(), ioapic_check_invariants(),
  *    pic_check_invariants() and vm_check_invariants() (map slots, counts,
- *    the xAPIC list) are 0, and each vCPU's map key (its list link aside)
- *    is the ID and mode its LAPIC has now;
+ *    the xAPIC list, the xAPIC logical map) are 0, and each vCPU's map key
+ *    (its list link aside) is the ID and mode its LAPIC has now, and in
+ *    xAPIC mode its logical ID and DFR model;
  *  - every message the fuzzer sends itself (raw messages, MSIs it decodes
  *    the same way, IPIs from the LAPICs' send_ipi hook) is checked against
  *    an independent resolution that asks virq_lapic_match_dest() of every
@@ -69,9 +79,11 @@
  *    scan, by none when the map could answer it (expect_scan(): the rules
  *    of vm.h "Destination maps", with the holders of each APIC ID and the
  *    xAPIC-mode LAPICs counted from the LAPICs themselves, so a shared ID
- *    scans only the deliveries that name it, and a logical destination or
- *    an xAPIC broadcast only while more than VM_XAPIC_LIST_MAX LAPICs are
- *    in xAPIC mode).
+ *    scans only the deliveries that name it; an xAPIC logical destination
+ *    only when it names a flat bit or cluster member two xAPIC-mode
+ *    LAPICs share, or 0xFF, while more than VM_XAPIC_LIST_MAX LAPICs are
+ *    in xAPIC mode; a physical broadcast never, unless slot 0xFF cannot
+ *    answer for an xAPIC-format 0xFF).
  *  - in vCPU mode, after each decision (checked_decide()): at most one of
  *    NMI/INTR/SMI; INTR only with the interrupt window open, NMI only
  *    with the NMI window open; a LAPIC vector is >= 16, now the highest
@@ -159,6 +171,9 @@ static const uint8_t vcpu_magic[4] = { 'V', 'C', 'P', 'U' };
 static const uint8_t excp_magic[4] = { 'E', 'X', 'C', 'P' };
 static const uint8_t wide_magic[4] = { 'W', 'I', 'D', 'E' };
 static const uint8_t many_magic[4] = { 'M', 'A', 'N', 'Y' };
+static const uint8_t xlog_magic[4] = { 'X', 'L', 'O', 'G' };
+/* "XLOG" input: logical IDs and models, logical messages (see the top). */
+static bool xlog_mode;
 
 static void f_lock(void *ctx)
 {
@@ -221,14 +236,50 @@ static bool slot_ok(uint32_t id)
 	return holders <= 1;
 }
 
+/* Whether the xAPIC logical map answers for bits 7:0 @d of a logical
+ * destination: each flat bit of @d, and each member bit of its cluster,
+ * held by at most one enabled xAPIC-mode LAPIC of that DFR model. */
+static bool xlog_ok(uint32_t d)
+{
+	for (uint32_t b = 0; b < 12U; b++) {
+		unsigned holders = 0;
+		bool flat = b < 8U;
+
+		if (!((flat ? d : d & 0xFU) >> (b & 7U) & 1U))
+			continue;
+		for (unsigned i = 0; i < nv; i++) {
+			const struct virq_lapic *l = vcpus[i];
+			uint32_t ldr, dfr;
+
+			if (!l || !enabled(l) || virq_lapic_get_mode(l) != VIRQ_LAPIC_MODE_XAPIC)
+				continue;
+			ldr = virq_lapic_read_reg(l, VIRQ_LAPIC_REG_LDR) >> 24;
+			dfr = virq_lapic_read_reg(l, VIRQ_LAPIC_REG_DFR) >> 28;
+			if (flat && dfr == 0xFU && (ldr >> b & 1U))
+				holders++;
+			if (!flat && dfr == 0U && ldr >> 4 == d >> 4 && (ldr >> (b - 8U) & 1U))
+				holders++;
+		}
+		if (holders > 1U)
+			return false;
+	}
+	return true;
+}
+
 /* Whether delivering @m (destination @dest after the broadcast quirk) must
  * scan every vCPU rather than look the map up: vm.h, "Destination maps". */
 static bool expect_scan(const struct virq_apic_msg *m, uint32_t dest)
 {
-	unsigned nx = 0, nw = 0;
+	unsigned nx = 0, nw = 0, n2 = 0;
 
 	if (m->trigger_level && !m->level)
 		return false; /* never resolved */
+	/* Physical broadcasts come from the keys (0xFFFFFFFF) or the xAPIC
+	 * list and slot 0xFF (0xFF, xAPIC format). */
+	if (m->shorthand == VIRQ_SH_NONE && !m->logical && dest == 0xFFFFFFFFU)
+		return false;
+	if (m->shorthand == VIRQ_SH_NONE && !m->logical && dest == 0xFFU && !m->x2apic)
+		return !slot_ok(0xFFU);
 	if (m->shorthand != VIRQ_SH_NONE || dest == 0xFFFFFFFFU)
 		return true;
 	for (unsigned i = 0; i < nv; i++) {
@@ -236,7 +287,10 @@ static bool expect_scan(const struct virq_apic_msg *m, uint32_t dest)
 			continue;
 		if (virq_lapic_get_mode(vcpus[i]) == VIRQ_LAPIC_MODE_XAPIC)
 			nx++;
-		else if (virq_lapic_get_id(vcpus[i]) > 0xFFFFFU)
+		else
+			n2++;
+		if (virq_lapic_get_mode(vcpus[i]) == VIRQ_LAPIC_MODE_X2APIC &&
+		    virq_lapic_get_id(vcpus[i]) > 0xFFFFFU)
 			nw++;
 	}
 	if (!m->logical) {
@@ -249,12 +303,16 @@ static bool expect_scan(const struct virq_apic_msg *m, uint32_t dest)
 		/* xAPIC-mode LAPICs see the low 8 bits: that slot too. */
 		return nx && dest > 0xFFU && !slot_ok(dest & 0xFFU);
 	}
-	/* xAPIC-mode LAPICs come from the xAPIC list, up to its bound. */
-	if (nx > VM_XAPIC_LIST_MAX || nw)
+	if (nw)
 		return true;
-	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U)
+	/* x2APIC-mode LAPICs from the map, when there are any. */
+	for (uint32_t bits = n2 ? dest & 0xFFFFU : 0; bits; bits &= bits - 1U)
 		if (!slot_ok(((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits)))
 			return true;
+	/* xAPIC-mode LAPICs: from the xAPIC logical map, or (0xFF, or a
+	 * logical ID two of them share) the xAPIC list up to its bound. */
+	if ((dest & 0xFFU) == 0xFFU || !xlog_ok(dest & 0xFFU))
+		return nx > VM_XAPIC_LIST_MAX;
 	return false;
 }
 
@@ -380,6 +438,24 @@ static const struct virq_lapic_ops lapic_ops = {
 
 /* ---- invariants ---- */
 
+/* The map key of enabled LAPIC @l, restated from its registers: ID and
+ * mode, and in xAPIC mode its logical ID (LDR 31:24) and DFR model. */
+static uint64_t expected_key(const struct virq_lapic *l)
+{
+	uint32_t dfr = virq_lapic_read_reg(l, VIRQ_LAPIC_REG_DFR) >> 28;
+	uint64_t key = VM_KEY_VALID | virq_lapic_get_id(l);
+
+	if (virq_lapic_get_mode(l) != VIRQ_LAPIC_MODE_XAPIC)
+		return key;
+	key |= VM_KEY_XAPIC | (uint64_t)(virq_lapic_read_reg(l, VIRQ_LAPIC_REG_LDR) >> 24)
+				      << VM_KEY_LDR_SHIFT;
+	if (dfr == 0xFU)
+		key |= (uint64_t)VM_MODEL_FLAT << VM_KEY_MODEL_SHIFT;
+	else if (dfr == 0U)
+		key |= (uint64_t)VM_MODEL_CLUSTER << VM_KEY_MODEL_SHIFT;
+	return key;
+}
+
 static void check_all(void)
 {
 	CHECK(lock_depth == 0);
@@ -388,11 +464,7 @@ static void check_all(void)
 
 		CHECK(lapic_check_invariants(&apics[i]) == 0);
 		if (enabled(&apics[i]))
-			key = VM_KEY_VALID |
-			      (virq_lapic_get_mode(&apics[i]) == VIRQ_LAPIC_MODE_XAPIC
-				       ? VM_KEY_XAPIC
-				       : 0) |
-			      virq_lapic_get_id(&apics[i]);
+			key = expected_key(&apics[i]);
 		CHECK((map_key[i] & VM_KEY_DEST_MASK) == key);
 	}
 	CHECK(vm_check_invariants(&vm) == 0);
@@ -1001,6 +1073,20 @@ static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 
 	switch (op % op_count) {
 	case OP_LAPIC_MMIO_W:
+		if (xlog_mode && (a[1] & 0xC0U) == 0xC0U) {
+			/* A logical ID (a[2]), or a DFR model: flat, cluster, or
+			 * any other value. */
+			static const uint32_t dfr[4] = { 0xFFFFFFFFU, 0x0FFFFFFFU, 0xFFFFFFFFU, 0 };
+			uint32_t model = dfr[a[3] & 3U];
+
+			if (!(a[1] & 0x20U))
+				(void)virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_LDR, 4,
+							    (uint32_t)a[2] << 24);
+			else
+				(void)virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_DFR, 4,
+							    (a[3] & 3U) == 3U ? u32(a + 4) : model);
+			break;
+		}
 		(void)virq_lapic_mmio_write(l, ((uint32_t)a[1] << 4) & 0x3F0U, 4, u32(a + 2));
 		break;
 	case OP_LAPIC_MMIO_R:
@@ -1092,6 +1178,14 @@ static void do_op(uint8_t op, const uint8_t *a, unsigned op_count)
 		m.level = !((a[7] >> 7) & 1) || !m.trigger_level;
 		m.x2apic = m.dest > 0xFFU || (a[1] & 2);
 		m.src = m.shorthand ? (a[1] & 4 ? a[0] : u32(a + 2)) : VIRQ_MSG_SRC_NONE;
+		if (xlog_mode && (a[1] & 8U)) {
+			/* An xAPIC logical message to the 8-bit a[2]. */
+			m.dest = a[2];
+			m.logical = true;
+			m.shorthand = VIRQ_SH_NONE;
+			m.x2apic = false;
+			m.src = VIRQ_MSG_SRC_NONE;
+		}
 		(void)checked_deliver(&m);
 		break;
 	}
@@ -1247,6 +1341,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t rec[9];
 
 	nv = NV;
+	xlog_mode = false;
+	if (size >= sizeof(xlog_magic) && memcmp(data, xlog_magic, sizeof(xlog_magic)) == 0) {
+		xlog_mode = true;
+		nv = NV_MAX;
+		data += sizeof(xlog_magic);
+		size -= sizeof(xlog_magic);
+	}
 	if (size >= sizeof(many_magic) && memcmp(data, many_magic, sizeof(many_magic)) == 0) {
 		nv = NV_MAX;
 		data += sizeof(many_magic);

@@ -184,6 +184,24 @@ static bool controllers_equal(const struct snapshot *a, const struct snapshot *b
 	       !memcmp(&a->pic, &b->pic, sizeof(a->pic));
 }
 
+/* The map key of enabled LAPIC @l, restated from its registers: ID and
+ * mode, and in xAPIC mode its logical ID (LDR 31:24) and DFR model. */
+static uint64_t expected_key(const struct virq_lapic *l)
+{
+	uint32_t dfr = virq_lapic_read_reg(l, VIRQ_LAPIC_REG_DFR) >> 28;
+	uint64_t key = VM_KEY_VALID | virq_lapic_get_id(l);
+
+	if (virq_lapic_get_mode(l) != VIRQ_LAPIC_MODE_XAPIC)
+		return key;
+	key |= VM_KEY_XAPIC | (uint64_t)(virq_lapic_read_reg(l, VIRQ_LAPIC_REG_LDR) >> 24)
+				      << VM_KEY_LDR_SHIFT;
+	if (dfr == 0xFU)
+		key |= (uint64_t)VM_MODEL_FLAT << VM_KEY_MODEL_SHIFT;
+	else if (dfr == 0U)
+		key |= (uint64_t)VM_MODEL_CLUSTER << VM_KEY_MODEL_SHIFT;
+	return key;
+}
+
 static void check_all(void)
 {
 	CHECK(lock_depth == 0);
@@ -197,8 +215,7 @@ static void check_all(void)
 			CHECK(k == VM_KEY_NONE);
 			continue;
 		}
-		CHECK(k == (VM_KEY_VALID | (mode == VIRQ_LAPIC_MODE_XAPIC ? VM_KEY_XAPIC : 0) |
-			    virq_lapic_get_id(&apics[i])));
+		CHECK(k == expected_key(&apics[i]));
 	}
 	for (unsigned i = 0; i < vm.nr_ioapics; i++)
 		CHECK(ioapic_check_invariants(&ioapics[i]) == 0);

@@ -33,44 +33,65 @@
  * Physical destinations resolve through a caller-supplied map indexed by
  * APIC ID (O(1) for IDs below its size; larger IDs fall back to a scan),
  * x2APIC logical destinations through the same map (the logical ID is
- * derived from the APIC ID, one lookup per bit of the 16-bit bitmap). The
- * LAPICs in xAPIC mode are also kept on a list: their 8-bit flat or
- * cluster logical IDs are not derived from their IDs, so while there are
- * at most 16 of them, a logical destination (and a physical one whose low
- * 8 bits are 0xFF, the xAPIC broadcast, which they all accept) checks the
- * x2APIC-mode LAPICs the map yields plus each of them; with more, it scans.
- * The map and the list are updated under the lock when a LAPIC's ID, LDR,
- * DFR or mode changes; readers use a sequence counter, so a delivery
- * racing with an update never sees a half-written map and never locks
- * (after a bounded number of retries a reader scans the vCPU table).
+ * derived from the APIC ID, one lookup per bit of the 16-bit bitmap; none
+ * while no LAPIC is in x2APIC mode). The LAPICs in xAPIC mode have 8-bit
+ * flat or cluster logical IDs that are not derived from their IDs (SDM
+ * 10.6.2.2 "Logical Destination Mode"): the VM keeps an xAPIC logical map
+ * of its own inside struct virq_vm, 8 flat slots (one per bit of a flat
+ * logical ID) and 16 clusters of 4 member slots, each naming the one
+ * LAPIC that holds it, none, or "shared" (two or more hold it; a LAPIC
+ * whose logical ID has several bits holds several slots). A logical destination
+ * looks up one slot per set bit of its low byte: O(1), whatever the
+ * number of vCPUs. The xAPIC-mode LAPICs are also kept on a list: a
+ * logical destination whose low byte is 0xFF (every xAPIC-mode LAPIC
+ * matches) or names a shared slot, and a physical one whose low 8 bits
+ * are 0xFF in an x2APIC-format message (the xAPIC broadcast, which they
+ * all accept), take them from the list while there are at most 16 of
+ * them, and scan with more. The maps and the list are updated under the
+ * lock when a LAPIC's ID, LDR, DFR or mode changes, from what the LAPIC
+ * reports at virq_vm_update_vcpu(); readers use a sequence counter, so a
+ * delivery racing with an update never sees a half-written map and never
+ * locks (after a bounded number of retries a reader scans the vCPU
+ * table).
  *
- * The map is only a shortcut: every candidate it yields is confirmed with
- * virq_lapic_match_dest(), which has the final word (including the xAPIC
- * low-8-bit aliasing of wide destinations: while a LAPIC is in xAPIC mode,
- * a physical destination above 0xFF also looks up the slot of its low 8
- * bits). A delivery scans every vCPU exactly when one of these holds:
- *  - it is a broadcast (0xFFFFFFFF) or uses a shorthand;
+ * The maps are a shortcut for single destinations: every candidate they
+ * yield is confirmed with virq_lapic_match_dest(), which has the final
+ * word (including the xAPIC low-8-bit aliasing of wide destinations:
+ * while a LAPIC is in xAPIC mode, a physical destination above 0xFF also
+ * looks up the slot of its low 8 bits). Physical broadcasts, 0xFFFFFFFF
+ * and 0xFF in an xAPIC-format message, take the vCPUs they reach from
+ * one map snapshot (every enabled LAPIC; every xAPIC-mode LAPIC plus an
+ * x2APIC-mode one with ID 0xFF), in vCPU index order, without a match
+ * per target: the map's keys are the mode, ID, LDR and DFR each LAPIC
+ * had at its last virq_vm_update_vcpu(), so a LAPIC whose change the
+ * embedder has not reported yet is reached as before the change. A
+ * delivery scans every vCPU exactly when one of these holds:
+ *  - it uses a shorthand, or is a logical 0xFFFFFFFF;
  *  - physical: the destination is at or above the map size, or names an
  *    APIC ID two or more enabled LAPICs share; or, while a LAPIC is in
  *    xAPIC mode, the destination is above 0xFF and its low 8 bits are an
  *    APIC ID the map cannot answer (at or above the map size, or shared);
- *    or its low 8 bits are 0xFF while more than 16 LAPICs are in xAPIC
- *    mode;
- *  - logical: more than 16 LAPICs are in xAPIC mode, or a LAPIC has an
- *    x2APIC ID of 2^20 or more (its 16-bit LDR cluster no longer gives
- *    the ID back), or the x2APIC cluster and bitmap name an APIC ID (the
- *    cluster times 16 plus a set bit) at or above the map size or shared;
+ *    or it is 0xFF in an x2APIC-format message, or has low 8 bits 0xFF
+ *    above 0xFF, while more than 16 LAPICs are in xAPIC mode; or it is a
+ *    broadcast 0xFF while slot 0xFF cannot answer (past the map, shared);
+ *  - logical: a LAPIC has an x2APIC ID of 2^20 or more (its 16-bit LDR
+ *    cluster no longer gives the ID back); or, while a LAPIC is in x2APIC
+ *    mode, the x2APIC cluster and bitmap name an APIC ID (the cluster
+ *    times 16 plus a set bit) at or above the map size or shared; or,
+ *    while more than 16 LAPICs are in xAPIC mode, the low byte is 0xFF or
+ *    names a flat bit or cluster member that two or more xAPIC-mode
+ *    LAPICs share (of the same DFR model; its cluster, bits 7:4, for the
+ *    cluster model);
  *  - the map kept changing under the lookup.
  *
  * A guest can make LAPICs share an ID by writing the xAPIC ID register, or,
  * in a VM of more than 256 vCPUs, by taking an x2APIC LAPIC back to xAPIC
  * mode (x2APIC, disabled, xAPIC): its 8-bit xAPIC ID is then the low byte
- * of its x2APIC ID, which another LAPIC may hold. Only the deliveries that
- * name a shared ID scan (the cases above); every other destination keeps
- * its map lookup, and the ID resolves through the map again as soon as at
- * most one enabled LAPIC holds it. A few xAPIC-mode LAPICs in an x2APIC VM
- * cost logical deliveries and xAPIC broadcasts one check each per such
- * LAPIC, not a scan. virq_vm_scan_count() counts the deliveries that
+ * of its x2APIC ID, which another LAPIC may hold; and share a logical ID
+ * by writing the same LDR bits. Only the deliveries that name a shared ID
+ * scan (the cases above); every other destination keeps its map lookup,
+ * and the ID resolves through the map again as soon as at most one
+ * enabled LAPIC holds it. virq_vm_scan_count() counts the deliveries that
  * scanned, for any reason.
  *
  * ## Lowest priority
@@ -256,6 +277,11 @@ struct virq_vm {
 	uint32_t nr_xapic;         /* enabled vCPUs in xAPIC mode */
 	uint32_t nr_wide;          /* enabled x2APIC vCPUs with IDs >= 2^20 */
 	uint64_t ir_word;          /* remapping config, packed for atomic reads */
+	/* xAPIC logical IDs -> vCPU index, none or shared: 8 flat bits, then
+	 * 16 clusters x 4 members. */
+	uint16_t xlog[72];
+	uint32_t nr_x2apic;  /* enabled vCPUs in x2APIC mode */
+	uint64_t xlog_on[2]; /* bit s: xlog[s] holds a vCPU or is shared */
 	struct virq_vm_ioapic ioapics[VIRQ_VM_MAX_IOAPICS];
 	uint32_t nr_ioapics;
 	uint32_t bsp; /* vCPU index whose LINT0 the PIC drives */
@@ -366,20 +392,20 @@ VIRQ_API unsigned virq_vm_send_ipi(struct virq_vm *vm, const struct virq_apic_ms
  * @brief How many deliveries resolved their destination by scanning every
  *        vCPU instead of the APIC-ID map.
  *
- * A delivery (virq_vm_deliver(), virq_vm_send_ipi(), virq_vm_send_msi(), an
- * I/O APIC entry or a GSI's MSI route) looks its destination up in the map
- * when it can, and otherwise checks every vCPU of the table: for a
- * broadcast or a shorthand, an ID at or above
- * virq_vm_config::map_entries, a destination that names an APIC ID two or
- * more enabled LAPICs share, a logical destination or an xAPIC broadcast
- * while more than 16 LAPICs are in xAPIC mode, or a map that kept changing
- * under the lookup (the file comment, "Destination maps", lists every
- * case). Each delivery that scanned adds one, whatever the reason. A count
- * that climbs with the interrupt rate of a large VM whose guest uses
- * physical or x2APIC cluster destinations means its deliveries cost
- * O(vCPUs) each: look for shared APIC IDs. Messages handed to
- * virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped before
- * resolution (a level de-assert, a failed decode) do not count.
+ * A delivery (virq_vm_deliver(), virq_vm_send_ipi(), virq_vm_send_msi(),
+ * an I/O APIC entry or a GSI's MSI route) looks its destination up in the
+ * map when it can, and otherwise checks every vCPU of the table: for a
+ * shorthand, an ID at or above virq_vm_config::map_entries, a destination
+ * that names an APIC ID or an xAPIC logical ID two or more enabled LAPICs
+ * share (logical IDs: only while more than 16 LAPICs are in xAPIC mode),
+ * or a map that kept changing under the lookup (the file comment,
+ * "Destination maps", lists every case). Physical broadcasts resolve
+ * through the map and do not count. Each delivery that scanned adds one,
+ * whatever the reason. A count that climbs with the interrupt rate of a
+ * large VM whose guest uses physical or x2APIC cluster destinations means
+ * its deliveries cost O(vCPUs) each: look for shared APIC IDs. Messages
+ * handed to virq_vm_ops::deliver_msi, posted (VT-d posting) or dropped
+ * before resolution (a level de-assert, a failed decode) do not count.
  *
  * @param vm The VM.
  * @return The number of scanning deliveries since virq_vm_init() (modulo
@@ -583,7 +609,8 @@ VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_
  *   attached I/O APICs (GSI base and requester ID each, in attach order)
  *   and the PIC's BSP. Restore only compares these; it changes none.
  *
- * Not saved: the APIC-ID map and the xAPIC list (derived from the LAPICs:
+ * Not saved: the APIC-ID map, the xAPIC logical map and the xAPIC list
+ * (derived from the LAPICs:
  * virq_vm_restore() rebuilds them from the restored LAPICs, so they can
  * never disagree with them), and virq_vm_scan_count() (a statistic of
  * this VM object, which restarts from 0; it does not change delivery).

@@ -10,8 +10,10 @@
 #include "vm_priv.h"
 
 /* Most candidates the map yields: 16 members of an x2APIC cluster, plus
- * the xAPIC-mode vCPUs of the xAPIC list. */
+ * the xAPIC-mode vCPUs of the xAPIC list (or, for a logical destination,
+ * at most 8 flat and 4 cluster ones from the xAPIC logical map). */
 #define VM_LIST_MAX (16U + VM_XAPIC_LIST_MAX)
+VIRQ_STATIC_ASSERT(VM_XAPIC_LIST_MAX >= 8U + 4U, "the xAPIC logical map's candidates fit");
 
 /* Lowest-priority candidates cached by the first pass. */
 #define VM_LOWEST_CACHE 32U
@@ -112,6 +114,63 @@ static enum dests_map dests_add_xapic(const struct virq_vm *vm, struct vm_dests 
 }
 
 /*
+ * Appends the xAPIC-mode vCPUs of xAPIC logical slot @slot whose logical ID
+ * has bit @bit of @mask as its lowest set bit (a vCPU whose logical ID has
+ * several bits of @mask sits in several slots: it is appended once, from
+ * the first). False when the map cannot answer: two or more vCPUs share
+ * the slot.
+ */
+static bool dests_add_xlog(const struct virq_vm *vm, struct vm_dests *d, uint32_t slot,
+			   uint32_t bit, uint32_t mask)
+{
+	uint32_t i = __atomic_load_n(&vm->xlog[slot], __ATOMIC_RELAXED);
+
+	if (i == VM_XLOG_SHARED)
+		return false;
+	if (i >= vm->cfg.nr_vcpus) /* VM_XLOG_NONE, or a torn snapshot */
+		return true;
+	if ((uint32_t)__builtin_ctz((VM_KEY_LDR(vm_load_key(vm, i)) & mask) | 1U << 8) != bit)
+		return true;
+	if (d->n >= VM_LIST_MAX)
+		return false; /* never: at most 8 + 4 besides 16 from the map */
+	d->idx[d->n++] = i;
+	return true;
+}
+
+/*
+ * The xAPIC-mode vCPUs logical destination @dest (bits 7:0, not 0xFF)
+ * names, from the xAPIC logical map in O(1): flat-model ones whose logical
+ * ID shares a bit with it, cluster-model ones of its cluster (bits 7:4)
+ * sharing a member bit (SDM 10.6.2.2 "Logical Destination Mode"; a vCPU
+ * of another DFR model matches nothing and sits in no slot). MAP_SCAN when
+ * a slot it looks up is shared.
+ */
+static enum dests_map dests_add_xlogical(const struct virq_vm *vm, struct vm_dests *d,
+					 uint32_t dest)
+{
+	uint32_t first = VM_XLOG_CLUSTER + (dest >> 4) * 4U;
+	uint64_t on = __atomic_load_n(&vm->xlog_on[first / 64U], __ATOMIC_RELAXED);
+	uint32_t members = (uint32_t)(on >> (first % 64U)) & dest & 0xFU;
+
+	/* Only the slots that hold a vCPU (xlog_on, same snapshot). */
+	if (first / 64U)
+		on = __atomic_load_n(&vm->xlog_on[0], __ATOMIC_RELAXED);
+	for (uint32_t bits = dest & (uint32_t)on; bits; bits &= bits - 1U) {
+		uint32_t b = (uint32_t)__builtin_ctz(bits);
+
+		if (!dests_add_xlog(vm, d, b, b, dest))
+			return MAP_SCAN;
+	}
+	for (uint32_t bits = members; bits; bits &= bits - 1U) {
+		uint32_t b = (uint32_t)__builtin_ctz(bits);
+
+		if (!dests_add_xlog(vm, d, first + b, b, dest & 0xFU))
+			return MAP_SCAN;
+	}
+	return MAP_OK;
+}
+
+/*
  * One snapshot of the map for physical or x2APIC-logical destination @dest
  * (not a broadcast, no shorthand): MAP_OK with the candidates in @d, or
  * MAP_SCAN (or MAP_TORN) when the map cannot answer exactly and every vCPU
@@ -126,6 +185,9 @@ static enum dests_map dests_add_xapic(const struct virq_vm *vm, struct vm_dests 
  * a candidate. With at most VM_XAPIC_LIST_MAX of them they come from the
  * xAPIC list, beside the x2APIC-mode holders the map yields;
  * virq_lapic_match_dest() then keeps those that match. With more, scan.
+ * A logical destination whose low byte is not 0xFF first asks the xAPIC
+ * logical map, which answers in O(1) for any number of them unless a
+ * slot it names is shared.
  */
 static enum dests_map dests_from_map(const struct virq_vm *vm, uint32_t dest, bool logical,
 				     struct vm_dests *d)
@@ -148,19 +210,35 @@ static enum dests_map dests_from_map(const struct virq_vm *vm, uint32_t dest, bo
 			return MAP_SCAN;
 		return MAP_OK;
 	}
-	/* Too many xAPIC-mode LAPICs for the list, or x2APIC IDs whose 16-bit
-	 * LDR cluster wrapped (those cannot be mapped). */
-	if (nx > VM_XAPIC_LIST_MAX || vm_load32(&vm->nr_wide))
+	/* x2APIC IDs whose 16-bit LDR cluster wrapped cannot be mapped; bits
+	 * 7:0 of 0xFF name every xAPIC-mode LAPIC, too many for the list. */
+	if (vm_load32(&vm->nr_wide) || (nx > VM_XAPIC_LIST_MAX && (dest & 0xFFU) == 0xFFU))
 		return MAP_SCAN;
 	/* x2APIC: LDR = (ID >> 4) << 16 | 1 << (ID & 0xF) (SDM 10.12.10.2
-	 * "Deriving Logical x2APIC ID from the Local x2APIC ID"). */
-	for (uint32_t bits = dest & 0xFFFFU; bits; bits &= bits - 1U) {
+	 * "Deriving Logical x2APIC ID from the Local x2APIC ID"); none in a
+	 * VM of xAPIC-mode LAPICs only. */
+	for (uint32_t bits = vm_load32(&vm->nr_x2apic) ? dest & 0xFFFFU : 0; bits;
+	     bits &= bits - 1U) {
 		uint32_t id = ((dest >> 16) << 4) | (uint32_t)__builtin_ctz(bits);
 
 		if (!dests_add_id(vm, d, id, nx ? DESTS_X2APIC : DESTS_ANY))
 			return MAP_SCAN;
 	}
-	return nx ? dests_add_xapic(vm, d, nx) : MAP_OK;
+	if (!nx)
+		return MAP_OK;
+	if ((dest & 0xFFU) != 0xFFU) {
+		/* xAPIC: bits 7:0 against each one's flat or cluster logical
+		 * ID, from the logical map; a shared slot takes the list
+		 * instead while it is short enough, else scans. */
+		uint32_t n2 = d->n;
+
+		if (dests_add_xlogical(vm, d, dest & 0xFFU) == MAP_OK)
+			return MAP_OK;
+		if (nx > VM_XAPIC_LIST_MAX)
+			return MAP_SCAN;
+		d->n = n2;
+	}
+	return dests_add_xapic(vm, d, nx);
 }
 
 /*
@@ -192,6 +270,102 @@ static void vm_resolve(const struct virq_vm *vm, const struct virq_apic_msg *msg
 		return;
 	}
 	d->n = 0;
+}
+
+/* 64-bit words of a set of vCPUs (a bit per vCPU index). */
+#define VM_SET_WORDS ((VIRQ_VM_MAX_VCPUS + 63U) / 64U)
+
+/*
+ * One map snapshot for a physical broadcast (SDM 10.6.2.3
+ * "Broadcast/Self Delivery Mode", 10.12.9 "ICR Operation in x2APIC
+ * Mode"): the vCPUs it reaches, by index, into @set. @dest 0xFFFFFFFF
+ * reaches every enabled LAPIC (every valid key); 0xFF in an xAPIC-format
+ * message every xAPIC-mode LAPIC (the xAPIC list) and an x2APIC-mode one
+ * whose ID is 0xFF (the map). MAP_SCAN when the map cannot answer (slot
+ * 0xFF shared or past the map), MAP_TORN for a list walk of a torn
+ * snapshot.
+ */
+static enum dests_map bcast_from_map(const struct virq_vm *vm, uint32_t dest, uint64_t *set)
+{
+	uint32_t n = vm->cfg.nr_vcpus, nx, at, k = 0;
+	struct vm_dests d;
+
+	for (uint32_t w = 0; w < (n + 63U) / 64U; w++)
+		set[w] = 0;
+	if (dest == 0xFFFFFFFFU) {
+		for (uint32_t i = 0; i < n; i++)
+			set[i / 64U] |= (uint64_t)(vm_load_key(vm, i) >> 32 & 1U) << (i % 64U);
+		VIRQ_STATIC_ASSERT(VM_KEY_VALID == 1ULL << 32, "the valid bit is bit 32");
+		return MAP_OK;
+	}
+	d.n = 0;
+	if (!dests_add_id(vm, &d, dest, DESTS_X2APIC))
+		return MAP_SCAN;
+	if (d.n)
+		set[d.idx[0] / 64U] |= 1ULL << (d.idx[0] % 64U);
+	nx = vm_load32(&vm->nr_xapic);
+	for (at = vm_load32(&vm->xapic_head); at && k < nx; k++) {
+		if (at > n)
+			return MAP_TORN;
+		set[(at - 1U) / 64U] |= 1ULL << ((at - 1U) % 64U);
+		at = VM_KEY_NEXT(vm_load_key(vm, at - 1U));
+	}
+	return at || k != nx ? MAP_TORN : MAP_OK;
+}
+
+/*
+ * The vCPUs physical broadcast @dest reaches, from one validated map
+ * snapshot: false when the map cannot answer or kept changing (the caller
+ * scans).
+ */
+static bool vm_resolve_bcast(const struct virq_vm *vm, uint32_t dest, uint64_t *set)
+{
+	for (unsigned t = 0; t < VM_SEQ_TRIES; t++) {
+		uint32_t s1 = __atomic_load_n(&vm->map_seq, __ATOMIC_ACQUIRE);
+		enum dests_map r;
+
+		if (s1 & 1U) {
+			cpu_relax();
+			continue;
+		}
+		r = bcast_from_map(vm, dest, set);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (vm_load32(&vm->map_seq) != s1)
+			continue;
+		VIRQ_ASSERT(r != MAP_TORN);
+		return r == MAP_OK;
+	}
+	return false;
+}
+
+/*
+ * Delivers broadcast @msg to the vCPUs of @set, in index order. The map
+ * snapshot has decided who matches (a key is what virq_lapic_match_dest()
+ * would read, as of the LAPIC's last virq_vm_update_vcpu()): per target
+ * only the LAPIC, whether it accepts a fixed interrupt, and the post.
+ */
+static unsigned deliver_set(const struct virq_vm *vm, const uint64_t *set,
+			    const struct virq_apic_msg *msg, bool fixed)
+{
+	uint32_t n = vm->cfg.nr_vcpus;
+	unsigned count = 0;
+
+	for (uint32_t w = 0; w < (n + 63U) / 64U; w++) {
+		for (uint64_t b = set[w]; b; b &= b - 1U) {
+			struct virq_lapic *l = vm_vcpu(vm, w * 64U + (uint32_t)__builtin_ctzll(b));
+
+			if (!l)
+				continue;
+			if (!fixed) {
+				virq_lapic_post_msg(l, msg);
+				count++;
+			} else if (virq_lapic_accepts_fixed(l)) {
+				virq_lapic_post(l, msg->vector, msg->trigger_level);
+				count++;
+			}
+		}
+	}
+	return count;
 }
 
 /* Whether map key @key is the sender of @msg (same ID, same mode). */
@@ -392,6 +566,17 @@ VIRQ_API unsigned virq_vm_deliver(struct virq_vm *vm, const struct virq_apic_msg
 	bcast = msg->shorthand == VIRQ_SH_NONE && !msg->logical &&
 		(dest == 0xFFFFFFFFU || (dest == 0xFFU && !msg->x2apic));
 
+	if (bcast) {
+		uint64_t set[VM_SET_WORDS];
+		bool fixed = msg->delivery == VIRQ_DM_FIXED || msg->delivery == VIRQ_DM_LOWEST;
+
+		if (vm_resolve_bcast(vm, dest, set)) {
+			count = deliver_set(vm, set, msg, fixed);
+			if (!count)
+				vm_lost(vm, msg);
+			return count;
+		}
+	}
 	vm_resolve(vm, msg, dest, &d);
 	if (d.scan) /* the slow path only: map lookups stay free of it */
 		__atomic_fetch_add(&vm->nr_scans, 1U, __ATOMIC_RELAXED);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virq_vm life cycle: init, the vCPU table, and the APIC-ID map and the
- * xAPIC list with their sequence counter (the write side; route.c has the
+ * virq_vm life cycle: init, the vCPU table, and the APIC-ID map, the xAPIC
+ * logical map and the xAPIC list with their sequence counter (the write side; route.c has the
  * read side).
  */
 #include "vm_priv.h"
@@ -32,17 +32,93 @@ uint64_t vm_ir_pack(bool enabled, const struct virq_ir_config *ir)
 	return w;
 }
 
+/*
+ * The key of LAPIC @l: its mode and ID and, in xAPIC mode, its logical ID
+ * (LDR bits 31:24) and DFR model (SDM 10.6.2.2 "Logical Destination
+ * Mode"), the registers virq_lapic_match_dest() decides by. Read with
+ * virq_lapic_read_reg(): the callers run on @l's owner thread (its
+ * dest_changed hook) or before it runs, so the registers are stable.
+ */
 static uint64_t vm_key_of(const struct virq_lapic *l)
 {
 	enum virq_lapic_mode mode;
+	uint64_t key;
+	uint32_t model;
 
 	if (!l)
 		return VM_KEY_NONE;
 	mode = virq_lapic_get_mode(l);
 	if (mode == VIRQ_LAPIC_MODE_DISABLED)
 		return VM_KEY_NONE;
-	return VM_KEY_VALID | (mode == VIRQ_LAPIC_MODE_XAPIC ? VM_KEY_XAPIC : 0) |
-	       (uint64_t)virq_lapic_get_id(l);
+	key = VM_KEY_VALID | (uint64_t)virq_lapic_get_id(l);
+	if (mode != VIRQ_LAPIC_MODE_XAPIC)
+		return key;
+	switch (virq_lapic_read_reg(l, VIRQ_LAPIC_REG_DFR) >> 28) {
+	case 0xFU:
+		model = VM_MODEL_FLAT;
+		break;
+	case 0x0U:
+		model = VM_MODEL_CLUSTER;
+		break;
+	default:
+		model = 0; /* undefined: matches no logical destination */
+		break;
+	}
+	return key | VM_KEY_XAPIC | (uint64_t)model << VM_KEY_MODEL_SHIFT |
+	       (uint64_t)(virq_lapic_read_reg(l, VIRQ_LAPIC_REG_LDR) >> 24) << VM_KEY_LDR_SHIFT;
+}
+
+/*
+ * The xAPIC logical map slots key @key occupies, as a bitmap over
+ * VM_XLOG_SLOTS (at most 8 are set): one per set bit of a flat logical ID,
+ * one per member bit of a cluster one. None for other keys.
+ */
+static void vm_xlog_slots(uint64_t key, uint64_t slots[2])
+{
+	uint32_t ldr = VM_KEY_LDR(key);
+
+	slots[0] = slots[1] = 0;
+	if (!(key & VM_KEY_XAPIC))
+		return;
+	if (VM_KEY_MODEL(key) == VM_MODEL_FLAT) {
+		slots[0] = ldr;
+	} else if (VM_KEY_MODEL(key) == VM_MODEL_CLUSTER) {
+		uint32_t first = VM_XLOG_CLUSTER + (ldr >> 4) * 4U;
+
+		slots[first / 64U] |= (uint64_t)(ldr & 0xFU) << (first % 64U);
+	}
+}
+
+/*
+ * What xlog[@slot] must hold according to the keys: VM_XLOG_NONE, the one
+ * vCPU whose key occupies it, or VM_XLOG_SHARED. O(nr_vcpus), like
+ * vm_slot_of(): only when a shared slot loses a holder.
+ */
+static uint16_t vm_xlog_of(const struct virq_vm *vm, uint32_t slot)
+{
+	uint16_t v = VM_XLOG_NONE;
+
+	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
+		uint64_t s[2];
+
+		vm_xlog_slots(vm->map_key[i], s);
+		if (!(s[slot / 64U] >> (slot % 64U) & 1U))
+			continue;
+		if (v != VM_XLOG_NONE)
+			return VM_XLOG_SHARED;
+		v = (uint16_t)i;
+	}
+	return v;
+}
+
+/* Sets xlog[@slot] to @v, and its bit of xlog_on. In a write section. */
+static void vm_xlog_set(struct virq_vm *vm, uint32_t slot, uint16_t v)
+{
+	uint64_t bit = 1ULL << (slot % 64U), on = vm->xlog_on[slot / 64U];
+
+	__atomic_store_n(&vm->xlog[slot], v, __ATOMIC_RELAXED);
+	__atomic_store_n(&vm->xlog_on[slot / 64U], v == VM_XLOG_NONE ? on & ~bit : on | bit,
+			 __ATOMIC_RELAXED);
 }
 
 /*
@@ -116,8 +192,25 @@ static void vm_map_remove(struct virq_vm *vm, uint32_t index, uint64_t key)
 		vm_store32(&vm->map[id],
 			   slot == VM_SLOT_SHARED ? vm_slot_of(vm, id) : VIRQ_VM_NO_VCPU);
 	}
-	if (key & VM_KEY_XAPIC)
+	if (key & VM_KEY_XAPIC) {
+		uint64_t s[2];
+
 		vm_store32(&vm->nr_xapic, vm->nr_xapic - 1U);
+		/* Its logical slots, the same way (its key is NONE already). */
+		vm_xlog_slots(key, s);
+		for (uint32_t w = 0; w < 2U; w++) {
+			for (uint64_t b = s[w]; b; b &= b - 1U) {
+				uint32_t slot = w * 64U + (uint32_t)__builtin_ctzll(b);
+				uint16_t v = vm->xlog[slot];
+
+				VIRQ_ASSERT(v == index || v == VM_XLOG_SHARED);
+				vm_xlog_set(vm, slot,
+					    v == VM_XLOG_SHARED ? vm_xlog_of(vm, slot)
+								: VM_XLOG_NONE);
+			}
+		}
+	} else
+		vm_store32(&vm->nr_x2apic, vm->nr_x2apic - 1U);
 	if (VM_KEY_WIDE(key))
 		vm_store32(&vm->nr_wide, vm->nr_wide - 1U);
 }
@@ -130,10 +223,24 @@ static void vm_map_insert(struct virq_vm *vm, uint32_t index, uint64_t key)
 	if (id < vm->cfg.map_entries)
 		vm_store32(&vm->map[id], vm->map[id] == VIRQ_VM_NO_VCPU ? index : VM_SLOT_SHARED);
 	if (key & VM_KEY_XAPIC) {
+		uint64_t s[2];
+
+		vm_xlog_slots(key, s);
+		for (uint32_t w = 0; w < 2U; w++) {
+			for (uint64_t b = s[w]; b; b &= b - 1U) {
+				uint32_t slot = w * 64U + (uint32_t)__builtin_ctzll(b);
+
+				vm_xlog_set(vm, slot,
+					    vm->xlog[slot] == VM_XLOG_NONE ? (uint16_t)index
+									   : VM_XLOG_SHARED);
+			}
+		}
 		/* Pushed on the xAPIC list: it links the old head. */
 		key |= (uint64_t)vm->xapic_head << VM_KEY_NEXT_SHIFT;
 		vm_store32(&vm->xapic_head, index + 1U);
 		vm_store32(&vm->nr_xapic, vm->nr_xapic + 1U);
+	} else {
+		vm_store32(&vm->nr_x2apic, vm->nr_x2apic + 1U);
 	}
 	if (VM_KEY_WIDE(key))
 		vm_store32(&vm->nr_wide, vm->nr_wide + 1U);
@@ -174,10 +281,11 @@ void vm_map_update(struct virq_vm *vm, uint32_t index)
 }
 
 /*
- * Rebuilds the map, the keys and the xAPIC list from scratch from the LAPICs
- * in the vCPU table (restore: the LAPICs were restored without telling the
- * VM). One write section; the xAPIC list ends up in a canonical order (vCPU
- * index order from the head), whatever order the original's was built in.
+ * Rebuilds the map, the keys, the xAPIC logical map and the xAPIC list
+ * from scratch from the LAPICs in the vCPU table (restore: the LAPICs were
+ * restored without telling the VM). One write section; the xAPIC list ends
+ * up in a canonical order (vCPU index order from the head), whatever order
+ * the original's was built in.
  * Under the lock.
  */
 void vm_map_rebuild(struct virq_vm *vm)
@@ -190,6 +298,9 @@ void vm_map_rebuild(struct virq_vm *vm)
 	vm_store32(&vm->xapic_head, 0);
 	vm_store32(&vm->nr_xapic, 0);
 	vm_store32(&vm->nr_wide, 0);
+	vm_store32(&vm->nr_x2apic, 0);
+	for (uint32_t k = 0; k < VM_XLOG_SLOTS; k++)
+		vm_xlog_set(vm, k, VM_XLOG_NONE);
 	/* Pushed newest first: inserting from the last index leaves the list
 	 * in ascending index order. */
 	for (uint32_t i = vm->cfg.nr_vcpus; i-- > 0;) {
@@ -244,6 +355,8 @@ VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
 		map[k] = VIRQ_VM_NO_VCPU;
 	for (uint32_t i = 0; i < cfg->nr_vcpus; i++)
 		map_key[i] = VM_KEY_NONE;
+	for (uint32_t k = 0; k < VM_XLOG_SLOTS; k++)
+		vm->xlog[k] = VM_XLOG_NONE; /* xlog_on: 0 from the memset */
 	for (uint32_t i = 0; i < cfg->nr_vcpus; i++)
 		vm_map_update(vm, i);
 	vm_gsi_init(vm);
@@ -292,7 +405,7 @@ VIRQ_API int virq_vm_set_ir(struct virq_vm *vm, bool enabled, const struct virq_
 
 int vm_check_invariants(const struct virq_vm *vm)
 {
-	uint32_t nx = 0, nw = 0, held = 0, used = 0;
+	uint32_t nx = 0, nw = 0, n2 = 0, held = 0, used = 0;
 
 	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
 		uint64_t link = vm->map_key[i] & ~VM_KEY_DEST_MASK;
@@ -306,8 +419,13 @@ int vm_check_invariants(const struct virq_vm *vm)
 			continue;
 		if (!(k & VM_KEY_VALID))
 			return -1;
+		/* A logical ID and model in xAPIC keys only. */
+		if (!(k & VM_KEY_XAPIC) && (k >> VM_KEY_LDR_SHIFT))
+			return -1;
 		if (k & VM_KEY_XAPIC)
 			nx++;
+		else
+			n2++;
 		if (VM_KEY_WIDE(k))
 			nw++;
 		if (id >= vm->cfg.map_entries)
@@ -328,7 +446,7 @@ int vm_check_invariants(const struct virq_vm *vm)
 		used += vm->map[id] != VIRQ_VM_NO_VCPU;
 	if (used != held)
 		return -3;
-	if (nx != vm->nr_xapic || nw != vm->nr_wide)
+	if (nx != vm->nr_xapic || nw != vm->nr_wide || n2 != vm->nr_x2apic)
 		return -5;
 	/*
 	 * The xAPIC list: a walk of at most nx links from the head meets only
@@ -345,6 +463,35 @@ int vm_check_invariants(const struct virq_vm *vm)
 		if (n == nx || at > vm->cfg.nr_vcpus || !(vm->map_key[at - 1U] & VM_KEY_XAPIC))
 			return -7;
 		at = VM_KEY_NEXT(vm->map_key[at - 1U]);
+	}
+	/* The xAPIC logical map, each slot from scratch from the keys. */
+	for (uint32_t slot = 0; slot < VM_XLOG_SLOTS; slot++) {
+		uint32_t holders = 0, first = VM_XLOG_NONE;
+
+		for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
+			uint64_t k = vm->map_key[i], s[2];
+			uint32_t ldr = VM_KEY_LDR(k);
+			bool in = false;
+
+			/* Restated from the key, not through vm_xlog_slots(). */
+			if (k & VM_KEY_XAPIC) {
+				if (VM_KEY_MODEL(k) == VM_MODEL_FLAT)
+					in = slot < VM_XLOG_CLUSTER && (ldr >> slot & 1U);
+				else if (VM_KEY_MODEL(k) == VM_MODEL_CLUSTER)
+					in = slot >= VM_XLOG_CLUSTER &&
+					     (slot - VM_XLOG_CLUSTER) / 4U == ldr >> 4 &&
+					     (ldr >> ((slot - VM_XLOG_CLUSTER) % 4U) & 1U);
+			}
+			vm_xlog_slots(k, s);
+			if (in != ((s[slot / 64U] >> (slot % 64U) & 1U) != 0))
+				return -8;
+			if (in && !holders++)
+				first = i;
+		}
+		if (vm->xlog[slot] != (holders > 1U ? VM_XLOG_SHARED : first))
+			return -8;
+		if (((vm->xlog_on[slot / 64U] >> (slot % 64U)) & 1U) != (holders != 0))
+			return -8;
 	}
 	if (vm->map_seq & 1U)
 		return -6;

@@ -305,24 +305,30 @@ static void test_shared_slots_race_delivery(void **state)
 }
 
 /*
- * The xAPIC list under readers. Fixed targets that never change: vCPUs 0-3
- * in xAPIC mode (xAPIC ID k, flat LDR bit k) and vCPUs 4-7 in x2APIC mode
- * (IDs 8-11: cluster 0, bits 8-11). The owner moves 16 other vCPUs
- * ("flippers") between x2APIC and xAPIC mode (host-initiated APIC base
- * writes), global disable and back, and rewrites their xAPIC IDs, in
- * phases that take the number of xAPIC-mode vCPUs above
- * VM_XAPIC_LIST_MAX and back below it, so logical deliveries keep switching
- * between the xAPIC list and a scan. In xAPIC mode a flipper has LDR 0 and
- * matches no logical destination; flippers 8-11 then hold xAPIC IDs 8-11,
- * the IDs of vCPUs 4-7 (shared slots). Meanwhile deliverers send x2APIC
- * logical messages (cluster 0, bits 0-3 and 8-11, one or two targets, fixed
- * and lowest priority) and logical MSIs (bits 0-3): each must be accepted
- * by exactly its targets every time. An xAPIC target missing from the list
- * a reader walks would be a lost delivery, and a walk that disagrees with
- * nr_xapic in a snapshot map_seq validated traps the reader's VIRQ_ASSERT
- * (debug and fuzz builds); the owner also checks every
- * invariant between its changes. Physical 0xFF in x2APIC format reaches
- * the four xAPIC targets and whichever flippers are in xAPIC mode.
+ * The xAPIC list and the xAPIC logical map under readers. Fixed targets
+ * that never change: vCPUs 0-3 in xAPIC mode (xAPIC ID k, flat LDR bit k)
+ * and vCPUs 4-7 in x2APIC mode (IDs 8-11: cluster 0, bits 8-11). The owner
+ * moves 16 other vCPUs ("flippers") between x2APIC and xAPIC mode
+ * (host-initiated APIC base writes), global disable and back, rewrites
+ * their xAPIC IDs, and gives them flat logical IDs of bits 4-7 (none, one,
+ * or shared with other flippers: the logical map's slots 4-7 and its
+ * xlog_on word, whose bits 0-3 the deliverers read, keep changing), in
+ * phases that take the number of xAPIC-mode vCPUs above VM_XAPIC_LIST_MAX
+ * and back below it (before the logical map, logical deliveries switched
+ * between the xAPIC list and a scan there; now they look the targets up in
+ * the map, and the list serves 0xFF). A flipper matches no logical
+ * destination the deliverers send; flippers 8-11 in xAPIC mode hold xAPIC
+ * IDs 8-11, the IDs of vCPUs 4-7 (shared slots). Meanwhile deliverers send
+ * x2APIC logical messages (cluster 0, bits 0-3 and 8-11, one or two
+ * targets, fixed and lowest priority) and logical MSIs (bits 0-3): each
+ * must be accepted by exactly its targets every time. An xAPIC target
+ * missing from the list or the map a reader reads would be a lost
+ * delivery, and a list walk that disagrees with nr_xapic in a snapshot
+ * map_seq validated traps the reader's VIRQ_ASSERT (debug and fuzz
+ * builds); the owner also checks every invariant between its changes.
+ * Physical 0xFF in x2APIC format, and the xAPIC broadcast (0xFF in xAPIC
+ * format, from one map snapshot), reach the four xAPIC targets and
+ * whichever flippers are in xAPIC mode.
  */
 #define XL_NV 24U
 #define XL_FLIP0 8U
@@ -394,8 +400,9 @@ static void *xl_msi_thread(void *arg)
 			struct virq_apic_msg m = fx_msg(0xFF, false, VIRQ_DM_FIXED, 0x80);
 			unsigned got;
 
-			/* The xAPIC targets, and the flippers in xAPIC mode now. */
-			m.x2apic = true;
+			/* The xAPIC targets, and the flippers in xAPIC mode now;
+			 * in xAPIC format a broadcast, from one map snapshot. */
+			m.x2apic = (r & 0x200U) != 0;
 			got = virq_vm_deliver(&fx->vm, &m);
 			xl_count(got >= 4U && got <= 4U + XL_NV - XL_FLIP0, true);
 		}
@@ -410,11 +417,18 @@ static void xl_owner_step(struct vm_fixture *fx, uint32_t *seed, bool to_xapic)
 	uint32_t k = XL_FLIP0 + r % (XL_NV - XL_FLIP0);
 	enum virq_lapic_mode mode = virq_lapic_get_mode(fx_apic(fx, k));
 
-	switch ((r >> 5) % 4U) {
+	switch ((r >> 5) % 5U) {
 	case 0:
 		/* xAPIC ID rewrite: unlinked and pushed again. */
 		if (mode == VIRQ_LAPIC_MODE_XAPIC)
 			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_ID, (0x40U + (r >> 8) % 16U) << 24);
+		break;
+	case 2:
+		/* A flat logical ID of bits 4-7 (none, one, or shared with
+		 * other flippers): rewrites the xAPIC logical map's slots 4-7
+		 * and its xlog_on word, whose bits 0-3 the deliverers read. */
+		if (mode == VIRQ_LAPIC_MODE_XAPIC)
+			fx_mmio_w(fx, k, VIRQ_LAPIC_REG_LDR, ((r >> 8) % 16U) << 28);
 		break;
 	case 1:
 		/* Global disable and back (xAPIC, reset: LDR 0). */

@@ -571,7 +571,10 @@ static void test_xapic_alias_slows_only_its_id(void **state)
  * one vCPU a guest took back to xAPIC mode. The xAPIC-mode vCPUs are now a
  * list beside the map: up to VM_XAPIC_LIST_MAX of them, such a delivery
  * checks the x2APIC holders the map yields plus each of them (matched or
- * not by their own LDR/DFR), no scan. Above the bound it scans, exactly.
+ * not by their own LDR/DFR), no scan. Since the xAPIC logical map, a
+ * logical delivery takes the xAPIC-mode vCPUs from it whatever their
+ * number; only a logical ID two of them share sends it to the list, and
+ * above the bound to a scan, exactly.
  */
 #define BIG_WHO 24U
 
@@ -740,14 +743,25 @@ static void test_xapic_vcpus_slow_no_logical_delivery(void **state)
 	assert_int_equal(vm_check_invariants(&b->vm), 0);
 	big_check(b, "cluster 2 {33,40}, at the bound", &m, false, 4,
 		  (const uint32_t[]){ 33, 40, 110, 261 });
-	/* One more: logical deliveries scan, and stay exact. */
+	/* One more: the low byte 0x02 names flat bit 1, which two xAPIC-mode
+	 * vCPUs (110, 261) share in the xAPIC logical map, and the list is
+	 * too long: that delivery scans, and stays exact. */
 	big_to_xapic(b, 140);
 	assert_int_equal(b->vm.nr_xapic, VM_XAPIC_LIST_MAX + 1U);
 	assert_int_equal(vm_check_invariants(&b->vm), 0);
 	big_check(b, "cluster 2 {33,40}, above the bound", &m, true, 4,
 		  (const uint32_t[]){ 33, 40, 110, 261 });
+	/* Low byte 0 names no xAPIC logical slot: the x2APIC map only. */
 	m = big_logical(2, 0x0100, 0x5A);
-	big_check(b, "cluster 2 {40}, above the bound", &m, true, 1, (const uint32_t[]){ 40 });
+	big_check(b, "cluster 2 {40}, above the bound", &m, false, 1, (const uint32_t[]){ 40 });
+	/* Low byte 0x10 names flat bit 4, vCPU 261 alone (LDR 0x02 is bit 1;
+	 * vCPU 5 went back to x2APIC): one logical map slot, no scan. */
+	big_ldr(b, 261, 0x10U << 24);
+	assert_int_equal(vm_check_invariants(&b->vm), 0);
+	m = big_logical(2, 0x0110, 0x5D); /* IDs 36, 40 */
+	big_check(b, "cluster 2 {36,40} + xAPIC 261, above the bound", &m, false, 3,
+		  (const uint32_t[]){ 36, 40, 261 });
+	big_ldr(b, 261, 0x02U << 24);
 	/* ... and so does the xAPIC broadcast: vCPU 255 and every xAPIC one. */
 	n = 0;
 	for (uint32_t i = 0; i < BIG_NV; i++)

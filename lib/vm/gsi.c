@@ -23,6 +23,10 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
 	return virq_vm_send_msi(vi->vm, addr, data, vi->sid);
 }
 
+/* Entry bits 55:49: destination bits 14:8 with VIRQ_MSI_EXT_DEST (the
+ * extended destination ID in address bits 11:5). */
+#define VM_RTE_EXT_DEST_ID (0x7FULL << (VIRQ_IOAPIC_RTE_EXT_DEST_SHIFT + 1))
+
 /*
  * The same delivery as vm_ioapic_deliver() of the entry's MSI write, with
  * the message taken straight from the entry when that gives the identical
@@ -39,9 +43,26 @@ static unsigned vm_ioapic_deliver_entry(void *ctx, unsigned pin, uint64_t rte)
 	uint32_t data;
 
 	if (!vm->ops->ioapic_msg && !vm->ops->deliver_msi &&
-	    !(__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED) &&
-	    virq_ioapic_rte_to_msg(rte, vm->cfg.msi_flags, &msg) == 0)
-		return virq_vm_deliver(vm, &msg);
+	    !(__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED)) {
+		/*
+		 * Fixed, physical, compatibility format, and the destination
+		 * is bits 63:56 alone (no extended ID bits in use): to the
+		 * vCPU the map names, without building the message.
+		 */
+		if (!(rte & (VIRQ_IOAPIC_RTE_DM_MASK | VIRQ_IOAPIC_RTE_DEST_LOGICAL |
+			     VIRQ_IOAPIC_RTE_REMAPPABLE)) &&
+		    (!(vm->cfg.msi_flags & VIRQ_MSI_EXT_DEST) || !(rte & VM_RTE_EXT_DEST_ID))) {
+			int n = vm_deliver_phys_fixed(vm,
+						      (uint32_t)(rte >> VIRQ_IOAPIC_RTE_DEST_SHIFT),
+						      (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK),
+						      (rte & VIRQ_IOAPIC_RTE_LEVEL) != 0);
+
+			if (n > 0)
+				return (unsigned)n;
+		}
+		if (virq_ioapic_rte_to_msg(rte, vm->cfg.msi_flags, &msg) == 0)
+			return virq_vm_deliver(vm, &msg);
+	}
 	virq_ioapic_rte_to_msi(rte, &addr, &data);
 	return vm_ioapic_deliver(ctx, pin, addr, data);
 }

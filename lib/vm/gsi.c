@@ -113,18 +113,23 @@ static void route_drive(struct virq_vm *vm, const struct virq_gsi_route *route, 
 		(void)virq_pic_set_irq(vm->pic, route->pic_irq, level);
 }
 
+/* The wired-OR line of @g changed to @level: pin, PIC input, MSI. Locked. */
+static void route_drive_line(struct virq_vm *vm, const struct virq_vm_gsi *g, bool level)
+{
+	route_drive(vm, &g->route, level);
+	/* An MSI route is edge-like: one message per rising edge. */
+	if (level && g->route.msi)
+		(void)virq_vm_send_msi(vm, g->route.msi_addr, g->route.msi_data, g->route.msi_sid);
+}
+
 /* New wired-OR source set of @g; propagates a change of the line. Locked. */
 static void gsi_set_sources(struct virq_vm *vm, struct virq_vm_gsi *g, uint32_t sources)
 {
 	bool old = g->sources != 0, level = sources != 0;
 
 	g->sources = sources;
-	if (old == level)
-		return;
-	route_drive(vm, &g->route, level);
-	/* An MSI route is edge-like: one message per rising edge. */
-	if (level && g->route.msi)
-		(void)virq_vm_send_msi(vm, g->route.msi_addr, g->route.msi_data, g->route.msi_sid);
+	if (old != level)
+		route_drive_line(vm, g, level);
 }
 
 static void route_none(struct virq_gsi_route *r)
@@ -169,13 +174,17 @@ VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source, 
 	bit = 1U << source;
 
 	vm_lock(vm);
+	if (op <= VIRQ_IRQ_HIGH) {
+		/* One level: the common case, the wired-OR inline. */
+		uint32_t old = g->sources, now = op == VIRQ_IRQ_HIGH ? old | bit : old & ~bit;
+
+		g->sources = now;
+		if (!old != !now)
+			route_drive_line(vm, g, now != 0);
+		vm_unlock(vm);
+		return 0;
+	}
 	switch (op) {
-	case VIRQ_IRQ_LOW:
-		gsi_set_sources(vm, g, g->sources & ~bit);
-		break;
-	case VIRQ_IRQ_HIGH:
-		gsi_set_sources(vm, g, g->sources | bit);
-		break;
 	case VIRQ_IRQ_RAISING_PULSE:
 		gsi_set_sources(vm, g, g->sources | bit);
 		gsi_set_sources(vm, g, g->sources & ~bit);

@@ -7,7 +7,8 @@
  * decoded again): both VMs get the same vCPUs, entries and operations, and
  * after every operation their LAPIC registers (IRR, ISR, TMR), the
  * entries (Remote IRR, delivery status), the lost-message and storm counts
- * must be identical.
+ * must be identical. Also the stale-map window and exact level and storm
+ * cycles through the fast path.
  */
 #include "harness.h"
 
@@ -309,11 +310,59 @@ static void test_fast_storm(void **state)
 	fx_free(fx);
 }
 
+/*
+ * Between a LAPIC's ID change and the virq_vm_update_vcpu() that follows
+ * it, the map still names the vCPU under its old ID: the fast path asks
+ * the LAPIC itself (virq_lapic_match_dest()), as the general path does, so
+ * an entry to the old ID is lost, not delivered. Here the vCPU's LAPIC has
+ * no dest_changed hook, which keeps the map stale until the test updates.
+ */
+static void test_fast_stale_map(void **state)
+{
+	struct vm_fixture *fx = fx_new(2, 256, 24);
+	struct virq_lapic_ops ops = fx_lapic_ops;
+	struct virq_lapic_config *c = &fx->lcfg[1];
+
+	(void)state;
+	ops.dest_changed = NULL;
+	fx_add_xapic(fx, 0, 0);
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->apic_id = 4;
+	c->xapic_id_writable = true;
+	assert_int_equal(virq_lapic_init(&fx->apics[1], fx->pages[1], c, &ops, &fx->env[1]), 0);
+	assert_int_equal(virq_vm_set_vcpu(&fx->vm, 1, &fx->apics[1]), 0);
+	fx_mmio_w(fx, 1, VIRQ_LAPIC_REG_SVR, 0x1FFU);
+	assert_int_equal(virq_vm_update_vcpu(&fx->vm, 1), 0);
+	fx_attach_ioapic(fx);
+	fx_rte(fx, 18, 0x66U | (4ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 18, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x66), 1U << 1);
+	fx_drain_all(fx);
+
+	/* ID 4 -> 9, the map not told yet: slot 4 still names vCPU 1. */
+	fx_mmio_w(fx, 1, VIRQ_LAPIC_REG_ID, 9U << 24);
+	assert_int_equal(fx->map[4], 1);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 18, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x66), 0);
+	assert_int_equal(fx->n_lost, 1);
+	assert_int_equal(fx->last_lost.dest, 4);
+	/* Told: the entry now needs destination 9. */
+	assert_int_equal(virq_vm_update_vcpu(&fx->vm, 1), 0);
+	fx_rte(fx, 18, 0x66U | (9ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 18, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x66), 1U << 1);
+	assert_int_equal(fx->n_lost, 1);
+	fx_check(fx);
+	fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_level_cycle_exact),
 		cmocka_unit_test(test_fast_storm),
+		cmocka_unit_test(test_fast_stale_map),
 		cmocka_unit_test(test_fast_vs_general),
 	};
 

@@ -22,6 +22,11 @@
 #   free-clang  symbol but memset/memcpy/memmove, objects built with
 #               -ffreestanding -nostdlib -mno-red-zone -mgeneral-regs-only
 #               (and it defines no global symbol but virq_: check_exports.py)
+#   lockcount   release builds (gcc, clang) of the library and benchmarks: a
+#               post that finds ON set executes exactly one locked
+#               instruction, counted by gdb and on objdump's path
+#               (scripts/lockcount.sh --check), and each build's negative
+#               control (one more locked op in the post) is reported
 #   adopt       the documents followed as written (scripts/adopt.sh), one
 #               check per path: README.md's install with pkg-config (shared
 #               and static), README.md's meson subproject through
@@ -45,8 +50,9 @@
 # skipped (through tests/virq_test.h), a guest program that did not run or
 # whose checks skipped (tests/guests/run-guest.sh; the LAPIC-only programs
 # skip with --irqchip=split, where the LAPIC is KVM's). Every other check
-# (each freestanding build, doxygen, each fuzz smoke run, the demo,
-# clang-format) is one more pass or failure.
+# (each freestanding build, each lockcount check and negative control,
+# doxygen, each fuzz smoke run, the demo, clang-format) is one more pass or
+# failure.
 # A skip is not a pass: skips are counted apart, per step and in total,
 # and listed at the end, each with its reason (the first line of the
 # test's output that starts with "SKIP", or "no reason given"). Skips do
@@ -118,7 +124,7 @@ install_tools()
 	virq_need meson:meson ninja-build:ninja pkg-config:pkg-config python3:python3 \
 		gcc:gcc libc6-dev:/usr/include/stdio.h g++:g++ binutils:nm git:git \
 		libcmocka-dev:/usr/include/cmocka.h clang:clang llvm:llvm-symbolizer \
-		doxygen:doxygen clang-format:clang-format valgrind:valgrind \
+		doxygen:doxygen clang-format:clang-format valgrind:valgrind gdb:gdb \
 		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
 		vgabios:/usr/share/vgabios/vgabios.bin || true
 
@@ -584,6 +590,66 @@ step_free()
 	fi
 }
 
+# The post that finds ON set executes exactly one locked instruction, in a
+# release build (library and benchmarks only) with each compiler:
+# scripts/lockcount.sh --check counts it with gdb and on the static path
+# objdump gives. Then its negative control, a bench-lapic whose post has one
+# more locked instruction (lockcount.sh --control), must be reported by both
+# counts, or the check proves nothing. Two checks per compiler.
+step_lockcount()
+{
+	local cc dir ctl log rc
+	local opts=(--buildtype=release -Dwerror=true -Dbench=enabled -Dtests=disabled
+		-Dexamples=disabled -Dfuzz=disabled -Ddocs=disabled)
+
+	for cc in gcc clang; do
+		dir=$CI-lock-$cc
+		ctl=$dir/control
+		log=$LOGS/lockcount-$cc.log
+		# bench-lapic and the archive it links, nothing else.
+		if [ -f "$dir/build.ninja" ]; then
+			CC=$cc meson setup --reconfigure "$dir" "${opts[@]}" >"$log" 2>&1 ||
+				CC=$cc meson setup --wipe "$dir" "${opts[@]}" >>"$log" 2>&1
+		else
+			CC=$cc meson setup "$dir" "${opts[@]}" >"$log" 2>&1
+		fi &&
+			ninja -C "$dir" bench/bench-lapic >>"$log" 2>&1
+		rc=$?
+		if [ "$rc" -ne 0 ]; then
+			check_fail "lockcount: $cc release build of bench-lapic"
+			show_log "$log" 30
+			continue
+		fi
+		sh scripts/lockcount.sh --check "$dir/bench/bench-lapic" >>"$log" 2>&1
+		rc=$?
+		if [ "$rc" -eq 0 ]; then
+			check_ok "lockcount ($cc release): a post finding ON set executes 1 locked instruction (gdb), 1 on its static path (objdump)"
+		else
+			check_fail "lockcount ($cc release): exit $rc"
+			show_log "$log" 30
+		fi
+		rm -rf "$ctl"
+		if ! sh scripts/lockcount.sh --control "$dir" "$ctl" >"$log.control" 2>&1; then
+			check_fail "lockcount ($cc release): the negative control did not build"
+			show_log "$log.control" 20
+			continue
+		fi
+		sh scripts/lockcount.sh --check --lib "$ctl/irq.o" "$ctl/bench-lapic" \
+			>>"$log.control" 2>&1
+		rc=$?
+		if [ "$rc" -eq 1 ] &&
+		   grep -q '^lockcount: FAIL post-on executes 2 locked instructions (gdb)' \
+			"$log.control" &&
+		   grep -q "^lockcount: FAIL post-on's static path holds 2 locked instructions" \
+			"$log.control"; then
+			check_ok "lockcount ($cc release) negative control: one more locked op in the post is reported (gdb 2, objdump 2)"
+		else
+			check_fail "lockcount ($cc release) negative control: not reported as 2 locked by both counts (exit $rc)"
+			show_log "$log.control" 30
+		fi
+	done
+}
+
 # The documents' recipes, run as written by scripts/adopt.sh in a copy of
 # the tree: one check per path (install, subproject, freestanding), from
 # its "adopt: PASS|FAIL PATH (Ns)" line; a path without a line fails.
@@ -812,6 +878,7 @@ run_step asan step_asan
 run_step tsan step_tsan
 run_step free-gcc step_free gcc
 run_step free-clang step_free clang
+run_step lockcount step_lockcount
 run_step adopt step_adopt
 run_step doxygen step_doxygen
 run_step fuzz step_fuzz

@@ -7,6 +7,44 @@
  *
  * (0x20-0x21, 0xA0-0xA1 and 0x4D0-0x4D1, the 8259 pair and its ELCR, are
  * the irqchip's: libvirq's KVM glue answers them before they get here.)
+ * 0x40-0x43             8254 PIT, byte-wise (Intel 8254 datasheet): counters
+ *                       0-2 at 0x40-0x42, control word at 0x43 (reads 0xFF).
+ *                       Input clock 1.193182 MHz from the host's monotonic
+ *                       clock. Modes 0-5 (6, 7 are 2, 3), LSB / MSB / LSB
+ *                       then MSB access with the read and write flip-flops,
+ *                       counter latch (control word with access 00),
+ *                       read-back 0xC0-0xFF (count and/or status of the
+ *                       channels in bits 1-3; status first when both);
+ *                       status = OUT, null count, access, mode, BCD. The
+ *                       BCD bit is kept for status but counts are binary.
+ *                       A count of 0 is 65536. Mode 0: the first byte of an
+ *                       LSB-then-MSB count stops counting with OUT low.
+ *                       Modes 2, 3: a count written while counting takes
+ *                       over at the end of the current period (mode 3 too,
+ *                       where the 8254 would take it at the half-period).
+ *                       Modes 1, 5: a count written waits for the next
+ *                       rising gate, ending a one-shot under way. GATE is
+ *                       high for counters 0 and 1 and is port 0x61 bit 0
+ *                       for counter 2. Counter 0's OUT rising edges
+ *                       (modes 0, 1: terminal count; 2, 3: each period; 4,
+ *                       5: the tick after count 0) are pulses on GSI 0
+ *                       (ISA IRQ 0, edge): the VMM's timer thread delivers
+ *                       them, at most one per DEV_PIT_MIN_NS (100 us), and
+ *                       edges missed while the host was late are one pulse.
+ *                       At power-on no counter is programmed: mode 0,
+ *                       LSB then MSB, count 0, OUT low, no interrupt.
+ * 0x60                  Keyboard controller data: reads 0 (no data), writes
+ *                       ignored.
+ * 0x61                  NMI status and control: bit 0 counter 2's GATE,
+ *                       bit 1 speaker data enable, bits 2-3 stored (parity
+ *                       and channel check disables); bit 4 the refresh
+ *                       request, toggled by every read; bit 5 counter 2's
+ *                       OUT; bits 6-7 (NMI sources) 0. Writes keep bits 0-3.
+ * 0x64                  Keyboard controller: reads 0x14 (system flag, not
+ *                       inhibited, both buffers empty); commands 0xF0-0xFF
+ *                       with bit 0 clear (0xFE) pulse the CPU reset line:
+ *                       the VM stops with exit status 8 (DEV_EXIT_RESET).
+ *                       Other commands are ignored (no keyboard, no reply).
  * 0x80                  POST code: writes ignored, reads 0xFF.
  * 0xE0, 0xE8            pc-testdev scratch: reads return the last value
  *                       written (any width).
@@ -15,11 +53,31 @@
  *                       iosize=4): writing v of any width exits with status
  *                       (v << 1) | 1, so a guest can never fake "success" (0).
  *                       Reads all ones.
- * 0x3F8-0x3FF           COM1, a polled 16550 without interrupts: THR output
- *                       goes to the console; LSR = 0x60 (transmitter empty),
- *                       IIR = 0x01, MSR = 0xB0, RBR = 0 (no input); LCR, IER,
- *                       MCR, SCR and (with LCR.DLAB) the divisor latch read
- *                       back what was written.
+ * 0x3F8-0x3FF           COM1, a 16550A (PC16550D datasheet), byte-wise,
+ *                       IRQ 4 on GSI 4. THR output goes to the console at
+ *                       once: LSR.THRE and TEMT are always 1; LSR.DR when
+ *                       the receive FIFO (16 bytes with FCR bit 0, else 1)
+ *                       holds bytes from the VMM's input (dev_uart_receive);
+ *                       RBR reads the next, 0 when empty. IER bits 0-3
+ *                       (bits 7-4 read 0). IIR by priority: 0x04 received
+ *                       data (on any byte: there is no trigger level or
+ *                       timeout), 0x02 THR empty, 0x00 modem status, 0x01
+ *                       none (line status, 0x06, never happens: no errors),
+ *                       ORed with 0xC0 while FIFOs are on. THRE is raised
+ *                       when IER.THRE goes 0 -> 1 and by every THR write
+ *                       (the byte leaves at once), cleared by an IIR read
+ *                       that reports it or by IER.THRE going 1 -> 0. FCR:
+ *                       bit 0 FIFOs (a change empties them), bit 1 empties
+ *                       the receive FIFO, bits 6-7 kept. MCR bits 0-4 (7-5
+ *                       read 0). MSR = 0xB0 (DCD, DSR, CTS) plus deltas,
+ *                       cleared by reading it; with MCR.LOOP, RTS, DTR,
+ *                       OUT1, OUT2 drive CTS, DSR, RI, DCD and THR goes to
+ *                       the receive FIFO. The IRQ 4 line is the UART's
+ *                       INTR gated by MCR.OUT2 (forced off in loopback), as
+ *                       on a PC; a THR write while it is high drops and
+ *                       raises it (a new edge). LCR, SCR and (with
+ *                       LCR.DLAB) the divisor latch read back what was
+ *                       written.
  * 0x510                 fw_cfg selector: a write (16-bit; other widths use the
  *                       low 16 bits) selects an item and rewinds it. Reads 0.
  * 0x511                 fw_cfg data: each read byte is the next byte of the
@@ -54,10 +112,26 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "kvm_run io data is little-endian");
 
 #define COM1_BASE 0x3F8
+#define COM1_GSI 4
 #define UART_LCR_DLAB 0x80
+#define UART_LSR_DR 0x01
 #define UART_LSR_IDLE 0x60 /* THR empty, transmitter empty */
+#define UART_IER_RDA 0x01
+#define UART_IER_THRE 0x02
+#define UART_IER_MSI 0x08
 #define UART_IIR_NONE 0x01
+#define UART_IIR_MSI 0x00
+#define UART_IIR_THRE 0x02
+#define UART_IIR_RDA 0x04
+#define UART_IIR_FIFO 0xC0 /* a 16550A's FIFOs are on */
+#define UART_FCR_ENABLE 0x01
+#define UART_FCR_CLEAR_RX 0x02
+#define UART_MCR_OUT2 0x08
+#define UART_MCR_LOOP 0x10
 #define UART_MSR_LINES 0xB0 /* DCD, DSR, CTS asserted */
+
+#define KBC_STATUS 0x64
+#define KBC_STATUS_IDLE 0x14 /* system flag, not inhibited, buffers empty */
 
 #define FW_CFG_SELECT 0x510
 #define FW_CFG_SIGNATURE 0x00
@@ -125,25 +199,559 @@ static bool debug_exit_io(struct dev_state *d, uint16_t port, bool is_write, uns
 	return true;
 }
 
-static uint8_t uart_read(const struct dev_state *d, unsigned reg)
+/* ---- 8254 PIT (Intel 8254 Programmable Interval Timer datasheet) ---- */
+
+enum {
+	PIT_IDLE,
+	PIT_WAIT_GATE,
+	PIT_RUNNING,
+	PIT_SUSPENDED
+};
+
+#define NS_PER_S 1000000000u
+
+/* floor(ns * DEV_PIT_HZ / 10^9) without overflow. */
+static uint64_t ns_to_ticks(uint64_t ns)
+{
+	return ns / NS_PER_S * DEV_PIT_HZ + ns % NS_PER_S * DEV_PIT_HZ / NS_PER_S;
+}
+
+/* The first nanosecond at which ns_to_ticks() reaches t. */
+static uint64_t ticks_to_ns(uint64_t t)
+{
+	return t / DEV_PIT_HZ * NS_PER_S +
+	       (t % DEV_PIT_HZ * NS_PER_S + DEV_PIT_HZ - 1) / DEV_PIT_HZ;
+}
+
+static uint64_t pit_now(struct dev_state *d)
+{
+	return ns_to_ticks(d->hooks.now_ns(d->hooks.ctx)) + d->pit_offset;
+}
+
+static bool pit_periodic(const struct dev_pit_channel *c)
+{
+	return c->mode == 2 || c->mode == 3;
+}
+
+/* A count written in mode 2 or 3 while counting takes over at the end of
+ * the current period. */
+static void pit_sync(struct dev_pit_channel *c, uint64_t now)
+{
+	if (c->state == PIT_RUNNING && c->pending && now >= c->pending_at) {
+		c->start = c->pending_at;
+		c->n = c->pending_n;
+		c->pending = 0;
+		c->pending_n = 0;
+		c->pending_at = 0;
+		c->null_count = 0;
+		c->edge_at_start = 1;
+	}
+}
+
+/* The count e ticks after the counter started counting n. */
+static uint16_t pit_count_at(const struct dev_pit_channel *c, uint64_t e)
+{
+	uint64_t n = c->n, p;
+
+	switch (c->mode) {
+	case 2:
+		return (uint16_t)(n - e % n);
+	case 3:
+		/* Each half-period counts down by two: from n (even n) or n - 1
+		 * (odd n, whose high half is one tick longer). */
+		p = e % n;
+		if (n % 2 == 0)
+			return (uint16_t)(n - 2 * (p < n / 2 ? p : p - n / 2));
+		return (uint16_t)(n - 1 - 2 * (p < (n + 1) / 2 ? p : p - (n + 1) / 2));
+	default:
+		return (uint16_t)(n - e); /* modes 0, 1, 4, 5 wrap past zero */
+	}
+}
+
+static bool pit_out_at(const struct dev_pit_channel *c, uint64_t e)
+{
+	switch (c->mode) {
+	case 0:
+	case 1:
+		return e >= c->n;
+	case 2:
+		return e % c->n != c->n - 1;
+	case 3:
+		return e % c->n < (c->n + 1) / 2;
+	default:
+		return e != c->n; /* modes 4, 5: low for the one tick at count 0 */
+	}
+}
+
+static uint16_t pit_count(const struct dev_pit_channel *c, uint64_t now)
+{
+	if (c->state == PIT_RUNNING)
+		return pit_count_at(c, now - c->start);
+	if (c->state == PIT_SUSPENDED)
+		return pit_count_at(c, c->elapsed);
+	return c->frozen;
+}
+
+static bool pit_out(const struct dev_pit_channel *c, uint64_t now)
+{
+	switch (c->state) {
+	case PIT_RUNNING:
+		return pit_out_at(c, now - c->start);
+	case PIT_SUSPENDED:
+		return pit_out_at(c, c->elapsed);
+	case PIT_WAIT_GATE:
+		return true;
+	default:
+		return c->mode != 0; /* after the control word: low in mode 0 only */
+	}
+}
+
+/* The tick of OUT's last rising edge at or before now (false: none since
+ * the counter started). */
+static bool pit_last_edge(const struct dev_pit_channel *c, uint64_t now, uint64_t *edge)
+{
+	uint64_t e, first;
+
+	if (c->state != PIT_RUNNING)
+		return false;
+	e = now - c->start;
+	if (pit_periodic(c)) {
+		if (c->n >= 2 && e >= c->n) {
+			*edge = c->start + e / c->n * c->n;
+			return true;
+		}
+		*edge = c->start;
+		return c->edge_at_start;
+	}
+	first = c->mode <= 1 ? c->n : c->n + 1ull;
+	*edge = c->start + first;
+	return e >= first;
+}
+
+/* The tick of OUT's next rising edge after now (false: none is coming). */
+static bool pit_next_edge(const struct dev_pit_channel *c, uint64_t now, uint64_t *edge)
+{
+	uint64_t e, first;
+
+	if (c->state != PIT_RUNNING)
+		return false;
+	e = now - c->start;
+	if (pit_periodic(c)) {
+		if (c->n < 2)
+			return false;
+		*edge = c->start + (e / c->n + 1) * c->n;
+		return true;
+	}
+	first = c->mode <= 1 ? c->n : c->n + 1ull;
+	*edge = c->start + first;
+	return e < first;
+}
+
+/* Channel 0 is about to change: its edge not yet delivered, if any, is
+ * taken now (true: the caller pulses GSI 0), so reprogramming loses none. */
+static bool pit0_take_edge(struct dev_state *d, uint64_t now)
+{
+	uint64_t edge;
+
+	pit_sync(&d->pit[0], now);
+	if (!pit_last_edge(&d->pit[0], now, &edge) || edge <= d->pit_last_edge)
+		return false;
+	d->pit_last_edge = edge;
+	d->pit_pulse_ns = d->hooks.now_ns(d->hooks.ctx);
+	return true;
+}
+
+/* The counter stops counting: its count is kept for reads. */
+static void pit_stop(struct dev_pit_channel *c, uint64_t now)
+{
+	c->frozen = pit_count(c, now);
+	c->state = PIT_IDLE;
+	c->pending = 0;
+	c->pending_n = 0;
+	c->pending_at = 0;
+	c->edge_at_start = 0;
+	c->elapsed = 0;
+	c->start = 0;
+}
+
+static void pit_start(struct dev_pit_channel *c, uint64_t now)
+{
+	c->state = PIT_RUNNING;
+	c->start = now;
+	c->elapsed = 0;
+	c->null_count = 0;
+	c->edge_at_start = 0;
+}
+
+/* A complete count written (0 = 65536). */
+static void pit_load(struct dev_pit_channel *c, uint32_t v, uint64_t now)
+{
+	uint32_t n = v ? v : 65536;
+
+	if (pit_periodic(c) && c->state == PIT_RUNNING) {
+		/* Counting: the current period ends as programmed. */
+		uint64_t e = now - c->start;
+
+		if (!c->pending)
+			c->pending_at = c->start + (e / c->n + 1) * c->n;
+		c->pending = 1;
+		c->pending_n = n;
+		c->null_count = 1;
+		return;
+	}
+	pit_stop(c, now);
+	c->n = n;
+	if ((c->mode == 0 || c->mode == 4 || pit_periodic(c)) && c->gate) {
+		pit_start(c, now);
+	} else if (c->mode == 0 || c->mode == 4) {
+		c->state = PIT_SUSPENDED; /* gate low: waits with nothing counted */
+		c->null_count = 0;
+	} else {
+		c->state = PIT_WAIT_GATE; /* modes 1, 5; 2, 3 with the gate low */
+		c->null_count = 1;
+		c->frozen = (uint16_t)n;
+	}
+}
+
+static void pit_write_count(struct dev_pit_channel *c, uint8_t b, uint64_t now)
+{
+	switch (c->rw) {
+	case 1:
+		pit_load(c, b, now);
+		break;
+	case 2:
+		pit_load(c, (uint32_t)b << 8, now);
+		break;
+	default:
+		if (!c->write_msb) {
+			c->lsb = b;
+			c->write_msb = 1;
+			if (c->mode == 0) /* the first byte stops counting, OUT low */
+				pit_stop(c, now);
+			break;
+		}
+		c->write_msb = 0;
+		pit_load(c, c->lsb | (uint32_t)b << 8, now);
+		break;
+	}
+}
+
+static uint8_t pit_read(struct dev_pit_channel *c, uint64_t now)
+{
+	uint16_t v;
+
+	if (c->status_latched) {
+		c->status_latched = 0;
+		return c->status;
+	}
+	if (c->latch_state) {
+		v = c->latch;
+		switch (c->latch_state) {
+		case 1:
+			c->latch_state = 0;
+			return (uint8_t)v;
+		case 2:
+			c->latch_state = 0;
+			return (uint8_t)(v >> 8);
+		default:
+			c->latch_state = 2;
+			return (uint8_t)v;
+		}
+	}
+	v = pit_count(c, now);
+	switch (c->rw) {
+	case 1:
+		return (uint8_t)v;
+	case 2:
+		return (uint8_t)(v >> 8);
+	default:
+		c->read_msb ^= 1;
+		return (uint8_t)(c->read_msb ? v : v >> 8);
+	}
+}
+
+static void pit_latch_count(struct dev_pit_channel *c, uint64_t now)
+{
+	if (c->latch_state)
+		return; /* the first latch holds until it is read */
+	c->latch = pit_count(c, now);
+	c->latch_state = c->rw;
+}
+
+static void pit_latch_status(struct dev_pit_channel *c, uint64_t now)
+{
+	if (c->status_latched)
+		return;
+	c->status = (uint8_t)((pit_out(c, now) ? 0x80 : 0) | (c->null_count ? 0x40 : 0) |
+			      c->rw << 4 | c->mode << 1 | c->bcd);
+	c->status_latched = 1;
+}
+
+static void pit_control(struct dev_state *d, uint8_t v, uint64_t now)
+{
+	struct dev_pit_channel *c;
+
+	if ((v & 0xC0) == 0xC0) { /* read-back: bit 5 clear latches counts, bit 4 statuses */
+		for (unsigned i = 0; i < 3; i++) {
+			if (!(v & (2u << i)))
+				continue;
+			pit_sync(&d->pit[i], now);
+			if (!(v & 0x10))
+				pit_latch_status(&d->pit[i], now);
+			if (!(v & 0x20))
+				pit_latch_count(&d->pit[i], now);
+		}
+		return;
+	}
+	c = &d->pit[v >> 6];
+	pit_sync(c, now);
+	if (!(v & 0x30)) {
+		pit_latch_count(c, now);
+		return;
+	}
+	pit_stop(c, now);
+	c->rw = (v >> 4) & 3;
+	c->mode = (v >> 1) & 7;
+	if (c->mode > 5)
+		c->mode -= 4; /* 6 and 7 are modes 2 and 3 */
+	c->bcd = v & 1;       /* kept for status reads; the counter counts in binary */
+	c->write_msb = 0;
+	c->read_msb = 0;
+	c->latch_state = 0;
+	c->status_latched = 0;
+	c->null_count = 1;
+}
+
+/* Channel 2's GATE input (port 0x61 bit 0). */
+static void pit_set_gate(struct dev_pit_channel *c, uint8_t gate, uint64_t now)
+{
+	if (gate == c->gate)
+		return;
+	pit_sync(c, now);
+	c->gate = gate;
+	switch (c->mode) {
+	case 0:
+	case 4:
+		if (!gate && c->state == PIT_RUNNING) {
+			c->elapsed = now - c->start;
+			c->start = 0;
+			c->state = PIT_SUSPENDED;
+		} else if (gate && c->state == PIT_SUSPENDED) {
+			c->state = PIT_RUNNING;
+			c->start = now - c->elapsed;
+			c->elapsed = 0;
+		}
+		break;
+	case 2:
+	case 3:
+		if (!gate && c->state == PIT_RUNNING) {
+			/* Counting stops, OUT goes high; the rising gate reloads. */
+			if (c->pending)
+				c->n = c->pending_n;
+			c->frozen = pit_count(c, now);
+			c->state = PIT_WAIT_GATE;
+			c->start = 0;
+			c->edge_at_start = 0;
+			c->pending = 0;
+			c->pending_n = 0;
+			c->pending_at = 0;
+			c->null_count = 1;
+		} else if (gate && c->state == PIT_WAIT_GATE) {
+			pit_start(c, now);
+		}
+		break;
+	default: /* 1, 5: the rising edge (re)triggers once a count is written */
+		if (gate && c->state != PIT_IDLE)
+			pit_start(c, now);
+		break;
+	}
+}
+
+/* Pulses GSI 0 (ISA IRQ 0 is edge-triggered, active high). Called with
+ * d->lock held; returns with it released. */
+static void pit_pulse_unlock(struct dev_state *d, bool pulse, bool changed)
+{
+	if (!pulse) {
+		pthread_mutex_unlock(&d->lock);
+	} else {
+		pthread_mutex_lock(&d->irq_lock);
+		pthread_mutex_unlock(&d->lock);
+		d->hooks.set_gsi(d->hooks.ctx, 0, true);
+		d->hooks.set_gsi(d->hooks.ctx, 0, false);
+		pthread_mutex_unlock(&d->irq_lock);
+	}
+	if (changed && d->hooks.timer_changed)
+		d->hooks.timer_changed(d->hooks.ctx);
+}
+
+static bool pit_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint32_t *val)
+{
+	unsigned ch = port - 0x40;
+	bool pulse = false, changed = false;
+	uint64_t now;
+
+	(void)size; /* always 1: the range is byte-wise */
+	pthread_mutex_lock(&d->lock);
+	now = pit_now(d);
+	if (!is_write) {
+		if (ch < 3) {
+			pit_sync(&d->pit[ch], now);
+			*val = pit_read(&d->pit[ch], now);
+		} else {
+			*val = 0xFF; /* the control register is write-only */
+		}
+		pthread_mutex_unlock(&d->lock);
+		return true;
+	}
+	if (ch < 3 || (*val & 0xC0) != 0xC0) {
+		unsigned target = ch < 3 ? ch : (*val >> 6);
+
+		if (target == 0 && (ch < 3 || (*val & 0x30))) {
+			pulse = pit0_take_edge(d, now);
+			changed = true;
+		}
+	}
+	if (ch < 3) {
+		pit_sync(&d->pit[ch], now);
+		pit_write_count(&d->pit[ch], (uint8_t)*val, now);
+	} else {
+		pit_control(d, (uint8_t)*val, now);
+	}
+	pit_pulse_unlock(d, pulse, changed);
+	return true;
+}
+
+uint64_t dev_pit_poll(struct dev_state *d)
+{
+	struct dev_pit_channel *c = &d->pit[0];
+	uint64_t now_ns, now, edge, deadline = UINT64_MAX;
+	bool pulse;
+
+	pthread_mutex_lock(&d->lock);
+	now_ns = d->hooks.now_ns(d->hooks.ctx);
+	now = ns_to_ticks(now_ns) + d->pit_offset;
+	pulse = pit0_take_edge(d, now);
+	if (pit_next_edge(c, now, &edge)) {
+		if (c->pending && c->pending_at < edge)
+			edge = c->pending_at;
+		deadline = ticks_to_ns(edge - d->pit_offset);
+		if (d->pit_pulse_ns && deadline < d->pit_pulse_ns + DEV_PIT_MIN_NS)
+			deadline = d->pit_pulse_ns + DEV_PIT_MIN_NS;
+	}
+	pit_pulse_unlock(d, pulse, false);
+	return deadline;
+}
+
+/* ---- port 0x61: NMI status and control ---- */
+
+static bool port61_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size,
+		      uint32_t *val)
+{
+	uint64_t now;
+
+	(void)port, (void)size;
+	pthread_mutex_lock(&d->lock);
+	now = pit_now(d);
+	pit_sync(&d->pit[2], now);
+	if (is_write) {
+		d->port61 = (uint8_t)((d->port61 & 0x10) | (*val & 0x0F));
+		pit_set_gate(&d->pit[2], *val & 1, now);
+	} else {
+		*val = d->port61 | (pit_out(&d->pit[2], now) ? 0x20u : 0);
+		d->port61 ^= 0x10; /* the refresh request toggles */
+	}
+	pthread_mutex_unlock(&d->lock);
+	return true;
+}
+
+/* ---- COM1: a 16550A (National Semiconductor PC16550D datasheet) ---- */
+
+static unsigned uart_rx_capacity(const struct dev_state *d)
+{
+	return d->uart_fcr & UART_FCR_ENABLE ? DEV_UART_FIFO : 1;
+}
+
+static void uart_rx_clear(struct dev_state *d)
+{
+	d->uart_rx_head = 0;
+	d->uart_rx_count = 0;
+	pthread_cond_broadcast(&d->rx_space);
+}
+
+/* The modem status lines: DCD, DSR, CTS asserted; in loopback MCR's
+ * OUT2, OUT1, DTR and RTS drive DCD, RI, DSR and CTS. */
+static uint8_t uart_msr_lines(const struct dev_state *d)
+{
+	uint8_t m = d->uart_mcr;
+
+	if (!(m & UART_MCR_LOOP))
+		return UART_MSR_LINES;
+	return (uint8_t)((m & 0x02 ? 0x10 : 0) | (m & 0x01 ? 0x20 : 0) | (m & 0x04 ? 0x40 : 0) |
+			 (m & 0x08 ? 0x80 : 0));
+}
+
+/* IIR bits 3-0: the highest-priority enabled interrupt. Receiver line
+ * status (0x06) never happens: no overrun, parity, framing or break. */
+static uint8_t uart_reason(const struct dev_state *d)
+{
+	if ((d->uart_ier & UART_IER_RDA) && d->uart_rx_count)
+		return UART_IIR_RDA;
+	if ((d->uart_ier & UART_IER_THRE) && d->uart_thre)
+		return UART_IIR_THRE;
+	if ((d->uart_ier & UART_IER_MSI) && d->uart_msr_delta)
+		return UART_IIR_MSI;
+	return UART_IIR_NONE;
+}
+
+/* IRQ 4: INTR gated by MCR.OUT2 as on a PC; loopback forces OUT2 off. */
+static uint8_t uart_level(const struct dev_state *d)
+{
+	return uart_reason(d) != UART_IIR_NONE && (d->uart_mcr & UART_MCR_OUT2) &&
+	       !(d->uart_mcr & UART_MCR_LOOP);
+}
+
+static bool uart_rx_put(struct dev_state *d, uint8_t b)
+{
+	if (d->uart_rx_count >= uart_rx_capacity(d))
+		return false;
+	d->uart_rx[(d->uart_rx_head + d->uart_rx_count) % DEV_UART_FIFO] = b;
+	d->uart_rx_count++;
+	return true;
+}
+
+static uint8_t uart_read(struct dev_state *d, unsigned reg)
 {
 	bool dlab = d->uart_lcr & UART_LCR_DLAB;
+	uint8_t v;
 
 	switch (reg) {
 	case 0:
-		return dlab ? d->uart_dll : 0; /* RBR: no input ever arrives */
+		if (dlab)
+			return d->uart_dll;
+		if (!d->uart_rx_count)
+			return 0;
+		v = d->uart_rx[d->uart_rx_head];
+		d->uart_rx_head = (d->uart_rx_head + 1) % DEV_UART_FIFO;
+		d->uart_rx_count--;
+		pthread_cond_broadcast(&d->rx_space);
+		return v;
 	case 1:
 		return dlab ? d->uart_dlm : d->uart_ier;
 	case 2:
-		return UART_IIR_NONE;
+		v = uart_reason(d);
+		if (v == UART_IIR_THRE)
+			d->uart_thre = 0; /* reading IIR clears THRE when it is the reason */
+		return (uint8_t)(v | (d->uart_fcr & UART_FCR_ENABLE ? UART_IIR_FIFO : 0));
 	case 3:
 		return d->uart_lcr;
 	case 4:
 		return d->uart_mcr;
 	case 5:
-		return UART_LSR_IDLE;
+		return (uint8_t)(UART_LSR_IDLE | (d->uart_rx_count ? UART_LSR_DR : 0));
 	case 6:
-		return UART_MSR_LINES;
+		v = (uint8_t)(uart_msr_lines(d) | d->uart_msr_delta);
+		d->uart_msr_delta = 0;
+		return v;
 	default:
 		return d->uart_scr;
 	}
@@ -153,45 +761,136 @@ static uint8_t uart_read(const struct dev_state *d, unsigned reg)
 static bool uart_write(struct dev_state *d, unsigned reg, uint8_t b)
 {
 	bool dlab = d->uart_lcr & UART_LCR_DLAB;
+	uint8_t old;
 
 	switch (reg) {
 	case 0:
-		if (!dlab)
-			return true;
-		d->uart_dll = b;
-		break;
+		if (dlab) {
+			d->uart_dll = b;
+			break;
+		}
+		/* Sent at once: THR is empty again, so THRE is pending again. */
+		d->uart_thre = 1;
+		if (d->uart_mcr & UART_MCR_LOOP) {
+			(void)uart_rx_put(d, b); /* a full FIFO drops it */
+			break;
+		}
+		return true;
 	case 1:
-		*(dlab ? &d->uart_dlm : &d->uart_ier) = b;
+		if (dlab) {
+			d->uart_dlm = b;
+			break;
+		}
+		old = d->uart_ier;
+		d->uart_ier = b & 0x0F; /* bits 7-4 are always 0 */
+		if ((old ^ d->uart_ier) & UART_IER_THRE)
+			d->uart_thre = (d->uart_ier & UART_IER_THRE) != 0; /* THR is empty */
+		break;
+	case 2: /* FCR */
+		if ((b ^ d->uart_fcr) & UART_FCR_ENABLE || (b & UART_FCR_CLEAR_RX))
+			uart_rx_clear(d);
+		d->uart_fcr = b & UART_FCR_ENABLE ? (uint8_t)(b & 0xC1) : 0;
 		break;
 	case 3:
 		d->uart_lcr = b;
 		break;
-	case 4:
-		d->uart_mcr = b;
+	case 4: {
+		uint8_t before = uart_msr_lines(d), after, ch;
+
+		d->uart_mcr = b & 0x1F; /* bits 7-5 are always 0 */
+		after = uart_msr_lines(d);
+		ch = before ^ after;
+		d->uart_msr_delta |=
+			(uint8_t)((ch & 0x10 ? 0x01 : 0) | (ch & 0x20 ? 0x02 : 0) |
+				  ((before & ~after) & 0x40 ? 0x04 : 0) | (ch & 0x80 ? 0x08 : 0));
 		break;
+	}
 	case 7:
 		d->uart_scr = b;
 		break;
 	default:
-		break; /* FCR, LSR, MSR: nothing to do without FIFOs or a line */
+		break; /* LSR, MSR: read-only */
 	}
 	return false;
+}
+
+/* Drives IRQ 4 to the UART's level if it changed; a THR write while the
+ * line was high first drops it (THRE cleared by the write, set again when
+ * the byte leaves): a new edge. Called with d->lock held; returns with it
+ * released. */
+static void uart_update_unlock(struct dev_state *d, bool thr_write)
+{
+	uint8_t level = uart_level(d), levels[2];
+	unsigned n = 0;
+
+	if (thr_write && d->uart_line && level)
+		levels[n++] = 0;
+	if (level != d->uart_line || n)
+		levels[n++] = level;
+	d->uart_line = level;
+	if (!n) {
+		pthread_mutex_unlock(&d->lock);
+		return;
+	}
+	pthread_mutex_lock(&d->irq_lock);
+	pthread_mutex_unlock(&d->lock);
+	for (unsigned i = 0; i < n; i++)
+		d->hooks.set_gsi(d->hooks.ctx, COM1_GSI, levels[i]);
+	pthread_mutex_unlock(&d->irq_lock);
 }
 
 static bool com1_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint32_t *val)
 {
 	unsigned reg = port - COM1_BASE;
-	bool transmit = false;
+	bool transmit = false, thr_write;
 
 	(void)size; /* always 1: the range is byte-wise */
 	pthread_mutex_lock(&d->lock);
+	thr_write = is_write && reg == 0 && !(d->uart_lcr & UART_LCR_DLAB);
 	if (is_write)
 		transmit = uart_write(d, reg, (uint8_t)*val);
 	else
 		*val = uart_read(d, reg);
-	pthread_mutex_unlock(&d->lock);
+	uart_update_unlock(d, thr_write);
 	if (transmit)
 		d->hooks.console(d->hooks.ctx, (char)*val);
+	return true;
+}
+
+size_t dev_uart_receive(struct dev_state *d, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < n && uart_rx_put(d, buf[i]); i++)
+		;
+	uart_update_unlock(d, false);
+	return i;
+}
+
+void dev_uart_wait_space(struct dev_state *d)
+{
+	pthread_mutex_lock(&d->lock);
+	while (d->uart_rx_count >= uart_rx_capacity(d))
+		pthread_cond_wait(&d->rx_space, &d->lock);
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- the keyboard controller (8042): status and the reset line ---- */
+
+static bool kbc_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint32_t *val)
+{
+	(void)size;
+	if (!is_write) {
+		/* 0x64: system flag, keyboard not inhibited, both buffers
+		 * empty; 0x60: no data. */
+		*val = port == KBC_STATUS ? KBC_STATUS_IDLE : 0;
+		return true;
+	}
+	/* Commands 0xF0-0xFF pulse the output port lines whose bits are
+	 * clear; bit 0 is the CPU reset line (0xFE: reset). */
+	if (port == KBC_STATUS && (*val & 0xF1) == 0xF0)
+		d->hooks.exit_vm(d->hooks.ctx, DEV_EXIT_RESET);
 	return true;
 }
 
@@ -353,6 +1052,8 @@ static const struct port_range {
 	bool bytewise; /* wider accesses become byte accesses to consecutive ports */
 	pio_fn *io;
 } port_map[] = {
+	{ 0x0040, 0x0043, true, pit_io },         { 0x0060, 0x0060, false, kbc_io },
+	{ 0x0061, 0x0061, false, port61_io },     { 0x0064, 0x0064, false, kbc_io },
 	{ 0x0080, 0x0080, false, post_code_io },  { 0x00E0, 0x00E0, false, scratch_io },
 	{ 0x00E4, 0x00E4, false, sink_io },       { 0x00E8, 0x00E8, false, scratch_io },
 	{ 0x00F4, 0x00F7, false, debug_exit_io }, { 0x03F8, 0x03FF, true, com1_io },
@@ -375,9 +1076,19 @@ void dev_init(struct dev_state *d, const struct dev_hooks *hooks, uint16_t nr_cp
 {
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_mutex_init(&d->irq_lock, NULL);
+	pthread_cond_init(&d->rx_space, NULL);
 	d->hooks = *hooks;
 	d->nr_cpus = nr_cpus;
 	d->ram_size = ram_size;
+	/* The PIT at power-on, as no firmware programmed it: every channel in
+	 * mode 0 with LSB-then-MSB access and no count, OUT low, count 0.
+	 * Channels 0 and 1 have GATE tied high; channel 2's is port 0x61 bit 0. */
+	for (unsigned i = 0; i < 3; i++) {
+		d->pit[i].rw = 3;
+		d->pit[i].gate = i < 2;
+		d->pit[i].n = 65536;
+	}
 }
 
 void dev_save(struct dev_state *d, struct dev_snapshot *out)
@@ -398,14 +1109,84 @@ void dev_save(struct dev_state *d, struct dev_snapshot *out)
 	out->msi_addr = d->msi_addr;
 	out->lines = d->lines;
 	out->restores = d->restores;
+	memcpy(out->pit, d->pit, sizeof(out->pit));
+	out->pit_now = pit_now(d);
+	out->pit_last_edge = d->pit_last_edge;
+	out->port61 = d->port61;
+	out->uart2[0] = d->uart_fcr;
+	out->uart2[1] = d->uart_thre;
+	out->uart2[2] = d->uart_msr_delta;
+	out->uart2[3] = d->uart_line;
+	out->uart2[4] = d->uart_rx_head;
+	out->uart2[5] = d->uart_rx_count;
+	memcpy(out->uart_rx, d->uart_rx, sizeof(out->uart_rx));
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* A channel state the PIT can reach at PIT tick now. */
+static bool pit_valid(const struct dev_pit_channel *c, unsigned i, uint8_t port61, uint64_t now)
+{
+	if (c->mode > 5 || c->rw < 1 || c->rw > 3 || c->bcd > 1 || c->state > PIT_SUSPENDED ||
+	    c->gate != (i < 2 ? 1 : (port61 & 1)) || c->write_msb > 1 || c->read_msb > 1 ||
+	    c->latch_state > 3 ||
+	    (c->latch_state && c->latch_state != c->rw && !(c->rw == 3 && c->latch_state == 2)) ||
+	    c->status_latched > 1 || c->null_count > 1 || c->pending > 1 || c->edge_at_start > 1 ||
+	    c->reserved || c->reserved2 || c->n < 1 || c->n > 65536 || (c->rw != 3 && c->write_msb))
+		return false;
+	switch (c->state) {
+	case PIT_RUNNING:
+		if (c->start > now || c->elapsed || (c->edge_at_start && !pit_periodic(c)))
+			return false;
+		break;
+	case PIT_SUSPENDED:
+		if ((c->mode != 0 && c->mode != 4) || c->gate || c->start)
+			return false;
+		break;
+	case PIT_WAIT_GATE:
+		if (c->mode == 0 || c->mode == 4 || c->start || c->elapsed ||
+		    (pit_periodic(c) && c->gate))
+			return false;
+		break;
+	default:
+		if (c->start || c->elapsed)
+			return false;
+		break;
+	}
+	if (c->state != PIT_RUNNING && c->edge_at_start)
+		return false;
+	if (c->pending)
+		return c->state == PIT_RUNNING && pit_periodic(c) && c->pending_n >= 1 &&
+		       c->pending_n <= 65536 && c->pending_at > c->start &&
+		       c->pending_at <= now + c->n;
+	return !c->pending_n && !c->pending_at;
 }
 
 bool dev_restore(struct dev_state *d, const struct dev_snapshot *st)
 {
+	struct dev_state u; /* COM1 as restored, for its IRQ level */
+
 	if (st->shutdown_matched >= sizeof(shutdown_str) - 1 || st->fw_cfg_offset > 8 ||
-	    st->reserved[0] || st->reserved[1] || (st->lines >> 24))
+	    st->reserved[0] || st->reserved[1] || (st->lines >> 24) || st->reserved2 ||
+	    (st->port61 & 0xE0) || st->pit_last_edge > st->pit_now)
 		return false;
+	for (unsigned i = 0; i < 3; i++) {
+		if (!pit_valid(&st->pit[i], i, st->port61, st->pit_now))
+			return false;
+	}
+	if ((st->uart[1] & 0xF0) || (st->uart[2] & 0xE0) ||
+	    (st->uart2[0] & UART_FCR_ENABLE ? (st->uart2[0] & ~0xC1) : st->uart2[0]) ||
+	    st->uart2[1] > 1 || st->uart2[2] > 0x0F || st->uart2[3] > 1 ||
+	    st->uart2[4] >= DEV_UART_FIFO ||
+	    st->uart2[5] > (st->uart2[0] & UART_FCR_ENABLE ? DEV_UART_FIFO : 1))
+		return false;
+	memset(&u, 0, sizeof(u));
+	u.uart_ier = st->uart[1];
+	u.uart_mcr = st->uart[2];
+	u.uart_thre = st->uart2[1];
+	u.uart_msr_delta = st->uart2[2];
+	u.uart_rx_count = st->uart2[5];
+	if (uart_level(&u) != st->uart2[3])
+		return false; /* the line recorded is not the one these registers drive */
 	pthread_mutex_lock(&d->lock);
 	d->uart_lcr = st->uart[0];
 	d->uart_ier = st->uart[1];
@@ -421,12 +1202,28 @@ bool dev_restore(struct dev_state *d, const struct dev_snapshot *st)
 	d->msi_addr = st->msi_addr;
 	d->lines = st->lines;
 	d->restores = st->restores;
+	memcpy(d->pit, st->pit, sizeof(d->pit));
+	d->pit_offset = 0;
+	d->pit_offset = st->pit_now - pit_now(d); /* the PIT's time goes on from pit_now */
+	d->pit_last_edge = st->pit_last_edge;
+	d->port61 = st->port61;
+	d->uart_fcr = st->uart2[0];
+	d->uart_thre = st->uart2[1];
+	d->uart_msr_delta = st->uart2[2];
+	d->uart_line = st->uart2[3];
+	d->uart_rx_head = st->uart2[4];
+	d->uart_rx_count = st->uart2[5];
+	memcpy(d->uart_rx, st->uart_rx, sizeof(d->uart_rx));
 	pthread_mutex_unlock(&d->lock);
+	if (d->hooks.timer_changed)
+		d->hooks.timer_changed(d->hooks.ctx);
 	return true;
 }
 
 void dev_destroy(struct dev_state *d)
 {
+	pthread_cond_destroy(&d->rx_space);
+	pthread_mutex_destroy(&d->irq_lock);
 	pthread_mutex_destroy(&d->lock);
 }
 

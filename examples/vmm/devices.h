@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * devices.h: the port I/O devices of virq-vmm, the debug devices QEMU
- * offers kvm-unit-tests style guests (COM1, isa-debug-exit, fw_cfg,
- * pc-testdev, the bochs "Shutdown" port) plus an MSI port of our own.
+ * devices.h: the port I/O devices of virq-vmm: the PC devices a Linux
+ * kernel needs (8254 PIT, port 0x61, a 16550 COM1 with interrupts, the
+ * keyboard controller's reset), the debug devices QEMU offers
+ * kvm-unit-tests style guests (isa-debug-exit, fw_cfg, pc-testdev, the
+ * bochs "Shutdown" port) plus an MSI port of our own.
  * The port list is at the top of devices.c.
  */
 #ifndef VIRQ_VMM_DEVICES_H
@@ -10,10 +12,27 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Read from port 0x210C: "virq" in ASCII, so a guest can tell it runs on virq-vmm. */
 #define DEV_VIRQ_MAGIC 0x76697271u
+
+/* The exit status of a keyboard-controller reset (port 0x64 command 0xFE):
+ * even, so never an isa-debug-exit status; virq-vmm's own statuses are 2, 4
+ * and 6 (main.c). */
+#define DEV_EXIT_RESET 8
+
+/* The 8254's input clock, Hz (the PC's 14.31818 MHz crystal / 12). */
+#define DEV_PIT_HZ 1193182u
+
+/* The shortest interval between two PIT interrupts the devices deliver:
+ * a guest programming a shorter period gets fewer interrupts, not a host
+ * thread busy delivering them (dev_pit_poll()). */
+#define DEV_PIT_MIN_NS 100000u
+
+/* COM1's receive FIFO, bytes (the 16550A's; one byte with FIFOs off). */
+#define DEV_UART_FIFO 16u
 
 /*
  * Implemented by main.c. All are required. They are called from the vCPU
@@ -29,6 +48,42 @@ struct dev_hooks {
 	void (*console)(void *ctx, char c); /* COM1 output byte */
 	/* Optional: the guest wrote the snapshot port (0x2200). */
 	void (*snapshot)(void *ctx);
+	/* The clock of the PIT: monotonic nanoseconds (CLOCK_MONOTONIC in
+	 * virq-vmm, a fake clock in the tests). Called with the device lock
+	 * held: it must not call back into the devices. */
+	uint64_t (*now_ns)(void *ctx);
+	/* Optional: the guest reprogrammed the PIT, so the deadline
+	 * dev_pit_poll() last returned may be stale: the VMM's timer should
+	 * poll again. */
+	void (*timer_changed)(void *ctx);
+};
+
+/* One 8254 counter (the datasheet's CR, CE, OL and status latch). Times
+ * are PIT ticks of the clock hook (nanoseconds * DEV_PIT_HZ / 10^9). */
+struct dev_pit_channel {
+	uint8_t mode;        /* 0-5 (6 and 7 are written as 2 and 3) */
+	uint8_t rw;          /* access: 1 LSB, 2 MSB, 3 LSB then MSB */
+	uint8_t bcd;         /* the control word's BCD bit, kept for status reads */
+	uint8_t state;       /* PIT_IDLE, PIT_WAIT_GATE, PIT_RUNNING, PIT_SUSPENDED (devices.c) */
+	uint8_t gate;        /* GATE input: 1 for channels 0 and 1, port 0x61 bit 0 for 2 */
+	uint8_t write_msb;   /* rw 3: the next count byte written is the MSB */
+	uint8_t read_msb;    /* rw 3: the next unlatched read returns the MSB */
+	uint8_t lsb;         /* rw 3: the LSB written, waiting for the MSB */
+	uint8_t latch_state; /* count latch: 0 none, 1 LSB next, 2 MSB next, 3 LSB then MSB */
+	uint8_t status_latched;
+	uint8_t status;
+	uint8_t null_count;    /* a count was written and is not in the counter yet */
+	uint8_t pending;       /* modes 2, 3: a new count starts at the period's end */
+	uint8_t edge_at_start; /* OUT rose at `start` (a new count took over there) */
+	uint16_t latch;
+	uint16_t frozen;   /* the count while the counter does not count */
+	uint16_t reserved; /* zero */
+	uint32_t n;        /* the count in the counter, 1-65536 (a written 0 is 65536) */
+	uint32_t pending_n;
+	uint32_t reserved2;  /* zero */
+	uint64_t start;      /* PIT_RUNNING: tick when it began counting n */
+	uint64_t elapsed;    /* PIT_SUSPENDED in modes 0 and 4: ticks counted so far */
+	uint64_t pending_at; /* tick when pending_n takes over */
 };
 
 struct dev_state {
@@ -37,8 +92,22 @@ struct dev_state {
 	uint16_t nr_cpus;
 	uint64_t ram_size;
 
+	pthread_mutex_t irq_lock; /* orders the devices' set_gsi() calls (taken inside lock) */
+	pthread_cond_t rx_space;  /* signalled when COM1's receive FIFO drains */
+
 	/* COM1 16550 registers that read back what was written. */
 	uint8_t uart_lcr, uart_ier, uart_mcr, uart_scr, uart_dll, uart_dlm;
+	/* COM1 state: FCR bits 0, 6-7; the THRE interrupt is pending; the MSR
+	 * delta bits (3-0); the IRQ 4 level last driven; the receive FIFO. */
+	uint8_t uart_fcr, uart_thre, uart_msr_delta, uart_line;
+	uint8_t uart_rx[DEV_UART_FIFO];
+	uint8_t uart_rx_head, uart_rx_count;
+
+	struct dev_pit_channel pit[3];
+	uint64_t pit_last_edge; /* tick of channel 0's last OUT rising edge delivered */
+	uint64_t pit_offset;    /* PIT tick = clock ticks + pit_offset (a restore sets it) */
+	uint64_t pit_pulse_ns;  /* clock time of the last GSI 0 pulse (0: none yet) */
+	uint8_t port61;         /* bits 0-3 as written; bit 4 the refresh toggle */
 
 	uint16_t fw_cfg_key;    /* selected item */
 	uint32_t fw_cfg_offset; /* next byte of it the data port returns */
@@ -64,11 +133,40 @@ struct dev_snapshot {
 	uint32_t lines;
 	uint32_t restores;
 	uint32_t reserved[2]; /* zero */
+	/* The PIT: its channels, the PIT tick at the save and channel 0's
+	 * last edge delivered. A restore continues the PIT's time from
+	 * pit_now, so the guest sees no time pass in between. */
+	struct dev_pit_channel pit[3];
+	uint64_t pit_now;
+	uint64_t pit_last_edge;
+	uint8_t port61;
+	/* COM1: FCR, THRE pending, MSR deltas, IRQ line, FIFO head and count. */
+	uint8_t uart2[6];
+	uint8_t uart_rx[DEV_UART_FIFO];
+	uint8_t reserved2; /* zero */
 };
 
 void dev_init(struct dev_state *d, const struct dev_hooks *hooks, uint16_t nr_cpus,
 	      uint64_t ram_size);
 void dev_destroy(struct dev_state *d);
+
+/*
+ * The PIT's timer, run by the VMM: delivers channel 0's latest OUT rising
+ * edge not yet delivered as a pulse on GSI 0 (set_gsi high, then low) and
+ * returns the clock time (ns) at which to call again: channel 0's next
+ * rising edge, but no sooner than DEV_PIT_MIN_NS after the last pulse; UINT64_MAX
+ * when none is due (call again after timer_changed). Catch-up: edges
+ * missed while the VMM was late become one pulse, not a burst.
+ */
+uint64_t dev_pit_poll(struct dev_state *d);
+
+/*
+ * COM1's receiver: takes up to n bytes into the receive FIFO (the guest
+ * reads them from RBR) and returns how many it took; 0 when the FIFO is
+ * full. dev_uart_wait_space() blocks until the FIFO has room.
+ */
+size_t dev_uart_receive(struct dev_state *d, const uint8_t *buf, size_t n);
+void dev_uart_wait_space(struct dev_state *d);
 
 /* Snapshots: the device registers and the test device's line levels. The
  * levels are not driven again by dev_restore(): the irqchip's own state

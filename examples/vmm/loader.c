@@ -371,22 +371,16 @@ static int read_all(int fd, uint8_t *buf, size_t size)
 	return 0;
 }
 
-int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline, const char *module,
-	    struct mb_boot *out, char *err, size_t errlen)
+/* Reads the whole file at path into a malloc()ed buffer (one spare byte). */
+static int read_image(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
 {
 	uint8_t *img = NULL;
-	char *line;
 	struct stat st;
-	int fd, ret, e;
+	int fd, ret = 0, e;
 
-	line = mb_cmdline(path, cmdline);
-	if (!line)
-		return fail(err, errlen, "%s: out of memory building the command line", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		free(line);
+	if (fd < 0)
 		return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
-	}
 	if (fstat(fd, &st))
 		ret = fail(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_IMAGE_SIZE)
@@ -395,11 +389,293 @@ int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline,
 		ret = fail(err, errlen, "%s: out of memory reading the image", path);
 	else if ((e = read_all(fd, img, (size_t)st.st_size)))
 		ret = fail(err, errlen, "cannot read %s: %s", path, strerror(e));
-	else
-		ret = mb_load_mem(img, (size_t)st.st_size, ram, ram_size, line, module, out, err,
-				  errlen);
-	free(line);
-	free(img);
 	close(fd);
+	if (ret) {
+		free(img);
+		return ret;
+	}
+	*buf = img;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
+int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline, const char *module,
+	    struct mb_boot *out, char *err, size_t errlen)
+{
+	uint8_t *img;
+	size_t len;
+	char *line;
+	int ret;
+
+	line = mb_cmdline(path, cmdline);
+	if (!line)
+		return fail(err, errlen, "%s: out of memory building the command line", path);
+	ret = read_image(path, &img, &len, err, errlen);
+	if (!ret) {
+		ret = mb_load_mem(img, len, ram, ram_size, line, module, out, err, errlen);
+		if (ret && bz_probe(img, len))
+			ret = fail(err, errlen,
+				   "%s is a Linux bzImage, not a Multiboot image: boot it with "
+				   "--kernel %s",
+				   path, path);
+		free(img);
+	}
+	free(line);
+	return ret;
+}
+
+/* ---- Linux bzImage ----
+ *
+ * Linux's Documentation/x86/boot.rst: "The real-mode kernel header",
+ * "Loading the rest of the kernel", "32-bit boot protocol"; the zero page
+ * layout is Documentation/x86/zero-page.rst. We take the 32-bit entry: no
+ * real-mode code runs, so only the setup header is taken from the setup
+ * sectors, into a zeroed zero page.
+ */
+
+static uint8_t get8(const uint8_t *p, size_t off)
+{
+	return p[off];
+}
+
+static uint16_t get16(const uint8_t *p, size_t off)
+{
+	uint16_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+static uint32_t get32(const uint8_t *p, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, p + off, sizeof(v));
+	return v;
+}
+
+static void put16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+static void put32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+static void put64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+bool bz_probe(const void *img, size_t len)
+{
+	const uint8_t *p = img;
+
+	return len >= BZ_ZP_HEADER + 4 && get16(p, BZ_ZP_BOOT_FLAG) == 0xAA55u &&
+	       get32(p, BZ_ZP_HEADER) == BZ_HDRS_MAGIC;
+}
+
+/* What bz_check() found out, for bz_write(). */
+struct bz_plan {
+	size_t setup_size, hdr_end, pm_size;
+	uint32_t entry, initrd_addr;
+	uint64_t kernel_end;
+	uint16_t version;
+};
+
+static int bz_check(const uint8_t *img, size_t len, size_t initrd_len, uint64_t ram_end,
+		    size_t cmdline_len, struct bz_plan *pl, char *err, size_t errlen)
+{
+	unsigned setup_sects;
+	uint64_t syssize, pref, init_size, top, initrd_max;
+	uint32_t code32, cmdline_size;
+	uint8_t loadflags;
+
+	if (!bz_probe(img, len))
+		return fail(err, errlen,
+			    "not a Linux bzImage (no boot flag 0xAA55 and \"HdrS\" header)");
+	pl->version = get16(img, BZ_ZP_VERSION);
+	if (pl->version < BZ_MIN_VERSION)
+		return fail(err, errlen,
+			    "bzImage boot protocol %u.%02u is too old (virq-vmm needs 2.10 or "
+			    "later)",
+			    pl->version >> 8, pl->version & 0xFFu);
+	setup_sects = get8(img, BZ_ZP_SETUP_SECTS);
+	if (!setup_sects)
+		setup_sects = 4;
+	pl->setup_size = ((size_t)setup_sects + 1) * 512;
+	if (pl->setup_size >= len)
+		return fail(err, errlen,
+			    "truncated bzImage: %u setup sectors (%zu bytes) but the file has "
+			    "%zu bytes",
+			    setup_sects, pl->setup_size, len);
+	/* The header ends at 0x202 + the jump's displacement byte. */
+	pl->hdr_end = BZ_ZP_HEADER + (size_t)get8(img, BZ_ZP_JUMP + 1);
+	if (pl->hdr_end < BZ_ZP_INIT_SIZE + 4 || pl->hdr_end > BZ_ZP_HDR_END_MAX ||
+	    pl->hdr_end > pl->setup_size)
+		return fail(err, errlen, "bzImage setup header length 0x%zx is out of range",
+			    pl->hdr_end - BZ_ZP_SETUP_SECTS);
+	loadflags = get8(img, BZ_ZP_LOADFLAGS);
+	if (!(loadflags & BZ_LOADED_HIGH))
+		return fail(
+			err, errlen,
+			"bzImage is not LOADED_HIGH (a zImage loaded at 64 KiB): not supported");
+	pl->pm_size = len - pl->setup_size;
+	syssize = (uint64_t)get32(img, BZ_ZP_SYSSIZE) * 16;
+	if (!syssize || syssize > pl->pm_size)
+		return fail(err, errlen,
+			    "truncated bzImage: syssize says %llu bytes of protected-mode kernel, "
+			    "the file has %zu",
+			    (unsigned long long)syssize, pl->pm_size);
+	code32 = get32(img, BZ_ZP_CODE32_START);
+	if (code32 < BZ_KERNEL || code32 - BZ_KERNEL >= pl->pm_size)
+		return fail(err, errlen,
+			    "bzImage code32_start 0x%x is not inside the kernel loaded at 0x%x",
+			    code32, BZ_KERNEL);
+	pl->entry = code32;
+	/* The decompressor runs in [max(load address, pref_address),
+	 * + init_size): all of it must be RAM, and the initrd stays above. */
+	pref = get64(img, BZ_ZP_PREF_ADDRESS);
+	init_size = get32(img, BZ_ZP_INIT_SIZE);
+	if (pref >= ram_end)
+		return fail(err, errlen,
+			    "bzImage pref_address 0x%llx is beyond guest RAM (0x%llx): raise --mem",
+			    (unsigned long long)pref, (unsigned long long)ram_end);
+	pl->kernel_end = BZ_KERNEL + (init_size > pl->pm_size ? init_size : pl->pm_size);
+	if (pref > BZ_KERNEL && pref + init_size > pl->kernel_end)
+		pl->kernel_end = pref + init_size; /* below 2^33: no wrap */
+	if (pl->kernel_end > ram_end)
+		return fail(err, errlen,
+			    "the kernel needs RAM up to 0x%llx (load address, pref_address 0x%llx, "
+			    "init_size 0x%llx) but guest RAM ends at 0x%llx: raise --mem",
+			    (unsigned long long)pl->kernel_end, (unsigned long long)pref,
+			    (unsigned long long)init_size, (unsigned long long)ram_end);
+	cmdline_size = get32(img, BZ_ZP_CMDLINE_SIZE);
+	if (cmdline_len > cmdline_size || cmdline_len >= BZ_CMDLINE_MAX)
+		return fail(err, errlen,
+			    "kernel command line of %zu bytes is too long (the kernel takes %u, "
+			    "virq-vmm %u)",
+			    cmdline_len, cmdline_size, BZ_CMDLINE_MAX - 1);
+	pl->initrd_addr = 0;
+	if (!initrd_len)
+		return 0;
+	initrd_max = (uint64_t)get32(img, BZ_ZP_INITRD_ADDR_MAX) + 1;
+	top = ram_end < initrd_max ? ram_end : initrd_max;
+	if (initrd_len > top || ((top - initrd_len) & ~0xFFFull) < pl->kernel_end)
+		return fail(err, errlen,
+			    "initrd of %zu bytes does not fit between the kernel's end 0x%llx and "
+			    "0x%llx (RAM end, initrd_addr_max 0x%llx): raise --mem",
+			    initrd_len, (unsigned long long)pl->kernel_end, (unsigned long long)top,
+			    (unsigned long long)initrd_max - 1);
+	pl->initrd_addr = (uint32_t)((top - initrd_len) & ~0xFFFull);
+	return 0;
+}
+
+static void bz_write_e820(uint8_t *zp, uint64_t ram_end)
+{
+	const struct {
+		uint64_t addr, size;
+		uint32_t type;
+	} map[BZ_E820_ENTRIES] = {
+		{ 0, BZ_LOW_RAM_END, E820_RAM },
+		{ BZ_LOW_RAM_END, BZ_KERNEL - BZ_LOW_RAM_END, E820_RESERVED },
+		{ BZ_KERNEL, ram_end - BZ_KERNEL, E820_RAM },
+		{ BZ_IOAPIC_BASE, 0x1000, E820_RESERVED },
+		{ BZ_LAPIC_BASE, 0x1000, E820_RESERVED },
+	};
+
+	for (unsigned i = 0; i < BZ_E820_ENTRIES; i++) {
+		size_t at = BZ_ZP_E820_TABLE + (size_t)i * 20;
+
+		put64(zp, at, map[i].addr);
+		put64(zp, at + 8, map[i].size);
+		put32(zp, at + 16, map[i].type);
+	}
+	zp[BZ_ZP_E820_ENTRIES] = BZ_E820_ENTRIES;
+}
+
+static void bz_write(const uint8_t *img, const void *initrd, size_t initrd_len, uint8_t *ram,
+		     uint64_t ram_end, const char *cmdline, const struct bz_plan *pl)
+{
+	/* Flat 4 GiB: G, D/B, present, DPL 0; code execute/read, data
+	 * read/write, both accessed. Selectors 0x10 and 0x18. */
+	static const uint64_t gdt[4] = { 0, 0, 0x00CF9B000000FFFFull, 0x00CF93000000FFFFull };
+	uint8_t *zp = ram + BZ_ZERO_PAGE;
+
+	memcpy(ram + BZ_GDT, gdt, sizeof(gdt));
+	memset(zp, 0, 4096);
+	memcpy(zp + BZ_ZP_SETUP_SECTS, img + BZ_ZP_SETUP_SECTS, pl->hdr_end - BZ_ZP_SETUP_SECTS);
+	zp[BZ_ZP_TYPE_OF_LOADER] = BZ_TYPE_OF_LOADER;
+	zp[BZ_ZP_LOADFLAGS] |= BZ_CAN_USE_HEAP;
+	put16(zp, BZ_ZP_HEAP_END_PTR, BZ_HEAP_END_PTR);
+	put32(zp, BZ_ZP_CMD_LINE_PTR, BZ_CMDLINE);
+	put32(zp, BZ_ZP_RAMDISK_IMAGE, pl->initrd_addr);
+	put32(zp, BZ_ZP_RAMDISK_SIZE, (uint32_t)initrd_len);
+	bz_write_e820(zp, ram_end);
+	strcpy((char *)ram + BZ_CMDLINE, cmdline);
+	memcpy(ram + BZ_KERNEL, img + pl->setup_size, pl->pm_size);
+	if (initrd_len)
+		memcpy(ram + pl->initrd_addr, initrd, initrd_len);
+}
+
+int bz_load_mem(const void *img, size_t len, const void *initrd, size_t initrd_len, void *ram,
+		uint64_t ram_size, const char *cmdline, struct bz_boot *out, char *err,
+		size_t errlen)
+{
+	uint64_t ram_end = ram_size < MB_RAM_LIMIT ? ram_size : MB_RAM_LIMIT;
+	struct bz_plan pl = { 0 };
+
+	if (!cmdline)
+		cmdline = "";
+	if (initrd && !initrd_len)
+		return fail(err, errlen, "the initrd is empty");
+	if (ram_end < 2 * BZ_KERNEL)
+		return fail(err, errlen,
+			    "guest RAM too small for a bzImage (%llu bytes, need 2 MiB)",
+			    (unsigned long long)ram_size);
+	if (bz_check(img, len, initrd_len, ram_end, strlen(cmdline), &pl, err, errlen))
+		return -1;
+	bz_write(img, initrd, initrd_len, ram, ram_end, cmdline, &pl);
+	*out = (struct bz_boot){
+		.entry = pl.entry,
+		.zero_page = BZ_ZERO_PAGE,
+		.kernel_end = pl.kernel_end,
+		.initrd_addr = pl.initrd_addr,
+		.initrd_size = (uint32_t)initrd_len,
+		.version = pl.version,
+	};
+	return 0;
+}
+
+int bz_load(const char *path, const char *initrd_path, void *ram, uint64_t ram_size,
+	    const char *cmdline, struct bz_boot *out, char *err, size_t errlen)
+{
+	uint8_t *img, *initrd = NULL;
+	size_t len, initrd_len = 0;
+	char msg[384];
+	int ret;
+
+	if (read_image(path, &img, &len, err, errlen))
+		return -1;
+	if (initrd_path && read_image(initrd_path, &initrd, &initrd_len, err, errlen)) {
+		free(img);
+		return -1;
+	}
+	ret = bz_load_mem(img, len, initrd, initrd_len, ram, ram_size, cmdline, out, msg,
+			  sizeof(msg));
+	if (ret)
+		fail(err, errlen, "%s: %s", path, msg);
+	free(initrd);
+	free(img);
 	return ret;
 }

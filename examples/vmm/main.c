@@ -2,9 +2,13 @@
 /*
  * virq-vmm: a small KVM-based VMM whose interrupt controllers are libvirq.
  *
- * It boots Multiboot v1 images the way QEMU's -kernel does, offers QEMU's
- * debug devices (devices.c) and runs 1-64 vCPUs (VIRQ_KVM_MAX_VCPUS), each
- * on its own thread.
+ * It boots Multiboot v1 images the way QEMU's -kernel does, or a Linux
+ * bzImage through the Linux x86 boot protocol (--kernel, with an MP table
+ * describing the interrupt controllers), offers the PC devices Linux needs
+ * (8254 PIT, port 0x61, a 16550A COM1 with interrupts, the keyboard
+ * controller's reset) and QEMU's debug devices (devices.c) and runs 1-64
+ * vCPUs (VIRQ_KVM_MAX_VCPUS), each on its own thread, plus one for the
+ * PIT's timer and one for COM1's input.
  * Everything interrupt-related is one library call away:
  *
  *   setup      virq_kvm_init() before the vCPUs exist,
@@ -17,8 +21,12 @@
  *
  * Usage: virq-vmm [--irqchip=user|split] [--smp N] [--mem MIB] [--timeout SEC]
  *                 [--cmdline STR] [--env KEY=VALUE]... [--no-virtual-wire]
- *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE] IMAGE
+ *                 [--no-x2apic] [--no-tsc-deadline] [--stats] [--save FILE]
+ *                 [--serial-input FILE] IMAGE
+ *        virq-vmm [machine options] --kernel BZIMAGE [--initrd FILE] [--append STR]
+ *                 [--acpi]
  *        virq-vmm --restore FILE [--save FILE] [--timeout SEC] [--stats]
+ *                 [--serial-input FILE]
  *        virq-vmm --help | --version
  * print_usage() is the reference. Every argument is checked before /dev/kvm or
  * IMAGE is opened; a bad one exits with EXIT_USAGE and a message naming it.
@@ -54,16 +62,19 @@
 #include <virq/kvm.h>
 #include <virq/version.h>
 
+#include "acpi.h"
 #include "devices.h"
 #include "loader.h"
+#include "mptable.h"
 #include "snapshot.h"
 
 #define MAX_CPUS ((int)VIRQ_KVM_MAX_VCPUS)
 
 /* Exit statuses of our own: even, so never an isa-debug-exit status. */
-#define EXIT_USAGE 2     /* bad arguments: nothing was opened or run */
-#define EXIT_VMM_ERROR 4 /* VMM or guest failure */
-#define EXIT_SAVED 6     /* --save: the guest asked for a snapshot, FILE holds it */
+#define EXIT_USAGE 2              /* bad arguments: nothing was opened or run */
+#define EXIT_VMM_ERROR 4          /* VMM or guest failure */
+#define EXIT_SAVED 6              /* --save: the guest asked for a snapshot, FILE holds it */
+#define EXIT_RESET DEV_EXIT_RESET /* 8: the guest reset the machine (port 0x64, 0xFE) */
 
 /* Argument limits (print_usage() explains them); the RAM bounds
  * (MEM_MIN_MIB, MEM_MAX_MIB) are in snapshot.h, which checks a restored
@@ -108,6 +119,12 @@ struct vmm {
 	unsigned timeout_s;
 	const char *save_path;    /* --save FILE */
 	const char *restore_path; /* --restore FILE */
+	const char *serial_path;  /* --serial-input FILE */
+	int serial_fd;            /* COM1's input: that FILE or stdin */
+	const char *kernel_path;  /* --kernel BZIMAGE (Linux boot protocol) */
+	const char *initrd_path;  /* --initrd FILE, with --kernel */
+	const char *append;       /* --append STR, with --kernel */
+	bool acpi;                /* --acpi, with --kernel: ACPI tables too */
 	/* Snapshots: the vCPU threads meet here after their loops (--save) and
 	 * before them (--restore), so each saves or loads its own vCPU while
 	 * no other runs. */
@@ -126,6 +143,12 @@ struct vmm {
 	struct dev_state dev;
 	pthread_mutex_t console_lock;
 	struct flight flight[MAX_CPUS];
+
+	/* The PIT's timer thread (pit_thread()) and what wakes it. */
+	pthread_t pit_thread;
+	pthread_mutex_t pit_lock;
+	pthread_cond_t pit_cond; /* on CLOCK_MONOTONIC */
+	bool pit_kicked, pit_quit, pit_running;
 
 	int stopping;    /* atomic: set once by stop() */
 	int exit_status; /* valid once stopping */
@@ -189,6 +212,23 @@ static void hook_snapshot(void *ctx)
 		stop(m, EXIT_SAVED);
 }
 
+static uint64_t hook_now_ns(void *ctx)
+{
+	(void)ctx;
+	return mono_ns();
+}
+
+/* The guest reprogrammed the PIT: the timer thread polls again. */
+static void hook_timer_changed(void *ctx)
+{
+	struct vmm *m = ctx;
+
+	pthread_mutex_lock(&m->pit_lock);
+	m->pit_kicked = true;
+	pthread_cond_signal(&m->pit_cond);
+	pthread_mutex_unlock(&m->pit_lock);
+}
+
 static void hook_console(void *ctx, char c)
 {
 	struct vmm *m = ctx;
@@ -198,6 +238,102 @@ static void hook_console(void *ctx, char c)
 	if (c == '\n')
 		fflush(stdout);
 	pthread_mutex_unlock(&m->console_lock);
+}
+
+/* ---- the PIT's timer and COM1's input ---- */
+
+/*
+ * One thread sleeps until channel 0's next OUT edge (dev_pit_poll() says
+ * when) or until the guest reprograms the PIT, delivers the edge as a
+ * pulse on GSI 0 and sleeps again; it never spins. When the host is late
+ * (the nested emulator is slow), the edges it missed become one pulse:
+ * Linux keeps time with its clocksource, not by counting ticks, and a
+ * burst of queued ticks would only make a slow guest slower.
+ */
+static void *pit_thread(void *p)
+{
+	struct vmm *m = p;
+	uint64_t deadline;
+	struct timespec ts;
+
+	pthread_mutex_lock(&m->pit_lock);
+	while (!m->pit_quit) {
+		m->pit_kicked = false;
+		pthread_mutex_unlock(&m->pit_lock);
+		deadline = dev_pit_poll(&m->dev);
+		pthread_mutex_lock(&m->pit_lock);
+		if (m->pit_quit || m->pit_kicked)
+			continue;
+		if (deadline == UINT64_MAX) {
+			pthread_cond_wait(&m->pit_cond, &m->pit_lock);
+			continue;
+		}
+		ts.tv_sec = (time_t)(deadline / 1000000000U);
+		ts.tv_nsec = (long)(deadline % 1000000000U);
+		(void)pthread_cond_timedwait(&m->pit_cond, &m->pit_lock, &ts);
+	}
+	pthread_mutex_unlock(&m->pit_lock);
+	return NULL;
+}
+
+static void pit_timer_init(struct vmm *m)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&m->pit_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->pit_cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+static void pit_timer_start(struct vmm *m)
+{
+	if (pthread_create(&m->pit_thread, NULL, pit_thread, m)) {
+		fprintf(stderr, "virq-vmm: cannot create the PIT's timer thread\n");
+		stop(m, EXIT_VMM_ERROR);
+		return;
+	}
+	m->pit_running = true;
+}
+
+/* Ends the timer thread: no GSI 0 pulse after this returns. */
+static void pit_timer_stop(struct vmm *m)
+{
+	if (!m->pit_running)
+		return;
+	pthread_mutex_lock(&m->pit_lock);
+	m->pit_quit = true;
+	pthread_cond_signal(&m->pit_cond);
+	pthread_mutex_unlock(&m->pit_lock);
+	pthread_join(m->pit_thread, NULL);
+	m->pit_running = false;
+}
+
+/* COM1's receiver: bytes from fd (stdin or --serial-input) into its FIFO,
+ * waiting while the FIFO is full. Ends at end of file; detached. */
+static void *serial_thread(void *p)
+{
+	struct vmm *m = p;
+	int fd = m->serial_fd;
+	uint8_t buf[256];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (size_t off = 0; off < (size_t)n;) {
+			off += dev_uart_receive(&m->dev, buf + off, (size_t)n - off);
+			if (off < (size_t)n)
+				dev_uart_wait_space(&m->dev);
+		}
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return NULL;
 }
 
 /* ---- exits the irqchip leaves to us ---- */
@@ -409,6 +545,8 @@ static void snap_vcpu_save(struct vmm *m, int cpu)
 	struct snap_machine sm = snap_machine_of(m);
 	char err[512];
 
+	if (cpu == 0)
+		pit_timer_stop(m);         /* the machine is saved with no GSI 0 pulse under way */
 	pthread_barrier_wait(&m->barrier); /* also orders exit_status */
 	if (m->exit_status == EXIT_SAVED &&
 	    snap_save_vcpu(&sm, (uint32_t)cpu, &m->snap_cpus[cpu], err, sizeof(err)))
@@ -433,6 +571,9 @@ static void *vcpu_thread(void *p)
 	 * exist, and no vCPU runs before all are loaded. */
 	if (m->restore_path && !snap_vcpu_restore(m, a->cpu))
 		return NULL;
+	/* The PIT's timer runs once the machine is whole (after a restore). */
+	if (a->cpu == 0)
+		pit_timer_start(m);
 	if (virq_kvm_vcpu_thread_start(v)) {
 		perror("virq-vmm: vCPU thread setup");
 		stop(m, EXIT_VMM_ERROR);
@@ -527,6 +668,78 @@ static void boot_bsp(struct vmm *m, const struct mb_boot *b)
 	r.rip = b->entry;
 	r.rax = MB_BOOT_EAX;
 	r.rbx = b->info;
+	r.rflags = 2;
+	if (ioctl(fd, KVM_SET_REGS, &r) < 0)
+		die("KVM_SET_REGS: %s", strerror(errno));
+}
+
+/* The I/O APIC version virq-vmm's irqchip reports (virq_kvm_config's
+ * ioapic_version is left 0, which is 0x20); the MP table says the same. */
+#define VMM_IOAPIC_VERSION 0x20u
+
+/* The guest's CPUID leaf 1 (signature in EAX, features in EDX), for the MP
+ * table's processor entries; zeros if KVM will not say. */
+static void guest_cpuid1(struct vmm *m, uint32_t *eax, uint32_t *edx)
+{
+	enum {
+		NENT = 256
+	};
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + NENT * sizeof(c->entries[0]));
+
+	*eax = *edx = 0;
+	if (!c)
+		return;
+	c->nent = NENT;
+	if (ioctl(m->vcpu_fd[0], KVM_GET_CPUID2, c) == 0)
+		for (uint32_t i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 1) {
+				*eax = c->entries[i].eax;
+				*edx = c->entries[i].edx;
+			}
+	free(c);
+}
+
+/* --kernel: loads the bzImage and initrd, writes the MP table and, with
+ * --acpi, the ACPI tables (Linux then takes the MADT unless acpi=off), and
+ * starts
+ * the BSP as the Linux 32-bit boot protocol requires: flat 4 GiB segments,
+ * CS BZ_BOOT_CS and DS/ES/SS BZ_BOOT_DS from the loader's GDT, CR0.PE = 1,
+ * PG = 0, IF = 0, ESI = zero page, EBP = EDI = EBX = 0, EIP = code32_start. */
+static void boot_linux(struct vmm *m)
+{
+	struct mpt_config mpt = { .nr_cpus = (unsigned)m->nr_cpus,
+				  .ioapic_version = VMM_IOAPIC_VERSION };
+	struct acpi_config acpi = { .nr_cpus = (unsigned)m->nr_cpus,
+				    .lapic_addr = BZ_LAPIC_BASE,
+				    .ioapic_addr = BZ_IOAPIC_BASE };
+	struct bz_boot b;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	char err[512];
+	int fd = m->vcpu_fd[0];
+
+	if (bz_load(m->kernel_path, m->initrd_path, m->ram, m->ram_size, m->append, &b, err,
+		    sizeof(err)))
+		die("%s", err);
+	guest_cpuid1(m, &mpt.cpu_signature, &mpt.cpu_features);
+	if (mpt_write(m->ram, m->ram_size, &mpt, err, sizeof(err)) ||
+	    (m->acpi && acpi_write(m->ram, m->ram_size, &acpi, err, sizeof(err))))
+		die("%s", err);
+	if (ioctl(fd, KVM_GET_SREGS, &s) < 0)
+		die("KVM_GET_SREGS: %s", strerror(errno));
+	set_seg(&s.cs, BZ_BOOT_CS, 0xB);
+	set_seg(&s.ds, BZ_BOOT_DS, 0x3);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	s.gdt.base = BZ_GDT;
+	s.gdt.limit = BZ_GDT_LIMIT;
+	s.cr0 = 0x11; /* PE, ET */
+	s.cr4 = 0;
+	s.efer = 0;
+	if (ioctl(fd, KVM_SET_SREGS, &s) < 0)
+		die("KVM_SET_SREGS: %s", strerror(errno));
+	memset(&r, 0, sizeof(r));
+	r.rip = b.entry;
+	r.rsi = b.zero_page;
 	r.rflags = 2;
 	if (ioctl(fd, KVM_SET_REGS, &r) < 0)
 		die("KVM_SET_REGS: %s", strerror(errno));
@@ -646,9 +859,10 @@ static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: virq-vmm [OPTION]... IMAGE\n"
+		"       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR] [--acpi]\n"
 		"       virq-vmm --help | --version\n"
-		"Boots the Multiboot v1 kernel IMAGE (ELF32) on KVM with libvirq as its\n"
-		"interrupt controllers.\n"
+		"Boots the Multiboot v1 kernel IMAGE (ELF32), or a Linux bzImage with\n"
+		"--kernel, on KVM with libvirq as its interrupt controllers.\n"
 		"\n"
 		"  --irqchip=MODE    user: LAPIC, I/O APIC and 8259 in libvirq (default);\n"
 		"                    split: I/O APIC and 8259 in libvirq, LAPIC in KVM\n"
@@ -661,6 +875,19 @@ static void print_usage(FILE *f)
 		"                    QEMU's -kernel IMAGE -append STR (default empty)\n"
 		"  --env=KEY=VALUE   one line of the Multiboot module, repeatable; KEY not\n"
 		"                    empty, no newline; NR_CPUS=N is added from --smp\n"
+		"  --kernel=BZIMAGE  boot a Linux bzImage (boot protocol 2.10 or later,\n"
+		"                    32-bit entry) instead of a Multiboot IMAGE: zero page\n"
+		"                    with an e820 map, and an MP table for the CPUs, the\n"
+		"                    I/O APIC and the ISA IRQs, which Linux uses (no ACPI\n"
+		"                    tables unless --acpi); the IMAGE argument is then\n"
+		"                    not given\n"
+		"  --initrd=FILE     with --kernel: the initramfs, loaded high in RAM\n"
+		"  --append=STR      with --kernel: the kernel command line (default empty)\n"
+		"  --acpi            with --kernel: ACPI tables too (RSDP, RSDT, XSDT, MADT,\n"
+		"                    FADT, FACS, a DSDT without AML); Linux then uses the\n"
+		"                    MADT unless acpi=off. The FADT has no PM1 or PM timer\n"
+		"                    blocks (virq-vmm has no such devices): Linux reports\n"
+		"                    that as a firmware bug\n"
 		"  --no-virtual-wire with --irqchip=user, start the BSP's LAPIC in the SDM's\n"
 		"                    reset state (software-disabled, every LVT masked)\n"
 		"                    instead of virtual-wire mode (SVR 0x1FF, LINT0 ExtINT,\n"
@@ -680,6 +907,10 @@ static void print_usage(FILE *f)
 		"                    the file's and may not be given; a damaged file or one\n"
 		"                    of another format version is refused (status %d) before\n"
 		"                    anything runs\n"
+		"  --serial-input=FILE\n"
+		"                    bytes for COM1's receiver (the guest reads them from\n"
+		"                    0x3F8); without it, standard input unless that is a\n"
+		"                    terminal\n"
 		"  --help            print this help and exit\n"
 		"  --version         print the virq-vmm and libvirq versions and exit\n"
 		"\n"
@@ -687,13 +918,19 @@ static void print_usage(FILE *f)
 		"plain decimal: digits only, no sign, spaces, suffix or leading zero. An\n"
 		"option given twice takes the last value (--env adds a line each time).\n"
 		"\n"
+		"Devices: 8254 PIT (0x40-0x43, channel 0 on GSI 0), port 0x61, COM1 16550A\n"
+		"(0x3F8, IRQ 4 on GSI 4), keyboard controller (0x60, 0x64: reset only),\n"
+		"QEMU's debug devices; devices.c lists every port.\n"
+		"\n"
 		"Exit status: 0 after \"Shutdown\" on port 0x8900 or a guest system event;\n"
 		"the guest's isa-debug-exit status ((value << 1) | 1, odd); %d on a usage\n"
 		"error (nothing was opened or run); %d on a VMM or guest failure (no\n"
 		"/dev/kvm, a bad IMAGE, a crashed guest, the timeout, a refused snapshot);\n"
-		"%d after --save wrote FILE.\n",
+		"%d after --save wrote FILE; %d when the guest resets the machine (command\n"
+		"0xFE to the keyboard controller, as Linux's reboot=k and its reboot\n"
+		"fallbacks do).\n",
 		MAX_CPUS, MEM_MIN_MIB, MEM_MAX_MIB, MEM_DEFAULT_MIB, EXIT_VMM_ERROR, TIMEOUT_MAX_S,
-		EXIT_SAVED, EXIT_VMM_ERROR, EXIT_USAGE, EXIT_VMM_ERROR, EXIT_SAVED);
+		EXIT_SAVED, EXIT_VMM_ERROR, EXIT_USAGE, EXIT_VMM_ERROR, EXIT_SAVED, EXIT_RESET);
 }
 
 /* A bad command line: what is wrong, a hint, EXIT_USAGE. */
@@ -790,10 +1027,17 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		{ "version", no_argument, NULL, 'V' },
 		{ "save", required_argument, NULL, 'a' },
 		{ "restore", required_argument, NULL, 'r' },
+		{ "serial-input", required_argument, NULL, 'N' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'I' },
+		{ "append", required_argument, NULL, 'A' },
+		{ "acpi", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	size_t modlen = 0;
 	const char *machine_opt = NULL; /* an option --restore takes from the file */
+	const char *mb_opt = NULL;      /* a Multiboot-only option (not with --kernel) */
+	const char *linux_opt = NULL;   /* --initrd or --append (only with --kernel) */
 	int c, n;
 
 	m->nr_cpus = 1;
@@ -826,6 +1070,11 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 				usage_error("--save: empty FILE");
 			m->save_path = optarg;
 			break;
+		case 'N':
+			if (!*optarg)
+				usage_error("--serial-input: empty FILE");
+			m->serial_path = optarg;
+			break;
 		case 'r':
 			if (!*optarg)
 				usage_error("--restore: empty FILE");
@@ -855,9 +1104,30 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			break;
 		case 'c':
 			*cmdline = optarg;
+			mb_opt = "--cmdline";
 			break;
 		case 'e':
 			add_env(module, &modlen, optarg);
+			mb_opt = "--env";
+			break;
+		case 'k':
+			if (!*optarg)
+				usage_error("--kernel: empty BZIMAGE");
+			m->kernel_path = optarg;
+			break;
+		case 'I':
+			if (!*optarg)
+				usage_error("--initrd: empty FILE");
+			m->initrd_path = optarg;
+			linux_opt = "--initrd";
+			break;
+		case 'A':
+			m->append = optarg;
+			linux_opt = "--append";
+			break;
+		case 'P':
+			m->acpi = true;
+			linux_opt = "--acpi";
 			break;
 		case 'W':
 			m->no_virtual_wire = true;
@@ -882,6 +1152,9 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 	if (m->save_path && m->split)
 		usage_error("--save: snapshots need --irqchip=user (with split, KVM's LAPIC holds "
 			    "the vCPUs' interrupt state, which virq-vmm does not save)");
+	if (m->restore_path && (m->kernel_path || linux_opt))
+		usage_error("--restore: unexpected %s (the snapshot holds the guest)",
+			    m->kernel_path ? "--kernel" : linux_opt);
 	if (m->restore_path) {
 		if (machine_opt)
 			usage_error("--restore: %s is the snapshot's; it may not be given",
@@ -895,8 +1168,22 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 		*image = NULL;
 		return;
 	}
+	if (!m->kernel_path && linux_opt)
+		usage_error("%s needs --kernel (a Multiboot IMAGE takes --cmdline and --env)",
+			    linux_opt);
+	if (m->kernel_path) {
+		if (mb_opt)
+			usage_error("%s is for a Multiboot IMAGE; a --kernel bzImage takes "
+				    "--append",
+				    mb_opt);
+		if (optind < argc)
+			usage_error("unexpected IMAGE '%s' with --kernel (boot one kernel)",
+				    argv[optind]);
+		*image = NULL;
+		return;
+	}
 	if (optind >= argc)
-		usage_error("missing IMAGE (the Multiboot kernel to boot)");
+		usage_error("missing IMAGE (the Multiboot kernel to boot) or --kernel BZIMAGE");
 	if (optind < argc - 1)
 		usage_error("unexpected argument '%s' after IMAGE '%s' (one IMAGE only)",
 			    argv[optind + 1], argv[optind]);
@@ -926,6 +1213,7 @@ int main(int argc, char **argv)
 	/* Everything the command line says is checked before anything opens. */
 	parse_args(m, argc, argv, &image, &cmdline, module);
 	pthread_mutex_init(&m->console_lock, NULL);
+	pit_timer_init(m);
 
 	if (m->restore_path) {
 		/* The machine is the snapshot's; its header and checksum are
@@ -952,7 +1240,9 @@ int main(int argc, char **argv)
 				    .send_msi = hook_send_msi,
 				    .exit_vm = hook_exit_vm,
 				    .console = hook_console,
-				    .snapshot = hook_snapshot };
+				    .snapshot = hook_snapshot,
+				    .now_ns = hook_now_ns,
+				    .timer_changed = hook_timer_changed };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
 	if (m->restore_path) {
 		struct snap_machine sm = snap_machine_of(m);
@@ -962,6 +1252,8 @@ int main(int argc, char **argv)
 		if (snap_apply(&m->snap, &sm, err, sizeof(err)))
 			die("--restore refused: %s", err);
 		m->dev.restores++;
+	} else if (m->kernel_path) {
+		boot_linux(m); /* APs as below: Linux starts them with INIT/SIPI */
 	} else {
 		if (mb_load(image, m->ram, m->ram_size, cmdline, module, &boot, err, sizeof(err)))
 			die("%s", err);
@@ -969,6 +1261,23 @@ int main(int argc, char **argv)
 		/* APs stay in their reset state: the guest starts them with
 		 * INIT/SIPI (user irqchip: through libvirq; split: through
 		 * KVM's LAPIC). */
+	}
+
+	if (m->serial_path || !isatty(STDIN_FILENO)) {
+		pthread_t t;
+
+		m->serial_fd = STDIN_FILENO;
+		if (m->serial_path) {
+			m->serial_fd = open(m->serial_path, O_RDONLY | O_CLOEXEC);
+			if (m->serial_fd < 0) {
+				snprintf(err, sizeof(err), "%s: %s", m->serial_path,
+					 strerror(errno));
+				die("--serial-input: %s", err);
+			}
+		}
+		if (pthread_create(&t, NULL, serial_thread, m))
+			die("%s", "cannot create COM1's input thread");
+		pthread_detach(t);
 	}
 
 	t0 = mono_ns();
@@ -995,6 +1304,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < m->nr_cpus; i++)
 		pthread_join(m->threads[i], NULL);
+	pit_timer_stop(m);
 	fflush(stdout);
 	if (m->restore_path && m->snap_failed)
 		die("--restore refused: %s", m->snap_err); /* no vCPU ran */

@@ -9,7 +9,9 @@
  *                              options, guest TSC kHz), body size, CRC-32
  *                              of the body
  *   struct virq_kvm_state      the glue's VM: I/O APIC, 8259 pair
- *   struct dev_snapshot        virq-vmm's devices, test device lines
+ *   struct dev_snapshot        virq-vmm's devices (the PIT with its time,
+ *                              port 0x61, COM1 with its receive FIFO and
+ *                              IRQ 4 level), test device lines
  *   struct snap_vcpu x N       per vCPU: the glue's state (LAPIC, event
  *                              policy, halt and injection bookkeeping) and
  *                              KVM's (registers, segment and control
@@ -42,7 +44,9 @@
 #include "snapshot.h"
 
 #define SNAP_MAGIC "VIRQSNAP"
-#define SNAP_VERSION 1U
+/* 2: the PIT, port 0x61 and COM1's interrupt and receive state in
+ * struct dev_snapshot. */
+#define SNAP_VERSION 2U
 #define PAGE 4096U
 
 /* MSRs KVM keeps that a guest may have written. IA32_APIC_BASE and
@@ -335,8 +339,13 @@ int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen
 	if (img->len < sizeof(h) || memcmp(img->buf, SNAP_MAGIC, 8))
 		return fail(err, errlen, "%s: not a virq-vmm snapshot", path);
 	memcpy(&h, img->buf, sizeof(h));
-	if (h.version != SNAP_VERSION || h.header_size != sizeof(h) ||
-	    h.vm_size != sizeof(struct virq_kvm_state) ||
+	if (h.version != SNAP_VERSION)
+		return fail(err, errlen,
+			    "%s: snapshot format version %" PRIu32 ": this virq-vmm reads version "
+			    "%u only (files of version 1, saved before the PIT and COM1's "
+			    "interrupts were saved, cannot be resumed)",
+			    path, h.version, SNAP_VERSION);
+	if (h.header_size != sizeof(h) || h.vm_size != sizeof(struct virq_kvm_state) ||
 	    h.dev_size != sizeof(struct dev_snapshot) || h.vcpu_size != sizeof(struct snap_vcpu))
 		return fail(err, errlen,
 			    "%s: snapshot format version %" PRIu32 " with other record sizes: "

@@ -32,12 +32,15 @@ version=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 image=$tmp/no-such-image.elf # never created
+kimage=$tmp/no-such-bzImage  # never created
 
 if [ -e /dev/kvm ] && { exec 9<>/dev/kvm; } 2>/dev/null; then
 	exec 9>&-
 	runtime_error="virq-vmm: cannot open $image: "
+	kernel_error="virq-vmm: cannot open $kimage: "
 else
 	runtime_error="virq-vmm: cannot open /dev/kvm ("
+	kernel_error=$runtime_error
 fi
 
 checks=0
@@ -209,6 +212,28 @@ bad "one IMAGE only" stray "$image" stray
 bad "one IMAGE only" stray --smp 2 "$image" stray --mem 64
 bad IMAGE "" ""
 
+# --kernel (a bzImage), --initrd, --append and --acpi: not with IMAGE,
+# --cmdline, --env or --restore; --initrd, --append and --acpi only with
+# --kernel.
+bad --kernel "" --kernel ""
+bad --kernel "" --kernel=
+bad --initrd "" --kernel "$kimage" --initrd ""
+bad --initrd "" --initrd "$tmp/rd" "$image"
+bad --initrd "" --initrd="$tmp/rd"
+bad --append "" --append "console=ttyS0" "$image"
+bad --append "" --append=
+bad --cmdline "" --kernel "$kimage" --cmdline x
+bad --env "" --env A=1 --kernel "$kimage"
+bad IMAGE "$image" --kernel "$kimage" "$image"
+bad IMAGE "$image" "$image" --kernel="$kimage" --append=quiet
+bad --kernel "" --restore "$tmp/snap" --kernel "$kimage"
+bad --initrd "" --restore "$tmp/snap" --initrd "$tmp/rd"
+bad --append "" --restore "$tmp/snap" --append ""
+bad "or --kernel BZIMAGE" "" --smp 2
+bad --acpi "" --acpi "$image"
+bad --acpi "" --kernel "$kimage" --acpi=1
+bad --acpi "" --restore "$tmp/snap" --acpi
+
 # --help and --version: stdout, status 0.
 for line in "--help" "--smp 2 --help" "--help --bogus"; do
 	read -ra args <<<"$line"
@@ -219,8 +244,12 @@ for line in "--help" "--smp 2 --help" "--help --bogus"; do
 	check "want nothing on stderr" "${args[@]}"
 	has "$out" "usage: virq-vmm [OPTION]... IMAGE"
 	check "want the usage on stdout" "${args[@]}"
+	has "$out" "       virq-vmm [OPTION]... --kernel BZIMAGE [--initrd FILE] [--append STR] [--acpi]"
+	check "want the --kernel usage on stdout" "${args[@]}"
 	for opt in --irqchip=MODE --smp=N --mem=MIB --timeout=SEC --cmdline=STR --env=KEY=VALUE \
-		--no-virtual-wire --no-x2apic --no-tsc-deadline --stats --help --version "1-64" \
+		--kernel=BZIMAGE --initrd=FILE --append=STR --acpi "no ACPI" \
+		--no-virtual-wire --no-x2apic --no-tsc-deadline --stats --serial-input=FILE \
+		--help --version "1-64" \
 		"2-3072" "0-31536000" "2 on a usage" "IMAGE as given, a space, then STR"; do
 		has "$out" "$opt"
 		check "want '$opt' in the usage" "${args[@]}"
@@ -280,6 +309,28 @@ check "want status 4 with options after IMAGE" "$image" --smp 2 --mem 64
 starts "$err" "$runtime_error"
 check "want stderr to start with '$runtime_error'" "$image" --smp 2 --mem 64
 
+# goodk ARGS...: a --kernel command line that parses; the run fails at
+# /dev/kvm or at the bzImage, which never exists (status 4).
+goodk()
+{
+	run "$@"
+	is "$status" 4
+	check "want status 4 (VMM error: parsing passed)" "$@"
+	is "$out" ""
+	check "want nothing on stdout" "$@"
+	starts "$err" "$kernel_error"
+	check "want stderr to start with '$kernel_error'" "$@"
+	hasnt "$err" "--help"
+	check "want no usage hint" "$@"
+}
+goodk --kernel "$kimage"
+goodk --acpi --kernel "$kimage" --acpi
+goodk --kernel="$kimage" --initrd "$tmp/rd" --append "console=ttyS0 acpi=off"
+goodk --append "" --kernel "$kimage" --initrd="$tmp/rd"
+goodk --irqchip=split --smp=64 --mem=3072 --timeout=5 --stats --kernel "$kimage" --append=x
+goodk --save "$tmp/snap" --kernel "$kimage" --smp 2 --
+goodk --kernel "$tmp/other" --kernel "$kimage" # the last one counts
+
 # Snapshots: --save needs the user irqchip; --restore takes the machine
 # from the file (no IMAGE, no machine option) and checks the file before
 # anything else opens.
@@ -293,9 +344,13 @@ for opt in --smp=2 --mem=64 --irqchip=user --no-x2apic --no-tsc-deadline --no-vi
 done
 bad --save "$tmp/snap" --save "$tmp/snap" --restore "$tmp/snap"
 good --save "$tmp/snap"
+bad --serial-input "" "$image" --serial-input=
+good --serial-input "$tmp/snap"
 good --save="$tmp/snap" --irqchip=user --smp 64
 printf 'not a snapshot at all, just some bytes of text' >"$tmp/garbage"
-for f in "$tmp/none" "$tmp/garbage"; do
+# A header of format version 1 (before the PIT and COM1's interrupts).
+{ printf 'VIRQSNAP\001\000\000\000'; head -c 52 /dev/zero; } >"$tmp/version1"
+for f in "$tmp/none" "$tmp/garbage" "$tmp/version1"; do
 	run --restore "$f" --timeout 5 --stats --save "$tmp/snap2"
 	is "$status" 4
 	check "want status 4 (refused)" --restore "$f"
@@ -304,6 +359,9 @@ for f in "$tmp/none" "$tmp/garbage"; do
 	hasnt "$err" /dev/kvm
 	check "want nothing opened (no word of /dev/kvm)" --restore "$f"
 done
+has "$err" "format version 1: this virq-vmm reads version 2 only"
+check "want 'format version 1: this virq-vmm reads version 2 only'" --restore "$tmp/version1"
+run --restore "$tmp/garbage"
 has "$err" "not a virq-vmm snapshot"
 check "want 'not a virq-vmm snapshot'" --restore "$tmp/garbage"
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the virq-vmm platform: the Multiboot loader (images built
- * by hand in memory, loaded into a 4 MiB RAM buffer) and the port devices
- * (driven through dev_pio with recording hooks).
+ * Unit tests of the virq-vmm platform: the Multiboot and bzImage loaders
+ * (images built by hand in memory, loaded into a 4 MiB RAM buffer), the MP
+ * table and the ACPI tables (parsed back field by field) and the port devices (driven through
+ * dev_pio with recording hooks).
  */
 #include <elf.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +19,10 @@
 
 #include <cmocka.h>
 
+#include "acpi.h"
 #include "devices.h"
 #include "loader.h"
+#include "mptable.h"
 
 /* ---------------------------------------------------------------- loader */
 
@@ -343,6 +347,643 @@ static void test_load_from_file(void **state)
 	assert_non_null(strstr(err, "not a regular file"));
 }
 
+/* ------------------------------------------------------------- bzImage */
+
+#define BZ_PM_LEN 4096u /* protected-mode part of the test image */
+#define BZ_INIT_SIZE 0x10000u
+#define BZ_IMG_MAX (5 * 512 + BZ_PM_LEN)
+
+struct bz_image {
+	uint8_t b[BZ_IMG_MAX];
+	size_t len;
+	size_t setup_size;
+};
+
+static void w16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, 2);
+}
+
+static void w32(uint8_t *p, size_t off, uint32_t v)
+{
+	memcpy(p + off, &v, 4);
+}
+
+static void w64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, 8);
+}
+
+static uint8_t pm_byte(unsigned i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+/* A protocol 2.15 bzImage: setup_sects sectors of setup (0 means 4), a
+ * 4 KiB protected-mode part, code32_start 1 MiB, init_size 64 KiB,
+ * pref_address 1 MiB. Setup bytes outside the header are 0x55 (must not
+ * reach the zero page). */
+static void bz_init(struct bz_image *im, uint8_t setup_sects)
+{
+	unsigned sects = setup_sects ? setup_sects : 4;
+
+	memset(im, 0, sizeof(*im));
+	im->setup_size = (sects + 1u) * 512u;
+	im->len = im->setup_size + BZ_PM_LEN;
+	memset(im->b, 0x55, im->setup_size);
+	memset(im->b + 0x1F1, 0, 0x290 - 0x1F1);
+	im->b[0x1F1] = setup_sects;
+	w16(im->b, 0x1F2, 0x1234);         /* root_flags: copied as is */
+	w32(im->b, 0x1F4, BZ_PM_LEN / 16); /* syssize */
+	w16(im->b, 0x1FA, 0xFFFF);         /* vid_mode */
+	w16(im->b, 0x1FE, 0xAA55);
+	im->b[0x200] = 0xEB;
+	im->b[0x201] = 0x6A; /* header ends at 0x26C */
+	memcpy(im->b + 0x202, "HdrS", 4);
+	w16(im->b, 0x206, 0x020F);
+	im->b[0x211] = 0x01; /* LOADED_HIGH */
+	w32(im->b, 0x214, 0x100000);
+	w32(im->b, 0x22C, 0x7FFFFFFF);
+	w32(im->b, 0x230, 0x200000);
+	im->b[0x234] = 1;
+	w16(im->b, 0x236, 0x7F);
+	w32(im->b, 0x238, 0x7FF);
+	w64(im->b, 0x258, 0x100000);
+	w32(im->b, 0x260, BZ_INIT_SIZE);
+	w32(im->b, 0x268, 0xABCD); /* kernel_info_offset: last header field */
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		im->b[im->setup_size + i] = pm_byte(i);
+}
+
+static uint8_t initrd_buf[5000];
+
+static void expect_e820(void)
+{
+	static const uint64_t want[5][3] = {
+		{ 0, 0x9F000, 1 },
+		{ 0x9F000, 0x61000, 2 },
+		{ 0x100000, RAM_SIZE - 0x100000, 1 },
+		{ 0xFEC00000, 0x1000, 2 },
+		{ 0xFEE00000, 0x1000, 2 },
+	};
+
+	assert_int_equal(ram[0x7000 + 0x1E8], 5);
+	for (unsigned i = 0; i < 5; i++) {
+		uint32_t at = 0x7000 + 0x2D0 + i * 20;
+
+		assert_int_equal(rd64(at), want[i][0]);
+		assert_int_equal(rd64(at + 8), want[i][1]);
+		assert_int_equal(rd32(at + 16), want[i][2]);
+	}
+	/* Entry 5 stays zero. */
+	assert_int_equal(rd64(0x7000 + 0x2D0 + 100), 0);
+	assert_int_equal(rd32(0x7000 + 0x2D0 + 116), 0);
+}
+
+static void test_bz_load(void **state)
+{
+	const char *cmdline = "console=ttyS0 acpi=off";
+	struct bz_boot boot;
+	struct bz_image im;
+	char err[256] = "";
+	uint8_t zp[4096];
+
+	(void)state;
+	bz_init(&im, 2);
+	for (unsigned i = 0; i < sizeof(initrd_buf); i++)
+		initrd_buf[i] = (uint8_t)(i ^ 0x5A);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, sizeof(initrd_buf), ram, RAM_SIZE,
+				     cmdline, &boot, err, sizeof(err)),
+			 0);
+	assert_string_equal(err, "");
+	assert_int_equal(boot.entry, 0x100000);
+	assert_int_equal(boot.zero_page, 0x7000);
+	assert_int_equal(boot.version, 0x020F);
+	assert_int_equal(boot.kernel_end, 0x100000 + BZ_INIT_SIZE);
+	/* As high as RAM allows, page aligned: (4 MiB - 5000) & ~0xFFF. */
+	assert_int_equal(boot.initrd_addr, 0x3FE000);
+	assert_int_equal(boot.initrd_size, 5000);
+
+	/* The zero page: zeros, the header 0x1F1-0x26B as in the image, and
+	 * exactly the fields the loader owns. */
+	memset(zp, 0, sizeof(zp));
+	memcpy(zp + 0x1F1, im.b + 0x1F1, 0x26C - 0x1F1);
+	zp[0x210] = 0xFF;
+	zp[0x211] = 0x81; /* LOADED_HIGH | CAN_USE_HEAP */
+	w16(zp, 0x224, 0xFE00);
+	w32(zp, 0x228, 0x20000);
+	w32(zp, 0x218, 0x3FE000);
+	w32(zp, 0x21C, 5000);
+	zp[0x1E8] = 5;
+	memcpy(zp + 0x2D0, ram + 0x7000 + 0x2D0, 5 * 20); /* checked by expect_e820() */
+	assert_memory_equal(ram + 0x7000, zp, sizeof(zp));
+	expect_e820();
+	assert_int_equal(rd32(0x7000 + 0x268), 0xABCD);
+	assert_int_equal(ram[0x7000 + 0x26C], 0); /* setup bytes after the header */
+
+	/* GDT: null, null, flat code 0x10, flat data 0x18. */
+	assert_int_equal(rd64(0x5000), 0);
+	assert_int_equal(rd64(0x5008), 0);
+	assert_int_equal(rd64(0x5010), 0x00CF9B000000FFFFull);
+	assert_int_equal(rd64(0x5018), 0x00CF93000000FFFFull);
+	assert_int_equal(ram[0x5020], POISON);
+	assert_int_equal(ram[0x4FFF], POISON);
+
+	assert_string_equal((const char *)ram + 0x20000, cmdline);
+	assert_int_equal(ram[0x20000 + strlen(cmdline) + 1], POISON);
+
+	/* The protected-mode part at 1 MiB, nothing more. */
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		assert_int_equal(ram[0x100000 + i], pm_byte(i));
+	assert_int_equal(ram[0x100000 + BZ_PM_LEN], POISON);
+	assert_int_equal(ram[0xFFFFF], POISON);
+
+	assert_memory_equal(ram + 0x3FE000, initrd_buf, sizeof(initrd_buf));
+	assert_int_equal(ram[0x3FE000 - 1], POISON);
+	assert_int_equal(ram[0x3FE000 + sizeof(initrd_buf)], POISON);
+	/* Nothing below the GDT (the real-mode setup code is not loaded). */
+	for (unsigned i = 0; i < 0x5000; i++)
+		assert_int_equal(ram[i], POISON);
+}
+
+static void test_bz_layout_choices(void **state)
+{
+	struct bz_boot boot;
+	struct bz_image im;
+	char err[256] = "";
+
+	(void)state;
+	/* setup_sects 0 means 4: the kernel starts at file offset 5 * 512.
+	 * No initrd: ramdisk fields zero, nothing placed. No cmdline: "". */
+	bz_init(&im, 0);
+	assert_int_equal(bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, NULL, &boot, err,
+				     sizeof(err)),
+			 0);
+	for (unsigned i = 0; i < BZ_PM_LEN; i++)
+		assert_int_equal(ram[0x100000 + i], pm_byte(i));
+	assert_int_equal(ram[0x7000 + 0x1F1], 0);
+	assert_int_equal(rd32(0x7000 + 0x218), 0);
+	assert_int_equal(rd32(0x7000 + 0x21C), 0);
+	assert_int_equal(boot.initrd_addr, 0);
+	assert_int_equal(ram[0x20000], 0);
+	assert_int_equal(ram[0x3FF000], POISON);
+
+	/* initrd_addr_max below RAM's end: the initrd's last byte at or
+	 * below it, page aligned: (0x300000 - 5000) & ~0xFFF. */
+	memset(ram, POISON, RAM_SIZE);
+	bz_init(&im, 2);
+	w32(im.b, 0x22C, 0x2FFFFF);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, sizeof(initrd_buf), ram, RAM_SIZE,
+				     "", &boot, err, sizeof(err)),
+			 0);
+	assert_int_equal(boot.initrd_addr, 0x2FE000);
+	assert_int_equal(rd32(0x7000 + 0x218), 0x2FE000);
+	assert_memory_equal(ram + 0x2FE000, initrd_buf, sizeof(initrd_buf));
+
+	/* The initrd may end right where the kernel's span ends... */
+	bz_init(&im, 2);
+	w32(im.b, 0x22C, 0x110FFF);
+	assert_int_equal(bz_load_mem(im.b, im.len, initrd_buf, 4096, ram, RAM_SIZE, "", &boot, err,
+				     sizeof(err)),
+			 0);
+	assert_int_equal(boot.initrd_addr, 0x110000);
+
+	/* ...and pref_address above 1 MiB moves the span's end (the
+	 * decompressor runs at pref_address): 0x200000 + 64 KiB. */
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0x200000);
+	assert_int_equal(
+		bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, "", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.kernel_end, 0x210000);
+
+	/* The longest command line the kernel takes (cmdline_size). */
+	{
+		static char line[0x800];
+
+		memset(line, 'c', 0x7FF);
+		assert_int_equal(bz_load_mem(im.b, im.len, NULL, 0, ram, RAM_SIZE, line, &boot, err,
+					     sizeof(err)),
+				 0);
+		assert_string_equal((const char *)ram + 0x20000, line);
+	}
+}
+
+/* Refused with want in the message, and not one byte of RAM written. */
+static void expect_bz_refusal(const struct bz_image *im, size_t len, const void *initrd,
+			      size_t initrd_len, uint64_t ram_size, const char *cmdline,
+			      const char *want)
+{
+	struct bz_boot boot;
+	char err[256] = "";
+
+	memset(ram, POISON, RAM_SIZE);
+	memset(&boot, 0x77, sizeof(boot));
+	assert_int_equal(bz_load_mem(im->b, len, initrd, initrd_len, ram, ram_size, cmdline, &boot,
+				     err, sizeof(err)),
+			 -1);
+	if (!strstr(err, want))
+		fail_msg("error '%s' lacks '%s'", err, want);
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx on a refused image ('%s')", i, err);
+	assert_int_equal(boot.entry, 0x77777777u); /* out untouched */
+}
+
+static void test_bz_refuses_hostile_images(void **state)
+{
+	static char long_line[0x801];
+	static uint8_t big_initrd[RAM_SIZE];
+	struct bz_image im;
+
+	(void)state;
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, 0x205, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	im.b[0x205] = 'T';
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	w16(im.b, 0x1FE, 0x55AA);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not a Linux bzImage");
+	bz_init(&im, 2);
+	w16(im.b, 0x206, 0x0209);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "boot protocol 2.09 is too old");
+	bz_init(&im, 2);
+	im.b[0x1F1] = 255; /* 128 KiB of setup in a 5.5 KiB file */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "",
+			  "truncated bzImage: 255 setup sectors (131072 bytes)");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.setup_size, NULL, 0, RAM_SIZE, "", "truncated bzImage: 2 setup");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.len - 16, NULL, 0, RAM_SIZE, "",
+			  "truncated bzImage: syssize says 4096 bytes of protected-mode kernel, "
+			  "the file has 4080");
+	bz_init(&im, 2);
+	w32(im.b, 0x1F4, 0);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "syssize says 0 bytes");
+	bz_init(&im, 2);
+	im.b[0x201] = 0x9F; /* header to 0x2A1: past the setup header's room */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "setup header length 0xb0");
+	bz_init(&im, 2);
+	im.b[0x201] = 0x50; /* header to 0x252: no init_size */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "setup header length 0x61");
+	bz_init(&im, 2);
+	im.b[0x211] = 0x80;
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "not LOADED_HIGH");
+	bz_init(&im, 2);
+	w32(im.b, 0x214, 0x100000 + BZ_PM_LEN);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "code32_start 0x101000 is not");
+	bz_init(&im, 2);
+	w32(im.b, 0x214, 0xFFFFF);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "code32_start 0xfffff is not");
+	bz_init(&im, 2);
+	w32(im.b, 0x260, 0x400000);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "needs RAM up to 0x500000");
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0x300000);
+	w32(im.b, 0x260, 0x100001);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "", "needs RAM up to 0x400001");
+	bz_init(&im, 2);
+	w64(im.b, 0x258, 0xFFFFFFFFFFFFF000ull); /* pref + init_size would wrap */
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, "",
+			  "pref_address 0xfffffffffffff000 is beyond guest RAM");
+	bz_init(&im, 2);
+	expect_bz_refusal(&im, im.len, NULL, 0, 0x100000, "", "guest RAM too small");
+	memset(long_line, 'x', 0x800);
+	expect_bz_refusal(&im, im.len, NULL, 0, RAM_SIZE, long_line,
+			  "command line of 2048 bytes is too long (the kernel takes 2047");
+	expect_bz_refusal(&im, im.len, big_initrd, sizeof(big_initrd), RAM_SIZE, "",
+			  "initrd of 4194304 bytes does not fit");
+	expect_bz_refusal(&im, im.len, big_initrd, RAM_SIZE - 0x110000 + 1, RAM_SIZE, "",
+			  "initrd of 3080193 bytes does not fit between the kernel's end 0x110000");
+	expect_bz_refusal(&im, im.len, big_initrd, 0, RAM_SIZE, "", "the initrd is empty");
+	w32(im.b, 0x22C, 0x10FFFF); /* the initrd would overlap the kernel's span */
+	expect_bz_refusal(&im, im.len, big_initrd, 4096, RAM_SIZE, "",
+			  "initrd of 4096 bytes does not fit between the kernel's end 0x110000 "
+			  "and 0x110000");
+}
+
+static void test_bz_from_file(void **state)
+{
+	char kpath[] = "/tmp/virq-vmm-bz-XXXXXX", ipath[] = "/tmp/virq-vmm-rd-XXXXXX";
+	struct bz_boot boot;
+	struct mb_boot mb;
+	struct bz_image im;
+	char err[512] = "", want[160];
+	int fd;
+
+	(void)state;
+	bz_init(&im, 2);
+	fd = mkstemp(kpath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, im.b, im.len), (ssize_t)im.len);
+	close(fd);
+	fd = mkstemp(ipath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, initrd_buf, 3000), 3000);
+	close(fd);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "quiet", &boot, err, sizeof(err)), 0);
+	assert_int_equal(boot.initrd_addr, 0x3FF000);
+	assert_int_equal(boot.initrd_size, 3000);
+	assert_memory_equal(ram + 0x3FF000, initrd_buf, 3000);
+	assert_string_equal((const char *)ram + 0x20000, "quiet");
+
+	/* A bzImage given as a Multiboot IMAGE: the error says what to do. */
+	assert_int_equal(mb_load(kpath, ram, RAM_SIZE, "", NULL, &mb, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want),
+		 "%s is a Linux bzImage, not a Multiboot image: boot it with --kernel %s", kpath,
+		 kpath);
+	assert_string_equal(err, want);
+
+	/* An empty initrd file, a missing one, a directory. */
+	fd = open(ipath, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s: the initrd is empty", kpath);
+	assert_string_equal(err, want);
+	unlink(ipath);
+	assert_int_equal(bz_load(kpath, ipath, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", ipath);
+	assert_string_equal(err, want);
+	assert_int_equal(bz_load(kpath, "/tmp", ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	assert_string_equal(err, "/tmp: not a regular file of at most 1 GiB");
+	unlink(kpath);
+	assert_int_equal(bz_load(kpath, NULL, ram, RAM_SIZE, "", &boot, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot open %s: No such file or directory", kpath);
+	assert_string_equal(err, want);
+}
+
+/* ------------------------------------------------------------ MP table */
+
+static uint8_t sum8(uint32_t addr, size_t len)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + ram[addr + i]);
+	return sum;
+}
+
+static uint16_t rd16(uint32_t addr)
+{
+	uint16_t v;
+
+	memcpy(&v, ram + addr, 2);
+	return v;
+}
+
+/* One 8-byte interrupt entry as expected: entry type, interrupt type,
+ * flags 0, bus 0, source IRQ, destination, pin. */
+static uint32_t expect_int(uint32_t at, uint8_t entry, uint8_t type, uint8_t irq, uint8_t dest,
+			   uint8_t pin)
+{
+	const uint8_t want[8] = { entry, type, 0, 0, 0, irq, dest, pin };
+
+	assert_memory_equal(ram + at, want, 8);
+	return at + 8;
+}
+
+/* Parses back the table of nr_cpus processors: every field, both checksums. */
+static void expect_mptable(unsigned nr_cpus, uint8_t ioapic_version)
+{
+	const uint32_t cfg = 0xF0010;
+	const uint16_t len = (uint16_t)(44 + nr_cpus * 20 + 20 * 8);
+	uint32_t at;
+
+	/* Floating pointer: "_MP_", pointer, 1 paragraph, rev 1.4, features 0. */
+	assert_memory_equal(ram + 0xF0000, "_MP_", 4);
+	assert_int_equal(rd32(0xF0004), cfg);
+	assert_int_equal(ram[0xF0008], 1);
+	assert_int_equal(ram[0xF0009], 4);
+	assert_int_equal(sum8(0xF0000, 16), 0);
+	for (unsigned i = 11; i < 16; i++)
+		assert_int_equal(ram[0xF0000 + i], 0);
+
+	/* Header. */
+	assert_memory_equal(ram + cfg, "PCMP", 4);
+	assert_int_equal(rd16(cfg + 4), len);
+	assert_int_equal(mpt_config_len(nr_cpus), len);
+	assert_int_equal(ram[cfg + 6], 4);
+	assert_int_equal(sum8(cfg, len), 0);
+	assert_memory_equal(ram + cfg + 8, "VIRQ    VIRQ-VMM    ", 20);
+	assert_int_equal(rd32(cfg + 28), 0);
+	assert_int_equal(rd16(cfg + 32), 0);
+	assert_int_equal(rd16(cfg + 34), nr_cpus + 20);
+	assert_int_equal(rd32(cfg + 36), 0xFEE00000);
+	assert_int_equal(rd32(cfg + 40), 0);
+
+	/* Processors: APIC ID i, version 0x14, enabled, BSP on 0. */
+	at = cfg + 44;
+	for (unsigned i = 0; i < nr_cpus; i++, at += 20) {
+		assert_int_equal(ram[at], 0);
+		assert_int_equal(ram[at + 1], i);
+		assert_int_equal(ram[at + 2], 0x14);
+		assert_int_equal(ram[at + 3], i == 0 ? 3 : 1);
+		assert_int_equal(rd32(at + 4), 0x000806F8);
+		assert_int_equal(rd32(at + 8), 0x178BFBFF);
+		assert_int_equal(rd64(at + 12), 0);
+	}
+	/* Bus 0 ISA; I/O APIC nr_cpus at 0xFEC00000, enabled. */
+	assert_memory_equal(ram + at, "\x01\x00ISA   ", 8);
+	at += 8;
+	assert_int_equal(ram[at], 2);
+	assert_int_equal(ram[at + 1], nr_cpus);
+	assert_int_equal(ram[at + 2], ioapic_version);
+	assert_int_equal(ram[at + 3], 1);
+	assert_int_equal(rd32(at + 4), 0xFEC00000);
+	at += 8;
+	/* ExtINT on pin 0, IRQ 0 on pin 2, IRQs 1, 3-15 on their own pins. */
+	at = expect_int(at, 3, 3, 0, (uint8_t)nr_cpus, 0);
+	at = expect_int(at, 3, 0, 0, (uint8_t)nr_cpus, 2);
+	at = expect_int(at, 3, 0, 1, (uint8_t)nr_cpus, 1);
+	for (uint8_t irq = 3; irq < 16; irq++)
+		at = expect_int(at, 3, 0, irq, (uint8_t)nr_cpus, irq);
+	/* ExtINT on LINT0, NMI on LINT1, of every local APIC. */
+	at = expect_int(at, 4, 3, 0, 0xFF, 0);
+	at = expect_int(at, 4, 1, 0, 0xFF, 1);
+	assert_int_equal(at, cfg + len);
+	assert_int_equal(ram[at], POISON);
+	assert_int_equal(ram[0xEFFFF], POISON);
+}
+
+static void test_mptable(void **state)
+{
+	struct mpt_config cfg = { .nr_cpus = 3,
+				  .ioapic_version = 0x20,
+				  .cpu_signature = 0x000806F8,
+				  .cpu_features = 0x178BFBFF };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(3, 0x20);
+
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 1;
+	cfg.ioapic_version = 0x11;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(1, 0x11);
+
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 64;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_mptable(64, 0x11);
+}
+
+static void test_mptable_refusals(void **state)
+{
+	struct mpt_config cfg = { .nr_cpus = 0, .ioapic_version = 0x20 };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: 0 processors (want 1-64)");
+	cfg.nr_cpus = 65;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: 65 processors (want 1-64)");
+	cfg.nr_cpus = 2;
+	cfg.ioapic_version = 0x21;
+	assert_int_equal(mpt_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "MP table: I/O APIC version 0x21 (want 0x11 or 0x20)");
+	cfg.ioapic_version = 0x20;
+	assert_int_equal(mpt_write(ram, 0xF0000, &cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "MP table: guest RAM ends below 0x"));
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx", i);
+}
+
+/* ---------------------------------------------------------------- ACPI */
+
+/* The common header of the table at addr: signature, length, revision,
+ * checksum over length, OEM and creator fields. */
+static void expect_acpi_header(uint32_t addr, const char *sig, uint32_t len, uint8_t rev)
+{
+	assert_memory_equal(ram + addr, sig, 4);
+	assert_int_equal(rd32(addr + 4), len);
+	assert_int_equal(ram[addr + 8], rev);
+	assert_int_equal(sum8(addr, len), 0);
+	assert_memory_equal(ram + addr + 10, "VIRQ  VIRQ-VMM", 14);
+	assert_int_equal(rd32(addr + 24), 1);
+	assert_memory_equal(ram + addr + 28, "VIRQ", 4);
+	assert_int_equal(rd32(addr + 32), 1);
+}
+
+static void expect_acpi(unsigned nr_cpus)
+{
+	const uint32_t madt_len = 36 + 8 + nr_cpus * 8 + 12 + 10 + 6;
+	uint32_t rsdt, xsdt, fadt, madt, dsdt, facs, at;
+
+	/* RSDP: both checksums, revision 2, the RSDT and XSDT. */
+	assert_memory_equal(ram + 0xE0000, "RSD PTR ", 8);
+	assert_int_equal(sum8(0xE0000, 20), 0);
+	assert_int_equal(sum8(0xE0000, 36), 0);
+	assert_memory_equal(ram + 0xE0009, "VIRQ  ", 6);
+	assert_int_equal(ram[0xE000F], 2);
+	assert_int_equal(rd32(0xE0014), 36);
+	assert_int_equal(ram[0xE0021] | ram[0xE0022] | ram[0xE0023], 0);
+	rsdt = rd32(0xE0010);
+	xsdt = (uint32_t)rd64(0xE0018);
+
+	/* RSDT and XSDT: the FADT, then the MADT. */
+	expect_acpi_header(rsdt, "RSDT", 44, 1);
+	expect_acpi_header(xsdt, "XSDT", 52, 1);
+	fadt = rd32(rsdt + 36);
+	madt = rd32(rsdt + 40);
+	assert_int_equal(rd64(xsdt + 36), fadt);
+	assert_int_equal(rd64(xsdt + 44), madt);
+
+	/* FADT: FACS, DSDT (both forms), SCI 9, no C2/C3, legacy devices,
+	 * WBINVD | PROC_C1 | PWR_BUTTON | SLP_BUTTON; every PM, GPE, SMI and
+	 * reset field zero. */
+	expect_acpi_header(fadt, "FACP", 276, 6);
+	facs = rd32(fadt + 36);
+	dsdt = rd32(fadt + 40);
+	assert_int_equal(rd64(fadt + 140), dsdt);
+	assert_int_equal(rd64(fadt + 132), 0);
+	assert_int_equal(rd16(fadt + 46), 9);
+	assert_int_equal(rd32(fadt + 48), 0);
+	for (uint32_t off = 56; off < 96; off++)
+		assert_int_equal(ram[fadt + off], 0);
+	assert_int_equal(rd16(fadt + 96), 0x0FFF);
+	assert_int_equal(rd16(fadt + 98), 0x0FFF);
+	assert_int_equal(rd16(fadt + 109), 1);
+	assert_int_equal(rd32(fadt + 112), 0x35);
+	for (uint32_t off = 116; off < 132; off++)
+		assert_int_equal(ram[fadt + off], 0);
+	for (uint32_t off = 148; off < 276; off++)
+		assert_int_equal(ram[fadt + off], 0);
+
+	/* FACS: 64-byte aligned, version 2. DSDT: a header only. */
+	assert_int_equal(facs % 64, 0);
+	assert_memory_equal(ram + facs, "FACS", 4);
+	assert_int_equal(rd32(facs + 4), 64);
+	assert_int_equal(ram[facs + 32], 2);
+	expect_acpi_header(dsdt, "DSDT", 36, 2);
+
+	/* MADT: LAPIC address, PCAT_COMPAT, one enabled LAPIC per vCPU,
+	 * the I/O APIC, IRQ 0 -> GSI 2, NMI on LINT1 of all processors. */
+	expect_acpi_header(madt, "APIC", madt_len, 4);
+	assert_int_equal(rd32(madt + 36), 0xFEE00000);
+	assert_int_equal(rd32(madt + 40), 1);
+	at = madt + 44;
+	for (unsigned i = 0; i < nr_cpus; i++, at += 8) {
+		const uint8_t want[8] = { 0, 8, (uint8_t)i, (uint8_t)i, 1, 0, 0, 0 };
+
+		assert_memory_equal(ram + at, want, 8);
+	}
+	{
+		const uint8_t ioapic[12] = { 1, 12, (uint8_t)nr_cpus, 0, 0, 0, 0xC0, 0xFE, 0, 0,
+					     0, 0 };
+		const uint8_t iso[10] = { 2, 10, 0, 0, 2, 0, 0, 0, 0, 0 };
+		const uint8_t nmi[6] = { 4, 6, 0xFF, 0, 0, 1 };
+
+		assert_memory_equal(ram + at, ioapic, 12);
+		assert_memory_equal(ram + at + 12, iso, 10);
+		assert_memory_equal(ram + at + 22, nmi, 6);
+	}
+	assert_int_equal(at + 28, madt + madt_len);
+	/* Nothing outside the area. */
+	assert_int_equal(ram[0xDFFFF], POISON);
+	assert_int_equal(ram[0xE1000], POISON);
+}
+
+static void test_acpi(void **state)
+{
+	struct acpi_config cfg = { .nr_cpus = 3,
+				   .lapic_addr = 0xFEE00000,
+				   .ioapic_addr = 0xFEC00000 };
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(3);
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 1;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(1);
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 64;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), 0);
+	expect_acpi(64);
+	assert_int_equal(acpi_madt_len(64), 584);
+
+	/* Refusals write nothing. */
+	memset(ram, POISON, RAM_SIZE);
+	cfg.nr_cpus = 0;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: 0 processors (want 1-64)");
+	cfg.nr_cpus = 65;
+	assert_int_equal(acpi_write(ram, RAM_SIZE, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: 65 processors (want 1-64)");
+	cfg.nr_cpus = 2;
+	assert_int_equal(acpi_write(ram, 0xE0FFF, &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "ACPI tables: guest RAM ends below 0xe1000");
+	for (size_t i = 0; i < RAM_SIZE; i++)
+		if (ram[i] != POISON)
+			fail_msg("RAM written at 0x%zx", i);
+}
+
 /* QEMU's -kernel IMAGE -append TEXT (hw/i386/multiboot.c) gives the kernel
  * "IMAGE TEXT": the image as named on the command line, one space, the text
  * as it is; without -append (or with an empty one) "IMAGE ", trailing space
@@ -380,22 +1021,38 @@ struct recorder {
 	unsigned console_len, console_total;
 	int exits[8];
 	unsigned nr_exits;
-	unsigned gsi[8];
-	bool level[8];
+	unsigned gsi[64];
+	bool level[64];
 	unsigned nr_gsi;
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	unsigned nr_msi;
 	unsigned nr_snapshots;
+	unsigned nr_timer_changed;
 };
 
 static struct recorder rec;
 static struct dev_state dev;
+static uint64_t fake_ns; /* the devices' clock */
+
+static uint64_t rec_now_ns(void *ctx)
+{
+	(void)ctx;
+	return __atomic_load_n(&fake_ns, __ATOMIC_RELAXED);
+}
+
+static void rec_timer_changed(void *ctx)
+{
+	struct recorder *r = ctx;
+
+	r->nr_timer_changed++;
+}
 
 static void rec_set_gsi(void *ctx, unsigned gsi, bool level)
 {
 	struct recorder *r = ctx;
 
+	assert_true(r->nr_gsi < sizeof(r->gsi) / sizeof(r->gsi[0]));
 	r->gsi[r->nr_gsi] = gsi;
 	r->level[r->nr_gsi++] = level;
 }
@@ -441,6 +1098,8 @@ static const struct dev_hooks hooks = {
 	.exit_vm = rec_exit_vm,
 	.console = rec_console,
 	.snapshot = rec_snapshot,
+	.now_ns = rec_now_ns,
+	.timer_changed = rec_timer_changed,
 };
 
 static int dev_setup(void **state)
@@ -448,6 +1107,7 @@ static int dev_setup(void **state)
 	(void)state;
 	memset(&rec, 0, sizeof(rec));
 	pthread_mutex_init(&rec.lock, NULL);
+	fake_ns = 5000000000u; /* 5 s: the PIT's epoch is not the clock's */
 	dev_init(&dev, &hooks, NR_CPUS, DEV_RAM_SIZE);
 	return 0;
 }
@@ -516,10 +1176,11 @@ static void test_com1(void **state)
 	assert_int_equal(in(0x3FC, 1), 0x0B);
 	assert_int_equal(in(0x3FF, 1), 0x77);
 
-	/* A word write to THR is two byte accesses: 'o' to THR, 'k' to IER. */
+	/* A word write to THR is two byte accesses: 'o' to THR, 'k' to IER,
+	 * whose bits 7-4 always read 0. */
 	assert_true(out(0x3F8, 2, 'o' | 'k' << 8));
 	assert_int_equal(rec.console_total, 4);
-	assert_int_equal(in(0x3F9, 1), 'k');
+	assert_int_equal(in(0x3F9, 1), 'k' & 0x0F);
 }
 
 static void test_debug_exit(void **state)
@@ -726,10 +1387,582 @@ static void test_snapshot_port(void **state)
 	dev_destroy(&d2);
 }
 
+/* ------------------------------------------------------------- PIT, 0x61 */
+
+#define PIT_HZ 1193182u
+#define T0_NS 5000000000u /* dev_setup()'s clock: PIT tick 5 * PIT_HZ */
+
+/* Sets the clock to the first nanosecond of PIT tick t after T0_NS. */
+static void set_tick(uint64_t t)
+{
+	fake_ns = T0_NS + (t * 1000000000u + PIT_HZ - 1) / PIT_HZ;
+}
+
+/* The clock time poll deadlines name for tick t after T0_NS. */
+static uint64_t tick_ns(uint64_t t)
+{
+	return T0_NS + (t * 1000000000u + PIT_HZ - 1) / PIT_HZ;
+}
+
+static void pit_program(uint8_t control, uint16_t port, uint16_t count)
+{
+	assert_true(out(0x43, 1, control));
+	assert_true(out(port, 1, count & 0xFF));
+	assert_true(out(port, 1, count >> 8));
+}
+
+/* An unlatched LSB-then-MSB read of the live count. */
+static uint16_t pit_read16(uint16_t port)
+{
+	uint16_t lo = (uint16_t)in(port, 1);
+
+	return (uint16_t)(lo | in(port, 1) << 8);
+}
+
+/* Read-back of channel ch's status alone. */
+static uint8_t pit_status(unsigned ch)
+{
+	assert_true(out(0x43, 1, 0xE0 | 2u << ch));
+	return (uint8_t)in(0x40 + ch, 1);
+}
+
+/* The GSI 0 pulses recorded from entry i on: each is high then low. */
+static unsigned pulses_since(unsigned i)
+{
+	unsigned n = 0;
+
+	for (; i < rec.nr_gsi; i += 2) {
+		assert_int_equal(rec.gsi[i], 0);
+		assert_true(rec.level[i]);
+		assert_true(i + 1 < rec.nr_gsi);
+		assert_int_equal(rec.gsi[i + 1], 0);
+		assert_false(rec.level[i + 1]);
+		n++;
+	}
+	return n;
+}
+
+/* The devices' state saves, restores into a fresh set and saves the same. */
+static void snapshot_round_trip(void)
+{
+	unsigned kicks = rec.nr_timer_changed, lines = rec.nr_gsi;
+	struct dev_snapshot st, again;
+	struct dev_state d2;
+
+	dev_save(&dev, &st);
+	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
+	assert_true(dev_restore(&d2, &st));
+	assert_int_equal(rec.nr_timer_changed, kicks + 1); /* the timer polls the new PIT */
+	assert_int_equal(rec.nr_gsi, lines);               /* no line driven */
+	rec.nr_timer_changed = kicks;
+	dev_save(&d2, &again);
+	assert_memory_equal(&st, &again, sizeof(st));
+	dev_destroy(&d2);
+}
+
+static void test_pit_mode0_one_shot(void **state)
+{
+	(void)state;
+	/* Power-on: nothing programmed, no deadline, OUT low, count 0. */
+	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX);
+	assert_int_equal(pit_status(0), 0x30 | 0x00);
+	assert_int_equal(pit_read16(0x40), 0);
+
+	assert_true(out(0x43, 1, 0x30));       /* channel 0, LSB then MSB, mode 0 */
+	assert_int_equal(pit_status(0), 0x70); /* OUT low, null count */
+	assert_true(out(0x40, 1, 0xE8));
+	assert_true(out(0x40, 1, 0x03)); /* 1000 */
+	assert_int_equal(rec.nr_timer_changed, 3);
+	assert_int_equal(pit_status(0), 0x30); /* loaded: null count clear, OUT low */
+	assert_int_equal(pit_read16(0x40), 1000);
+
+	/* 500 us = 596 ticks (1.193182 MHz, rounded down). */
+	fake_ns = T0_NS + 500000;
+	assert_int_equal(pit_read16(0x40), 1000 - 596);
+	assert_int_equal(dev_pit_poll(&dev), T0_NS + 838096); /* tick 1000 */
+	assert_int_equal(rec.nr_gsi, 0);
+	fake_ns = T0_NS + 838095; /* one ns early: still tick 999 */
+	assert_int_equal(pit_read16(0x40), 1);
+	assert_int_equal(pit_status(0), 0x30);
+	assert_int_equal(dev_pit_poll(&dev), T0_NS + 838096);
+	assert_int_equal(rec.nr_gsi, 0);
+
+	/* Terminal count: OUT rises, one pulse on GSI 0, nothing after. */
+	fake_ns = T0_NS + 838096;
+	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX);
+	assert_int_equal(pulses_since(0), 1);
+	assert_int_equal(pit_status(0), 0xB0);
+	assert_int_equal(pit_read16(0x40), 0);
+	set_tick(1001);
+	assert_int_equal(pit_read16(0x40), 0xFFFF); /* the count wraps, OUT stays high */
+	set_tick(50000);
+	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX);
+	assert_int_equal(rec.nr_gsi, 2);
+
+	/* Reprogrammed mid-count: the first byte stops the count (OUT low),
+	 * the second restarts it from the new value. */
+	pit_program(0x30, 0x40, 2000);
+	set_tick(50000 + 1500);
+	assert_true(out(0x40, 1, 0x10));
+	set_tick(50000 + 1600);
+	assert_int_equal(pit_read16(0x40), 500); /* held where the LSB write stopped it */
+	assert_int_equal(pit_status(0) & 0x80, 0);
+	assert_true(out(0x40, 1, 0x00)); /* 0x0010 = 16 ticks from now */
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(50000 + 1600 + 16));
+	assert_int_equal(rec.nr_gsi, 2);
+	set_tick(50000 + 1600 + 16);
+	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX);
+	assert_int_equal(pulses_since(0), 2);
+
+	/* Mode 4 (Linux's one-shot): OUT low for the tick at count 0, the
+	 * pulse when it rises again. A written 0 is 65536. */
+	set_tick(100000);
+	pit_program(0x38, 0x40, 10);
+	assert_int_equal(pit_status(0), 0xB8);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(100011));
+	set_tick(100010);
+	assert_int_equal(pit_status(0), 0x38);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(100011));
+	assert_int_equal(pulses_since(0), 2);
+	set_tick(100011);
+	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX);
+	assert_int_equal(pulses_since(0), 3);
+	pit_program(0x38, 0x40, 0);
+	set_tick(100011 + 65536);
+	assert_int_equal(pit_read16(0x40), 0);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(100011 + 65537));
+}
+
+static void test_pit_mode2_periodic(void **state)
+{
+	uint64_t next;
+
+	(void)state;
+	pit_program(0x34, 0x40, 11932); /* Linux's HZ=100 LATCH: 10.000151 ms */
+	assert_int_equal(pit_status(0), 0xB4);
+	assert_int_equal(dev_pit_poll(&dev), T0_NS + 10000151);
+	fake_ns = T0_NS + 1000000; /* 1 ms: 1193 ticks */
+	assert_int_equal(pit_read16(0x40), 11932 - 1193);
+	set_tick(11930);
+	assert_int_equal(pit_read16(0x40), 2);
+	assert_int_equal(pit_status(0) & 0x80, 0x80);
+	set_tick(11931);
+	assert_int_equal(pit_read16(0x40), 1);
+	assert_int_equal(pit_status(0) & 0x80, 0); /* low for the one tick at count 1 */
+	set_tick(11932);
+	assert_int_equal(pit_read16(0x40), 11932); /* reloaded */
+	assert_int_equal(pit_status(0) & 0x80, 0x80);
+
+	/* One pulse per period, the deadline the next period's end. */
+	for (unsigned k = 1; k <= 10; k++) {
+		set_tick(11932ull * k);
+		assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * (k + 1)));
+		assert_int_equal(pulses_since(0), k);
+	}
+	/* Late by 5.5 periods: one pulse, not six; then on the period grid. */
+	set_tick(11932ull * 15 + 5966);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 16));
+	assert_int_equal(pulses_since(0), 11);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 16));
+	assert_int_equal(pulses_since(0), 11);
+
+	/* A new count while counting: the current period ends as it was
+	 * programmed, then the new one runs (null count until then). */
+	set_tick(11932ull * 16 + 100);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 17));
+	assert_int_equal(pulses_since(0), 12);
+	assert_true(out(0x40, 1, 5966 & 0xFF));
+	assert_true(out(0x40, 1, 5966 >> 8));
+	assert_int_equal(pit_status(0), 0xF4);
+	snapshot_round_trip(); /* a count pending */
+	set_tick(11932ull * 16 + 200);
+	assert_int_equal(pit_read16(0x40), 11932 - 200);
+	next = dev_pit_poll(&dev);
+	assert_int_equal(next, tick_ns(11932ull * 17));
+	set_tick(11932ull * 17);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 17 + 5966));
+	assert_int_equal(pulses_since(0), 13);
+	assert_int_equal(pit_status(0), 0xB4);
+	set_tick(11932ull * 17 + 1);
+	assert_int_equal(pit_read16(0x40), 5965);
+	set_tick(11932ull * 17 + 5966);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 17 + 2 * 5966));
+	assert_int_equal(pulses_since(0), 14);
+
+	/* An edge the timer has not delivered yet is delivered by the
+	 * control word that ends the count: reprogramming loses no tick. */
+	set_tick(11932ull * 17 + 2 * 5966 + 10);
+	assert_true(out(0x43, 1, 0x34));
+	assert_int_equal(pulses_since(0), 15);
+	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX); /* no count yet */
+	assert_int_equal(pulses_since(0), 15);
+
+	/* A period shorter than DEV_PIT_MIN_NS: deadlines no closer than that. */
+	pit_program(0x34, 0x40, 2);
+	assert_int_equal(dev_pit_poll(&dev), fake_ns + DEV_PIT_MIN_NS);
+}
+
+static void test_pit_mode3_square_wave(void **state)
+{
+	static const struct {
+		uint64_t tick;
+		uint16_t count;
+		bool out;
+	} even[] = { { 0, 100, 1 }, { 10, 80, 1 },   { 49, 2, 1 },  { 50, 100, 0 },
+		     { 99, 2, 0 },  { 100, 100, 1 }, { 175, 50, 0 } },
+	  odd[] = { { 0, 4, 1 }, { 1, 2, 1 }, { 2, 0, 1 }, { 3, 4, 0 }, { 4, 2, 0 }, { 5, 4, 1 } };
+
+	(void)state;
+	pit_program(0x36, 0x40, 100);
+	for (size_t i = 0; i < sizeof(even) / sizeof(even[0]); i++) {
+		set_tick(even[i].tick);
+		assert_int_equal(pit_read16(0x40), even[i].count);
+		assert_int_equal(pit_status(0) >> 7, even[i].out);
+	}
+	set_tick(175);
+	assert_int_equal(dev_pit_poll(&dev), fake_ns + DEV_PIT_MIN_NS); /* tick 200 is closer */
+	assert_int_equal(pulses_since(0), 1);                           /* the rise at tick 100 */
+	/* 100 ticks (84 us) is shorter than DEV_PIT_MIN_NS: every deadline
+	 * is the last pulse + DEV_PIT_MIN_NS, one pulse each. */
+	set_tick(400);
+	assert_int_equal(dev_pit_poll(&dev), fake_ns + DEV_PIT_MIN_NS);
+	assert_int_equal(pulses_since(0), 2);
+
+	set_tick(1000);
+	pit_program(0x36, 0x40, 5);
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		set_tick(1000 + odd[i].tick);
+		assert_int_equal(pit_read16(0x40), odd[i].count);
+		assert_int_equal(pit_status(0) >> 7, odd[i].out);
+	}
+	/* Mode 7 is mode 3; the BCD bit is reported, the count is binary. */
+	pit_program(0x3F, 0x40, 0x0100);
+	assert_int_equal(pit_status(0), 0xB7);
+	set_tick(1005 + 1);
+	assert_int_equal(pit_read16(0x40), 0x0100 - 2);
+}
+
+/* Modes 1 and 5 count from a rising gate: counter 2's, port 0x61 bit 0. */
+static void test_pit_gate_triggered_modes(void **state)
+{
+	(void)state;
+	pit_program(0xB2, 0x42, 100);          /* counter 2, mode 1, gate low */
+	assert_int_equal(pit_status(2), 0xF2); /* OUT high, null count: waits */
+	set_tick(10);
+	assert_int_equal(pit_read16(0x42), 100);
+	assert_true(out(0x61, 1, 0x01));       /* trigger */
+	assert_int_equal(pit_status(2), 0x32); /* OUT low until the terminal count */
+	set_tick(60);
+	assert_int_equal(pit_read16(0x42), 50);
+	set_tick(109);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+	set_tick(110);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	assert_int_equal(pit_read16(0x42), 0);
+	/* A second rising gate retriggers with the same count. */
+	set_tick(200);
+	assert_true(out(0x61, 1, 0x00));
+	assert_true(out(0x61, 1, 0x01));
+	set_tick(201);
+	assert_int_equal(pit_read16(0x42), 99);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+
+	/* Mode 5 with the gate already high waits for a rising edge; then
+	 * OUT is low for the one tick at count 0. */
+	pit_program(0xBA, 0x42, 50);
+	set_tick(250);
+	assert_int_equal(pit_status(2), 0xFA);
+	assert_int_equal(pit_read16(0x42), 50);
+	set_tick(300);
+	assert_true(out(0x61, 1, 0x00));
+	assert_true(out(0x61, 1, 0x01));
+	set_tick(349);
+	assert_int_equal(pit_read16(0x42), 1);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	set_tick(350);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+	set_tick(351);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	assert_int_equal(pit_read16(0x42), 0xFFFF);
+	snapshot_round_trip();
+	assert_int_equal(rec.nr_gsi, 0);
+}
+
+static void test_pit_latch_and_read_back(void **state)
+{
+	(void)state;
+	pit_program(0x34, 0x40, 0x1234);
+	set_tick(0x10);
+	/* Unlatched LSB/MSB reads toggle and take the live count each. */
+	assert_int_equal(in(0x40, 1), 0x24);
+	set_tick(0x20);
+	assert_int_equal(in(0x40, 1), 0x12);
+	/* Counter latch: holds until both bytes are read; a second latch
+	 * before that is ignored. */
+	assert_true(out(0x43, 1, 0x00));
+	set_tick(0x30);
+	assert_true(out(0x43, 1, 0x00));
+	set_tick(0x40);
+	assert_int_equal(in(0x40, 1), 0x14);
+	assert_int_equal(in(0x40, 1), 0x12);
+	assert_int_equal(pit_read16(0x40), 0x1234 - 0x40); /* live again */
+	/* A latch taken between the bytes of an unlatched read. */
+	assert_int_equal(in(0x40, 1), 0xF4);
+	assert_true(out(0x43, 1, 0x00));
+	set_tick(0x50);
+	assert_int_equal(in(0x40, 1), 0xF4); /* the latch, LSB first */
+	assert_int_equal(in(0x40, 1), 0x11);
+	assert_int_equal(in(0x40, 1), 0x11); /* the unlatched read's MSB */
+
+	/* LSB-only and MSB-only access: one byte per count. */
+	assert_true(out(0x43, 1, 0x54)); /* channel 1, LSB only, mode 2 */
+	assert_true(out(0x41, 1, 0x80));
+	set_tick(0x51);
+	assert_int_equal(in(0x41, 1), 0x7F);
+	assert_int_equal(in(0x41, 1), 0x7F);
+	assert_true(out(0x43, 1, 0xA4)); /* channel 2, MSB only, mode 2, gate low */
+	assert_true(out(0x42, 1, 0x02)); /* 0x200 */
+	assert_int_equal(in(0x42, 1), 0x02);
+	assert_int_equal(pit_status(2), 0xE4); /* waits for the gate: OUT high, null count */
+	assert_true(out(0x43, 1, 0xC2));       /* latch channel 0's status and count, unread */
+	snapshot_round_trip();
+	assert_int_equal(in(0x40, 1), 0xB4);
+	assert_int_equal(in(0x40, 1), 0xE3); /* 0x1234 - 0x51 */
+	assert_int_equal(in(0x40, 1), 0x11);
+
+	/* Read-back of channels 0 and 1, count and status: status first. */
+	set_tick(0x60);
+	assert_true(out(0x43, 1, 0xC6));
+	set_tick(0x70);
+	assert_int_equal(in(0x40, 1), 0xB4);
+	assert_int_equal(in(0x40, 1), 0xD4); /* 0x1234 - 0x60 */
+	assert_int_equal(in(0x40, 1), 0x11);
+	assert_int_equal(in(0x41, 1), 0x94);
+	assert_int_equal(in(0x41, 1), 0x70); /* 0x80 - (0x60 - 0x50) */
+	/* Count only, then a control word discards the unread latch: the
+	 * count the channel holds is the one at the control word. */
+	assert_true(out(0x43, 1, 0xD2));
+	set_tick(0x80);
+	assert_true(out(0x43, 1, 0x34));
+	assert_int_equal(pit_status(0), 0xF4);
+	assert_int_equal(pit_read16(0x40), 0x1234 - 0x80);
+	assert_int_equal(in(0x43, 1), 0xFF); /* the control register is write-only */
+}
+
+static void test_port61_and_channel2(void **state)
+{
+	(void)state;
+	/* Bit 4 toggles on every read; bit 5 is OUT2 (low: mode 0 unloaded). */
+	assert_int_equal(in(0x61, 1), 0x00);
+	assert_int_equal(in(0x61, 1), 0x10);
+	assert_int_equal(in(0x61, 1), 0x00);
+	assert_true(out(0x61, 1, 0xF2)); /* speaker enable; bits 7-4 not writable */
+	assert_int_equal(in(0x61, 1), 0x12);
+	assert_int_equal(in(0x61, 1), 0x02);
+
+	/* Linux's PIT calibration: gate on, speaker off, channel 2 in mode 0
+	 * with 0xFFFF, poll bit 5 for the terminal count. */
+	assert_true(out(0x61, 1, (in(0x61, 1) & ~0x02u) | 0x01));
+	pit_program(0xB0, 0x42, 0xFFFF);
+	set_tick(1000);
+	assert_int_equal(pit_read16(0x42), 0xFFFF - 1000);
+	assert_int_equal(in(0x61, 1) & 0x21, 0x01);
+	/* Gate low suspends mode 0; gate high resumes where it stopped. */
+	assert_true(out(0x61, 1, 0x00));
+	set_tick(5000);
+	assert_int_equal(pit_read16(0x42), 0xFFFF - 1000);
+	snapshot_round_trip();
+	assert_true(out(0x61, 1, 0x01));
+	snapshot_round_trip();
+	set_tick(5000 + 0xFFFF - 1000 - 1);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+	assert_int_equal(pit_read16(0x42), 1);
+	set_tick(5000 + 0xFFFF - 1000);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	assert_int_equal(rec.nr_gsi + rec.nr_timer_changed, 0); /* channel 2 drives no GSI */
+
+	/* Mode 2 waits for the gate; a rising gate restarts the count; a
+	 * falling one stops it with OUT high. */
+	set_tick(100000);
+	assert_true(out(0x61, 1, 0x00));
+	pit_program(0xB4, 0x42, 100);
+	assert_int_equal(pit_status(2), 0xF4);
+	set_tick(100050);
+	assert_int_equal(pit_read16(0x42), 100);
+	assert_true(out(0x61, 1, 0x01));
+	set_tick(100060);
+	assert_int_equal(pit_read16(0x42), 90);
+	set_tick(100149);
+	assert_int_equal(in(0x61, 1) & 0x20, 0x00);
+	assert_true(out(0x61, 1, 0x00));
+	assert_int_equal(in(0x61, 1) & 0x20, 0x20);
+	snapshot_round_trip();
+	assert_true(out(0x61, 1, 0x01));
+	set_tick(100159);
+	assert_int_equal(pit_read16(0x42), 90);
+}
+
+/* ------------------------------------------------------------ COM1, KBC */
+
+/* The GSI 4 levels recorded from entry i on, as a string of 0 and 1. */
+static const char *irq4_since(unsigned i)
+{
+	static char buf[65];
+	unsigned n = 0;
+
+	for (; i < rec.nr_gsi; i++) {
+		assert_int_equal(rec.gsi[i], 4);
+		buf[n++] = rec.level[i] ? '1' : '0';
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_com1_interrupts(void **state)
+{
+	(void)state;
+	assert_int_equal(in(0x3FA, 1), 0x01);
+	assert_true(out(0x3FA, 1, 0x07)); /* FCR: FIFOs on, both cleared */
+	assert_int_equal(in(0x3FA, 1), 0xC1);
+
+	/* THRE enabled with THR empty: the interrupt at once, but the line
+	 * stays low until MCR.OUT2 lets it out. */
+	assert_true(out(0x3F9, 1, 0x02));
+	assert_int_equal(rec.nr_gsi, 0);
+	assert_true(out(0x3FC, 1, 0x08));
+	assert_string_equal(irq4_since(0), "1");
+	/* Reading IIR with THRE the reason clears it. */
+	assert_int_equal(in(0x3FA, 1), 0xC2);
+	assert_string_equal(irq4_since(0), "10");
+	assert_int_equal(in(0x3FA, 1), 0xC1);
+	/* Each byte written raises it again; with the line already high the
+	 * write drops it first: one new edge per byte. */
+	assert_true(out(0x3F8, 1, 'a'));
+	assert_string_equal(irq4_since(0), "101");
+	assert_true(out(0x3F8, 1, 'b'));
+	assert_string_equal(irq4_since(0), "10101");
+	assert_string_equal(rec.console, "ab");
+	assert_int_equal(in(0x3FD, 1), 0x60);
+	/* OUT2 off gates the line, not the interrupt. */
+	assert_true(out(0x3FC, 1, 0x00));
+	assert_string_equal(irq4_since(0), "101010");
+	assert_int_equal(in(0x3FA, 1), 0xC2);
+	assert_true(out(0x3F8, 1, 'c'));
+	assert_true(out(0x3FC, 1, 0x08));
+	assert_string_equal(irq4_since(0), "1010101");
+
+	/* Received data outranks THRE; LSR.DR; bytes in order. */
+	assert_true(out(0x3F9, 1, 0x03));
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"xyz", 3), 3);
+	assert_string_equal(irq4_since(0), "1010101"); /* still high: no new edge */
+	assert_int_equal(in(0x3FA, 1), 0xC4);
+	assert_int_equal(in(0x3FA, 1), 0xC4); /* reading IIR does not clear RDA */
+	assert_int_equal(in(0x3FD, 1), 0x61);
+	assert_int_equal(in(0x3F8, 1), 'x');
+	assert_int_equal(in(0x3F8, 1), 'y');
+	assert_int_equal(in(0x3F8, 1), 'z');
+	assert_int_equal(in(0x3FD, 1), 0x60);
+	assert_int_equal(in(0x3F8, 1), 0);    /* empty */
+	assert_int_equal(in(0x3FA, 1), 0xC2); /* THRE was still pending */
+	assert_int_equal(in(0x3FA, 1), 0xC1);
+	assert_string_equal(irq4_since(0), "10101010");
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"q", 1), 1);
+	assert_string_equal(irq4_since(0), "101010101");
+	assert_int_equal(in(0x3F8, 1), 'q');
+	assert_string_equal(irq4_since(0), "1010101010");
+
+	/* The FIFO holds 16 bytes; with FIFOs off, one. */
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"0123456789abcdefgh", 18), 16);
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"h", 1), 0);
+	assert_int_equal(in(0x3F8, 1), '0');
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"g", 1), 1);
+	assert_true(out(0x3FA, 1, 0x00)); /* FIFOs off: cleared */
+	assert_int_equal(in(0x3FA, 1), 0x01);
+	assert_int_equal(in(0x3FD, 1), 0x60);
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"jk", 2), 1);
+	assert_int_equal(in(0x3FA, 1), 0x04);
+	assert_int_equal(in(0x3F8, 1), 'j');
+	assert_string_equal(irq4_since(0), "10101010101010");
+}
+
+static void test_com1_modem_status_and_loopback(void **state)
+{
+	unsigned mark;
+
+	(void)state;
+	assert_int_equal(in(0x3FE, 1), 0xB0);
+	/* Loopback: RTS, DTR, OUT1, OUT2 drive CTS, DSR, RI, DCD, and the
+	 * changes show as MSR deltas (RI's on its falling edge only). */
+	assert_true(out(0x3FC, 1, 0x18)); /* LOOP | OUT2: DCD stays, CTS and DSR drop */
+	assert_int_equal(in(0x3FE, 1), 0x83);
+	assert_int_equal(in(0x3FE, 1), 0x80);
+	assert_true(out(0x3FC, 1, 0x1F));
+	assert_int_equal(in(0x3FE, 1), 0xF3);
+	assert_true(out(0x3FC, 1, 0x1B)); /* OUT1 off: RI falls */
+	assert_int_equal(in(0x3FE, 1), 0xB4);
+	assert_int_equal(in(0x3FC, 1), 0x1B);
+	assert_true(out(0x3FC, 1, 0xFF));
+	assert_int_equal(in(0x3FC, 1), 0x1F); /* bits 7-5 always 0 */
+	(void)in(0x3FE, 1);
+
+	/* The MSI interrupt, lowest priority; loopback keeps IRQ 4 low. */
+	assert_true(out(0x3F9, 1, 0x08));
+	assert_true(out(0x3FC, 1, 0x1D)); /* RTS off: CTS delta */
+	assert_int_equal(in(0x3FA, 1), 0x00);
+	assert_int_equal(in(0x3FA, 1), 0x00); /* only an MSR read clears it */
+	assert_int_equal(in(0x3FE, 1), 0xE1);
+	assert_int_equal(in(0x3FA, 1), 0x01);
+
+	/* Loopback: THR goes to RBR, not to the console. */
+	assert_true(out(0x3F9, 1, 0x01));
+	assert_true(out(0x3F8, 1, 'L'));
+	assert_int_equal(rec.console_total, 0);
+	assert_int_equal(in(0x3FA, 1), 0x04);
+	assert_int_equal(in(0x3F8, 1), 'L');
+	assert_int_equal(rec.nr_gsi, 0);
+
+	/* Out of loopback with OUT2 and data waiting: the line rises. */
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"m", 1), 1);
+	mark = rec.nr_gsi;
+	assert_true(out(0x3FC, 1, 0x08));
+	assert_string_equal(irq4_since(mark), "1");
+	assert_int_equal(in(0x3F8, 1), 'm');
+	assert_string_equal(irq4_since(mark), "10");
+}
+
+static void test_keyboard_controller_reset(void **state)
+{
+	(void)state;
+	assert_int_equal(in(0x64, 1), 0x14);
+	assert_int_equal(in(0x60, 1), 0x00);
+	assert_true(out(0x60, 1, 0xF4));
+	assert_true(out(0x64, 1, 0xAA));
+	assert_true(out(0x64, 1, 0xFF)); /* pulses no line */
+	assert_true(out(0x64, 1, 0xD1));
+	assert_int_equal(rec.nr_exits, 0);
+	assert_true(out(0x64, 1, 0xFE));
+	assert_int_equal(rec.nr_exits, 1);
+	assert_int_equal(rec.exits[0], DEV_EXIT_RESET);
+	assert_int_equal(DEV_EXIT_RESET, 8);
+	assert_true(out(0x64, 1, 0xF0)); /* every line, reset among them */
+	assert_int_equal(rec.nr_exits, 2);
+	assert_int_equal(rec.exits[1], 8);
+}
+
+/* One byte read from port of the device set d. */
+static uint8_t d2_in(struct dev_state *d, uint16_t port)
+{
+	uint8_t b = 0;
+
+	assert_true(dev_pio(d, port, false, 1, &b));
+	return b;
+}
+
 static void test_dev_snapshot(void **state)
 {
 	struct dev_snapshot st, again, bad;
 	struct dev_state d2;
+	unsigned mark;
 
 	(void)state;
 	assert_true(out(0x3FB, 1, 0x83)); /* LCR with DLAB */
@@ -746,10 +1979,39 @@ static void test_dev_snapshot(void **state)
 	assert_true(out(0x2009, 1, 0));
 	assert_true(out(0x8900, 2, 'S' | 'h' << 8));
 	dev.restores = 1;
+	/* The PIT: channel 0 periodic, its edge at tick 2000 delivered;
+	 * channel 2 gated on, counting in mode 0. COM1: FIFOs, data waiting,
+	 * IRQ 4 high. */
+	mark = rec.nr_gsi;
+	pit_program(0x34, 0x40, 1000);
+	assert_true(out(0x61, 1, 0x03));
+	pit_program(0xB0, 0x42, 3000);
+	set_tick(2500);
+	(void)dev_pit_poll(&dev);
+	assert_int_equal(pulses_since(mark), 1);
+	assert_true(out(0x3FB, 1, 0x03));
+	assert_true(out(0x3FA, 1, 0x01));
+	assert_true(out(0x3F9, 1, 0x01));
+	assert_true(out(0x3FC, 1, 0x08));
+	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"ab", 2), 2);
+	assert_int_equal(in(0x3F8, 1), 'a');
+	mark = rec.nr_gsi;
 
 	dev_save(&dev, &st);
+	assert_int_equal(st.pit_now, 5ull * PIT_HZ + 2500);
+	assert_int_equal(st.pit_last_edge, 5ull * PIT_HZ + 2000);
+	assert_int_equal(st.pit[0].mode, 2);
+	assert_int_equal(st.pit[0].n, 1000);
+	assert_int_equal(st.pit[0].start, 5ull * PIT_HZ);
+	assert_int_equal(st.pit[2].n, 3000);
+	assert_int_equal(st.port61 & 0x0F, 0x03);
+	assert_int_equal(st.uart2[0], 0x01); /* FCR */
+	assert_int_equal(st.uart2[3], 1);    /* IRQ 4 high */
+	assert_int_equal(st.uart2[4], 1);    /* FIFO head */
+	assert_int_equal(st.uart2[5], 1);    /* one byte waiting */
+	assert_int_equal(st.uart_rx[1], 'b');
 	assert_int_equal(st.lines, (1u << 4) | (1u << 23));
-	assert_int_equal(st.uart[0], 0x83);
+	assert_int_equal(st.uart[0], 0x03);
 	assert_int_equal(st.uart[3], 0x5A);
 	assert_int_equal(st.uart[4], 0x0C);
 	assert_int_equal(st.fw_cfg_key, 0x03);
@@ -759,11 +2021,28 @@ static void test_dev_snapshot(void **state)
 	assert_int_equal(st.msi_addr, 0x100000000ull);
 	assert_int_equal(st.restores, 1);
 
-	/* Into a fresh device set: the same state, and it reads the same. */
+	/* Into a fresh device set, on a clock 4 s behind: the same state, it
+	 * reads the same, and the PIT's time goes on from the save. */
+	fake_ns = 1000000000u;
 	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
 	assert_true(dev_restore(&d2, &st));
 	dev_save(&d2, &again);
 	assert_memory_equal(&st, &again, sizeof(st));
+	assert_int_equal(d2_in(&d2, 0x40), 500 & 0xFF); /* tick 2500 of period 1000 */
+	assert_int_equal(d2_in(&d2, 0x40), 500 >> 8);
+	fake_ns = 1000000000u + (100ull * 1000000000u + PIT_HZ - 1) / PIT_HZ;
+	assert_int_equal(d2_in(&d2, 0x42), (3000 - 2600) & 0xFF);
+	assert_int_equal(d2_in(&d2, 0x42), (3000 - 2600) >> 8);
+	assert_int_equal(dev_pit_poll(&d2),
+			 1000000000u + (500ull * 1000000000u + PIT_HZ - 1) / PIT_HZ);
+	assert_int_equal(rec.nr_gsi, mark); /* the edge at 2000 is not delivered twice */
+	assert_int_equal(d2_in(&d2, 0x3FA), 0xC4);
+	assert_int_equal(d2_in(&d2, 0x3F8), 'b');
+	assert_int_equal(d2_in(&d2, 0x3FA), 0xC1);
+	dev_destroy(&d2);
+	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
+	assert_true(dev_restore(&d2, &st));
+	dev_save(&d2, &again);
 
 	/* Values the devices cannot have: refused, nothing changed. */
 	bad = st;
@@ -777,6 +2056,30 @@ static void test_dev_snapshot(void **state)
 	assert_false(dev_restore(&d2, &bad));
 	bad = st;
 	bad.reserved[1] = 1;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.reserved2 = 1;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.pit[0].mode = 6;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.pit[1].n = 0;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.pit[0].start = st.pit_now + 1; /* started in the future */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.pit[2].gate = 0; /* not what port 0x61 bit 0 says */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.pit_last_edge = st.pit_now + 1;
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.uart2[3] = 0; /* IRQ 4 low, though data and IER.RDA and OUT2 raise it */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.uart2[5] = DEV_UART_FIFO + 1;
 	assert_false(dev_restore(&d2, &bad));
 	dev_save(&d2, &again);
 	assert_memory_equal(&st, &again, sizeof(st));
@@ -816,6 +2119,115 @@ static void test_concurrent_vcpus(void **state)
 	assert_int_equal(rec.console_total, THREADS * BYTES_PER_THREAD);
 }
 
+/* Several vCPUs on the PIT and COM1 while the timer polls: every line
+ * change reaches the irqchip in the order the devices decided it, so
+ * each GSI's levels alternate (a pulse is high then low), never twice
+ * the same. */
+static struct {
+	pthread_mutex_t lock;
+	bool last[24];
+	unsigned changes[24], repeats;
+} lines;
+
+static void lines_set_gsi(void *ctx, unsigned gsi, bool level)
+{
+	(void)ctx;
+	pthread_mutex_lock(&lines.lock);
+	if (gsi >= 24 || lines.last[gsi] == level)
+		lines.repeats++;
+	else
+		lines.changes[gsi]++;
+	if (gsi < 24)
+		lines.last[gsi] = level;
+	pthread_mutex_unlock(&lines.lock);
+}
+
+#define PORT_ROUNDS 3000
+
+static int hammers_done;
+
+static void *port_hammer(void *arg)
+{
+	struct dev_state *d = arg;
+	static const struct {
+		uint16_t port;
+		bool write;
+		uint8_t val;
+	} seq[] = {
+		{ 0x43, true, 0x34 },  { 0x40, true, 0x02 },  { 0x40, true, 0x00 }, /* period 2 */
+		{ 0x40, false, 0 },    { 0x43, true, 0xC2 },  { 0x40, false, 0 },
+		{ 0x61, true, 0x01 },  { 0x61, false, 0 },    { 0x3FC, true, 0x08 },
+		{ 0x3F9, true, 0x02 }, { 0x3F8, true, 'x' },  { 0x3FA, false, 0 },
+		{ 0x3F9, true, 0x00 }, { 0x3FC, true, 0x00 }, { 0x43, true, 0xC2 },
+	};
+	long bad = 0;
+
+	for (int i = 0; i < PORT_ROUNDS; i++) {
+		for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+			uint8_t b = seq[k].val;
+
+			bad += !dev_pio(d, seq[k].port, seq[k].write, 1, &b);
+		}
+	}
+	__atomic_fetch_add(&hammers_done, 1, __ATOMIC_SEQ_CST);
+	return (void *)bad;
+}
+
+static void test_concurrent_pit_and_com1(void **state)
+{
+	struct dev_hooks h = hooks;
+	struct dev_state d;
+	pthread_t t[THREADS];
+	uint8_t b;
+
+	(void)state;
+	memset(&lines, 0, sizeof(lines));
+	hammers_done = 0;
+	pthread_mutex_init(&lines.lock, NULL);
+	h.set_gsi = lines_set_gsi;
+	h.timer_changed = NULL;
+	dev_init(&d, &h, NR_CPUS, DEV_RAM_SIZE);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, port_hammer, &d), 0);
+	/* The timer, its clock 2 us (2.4 ticks) on at each poll, until the
+	 * writers are done and then some. */
+	for (int i = 0; i < 1000 || __atomic_load_n(&hammers_done, __ATOMIC_SEQ_CST) < THREADS;
+	     i++) {
+		__atomic_fetch_add(&fake_ns, 2000, __ATOMIC_RELAXED);
+		(void)dev_pit_poll(&d);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		void *bad;
+
+		pthread_join(t[i], &bad);
+		assert_null(bad);
+	}
+	/* The writers' count bytes may end split between their control
+	 * words: program channel 0 once more, alone, so that it surely ticks. */
+	b = 0x34;
+	assert_true(dev_pio(&d, 0x43, true, 1, &b));
+	b = 2;
+	assert_true(dev_pio(&d, 0x40, true, 1, &b));
+	b = 0;
+	assert_true(dev_pio(&d, 0x40, true, 1, &b));
+	for (int i = 0; i < 100; i++) {
+		__atomic_fetch_add(&fake_ns, 2000, __ATOMIC_RELAXED);
+		(void)dev_pit_poll(&d);
+	}
+	assert_int_equal(lines.repeats, 0);
+	assert_true(lines.changes[4] > 0);
+	assert_true(lines.changes[0] > 0);
+	assert_int_equal(lines.changes[0] % 2, 0); /* GSI 0: whole pulses only */
+	/* The UART's line ends where its registers say: MCR.OUT2 is off. */
+	assert_false(lines.last[4]);
+	b = 0x08;
+	assert_true(dev_pio(&d, 0x3FC, true, 1, &b)); /* OUT2 on, IER 0: still low */
+	assert_false(lines.last[4]);
+	assert_int_equal(lines.repeats, 0);
+	dev_destroy(&d);
+	pthread_mutex_destroy(&lines.lock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest loader_tests[] = {
@@ -825,6 +2237,13 @@ int main(void)
 		cmocka_unit_test_setup(test_entry_translated_to_physical, poison_ram),
 		cmocka_unit_test_setup(test_refuses_hostile_or_unsupported_images, poison_ram),
 		cmocka_unit_test_setup(test_load_from_file, poison_ram),
+		cmocka_unit_test_setup(test_bz_load, poison_ram),
+		cmocka_unit_test_setup(test_bz_layout_choices, poison_ram),
+		cmocka_unit_test_setup(test_bz_refuses_hostile_images, poison_ram),
+		cmocka_unit_test_setup(test_bz_from_file, poison_ram),
+		cmocka_unit_test_setup(test_mptable, poison_ram),
+		cmocka_unit_test_setup(test_mptable_refusals, poison_ram),
+		cmocka_unit_test_setup(test_acpi, poison_ram),
 	};
 	const struct CMUnitTest device_tests[] = {
 		cmocka_unit_test_setup_teardown(test_com1, dev_setup, dev_teardown),
@@ -836,8 +2255,24 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scratch_and_post, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_unhandled_ports, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_port, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_mode0_one_shot, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_mode2_periodic, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_mode3_square_wave, dev_setup,
+						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_gate_triggered_modes, dev_setup,
+						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_latch_and_read_back, dev_setup,
+						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_port61_and_channel2, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_com1_interrupts, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_com1_modem_status_and_loopback, dev_setup,
+						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_keyboard_controller_reset, dev_setup,
+						dev_teardown),
 		cmocka_unit_test_setup_teardown(test_dev_snapshot, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_vcpus, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_pit_and_com1, dev_setup,
+						dev_teardown),
 	};
 	int failed;
 

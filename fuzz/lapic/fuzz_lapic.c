@@ -702,6 +702,7 @@ enum {
 	OP_HW,
 	OP_HW_QUERY,
 	OP_EOI_TWIN,
+	OP_ACK_TWIN,
 	OP_COUNT
 };
 
@@ -722,6 +723,7 @@ static const char *const op_names[OP_COUNT] = {
 	"reset",      "match_dest",
 	"set_accel",  "hw",
 	"hw_query",   "eoi_twin",
+	"ack_twin",
 };
 
 /* Registers by xAPIC offset, for the reg_read/reg_write ops. */
@@ -1404,6 +1406,11 @@ static void decode_op(struct input *in, struct op *op)
 		op->h = in_u16(in);
 		op->u64 = in_u64(in);
 		break;
+	case OP_ACK_TWIN:
+		op->a = in_u8(in);
+		op->b = in_u8(in);
+		op->u32 = in_u32(in);
+		break;
 	default:
 		break;
 	}
@@ -1610,6 +1617,75 @@ static void do_eoi_twin(struct fuzz *f, struct inst *x, const struct op *op, str
 	} else {
 		CHECK(x->env.n_eoi == 0);
 		check_changed_only(x, 0);
+	}
+}
+
+/*
+ * ack_twin: the owner cycle's fast paths against their slow paths. The
+ * scratch LAPIC c takes x's state (save syncs x first), then both get the
+ * same posts: a bits 1:0 vectors from u32's bytes, each level-triggered
+ * when its bit in b is set, SN set first when a bit 2 is. x acknowledges
+ * with virq_lapic_ack() (a lone posted vector may go straight to ISR), c
+ * with lapic_ack_slow(); with a bit 3 both then EOI, x with
+ * virq_lapic_eoi() (no search when one vector is in service), c with
+ * lapic_eoi_slow(). Return values, hook calls, descriptors, pages and
+ * saved states must be identical; SN is cleared again at the end.
+ */
+static void do_ack_twin(struct fuzz *f, struct inst *x, const struct op *op, struct res *r)
+{
+	struct inst *c = f->c;
+	unsigned n = op->a & 3U;
+	bool sn = op->a & 4U;
+	int rc;
+
+	CHECK(virq_lapic_save(&x->lapic, &g_tmp) == 0);
+	CHECK(restore_into(c, &g_tmp) == 0);
+	CHECK(virq_lapic_set_accel(&c->lapic, virq_lapic_get_accel(&x->lapic)) == 0);
+	x->env.log = c->env.log = 0;
+	x->env.n_eoi = c->env.n_eoi = 0;
+	x->env.gerr = c->env.gerr = 0;
+	if (sn) {
+		x->lapic.pi.control |= VIRQ_PI_CTRL_SN;
+		c->lapic.pi.control |= VIRQ_PI_CTRL_SN;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		uint8_t v = (uint8_t)(op->u32 >> (8 * k));
+		bool lvl = (op->b >> k) & 1U;
+
+		virq_lapic_post(&x->lapic, v, lvl);
+		virq_lapic_post(&c->lapic, v, lvl);
+	}
+	CHECK(memcmp(&x->lapic.pi, &c->lapic.pi, sizeof(x->lapic.pi)) == 0);
+	r->rc = virq_lapic_ack(&x->lapic);
+	rc = lapic_ack_slow(&c->lapic);
+	CHECK(r->rc == rc);
+	if (op->a & 8U) {
+		virq_lapic_eoi(&x->lapic);
+		lapic_eoi_slow(&c->lapic);
+	}
+	if (sn) {
+		x->lapic.pi.control &= ~VIRQ_PI_CTRL_SN;
+		c->lapic.pi.control &= ~VIRQ_PI_CTRL_SN;
+	}
+	CHECK(x->env.log == c->env.log && x->env.n_eoi == c->env.n_eoi &&
+	      x->env.gerr == c->env.gerr);
+	if (x->env.n_eoi)
+		CHECK(x->env.eoi_vec == c->env.eoi_vec);
+	CHECK(memcmp(&x->lapic.pi, &c->lapic.pi, sizeof(x->lapic.pi)) == 0);
+	/* The other event bits came to c through the saved state, not as
+	 * posts: same_state() compares them. */
+	CHECK(((x->lapic.posted_events ^ c->lapic.posted_events) &
+	       (LAPIC_EV_LEVEL | LAPIC_EV_LINT)) == 0);
+	CHECK(memcmp(x->page, c->page, VIRQ_LAPIC_PAGE_SIZE) == 0);
+	CHECK(lapic_check_invariants(&x->lapic) == 0);
+	CHECK(virq_lapic_save(&x->lapic, &g_sa) == 0);
+	CHECK(virq_lapic_save(&c->lapic, &g_sc) == 0);
+	CHECK(same_state(&g_sa, &g_sc));
+	if (r->rc >= 0 && !(op->a & 8U)) {
+		CHECK(r->rc >= 16 && r->rc <= 255);
+		CHECK(vec_test(x, VIRQ_LAPIC_REG_ISR, (unsigned)r->rc));
+		CHECK(vec_highest(x, VIRQ_LAPIC_REG_ISR) == r->rc);
+		CHECK(pg(x, VIRQ_LAPIC_REG_PPR) == ((uint32_t)r->rc & 0xF0U));
 	}
 }
 
@@ -2482,6 +2558,9 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		break;
 	case OP_EOI_TWIN:
 		do_eoi_twin(f, x, op, r);
+		break;
+	case OP_ACK_TWIN:
+		do_ack_twin(f, x, op, r);
 		break;
 	case OP_MATCH_DEST: {
 		bool logical = op->a & 1U;

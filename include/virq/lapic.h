@@ -270,8 +270,8 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	bool timer_armed;
 	bool in_error;         /* LVT Error delivery in progress (no recursion) */
 	bool active;           /* globally and software enabled; always exact */
-	uint8_t irr_sum;       /* bit i: IRR vectors 64i..64i+63 not all 0; exact */
-	uint8_t isr_sum;       /* same for ISR */
+	uint8_t irr_sum;       /* bit i: IRR register i (vectors 32i..32i+31) not 0; exact */
+	uint8_t reserved0;     /* 0 */
 	uint8_t tmr_sum;       /* same for TMR */
 	uint8_t dest_depth;    /* nesting of dest_begin/dest_end (owner) */
 	uint32_t dest_seq;     /* odd while ID/LDR/DFR/mode change (match_dest) */
@@ -279,6 +279,7 @@ struct VIRQ_ALIGNED(64) virq_lapic {
 	uint8_t lint_rirr;     /* bit p: LVT LINTp Remote IRR set; exact */
 	uint8_t accel;         /* enum virq_lapic_accel (owner) */
 	uint32_t eoi_exit_gen; /* owner: bumped at every change of eoi_exit */
+	uint8_t isr_count;     /* owner: ISR bits set (at most 240); exact */
 	uint64_t eoi_exit[4];  /* owner: EOI-exit bitmap; always exact */
 	uint32_t hw_snap[14];  /* owner: trap-written registers at virq_lapic_hw_enter() */
 };

@@ -88,7 +88,7 @@
  */
 static inline unsigned virq_fls64(uint64_t x)
 {
-	return 63U - (unsigned)__builtin_clzll(x);
+	return 63U ^ (unsigned)__builtin_clzll(x); /* = 63 - clz: one BSR */
 }
 
 /**
@@ -99,7 +99,7 @@ static inline unsigned virq_fls64(uint64_t x)
  */
 static inline unsigned virq_fls32(uint32_t x)
 {
-	return 31U - (unsigned)__builtin_clz(x);
+	return 31U ^ (unsigned)__builtin_clz(x); /* = 31 - clz: one BSR */
 }
 
 /**

@@ -115,9 +115,10 @@ static inline uint64_t apicvec_pair(const uint32_t *base, unsigned i)
 }
 
 /*
- * A summary keeps bit i set exactly when vectors 64i..64i+63 hold a set
- * bit (register 2i or 2i+1 non-zero), so the highest vector costs two bit
- * scans instead of a walk over 8 registers.
+ * A summary keeps bit i set exactly when register i (vectors 32i..32i+31)
+ * is non-zero, so the highest vector costs two bit scans and one load
+ * instead of a walk over 8 registers, and clearing a bit learns whether
+ * its register emptied from the same read-modify-write.
  */
 static inline int apicvec_highest_sum(const uint32_t *base, uint8_t sum)
 {
@@ -126,31 +127,52 @@ static inline int apicvec_highest_sum(const uint32_t *base, uint8_t sum)
 	if (!sum)
 		return VEC_NONE;
 	i = virq_fls32(sum);
-	return (int)(i * 64 + virq_fls64(apicvec_pair(base, i)));
+	return (int)(i * 32 + virq_fls32(base[i * APICVEC_STRIDE_U32]));
 }
 
 static inline uint8_t apicvec_summary(const uint32_t *base)
 {
 	uint8_t sum = 0;
 
-	for (unsigned i = 0; i < 4; i++)
-		if (apicvec_pair(base, i))
+	for (unsigned i = 0; i < 8; i++)
+		if (base[i * APICVEC_STRIDE_U32])
 			sum |= (uint8_t)(1U << i);
 	return sum;
+}
+
+/* Number of set bits, 0 to 256. Not a hot path: no popcount builtin,
+ * which would need libgcc's __popcountdi2 in a freestanding build. */
+static inline unsigned apicvec_count(const uint32_t *base)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 8; i++)
+		for (uint32_t w = base[i * APICVEC_STRIDE_U32]; w; w &= w - 1U)
+			n++;
+	return n;
+}
+
+/* The summary bits of registers 2i and 2i+1 after they were ORed with @w
+ * (vectors 64i..64i+63). */
+static inline uint8_t apicvec_sum_of_pair(uint64_t w, unsigned i)
+{
+	return (uint8_t)((((uint32_t)w != 0) | (((w >> 32) != 0) << 1)) << (2 * i));
 }
 
 /* Set/clear bit v and keep the summary exact. */
 static inline void apicvec_set_sum(uint32_t *base, uint8_t *sum, uint8_t v)
 {
 	base[(v >> 5) * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
-	*sum |= (uint8_t)(1U << (v >> 6));
+	*sum |= (uint8_t)(1U << (v >> 5));
 }
 
 static inline void apicvec_clear_sum(uint32_t *base, uint8_t *sum, uint8_t v)
 {
-	base[(v >> 5) * APICVEC_STRIDE_U32] &= ~(1U << (v & 31U));
-	if (!apicvec_pair(base, v >> 6))
-		*sum &= (uint8_t)(~(1U << (v >> 6)));
+	uint32_t *r = &base[(v >> 5) * APICVEC_STRIDE_U32];
+
+	*r &= ~(1U << (v & 31U));
+	if (!*r)
+		*sum &= (uint8_t)(~(1U << (v >> 5)));
 }
 
 /* APIC-page bitmap -> contiguous 4 x 64. */

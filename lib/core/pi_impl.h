@@ -9,12 +9,33 @@
 
 #include <virq/pi.h>
 
+/*
+ * Sets PIR bit @vector with one locked instruction; returns its old value.
+ * On x86-64 BTS with a register bit offset addresses a bit string of any
+ * length from its memory operand, so the vector needs no split into word
+ * and bit (Linux's set_bit() relies on the same).
+ */
+static inline bool pi_test_and_set_pir(struct virq_pi_desc *pi, uint8_t vector)
+{
+#if defined(__x86_64__) && !defined(VIRQ_TSAN)
+	bool old;
+
+	__asm__ volatile("lock btsq %2, %0"
+			 : "+m"(pi->pir), "=@ccc"(old)
+			 : "r"((uint64_t)vector)
+			 : "memory");
+	return old;
+#else
+	return virq_atomic_test_and_set_bit64(&pi->pir[vector >> 6], vector & 63U);
+#endif
+}
+
 static inline bool pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
 {
 	uint64_t ctrl;
 
 	/* Locked bit set of the PIR bit (a full barrier on x86). */
-	if (virq_atomic_test_and_set_bit64(&pi->pir[vector >> 6], vector & 63U))
+	if (pi_test_and_set_pir(pi, vector))
 		return false; /* already pending: whoever set it notifies */
 
 	/*

@@ -189,10 +189,8 @@ static VIRQ_NOINLINE void lapic_fold_tmr(struct virq_lapic *l, unsigned i, uint6
 	t[0] = (t[0] & ~(uint32_t)w) | (uint32_t)lvl;
 	t[APICVEC_STRIDE_U32] = (t[APICVEC_STRIDE_U32] & ~(uint32_t)(w >> 32)) |
 				(uint32_t)(lvl >> 32);
-	if (apicvec_pair(lapic_tmr(l), i))
-		l->tmr_sum |= (uint8_t)(1U << i);
-	else
-		l->tmr_sum &= (uint8_t)(~(1U << i));
+	l->tmr_sum = (uint8_t)((l->tmr_sum & ~(3U << (2 * i))) |
+			       apicvec_sum_of_pair(apicvec_pair(lapic_tmr(l), i), i));
 	if (apicvec_pair(lapic_tmr(l), i) != old)
 		lapic_eoi_exit_update(l);
 }
@@ -218,42 +216,55 @@ static inline bool lapic_fold_word(struct virq_lapic *l, unsigned i, uint64_t *w
 	}
 	irr[2 * i * APICVEC_STRIDE_U32] |= (uint32_t)w;
 	irr[(2 * i + 1) * APICVEC_STRIDE_U32] |= (uint32_t)(w >> 32);
-	l->irr_sum |= (uint8_t)(1U << i);
+	l->irr_sum |= apicvec_sum_of_pair(w, i);
 	/* TMR records the trigger mode of the last accepted interrupt. */
-	if (VIRQ_UNLIKELY(level || (l->tmr_sum & (1U << i))))
+	if (VIRQ_UNLIKELY(level || (l->tmr_sum & (3U << (2 * i)))))
 		lapic_fold_tmr(l, i, w, level ? w : 0);
 	return true;
 }
 
+/* Takes every non-zero PIR word with an atomic exchange (ON already
+ * cleared by the caller); @w receives what was taken. */
+static inline void lapic_take_pir(struct virq_lapic *l, uint64_t w[4])
+{
+	for (unsigned i = 4; i-- > 0;) {
+		uint64_t t = virq_atomic_load64_relaxed(&l->pi.pir[i]);
+
+		w[i] = t ? virq_atomic_xchg64(&l->pi.pir[i], 0) : 0;
+	}
+}
+
 /*
- * Moves posted requests into IRR/TMR: clear ON, then take each non-zero PIR
- * word with an atomic exchange and merge it straight into the page.
- * Reached only when ON or SN is set. Returns true when IRR gained bits.
+ * Merges taken PIR words into IRR/TMR, highest word first (the first word
+ * kept holds the new maximum). Returns true when IRR gained bits or an
+ * illegal vector raised one through LVT Error.
  */
-static VIRQ_NOINLINE bool lapic_fold_slow(struct virq_lapic *l)
+static VIRQ_NOINLINE bool lapic_fold_taken(struct virq_lapic *l, uint64_t w[4])
 {
 	bool illegal = false;
 	int top = -1;
-	uint64_t w;
 
-	if (virq_atomic_load64_relaxed(&l->pi.control) & VIRQ_PI_CTRL_ON)
-		virq_atomic_fetch_and64(&l->pi.control, ~VIRQ_PI_CTRL_ON);
-		/* Unrolled, highest word first: the first hit holds the maximum. */
-#define FOLD_WORD(i)                                                                               \
-	w = virq_atomic_load64_relaxed(&l->pi.pir[i]);                                             \
-	if (w) {                                                                                   \
-		w = virq_atomic_xchg64(&l->pi.pir[i], 0);                                          \
-		if (lapic_fold_word(l, i, &w, false, &illegal) && top < 0)                         \
-			top = (int)(i * 64 + virq_fls64(w));                                       \
-	}
-	FOLD_WORD(3)
-	FOLD_WORD(2)
-	FOLD_WORD(1)
-	FOLD_WORD(0)
-#undef FOLD_WORD
+	for (unsigned i = 4; i-- > 0;)
+		if (w[i] && lapic_fold_word(l, i, &w[i], false, &illegal) && top < 0)
+			top = (int)(i * 64 + virq_fls64(w[i]));
 	if (top > l->irrv)
 		l->irrv = (int16_t)top;
 	return top >= 0 || illegal;
+}
+
+/*
+ * Moves posted requests into IRR/TMR: clear ON, then take each non-zero PIR
+ * word with an atomic exchange and merge it into the page. Reached only
+ * when ON or SN is set. Returns true when IRR gained bits.
+ */
+static VIRQ_NOINLINE bool lapic_fold_slow(struct virq_lapic *l)
+{
+	uint64_t w[4];
+
+	if (virq_atomic_load64_relaxed(&l->pi.control) & VIRQ_PI_CTRL_ON)
+		virq_atomic_fetch_and64(&l->pi.control, ~VIRQ_PI_CTRL_ON);
+	lapic_take_pir(l, w);
+	return lapic_fold_taken(l, w);
 }
 
 /*
@@ -355,22 +366,107 @@ VIRQ_API int virq_lapic_pending(struct virq_lapic *lapic)
 	return lapic_pending_inline(lapic);
 }
 
-VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
+/* Acknowledge after the sync: the highest pending vector moves from IRR
+ * to ISR (SDM 10.8.4 "Interrupt Acceptance for Fixed Interrupts"). */
+static inline int lapic_ack_synced(struct virq_lapic *lapic)
 {
-	int v = lapic_pending_inline(lapic);
+	int v = lapic->irrv;
 	uint8_t vec;
 
-	if (v < 0)
+	if (v < 0 || ((uint32_t)v & 0xF0U) <= (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) & 0xF0U))
 		return VIRQ_LAPIC_NO_VECTOR;
 	vec = (uint8_t)v;
 	apicvec_clear_sum(lapic_irr(lapic), &lapic->irr_sum, vec);
-	apicvec_set_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
+	apicvec_set(lapic_isr(lapic), vec);
+	lapic->isr_count++;
 	/* v's class is above the PPR class, hence above TPR's and old ISRV's:
 	 * it becomes ISRV and PPR becomes its class. */
 	lapic->isrv = (int16_t)v;
 	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, (uint32_t)v & 0xF0U);
 	lapic->irrv = (int16_t)apicvec_highest_sum(lapic_irr(lapic), lapic->irr_sum);
 	return v;
+}
+
+VIRQ_NOINLINE int lapic_ack_slow(struct virq_lapic *lapic)
+{
+	lapic_sync_inline(lapic);
+	return lapic_ack_synced(lapic);
+}
+
+/*
+ * The rest of a sync that found more than a lone vector: word @i, taken,
+ * held @x; the words below it are taken now. Then the long way.
+ */
+static VIRQ_NOINLINE int lapic_ack_fold(struct virq_lapic *lapic, unsigned i, uint64_t x)
+{
+	uint64_t w[4] = { 0, 0, 0, 0 };
+
+	w[i] = x;
+	while (i-- > 0) {
+		uint64_t t = virq_atomic_load64_relaxed(&lapic->pi.pir[i]);
+
+		w[i] = t ? virq_atomic_xchg64(&lapic->pi.pir[i], 0) : 0;
+	}
+	lapic_fold_taken(lapic, w);
+	return lapic_ack_slow(lapic);
+}
+
+/*
+ * Acknowledge. With ON set and SN clear the sync takes the PIR here, and
+ * when the highest non-zero PIR word holds a lone vector, nothing is in
+ * the words below it, and that vector is one the sync and the acknowledge
+ * would move through IRR into ISR untouched by anything else (above
+ * everything in IRR, above the PPR class and so 16 or above, the APIC
+ * enabled, no TMR bit to clear in its register, no level post or LINT
+ * change waiting), it goes straight to ISR: IRR, irrv and TMR end as they
+ * were, which is what the long way gives. Anything else folds what was
+ * taken and goes the long way (lapic_ack_slow()).
+ */
+VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
+{
+	uint64_t p3, p2, p1, p0, rest, x;
+	uint32_t v, ppr;
+	unsigned i, reg;
+
+	if ((virq_atomic_load64_relaxed(&lapic->pi.control) &
+	     (VIRQ_PI_CTRL_ON | VIRQ_PI_CTRL_SN)) != VIRQ_PI_CTRL_ON ||
+	    (virq_atomic_load32(&lapic->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT)))
+		return lapic_ack_slow(lapic);
+	virq_atomic_fetch_and64(&lapic->pi.control, ~VIRQ_PI_CTRL_ON);
+	/* Clearing ON came first: a post the loads below miss sets ON again. */
+	p3 = virq_atomic_load64_relaxed(&lapic->pi.pir[3]);
+	p2 = virq_atomic_load64_relaxed(&lapic->pi.pir[2]);
+	p1 = virq_atomic_load64_relaxed(&lapic->pi.pir[1]);
+	p0 = virq_atomic_load64_relaxed(&lapic->pi.pir[0]);
+	if (p3) {
+		i = 3;
+		rest = p2 | p1 | p0;
+	} else if (p2) {
+		i = 2;
+		rest = p1 | p0;
+	} else if (p1) {
+		i = 1;
+		rest = p0;
+	} else if (p0) {
+		i = 0;
+		rest = 0;
+	} else {
+		return lapic_ack_slow(lapic);
+	}
+	x = virq_atomic_xchg64(&lapic->pi.pir[i], 0);
+	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
+		return lapic_ack_fold(lapic, i, x);
+	v = i * 64 + virq_ffs64(x); /* x has one bit */
+	reg = v >> 5;
+	ppr = lapic_get(lapic, VIRQ_LAPIC_REG_PPR);
+	if (VIRQ_UNLIKELY((int)v <= lapic->irrv || v <= (ppr | 0xFU) || !lapic->active ||
+			  (lapic->tmr_sum & (1U << reg))))
+		return lapic_ack_fold(lapic, i, x);
+	lapic_isr(lapic)[reg * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
+	lapic->isr_count++;
+	lapic->isrv = (int16_t)v;
+	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, v & 0xF0U);
+	return (int)v;
 }
 
 /* EOI of a level-triggered vector: broadcast unless suppressed (directed
@@ -421,28 +517,47 @@ VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
 		lapic_eoi_lint(lapic, vec);
 }
 
+/* EOI with more than one vector in service: a search for the next. */
+static VIRQ_NOINLINE void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec)
+{
+	apicvec_clear(lapic_isr(lapic), vec);
+	lapic->isr_count--;
+	/* The next is below @vec: the search starts at its register. */
+	lapic->isrv = (int16_t)apicvec_highest_from(lapic_isr(lapic), vec >> 5);
+	lapic_update_ppr(lapic);
+}
+
 /*
  * The highest ISR bit retires (SDM 10.8.5 "Signaling Interrupt Servicing
- * Completion"). The common case, nothing else in service, needs no
- * search: ISRV becomes -1 and PPR is TPR.
+ * Completion"). The common case, nothing else in service (isr_count 1),
+ * needs no search: its ISR register becomes 0, ISRV -1 and PPR is TPR.
  */
 VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 {
 	int v = lapic->isrv;
-	uint8_t vec;
 
 	if (v < 0)
 		return; /* spurious EOI: ignored */
-	vec = (uint8_t)v;
-	apicvec_clear_sum(lapic_isr(lapic), &lapic->isr_sum, vec);
-	if (!lapic->isr_sum) {
+	if (lapic->isr_count == 1) {
+		lapic_isr(lapic)[((unsigned)v >> 5) * APICVEC_STRIDE_U32] = 0;
+		lapic->isr_count = 0;
 		lapic->isrv = VEC_NONE;
 		lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR,
 				 lapic_get(lapic, VIRQ_LAPIC_REG_TPR) & TPR_MASK);
 	} else {
-		lapic->isrv = (int16_t)apicvec_highest_sum(lapic_isr(lapic), lapic->isr_sum);
-		lapic_update_ppr(lapic);
+		lapic_eoi_nested(lapic, (uint8_t)v);
 	}
 	if (VIRQ_UNLIKELY(lapic->tmr_sum | lapic->lint_rirr))
-		lapic_eoi_effects(lapic, vec);
+		lapic_eoi_effects(lapic, (uint8_t)v);
+}
+
+void lapic_eoi_slow(struct virq_lapic *lapic)
+{
+	int v = lapic->isrv;
+
+	if (v < 0)
+		return;
+	lapic_eoi_nested(lapic, (uint8_t)v);
+	if (lapic->tmr_sum | lapic->lint_rirr)
+		lapic_eoi_effects(lapic, (uint8_t)v);
 }

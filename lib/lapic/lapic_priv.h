@@ -6,8 +6,10 @@
  * to the caller; lapic_check_invariants() recomputes them for the fuzzers):
  *  - isrv: highest vector set in ISR, or -1;
  *  - irrv: highest vector set in IRR, or -1;
- *  - irr_sum/isr_sum/tmr_sum: bit i set exactly when vectors 64i..64i+63
- *    of IRR/ISR/TMR hold a set bit;
+ *  - irr_sum/tmr_sum: bit i set exactly when register i of IRR/TMR
+ *    (vectors 32i..32i+31) holds a set bit;
+ *  - isr_count: number of bits set in ISR (so an EOI knows without a
+ *    search when the vector it retires was the only one in service);
  *  - active: IA32_APIC_BASE.EN && SVR bit 8;
  *  - PPR in the page: always the SDM 10.8.3.1 "Task and Processor
  *    Priorities" function of TPR and isrv;
@@ -168,10 +170,10 @@ static inline void lapic_update_active(struct virq_lapic *l)
 static inline void lapic_recompute_cache(struct virq_lapic *l)
 {
 	l->irr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_IRR >> 2]);
-	l->isr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
+	l->isr_count = (uint8_t)apicvec_count(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
 	l->tmr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_TMR >> 2]);
 	l->irrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_IRR >> 2], l->irr_sum);
-	l->isrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_ISR >> 2], l->isr_sum);
+	l->isrv = (int16_t)apicvec_highest(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
 	lapic_update_active(l);
 }
 
@@ -260,6 +262,12 @@ void lapic_accept_fixed(struct virq_lapic *l, uint8_t vector, bool level);
 void lapic_set_error(struct virq_lapic *l, uint32_t bits);
 void lapic_discard_posted(struct virq_lapic *l);
 bool lapic_fold_level(struct virq_lapic *l);
+/* virq_lapic_ack() without its fast path for a lone posted vector (tests
+ * and fuzzers compare the two). */
+int lapic_ack_slow(struct virq_lapic *lapic);
+/* virq_lapic_eoi() that always searches ISR for the next vector (tests and
+ * fuzzers compare it with the isr_count shortcut). */
+void lapic_eoi_slow(struct virq_lapic *lapic);
 
 /* lvt.c */
 void lapic_fire_lvt(struct virq_lapic *l, uint32_t off);

@@ -390,12 +390,12 @@ int lapic_check_invariants(const struct virq_lapic *l)
 		return 2;
 	if (l->irrv != apicvec_highest(irr))
 		return 3;
-	if (l->irr_sum != apicvec_summary(irr) || l->isr_sum != apicvec_summary(isr) ||
-	    l->tmr_sum != apicvec_summary(tmr))
+	if (l->irr_sum != apicvec_summary(irr) || l->tmr_sum != apicvec_summary(tmr) ||
+	    l->isr_count != apicvec_count(isr))
 		return 17;
 	if (l->active != lapic_compute_active(l))
 		return 18;
-	if (mode == VIRQ_LAPIC_MODE_DISABLED && (l->irr_sum | l->isr_sum | l->tmr_sum))
+	if (mode == VIRQ_LAPIC_MODE_DISABLED && (l->irr_sum | l->isr_count | l->tmr_sum))
 		return 19;
 	if (l->dest_depth || (l->dest_seq & 1U))
 		return 20;

@@ -271,7 +271,7 @@ static void test_apicvec_highest_from_full(void **state)
 	assert_padding_intact(&p);
 }
 
-/* ---- pairs and summary: bit i set exactly when vectors 64i..64i+63 hold a bit ---- */
+/* ---- pairs; summary: bit i set exactly when register i (vectors 32i..32i+31) holds a bit ---- */
 
 static uint8_t ref_summary(const struct apage *p)
 {
@@ -279,7 +279,7 @@ static uint8_t ref_summary(const struct apage *p)
 
 	for (unsigned i = 0; i < 8; i++)
 		if (p->w[4 * i])
-			sum |= (uint8_t)(1U << (i / 2));
+			sum |= (uint8_t)(1U << i);
 	return sum;
 }
 
@@ -317,14 +317,15 @@ static void test_apicvec_summary(void **state)
 				 apicvec_highest(p.w));
 		assert_padding_intact(&p);
 	}
-	/* Every single vector: the bit of its 64-vector group. */
+	/* Every single vector: the bit of its register. */
 	for (unsigned v = 0; v < 256; v++) {
 		struct apage p;
 
 		apage_init(&p);
 		apicvec_set(p.w, (uint8_t)v);
-		assert_int_equal(apicvec_summary(p.w), 1U << (v / 64));
-		assert_int_equal(apicvec_highest_sum(p.w, (uint8_t)(1U << (v / 64))), (int)v);
+		assert_int_equal(apicvec_summary(p.w), 1U << (v / 32));
+		assert_int_equal(apicvec_highest_sum(p.w, (uint8_t)(1U << (v / 32))), (int)v);
+		assert_int_equal(apicvec_count(p.w), 1);
 	}
 }
 
@@ -336,12 +337,18 @@ static void test_apicvec_highest_sum_empty(void **state)
 	apage_init(&p);
 	assert_int_equal(apicvec_summary(p.w), 0);
 	assert_int_equal(apicvec_highest_sum(p.w, 0), VEC_NONE);
+	assert_int_equal(apicvec_count(p.w), 0);
 	p.w[0] = 0x10000U;
 	assert_int_equal(apicvec_summary(p.w), 1);
 	assert_int_equal(apicvec_highest_sum(p.w, 1), 16);
-	p.w[4] = 0x80000000U; /* register 1: still group 0 */
-	assert_int_equal(apicvec_summary(p.w), 1);
-	assert_int_equal(apicvec_highest_sum(p.w, 1), 63);
+	p.w[4] = 0x80000000U; /* register 1: its own bit */
+	assert_int_equal(apicvec_summary(p.w), 3);
+	assert_int_equal(apicvec_highest_sum(p.w, 3), 63);
+	assert_int_equal(apicvec_count(p.w), 2);
+	for (unsigned i = 0; i < 8; i++)
+		p.w[4 * i] = 0xFFFFFFFFU;
+	assert_int_equal(apicvec_count(p.w), 256);
+	assert_padding_intact(&p);
 }
 
 /* set_sum/clear_sum keep the summary exact through random sequences. */
@@ -351,29 +358,29 @@ static void test_apicvec_set_clear_sum(void **state)
 	for (unsigned v = 0; v < 256; v++) {
 		struct apage p;
 		uint8_t sum = 0;
-		unsigned other = v ^ 32U; /* same 64-vector group, other register */
+		unsigned other = v ^ 1U; /* same register */
 
 		apage_init(&p);
 		apicvec_set_sum(p.w, &sum, (uint8_t)v);
-		assert_int_equal(sum, 1U << (v / 64));
+		assert_int_equal(sum, 1U << (v / 32));
 		assert_int_equal(p.w[4 * (v / 32)], 1U << (v % 32));
 		assert_int_equal(apicvec_highest_sum(p.w, sum), (int)v);
-		/* Another vector of the group, in the other register of the
-		 * pair: clearing one keeps the group's bit. */
+		/* Another vector of the same register: clearing one keeps the
+		 * register's bit. */
 		apicvec_set_sum(p.w, &sum, (uint8_t)other);
 		apicvec_clear_sum(p.w, &sum, (uint8_t)v);
-		assert_int_equal(sum, 1U << (v / 64));
+		assert_int_equal(sum, 1U << (v / 32));
 		assert_int_equal(apicvec_highest_sum(p.w, sum), (int)other);
 		apicvec_clear_sum(p.w, &sum, (uint8_t)other);
 		assert_int_equal(sum, 0);
 		assert_int_equal(apicvec_highest_sum(p.w, sum), VEC_NONE);
-		/* Clearing a clear bit of an empty group keeps it clear. */
+		/* Clearing a clear bit of an empty register keeps it clear. */
 		apicvec_clear_sum(p.w, &sum, (uint8_t)v);
 		assert_int_equal(sum, 0);
-		/* A neighbour in another group is untouched. */
-		apicvec_set_sum(p.w, &sum, (uint8_t)(v ^ 64U));
+		/* A neighbour in another register is untouched. */
+		apicvec_set_sum(p.w, &sum, (uint8_t)(v ^ 32U));
 		apicvec_clear_sum(p.w, &sum, (uint8_t)v);
-		assert_int_equal(sum, 1U << ((v ^ 64U) / 64));
+		assert_int_equal(sum, 1U << ((v ^ 32U) / 32));
 		assert_padding_intact(&p);
 	}
 	for (unsigned seq = 0; seq < 200; seq++) {

@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The owner cycle's fast paths against their slow paths:
+ *  - virq_lapic_ack(), which moves a lone posted vector straight to ISR,
+ *    against lapic_ack_slow() (sync, then the acknowledge of IRR's highest);
+ *  - virq_lapic_eoi(), which retires the only vector in service without a
+ *    search, against lapic_eoi_slow() (which always searches).
+ * Twin LAPICs in one random state get the same posts; then one runs the
+ * public call and the other the slow one. Return value, hook calls, the
+ * descriptor, the posted-event word, the whole saved state and the page
+ * must be the same. Then long random sequences of posts, acknowledges and
+ * EOIs run in lockstep, and the cases each fast path must leave to the
+ * slow one are pinned one by one.
+ */
+#include "harness.h"
+#include "twins.h"
+
+static const enum virq_lapic_mode modes[3] = { VIRQ_LAPIC_MODE_XAPIC, VIRQ_LAPIC_MODE_X2APIC,
+					       VIRQ_LAPIC_MODE_DISABLED };
+
+/* What the differential runs saw. */
+struct coverage {
+	unsigned fast;     /* the ack fast path's conditions all held */
+	unsigned acked;    /* a vector was acknowledged */
+	unsigned none;     /* nothing deliverable */
+	unsigned multi;    /* more than one vector taken from the PIR */
+	unsigned illegal;  /* a lone vector below 16 */
+	unsigned below;    /* a lone vector not above PPR's class or irrv */
+	unsigned tmr;      /* a lone vector whose TMR register was not 0 */
+	unsigned inactive; /* a lone vector on a disabled APIC */
+	unsigned events;   /* a level post or LINT change was waiting */
+	unsigned sn;       /* SN set */
+	unsigned eoi_only; /* an EOI of the only vector in service */
+	unsigned eoi_nest; /* an EOI with more in service */
+	unsigned eoi_lvl;  /* an EOI that called eoi_level */
+};
+
+static unsigned pir_bits(const struct virq_lapic *l, int *v)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < 4; i++)
+		for (uint64_t w = l->pi.pir[i]; w; w &= w - 1U) {
+			*v = (int)(i * 64 + (unsigned)__builtin_ctzll(w));
+			n++;
+		}
+	return n;
+}
+
+/* The same posts to both twins. */
+static void post_both(struct lapic_fixture *a, struct lapic_fixture *b, uint8_t v, bool level)
+{
+	virq_lapic_post(&a->apic, v, level);
+	virq_lapic_post(&b->apic, v, level);
+}
+
+/* Without a save, which would sync (fold the PIR) first. */
+static void assert_twins_same(struct lapic_fixture *a, struct lapic_fixture *b)
+{
+	assert_int_equal(a->f.kicks, b->f.kicks);
+	assert_int_equal(a->f.n_eois, b->f.n_eois);
+	assert_memory_equal(a->f.eois, b->f.eois, sizeof(a->f.eois));
+	assert_int_equal(a->f.n_gerr, b->f.n_gerr);
+	assert_memory_equal(a->f.gerr, b->f.gerr, sizeof(a->f.gerr));
+	assert_int_equal(a->f.n_ipis, b->f.n_ipis);
+	/* The descriptor and the event word before a save syncs them. */
+	assert_memory_equal(&a->apic.pi, &b->apic.pi, sizeof(a->apic.pi));
+	assert_int_equal(a->apic.posted_events, b->apic.posted_events);
+	assert_memory_equal(a->apic.post_level, b->apic.post_level, sizeof(a->apic.post_level));
+	assert_memory_equal(a->page, b->page, sizeof(a->page));
+	assert_int_equal(a->apic.irrv, b->apic.irrv);
+	assert_int_equal(a->apic.isrv, b->apic.isrv);
+	assert_int_equal(a->apic.isr_count, b->apic.isr_count);
+	assert_invariants(a);
+	assert_invariants(b);
+}
+
+static void assert_twins_equal(struct lapic_fixture *a, struct lapic_fixture *b)
+{
+	static struct virq_lapic_state sa, sb;
+
+	assert_twins_same(a, b);
+	assert_int_equal(virq_lapic_save(&a->apic, &sa), 0);
+	assert_int_equal(virq_lapic_save(&b->apic, &sb), 0);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+}
+
+/* A random vector: mostly 16-255, sometimes an illegal one. */
+static uint8_t rnd_vec(void)
+{
+	return (rnd() % 16U) ? (uint8_t)(16U + rnd() % 240U) : (uint8_t)(rnd() % 16U);
+}
+
+static void diff_ack(enum virq_lapic_mode mode, struct coverage *cov)
+{
+	static struct lapic_fixture a, b;
+	unsigned posts = (rnd() % 4U) ? 1 : (unsigned)(rnd() % 4U);
+	bool sn = rnd() % 16U == 0, events = false;
+	int ra, rb, v = -1;
+	uint32_t ppr;
+
+	make_twins_ex(&a, &b, mode, rnd() % 4U != 0);
+	if (sn) {
+		a.apic.pi.control |= VIRQ_PI_CTRL_SN;
+		b.apic.pi.control |= VIRQ_PI_CTRL_SN;
+	}
+	for (unsigned k = 0; k < posts; k++)
+		post_both(&a, &b, rnd_vec(), false);
+	switch (rnd() % 16U) {
+	case 0:
+		post_both(&a, &b, rnd_vec(), true);
+		events = true;
+		break;
+	case 1: {
+		bool lvl = rnd() & 1U;
+
+		assert_int_equal(virq_lapic_set_lint(&a.apic, 0, lvl), 0);
+		assert_int_equal(virq_lapic_set_lint(&b.apic, 0, lvl), 0);
+		events = (a.apic.posted_events & LAPIC_EV_LINT) != 0;
+		break;
+	}
+	default:
+		break;
+	}
+	assert_twins_same(&a, &b);
+
+	/* What the fast path must decide, computed here from the state. */
+	ppr = a.page[VIRQ_LAPIC_REG_PPR >> 2];
+	if (sn)
+		cov->sn++;
+	else if (events)
+		cov->events++;
+	else if (pir_bits(&a.apic, &v) > 1)
+		cov->multi++;
+	else if (v >= 0 && v < 16)
+		cov->illegal++;
+	else if (v >= 0 && !a.apic.active)
+		cov->inactive++;
+	else if (v >= 0 && (v <= a.apic.irrv || ((uint32_t)v & 0xF0U) <= (ppr & 0xF0U)))
+		cov->below++;
+	else if (v >= 0 && a.page[(VIRQ_LAPIC_REG_TMR >> 2) + 4 * ((unsigned)v >> 5)])
+		cov->tmr++;
+	else if (v >= 0)
+		cov->fast++;
+
+	clear_logs(&a.f);
+	clear_logs(&b.f);
+	ra = virq_lapic_ack(&a.apic);
+	rb = lapic_ack_slow(&b.apic);
+	assert_int_equal(ra, rb);
+	assert_twins_equal(&a, &b);
+	if (ra >= 0)
+		cov->acked++;
+	else
+		cov->none++;
+}
+
+static void diff_eoi(enum virq_lapic_mode mode, struct coverage *cov)
+{
+	static struct lapic_fixture a, b;
+	unsigned n;
+
+	make_twins_ex(&a, &b, mode, rnd() & 1U);
+	n = a.apic.isr_count;
+	virq_lapic_eoi(&a.apic);
+	lapic_eoi_slow(&b.apic);
+	assert_twins_equal(&a, &b);
+	if (n == 1)
+		cov->eoi_only++;
+	else if (n > 1)
+		cov->eoi_nest++;
+	if (a.f.n_eois)
+		cov->eoi_lvl++;
+}
+
+/* One post, ack and EOI on random states in each mode. */
+static void test_ack_equals_slow(void **state)
+{
+	struct coverage cov;
+
+	(void)state;
+	memset(&cov, 0, sizeof(cov));
+	for (unsigned round = 0; round < 6000; round++)
+		diff_ack(modes[round % 3U], &cov);
+	/* Every rule the fast path checks met in the run (the counts depend on
+	 * the fixed random sequence; the bounds say each case was reached). */
+	assert_true(cov.fast >= 200);
+	assert_true(cov.multi >= 250);
+	assert_true(cov.illegal >= 100);
+	assert_true(cov.below >= 500);
+	assert_true(cov.tmr >= 60);
+	assert_true(cov.inactive >= 800);
+	assert_true(cov.events >= 200);
+	assert_true(cov.sn >= 150);
+	assert_true(cov.acked >= 800);
+	assert_true(cov.none >= 1500);
+}
+
+static void test_eoi_equals_slow(void **state)
+{
+	struct coverage cov;
+
+	(void)state;
+	memset(&cov, 0, sizeof(cov));
+	for (unsigned round = 0; round < 3000; round++)
+		diff_eoi(modes[round % 3U], &cov);
+	assert_true(cov.eoi_only >= 150);
+	assert_true(cov.eoi_nest >= 600);
+	assert_true(cov.eoi_lvl >= 150);
+}
+
+/* Lockstep sequences: posts (edge, level, illegal), LINT changes, TPR
+ * writes, acknowledges and EOIs; a runs the public calls, b the slow ones. */
+static void test_sequences(void **state)
+{
+	static struct lapic_fixture a, b;
+	unsigned acks = 0, eois = 0;
+
+	(void)state;
+	for (unsigned seq = 0; seq < 300; seq++) {
+		make_twins_ex(&a, &b, modes[seq % 3U], true);
+		for (unsigned step = 0; step < 60; step++) {
+			switch (rnd() % 8U) {
+			case 0:
+			case 1:
+			case 2:
+				post_both(&a, &b, rnd_vec(), rnd() % 8U == 0);
+				break;
+			case 3:
+			case 4:
+				assert_int_equal(virq_lapic_ack(&a.apic), lapic_ack_slow(&b.apic));
+				acks++;
+				break;
+			case 5:
+			case 6:
+				virq_lapic_eoi(&a.apic);
+				lapic_eoi_slow(&b.apic);
+				eois++;
+				break;
+			default: {
+				uint64_t tpr = rnd() % 4U ? 0 : rnd() & 0xFFU;
+
+				assert_int_equal(virq_lapic_set_cr8(&a.apic, tpr >> 4), 0);
+				assert_int_equal(virq_lapic_set_cr8(&b.apic, tpr >> 4), 0);
+				break;
+			}
+			}
+			assert_twins_same(&a, &b);
+		}
+		assert_twins_equal(&a, &b);
+	}
+	assert_true(acks >= 4000 && eois >= 4000);
+}
+
+/* ---- pinned cases ---- */
+
+static void setup_plain(struct lapic_fixture *fx)
+{
+	fixture_init(fx, NULL);
+	fixture_sw_enable(fx);
+}
+
+/* A lone vector above PPR: straight to ISR, IRR untouched, PPR its class. */
+static void test_lone_to_isr(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	virq_lapic_post(&fx.apic, 0x61, false);
+	assert_int_equal(fx.f.kicks, 1);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x61);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_ISR, 0x61));
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x61));
+	assert_int_equal(fx.page[VIRQ_LAPIC_REG_PPR >> 2], 0x60);
+	assert_int_equal(fx.apic.pi.pir[1], 0);
+	assert_int_equal(fx.apic.pi.control & VIRQ_PI_CTRL_ON, 0);
+	assert_int_equal(fx.apic.isr_count, 1);
+	assert_invariants(&fx);
+	virq_lapic_eoi(&fx.apic);
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_ISR, 0x61));
+	assert_int_equal(fx.page[VIRQ_LAPIC_REG_PPR >> 2], 0);
+	assert_int_equal(fx.apic.isr_count, 0);
+	assert_invariants(&fx);
+}
+
+/* A lone vector at or below the PPR class stays in IRR: nothing acked. */
+static void test_lone_masked_by_ppr(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x60);
+	virq_lapic_post(&fx.apic, 0x6F, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), VIRQ_LAPIC_NO_VECTOR);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x6F));
+	assert_int_equal(fx.apic.irrv, 0x6F);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0x50);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x6F);
+	assert_invariants(&fx);
+}
+
+/* A lone vector below what IRR holds: the higher one is acked first. */
+static void test_lone_below_irr(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0xF0);
+	virq_lapic_post(&fx.apic, 0x90, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), VIRQ_LAPIC_NO_VECTOR);
+	mmio_w(&fx, VIRQ_LAPIC_REG_TPR, 0);
+	virq_lapic_post(&fx.apic, 0x41, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x90);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x41));
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x41);
+	assert_invariants(&fx);
+}
+
+/* A lone vector whose TMR bit is set (last accepted as level): accepted as
+ * edge now, so TMR clears and the EOI broadcasts nothing. */
+static void test_lone_clears_tmr(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	virq_lapic_post(&fx.apic, 0x71, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x71);
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(fx.f.n_eois, 1);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_TMR, 0x71));
+	virq_lapic_post(&fx.apic, 0x71, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x71);
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_TMR, 0x71));
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(fx.f.n_eois, 1);
+	assert_invariants(&fx);
+}
+
+/* A lone illegal vector: Receive Illegal Vector in ESR, nothing acked. */
+static void test_lone_illegal(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	virq_lapic_post(&fx.apic, 7, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), VIRQ_LAPIC_NO_VECTOR);
+	assert_int_equal(fx.f.gerr[VIRQ_GERR_RECV_ILLEGAL_VECTOR], 1);
+	mmio_w(&fx, VIRQ_LAPIC_REG_ESR, 0);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_ESR), VIRQ_LAPIC_ESR_RECV_ILLEGAL);
+	assert_invariants(&fx);
+}
+
+/* A software-disabled APIC drops the posted vector. */
+static void test_lone_sw_disabled(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	fixture_init(&fx, NULL);
+	virq_lapic_post(&fx.apic, 0x61, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), VIRQ_LAPIC_NO_VECTOR);
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x61));
+	assert_false(page_vec(&fx, VIRQ_LAPIC_REG_ISR, 0x61));
+	assert_int_equal(fx.apic.pi.pir[1], 0);
+	assert_invariants(&fx);
+}
+
+/* A level post waiting beside a lone edge vector: both fold, the higher
+ * (the level one) is acked first with TMR set. */
+static void test_lone_with_level_waiting(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	virq_lapic_post(&fx.apic, 0x51, false);
+	virq_lapic_post(&fx.apic, 0x91, true);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x91);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_TMR, 0x91));
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x51));
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(fx.f.n_eois, 1);
+	assert_int_equal(fx.f.eois[0], 0x91);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x51);
+	assert_invariants(&fx);
+}
+
+/* Two vectors in one word, and one in each of two words: the highest first,
+ * the other kept in IRR. */
+static void test_two_posted(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	virq_lapic_post(&fx.apic, 0x61, false);
+	virq_lapic_post(&fx.apic, 0x62, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x62);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x61));
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x61);
+	virq_lapic_eoi(&fx.apic);
+	virq_lapic_post(&fx.apic, 0x30, false);
+	virq_lapic_post(&fx.apic, 0xE0, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0xE0);
+	assert_true(page_vec(&fx, VIRQ_LAPIC_REG_IRR, 0x30));
+	assert_int_equal(fx.apic.pi.pir[0], 0);
+	assert_invariants(&fx);
+}
+
+/* EOI with two in service: the lower one becomes ISRV, PPR its class. */
+static void test_eoi_nested(void **state)
+{
+	static struct lapic_fixture fx;
+
+	(void)state;
+	setup_plain(&fx);
+	virq_lapic_post(&fx.apic, 0x41, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0x41);
+	virq_lapic_post(&fx.apic, 0xC1, false);
+	assert_int_equal(virq_lapic_ack(&fx.apic), 0xC1);
+	assert_int_equal(fx.apic.isr_count, 2);
+	assert_int_equal(fx.page[VIRQ_LAPIC_REG_PPR >> 2], 0xC0);
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(fx.apic.isrv, 0x41);
+	assert_int_equal(fx.apic.isr_count, 1);
+	assert_int_equal(fx.page[VIRQ_LAPIC_REG_PPR >> 2], 0x40);
+	virq_lapic_eoi(&fx.apic);
+	assert_int_equal(fx.apic.isrv, -1);
+	assert_int_equal(fx.page[VIRQ_LAPIC_REG_PPR >> 2], 0);
+	virq_lapic_eoi(&fx.apic); /* spurious: nothing changes */
+	assert_int_equal(fx.apic.isr_count, 0);
+	assert_invariants(&fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ack_equals_slow),
+		cmocka_unit_test(test_eoi_equals_slow),
+		cmocka_unit_test(test_sequences),
+		cmocka_unit_test(test_lone_to_isr),
+		cmocka_unit_test(test_lone_masked_by_ppr),
+		cmocka_unit_test(test_lone_below_irr),
+		cmocka_unit_test(test_lone_clears_tmr),
+		cmocka_unit_test(test_lone_illegal),
+		cmocka_unit_test(test_lone_sw_disabled),
+		cmocka_unit_test(test_lone_with_level_waiting),
+		cmocka_unit_test(test_two_posted),
+		cmocka_unit_test(test_eoi_nested),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -12,7 +12,9 @@
  * send time. A hook that calls back (a LAPIC that EOIs from inside
  * deliver, an EOI path that raises the line again) therefore only adds
  * bits for the next round: the I/O APIC never recurses into
- * ops->deliver, and the number of rounds is capped.
+ * ops->deliver, and the number of rounds is capped. (An outermost assert
+ * sends its own pin, the first round's only one, without going through
+ * pending, then drains from round 2: the same messages in the same order.)
  */
 #include "ioapic_priv.h"
 
@@ -72,16 +74,14 @@ static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 }
 
 /*
- * Sends everything pending, in rounds. A round takes the pending set and
+ * Sends everything pending, in rounds, @rounds of them already done. A round takes the pending set and
  * sends each pin once; whatever the hooks ask for meanwhile forms the next
  * round. Level pins re-asked by EOIs stop at storm_limit through
  * eoi_count; anything else that keeps asking (an edge raised again from
  * inside every delivery) is throttled after storm_limit + 1 rounds.
  */
-static void ioapic_drain(struct virq_ioapic *io)
+static void ioapic_drain(struct virq_ioapic *io, uint64_t rounds)
 {
-	uint64_t rounds = 0;
-
 	while (io->pending[0] | io->pending[1]) {
 		uint64_t todo[2] = { io->pending[0], io->pending[1] };
 
@@ -107,8 +107,9 @@ static void ioapic_drain(struct virq_ioapic *io)
 
 void ioapic_leave(struct virq_ioapic *io, bool outer)
 {
-	if (outer)
-		ioapic_drain(io);
+	/* Most calls leave nothing pending: no call. */
+	if (outer && (io->pending[0] | io->pending[1]))
+		ioapic_drain(io, 0);
 	VIRQ_ASSERT(io->in_eoi > 0);
 	io->in_eoi--;
 }
@@ -217,18 +218,32 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 	old = ioapic_bit(ioapic->line, pin);
 	rte = ioapic->rte[pin];
 	ioapic_bit_set(ioapic->line, pin);
-	if (ioapic_rte_level(rte)) {
-		/* Sent if unmasked and Remote IRR clear (checked at send). */
-		ioapic_request(ioapic, pin);
-	} else if (!old && !ioapic_rte_masked(rte) && !ioapic_bit(ioapic->storm_held, pin)) {
-		/*
-		 * A rising edge on an unmasked pin; on a masked pin it is lost
-		 * (82093AA mask bit), on a throttled one it merges with the
-		 * edge already held.
-		 */
-		ioapic_request(ioapic, pin);
+	/*
+	 * Level: sent if unmasked and Remote IRR clear (checked at send).
+	 * Edge: a rising edge on an unmasked pin; on a masked pin it is lost
+	 * (82093AA mask bit), on a throttled one it merges with the edge
+	 * already held.
+	 */
+	if (!ioapic_rte_level(rte) &&
+	    (old || ioapic_rte_masked(rte) || ioapic_bit(ioapic->storm_held, pin))) {
+		ioapic_leave(ioapic, outer);
+		return 0;
 	}
-	ioapic_leave(ioapic, outer);
+	if (!outer) {
+		ioapic_request(ioapic, pin);
+		ioapic_leave(ioapic, false);
+		return 0;
+	}
+	/*
+	 * Outermost: nothing is pending (ioapic_priv.h), so the drain's first
+	 * round would send this pin alone. It is sent here, and the drain
+	 * goes on from round 2 with whatever the hooks asked for meanwhile.
+	 */
+	ioapic_send(ioapic, pin);
+	if (ioapic->pending[0] | ioapic->pending[1])
+		ioapic_drain(ioapic, 1);
+	VIRQ_ASSERT(ioapic->in_eoi == 1);
+	ioapic->in_eoi = 0;
 	return 0;
 }
 

@@ -23,6 +23,10 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
 	return virq_vm_send_msi(vi->vm, addr, data, vi->sid);
 }
 
+/* Entry bits 55:49: destination bits 14:8 with VIRQ_MSI_EXT_DEST (the
+ * extended destination ID in address bits 11:5). */
+#define VM_RTE_EXT_DEST_ID (0x7FULL << (VIRQ_IOAPIC_RTE_EXT_DEST_SHIFT + 1))
+
 /*
  * The same delivery as vm_ioapic_deliver() of the entry's MSI write, with
  * the message taken straight from the entry when that gives the identical
@@ -39,9 +43,26 @@ static unsigned vm_ioapic_deliver_entry(void *ctx, unsigned pin, uint64_t rte)
 	uint32_t data;
 
 	if (!vm->ops->ioapic_msg && !vm->ops->deliver_msi &&
-	    !(__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED) &&
-	    virq_ioapic_rte_to_msg(rte, vm->cfg.msi_flags, &msg) == 0)
-		return virq_vm_deliver(vm, &msg);
+	    !(__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED)) {
+		/*
+		 * Fixed, physical, compatibility format, and the destination
+		 * is bits 63:56 alone (no extended ID bits in use): to the
+		 * vCPU the map names, without building the message.
+		 */
+		if (!(rte & (VIRQ_IOAPIC_RTE_DM_MASK | VIRQ_IOAPIC_RTE_DEST_LOGICAL |
+			     VIRQ_IOAPIC_RTE_REMAPPABLE)) &&
+		    (!(vm->cfg.msi_flags & VIRQ_MSI_EXT_DEST) || !(rte & VM_RTE_EXT_DEST_ID))) {
+			int n = vm_deliver_phys_fixed(vm,
+						      (uint32_t)(rte >> VIRQ_IOAPIC_RTE_DEST_SHIFT),
+						      (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK),
+						      (rte & VIRQ_IOAPIC_RTE_LEVEL) != 0);
+
+			if (n > 0)
+				return (unsigned)n;
+		}
+		if (virq_ioapic_rte_to_msg(rte, vm->cfg.msi_flags, &msg) == 0)
+			return virq_vm_deliver(vm, &msg);
+	}
 	virq_ioapic_rte_to_msi(rte, &addr, &data);
 	return vm_ioapic_deliver(ctx, pin, addr, data);
 }
@@ -92,18 +113,23 @@ static void route_drive(struct virq_vm *vm, const struct virq_gsi_route *route, 
 		(void)virq_pic_set_irq(vm->pic, route->pic_irq, level);
 }
 
+/* The wired-OR line of @g changed to @level: pin, PIC input, MSI. Locked. */
+static void route_drive_line(struct virq_vm *vm, const struct virq_vm_gsi *g, bool level)
+{
+	route_drive(vm, &g->route, level);
+	/* An MSI route is edge-like: one message per rising edge. */
+	if (level && g->route.msi)
+		(void)virq_vm_send_msi(vm, g->route.msi_addr, g->route.msi_data, g->route.msi_sid);
+}
+
 /* New wired-OR source set of @g; propagates a change of the line. Locked. */
 static void gsi_set_sources(struct virq_vm *vm, struct virq_vm_gsi *g, uint32_t sources)
 {
 	bool old = g->sources != 0, level = sources != 0;
 
 	g->sources = sources;
-	if (old == level)
-		return;
-	route_drive(vm, &g->route, level);
-	/* An MSI route is edge-like: one message per rising edge. */
-	if (level && g->route.msi)
-		(void)virq_vm_send_msi(vm, g->route.msi_addr, g->route.msi_data, g->route.msi_sid);
+	if (old != level)
+		route_drive_line(vm, g, level);
 }
 
 static void route_none(struct virq_gsi_route *r)
@@ -148,13 +174,17 @@ VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source, 
 	bit = 1U << source;
 
 	vm_lock(vm);
+	if (op <= VIRQ_IRQ_HIGH) {
+		/* One level: the common case, the wired-OR inline. */
+		uint32_t old = g->sources, now = op == VIRQ_IRQ_HIGH ? old | bit : old & ~bit;
+
+		g->sources = now;
+		if (!old != !now)
+			route_drive_line(vm, g, now != 0);
+		vm_unlock(vm);
+		return 0;
+	}
 	switch (op) {
-	case VIRQ_IRQ_LOW:
-		gsi_set_sources(vm, g, g->sources & ~bit);
-		break;
-	case VIRQ_IRQ_HIGH:
-		gsi_set_sources(vm, g, g->sources | bit);
-		break;
 	case VIRQ_IRQ_RAISING_PULSE:
 		gsi_set_sources(vm, g, g->sources | bit);
 		gsi_set_sources(vm, g, g->sources & ~bit);

@@ -8,7 +8,9 @@
  * messages lock-free. No crash, no TSan report, and nothing delivered to a
  * vCPU that never matched: vCPU k only ever has IDs k, 0x10 + k, 0x20 + k
  * (physical vector 0x40 + ID) and x2APIC logical ID cluster 0 bit k
- * (vector 0xE0 + bit).
+ * (vector 0xE0 + bit). A third thread pulses I/O APIC pins 3-23, whose
+ * fixed physical entries (destination = pin, vector 0x40 + pin) take the
+ * map-only fast path of an I/O APIC delivery.
  */
 #include <stdio.h>
 
@@ -25,6 +27,7 @@ struct deliverer {
 	struct vm_fixture *fx;
 	uint32_t seed;
 	bool cluster;
+	bool ioapic;
 };
 
 static uint32_t rnd(uint32_t *s)
@@ -41,6 +44,13 @@ static void *deliver_thread(void *arg)
 		uint32_t r = rnd(&d->seed);
 		struct virq_apic_msg m;
 
+		if (d->ioapic) {
+			assert_int_equal(virq_vm_set_irq(&d->fx->vm, 3U + r % 21U, 0,
+							 VIRQ_IRQ_RAISING_PULSE),
+					 0);
+			__atomic_fetch_add(&iterations, 1U, __ATOMIC_RELAXED);
+			continue;
+		}
 		if (d->cluster) {
 			uint32_t bit = r % 16U;
 
@@ -137,16 +147,21 @@ static bool allowed(uint32_t k, unsigned v)
 
 static void test_map_rebuild_races_delivery(void **state)
 {
-	struct vm_fixture *fx = fx_new(NV, 64, 0);
-	struct deliverer d[2] = { { fx, 1, false }, { fx, 2, true } };
-	pthread_t t[2];
+	struct vm_fixture *fx = fx_new(NV, 64, 24);
+	struct deliverer d[3] = { { fx, 1, false, false },
+				  { fx, 2, true, false },
+				  { fx, 3, false, true } };
+	pthread_t t[3];
 	uint32_t seed = 7;
 
 	(void)state;
 	fx->threaded = true;
 	for (uint32_t k = 0; k < NV; k++)
 		fx_add_xapic(fx, k, k);
-	for (unsigned i = 0; i < 2; i++)
+	fx_attach_ioapic(fx);
+	for (unsigned p = 3; p < 24; p++)
+		fx_rte(fx, p, (0x40U + p) | ((uint64_t)p << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, deliver_thread, &d[i]), 0);
 	/*
 	 * Enough changes, and enough deliveries racing with them, some of them
@@ -165,10 +180,11 @@ static void test_map_rebuild_races_delivery(void **state)
 	     n++)
 		owner_step(fx, &seed);
 	__atomic_store_n(&stop, 1U, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < 2; i++)
+	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 
 	fx_check(fx);
+	assert_int_equal(ioapic_check_invariants(&fx->ioapic), 0);
 	if (!__atomic_load_n(&delivered, __ATOMIC_RELAXED))
 		fprintf(stderr, "no delivery accepted: %u messages sent\n",
 			__atomic_load_n(&iterations, __ATOMIC_RELAXED));

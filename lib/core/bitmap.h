@@ -140,15 +140,23 @@ static inline uint8_t apicvec_summary(const uint32_t *base)
 	return sum;
 }
 
-/* Number of set bits, 0 to 256. Not a hot path: no popcount builtin,
- * which would need libgcc's __popcountdi2 in a freestanding build. */
+/* Set bits of one word, without the popcount builtin (which needs libgcc's
+ * __popcountsi2 in a freestanding build without POPCNT). */
+static inline unsigned apicvec_popcount32(uint32_t w)
+{
+	w = w - ((w >> 1) & 0x55555555U);
+	w = (w & 0x33333333U) + ((w >> 2) & 0x33333333U);
+	w = (w + (w >> 4)) & 0x0F0F0F0FU;
+	return (w * 0x01010101U) >> 24;
+}
+
+/* Number of set bits, 0 to 256. */
 static inline unsigned apicvec_count(const uint32_t *base)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < 8; i++)
-		for (uint32_t w = base[i * APICVEC_STRIDE_U32]; w; w &= w - 1U)
-			n++;
+		n += apicvec_popcount32(base[i * APICVEC_STRIDE_U32]);
 	return n;
 }
 

@@ -239,7 +239,7 @@ static inline void lapic_take_pir(struct virq_lapic *l, uint64_t w[4])
  * kept holds the new maximum). Returns true when IRR gained bits or an
  * illegal vector raised one through LVT Error.
  */
-static VIRQ_NOINLINE bool lapic_fold_taken(struct virq_lapic *l, uint64_t w[4])
+static inline bool lapic_fold_taken(struct virq_lapic *l, uint64_t w[4])
 {
 	bool illegal = false;
 	int top = -1;

@@ -169,11 +169,40 @@ static inline void lapic_update_active(struct virq_lapic *l)
 /* Recomputes the cached IRR/ISR summaries and highest vectors (restore). */
 static inline void lapic_recompute_cache(struct virq_lapic *l)
 {
-	l->irr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_IRR >> 2]);
-	l->isr_count = (uint8_t)apicvec_count(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
-	l->tmr_sum = apicvec_summary(&l->page[VIRQ_LAPIC_REG_TMR >> 2]);
-	l->irrv = (int16_t)apicvec_highest_sum(&l->page[VIRQ_LAPIC_REG_IRR >> 2], l->irr_sum);
-	l->isrv = (int16_t)apicvec_highest(&l->page[VIRQ_LAPIC_REG_ISR >> 2]);
+	const uint32_t *irr = &l->page[VIRQ_LAPIC_REG_IRR >> 2];
+	const uint32_t *isr = &l->page[VIRQ_LAPIC_REG_ISR >> 2];
+	const uint32_t *tmr = &l->page[VIRQ_LAPIC_REG_TMR >> 2];
+	unsigned irs = 0, tms = 0, n = 0;
+	int isrv = VEC_NONE;
+
+	/* One pass over the three bitmaps, unrolled (the hardware-acceleration
+	 * resync runs this after every exit). */
+#define RECOMPUTE_REG(i)                                                                           \
+	do {                                                                                       \
+		uint32_t w = isr[(i)*APICVEC_STRIDE_U32];                                          \
+                                                                                                   \
+		irs |= irr[(i)*APICVEC_STRIDE_U32] ? 1U << (i) : 0;                                \
+		tms |= tmr[(i)*APICVEC_STRIDE_U32] ? 1U << (i) : 0;                                \
+		if (w) {                                                                           \
+			if (isrv < 0)                                                              \
+				isrv = (int)((i)*32 + virq_fls32(w));                              \
+			n += apicvec_popcount32(w);                                                \
+		}                                                                                  \
+	} while (0)
+	RECOMPUTE_REG(7);
+	RECOMPUTE_REG(6);
+	RECOMPUTE_REG(5);
+	RECOMPUTE_REG(4);
+	RECOMPUTE_REG(3);
+	RECOMPUTE_REG(2);
+	RECOMPUTE_REG(1);
+	RECOMPUTE_REG(0);
+#undef RECOMPUTE_REG
+	l->irr_sum = (uint8_t)irs;
+	l->tmr_sum = (uint8_t)tms;
+	l->isr_count = (uint8_t)n;
+	l->isrv = (int16_t)isrv;
+	l->irrv = (int16_t)apicvec_highest_sum(irr, l->irr_sum);
 	lapic_update_active(l);
 }
 

@@ -229,7 +229,10 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	hw_clean_slot(l, VIRQ_LAPIC_REG_ICR_HI,
 		      mode == VIRQ_LAPIC_MODE_XAPIC ? 0xFF000000U : 0xFFFFFFFFU);
 
-	lapic_recompute_cache(l);
+	/* TMR is not the CPU's (virtual-interrupt delivery and EOI
+	 * virtualization leave it alone, and no guest access writes it):
+	 * tmr_sum stays exact. */
+	lapic_recompute_vectors(l, false);
 	/* VPPR is the CPU's (PPR virtualization); ours is the same function
 	 * of TPR and ISR, recomputed so a wrong VPPR cannot stay. */
 	lapic_update_ppr(l);

@@ -167,7 +167,9 @@ static inline void lapic_update_active(struct virq_lapic *l)
 }
 
 /* Recomputes the cached IRR/ISR summaries and highest vectors (restore). */
-static inline void lapic_recompute_cache(struct virq_lapic *l)
+/* Recomputes the cached IRR/ISR (and with @tmr, TMR) summaries, the ISR
+ * count and the highest vectors, and active. */
+static inline void lapic_recompute_vectors(struct virq_lapic *l, bool with_tmr)
 {
 	const uint32_t *irr = &l->page[VIRQ_LAPIC_REG_IRR >> 2];
 	const uint32_t *isr = &l->page[VIRQ_LAPIC_REG_ISR >> 2];
@@ -182,7 +184,8 @@ static inline void lapic_recompute_cache(struct virq_lapic *l)
 		uint32_t w = isr[(i)*APICVEC_STRIDE_U32];                                          \
                                                                                                    \
 		irs |= irr[(i)*APICVEC_STRIDE_U32] ? 1U << (i) : 0;                                \
-		tms |= tmr[(i)*APICVEC_STRIDE_U32] ? 1U << (i) : 0;                                \
+		if (with_tmr)                                                                      \
+			tms |= tmr[(i)*APICVEC_STRIDE_U32] ? 1U << (i) : 0;                        \
 		if (w) {                                                                           \
 			if (isrv < 0)                                                              \
 				isrv = (int)((i)*32 + virq_fls32(w));                              \
@@ -199,11 +202,18 @@ static inline void lapic_recompute_cache(struct virq_lapic *l)
 	RECOMPUTE_REG(0);
 #undef RECOMPUTE_REG
 	l->irr_sum = (uint8_t)irs;
-	l->tmr_sum = (uint8_t)tms;
+	if (with_tmr)
+		l->tmr_sum = (uint8_t)tms;
 	l->isr_count = (uint8_t)n;
 	l->isrv = (int16_t)isrv;
 	l->irrv = (int16_t)apicvec_highest_sum(irr, l->irr_sum);
 	lapic_update_active(l);
+}
+
+/* Recomputes every cached vector value (restore, reset, INIT). */
+static inline void lapic_recompute_cache(struct virq_lapic *l)
+{
+	lapic_recompute_vectors(l, true);
 }
 
 static inline bool lapic_has_cmci(const struct virq_lapic *l)

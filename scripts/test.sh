@@ -131,6 +131,8 @@ install_tools()
 		doxygen:doxygen clang-format:clang-format valgrind:valgrind gdb:gdb \
 		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
 		vgabios:/usr/share/vgabios/vgabios.bin || true
+	# The 'linux' suite's initramfs (nested-kvm.sh installs them too).
+	virq_need busybox-static cpio:cpio || true
 
 	# Sanitizer and libFuzzer runtimes: a separate package since Debian 12,
 	# named after the clang version.

@@ -16,10 +16,11 @@
 # that opens read-write: without one it prints SKIP and exits 77; run it
 # inside scripts/nested-kvm.sh on a machine without KVM.
 #
-# The kernel: boot/vmlinuz-* from Debian's kernel package (the .deb that
-# scripts/nested-kvm.sh caches in build/nested-kvm/kernel/ or
-# $VIRQ_NESTED_CACHE/kernel/, or the .deb
-# named by VIRQ_LINUX_DEB), taken apart with dpkg-deb, never installed.
+# The kernel: boot/vmlinuz-* from Debian's kernel package (the .deb named
+# by VIRQ_LINUX_DEB, else the one scripts/nested-kvm.sh caches in
+# build/nested-kvm/kernel/ or $VIRQ_NESTED_CACHE/kernel/, fetched there
+# with apt-get download when missing outside an L1), taken apart with
+# dpkg-deb, never installed.
 # The initramfs is built here: busybox (busybox-static) and an /init that
 # mounts /proc, /sys and /dev, prints the processor count, runs a
 # taskset-pinned parallel workload (two shell loops per CPU, each CPU's
@@ -75,10 +76,21 @@ skip()
 exec 9>&-
 [ -x "$VMM" ] || skip "no virq-vmm at $VMM"
 BUSYBOX=$(command -v busybox) || skip "no busybox (package busybox-static)"
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+# Static: no program interpreter.
+if ! readelf -l "$BUSYBOX" 2>/dev/null | grep -q 'LOAD' || readelf -l "$BUSYBOX" | grep -q 'INTERP'; then
 	skip "$BUSYBOX is not static (package busybox-static)"
+fi
 command -v cpio >/dev/null || skip "no cpio"
-DEB=${VIRQ_LINUX_DEB:-$(find "${VIRQ_NESTED_CACHE:-$ROOT/build/nested-kvm}/kernel" -maxdepth 1 -name 'linux-image-*.deb' 2>/dev/null | sort | tail -n 1)}
+CACHE=${VIRQ_NESTED_CACHE:-$ROOT/build/nested-kvm}/kernel
+find_deb() { find "$CACHE" -maxdepth 1 -name 'linux-image-*.deb' 2>/dev/null | sort | tail -n 1; }
+DEB=${VIRQ_LINUX_DEB:-$(find_deb)}
+if [ -z "$DEB" ] && [ -z "${VIRQ_NESTED_L1:-}" ]; then
+	# As nested-kvm.sh does: the package linux-image-amd64 depends on.
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	[ -n "$pkg" ] && mkdir -p "$CACHE" && (cd "$CACHE" && apt-get download "$pkg" >/dev/null 2>&1)
+	DEB=$(find_deb)
+fi
 { [ -n "$DEB" ] && [ -f "$DEB" ]; } ||
 	skip "no Debian kernel package (scripts/nested-kvm.sh fetches it into build/nested-kvm/kernel)"
 

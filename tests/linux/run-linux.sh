@@ -10,7 +10,7 @@
 # MODE:CPUS is an --irqchip mode and a vCPU count (default: split:2;
 # VIRQ_LINUX_BOOTS="user:2 split:2 user:4 split:4" gives the whole list
 # without arguments, as meson test runs it). user is not in the default:
-# under the nested KVM, with the TSC-deadline timer, 2 of 3 user-mode
+# under the nested KVM, with the TSC-deadline timer, 2 of 5 user-mode
 # boots ended in a triple fault of a vCPU around the i8042 probe (an open
 # bug, not understood yet); split boots passed every time. Needs a /dev/kvm
 # that opens read-write: without one it prints SKIP and exits 77; run it

@@ -10,9 +10,10 @@
 # MODE:CPUS is an --irqchip mode and a vCPU count (default: split:2;
 # VIRQ_LINUX_BOOTS="user:2 split:2 user:4 split:4" gives the whole list
 # without arguments, as meson test runs it). user is not in the default:
-# under the nested KVM, 2 of 3 user-mode boots ended in a triple fault of
-# a vCPU around the i8042 probe, all 4 with nokaslr passed (an open bug,
-# not understood yet); split boots passed every time. Needs a /dev/kvm
+# under the nested KVM, 2 of 5 user-mode boots ended in a triple fault of
+# a vCPU while Linux's i8042 probe polled with interrupts off (4 of 4 with
+# nokaslr passed; an open bug, not understood yet); split boots passed
+# every time. Needs a /dev/kvm
 # that opens read-write: without one it prints SKIP and exits 77; run it
 # inside scripts/nested-kvm.sh on a machine without KVM.
 #

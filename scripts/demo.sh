@@ -28,6 +28,10 @@
 # VIRQ_DEMO_NESTED=0, it runs examples/minimal-embedder instead (one LAPIC
 # walked through acceptance, delivery and EOI, no KVM needed).
 #
+# Where KVM runs (here or in the L1), the finale boots Debian's Linux kernel
+# on virq-vmm (split irqchip, 2 vCPUs; tests/linux/run-linux.sh) and prints
+# its /proc/interrupts; VIRQ_DEMO_LINUX=0 leaves it out.
+#
 # Environment: VIRQ_DEMO_DIR (build directory, default build/demo),
 # VIRQ_DEMO_SMP (vCPUs, default 4), VIRQ_DEMO_NESTED=0 (no L1),
 # VIRQ_DEMO_BOCHS=0 (no virq-hv part), VIRQ_DEMO_HV_MODES (the virq-hv
@@ -213,6 +217,31 @@ run_hv_guests()
 	[ "$runs_fail" -eq 0 ] && [ "$runs_pass" -gt 0 ] && [ "$fail" -eq 0 ]
 }
 
+# The finale: Debian's Linux kernel on virq-vmm (split irqchip, 2 vCPUs),
+# with its /proc/interrupts and the VMM's statistics, checked by
+# tests/linux/run-linux.sh. About a minute under the nested KVM.
+linux_finale()
+{
+	local rc=0
+
+	if [ "${VIRQ_DEMO_LINUX:-1}" = 0 ]; then
+		echo "demo: no Linux boot (VIRQ_DEMO_LINUX=0)"
+		return 0
+	fi
+	echo
+	echo "demo: finale: Debian's Linux kernel boots on virq-vmm, --irqchip=split, 2 vCPUs;"
+	echo "its /proc/interrupts, then the checks (tests/linux/run-linux.sh)"
+	bash tests/linux/run-linux.sh "$DIR/examples/virq-vmm" split:2 || rc=$?
+	case $rc in
+	0) echo "demo: Linux booted, every check passed" ;;
+	77) echo "demo: Linux boot skipped (reason above)" ;;
+	*)
+		echo "demo: the Linux boot failed"
+		return 1
+		;;
+	esac
+}
+
 kvm_usable()
 {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ]
@@ -221,8 +250,10 @@ kvm_usable()
 # Inside the L1 (below): the build is there already.
 if [ "${VIRQ_DEMO_IN_L1:-0}" = 1 ]; then
 	version=$VIRQ_DEMO_VERSION
-	run_guests
-	exit
+	rc=0
+	run_guests || rc=1
+	linux_finale || rc=1
+	exit "$rc"
 fi
 
 if [ "${VIRQ_NO_INSTALL:-0}" != 1 ]; then
@@ -260,8 +291,10 @@ version=$(meson introspect --projectinfo "$DIR" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["version"])')
 
 if [ -x "$DIR/examples/virq-vmm" ] && kvm_usable; then
-	run_guests
-	exit
+	rc=0
+	run_guests || rc=1
+	linux_finale || rc=1
+	exit "$rc"
 fi
 
 hv_rc=0
@@ -287,6 +320,7 @@ fi
 
 echo "libvirq $version: /dev/kvm is not available here, so no guest can run."
 echo "Running examples/minimal-embedder instead (source: examples/minimal-embedder/main.c)."
+echo "(No Linux boot either: it needs KVM.)"
 echo
 "$DIR/examples/minimal-embedder" || exit 1
 exit "$hv_rc"

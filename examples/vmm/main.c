@@ -699,6 +699,38 @@ static void guest_cpuid1(struct vmm *m, uint32_t *eax, uint32_t *edx)
 	free(c);
 }
 
+/* --kernel: sets CPUID.1:ECX bit 31 (a hypervisor is present) on every vCPU,
+ * as other VMMs do for Linux guests, so that Linux reads KVM's signature leaf
+ * (0x40000000) and takes its clock from kvm-clock (KVM_FEATURE_CLOCKSOURCE2,
+ * kept in the kernel by KVM, which the glue leaves in leaf 0x40000001) and
+ * the TSC frequency from it. Without it Linux calibrates the TSC against the
+ * PIT, polling port 0x61 for 10 ms with at least 1,000 reads of even cost:
+ * a nested KVM's port exits are too slow and too uneven for that, Linux
+ * marks the TSC unstable, drops the TSC-deadline timer and, checking the
+ * LAPIC timer against PIT ticks, disables it too. Multiboot guests keep
+ * KVM's CPUID as the glue sets it. */
+static void linux_cpuid(struct vmm *m)
+{
+	enum {
+		NENT = 256
+	};
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + NENT * sizeof(c->entries[0]));
+
+	if (!c)
+		die("%s", "out of memory");
+	for (int v = 0; v < m->nr_cpus; v++) {
+		c->nent = NENT;
+		if (ioctl(m->vcpu_fd[v], KVM_GET_CPUID2, c) < 0)
+			die("KVM_GET_CPUID2: %s", strerror(errno));
+		for (uint32_t i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 1)
+				c->entries[i].ecx |= 1U << 31;
+		if (ioctl(m->vcpu_fd[v], KVM_SET_CPUID2, c) < 0)
+			die("KVM_SET_CPUID2: %s", strerror(errno));
+	}
+	free(c);
+}
+
 /* --kernel: loads the bzImage and initrd, writes the MP table and, with
  * --acpi, the ACPI tables (Linux then takes the MADT unless acpi=off), and
  * starts
@@ -721,6 +753,7 @@ static void boot_linux(struct vmm *m)
 	if (bz_load(m->kernel_path, m->initrd_path, m->ram, m->ram_size, m->append, &b, err,
 		    sizeof(err)))
 		die("%s", err);
+	linux_cpuid(m);
 	guest_cpuid1(m, &mpt.cpu_signature, &mpt.cpu_features);
 	if (mpt_write(m->ram, m->ram_size, &mpt, err, sizeof(err)) ||
 	    (m->acpi && acpi_write(m->ram, m->ram_size, &acpi, err, sizeof(err))))

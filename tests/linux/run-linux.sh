@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# tests/linux/run-linux.sh: boots Debian's Linux kernel on virq-vmm, SMP,
+# and checks from its serial console that the interrupt controllers did
+# their work.
+#
+#   bash tests/linux/run-linux.sh VIRQ-VMM [MODE:CPUS]...
+#
+# MODE:CPUS is an --irqchip mode and a vCPU count (default: split:2;
+# VIRQ_LINUX_BOOTS="user:2 split:2 user:4 split:4" gives the whole list
+# without arguments, as meson test runs it). user is not in the default:
+# under the nested KVM, 2 of 5 user-mode boots ended in a triple fault of
+# a vCPU while Linux's i8042 probe polled with interrupts off (4 of 4 with
+# nokaslr passed; an open bug, not understood yet); split boots passed
+# every time. Needs a /dev/kvm
+# that opens read-write: without one it prints SKIP and exits 77; run it
+# inside scripts/nested-kvm.sh on a machine without KVM.
+#
+# The kernel: boot/vmlinuz-* from Debian's kernel package (the .deb named
+# by VIRQ_LINUX_DEB, else the one scripts/nested-kvm.sh caches in
+# build/nested-kvm/kernel/ or $VIRQ_NESTED_CACHE/kernel/, fetched there
+# with apt-get download when missing outside an L1), taken apart with
+# dpkg-deb, never installed.
+# The initramfs is built here: busybox (busybox-static) and an /init that
+# mounts /proc, /sys and /dev, prints the processor count, runs a
+# taskset-pinned parallel workload (two shell loops per CPU, each CPU's
+# pair started from the other CPUs, so the scheduler sends rescheduling
+# and call-function IPIs), prints /proc/interrupts, syncs and restarts
+# with `reboot -f`.
+#
+# Clean power-off: with acpi=off Linux has no power-off method and halts.
+# The command line has reboot=k: `reboot -f` then goes through the kernel's
+# restart path (device shutdown, "reboot: Restarting system") to the
+# keyboard controller's reset command (0xFE to port 0x64), after which
+# virq-vmm exits with status 8. A boot that ends any other way fails.
+#
+# Checks per boot, each an exact pattern in the console, printed as
+# "PASS: MODE:CPUS: <check>" / "FAIL: ..." / "SKIP: ...":
+#   online       "INIT: cpus N" and N CPU columns in /proc/interrupts
+#   timer        no "IO-APIC + timer doesn't work", no "Virtual Wire" or
+#                "ExtINT" timer fallback; when Linux uses the PIT, its
+#                "..TIMER: vector=0x30 apic1=0 pin1=2" line and IRQ 0 on
+#                "IO-APIC   2-edge      timer" counting (SKIP when Linux
+#                takes no PIT: kvm-clock and the TSC-deadline LAPIC timer)
+#   loc          no "APIC timer disabled", LOC > 0 on every CPU
+#   res, cal     rescheduling and call-function IPIs > 0 in total, and
+#                on at least two CPUs
+#   serial       IRQ 4 "IO-APIC   4-edge      ttyS0" > 0
+#   spurious     SPU 0 on every CPU, no "spurious" / "unexpected IRQ" line
+#   poweroff     "INIT: done", "reboot: Restarting system", status 8
+# VIRQ_LINUX_KEEP=DIR keeps each boot's console there.
+# Exit status: 1 if any check failed; else 0 if any passed (the timer
+# check's SKIP, printed and counted in the SUMMARY line, does not turn the
+# run into a skip: with kvm-clock Linux has no PIT and no timer check);
+# 77 if none ran.
+
+set -uo pipefail
+
+VMM=${1:?usage: run-linux.sh VIRQ-VMM [MODE:CPUS]...}
+shift
+if [ $# -gt 0 ]; then
+	BOOTS=("$@")
+else
+	read -r -a BOOTS <<<"${VIRQ_LINUX_BOOTS:-split:2}"
+fi
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TIMEOUT=${VIRQ_LINUX_TIMEOUT:-180}
+
+skip()
+{
+	echo "SKIP: linux: $*"
+	exit 77
+}
+
+{ exec 9<>/dev/kvm; } 2>/dev/null || skip "no /dev/kvm (run it in scripts/nested-kvm.sh)"
+exec 9>&-
+[ -x "$VMM" ] || skip "no virq-vmm at $VMM"
+BUSYBOX=$(command -v busybox) || skip "no busybox (package busybox-static)"
+# Static: no program interpreter.
+if ! readelf -l "$BUSYBOX" 2>/dev/null | grep -q 'LOAD' || readelf -l "$BUSYBOX" | grep -q 'INTERP'; then
+	skip "$BUSYBOX is not static (package busybox-static)"
+fi
+command -v cpio >/dev/null || skip "no cpio"
+CACHE=${VIRQ_NESTED_CACHE:-$ROOT/build/nested-kvm}/kernel
+find_deb() { find "$CACHE" -maxdepth 1 -name 'linux-image-*.deb' 2>/dev/null | sort | tail -n 1; }
+DEB=${VIRQ_LINUX_DEB:-$(find_deb)}
+if [ -z "$DEB" ] && [ -z "${VIRQ_NESTED_L1:-}" ]; then
+	# As nested-kvm.sh does: the package linux-image-amd64 depends on.
+	pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	[ -n "$pkg" ] && mkdir -p "$CACHE" && (cd "$CACHE" && apt-get download "$pkg" >/dev/null 2>&1)
+	DEB=$(find_deb)
+fi
+{ [ -n "$DEB" ] && [ -f "$DEB" ]; } ||
+	skip "no Debian kernel package (scripts/nested-kvm.sh fetches it into build/nested-kvm/kernel)"
+
+WORK=$(mktemp -d) || exit 1
+trap 'rm -rf "$WORK"' EXIT
+dpkg-deb --fsys-tarfile "$DEB" | tar -x -C "$WORK" --wildcards './boot/vmlinuz-*' ||
+	skip "no boot/vmlinuz-* in $DEB"
+KERNEL=$(find "$WORK/boot" -name 'vmlinuz-*' | head -n 1)
+
+mkdir -p "$WORK/root/bin" "$WORK/root/proc" "$WORK/root/sys" "$WORK/root/dev"
+cp "$BUSYBOX" "$WORK/root/bin/busybox"
+cat >"$WORK/root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+n=$(grep -c '^processor' /proc/cpuinfo)
+echo "INIT: cpus $n"
+# Per CPU, two loops pinned to it, started from a shell pinned elsewhere:
+# wake-ups and migrations across CPUs are IPIs.
+c=0
+while [ $c -lt $n ]; do
+	o=$(( (c + 1) % n ))
+	taskset -c $o sh -c "taskset -c $c sh -c 'i=0; while [ \$i -lt 2000 ]; do i=\$((i+1)); done' &
+		taskset -c $c sh -c 'i=0; while [ \$i -lt 2000 ]; do i=\$((i+1)); done' & wait"  &
+	c=$((c + 1))
+done
+wait
+echo "INIT: interrupts"
+cat /proc/interrupts
+echo "INIT: done"
+sync
+reboot -f
+INIT
+chmod 755 "$WORK/root/init"
+(cd "$WORK/root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$WORK/initrd.gz" ||
+	skip "cannot build the initramfs"
+
+FAILS=0
+PASSES=0
+SKIPS=0
+pass() { echo "PASS: $label: $*"; PASSES=$((PASSES + 1)); }
+fail() { echo "FAIL: $label: $*"; FAILS=$((FAILS + 1)); }
+skipc() { echo "SKIP: $label: $*"; SKIPS=$((SKIPS + 1)); }
+
+# The /proc/interrupts row NAME (e.g. LOC, 4:) as N numbers, one a line.
+row()
+{
+	awk -v name="$1" -v n="$2" '$1 == name { for (i = 2; i <= n + 1; i++) print $i; exit }' "$tab"
+}
+
+for boot in "${BOOTS[@]}"; do
+	mode=${boot%%:*}
+	cpus=${boot##*:}
+	label="$mode:$cpus"
+	out=$WORK/console-$mode-$cpus.log
+	start=$(date +%s)
+	"$VMM" --irqchip "$mode" --smp "$cpus" --mem 256 --timeout "$TIMEOUT" --stats \
+		--kernel "$KERNEL" --initrd "$WORK/initrd.gz" --serial-input /dev/null \
+		--append "console=ttyS0 acpi=off reboot=k" >"$out.raw" 2>&1
+	status=$?
+	# The console's lines end in CR LF.
+	tr -d '\r' <"$out.raw" >"$out"
+	[ -z "${VIRQ_LINUX_KEEP:-}" ] || cp "$out" "$VIRQ_LINUX_KEEP/"
+	echo "linux: $label: status $status after $(($(date +%s) - start)) s"
+	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out"
+	sed -n '/^== virq-vmm stats/,$p' "$out"
+	tab=$WORK/tab-$mode-$cpus
+	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out" | sed '1d;$d' >"$tab"
+
+	# online
+	hdr=$(head -n 1 "$tab" | wc -w)
+	if grep -qx "INIT: cpus $cpus" "$out" && [ "$hdr" -eq "$cpus" ]; then
+		pass "online: $cpus CPUs"
+	else
+		fail "online: want $cpus CPUs: $(grep '^INIT: cpus' "$out"), $hdr columns"
+	fi
+
+	# timer
+	if grep -qE "IO-APIC \+ timer doesn't work|Virtual Wire IRQ|ExtINT IRQ|8254 timer not connected" "$out"; then
+		fail "timer: $(grep -E "IO-APIC \+ timer|Virtual Wire|ExtINT IRQ|8254 timer" "$out" | head -n 2 | tr '\n' ' ')"
+	elif grep -q '\.\.TIMER: vector=0x30 apic1=0 pin1=2 ' "$out"; then
+		t0=$(awk '$1 == "0:" && / IO-APIC +2-edge +timer$/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print s }' "$tab")
+		if [ "${t0:-0}" -gt 0 ]; then
+			pass "timer: through the I/O APIC pin 2, IRQ 0 counted $t0"
+		else
+			fail "timer: IRQ 0 on I/O APIC pin 2 did not count: $(grep '^ *0:' "$tab")"
+		fi
+	else
+		skipc "timer: Linux took no PIT (kvm-clock, TSC-deadline LAPIC timer): no timer check"
+	fi
+
+	# loc
+	mapfile -t v < <(row LOC: "$cpus")
+	bad=0
+	for x in "${v[@]}"; do [ "${x:-0}" -gt 0 ] || bad=1; done
+	if grep -q 'APIC timer disabled' "$out"; then
+		fail "loc: $(grep -o 'APIC timer disabled.*' "$out" | head -n 1)"
+	elif [ "${#v[@]}" -eq "$cpus" ] && [ $bad = 0 ]; then
+		pass "loc: LAPIC timer on every CPU: ${v[*]}"
+	else
+		fail "loc: LOC ${v[*]}"
+	fi
+
+	# res, cal
+	for r in RES CAL; do
+		mapfile -t v < <(row $r: "$cpus")
+		nz=0
+		for x in "${v[@]}"; do [ "${x:-0}" -gt 0 ] && nz=$((nz + 1)); done
+		if [ "$nz" -ge 2 ]; then
+			pass "$r: IPIs counted on $nz CPUs: ${v[*]}"
+		else
+			fail "$r: ${v[*]}"
+		fi
+	done
+
+	# serial
+	s4=$(awk '$1 == "4:" && / IO-APIC +4-edge +ttyS0$/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print s }' "$tab")
+	if [ "${s4:-0}" -gt 0 ]; then
+		pass "serial: IRQ 4 counted $s4"
+	else
+		fail "serial: IRQ 4 $(grep '^ *4:' "$tab")"
+	fi
+
+	# spurious
+	mapfile -t v < <(row SPU: "$cpus")
+	bad=0
+	for x in "${v[@]}"; do [ "${x:-1}" -eq 0 ] || bad=1; done
+	if grep -iqE 'spurious|unexpected IRQ' <(grep -v '^SPU:' "$out") || [ $bad = 1 ] || [ "${#v[@]}" -ne "$cpus" ]; then
+		fail "spurious: SPU ${v[*]}; $(grep -v '^SPU:' "$out" | grep -iE 'spurious|unexpected IRQ' | head -n 2 | tr '\n' ' ')"
+	else
+		pass "spurious: none"
+	fi
+
+	# poweroff
+	if [ $status -eq 8 ] && grep -qx 'INIT: done' "$out" && grep -q 'reboot: Restarting system' "$out"; then
+		pass "poweroff: restart through the keyboard controller, status 8"
+	else
+		fail "poweroff: status $status; last lines:"
+		tail -n 15 "$out" | sed 's/^/  | /'
+	fi
+done
+
+echo "SUMMARY: $PASSES passed, $FAILS failed, $SKIPS skipped"
+[ $FAILS -eq 0 ] || exit 1
+[ $PASSES -gt 0 ] || exit 77
+exit 0

@@ -14,9 +14,6 @@
 #               the 'kvm', 'vmx' and 'linux' suites
 #   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
 #               under virq-vmm in both irqchip modes)
-#   linux       the gcc build's 'linux' suite: Debian's kernel booted SMP on
-#               virq-vmm, split irqchip, 2 vCPUs (its own L1 without
-#               /dev/kvm; about 2 minutes)
 #   vmx         the gcc build's 'vmx' suite: guest programs under virq-hv,
 #               the freestanding example hypervisor, under Bochs (VMX)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test but
@@ -131,8 +128,6 @@ install_tools()
 		doxygen:doxygen clang-format:clang-format valgrind:valgrind gdb:gdb \
 		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
 		vgabios:/usr/share/vgabios/vgabios.bin || true
-	# The 'linux' suite's initramfs (nested-kvm.sh installs them too).
-	virq_need busybox-static cpio:cpio || true
 
 	# Sanitizer and libFuzzer runtimes: a separate package since Debian 12,
 	# named after the clang version.
@@ -440,7 +435,9 @@ step_gcc()
 	meson_build "$CI-gcc" gcc -Dwerror=true -Dtests=enabled -Dexamples=enabled \
 		-Ddocs=auto || return
 	GCC_OK=1
-	# The 'kvm' and 'vmx' suites are the kvm and vmx steps'.
+	# The 'kvm' and 'vmx' suites are the kvm and vmx steps'; 'linux' (Debian's
+	# kernel on virq-vmm) is not in CI yet: it ends as a skip (its I/O APIC
+	# timer check does not run while Linux uses kvm-clock).
 	meson_tests "$CI-gcc" "gcc" --no-suite kvm --no-suite vmx --no-suite linux
 }
 
@@ -467,23 +464,6 @@ step_kvm()
 	else
 		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here)"
 		l1_tests "$CI-gcc" "gcc, suite kvm (L1)" --suite kvm
-	fi
-}
-
-# The gcc build's 'linux' suite (Debian's kernel on virq-vmm): here with
-# /dev/kvm, else inside an L1. Its kernel package is the one nested-kvm.sh
-# caches, fetched by the kvm step's L1 (or here, before the L1 boots).
-step_linux()
-{
-	if [ "$GCC_OK" != 1 ]; then
-		check_fail "no gcc build: the 'linux' suite did not run"
-		return
-	fi
-	if [ "$HAVE_KVM" = 1 ]; then
-		meson_tests "$CI-gcc" "gcc, suite linux" --suite linux
-	else
-		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here)"
-		l1_tests "$CI-gcc" "gcc, suite linux (L1)" --suite linux
 	fi
 }
 
@@ -854,7 +834,8 @@ step_demo()
 	local log=$LOGS/demo.log
 
 	# One virq-hv mode here: the vmx step ran every program in every mode.
-	if VIRQ_NO_INSTALL=1 VIRQ_DEMO_DIR="$CI-demo" VIRQ_DEMO_HV_MODES=apicv \
+	# Without the Linux finale: a skip today, and a minute of nested KVM.
+	if VIRQ_NO_INSTALL=1 VIRQ_DEMO_DIR="$CI-demo" VIRQ_DEMO_HV_MODES=apicv VIRQ_DEMO_LINUX=0 \
 		bash scripts/demo.sh >"$log" 2>&1; then
 		check_ok "scripts/demo.sh: $(tail -n 1 "$log" | cut -c 1-100)"
 	else
@@ -897,7 +878,6 @@ printf 'libvirq test suite: %s, %s CPUs, build dirs %s-*\n' "$(git -C "$ROOT" de
 
 run_step gcc step_gcc
 run_step kvm step_kvm
-run_step linux step_linux
 run_step vmx step_vmx
 run_step asan step_asan
 run_step tsan step_tsan

@@ -50,10 +50,12 @@
 #   spurious     SPU 0 on every CPU, no "spurious" / "unexpected IRQ" line
 #   poweroff     "INIT: done", "reboot: Restarting system", status 8
 # VIRQ_LINUX_KEEP=DIR keeps each boot's console there.
-# Exit status: 1 if any check failed; else 0 if any passed (the timer
-# check's SKIP, printed and counted in the SUMMARY line, does not turn the
-# run into a skip: with kvm-clock Linux has no PIT and no timer check);
-# 77 if none ran.
+# Exit status: 1 if any check failed; else 77 (a skip, with the first
+# SKIP: line as its reason) if any check did not run, as for the guest
+# programs: a skip is never a pass. With kvm-clock Linux takes no PIT and
+# runs no timer check, so today every boot ends as a skip for that one
+# check, and the suite is not in CI (scripts/test.sh) until it can pass.
+# 0 when every check passed.
 
 set -uo pipefail
 
@@ -238,5 +240,8 @@ done
 
 echo "SUMMARY: $PASSES passed, $FAILS failed, $SKIPS skipped"
 [ $FAILS -eq 0 ] || exit 1
-[ $PASSES -gt 0 ] || exit 77
+if [ $SKIPS -gt 0 ] || [ $PASSES -eq 0 ]; then
+	# meson and scripts/test.sh take the first SKIP line as the reason.
+	exit 77
+fi
 exit 0

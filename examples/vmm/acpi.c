@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "acpi.h"
+#include "util.h"
 
 #define ACPI_OEM_ID "VIRQ  "         /* 6 bytes */
 #define ACPI_OEM_TABLE_ID "VIRQ-VMM" /* 8 bytes */
@@ -41,63 +42,27 @@
 #define MADT_ENABLED 1u
 #define MADT_ALL_PROCESSORS 0xFFu
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 size_t acpi_madt_len(unsigned nr_cpus)
 {
 	return ACPI_HEADER_LEN + 8u + (size_t)nr_cpus * 8u + 12u + 10u + 6u;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum = (uint8_t)(sum + p[i]);
-	return (uint8_t)-sum;
 }
 
 /* The common header; the checksum is set by seal() once the body is in. */
 static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	vmm_put32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, ACPI_OEM_ID, 6);
 	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
-	put32(t + 24, ACPI_OEM_REVISION);
+	vmm_put32(t + 24, ACPI_OEM_REVISION);
 	memcpy(t + 28, ACPI_CREATOR_ID, 4);
-	put32(t + 32, ACPI_CREATOR_REVISION);
+	vmm_put32(t + 32, ACPI_CREATOR_REVISION);
 }
 
 static void seal(uint8_t *t, uint32_t len)
 {
-	t[9] = checksum(t, len);
+	t[9] = vmm_checksum8(t, len);
 }
 
 static void build_madt(uint8_t *t, const struct acpi_config *cfg)
@@ -106,48 +71,48 @@ static void build_madt(uint8_t *t, const struct acpi_config *cfg)
 	uint8_t *p = t + ACPI_HEADER_LEN + 8;
 
 	header(t, "APIC", len, 4);
-	put32(t + 36, cfg->lapic_addr);
-	put32(t + 40, MADT_PCAT_COMPAT);
+	vmm_put32(t + 36, cfg->lapic_addr);
+	vmm_put32(t + 40, MADT_PCAT_COMPAT);
 	for (unsigned i = 0; i < cfg->nr_cpus; i++, p += 8) {
 		p[0] = ACPI_MADT_LAPIC;
 		p[1] = 8;
 		p[2] = (uint8_t)i; /* ACPI processor UID */
 		p[3] = (uint8_t)i; /* APIC ID */
-		put32(p + 4, MADT_ENABLED);
+		vmm_put32(p + 4, MADT_ENABLED);
 	}
 	p[0] = ACPI_MADT_IOAPIC;
 	p[1] = 12;
 	p[2] = (uint8_t)cfg->nr_cpus; /* I/O APIC ID, as in the MP table */
-	put32(p + 4, cfg->ioapic_addr);
-	put32(p + 8, 0); /* GSI base */
+	vmm_put32(p + 4, cfg->ioapic_addr);
+	vmm_put32(p + 8, 0); /* GSI base */
 	p += 12;
 	p[0] = ACPI_MADT_ISO;
 	p[1] = 10;
 	p[2] = 0; /* bus: ISA */
 	p[3] = 0; /* source: IRQ 0 */
-	put32(p + 4, 2);
-	put16(p + 8, 0); /* conforms to the bus */
+	vmm_put32(p + 4, 2);
+	vmm_put16(p + 8, 0); /* conforms to the bus */
 	p += 10;
 	p[0] = ACPI_MADT_LAPIC_NMI;
 	p[1] = 6;
 	p[2] = MADT_ALL_PROCESSORS;
-	put16(p + 3, 0); /* conforms */
-	p[5] = 1;        /* LINT1 */
+	vmm_put16(p + 3, 0); /* conforms */
+	p[5] = 1;            /* LINT1 */
 	seal(t, len);
 }
 
 static void build_fadt(uint8_t *t)
 {
 	header(t, "FACP", ACPI_FADT_LEN, 6);
-	put32(t + FADT_FIRMWARE_CTRL, ACPI_FACS_ADDR);
-	put32(t + FADT_DSDT, ACPI_DSDT_ADDR);
-	put16(t + FADT_SCI_INT, ACPI_SCI_IRQ);
-	put16(t + FADT_P_LVL2_LAT, FADT_NO_C2_C3_LAT);
-	put16(t + FADT_P_LVL3_LAT, FADT_NO_C2_C3_LAT);
-	put16(t + FADT_IAPC_BOOT_ARCH, FADT_BOOT_LEGACY_DEVICES);
-	put32(t + FADT_FLAGS, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON);
+	vmm_put32(t + FADT_FIRMWARE_CTRL, ACPI_FACS_ADDR);
+	vmm_put32(t + FADT_DSDT, ACPI_DSDT_ADDR);
+	vmm_put16(t + FADT_SCI_INT, ACPI_SCI_IRQ);
+	vmm_put16(t + FADT_P_LVL2_LAT, FADT_NO_C2_C3_LAT);
+	vmm_put16(t + FADT_P_LVL3_LAT, FADT_NO_C2_C3_LAT);
+	vmm_put16(t + FADT_IAPC_BOOT_ARCH, FADT_BOOT_LEGACY_DEVICES);
+	vmm_put32(t + FADT_FLAGS, FADT_WBINVD | FADT_PROC_C1 | FADT_PWR_BUTTON | FADT_SLP_BUTTON);
 	t[FADT_MINOR_VERSION] = 0;
-	put64(t + FADT_X_DSDT, ACPI_DSDT_ADDR);
+	vmm_put64(t + FADT_X_DSDT, ACPI_DSDT_ADDR);
 	seal(t, ACPI_FADT_LEN);
 }
 
@@ -164,26 +129,26 @@ static void build(uint8_t *a, const struct acpi_config *cfg)
 	seal(a + (ACPI_DSDT_ADDR - ACPI_BASE), ACPI_HEADER_LEN);
 
 	memcpy(facs, "FACS", 4);
-	put32(facs + 4, ACPI_FACS_LEN);
+	vmm_put32(facs + 4, ACPI_FACS_LEN);
 	facs[32] = 2; /* version */
 
 	header(rsdt, "RSDT", ACPI_HEADER_LEN + 8, 1);
-	put32(rsdt + 36, ACPI_FADT_ADDR);
-	put32(rsdt + 40, ACPI_MADT_ADDR);
+	vmm_put32(rsdt + 36, ACPI_FADT_ADDR);
+	vmm_put32(rsdt + 40, ACPI_MADT_ADDR);
 	seal(rsdt, ACPI_HEADER_LEN + 8);
 	header(xsdt, "XSDT", ACPI_HEADER_LEN + 16, 1);
-	put64(xsdt + 36, ACPI_FADT_ADDR);
-	put64(xsdt + 44, ACPI_MADT_ADDR);
+	vmm_put64(xsdt + 36, ACPI_FADT_ADDR);
+	vmm_put64(xsdt + 44, ACPI_MADT_ADDR);
 	seal(xsdt, ACPI_HEADER_LEN + 16);
 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, ACPI_OEM_ID, 6);
 	rsdp[15] = 2; /* revision: ACPI 2.0 and later, XSDT present */
-	put32(rsdp + 16, ACPI_RSDT_ADDR);
-	put32(rsdp + 20, ACPI_RSDP_LEN);
-	put64(rsdp + 24, ACPI_XSDT_ADDR);
-	rsdp[8] = checksum(rsdp, 20);             /* ACPI 1.0 part */
-	rsdp[32] = checksum(rsdp, ACPI_RSDP_LEN); /* extended checksum: all 36 */
+	vmm_put32(rsdp + 16, ACPI_RSDT_ADDR);
+	vmm_put32(rsdp + 20, ACPI_RSDP_LEN);
+	vmm_put64(rsdp + 24, ACPI_XSDT_ADDR);
+	rsdp[8] = vmm_checksum8(rsdp, 20);             /* ACPI 1.0 part */
+	rsdp[32] = vmm_checksum8(rsdp, ACPI_RSDP_LEN); /* extended checksum: all 36 */
 }
 
 int acpi_write(void *ram, uint64_t ram_size, const struct acpi_config *cfg, char *err,
@@ -196,11 +161,11 @@ int acpi_write(void *ram, uint64_t ram_size, const struct acpi_config *cfg, char
 		       "the largest MADT ends below the FADT");
 	_Static_assert(ACPI_FADT_ADDR + ACPI_FADT_LEN <= ACPI_DSDT_ADDR, "FADT below DSDT");
 	if (cfg->nr_cpus < 1 || cfg->nr_cpus > ACPI_MAX_CPUS)
-		return fail(err, errlen, "ACPI tables: %u processors (want 1-%u)", cfg->nr_cpus,
-			    ACPI_MAX_CPUS);
+		return vmm_fail(err, errlen, "ACPI tables: %u processors (want 1-%u)", cfg->nr_cpus,
+				ACPI_MAX_CPUS);
 	if (ram_size < ACPI_BASE + ACPI_AREA_LEN)
-		return fail(err, errlen, "ACPI tables: guest RAM ends below 0x%x",
-			    ACPI_BASE + ACPI_AREA_LEN);
+		return vmm_fail(err, errlen, "ACPI tables: guest RAM ends below 0x%x",
+				ACPI_BASE + ACPI_AREA_LEN);
 	memset(area, 0, sizeof(area));
 	build(area, cfg);
 	memcpy((uint8_t *)ram + ACPI_BASE, area, sizeof(area));

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "loader.h"
+#include "util.h"
 
 /* The ELF fields and the guest's structures are little-endian, like us. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "x86 hosts only");
@@ -70,18 +71,6 @@ struct mb_module {
 #define LOADER_NAME "virq-vmm"
 #define MODULE_NAME "config"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 /* Finds the first header whose checksum is right; reports a bad checksum
  * only when no valid header follows it (GRUB keeps searching too). */
 static int find_mb_flags(const uint8_t *img, size_t len, uint32_t *flags, char *err, size_t errlen)
@@ -102,9 +91,9 @@ static int find_mb_flags(const uint8_t *img, size_t len, uint32_t *flags, char *
 			bad_at = (long)off;
 	}
 	if (bad_at >= 0)
-		return fail(err, errlen, "Multiboot header at file offset 0x%lx has a bad checksum",
-			    bad_at);
-	return fail(err, errlen, "not a Multiboot image (no header in the first 8 KiB)");
+		return vmm_fail(err, errlen,
+				"Multiboot header at file offset 0x%lx has a bad checksum", bad_at);
+	return vmm_fail(err, errlen, "not a Multiboot image (no header in the first 8 KiB)");
 }
 
 /* Bits 0-15 are features the kernel requires, bits 16-31 optional ones
@@ -114,14 +103,14 @@ static int check_mb_flags(uint32_t flags, char *err, size_t errlen)
 	const uint32_t known = MB_HDR_PAGE_ALIGN | MB_HDR_MEMINFO | MB_HDR_VIDEO;
 
 	if (flags & MB_HDR_AOUT_KLUDGE)
-		return fail(err, errlen,
-			    "Multiboot header asks for the a.out kludge (flags bit 16), which "
-			    "virq-vmm does not support: link the kernel as ELF32 without it");
+		return vmm_fail(err, errlen,
+				"Multiboot header asks for the a.out kludge (flags bit 16), which "
+				"virq-vmm does not support: link the kernel as ELF32 without it");
 	if (flags & 0xFFFFu & ~known)
-		return fail(err, errlen,
-			    "Multiboot header requires unsupported features (flags 0x%08x; "
-			    "supported: bits 0-2)",
-			    flags);
+		return vmm_fail(err, errlen,
+				"Multiboot header requires unsupported features (flags 0x%08x; "
+				"supported: bits 0-2)",
+				flags);
 	return 0;
 }
 
@@ -129,24 +118,27 @@ static int check_elf_header(const uint8_t *img, size_t len, Elf32_Ehdr *eh, char
 			    size_t errlen)
 {
 	if (len < sizeof(*eh) || memcmp(img, ELFMAG, SELFMAG) != 0)
-		return fail(err, errlen, "not an ELF32 i386 image (no ELF header)");
+		return vmm_fail(err, errlen, "not an ELF32 i386 image (no ELF header)");
 	if (img[EI_CLASS] == ELFCLASS64)
-		return fail(err, errlen,
-			    "not an ELF32 i386 image (it is ELF64: build the kernel with -m32 or "
-			    "convert it with objcopy -O elf32-i386)");
+		return vmm_fail(
+			err, errlen,
+			"not an ELF32 i386 image (it is ELF64: build the kernel with -m32 or "
+			"convert it with objcopy -O elf32-i386)");
 	if (img[EI_CLASS] != ELFCLASS32 || img[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "not an ELF32 i386 image (class %u, data encoding %u)",
-			    img[EI_CLASS], img[EI_DATA]);
+		return vmm_fail(err, errlen, "not an ELF32 i386 image (class %u, data encoding %u)",
+				img[EI_CLASS], img[EI_DATA]);
 	memcpy(eh, img, sizeof(*eh));
 	if (eh->e_machine != EM_386)
-		return fail(err, errlen, "not an ELF32 i386 image (e_machine %u)", eh->e_machine);
+		return vmm_fail(err, errlen, "not an ELF32 i386 image (e_machine %u)",
+				eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(err, errlen, "not an ELF32 i386 image (e_type %u, not an executable)",
-			    eh->e_type);
+		return vmm_fail(err, errlen,
+				"not an ELF32 i386 image (e_type %u, not an executable)",
+				eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf32_Phdr))
-		return fail(err, errlen, "bad ELF program header size %u", eh->e_phentsize);
+		return vmm_fail(err, errlen, "bad ELF program header size %u", eh->e_phentsize);
 	if ((uint64_t)eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf32_Phdr) > len)
-		return fail(err, errlen, "truncated file: ELF program headers past the end");
+		return vmm_fail(err, errlen, "truncated file: ELF program headers past the end");
 	return 0;
 }
 
@@ -164,20 +156,21 @@ static int check_segment(const Elf32_Phdr *ph, size_t len, uint64_t ram_end, cha
 	uint64_t end = (uint64_t)ph->p_paddr + ph->p_memsz;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return fail(err, errlen, "segment at 0x%x: file size 0x%x > memory size 0x%x",
-			    ph->p_paddr, ph->p_filesz, ph->p_memsz);
+		return vmm_fail(err, errlen, "segment at 0x%x: file size 0x%x > memory size 0x%x",
+				ph->p_paddr, ph->p_filesz, ph->p_memsz);
 	if ((uint64_t)ph->p_offset + ph->p_filesz > len)
-		return fail(err, errlen,
-			    "truncated file: segment data at file offset 0x%x + 0x%x past the end "
-			    "(%zu bytes)",
-			    ph->p_offset, ph->p_filesz, len);
+		return vmm_fail(
+			err, errlen,
+			"truncated file: segment data at file offset 0x%x + 0x%x past the end "
+			"(%zu bytes)",
+			ph->p_offset, ph->p_filesz, len);
 	if (end > ram_end)
-		return fail(err, errlen, "segment 0x%x - 0x%llx outside RAM (0 - 0x%llx)",
-			    ph->p_paddr, (unsigned long long)end, (unsigned long long)ram_end);
+		return vmm_fail(err, errlen, "segment 0x%x - 0x%llx outside RAM (0 - 0x%llx)",
+				ph->p_paddr, (unsigned long long)end, (unsigned long long)ram_end);
 	if (ph->p_paddr < MB_INFO_END && end > MB_INFO_BASE)
-		return fail(err, errlen,
-			    "segment 0x%x - 0x%llx overlaps the boot info area 0x%x - 0x%x",
-			    ph->p_paddr, (unsigned long long)end, MB_INFO_BASE, MB_INFO_END);
+		return vmm_fail(err, errlen,
+				"segment 0x%x - 0x%llx overlaps the boot info area 0x%x - 0x%x",
+				ph->p_paddr, (unsigned long long)end, MB_INFO_BASE, MB_INFO_END);
 	return 0;
 }
 
@@ -208,10 +201,10 @@ static int check_segments(const uint8_t *img, size_t len, const Elf32_Ehdr *eh, 
 		}
 	}
 	if (!loads)
-		return fail(err, errlen, "ELF image has no loadable segment");
+		return vmm_fail(err, errlen, "ELF image has no loadable segment");
 	if (!have_entry)
-		return fail(err, errlen, "entry point 0x%x is not inside a loaded segment",
-			    eh->e_entry);
+		return vmm_fail(err, errlen, "entry point 0x%x is not inside a loaded segment",
+				eh->e_entry);
 	return 0;
 }
 
@@ -313,15 +306,15 @@ int mb_load_mem(const void *img, size_t len, void *ram, uint64_t ram_size, const
 	if (!cmdline)
 		cmdline = "";
 	if (ram_size < 0x100000)
-		return fail(err, errlen,
-			    "guest RAM too small for Multiboot (%llu bytes, need 1 MiB)",
-			    (unsigned long long)ram_size);
+		return vmm_fail(err, errlen,
+				"guest RAM too small for Multiboot (%llu bytes, need 1 MiB)",
+				(unsigned long long)ram_size);
 	if (find_mb_flags(img, len, &flags, err, errlen) || check_mb_flags(flags, err, errlen) ||
 	    check_elf_header(img, len, &eh, err, errlen) ||
 	    check_segments(img, len, &eh, ram_end, &boot, err, errlen))
 		return -1;
 	if (!plan_info(&layout, strlen(cmdline), module, flags & MB_HDR_PAGE_ALIGN))
-		return fail(
+		return vmm_fail(
 			err, errlen,
 			"command line (%zu bytes) and module (%zu bytes) do not fit in the boot "
 			"info area 0x%x - 0x%x",
@@ -380,15 +373,15 @@ static int read_image(const char *path, uint8_t **buf, size_t *len, char *err, s
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return vmm_fail(err, errlen, "cannot open %s: %s", path, strerror(errno));
 	if (fstat(fd, &st))
-		ret = fail(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+		ret = vmm_fail(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_IMAGE_SIZE)
-		ret = fail(err, errlen, "%s: not a regular file of at most 1 GiB", path);
+		ret = vmm_fail(err, errlen, "%s: not a regular file of at most 1 GiB", path);
 	else if (!(img = malloc((size_t)st.st_size + 1)))
-		ret = fail(err, errlen, "%s: out of memory reading the image", path);
+		ret = vmm_fail(err, errlen, "%s: out of memory reading the image", path);
 	else if ((e = read_all(fd, img, (size_t)st.st_size)))
-		ret = fail(err, errlen, "cannot read %s: %s", path, strerror(e));
+		ret = vmm_fail(err, errlen, "cannot read %s: %s", path, strerror(e));
 	close(fd);
 	if (ret) {
 		free(img);
@@ -409,15 +402,15 @@ int mb_load(const char *path, void *ram, uint64_t ram_size, const char *cmdline,
 
 	line = mb_cmdline(path, cmdline);
 	if (!line)
-		return fail(err, errlen, "%s: out of memory building the command line", path);
+		return vmm_fail(err, errlen, "%s: out of memory building the command line", path);
 	ret = read_image(path, &img, &len, err, errlen);
 	if (!ret) {
 		ret = mb_load_mem(img, len, ram, ram_size, line, module, out, err, errlen);
 		if (ret && bz_probe(img, len))
-			ret = fail(err, errlen,
-				   "%s is a Linux bzImage, not a Multiboot image: boot it with "
-				   "--kernel %s",
-				   path, path);
+			ret = vmm_fail(err, errlen,
+				       "%s is a Linux bzImage, not a Multiboot image: boot it with "
+				       "--kernel %s",
+				       path, path);
 		free(img);
 	}
 	free(line);
@@ -502,81 +495,86 @@ static int bz_check(const uint8_t *img, size_t len, size_t initrd_len, uint64_t 
 	uint8_t loadflags;
 
 	if (!bz_probe(img, len))
-		return fail(err, errlen,
-			    "not a Linux bzImage (no boot flag 0xAA55 and \"HdrS\" header)");
+		return vmm_fail(err, errlen,
+				"not a Linux bzImage (no boot flag 0xAA55 and \"HdrS\" header)");
 	pl->version = get16(img, BZ_ZP_VERSION);
 	if (pl->version < BZ_MIN_VERSION)
-		return fail(err, errlen,
-			    "bzImage boot protocol %u.%02u is too old (virq-vmm needs 2.10 or "
-			    "later)",
-			    pl->version >> 8, pl->version & 0xFFu);
+		return vmm_fail(err, errlen,
+				"bzImage boot protocol %u.%02u is too old (virq-vmm needs 2.10 or "
+				"later)",
+				pl->version >> 8, pl->version & 0xFFu);
 	setup_sects = get8(img, BZ_ZP_SETUP_SECTS);
 	if (!setup_sects)
 		setup_sects = 4;
 	pl->setup_size = ((size_t)setup_sects + 1) * 512;
 	if (pl->setup_size >= len)
-		return fail(err, errlen,
-			    "truncated bzImage: %u setup sectors (%zu bytes) but the file has "
-			    "%zu bytes",
-			    setup_sects, pl->setup_size, len);
+		return vmm_fail(err, errlen,
+				"truncated bzImage: %u setup sectors (%zu bytes) but the file has "
+				"%zu bytes",
+				setup_sects, pl->setup_size, len);
 	/* The header ends at 0x202 + the jump's displacement byte. */
 	pl->hdr_end = BZ_ZP_HEADER + (size_t)get8(img, BZ_ZP_JUMP + 1);
 	if (pl->hdr_end < BZ_ZP_INIT_SIZE + 4 || pl->hdr_end > BZ_ZP_HDR_END_MAX ||
 	    pl->hdr_end > pl->setup_size)
-		return fail(err, errlen, "bzImage setup header length 0x%zx is out of range",
-			    pl->hdr_end - BZ_ZP_SETUP_SECTS);
+		return vmm_fail(err, errlen, "bzImage setup header length 0x%zx is out of range",
+				pl->hdr_end - BZ_ZP_SETUP_SECTS);
 	loadflags = get8(img, BZ_ZP_LOADFLAGS);
 	if (!(loadflags & BZ_LOADED_HIGH))
-		return fail(
+		return vmm_fail(
 			err, errlen,
 			"bzImage is not LOADED_HIGH (a zImage loaded at 64 KiB): not supported");
 	pl->pm_size = len - pl->setup_size;
 	syssize = (uint64_t)get32(img, BZ_ZP_SYSSIZE) * 16;
 	if (!syssize || syssize > pl->pm_size)
-		return fail(err, errlen,
-			    "truncated bzImage: syssize says %llu bytes of protected-mode kernel, "
-			    "the file has %zu",
-			    (unsigned long long)syssize, pl->pm_size);
+		return vmm_fail(
+			err, errlen,
+			"truncated bzImage: syssize says %llu bytes of protected-mode kernel, "
+			"the file has %zu",
+			(unsigned long long)syssize, pl->pm_size);
 	code32 = get32(img, BZ_ZP_CODE32_START);
 	if (code32 < BZ_KERNEL || code32 - BZ_KERNEL >= pl->pm_size)
-		return fail(err, errlen,
-			    "bzImage code32_start 0x%x is not inside the kernel loaded at 0x%x",
-			    code32, BZ_KERNEL);
+		return vmm_fail(err, errlen,
+				"bzImage code32_start 0x%x is not inside the kernel loaded at 0x%x",
+				code32, BZ_KERNEL);
 	pl->entry = code32;
 	/* The decompressor runs in [max(load address, pref_address),
 	 * + init_size): all of it must be RAM, and the initrd stays above. */
 	pref = get64(img, BZ_ZP_PREF_ADDRESS);
 	init_size = get32(img, BZ_ZP_INIT_SIZE);
 	if (pref >= ram_end)
-		return fail(err, errlen,
-			    "bzImage pref_address 0x%llx is beyond guest RAM (0x%llx): raise --mem",
-			    (unsigned long long)pref, (unsigned long long)ram_end);
+		return vmm_fail(
+			err, errlen,
+			"bzImage pref_address 0x%llx is beyond guest RAM (0x%llx): raise --mem",
+			(unsigned long long)pref, (unsigned long long)ram_end);
 	pl->kernel_end = BZ_KERNEL + (init_size > pl->pm_size ? init_size : pl->pm_size);
 	if (pref > BZ_KERNEL && pref + init_size > pl->kernel_end)
 		pl->kernel_end = pref + init_size; /* below 2^33: no wrap */
 	if (pl->kernel_end > ram_end)
-		return fail(err, errlen,
-			    "the kernel needs RAM up to 0x%llx (load address, pref_address 0x%llx, "
-			    "init_size 0x%llx) but guest RAM ends at 0x%llx: raise --mem",
-			    (unsigned long long)pl->kernel_end, (unsigned long long)pref,
-			    (unsigned long long)init_size, (unsigned long long)ram_end);
+		return vmm_fail(
+			err, errlen,
+			"the kernel needs RAM up to 0x%llx (load address, pref_address 0x%llx, "
+			"init_size 0x%llx) but guest RAM ends at 0x%llx: raise --mem",
+			(unsigned long long)pl->kernel_end, (unsigned long long)pref,
+			(unsigned long long)init_size, (unsigned long long)ram_end);
 	cmdline_size = get32(img, BZ_ZP_CMDLINE_SIZE);
 	if (cmdline_len > cmdline_size || cmdline_len >= BZ_CMDLINE_MAX)
-		return fail(err, errlen,
-			    "kernel command line of %zu bytes is too long (the kernel takes %u, "
-			    "virq-vmm %u)",
-			    cmdline_len, cmdline_size, BZ_CMDLINE_MAX - 1);
+		return vmm_fail(
+			err, errlen,
+			"kernel command line of %zu bytes is too long (the kernel takes %u, "
+			"virq-vmm %u)",
+			cmdline_len, cmdline_size, BZ_CMDLINE_MAX - 1);
 	pl->initrd_addr = 0;
 	if (!initrd_len)
 		return 0;
 	initrd_max = (uint64_t)get32(img, BZ_ZP_INITRD_ADDR_MAX) + 1;
 	top = ram_end < initrd_max ? ram_end : initrd_max;
 	if (initrd_len > top || ((top - initrd_len) & ~0xFFFull) < pl->kernel_end)
-		return fail(err, errlen,
-			    "initrd of %zu bytes does not fit between the kernel's end 0x%llx and "
-			    "0x%llx (RAM end, initrd_addr_max 0x%llx): raise --mem",
-			    initrd_len, (unsigned long long)pl->kernel_end, (unsigned long long)top,
-			    (unsigned long long)initrd_max - 1);
+		return vmm_fail(
+			err, errlen,
+			"initrd of %zu bytes does not fit between the kernel's end 0x%llx and "
+			"0x%llx (RAM end, initrd_addr_max 0x%llx): raise --mem",
+			initrd_len, (unsigned long long)pl->kernel_end, (unsigned long long)top,
+			(unsigned long long)initrd_max - 1);
 	pl->initrd_addr = (uint32_t)((top - initrd_len) & ~0xFFFull);
 	return 0;
 }
@@ -638,11 +636,11 @@ int bz_load_mem(const void *img, size_t len, const void *initrd, size_t initrd_l
 	if (!cmdline)
 		cmdline = "";
 	if (initrd && !initrd_len)
-		return fail(err, errlen, "the initrd is empty");
+		return vmm_fail(err, errlen, "the initrd is empty");
 	if (ram_end < 2 * BZ_KERNEL)
-		return fail(err, errlen,
-			    "guest RAM too small for a bzImage (%llu bytes, need 2 MiB)",
-			    (unsigned long long)ram_size);
+		return vmm_fail(err, errlen,
+				"guest RAM too small for a bzImage (%llu bytes, need 2 MiB)",
+				(unsigned long long)ram_size);
 	if (bz_check(img, len, initrd_len, ram_end, strlen(cmdline), &pl, err, errlen))
 		return -1;
 	bz_write(img, initrd, initrd_len, ram, ram_end, cmdline, &pl);
@@ -674,7 +672,7 @@ int bz_load(const char *path, const char *initrd_path, void *ram, uint64_t ram_s
 	ret = bz_load_mem(img, len, initrd, initrd_len, ram, ram_size, cmdline, out, msg,
 			  sizeof(msg));
 	if (ret)
-		fail(err, errlen, "%s: %s", path, msg);
+		vmm_fail(err, errlen, "%s: %s", path, msg);
 	free(initrd);
 	free(img);
 	return ret;

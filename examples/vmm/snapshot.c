@@ -42,6 +42,7 @@
 #include <linux/kvm.h>
 
 #include "snapshot.h"
+#include "util.h"
 
 #define SNAP_MAGIC "VIRQSNAP"
 /* 2: the PIT, port 0x61 and COM1's interrupt and receive state in
@@ -107,17 +108,6 @@ static uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
 	return ~crc;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static const char *glue_err(int e)
 {
 	return e == -VIRQ_EHOST ? strerror(errno) : virq_strerror(e);
@@ -152,17 +142,20 @@ int snap_save_vcpu(const struct snap_machine *sm, uint32_t i, struct snap_vcpu *
 	 * after it. */
 	e = virq_kvm_vcpu_save(sm->vcpus[i], &s->glue);
 	if (e)
-		return fail(err, len, "vCPU %u: saving the irqchip's state: %s", i, glue_err(e));
+		return vmm_fail(err, len, "vCPU %u: saving the irqchip's state: %s", i,
+				glue_err(e));
 	if (ioctl(fd, KVM_GET_REGS, &s->regs) < 0 || ioctl(fd, KVM_GET_SREGS, &s->sregs) < 0 ||
 	    ioctl(fd, KVM_GET_DEBUGREGS, &s->dregs) < 0 ||
 	    ioctl(fd, KVM_GET_VCPU_EVENTS, &s->events) < 0 ||
 	    ioctl(fd, KVM_GET_MP_STATE, &s->mp) < 0)
-		return fail(err, len, "vCPU %u: reading KVM's registers: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: reading KVM's registers: %s", i,
+				strerror(errno));
 	s->has_xsave = has_xsave(sm);
 	if (s->has_xsave ? ioctl(fd, KVM_GET_XSAVE, s->xsave) < 0 ||
 				   ioctl(fd, KVM_GET_XCRS, &s->xcrs) < 0
 			 : ioctl(fd, KVM_GET_FPU, s->xsave) < 0)
-		return fail(err, len, "vCPU %u: reading KVM's FPU state: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: reading KVM's FPU state: %s", i,
+				strerror(errno));
 	/* One by one: an MSR this KVM does not have is left out. */
 	for (size_t k = 0; k < sizeof(msr_list) / sizeof(msr_list[0]); k++) {
 		memset(buf, 0, sizeof(buf));
@@ -172,7 +165,7 @@ int snap_save_vcpu(const struct snap_machine *sm, uint32_t i, struct snap_vcpu *
 			s->msrs[s->nr_msrs++] = one->entries[0];
 	}
 	if (!s->nr_msrs || s->msrs[0].index != 0x10)
-		return fail(err, len, "vCPU %u: KVM does not give IA32_TSC", i);
+		return vmm_fail(err, len, "vCPU %u: KVM does not give IA32_TSC", i);
 	return 0;
 }
 
@@ -215,12 +208,12 @@ int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const
 
 	bitmap = calloc(1, bitmap_len);
 	if (!bitmap) {
-		fail(err, errlen, "out of memory");
+		vmm_fail(err, errlen, "out of memory");
 		goto out;
 	}
 	e = virq_kvm_save(sm->chip, &vm);
 	if (e) {
-		fail(err, errlen, "saving the I/O APIC and 8259: %s", glue_err(e));
+		vmm_fail(err, errlen, "saving the I/O APIC and 8259: %s", glue_err(e));
 		goto out;
 	}
 	dev_save(sm->dev, &dev);
@@ -254,33 +247,33 @@ int snap_save(const struct snap_machine *sm, const struct snap_vcpu *cpus, const
 
 	/* Written beside FILE, then renamed: FILE is whole or absent. */
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
-		fail(err, errlen, "%s: path too long", path);
+		vmm_fail(err, errlen, "%s: path too long", path);
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		vmm_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (write_all(fd, &h, sizeof(h)) || write_all(fd, &vm, sizeof(vm)) ||
 	    write_all(fd, &dev, sizeof(dev)) || write_all(fd, cpus, sm->nr_cpus * sizeof(*cpus)) ||
 	    write_all(fd, bitmap, bitmap_len)) {
-		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		vmm_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	for (uint64_t p = 0; p < pages; p++)
 		if ((bitmap[p / 8] & (1U << (p % 8))) && write_all(fd, sm->ram + p * PAGE, PAGE)) {
-			fail(err, errlen, "%s: %s", tmp, strerror(errno));
+			vmm_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 			goto out;
 		}
 	if (close(fd) < 0) {
 		fd = -1;
-		fail(err, errlen, "%s: %s", tmp, strerror(errno));
+		vmm_fail(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
+		vmm_fail(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -313,16 +306,16 @@ int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen
 	memset(img, 0, sizeof(*img));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return vmm_fail(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || st.st_size < 0) {
 		close(fd);
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return vmm_fail(err, errlen, "%s: %s", path, strerror(errno));
 	}
 	img->len = (size_t)st.st_size;
 	img->buf = malloc(img->len ? img->len : 1);
 	if (!img->buf) {
 		close(fd);
-		return fail(err, errlen, "%s: out of memory", path);
+		return vmm_fail(err, errlen, "%s: out of memory", path);
 	}
 	while (got < img->len) {
 		ssize_t r = read(fd, img->buf + got, img->len - got);
@@ -337,49 +330,51 @@ int snap_load(const char *path, struct snap_image *img, char *err, size_t errlen
 	if (got != img->len)
 		goto bad_read;
 	if (img->len < sizeof(h) || memcmp(img->buf, SNAP_MAGIC, 8))
-		return fail(err, errlen, "%s: not a virq-vmm snapshot", path);
+		return vmm_fail(err, errlen, "%s: not a virq-vmm snapshot", path);
 	memcpy(&h, img->buf, sizeof(h));
 	if (h.version != SNAP_VERSION)
-		return fail(err, errlen,
-			    "%s: snapshot format version %" PRIu32 ": this virq-vmm reads version "
-			    "%u only (files of version 1, saved before the PIT and COM1's "
-			    "interrupts were saved, cannot be resumed)",
-			    path, h.version, SNAP_VERSION);
+		return vmm_fail(err, errlen,
+				"%s: snapshot format version %" PRIu32
+				": this virq-vmm reads version "
+				"%u only (files of version 1, saved before the PIT and COM1's "
+				"interrupts were saved, cannot be resumed)",
+				path, h.version, SNAP_VERSION);
 	if (h.header_size != sizeof(h) || h.vm_size != sizeof(struct virq_kvm_state) ||
 	    h.dev_size != sizeof(struct dev_snapshot) || h.vcpu_size != sizeof(struct snap_vcpu))
-		return fail(err, errlen,
-			    "%s: snapshot format version %" PRIu32 " with other record sizes: "
-			    "this virq-vmm reads version %u only",
-			    path, h.version, SNAP_VERSION);
+		return vmm_fail(err, errlen,
+				"%s: snapshot format version %" PRIu32 " with other record sizes: "
+				"this virq-vmm reads version %u only",
+				path, h.version, SNAP_VERSION);
 	if (h.nr_cpus < 1 || h.nr_cpus > VIRQ_KVM_MAX_VCPUS || (h.flags & ~SNAP_F_KNOWN) ||
 	    h.ram_size < ((uint64_t)MEM_MIN_MIB << 20) ||
 	    h.ram_size > ((uint64_t)MEM_MAX_MIB << 20) || h.ram_size % PAGE)
-		return fail(err, errlen, "%s: damaged: impossible machine in the header", path);
+		return vmm_fail(err, errlen, "%s: damaged: impossible machine in the header", path);
 	body = img->len - sizeof(h);
 	if (h.body_size != body)
-		return fail(err, errlen,
-			    "%s: damaged: %" PRIu64 " bytes after the header, %" PRIu64
-			    " expected (truncated?)",
-			    path, body, h.body_size);
+		return vmm_fail(err, errlen,
+				"%s: damaged: %" PRIu64 " bytes after the header, %" PRIu64
+				" expected (truncated?)",
+				path, body, h.body_size);
 	if (crc32_update(0, img->buf + sizeof(h), body) != h.checksum)
-		return fail(err, errlen, "%s: damaged: checksum mismatch", path);
+		return vmm_fail(err, errlen, "%s: damaged: checksum mismatch", path);
 	pages = h.ram_size / PAGE;
 	bitmap_len = (pages + 7) / 8;
 	if (body < h.vm_size + h.dev_size + (uint64_t)h.nr_cpus * h.vcpu_size + bitmap_len)
-		return fail(err, errlen, "%s: damaged: too short", path);
+		return vmm_fail(err, errlen, "%s: damaged: too short", path);
 	bitmap = img->buf + sizeof(h) + h.vm_size + h.dev_size + (uint64_t)h.nr_cpus * h.vcpu_size;
 	for (uint64_t p = 0; p < pages; p++)
 		stored += (bitmap[p / 8] >> (p % 8)) & 1U;
 	if (body !=
 	    h.vm_size + h.dev_size + (uint64_t)h.nr_cpus * h.vcpu_size + bitmap_len + stored * PAGE)
-		return fail(err, errlen, "%s: damaged: page count disagrees with the size", path);
+		return vmm_fail(err, errlen, "%s: damaged: page count disagrees with the size",
+				path);
 	img->nr_cpus = h.nr_cpus;
 	img->flags = h.flags;
 	img->ram_size = h.ram_size;
 	return 0;
 
 bad_read:
-	return fail(err, errlen, "%s: cannot read it whole", path);
+	return vmm_fail(err, errlen, "%s: cannot read it whole", path);
 }
 
 static int set_msrs(int fd, const struct snap_vcpu *s)
@@ -401,25 +396,26 @@ static int apply_kvm_vcpu(const struct snap_machine *sm, uint32_t i, const struc
 	int fd = sm->vcpu_fd[i];
 
 	if (s->nr_msrs < 1 || s->nr_msrs > MAX_MSRS || s->msrs[0].index != 0x10 || s->has_xsave > 1)
-		return fail(err, len, "vCPU %u: damaged: MSR list", i);
+		return vmm_fail(err, len, "vCPU %u: damaged: MSR list", i);
 	if (s->has_xsave && !has_xsave(sm))
-		return fail(err, len, "vCPU %u: saved with XSAVE, which this KVM lacks", i);
+		return vmm_fail(err, len, "vCPU %u: saved with XSAVE, which this KVM lacks", i);
 	if (ioctl(fd, KVM_SET_REGS, &s->regs) < 0)
-		return fail(err, len, "vCPU %u: KVM_SET_REGS: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: KVM_SET_REGS: %s", i, strerror(errno));
 	if (s->has_xsave ? ioctl(fd, KVM_SET_XSAVE, s->xsave) < 0 ||
 				   ioctl(fd, KVM_SET_XCRS, &s->xcrs) < 0
 			 : ioctl(fd, KVM_SET_FPU, s->xsave) < 0)
-		return fail(err, len, "vCPU %u: restoring the FPU state: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: restoring the FPU state: %s", i,
+				strerror(errno));
 	if (ioctl(fd, KVM_SET_SREGS, &s->sregs) < 0)
-		return fail(err, len, "vCPU %u: KVM_SET_SREGS: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: KVM_SET_SREGS: %s", i, strerror(errno));
 	if (set_msrs(fd, s))
-		return fail(err, len, "vCPU %u: KVM refused a saved MSR", i);
+		return vmm_fail(err, len, "vCPU %u: KVM refused a saved MSR", i);
 	if (ioctl(fd, KVM_SET_MP_STATE, &s->mp) < 0)
-		return fail(err, len, "vCPU %u: KVM_SET_MP_STATE: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: KVM_SET_MP_STATE: %s", i, strerror(errno));
 	if (ioctl(fd, KVM_SET_VCPU_EVENTS, &s->events) < 0)
-		return fail(err, len, "vCPU %u: KVM_SET_VCPU_EVENTS: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: KVM_SET_VCPU_EVENTS: %s", i, strerror(errno));
 	if (ioctl(fd, KVM_SET_DEBUGREGS, &s->dregs) < 0)
-		return fail(err, len, "vCPU %u: KVM_SET_DEBUGREGS: %s", i, strerror(errno));
+		return vmm_fail(err, len, "vCPU %u: KVM_SET_DEBUGREGS: %s", i, strerror(errno));
 	return 0;
 }
 
@@ -437,14 +433,14 @@ int snap_apply_vcpu(const struct snap_image *img, const struct snap_machine *sm,
 	int e, rc = -1;
 
 	if (!s)
-		return fail(err, errlen, "out of memory");
+		return vmm_fail(err, errlen, "out of memory");
 	memcpy(s, vcpu_record(img, i), sizeof(*s));
 	if (apply_kvm_vcpu(sm, i, s, err, errlen))
 		goto out;
 	e = virq_kvm_vcpu_restore(sm->vcpus[i], &s->glue);
 	if (e) {
-		fail(err, errlen, "vCPU %u: the LAPIC or event policy state is refused: %s", i,
-		     glue_err(e));
+		vmm_fail(err, errlen, "vCPU %u: the LAPIC or event policy state is refused: %s", i,
+			 glue_err(e));
 		goto out;
 	}
 	rc = 0;
@@ -466,13 +462,13 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 	memcpy(&h, p, sizeof(h));
 	p += sizeof(h);
 	if (h.nr_cpus != sm->nr_cpus || h.ram_size != sm->ram_size)
-		return fail(err, errlen, "the machine differs from the snapshot's");
+		return vmm_fail(err, errlen, "the machine differs from the snapshot's");
 	khz = tsc_khz(sm);
 	if (khz != h.tsc_khz)
-		return fail(err, errlen,
-			    "the guest TSC runs at %" PRIu32 " kHz here, %" PRIu32
-			    " kHz in the snapshot: its LAPIC timers and TSC would not agree",
-			    khz, h.tsc_khz);
+		return vmm_fail(err, errlen,
+				"the guest TSC runs at %" PRIu32 " kHz here, %" PRIu32
+				" kHz in the snapshot: its LAPIC timers and TSC would not agree",
+				khz, h.tsc_khz);
 	p += sizeof(struct virq_kvm_state);
 	memcpy(&dev, p, sizeof(dev));
 	p += sizeof(dev);
@@ -481,7 +477,7 @@ int snap_apply(const struct snap_image *img, const struct snap_machine *sm, char
 	p += (pages + 7) / 8;
 
 	if (!dev_restore(sm->dev, &dev))
-		return fail(err, errlen, "the device state is refused");
+		return vmm_fail(err, errlen, "the device state is refused");
 	for (uint64_t pg = 0; pg < pages; pg++)
 		if (bitmap[pg / 8] & (1U << (pg % 8))) {
 			memcpy(sm->ram + pg * PAGE, p, PAGE);
@@ -497,12 +493,12 @@ int snap_apply_vm(const struct snap_image *img, const struct snap_machine *sm, c
 	int e;
 
 	if (!vm)
-		return fail(err, errlen, "out of memory");
+		return vmm_fail(err, errlen, "out of memory");
 	memcpy(vm, img->buf + sizeof(struct snap_header), sizeof(*vm));
 	e = virq_kvm_restore(sm->chip, vm);
 	free(vm);
 	if (e)
-		return fail(err, errlen, "the I/O APIC, 8259 or VM state is refused: %s",
-			    glue_err(e));
+		return vmm_fail(err, errlen, "the I/O APIC, 8259 or VM state is refused: %s",
+				glue_err(e));
 	return 0;
 }

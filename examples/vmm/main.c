@@ -1037,6 +1037,14 @@ static void add_env(char *module, size_t *len, const char *arg)
 	module[*len] = '\0';
 }
 
+/* The FILE argument of option @opt (optarg), refused when empty. */
+static const char *file_arg(const char *opt, const char *what)
+{
+	if (!*optarg)
+		usage_error("%s: empty %s", opt, what);
+	return optarg;
+}
+
 /*
  * Fills m and the boot parameters from the command line. Returns only if
  * every argument is good, having opened nothing; --help and --version exit 0,
@@ -1099,19 +1107,13 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			machine_opt = names[c];
 		switch (c) {
 		case 'a':
-			if (!*optarg)
-				usage_error("--save: empty FILE");
-			m->save_path = optarg;
+			m->save_path = file_arg("--save", "FILE");
 			break;
 		case 'N':
-			if (!*optarg)
-				usage_error("--serial-input: empty FILE");
-			m->serial_path = optarg;
+			m->serial_path = file_arg("--serial-input", "FILE");
 			break;
 		case 'r':
-			if (!*optarg)
-				usage_error("--restore: empty FILE");
-			m->restore_path = optarg;
+			m->restore_path = file_arg("--restore", "FILE");
 			break;
 		case 'i':
 			if (!strcmp(optarg, "split"))
@@ -1144,14 +1146,10 @@ static void parse_args(struct vmm *m, int argc, char **argv, const char **image,
 			mb_opt = "--env";
 			break;
 		case 'k':
-			if (!*optarg)
-				usage_error("--kernel: empty BZIMAGE");
-			m->kernel_path = optarg;
+			m->kernel_path = file_arg("--kernel", "BZIMAGE");
 			break;
 		case 'I':
-			if (!*optarg)
-				usage_error("--initrd: empty FILE");
-			m->initrd_path = optarg;
+			m->initrd_path = file_arg("--initrd", "FILE");
 			linux_opt = "--initrd";
 			break;
 		case 'A':

@@ -42,6 +42,7 @@
 #include "lapic/lapic_priv.h"
 #include "pic/pic_priv.h"
 #include "vm/vm_priv.h"
+#include "vm_keys.h"
 
 #define NV 4U
 #define NMAP 16U
@@ -182,24 +183,6 @@ static bool controllers_equal(const struct snapshot *a, const struct snapshot *b
 	       !memcmp(a->pages, b->pages, sizeof(a->pages)) &&
 	       !memcmp(a->ioapics, b->ioapics, sizeof(a->ioapics)) &&
 	       !memcmp(&a->pic, &b->pic, sizeof(a->pic));
-}
-
-/* The map key of enabled LAPIC @l, restated from its registers: ID and
- * mode, and in xAPIC mode its logical ID (LDR 31:24) and DFR model. */
-static uint64_t expected_key(const struct virq_lapic *l)
-{
-	uint32_t dfr = virq_lapic_read_reg(l, VIRQ_LAPIC_REG_DFR) >> 28;
-	uint64_t key = VM_KEY_VALID | virq_lapic_get_id(l);
-
-	if (virq_lapic_get_mode(l) != VIRQ_LAPIC_MODE_XAPIC)
-		return key;
-	key |= VM_KEY_XAPIC | (uint64_t)(virq_lapic_read_reg(l, VIRQ_LAPIC_REG_LDR) >> 24)
-				      << VM_KEY_LDR_SHIFT;
-	if (dfr == 0xFU)
-		key |= (uint64_t)VM_MODEL_FLAT << VM_KEY_MODEL_SHIFT;
-	else if (dfr == 0U)
-		key |= (uint64_t)VM_MODEL_CLUSTER << VM_KEY_MODEL_SHIFT;
-	return key;
 }
 
 static void check_all(void)

@@ -47,6 +47,20 @@ cd "$ROOT"
 DIR=${VIRQ_DEMO_DIR:-build/demo}
 SMP=${VIRQ_DEMO_SMP:-4}
 
+# What failed, by name, printed as the demo's last lines (demo_exit) so that
+# the end of a log (CI shows its last lines) says which run to look at.
+FAILED=()
+
+# demo_exit RC: lists what failed, then exits with RC.
+demo_exit()
+{
+	if [ ${#FAILED[@]} -gt 0 ]; then
+		echo "demo: failed (${#FAILED[@]}):"
+		printf '  %s\n' "${FAILED[@]}"
+	fi
+	exit "$1"
+}
+
 # The programs that test only the LAPIC (examples/meson.build registers them
 # in user mode only).
 lapic_only()
@@ -131,7 +145,10 @@ run_guests()
 				*) skipped+=("$name --irqchip=$mode: ${reason:-no reason given}") ;;
 				esac
 				;;
-			*) runs_fail=$((runs_fail + 1)) ;;
+			*)
+				runs_fail=$((runs_fail + 1))
+				FAILED+=("virq-vmm: $name --irqchip=$mode: exit $rc; $(grep -m 1 -E '^(FAIL|run-guest|run-snapshot).*FAIL' "$log" | cut -c 1-160 || true)")
+				;;
 			esac
 		done
 	done
@@ -203,7 +220,10 @@ run_hv_guests()
 			case $rc in
 			0) runs_pass=$((runs_pass + 1)) ;;
 			77) runs_skip=$((runs_skip + 1)) ;;
-			*) runs_fail=$((runs_fail + 1)) ;;
+			*)
+				runs_fail=$((runs_fail + 1))
+				FAILED+=("virq-hv: $name (mode $mode): exit $rc; $(grep -m 1 -E '^(FAIL|run-bochs)' "$out/$mode-$i" | cut -c 1-160 || true)")
+				;;
 			esac
 		done
 	done
@@ -212,7 +232,11 @@ run_hv_guests()
 	echo
 	echo "VM exits per interrupt under virq-hv (exact: Bochs counts them; bench/bochs.sh):"
 	bash bench/bochs.sh -B "$DIR" --ms 5 --modes "${HV_MODES// /,}" \
-		--only self_ipi_x2apic,lapic_timer_deadline,ioapic_level,ipi_pingpong_x2apic || fail=1
+		--only self_ipi_x2apic,lapic_timer_deadline,ioapic_level,ipi_pingpong_x2apic ||
+		{
+			fail=1
+			FAILED+=("bench/bochs.sh (exits per interrupt) failed")
+		}
 	# Runs that all skipped show nothing: that is no success either.
 	[ "$runs_fail" -eq 0 ] && [ "$runs_pass" -gt 0 ] && [ "$fail" -eq 0 ]
 }
@@ -237,6 +261,7 @@ linux_finale()
 	77) echo "demo: Linux boot skipped (reason above)" ;;
 	*)
 		echo "demo: the Linux boot failed"
+		FAILED+=("the Linux boot (tests/linux/run-linux.sh split:2): exit $rc")
 		return 1
 		;;
 	esac
@@ -253,7 +278,7 @@ if [ "${VIRQ_DEMO_IN_L1:-0}" = 1 ]; then
 	rc=0
 	run_guests || rc=1
 	linux_finale || rc=1
-	exit "$rc"
+	demo_exit "$rc"
 fi
 
 if [ "${VIRQ_NO_INSTALL:-0}" != 1 ]; then
@@ -294,7 +319,7 @@ if [ -x "$DIR/examples/virq-vmm" ] && kvm_usable; then
 	rc=0
 	run_guests || rc=1
 	linux_finale || rc=1
-	exit "$rc"
+	demo_exit "$rc"
 fi
 
 hv_rc=0
@@ -314,7 +339,9 @@ if [ -x "$DIR/examples/virq-vmm" ] && [ "${VIRQ_DEMO_NESTED:-1}" != 0 ]; then
 		bash scripts/nested-kvm.sh bash scripts/demo.sh || rc=$?
 	# 125: the L1 could not be started at all; fall back to what needs no
 	# KVM. Anything else is the guests' verdict (124: the L1 hung).
-	[ "$rc" -ne 125 ] && { [ "$hv_rc" -eq 0 ] && exit "$rc"; exit 1; }
+	# (The L1's own list of failures, if any, ended its output above.)
+	[ "$rc" -ne 125 ] && [ "$rc" -ne 0 ] && FAILED+=("the runs inside the L1: exit $rc")
+	[ "$rc" -ne 125 ] && { [ "$hv_rc" -eq 0 ] && demo_exit "$rc"; demo_exit 1; }
 	echo "demo: no L1 either (nested-kvm exit 125, reason above)."
 fi
 
@@ -322,5 +349,8 @@ echo "libvirq $version: /dev/kvm is not available here, so no guest can run."
 echo "Running examples/minimal-embedder instead (source: examples/minimal-embedder/main.c)."
 echo "(No Linux boot either: it needs KVM.)"
 echo
-"$DIR/examples/minimal-embedder" || exit 1
-exit "$hv_rc"
+"$DIR/examples/minimal-embedder" || {
+	FAILED+=("examples/minimal-embedder")
+	demo_exit 1
+}
+demo_exit "$hv_rc"

@@ -268,20 +268,21 @@ static VIRQ_NOINLINE bool lapic_fold_slow(struct virq_lapic *l)
 }
 
 /*
- * Takes the level-triggered requests (LAPIC_EV_LEVEL already cleared by
- * the caller) into IRR with TMR set. Returns true when IRR gained bits.
+ * Takes the level-triggered requests below word @from (LAPIC_EV_LEVEL
+ * already cleared by the caller) into IRR with TMR set, after word @from
+ * itself, taken already and holding @x (none when @from is 4). Returns
+ * true when IRR gained bits.
  */
-bool lapic_fold_level(struct virq_lapic *l)
+static bool lapic_fold_level_from(struct virq_lapic *l, unsigned from, uint64_t x)
 {
 	bool illegal = false, got = false;
 
-	for (unsigned i = 4; i-- > 0;) {
-		uint64_t w = virq_atomic_load64_relaxed(&l->post_level[i]);
+	for (unsigned i = from < 4 ? from + 1 : 4; i-- > 0;) {
+		uint64_t w = i == from ? x : virq_atomic_load64_relaxed(&l->post_level[i]);
 
-		if (!w)
-			continue;
-		w = virq_atomic_xchg64(&l->post_level[i], 0);
-		if (lapic_fold_word(l, i, &w, true, &illegal)) {
+		if (i != from && w)
+			w = virq_atomic_xchg64(&l->post_level[i], 0);
+		if (w && lapic_fold_word(l, i, &w, true, &illegal)) {
 			int top = (int)(i * 64 + virq_fls64(w));
 
 			got = true;
@@ -290,6 +291,15 @@ bool lapic_fold_level(struct virq_lapic *l)
 		}
 	}
 	return got || illegal;
+}
+
+/*
+ * Takes the level-triggered requests (LAPIC_EV_LEVEL already cleared by
+ * the caller) into IRR with TMR set. Returns true when IRR gained bits.
+ */
+bool lapic_fold_level(struct virq_lapic *l)
+{
+	return lapic_fold_level_from(l, 4, 0);
 }
 
 /* Drops whatever is posted (RESET, INIT). */
@@ -412,6 +422,111 @@ static VIRQ_NOINLINE int lapic_ack_fold(struct virq_lapic *lapic, unsigned i, ui
 }
 
 /*
+ * Takes the highest non-zero word of the request bitmap @w (PIR or
+ * post_level) with an atomic exchange into @x; returns its index, with
+ * the words below it (read, not taken) ORed in @rest; 4 when every word
+ * is zero. Each branch takes its own word: a constant address.
+ */
+static inline unsigned lapic_take_top(uint64_t *w, uint64_t *x, uint64_t *rest)
+{
+	uint64_t p0 = virq_atomic_load64_relaxed(&w[0]);
+	uint64_t p1 = virq_atomic_load64_relaxed(&w[1]);
+	uint64_t p2 = virq_atomic_load64_relaxed(&w[2]);
+
+	if (virq_atomic_load64_relaxed(&w[3])) {
+		*rest = p2 | p1 | p0;
+		*x = virq_atomic_xchg64(&w[3], 0);
+		return 3;
+	}
+	if (p2) {
+		*rest = p1 | p0;
+		*x = virq_atomic_xchg64(&w[2], 0);
+		return 2;
+	}
+	if (p1) {
+		*rest = p0;
+		*x = virq_atomic_xchg64(&w[1], 0);
+		return 1;
+	}
+	if (p0) {
+		*rest = 0;
+		*x = virq_atomic_xchg64(&w[0], 0);
+		return 0;
+	}
+	return 4;
+}
+
+/*
+ * Whether lone vector @v, just taken from the requests, is one the sync
+ * and the acknowledge would move through IRR into ISR untouched: above
+ * everything in IRR, above the PPR class (and so 16 or above), the APIC
+ * enabled, and its TMR bit already what the acceptance writes (set for a
+ * @level request, clear for an edge one), so no TMR or EOI-exit bit
+ * changes.
+ */
+static inline bool lapic_lone_ok(struct virq_lapic *lapic, uint32_t v, bool level)
+{
+	uint32_t bit = 1U << (v & 31U);
+	bool tmr = (lapic_tmr(lapic)[(v >> 5) * APICVEC_STRIDE_U32] & bit) != 0;
+
+	return (int)v > lapic->irrv && v > (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) | 0xFU) &&
+	       lapic->active && tmr == level;
+}
+
+/* Lone vector @v straight to ISR: it becomes ISRV and PPR its class; IRR,
+ * irrv and TMR end as the long way leaves them (as they were). */
+static inline int lapic_lone_to_isr(struct virq_lapic *lapic, uint32_t v)
+{
+	lapic_isr(lapic)[(v >> 5) * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
+	lapic->isr_count++;
+	lapic->isrv = (int16_t)v;
+	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, v & 0xF0U);
+	return (int)v;
+}
+
+/* The rest of a level sync that found more than a lone vector: word @i,
+ * taken, held @x. Then the long way. */
+static VIRQ_NOINLINE int lapic_ack_fold_level(struct virq_lapic *lapic, unsigned i, uint64_t x)
+{
+	lapic_fold_level_from(lapic, i, x);
+	return lapic_ack_slow(lapic);
+}
+
+/*
+ * Acknowledge with ON clear: the I/O APIC's level interrupts come this way
+ * (a level post waiting, nothing in PIR: ON and SN clear, no LINT change).
+ * As for a lone edge vector in virq_lapic_ack(), a lone level-triggered
+ * vector that the sync and the acknowledge would move through IRR into
+ * ISR untouched goes straight to ISR; here its TMR bit must already be set
+ * (the vector was last accepted as level, so the acceptance changes no
+ * TMR and no EOI-exit bit). Anything else folds what was taken and goes
+ * the long way.
+ */
+static VIRQ_NOINLINE int lapic_ack_level(struct virq_lapic *lapic)
+{
+	uint64_t rest, x;
+	unsigned i;
+	uint32_t v;
+
+	if ((virq_atomic_load64_relaxed(&lapic->pi.control) & VIRQ_PI_CTRL_SN) ||
+	    (virq_atomic_load32(&lapic->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT)) !=
+		    LAPIC_EV_LEVEL)
+		return lapic_ack_slow(lapic);
+	virq_atomic_fetch_and32(&lapic->posted_events, ~(uint32_t)LAPIC_EV_LEVEL);
+	/* Clearing the event came first: a level post the loads below miss
+	 * raises it again. */
+	i = lapic_take_top(lapic->post_level, &x, &rest);
+	if (i > 3)
+		return lapic_ack_slow(lapic);
+	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
+		return lapic_ack_fold_level(lapic, i, x);
+	v = i * 64 + virq_fls64(x); /* x has one bit: its highest is its lowest */
+	if (VIRQ_UNLIKELY(!lapic_lone_ok(lapic, v, true)))
+		return lapic_ack_fold_level(lapic, i, x);
+	return lapic_lone_to_isr(lapic, v);
+}
+
+/*
  * Acknowledge. With ON set and SN clear the sync takes the PIR here, and
  * when the highest non-zero PIR word holds a lone vector, nothing is in
  * the words below it, and that vector is one the sync and the acknowledge
@@ -424,56 +539,32 @@ static VIRQ_NOINLINE int lapic_ack_fold(struct virq_lapic *lapic, unsigned i, ui
  */
 VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 {
-	uint64_t p3, p2, p1, p0, rest, x;
-	uint32_t v, ppr, bit;
-	unsigned i, reg;
+	uint64_t rest, x;
+	unsigned i;
+	uint32_t v;
 
 	/* SN does not matter here: with ON set the sync clears ON and takes
 	 * every non-zero word whatever SN says, as below. */
-	if (!(virq_atomic_load64_relaxed(&lapic->pi.control) & VIRQ_PI_CTRL_ON) ||
-	    (virq_atomic_load32(&lapic->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT)))
+	if (!(virq_atomic_load64_relaxed(&lapic->pi.control) & VIRQ_PI_CTRL_ON))
+		return lapic_ack_level(lapic);
+	if (virq_atomic_load32(&lapic->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT))
 		return lapic_ack_slow(lapic);
 	virq_atomic_fetch_and64(&lapic->pi.control, ~VIRQ_PI_CTRL_ON);
 	/* Clearing ON came first: a post the loads below miss sets ON again. */
-	p3 = virq_atomic_load64_relaxed(&lapic->pi.pir[3]);
-	p2 = virq_atomic_load64_relaxed(&lapic->pi.pir[2]);
-	p1 = virq_atomic_load64_relaxed(&lapic->pi.pir[1]);
-	p0 = virq_atomic_load64_relaxed(&lapic->pi.pir[0]);
-	if (p3) {
-		i = 3;
-		rest = p2 | p1 | p0;
-	} else if (p2) {
-		i = 2;
-		rest = p1 | p0;
-	} else if (p1) {
-		i = 1;
-		rest = p0;
-	} else if (p0) {
-		i = 0;
-		rest = 0;
-	} else {
+	i = lapic_take_top(lapic->pi.pir, &x, &rest);
+	if (i > 3)
 		return lapic_ack_slow(lapic);
-	}
-	x = virq_atomic_xchg64(&lapic->pi.pir[i], 0);
 	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
 		return lapic_ack_fold(lapic, i, x);
 	v = i * 64 + virq_fls64(x); /* x has one bit: its highest is its lowest */
-	reg = v >> 5;
-	bit = 1U << (v & 31U);
-	ppr = lapic_get(lapic, VIRQ_LAPIC_REG_PPR);
-	if (VIRQ_UNLIKELY((int)v <= lapic->irrv || v <= (ppr | 0xFU) || !lapic->active ||
-			  (lapic_tmr(lapic)[reg * APICVEC_STRIDE_U32] & bit)))
+	if (VIRQ_UNLIKELY(!lapic_lone_ok(lapic, v, false)))
 		return lapic_ack_fold(lapic, i, x);
-	lapic_isr(lapic)[reg * APICVEC_STRIDE_U32] |= bit;
-	lapic->isr_count++;
-	lapic->isrv = (int16_t)v;
-	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, v & 0xF0U);
-	return (int)v;
+	return lapic_lone_to_isr(lapic, v);
 }
 
 /* EOI of a level-triggered vector: broadcast unless suppressed (directed
  * EOI, SDM 10.8.5 "Signaling Interrupt Servicing Completion"). */
-static VIRQ_NOINLINE void lapic_eoi_level(struct virq_lapic *lapic, uint8_t vec)
+static inline void lapic_eoi_level(struct virq_lapic *lapic, uint8_t vec)
 {
 	if (!(lapic_get(lapic, VIRQ_LAPIC_REG_SVR) & VIRQ_LAPIC_SVR_EOI_SUPPRESS) &&
 	    lapic->ops->eoi_level)

@@ -190,7 +190,8 @@ void vmx_model_uitte_set(struct vmx_model_sys *sys, uint64_t table, uint32_t ind
 
 /* ---- VT-d posting (VT-d 5.2 "Interrupt Posting") ---- */
 
-/* Posted-format IRTE, bits 63:0 (lo) and 127:64 (hi), VT-d 9.11. */
+/* Posted-format IRTE, bits 63:0 (lo) and 127:64 (hi), VT-d 9.11 "Interrupt Remapping
+ * Table Entry (IRTE) for Posted Interrupts". */
 #define VMX_MODEL_IRTE_P (1ULL << 0)
 #define VMX_MODEL_IRTE_FPD (1ULL << 1)
 #define VMX_MODEL_IRTE_URG (1ULL << 14)

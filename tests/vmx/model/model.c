@@ -21,20 +21,32 @@ bool vmx_model_mem_ok(const struct vmx_model_sys *sys, uint64_t addr, uint64_t l
 	return addr <= sys->size - len;
 }
 
+/* Every access goes through these two, a last line of defence: the public
+ * accessors and the steps check whole structures first (vmx_model_mem_ok,
+ * which also refuses an address range that wraps). */
 static uint8_t rd8(const struct vmx_model_sys *sys, uint64_t addr)
 {
-	return sys->mem[addr];
+	return addr < sys->size ? sys->mem[addr] : 0;
 }
 
 static void wr8(struct vmx_model_sys *sys, uint64_t addr, uint8_t v)
 {
-	sys->mem[addr] = v;
+	if (addr < sys->size)
+		sys->mem[addr] = v;
+}
+
+static void zero(struct vmx_model_sys *sys, uint64_t addr, unsigned len)
+{
+	for (unsigned i = 0; i < len; i++)
+		wr8(sys, addr + i, 0);
 }
 
 uint64_t vmx_model_rd64(const struct vmx_model_sys *sys, uint64_t addr)
 {
 	uint64_t v = 0;
 
+	if (!vmx_model_mem_ok(sys, addr, 8))
+		return 0;
 	for (unsigned i = 0; i < 8; i++)
 		v |= (uint64_t)rd8(sys, addr + i) << (8 * i);
 	return v;
@@ -42,6 +54,8 @@ uint64_t vmx_model_rd64(const struct vmx_model_sys *sys, uint64_t addr)
 
 void vmx_model_wr64(struct vmx_model_sys *sys, uint64_t addr, uint64_t val)
 {
+	if (!vmx_model_mem_ok(sys, addr, 8))
+		return;
 	for (unsigned i = 0; i < 8; i++)
 		wr8(sys, addr + i, (uint8_t)(val >> (8 * i)));
 }
@@ -111,48 +125,66 @@ static void notify(const struct vmx_model_sys *sys, struct vmx_model_log *log, u
 
 void vmx_model_pid_init(struct vmx_model_sys *sys, uint64_t addr, uint8_t nv, uint32_t ndst)
 {
-	memset(sys->mem + addr, 0, VMX_MODEL_PID_SIZE);
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return;
+	zero(sys, addr, VMX_MODEL_PID_SIZE);
 	wr8(sys, addr + PID_NV, nv);
 	wr32(sys, addr + PID_NDST, ndst);
 }
 
 bool vmx_model_pid_pir(const struct vmx_model_sys *sys, uint64_t addr, unsigned v)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return false;
 	return mem_bit(sys, addr, v & 0xFFU);
 }
 
 void vmx_model_pid_set_pir(struct vmx_model_sys *sys, uint64_t addr, unsigned v)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return;
 	mem_set_bit(sys, addr, v & 0xFFU, true);
 }
 
 bool vmx_model_pid_on(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return false;
 	return mem_bit(sys, addr + PID_CTL, 0);
 }
 
 bool vmx_model_pid_sn(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return false;
 	return mem_bit(sys, addr + PID_CTL, 1);
 }
 
 void vmx_model_pid_set_on(struct vmx_model_sys *sys, uint64_t addr, bool on)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return;
 	mem_set_bit(sys, addr + PID_CTL, 0, on);
 }
 
 void vmx_model_pid_set_sn(struct vmx_model_sys *sys, uint64_t addr, bool sn)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return;
 	mem_set_bit(sys, addr + PID_CTL, 1, sn);
 }
 
 uint8_t vmx_model_pid_nv(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return 0;
 	return rd8(sys, addr + PID_NV);
 }
 
 uint32_t vmx_model_pid_ndst(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
+		return 0;
 	return rd32(sys, addr + PID_NDST);
 }
 
@@ -166,33 +198,45 @@ uint32_t vmx_model_pid_ndst(const struct vmx_model_sys *sys, uint64_t addr)
 
 void vmx_model_upid_init(struct vmx_model_sys *sys, uint64_t addr, uint8_t nv, uint32_t ndst)
 {
-	memset(sys->mem + addr, 0, VMX_MODEL_UPID_SIZE);
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_UPID_SIZE))
+		return;
+	zero(sys, addr, VMX_MODEL_UPID_SIZE);
 	wr8(sys, addr + UPID_NV, nv);
 	wr32(sys, addr + UPID_NDST, ndst);
 }
 
 uint64_t vmx_model_upid_pir(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_UPID_SIZE))
+		return 0;
 	return vmx_model_rd64(sys, addr + UPID_PIR);
 }
 
 bool vmx_model_upid_on(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_UPID_SIZE))
+		return false;
 	return mem_bit(sys, addr, 0);
 }
 
 bool vmx_model_upid_sn(const struct vmx_model_sys *sys, uint64_t addr)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_UPID_SIZE))
+		return false;
 	return mem_bit(sys, addr, 1);
 }
 
 void vmx_model_upid_set_on(struct vmx_model_sys *sys, uint64_t addr, bool on)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_UPID_SIZE))
+		return;
 	mem_set_bit(sys, addr, 0, on);
 }
 
 void vmx_model_upid_set_sn(struct vmx_model_sys *sys, uint64_t addr, bool sn)
 {
+	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_UPID_SIZE))
+		return;
 	mem_set_bit(sys, addr, 1, sn);
 }
 
@@ -201,6 +245,8 @@ void vmx_model_uitte_set(struct vmx_model_sys *sys, uint64_t table, uint32_t ind
 {
 	uint64_t e = table + (uint64_t)index * VMX_MODEL_UITTE_SIZE;
 
+	if (e < table || !vmx_model_mem_ok(sys, e, VMX_MODEL_UITTE_SIZE))
+		return;
 	vmx_model_wr64(sys, e, (valid ? 1ULL : 0ULL) | (uint64_t)uv << 8);
 	vmx_model_wr64(sys, e + 8, upid_addr);
 }
@@ -539,7 +585,7 @@ void vmx_model_posted_processing(struct vmx_model_cpu *cpu)
 		vmx_model_set_bit(cpu, VMX_MODEL_VIRR, v, true);
 		high = (int)v;
 	}
-	memset(sys->mem + pid, 0, 32);
+	zero(sys, pid, 32);
 	if (high > (int)cpu->rvi)
 		cpu->rvi = (uint8_t)high;
 	vmx_model_evaluate(cpu);

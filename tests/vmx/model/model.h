@@ -149,7 +149,9 @@ struct vmx_model_sys {
 	bool host_x2apic;
 };
 
-/* ---- descriptors in model memory (bytes, little-endian) ---- */
+/* ---- descriptors in model memory (bytes, little-endian) ----
+ * An accessor whose whole structure (8 bytes for rd64/wr64) is not inside
+ * memory reads 0 and writes nothing. */
 
 /* Posted-interrupt descriptor: PIR bits 255:0, ON 256, SN 257, NV 279:272,
  * NDST 319:288 (SDM Vol. 3C 30.6 "Posted-Interrupt Processing", VT-d 9.12

@@ -863,6 +863,79 @@ static void test_vtd_faults(void **s)
 	assert_int_equal(log.n, 0);
 }
 
+/* A device interrupt end to end: the remapping unit posts 71H and 33H
+ * (the second finds ON set), its one notification reaches the processor,
+ * which delivers 71H, then 33H after the EOI. */
+static void test_vtd_to_cpu(void **s)
+{
+	struct fx f;
+	struct vmx_model_cpu *c = &f.cpu;
+	struct vmx_model_log iommu;
+	uint64_t hi = vmx_model_irte_hi(0, PID_A);
+	(void)s;
+
+	fx_init(&f, true);
+	memset(&iommu, 0, sizeof(iommu));
+	fx_apicv(&f, c, PID_A, 2);
+	enter(c);
+	assert_int_equal(vmx_model_vtd_post(&f.sys, &iommu, vmx_model_irte_lo(0x71, false, PID_A),
+					    hi),
+			 VMX_MODEL_VTD_POSTED);
+	assert_int_equal(vmx_model_vtd_post(&f.sys, &iommu, vmx_model_irte_lo(0x33, false, PID_A),
+					    hi),
+			 VMX_MODEL_VTD_POSTED);
+	assert_int_equal(iommu.n, 1);
+	assert_int_equal(iommu.ev[0].kind, VMX_MODEL_EV_NOTIFY);
+	assert_int_equal(iommu.ev[0].a, NV);
+	assert_int_equal(iommu.ev[0].b, 2);
+
+	assert_int_equal(vmx_model_ext_intr(c, (uint8_t)iommu.ev[0].a), 0);
+	state(c, 0x71, 0, 0, (const int[]){ 0x71, 0x33, -1 }, none);
+	assert_int_equal(vmx_model_boundary(c), 1);
+	assert_int_equal(vmx_model_boundary(c), 0);
+	assert_int_equal(vmx_model_mmio_write(c, VMX_MODEL_VEOI, 0), 0);
+	assert_int_equal(vmx_model_boundary(c), 1);
+	state(c, 0, 0x33, 0x30, none, (const int[]){ 0x33, -1 });
+	nlog(c, 3);
+	ev(c, 0, VMX_MODEL_EV_LAPIC_EOI, 0, 0, 0);
+	ev(c, 1, VMX_MODEL_EV_DELIVER, 0x71, 0, 0);
+	ev(c, 2, VMX_MODEL_EV_DELIVER, 0x33, 0, 0);
+}
+
+/* The descriptor accessors on a structure not wholly inside memory (or
+ * whose address range wraps): reads give 0, writes change nothing. */
+static void test_accessors_outside_memory(void **s)
+{
+	struct fx f;
+	(void)s;
+
+	fx_init(&f, true);
+	memset(mem, 0xA5, sizeof(mem));
+	memcpy(snap, mem, sizeof(mem));
+	vmx_model_pid_init(&f.sys, MEM_SIZE - 32, 0xF2, 0x12345678);
+	vmx_model_pid_set_on(&f.sys, UINT64_MAX - 31, true);
+	vmx_model_pid_set_pir(&f.sys, MEM_SIZE - 63, 0);
+	vmx_model_upid_init(&f.sys, MEM_SIZE - 8, 1, 2);
+	vmx_model_upid_set_sn(&f.sys, UINT64_MAX, true);
+	vmx_model_uitte_set(&f.sys, UINT64_MAX - 15, 0, true, 1, 0);
+	vmx_model_uitte_set(&f.sys, 0, UINT32_MAX, true, 1, 0);
+	vmx_model_wr64(&f.sys, MEM_SIZE - 4, 0);
+	assert_memory_equal(snap, mem, sizeof(mem));
+	assert_int_equal(vmx_model_rd64(&f.sys, MEM_SIZE - 4), 0);
+	assert_int_equal(vmx_model_rd64(&f.sys, UINT64_MAX - 3), 0);
+	assert_false(vmx_model_pid_on(&f.sys, MEM_SIZE - 32));
+	assert_int_equal(vmx_model_pid_ndst(&f.sys, UINT64_MAX), 0);
+	assert_int_equal(vmx_model_pid_nv(&f.sys, UINT64_MAX - 40), 0);
+	assert_int_equal(vmx_model_upid_pir(&f.sys, MEM_SIZE - 8), 0);
+	assert_false(vmx_model_mem_ok(&f.sys, MEM_SIZE - 8, 16));
+	assert_false(vmx_model_mem_ok(&f.sys, UINT64_MAX - 7, 16));
+	assert_true(vmx_model_mem_ok(&f.sys, MEM_SIZE - 16, 16));
+	/* Inside, the same calls act. */
+	assert_int_equal(vmx_model_pid_nv(&f.sys, MEM_SIZE - 64), 0xA5);
+	vmx_model_pid_init(&f.sys, MEM_SIZE - 64, 0xF2, 0x12345678);
+	assert_int_equal(vmx_model_pid_ndst(&f.sys, MEM_SIZE - 64), 0x12345678);
+}
+
 /* ---- user interrupts ---- */
 
 /* The sender: UITT at UITT with UITTSZ 2; entry 0 -> UPID, vector 5;
@@ -1136,6 +1209,8 @@ int main(void)
 		cmocka_unit_test(test_ipiv_xapic),
 		cmocka_unit_test(test_vtd_post),
 		cmocka_unit_test(test_vtd_faults),
+		cmocka_unit_test(test_vtd_to_cpu),
+		cmocka_unit_test(test_accessors_outside_memory),
 		cmocka_unit_test(test_senduipi),
 		cmocka_unit_test(test_senduipi_no_ipiv),
 		cmocka_unit_test(test_uintr_receive),

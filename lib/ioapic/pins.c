@@ -266,17 +266,11 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 }
 
 /*
- * SDM 10.8.5 "Signaling Interrupt Servicing Completion", 82093AA datasheet
- * 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers": an EOI clears Remote
- * IRR of every level entry with the vector, not just the first (KVM once
- * stopped at the first); each still asserted and unmasked is sent again, up to
- * storm_limit successive times without a deassert.
- */
-/*
- * virq_ioapic_eoi() from level entry @pin (as pin + 1) of @vector on, for
- * what may call a hook: a pin that reached the storm limit is held (the
- * storm hook may rewrite entries, so each next pin is looked up again),
- * then the outermost call sends what was asked for.
+ * virq_ioapic_eoi() from chain link @n of @vector on (a pin + 1; 0 when
+ * only the send is left), for what may call a hook: a pin that reached the
+ * storm limit is held (the storm hook may rewrite entries, so each next pin
+ * is looked up again), then the outermost call (@outer) sends what was
+ * asked for.
  */
 static VIRQ_NOINLINE void ioapic_eoi_slow(struct virq_ioapic *io, uint8_t vector, unsigned n,
 					  bool outer)
@@ -303,6 +297,13 @@ static VIRQ_NOINLINE void ioapic_eoi_slow(struct virq_ioapic *io, uint8_t vector
 	ioapic_leave(io, outer);
 }
 
+/*
+ * SDM 10.8.5 "Signaling Interrupt Servicing Completion", 82093AA datasheet
+ * 3.2.4 "IOREDTBL[23:0]—I/O Redirection Table Registers": an EOI clears Remote
+ * IRR of every level entry with the vector, not just the first (KVM once
+ * stopped at the first); each still asserted and unmasked is sent again, up to
+ * storm_limit successive times without a deassert.
+ */
 VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector)
 {
 	unsigned n = ioapic->vec_head[vector];

@@ -166,11 +166,6 @@ void vm_map_rebuild(struct virq_vm *vm);
 /* Map defaults and the PC GSI layout; no validation. */
 void vm_gsi_init(struct virq_vm *vm);
 
-/* Fixed physical delivery through the map alone (route.c): 1 or 0 LAPICs,
- * -1 when virq_vm_deliver() must decide. Lock-free. */
-int vm_deliver_phys_fixed(const struct virq_vm *vm, uint32_t dest, uint8_t vector,
-			  bool trigger_level);
-
 /* Recomputes every map invariant above; 0 when they hold. Lock held or the
  * VM quiescent. For tests and fuzzers. */
 int vm_check_invariants(const struct virq_vm *vm);

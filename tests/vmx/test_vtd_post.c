@@ -793,6 +793,48 @@ static void test_closed_loop_fallback(void **state)
 	assert_int_equal(drain(0, got, 8), 0);
 }
 
+/* The guest runs its own (virtual) VT-d: its remapped entry names vCPU 1,
+ * vector 0x55. The decoded message after the guest's remapping
+ * (virq_ir_translate) is what the host entry is composed from. */
+static uint64_t guest_irte[2];
+static int read_guest(void *ctx, uint32_t index, uint64_t irte[2])
+{
+	(void)ctx;
+	if (index != 9)
+		return -1;
+	irte[0] = guest_irte[0];
+	irte[1] = guest_irte[1];
+	return 0;
+}
+
+static void test_closed_loop_guest_remapped(void **state)
+{
+	struct virq_ir_config cfg = { sizeof(cfg), 256, false, false, false, 0 };
+	struct virq_irte_host h = host_settings();
+	struct virq_ir_result r;
+	uint64_t e[2];
+	int got[8];
+
+	(void)state;
+	/* Guest IRTE 9: P, vector 0x55, physical, fixed, edge, DST[15:8] = 1. */
+	guest_irte[0] = 1ULL | 0x55ULL << 16 | 0x01ULL << 40;
+	guest_irte[1] = 0;
+	/* Guest MSI: remappable format, handle 9. */
+	assert_int_equal(virq_ir_translate(&cfg, 0xFEE00000ULL | 9U << 5 | 0x10U, 0, 0x0310,
+					   read_guest, NULL, &r),
+			 0);
+	assert_int_equal(r.kind, VIRQ_IR_REMAPPED);
+	assert_int_equal(virq_irte_compose(&h, &r.msg, w_lookup, NULL, e), VIRQ_IR_POSTED);
+	assert_int_equal(e[0], ((pda_of(1) >> 6) << 38) | 0x558001ULL);
+	assert_int_equal(virq_irte_update(&W.irt[IRTE_INDEX * 2], e, IRTE_INDEX, w_inval, NULL), 0);
+	assert_int_equal(device_fires(), VMX_MODEL_VTD_POSTED);
+	assert_int_equal(W.log.n, 1);
+	assert_notify(0, HOST_CPU_B);
+	assert_int_equal(drain(1, got, 8), 1);
+	assert_int_equal(got[0], 0x55);
+	assert_int_equal(drain(0, got, 8), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -809,6 +851,7 @@ int main(void)
 		cmocka_unit_test_setup(test_closed_loop_suppressed, world_setup),
 		cmocka_unit_test_setup(test_closed_loop_urgent, world_setup),
 		cmocka_unit_test_setup(test_closed_loop_fallback, world_setup),
+		cmocka_unit_test_setup(test_closed_loop_guest_remapped, world_setup),
 	};
 
 	return virq_run_group_tests(tests);

@@ -835,6 +835,72 @@ static void test_closed_loop_guest_remapped(void **state)
 	assert_int_equal(drain(0, got, 8), 0);
 }
 
+/*
+ * vCPU 0 runs in VMX non-root operation on host CPU 3 with posted-interrupt
+ * processing (the model processor, its descriptor the LAPIC's
+ * virq_lapic::pi); vCPU 1 is not running. The device fires twice into
+ * vCPU 0, the guest retargets to vCPU 1, the device fires again: the
+ * processor takes each notification, moves the library's PIR to its VIRR
+ * and delivers 0x41 twice through the guest IDT, once per notification;
+ * 0x52 lands in vCPU 1's descriptor only and its LAPIC acknowledges it once.
+ */
+static struct vmx_model_cpu cpu_a;
+
+static void test_closed_loop_cpu_consumes(void **state)
+{
+	struct vmx_model_cpu *c = &cpu_a;
+	int got[8];
+
+	(void)state;
+	vmx_model_init(c, &W.sys);
+	c->vid = true;
+	c->posted = true;
+	c->nv = NV_POSTED;
+	c->pid_addr = pda_of(0);
+	c->rflags_if = true;
+	assert_int_equal(vmx_model_vmentry(c), 0);
+
+	assert_int_equal(guest_programs(0, 0x41, false, 0), VIRQ_IR_POSTED);
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(device_fires(), VMX_MODEL_VTD_POSTED);
+		assert_int_equal(W.log.n, i + 1);
+		assert_notify(i, HOST_CPU_A);
+		assert_int_equal(vmx_model_ext_intr(c, (uint8_t)W.log.ev[i].a), 0);
+		/* The processor cleared ON and took the PIR of the library's descriptor. */
+		assert_false(virq_pi_pending(&W.mem.apic[0].pi));
+		assert_int_equal(vmx_model_boundary(c), 1);
+		assert_int_equal(vmx_model_boundary(c), 0);
+		assert_int_equal(vmx_model_mmio_write(c, VMX_MODEL_VEOI, 0), 0);
+	}
+	assert_int_equal(guest_programs(1, 0x52, false, 0), VIRQ_IR_POSTED);
+	assert_int_equal(device_fires(), VMX_MODEL_VTD_POSTED);
+	assert_int_equal(W.log.n, 3);
+	assert_notify(2, HOST_CPU_B);
+	assert_int_equal(vmx_model_boundary(c), 0);
+
+	/* The processor's record: 0x41 delivered twice, nothing else but the
+	 * two LAPIC EOIs of the notifications. */
+	{
+		unsigned delivered = 0, eois = 0;
+
+		assert_int_equal(c->log.lost, 0);
+		for (unsigned i = 0; i < c->log.n; i++) {
+			if (c->log.ev[i].kind == VMX_MODEL_EV_DELIVER) {
+				assert_int_equal(c->log.ev[i].a, 0x41);
+				delivered++;
+			} else {
+				assert_int_equal(c->log.ev[i].kind, VMX_MODEL_EV_LAPIC_EOI);
+				eois++;
+			}
+		}
+		assert_int_equal(delivered, 2);
+		assert_int_equal(eois, 2);
+	}
+	assert_int_equal(drain(0, got, 8), 0);
+	assert_int_equal(drain(1, got, 8), 1);
+	assert_int_equal(got[0], 0x52);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +918,7 @@ int main(void)
 		cmocka_unit_test_setup(test_closed_loop_urgent, world_setup),
 		cmocka_unit_test_setup(test_closed_loop_fallback, world_setup),
 		cmocka_unit_test_setup(test_closed_loop_guest_remapped, world_setup),
+		cmocka_unit_test_setup(test_closed_loop_cpu_consumes, world_setup),
 	};
 
 	return virq_run_group_tests(tests);

@@ -250,6 +250,16 @@ PIN_OFF(struct virq_ir_config, eime, 8);
 PIN_OFF(struct virq_ir_config, cfi, 9);
 PIN_OFF(struct virq_ir_config, posting, 10);
 PIN_OFF(struct virq_ir_config, reserved, 11);
+PIN_SIZE(struct virq_irte_host, 16, 4);
+PIN_OFF(struct virq_irte_host, size, 0);
+PIN_OFF(struct virq_irte_host, dest, 4);
+PIN_OFF(struct virq_irte_host, sid, 8);
+PIN_OFF(struct virq_irte_host, sq, 10);
+PIN_OFF(struct virq_irte_host, svt, 11);
+PIN_OFF(struct virq_irte_host, vector, 12);
+PIN_OFF(struct virq_irte_host, x2apic, 13);
+PIN_OFF(struct virq_irte_host, fpd, 14);
+PIN_OFF(struct virq_irte_host, urgent, 15);
 
 /* ---- VM: routing, GSIs ---- */
 

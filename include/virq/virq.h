@@ -8,6 +8,7 @@
 
 #include <virq/error.h>
 #include <virq/ioapic.h>
+#include <virq/ipiv.h>
 #include <virq/lapic.h>
 #include <virq/msi.h>
 #include <virq/msg.h>

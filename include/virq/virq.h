@@ -12,6 +12,7 @@
 #include <virq/lapic.h>
 #include <virq/msi.h>
 #include <virq/msg.h>
+#include <virq/passthrough.h>
 #include <virq/pi.h>
 #include <virq/pic.h>
 #include <virq/platform.h>

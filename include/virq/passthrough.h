@@ -100,7 +100,9 @@ struct virq_pt_target {
  *    no target; bit 12 is ignored;
  *  - lowest priority (reserved in x2APIC mode) or a fixed vector below 16:
  *    one ::VIRQ_PT_ERROR target, the sender;
- *  - a delivery mode the shorthand does not allow (SDM Table 10-3: self
+ *  - a delivery mode the shorthand does not allow (SDM Table 10-3 "Valid
+ *    Combinations for the Pentium 4 and Intel Xeon Processors' Local xAPIC
+ *    Interrupt Command Register": self
  *    and all including self take fixed only), SMI (the host's SMM is not
  *    the guest's), an INIT level de-assert: no target;
  *  - otherwise every enabled emulated LAPIC the destination selects, in

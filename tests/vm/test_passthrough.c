@@ -158,7 +158,9 @@ static void test_nmi_init_sipi(void **state)
 	expect(fx, &p, 1, 0x000000020000069AULL, sipi, 1);
 	/* SMI: never the guest's to send. */
 	expect(fx, &p, 1, 0x0000000200000200ULL, NULL, 0);
-	/* Invalid combinations (SDM Table 10-3): self or all-including-self
+	/* Invalid combinations (SDM Table 10-3 "Valid Combinations for the
+	 * Pentium 4 and Intel Xeon Processors' Local xAPIC Interrupt Command
+	 * Register"): self or all-including-self
 	 * with anything but fixed; ExtINT and reserved mode 3 anywhere. */
 	expect(fx, &p, 1, 0x00040400ULL, NULL, 0);
 	expect(fx, &p, 1, 0x00080500ULL, NULL, 0);

@@ -187,6 +187,17 @@ static void test_table_follows_map(void **state)
 	fx_mmio_w(w.fx, 3, VIRQ_LAPIC_REG_ID, 3U << 24);
 	assert_int_equal(w.table[9], pid_pa(&w, 2) | 1U);
 	assert_int_equal(w.table[3], pid_pa(&w, 3) | 1U);
+	/* vCPU 2 switches to x2APIC mode: its ID is its initial APIC ID, 2,
+	 * again (the xAPIC ID write does not survive, SDM 10.12.5.1 "x2APIC
+	 * States"). */
+	assert_int_equal(virq_lapic_set_apic_base(&w.fx->apics[2],
+						  VIRQ_APIC_BASE_ADDR_DEFAULT | VIRQ_APIC_BASE_EN |
+							  VIRQ_APIC_BASE_EXTD,
+						  false),
+			 0);
+	assert_int_equal(w.table[9], 0);
+	assert_int_equal(w.table[2], pid_pa(&w, 2) | 1U);
+	fx_check(w.fx);
 	/* Globally disabled LAPIC (IA32_APIC_BASE.EN = 0): invalid. */
 	assert_int_equal(
 		virq_lapic_set_apic_base(&w.fx->apics[1], VIRQ_APIC_BASE_ADDR_DEFAULT, false), 0);
@@ -202,7 +213,37 @@ static void test_table_follows_map(void **state)
 	for (uint32_t k = 0; k < 16; k++)
 		assert_int_equal(w.table[k], 0);
 	assert_int_equal(virq_vm_attach_ipiv(&w.fx->vm, &w.ipiv), 0);
+	for (uint32_t k = 0; k < 16; k++)
+		assert_int_equal(w.table[k], k == 2 ? (pid_pa(&w, 2) | 1U) : 0U);
+	world_free(&w);
+}
+
+/* A whole-VM restore rebuilds the map from the LAPICs, and the table with
+ * it: a LAPIC restored with another APIC ID is found under the new one. */
+static void test_table_restore(void **state)
+{
+	struct world w;
+	struct virq_lapic_state ls;
+	struct virq_vm_state vs;
+
+	(void)state;
+	world_init(&w, 3, 16);
+	for (uint32_t i = 0; i < 3; i++) {
+		fx_add_xapic(w.fx, i, i);
+		world_pid(&w, i);
+	}
+	fx_mmio_w(w.fx, 2, VIRQ_LAPIC_REG_ID, 9U << 24);
+	assert_int_equal(virq_lapic_save(&w.fx->apics[2], &ls), 0);
+	fx_mmio_w(w.fx, 2, VIRQ_LAPIC_REG_ID, 2U << 24);
+	assert_int_equal(w.table[2], pid_pa(&w, 2) | 1U);
+	assert_int_equal(virq_vm_save(&w.fx->vm, &vs, NULL, 0), 0);
+	/* The LAPIC comes back with ID 9; then the VM's own state. */
+	assert_int_equal(virq_lapic_restore(&w.fx->apics[2], &ls), 0);
+	assert_int_equal(virq_vm_restore(&w.fx->vm, &vs, NULL, 0), 0);
+	assert_int_equal(w.table[2], 0);
 	assert_int_equal(w.table[9], pid_pa(&w, 2) | 1U);
+	assert_int_equal(w.table[0], pid_pa(&w, 0) | 1U);
+	assert_int_equal(w.table[1], pid_pa(&w, 1) | 1U);
 	world_free(&w);
 }
 
@@ -526,6 +567,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_follows_map),
+		cmocka_unit_test(test_table_restore),
 		cmocka_unit_test(test_table_aliases),
 		cmocka_unit_test(test_loop_xapic_id_change),
 		cmocka_unit_test(test_loop_x2apic_hotplug),

@@ -122,37 +122,83 @@ void ipiv_refresh_all(struct virq_vm *vm)
 		ipiv_refresh(vm, t, k);
 }
 
+/*
+ * What entry @k must hold by the rule of ipiv.h, from scratch with a scan
+ * of the keys (not through the map, as ipiv_holder() goes); *@who gets the
+ * one vCPU that answers @k, or VIRQ_VM_NO_VCPU.
+ */
+static uint64_t ipiv_want(const struct virq_vm *vm, const struct virq_ipiv *t, uint32_t k,
+			  uint32_t *who)
+{
+	uint32_t n = 0;
+
+	*who = VIRQ_VM_NO_VCPU;
+	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
+		uint64_t key = vm->map_key[i];
+
+		if (!(key & VM_KEY_VALID))
+			continue;
+		if (VM_KEY_ID(key) == k ||
+		    (k > 0xFFU && (key & VM_KEY_XAPIC) && VM_KEY_ID(key) == (k & 0xFFU))) {
+			n++;
+			*who = i;
+		}
+	}
+	if (n != 1U || k == 0xFFU || (k > 0xFFU && (k & 0xFFU) == 0xFFU && vm->nr_xapic) ||
+	    !t->pid_addr[*who]) {
+		*who = VIRQ_VM_NO_VCPU;
+		return 0;
+	}
+	return t->pid_addr[*who] | VIRQ_IPIV_ENTRY_VALID;
+}
+
+/* Entry @k against the rule; counts it in *@valid when vCPU @i holds it. */
+static bool ipiv_entry_ok(const struct virq_vm *vm, const struct virq_ipiv *t, uint32_t k,
+			  uint32_t i, uint32_t *valid)
+{
+	uint32_t who;
+
+	if (k >= t->entries)
+		return true;
+	if (t->table[k] != ipiv_want(vm, t, k, &who))
+		return false;
+	*valid += who == i;
+	return true;
+}
+
+/*
+ * Every entry a key can make valid (its ID, and for an xAPIC key the
+ * indices above 0xFF with its ID as low byte) is compared with the rule;
+ * every other entry must be 0, which counting shows: the non-zero entries
+ * are exactly the valid ones found, each counted once (by its holder).
+ * O(entries + nr_vcpus^2 * entries / 256).
+ */
 int ipiv_check(const struct virq_vm *vm)
 {
 	const struct virq_ipiv *t = vm->ipiv;
+	uint32_t nonzero = 0, valid = 0;
 
 	if (!t)
 		return 0;
 	if (t->vm != vm || t->nr_vcpus != vm->cfg.nr_vcpus)
 		return -1;
-	/* Each entry from scratch, by the rule of ipiv.h, with a scan. */
-	for (uint32_t k = 0; k < t->entries; k++) {
-		uint32_t who = VIRQ_VM_NO_VCPU, n = 0;
-		uint64_t want = 0;
-		bool bcast = k == 0xFFU || (k > 0xFFU && (k & 0xFFU) == 0xFFU && vm->nr_xapic);
+	for (uint32_t k = 0; k < t->entries; k++)
+		nonzero += t->table[k] != 0;
+	for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
+		uint64_t key = vm->map_key[i];
+		uint32_t id = VM_KEY_ID(key);
 
-		for (uint32_t i = 0; i < vm->cfg.nr_vcpus; i++) {
-			uint64_t key = vm->map_key[i];
-
-			if (!(key & VM_KEY_VALID))
-				continue;
-			if (VM_KEY_ID(key) == k ||
-			    (k > 0xFFU && (key & VM_KEY_XAPIC) && VM_KEY_ID(key) == (k & 0xFFU))) {
-				n++;
-				who = i;
-			}
-		}
-		if (!bcast && n == 1U && t->pid_addr[who])
-			want = t->pid_addr[who] | VIRQ_IPIV_ENTRY_VALID;
-		if (t->table[k] != want)
+		if (!(key & VM_KEY_VALID))
+			continue;
+		if (!ipiv_entry_ok(vm, t, id, i, &valid))
 			return -2;
+		if (!(key & VM_KEY_XAPIC))
+			continue;
+		for (uint32_t k = 0x100U | id; k < t->entries; k += 0x100U)
+			if (!ipiv_entry_ok(vm, t, k, i, &valid))
+				return -2;
 	}
-	return 0;
+	return nonzero == valid ? 0 : -3;
 }
 
 VIRQ_API int virq_ipiv_init(struct virq_ipiv *ipiv, uint64_t *table, uint32_t entries,

@@ -48,6 +48,11 @@
  * racing with virq_vm_update_vcpu() does. virq_ipiv_icr_exits() reads the
  * entries lock-free from any thread.
  *
+ * An entry is valid from the virq_vm_set_vcpu() (or virq_ipiv_set_pid())
+ * that makes it so: the vCPU's descriptor must be complete by then, its
+ * NV and NDST set with virq_pi_set_notification() after virq_lapic_init()
+ * (which clears the descriptor) and before virq_vm_set_vcpu().
+ *
  * ## What the library does not do
  *
  * It does not program the VMCS: the embedder writes the table address, the

@@ -8,9 +8,11 @@
 
 #include <virq/error.h>
 #include <virq/ioapic.h>
+#include <virq/ipiv.h>
 #include <virq/lapic.h>
 #include <virq/msi.h>
 #include <virq/msg.h>
+#include <virq/passthrough.h>
 #include <virq/pi.h>
 #include <virq/pic.h>
 #include <virq/platform.h>

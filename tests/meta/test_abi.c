@@ -322,7 +322,7 @@ PIN_OFF(struct virq_vm_config, reserved, 23);
 PIN_OFF(struct virq_vm_config, ir, 24);
 PIN_SIZE(struct virq_vm_ioapic, 24, 8);
 /* Private fields of virq_vm_ioapic not pinned. */
-PIN_SIZE(struct virq_vm, 496, 8);
+PIN_SIZE(struct virq_vm, 504, 8);
 /* Private fields of virq_vm not pinned. */
 
 /* The VM's own saved state (virq_vm_save()): a saved-state format. */
@@ -501,7 +501,7 @@ PIN_OFF(struct virq_kvm_stats, last_vector, 144);
 PIN_OFF(struct virq_kvm_stats, last_source, 146);
 PIN_SIZE(struct virq_kvm_vcpu, 8192, 4096);
 /* Private fields of virq_kvm_vcpu not pinned. */
-PIN_SIZE(struct virq_kvm, 6488, 8);
+PIN_SIZE(struct virq_kvm, 6496, 8);
 /* Private fields of virq_kvm not pinned. */
 /* The glue's saved states (virq_kvm_vcpu_save(), virq_kvm_save()). */
 VIRQ_STATIC_ASSERT(VIRQ_KVM_STATE_VERSION == 1U && VIRQ_KVM_NR_GSIS == 24U,

@@ -60,12 +60,6 @@ void vmx_model_wr64(struct vmx_model_sys *sys, uint64_t addr, uint64_t val)
 		wr8(sys, addr + i, (uint8_t)(val >> (8 * i)));
 }
 
-static uint32_t rd32(const struct vmx_model_sys *sys, uint64_t addr)
-{
-	return (uint32_t)rd8(sys, addr) | (uint32_t)rd8(sys, addr + 1) << 8 |
-	       (uint32_t)rd8(sys, addr + 2) << 16 | (uint32_t)rd8(sys, addr + 3) << 24;
-}
-
 static void wr32(struct vmx_model_sys *sys, uint64_t addr, uint32_t v)
 {
 	for (unsigned i = 0; i < 4; i++)

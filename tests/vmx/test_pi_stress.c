@@ -61,7 +61,7 @@
 #define POSTERS 3U
 #define RANGE 64U /* vectors per poster: 32 + t * RANGE .. */
 #define POSTS_PER_POSTER 30000U
-#define RUN_CAP_NS (3ULL * 1000000000ULL) /* posters stop early past this */
+#define RUN_CAP_NS (2500ULL * 1000000ULL) /* posters stop early past this */
 #define STALL_NS (2ULL * 1000000000ULL)   /* work in flight, nothing outstanding */
 #define INFLIGHT 4U                       /* posts a poster has in flight at most */
 #define NV 0xF2U

@@ -64,10 +64,12 @@ VIRQ_STATIC_ASSERT(sizeof(struct virq_pi_desc) == 64, "posted-interrupt descript
 /**
  * @brief Posts @p vector into @p pi.
  *
- * Sets PIR[vector]; then, unless the vector was already pending, a
- * notification is outstanding, or SN is set and the post is not @p urgent,
- * sets ON. A post that finds its PIR bit or ON already set issues exactly one
- * locked instruction.
+ * Sets PIR[vector]; then, unless a notification is outstanding (ON set),
+ * or the post is not @p urgent and the vector was already pending or SN is
+ * set, sets ON. An urgent post thus notifies whenever ON was clear, as the
+ * VT-d posting hardware does with URG (Intel VT-d specification,
+ * "Interrupt-Posting Hardware Operation"). A non-urgent post that finds
+ * its PIR bit or ON already set issues exactly one locked instruction.
  *
  * @param pi      The descriptor.
  * @param vector  Vector to post (0-255; the receiver judges legality).

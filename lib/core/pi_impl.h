@@ -123,9 +123,13 @@ static inline void pi_ctrl_set_notification(uint64_t *control, uint8_t nv, uint3
 
 static inline bool pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
 {
-	/* Locked bit set of the PIR bit (a full barrier on x86). */
-	if (pi_test_and_set_pir(pi, vector))
-		return false; /* already pending: whoever set it notifies */
+	/* Locked bit set of the PIR bit (a full barrier on x86). A non-urgent
+	 * post of a vector already pending stops there: whoever set the bit
+	 * notifies (or the receiver is taking it). An urgent one goes on to
+	 * ON as VT-d's posting does (URG overrides SN whatever PIR held):
+	 * its vector may be waiting under SN. */
+	if (pi_test_and_set_pir(pi, vector) && !urgent)
+		return false;
 
 	return pi_ctrl_arm(&pi->control, urgent);
 }

@@ -226,7 +226,9 @@ static void test_post_return_values(void **state)
 	assert_false(virq_pi_post(&pi, 0x42, false));
 }
 
-/* A PIR bit already set returns false even when ON is clear (its poster notifies). */
+/* A PIR bit already set: a non-urgent post returns false even when ON is
+ * clear (its poster notifies); an urgent one sets ON and notifies whatever
+ * PIR held, as VT-d's posting does with URG (the vector waited under SN). */
 static void test_post_pir_already_set_on_clear(void **state)
 {
 	struct virq_pi_desc pi;
@@ -235,8 +237,12 @@ static void test_post_pir_already_set_on_clear(void **state)
 	desc_init(&pi);
 	virq_pi_set_sn(&pi, true);
 	assert_false(virq_pi_post(&pi, 0x80, false)); /* PIR set, ON clear (SN) */
-	assert_false(virq_pi_post(&pi, 0x80, true));  /* urgent, but bit already pending */
+	assert_false(virq_pi_post(&pi, 0x80, false)); /* again: nothing */
 	assert_int_equal(ctrl(&pi), VIRQ_PI_CTRL_SN);
+	assert_true(virq_pi_post(&pi, 0x80, true)); /* urgent: ON, notify */
+	assert_int_equal(ctrl(&pi), VIRQ_PI_CTRL_SN | VIRQ_PI_CTRL_ON);
+	assert_false(virq_pi_post(&pi, 0x80, true)); /* ON set: outstanding */
+	assert_int_equal(pi.pir[2], 1ULL);
 }
 
 /* Vectors 0-15 and 255: the descriptor does not judge legality. */

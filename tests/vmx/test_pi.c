@@ -17,6 +17,8 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <time.h>
 
 #include <virq/vmx_pi.h>
 
@@ -60,6 +62,10 @@ struct rig {
 	pthread_mutex_t lock; /* model steps and posts: the model is not concurrent */
 	uint32_t post_at;     /* rig_vmwrite: post post_vec after writing this field */
 	uint8_t post_vec;
+	/* test_pi_threads: kicks counted by action, not recorded */
+	bool threaded;
+	unsigned by_action[4];
+	pthread_cond_t woken;
 };
 
 static struct rig *g;
@@ -78,6 +84,10 @@ static struct pcpu *pcpu_by_id(struct rig *r, uint32_t id)
 static void ipi_arrive(struct pcpu *c, uint8_t vector)
 {
 	if (c->irq_off && !c->m.in_guest) {
+		/* One IRR bit per vector in the physical APIC. */
+		for (unsigned i = 0; i < c->npending; i++)
+			if (c->pending[i] == vector)
+				return;
 		assert_true(c->npending < 8);
 		c->pending[c->npending++] = vector;
 		return;
@@ -112,9 +122,13 @@ static void rig_kick(void *ctx)
 	enum virq_vmx_pi_action a = virq_vmx_pi_kick(&r->f->vx, &dest);
 
 	(void)ctx;
-	assert_true(r->nkicks < 32);
-	r->kicks[r->nkicks].action = a;
-	r->kicks[r->nkicks++].dest = dest;
+	if (r->threaded) {
+		r->by_action[a]++;
+	} else {
+		assert_true(r->nkicks < 32);
+		r->kicks[r->nkicks].action = a;
+		r->kicks[r->nkicks++].dest = dest;
+	}
 	switch (a) {
 	case VIRQ_VMX_PI_NOTIFY:
 		rig_ipi(r, (int)(pcpu_by_id(r, dest) - r->cpu), NV);
@@ -125,6 +139,7 @@ static void rig_kick(void *ctx)
 		break;
 	case VIRQ_VMX_PI_WAKE:
 		r->wakes++;
+		pthread_cond_signal(&r->woken);
 		break;
 	case VIRQ_VMX_PI_NONE:
 		break;
@@ -210,12 +225,14 @@ static struct rig *rig_new(bool posted, bool x2, uint32_t id0, uint32_t id1)
 	}
 	r->on = -1;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->woken, NULL);
 	return r;
 }
 
 static void rig_free(struct rig *r)
 {
 	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->woken);
 	free(r->f);
 	free(r);
 	g = NULL;
@@ -865,6 +882,187 @@ static void test_pi_migrate_x2apic(void **state)
 	migrate(true);
 }
 
+/* ---- posting from another thread, concurrently ---- */
+
+#define T_POSTS 5000U
+#define T_LO 0x20U
+#define T_HI 0xEFU
+
+struct tstate {
+	struct rig *r;
+	uint32_t inflight[256]; /* posted, not delivered yet */
+	uint32_t posted, delivered, dup, bad;
+	uint32_t done;
+};
+
+/* The poster: each vector again only once its last post was delivered, so
+ * every post must give exactly one delivery (posts of a pending vector
+ * merge, as in an APIC's IRR). */
+static void *poster(void *arg)
+{
+	struct tstate *t = arg;
+	unsigned v = T_LO;
+
+	while (__atomic_load_n(&t->posted, __ATOMIC_SEQ_CST) < T_POSTS) {
+		unsigned tries = 0;
+
+		while (__atomic_load_n(&t->inflight[v], __ATOMIC_SEQ_CST) && tries++ < T_HI - T_LO)
+			v = v == T_HI ? T_LO : v + 1;
+		if (__atomic_load_n(&t->inflight[v], __ATOMIC_SEQ_CST)) {
+			sched_yield();
+			continue;
+		}
+		__atomic_store_n(&t->inflight[v], 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&t->posted, 1, __ATOMIC_SEQ_CST);
+		post(t->r, (uint8_t)v, false);
+		v = v == T_HI ? T_LO : v + 1;
+		if ((v & 7U) == 0)
+			sched_yield();
+	}
+	__atomic_store_n(&t->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Runs the guest a few instruction boundaries, a lock per step so posts
+ * and notifications interleave; counts what is delivered. */
+static void t_guest(struct tstate *t)
+{
+	struct rig *r = t->r;
+	struct pcpu *c = &r->cpu[r->on];
+
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_mutex_lock(&r->lock);
+		if (c->m.in_guest && vmx_model_boundary(&c->m) == 1) {
+			unsigned v = c->m.log.ev[c->m.log.n - 1].a;
+
+			if (c->m.log.ev[c->m.log.n - 1].kind != VMX_MODEL_EV_DELIVER || v < T_LO ||
+			    v > T_HI)
+				t->bad++;
+			else if (!__atomic_exchange_n(&t->inflight[v], 0, __ATOMIC_SEQ_CST))
+				t->dup++;
+			t->delivered++;
+			vmx_model_mmio_write(&c->m, VMX_MODEL_VEOI, 0);
+		}
+		pthread_mutex_unlock(&r->lock);
+		sched_yield();
+	}
+}
+
+/* The guest leaves: by its own exit (the kick), a host interrupt, or HLT. */
+static void t_exit(struct tstate *t, bool hlt, unsigned *host_intr)
+{
+	struct rig *r = t->r;
+	struct pcpu *c = &r->cpu[r->on];
+	struct vfx *f = r->f;
+	struct vmx_model_ev ev;
+	bool by_model;
+
+	pthread_mutex_lock(&r->lock);
+	by_model = !c->m.in_guest;
+	if (!by_model && !hlt)
+		vmx_model_ext_intr(&c->m, TIMER_VEC);
+	c->m.in_guest = false;
+	memset(&ev, 0, sizeof(ev));
+	if (c->m.log.n)
+		ev = c->m.log.ev[c->m.log.n - 1];
+	memcpy(f->page, c->m.vapic, VMX_MODEL_PAGE);
+	vfx_set(f, VIRQ_VMCS_GUEST_INTR_STATUS, c->m.rvi | (uint64_t)c->m.svi << 8);
+	for (unsigned i = 0; i < 2; i++) {
+		for (unsigned k = 0; k < r->cpu[i].m.log.n; k++)
+			*host_intr += r->cpu[i].m.log.ev[k].kind == VMX_MODEL_EV_HOST_INTR;
+		r->cpu[i].m.log.n = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!by_model && hlt) {
+		vfx_exit(f, VIRQ_VMX_EXIT_REASON_HLT, 0, 0, 1, 0);
+		return;
+	}
+	assert_int_equal(ev.kind, VMX_MODEL_EV_EXIT);
+	vfx_set(f, VIRQ_VMCS_EXIT_INTR_INFO, ev.c);
+	assert_int_equal(vfx_exit(f, ev.a, 0, 0, 0, ev.b), VIRQ_VMX_EXIT_HOST_INTR);
+}
+
+static void test_pi_threads(void **state)
+{
+	struct rig *r = rig_new(true, false, 2, 5);
+	struct tstate *t = calloc(1, sizeof(*t));
+	unsigned host_intr = 0, blocks = 0, sleeps = 0, migrations = 0;
+	pthread_t th;
+
+	(void)state;
+	assert_non_null(t);
+	t->r = r;
+	r->threaded = true;
+	rig_load(r, 0);
+	assert_int_equal(pthread_create(&th, NULL, poster, t), 0);
+	for (unsigned it = 0;; it++) {
+		uint32_t fl;
+
+		if (__atomic_load_n(&t->done, __ATOMIC_SEQ_CST) && t->delivered == t->posted &&
+		    !virq_lapic_has_posted(&r->f->lapic))
+			break;
+		assert_true(it < 10000000U);
+		if (it % 7 == 3) {
+			/* Preempted, then scheduled on the other CPU. */
+			assert_int_equal(virq_vmx_pi_put(&r->f->vx), 0);
+			sched_yield();
+			rig_load(r, r->on ^ 1);
+			migrations++;
+		}
+		pthread_mutex_lock(&r->lock);
+		r->cpu[r->on].irq_off = true;
+		pthread_mutex_unlock(&r->lock);
+		fl = virq_vmx_prepare_entry(&r->f->vx, &r->f->entry);
+		if (fl & VIRQ_VMX_ENTRY_HALTED) {
+			struct timespec ts;
+			int rc = 0;
+
+			pthread_mutex_lock(&r->lock);
+			r->cpu[r->on].irq_off = false;
+			r->cpu[r->on].npending = 0; /* host handler: nothing to do */
+			pthread_mutex_unlock(&r->lock);
+			blocks++;
+			if (virq_vmx_pi_block(&r->f->vx) == 0) {
+				sleeps++;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += 5;
+				pthread_mutex_lock(&r->lock);
+				while (!virq_lapic_has_posted(&r->f->lapic) && rc == 0)
+					rc = pthread_cond_timedwait(&r->woken, &r->lock, &ts);
+				pthread_mutex_unlock(&r->lock);
+				/* A blocked vCPU with work is always woken. */
+				assert_int_equal(rc, 0);
+			}
+			rig_load(r, r->on);
+			continue;
+		}
+		assert_int_equal(fl, 0);
+		pthread_mutex_lock(&r->lock);
+		rig_enter(r);
+		pthread_mutex_unlock(&r->lock);
+		t_guest(t);
+		t_exit(t, it % 5 == 0, &host_intr);
+	}
+	pthread_join(th, NULL);
+	print_message("  threads: %u posts, %u delivered, %u dup, %u lost; kicks: %u notify, "
+		      "%u exit, %u wake, %u none; %u notifications in root mode, %u blocks "
+		      "(%u slept), %u migrations\n",
+		      t->posted, t->delivered, t->dup, t->posted - t->delivered + t->dup,
+		      r->by_action[VIRQ_VMX_PI_NOTIFY], r->by_action[VIRQ_VMX_PI_EXIT],
+		      r->by_action[VIRQ_VMX_PI_WAKE], r->by_action[VIRQ_VMX_PI_NONE], host_intr,
+		      blocks, sleeps, migrations);
+	assert_int_equal(t->posted, T_POSTS);
+	assert_int_equal(t->delivered, T_POSTS);
+	assert_int_equal(t->dup, 0);
+	assert_int_equal(t->bad, 0);
+	for (unsigned v = 0; v < 256; v++)
+		assert_int_equal(t->inflight[v], 0);
+	/* No event was posted: no kick asked for an exit. */
+	assert_int_equal(r->by_action[VIRQ_VMX_PI_EXIT], 0);
+	free(t);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -878,6 +1076,7 @@ int main(void)
 		cmocka_unit_test(test_pi_blocked),
 		cmocka_unit_test(test_pi_migrate_xapic),
 		cmocka_unit_test(test_pi_migrate_x2apic),
+		cmocka_unit_test(test_pi_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,7 +13,8 @@
 #   gcc         gcc, -Dwerror=true (warning_level=2), every meson test but
 #               the 'kvm', 'vmx' and 'linux' suites
 #   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
-#               under virq-vmm in both irqchip modes)
+#               under virq-vmm in both irqchip modes) and 'linux' suite
+#               (Debian's kernel on virq-vmm: both modes, 2 and 4 vCPUs)
 #   vmx         the gcc build's 'vmx' suite: guest programs under virq-hv,
 #               the freestanding example hypervisor, under Bochs (VMX)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test but
@@ -435,9 +436,7 @@ step_gcc()
 	meson_build "$CI-gcc" gcc -Dwerror=true -Dtests=enabled -Dexamples=enabled \
 		-Ddocs=auto || return
 	GCC_OK=1
-	# The 'kvm' and 'vmx' suites are the kvm and vmx steps'; 'linux' (Debian's
-	# kernel on virq-vmm) is not in CI yet: it ends as a skip (its I/O APIC
-	# timer check does not run while Linux uses kvm-clock).
+	# The 'kvm', 'linux' and 'vmx' suites are the kvm and vmx steps'.
 	meson_tests "$CI-gcc" "gcc" --no-suite kvm --no-suite vmx --no-suite linux
 }
 
@@ -452,18 +451,20 @@ step_vmx()
 	meson_tests "$CI-gcc" "gcc, suite vmx (Bochs)" --suite vmx
 }
 
-# The gcc build's 'kvm' suite: here with /dev/kvm, else inside an L1.
+# The gcc build's 'kvm' suite (the guest programs under virq-vmm) and
+# 'linux' suite (Debian's kernel on virq-vmm, 4 boots): here with /dev/kvm,
+# else inside one L1.
 step_kvm()
 {
 	if [ "$GCC_OK" != 1 ]; then
-		check_fail "no gcc build: the 'kvm' suite did not run"
+		check_fail "no gcc build: the 'kvm' and 'linux' suites did not run"
 		return
 	fi
 	if [ "$HAVE_KVM" = 1 ]; then
-		meson_tests "$CI-gcc" "gcc, suite kvm" --suite kvm
+		meson_tests "$CI-gcc" "gcc, suites kvm+linux" --suite kvm --suite linux
 	else
 		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here)"
-		l1_tests "$CI-gcc" "gcc, suite kvm (L1)" --suite kvm
+		l1_tests "$CI-gcc" "gcc, suites kvm+linux (L1)" --suite kvm --suite linux
 	fi
 }
 

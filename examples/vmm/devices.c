@@ -29,8 +29,13 @@
  *                       (modes 0, 1: terminal count; 2, 3: each period; 4,
  *                       5: the tick after count 0) are pulses on GSI 0
  *                       (ISA IRQ 0, edge): the VMM's timer thread delivers
- *                       them, at most one per DEV_PIT_MIN_NS (100 us), and
- *                       edges missed while the host was late are one pulse.
+ *                       them, at most one per DEV_PIT_MIN_NS (100 us).
+ *                       Periodic edges missed while the host was late are
+ *                       owed and delivered later, one per half period (or
+ *                       DEV_PIT_MIN_NS if longer), up to one second of
+ *                       them, as KVM's PIT reinjects: a guest that counts
+ *                       ticks (Linux's jiffies while it verifies its LAPIC
+ *                       timer against the PIT) sees them all.
  *                       At power-on no counter is programmed: mode 0,
  *                       LSB then MSB, count 0, OUT low, no interrupt.
  * 0x60                  Keyboard controller data: reads 0 (no data), writes
@@ -354,8 +359,18 @@ static bool pit0_take_edge(struct dev_state *d, uint64_t now)
 	uint64_t edge;
 
 	pit_sync(&d->pit[0], now);
-	if (!pit_last_edge(&d->pit[0], now, &edge) || edge <= d->pit_last_edge)
+	struct dev_pit_channel *c = &d->pit[0];
+
+	if (!pit_last_edge(c, now, &edge) || edge <= d->pit_last_edge)
 		return false;
+	/* Periodic edges between the last one delivered (on the same
+	 * period grid) and this one were missed: owed. */
+	if (pit_periodic(c) && c->n >= 2 && d->pit_last_edge >= c->start &&
+	    (d->pit_last_edge - c->start) % c->n == 0) {
+		uint64_t missed = (edge - d->pit_last_edge) / c->n - 1, max = DEV_PIT_HZ / c->n;
+
+		d->pit_owed = (uint32_t)(d->pit_owed + missed > max ? max : d->pit_owed + missed);
+	}
 	d->pit_last_edge = edge;
 	d->pit_pulse_ns = d->hooks.now_ns(d->hooks.ctx);
 	return true;
@@ -608,6 +623,7 @@ static bool pit_io(struct dev_state *d, uint16_t port, bool is_write, unsigned s
 
 		if (target == 0 && (ch < 3 || (*val & 0x30))) {
 			pulse = pit0_take_edge(d, now);
+			d->pit_owed = 0; /* a new count: the old period's debt is void */
 			changed = true;
 		}
 	}
@@ -621,6 +637,14 @@ static bool pit_io(struct dev_state *d, uint16_t port, bool is_write, unsigned s
 	return true;
 }
 
+/* Spacing of owed pulses: half channel 0's period, at least DEV_PIT_MIN_NS. */
+static uint64_t pit_catchup_ns(const struct dev_pit_channel *c)
+{
+	uint64_t half = ticks_to_ns(c->n) / 2;
+
+	return half > DEV_PIT_MIN_NS ? half : DEV_PIT_MIN_NS;
+}
+
 uint64_t dev_pit_poll(struct dev_state *d)
 {
 	struct dev_pit_channel *c = &d->pit[0];
@@ -631,6 +655,12 @@ uint64_t dev_pit_poll(struct dev_state *d)
 	now_ns = d->hooks.now_ns(d->hooks.ctx);
 	now = ns_to_ticks(now_ns) + d->pit_offset;
 	pulse = pit0_take_edge(d, now);
+	if (!pulse && d->pit_owed && now_ns >= d->pit_pulse_ns + pit_catchup_ns(c)) {
+		/* One owed edge. */
+		d->pit_owed--;
+		d->pit_pulse_ns = now_ns;
+		pulse = true;
+	}
 	if (pit_next_edge(c, now, &edge)) {
 		if (c->pending && c->pending_at < edge)
 			edge = c->pending_at;
@@ -638,6 +668,8 @@ uint64_t dev_pit_poll(struct dev_state *d)
 		if (d->pit_pulse_ns && deadline < d->pit_pulse_ns + DEV_PIT_MIN_NS)
 			deadline = d->pit_pulse_ns + DEV_PIT_MIN_NS;
 	}
+	if (d->pit_owed && d->pit_pulse_ns + pit_catchup_ns(c) < deadline)
+		deadline = d->pit_pulse_ns + pit_catchup_ns(c);
 	pit_pulse_unlock(d, pulse, false);
 	return deadline;
 }
@@ -1206,6 +1238,7 @@ bool dev_restore(struct dev_state *d, const struct dev_snapshot *st)
 	d->pit_offset = 0;
 	d->pit_offset = st->pit_now - pit_now(d); /* the PIT's time goes on from pit_now */
 	d->pit_last_edge = st->pit_last_edge;
+	d->pit_owed = 0;
 	d->port61 = st->port61;
 	d->uart_fcr = st->uart2[0];
 	d->uart_thre = st->uart2[1];

@@ -107,7 +107,10 @@ struct dev_state {
 	uint64_t pit_last_edge; /* tick of channel 0's last OUT rising edge delivered */
 	uint64_t pit_offset;    /* PIT tick = clock ticks + pit_offset (a restore sets it) */
 	uint64_t pit_pulse_ns;  /* clock time of the last GSI 0 pulse (0: none yet) */
-	uint8_t port61;         /* bits 0-3 as written; bit 4 the refresh toggle */
+	/* Periodic edges of channel 0 the host was late for, still owed as
+	 * pulses (at most one second of them; not in snapshots). */
+	uint32_t pit_owed;
+	uint8_t port61; /* bits 0-3 as written; bit 4 the refresh toggle */
 
 	uint16_t fw_cfg_key;    /* selected item */
 	uint32_t fw_cfg_offset; /* next byte of it the data port returns */

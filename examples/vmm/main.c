@@ -246,9 +246,10 @@ static void hook_console(void *ctx, char c)
  * One thread sleeps until channel 0's next OUT edge (dev_pit_poll() says
  * when) or until the guest reprograms the PIT, delivers the edge as a
  * pulse on GSI 0 and sleeps again; it never spins. When the host is late
- * (the nested emulator is slow), the edges it missed become one pulse:
- * Linux keeps time with its clocksource, not by counting ticks, and a
- * burst of queued ticks would only make a slow guest slower.
+ * (the nested emulator is slow), the periodic edges it missed are owed
+ * and dev_pit_poll() delivers them one per half period until none is
+ * left (devices.c: at most one second of them), so a guest that counts
+ * ticks keeps count.
  */
 static void *pit_thread(void *p)
 {

@@ -1559,18 +1559,19 @@ static void test_pit_mode2_periodic(void **state)
 		assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * (k + 1)));
 		assert_int_equal(pulses_since(0), k);
 	}
-	/* Late by 5.5 periods: one pulse, not six; then on the period grid. */
+	for (unsigned k = 11; k <= 15; k++) {
+		set_tick(11932ull * k);
+		assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * (k + 1)));
+	}
 	set_tick(11932ull * 15 + 5966);
 	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 16));
-	assert_int_equal(pulses_since(0), 11);
-	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 16));
-	assert_int_equal(pulses_since(0), 11);
+	assert_int_equal(pulses_since(0), 15);
 
 	/* A new count while counting: the current period ends as it was
 	 * programmed, then the new one runs (null count until then). */
 	set_tick(11932ull * 16 + 100);
 	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 17));
-	assert_int_equal(pulses_since(0), 12);
+	assert_int_equal(pulses_since(0), 16);
 	assert_true(out(0x40, 1, 5966 & 0xFF));
 	assert_true(out(0x40, 1, 5966 >> 8));
 	assert_int_equal(pit_status(0), 0xF4);
@@ -1581,25 +1582,75 @@ static void test_pit_mode2_periodic(void **state)
 	assert_int_equal(next, tick_ns(11932ull * 17));
 	set_tick(11932ull * 17);
 	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 17 + 5966));
-	assert_int_equal(pulses_since(0), 13);
+	assert_int_equal(pulses_since(0), 17);
 	assert_int_equal(pit_status(0), 0xB4);
 	set_tick(11932ull * 17 + 1);
 	assert_int_equal(pit_read16(0x40), 5965);
 	set_tick(11932ull * 17 + 5966);
 	assert_int_equal(dev_pit_poll(&dev), tick_ns(11932ull * 17 + 2 * 5966));
-	assert_int_equal(pulses_since(0), 14);
+	assert_int_equal(pulses_since(0), 18);
 
 	/* An edge the timer has not delivered yet is delivered by the
 	 * control word that ends the count: reprogramming loses no tick. */
 	set_tick(11932ull * 17 + 2 * 5966 + 10);
 	assert_true(out(0x43, 1, 0x34));
-	assert_int_equal(pulses_since(0), 15);
+	assert_int_equal(pulses_since(0), 19);
 	assert_int_equal(dev_pit_poll(&dev), UINT64_MAX); /* no count yet */
-	assert_int_equal(pulses_since(0), 15);
+	assert_int_equal(pulses_since(0), 19);
 
 	/* A period shorter than DEV_PIT_MIN_NS: deadlines no closer than that. */
 	pit_program(0x34, 0x40, 2);
 	assert_int_equal(dev_pit_poll(&dev), fake_ns + DEV_PIT_MIN_NS);
+}
+
+/* Periodic edges the host was late for are owed: one pulse when the timer
+ * wakes, then one per half period (DEV_PIT_MIN_NS at least) beside the
+ * edges on the grid, until the debt is paid; at most one second of edges
+ * is owed; reprogramming channel 0 voids the debt. */
+static void test_pit_catch_up(void **state)
+{
+	uint64_t half, t, dl;
+
+	(void)state;
+	pit_program(0x34, 0x40, 11932); /* HZ=100: 10.000151 ms */
+	half = 10000151 / 2;
+	set_tick(11932);
+	assert_int_equal(dev_pit_poll(&dev), tick_ns(2 * 11932ull));
+	assert_int_equal(pulses_since(0), 1);
+	/* Late by 3.25 periods: edges 2, 3, 4 and 5 were due; one now, 3 owed. */
+	set_tick(5 * 11932ull + 2983);
+	t = fake_ns;
+	assert_int_equal(dev_pit_poll(&dev), t + half);
+	assert_int_equal(pulses_since(0), 2);
+	assert_int_equal(dev.pit_owed, 3);
+	fake_ns = t + half - 1; /* early wake: nothing */
+	assert_int_equal(dev_pit_poll(&dev), t + half);
+	assert_int_equal(pulses_since(0), 2);
+	fake_ns = t + half; /* an owed one; the grid's edge 6 is next */
+	dl = dev_pit_poll(&dev);
+	assert_int_equal(dl, tick_ns(6 * 11932ull));
+	assert_int_equal(pulses_since(0), 3);
+	assert_int_equal(dev.pit_owed, 2);
+	/* The timer thread's loop until edge 8: the grid's edges 6, 7, 8 and
+	 * the two owed, one pulse per wake, never two closer than
+	 * DEV_PIT_MIN_NS. */
+	while (dl <= tick_ns(8 * 11932ull)) {
+		fake_ns = dl;
+		dl = dev_pit_poll(&dev);
+		assert_true(dl >= fake_ns + DEV_PIT_MIN_NS);
+	}
+	assert_int_equal(pulses_since(0), 8);
+	assert_int_equal(dev.pit_owed, 0);
+
+	/* Late by ten seconds: at most one second of edges owed (1193182 /
+	 * 11932: 99 periods of 10.000151 ms), not 998. */
+	set_tick(11932ull * 1007);
+	(void)dev_pit_poll(&dev);
+	assert_int_equal(dev.pit_owed, 99);
+	/* A new count voids the debt. */
+	assert_true(out(0x40, 1, 11932 & 0xFF));
+	assert_true(out(0x40, 1, 11932 >> 8));
+	assert_int_equal(dev.pit_owed, 0);
 }
 
 static void test_pit_mode3_square_wave(void **state)
@@ -2257,6 +2308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_port, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_mode0_one_shot, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_mode2_periodic, dev_setup, dev_teardown),
+		cmocka_unit_test_setup_teardown(test_pit_catch_up, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_mode3_square_wave, dev_setup,
 						dev_teardown),
 		cmocka_unit_test_setup_teardown(test_pit_gate_triggered_modes, dev_setup,

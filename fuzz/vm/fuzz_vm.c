@@ -68,7 +68,9 @@
  *    pic_check_invariants() and vm_check_invariants() (map slots, counts,
  *    the xAPIC list, the xAPIC logical map) are 0, and each vCPU's map key
  *    (its list link aside) is the ID and mode its LAPIC has now, and in
- *    xAPIC mode its logical ID and DFR model;
+ *    xAPIC mode its logical ID and DFR model; vm_check_invariants() also
+ *    recomputes every entry of the attached PID-pointer table
+ *    (<virq/ipiv.h>) from the keys with a scan;
  *  - every message the fuzzer sends itself (raw messages, MSIs it decodes
  *    the same way, IPIs from the LAPICs' send_ipi hook) is checked against
  *    an independent resolution that asks virq_lapic_match_dest() of every
@@ -124,6 +126,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <virq/ipiv.h>
 #include <virq/vcpu.h>
 #include <virq/vm.h>
 
@@ -158,6 +161,11 @@ static struct virq_lapic_config lcfg[NV_MAX];
 static uint32_t idx[NV_MAX];
 static struct virq_lapic *vcpus[NV_MAX];
 static uint32_t map[NMAP_WIDE_MAX];
+/* IPI virtualization's PID-pointer table, attached to every VM: one entry
+ * per ID the wide mode can give (0x3FF), so every alias is covered. */
+static uint64_t ipiv_table[NMAP_WIDE_MAX];
+static uint64_t ipiv_pids[NV_MAX];
+static struct virq_ipiv ipiv;
 static uint64_t map_key[NV_MAX];
 static struct virq_vm_gsi gsis[NGSI];
 static struct virq_vm vm;
@@ -1291,6 +1299,11 @@ static void setup(uint8_t hdr, uint32_t wide)
 	lock_depth = 0;
 	ipi_depth = false;
 	CHECK(virq_vm_init(&vm, &cfg, vcpus, map, map_key, gsis, &vm_ops, NULL) == 0);
+	/* Attached before the vCPUs exist, so creation fills it too. */
+	CHECK(virq_ipiv_init(&ipiv, ipiv_table, NMAP_WIDE_MAX, ipiv_pids, nv) == 0);
+	for (unsigned i = 0; i < nv; i++)
+		CHECK(virq_ipiv_set_pid(&ipiv, i, 0x1000U + 64U * i) == 0);
+	CHECK(virq_vm_attach_ipiv(&vm, &ipiv) == 0);
 	for (unsigned i = 0; i < nv; i++) {
 		memset(&lcfg[i], 0, sizeof(lcfg[i]));
 		lcfg[i].size = sizeof(lcfg[i]);

@@ -489,6 +489,202 @@ VIRQ_API int virq_ir_translate(const struct virq_ir_config *cfg, uint64_t addr, 
 			       uint16_t requester_id, virq_ir_read_fn read, void *ctx,
 			       struct virq_ir_result *out);
 
+/* ---- Host posted-format IRTEs (an assigned device's MSI posted into a vCPU) ---- */
+
+/** @name Host IRTE fields written by virq_irte_posted() and virq_irte_remapped()
+ *  (VT-d specification, "Interrupt Remapping Table Entry (IRTE) for Remapped
+ *  Interrupts" and "... for Posted Interrupts"; entry[0] = bits 63:0,
+ *  entry[1] = bits 127:64)
+ * @{ */
+#define VIRQ_IRTE_P (1ULL << 0)    /**< Present. */
+#define VIRQ_IRTE_FPD (1ULL << 1)  /**< Fault processing disable. */
+#define VIRQ_IRTE_URG (1ULL << 14) /**< Posted: urgent (notify even with SN set). */
+#define VIRQ_IRTE_IM (1ULL << 15)  /**< IRTE mode: 1 = posted format. */
+#define VIRQ_IRTE_VECTOR_SHIFT 16  /**< Vector (posted: the guest's), bits 23:16. */
+#define VIRQ_IRTE_PDA_LO_SHIFT 38  /**< Posted: PDA bits 31:6 in bits 63:38. */
+#define VIRQ_IRTE_DST_SHIFT 32     /**< Remapped: destination, bits 63:32. */
+#define VIRQ_IRTE_SQ_SHIFT 16      /**< High word: SQ, bits 81:80. */
+#define VIRQ_IRTE_SVT_SHIFT 18     /**< High word: SVT, bits 83:82. */
+#define VIRQ_IRTE_PDA_HI_SHIFT 32  /**< High word: PDA bits 63:32 in bits 127:96. */
+/** @} */
+
+/**
+ * @brief What the embedder fixes in every host IRTE it has the library build
+ *        for one device interrupt: source validation, fault reporting, URG,
+ *        and where a message that cannot be posted goes instead.
+ *
+ * A message that cannot be posted is remapped to a host vector on a host
+ * CPU (physical, fixed, edge); the embedder's handler of that vector then
+ * delivers the guest's message in software (virq_vm_send_msi() or its own
+ * routing).
+ */
+struct virq_irte_host {
+	/** sizeof(struct virq_irte_host) as the caller was built: first
+	 *  (doc/abi.md, "Growing ops and config structures"). */
+	uint32_t size;
+	/** Remapped fallback: the host CPU's APIC ID: 32 bits with
+	 *  virq_irte_host::x2apic, else 8 bits (written to DST[15:8]). */
+	uint32_t dest;
+	uint16_t sid;   /**< Source ID (bus:dev.fn, or a bus range with SVT 2), bits 79:64. */
+	uint8_t sq;     /**< Source-ID qualifier, 0-3 (bits 81:80). */
+	uint8_t svt;    /**< Source validation type, 0-2 (3 is reserved). */
+	uint8_t vector; /**< Remapped fallback: the host vector, 16-255. */
+	bool x2apic;    /**< The host IOMMU runs in extended interrupt mode (EIME). */
+	bool fpd;       /**< Set FPD: faults of this entry are not recorded. */
+	bool urgent;    /**< Posted: set URG (notify even while the vCPU's SN is set). */
+};
+
+/** @brief The first published size of struct virq_irte_host: the smallest
+ *  `size` accepted. */
+#define VIRQ_IRTE_HOST_SIZE_MIN 16U
+
+/**
+ * @brief Builds a posted-format IRTE that posts @p vector into the
+ *        descriptor at host-physical address @p pda.
+ *
+ * Bits set: P, FPD (virq_irte_host::fpd), URG (virq_irte_host::urgent), IM,
+ * the vector (23:16), PDA[31:6] (63:38), SID, SQ, SVT (79:64, 81:80, 83:82)
+ * and PDA[63:32] (127:96); every other bit (the reserved fields and the
+ * software-available bits 11:8) is 0.
+ *
+ * @param host   The embedder's settings (size, SID/SQ/SVT, FPD, URG); not NULL.
+ * @param pda    Host-physical address of the vCPU's struct virq_pi_desc,
+ *               64-byte aligned.
+ * @param vector The guest vector to post, 16-255.
+ * @param out    Receives the entry: out[0] = bits 63:0, out[1] = bits 127:64.
+ * @return 0; -::VIRQ_EVERSION for a host->size outside
+ *         ::VIRQ_IRTE_HOST_SIZE_MIN to the library's sizeof;
+ *         -::VIRQ_EALIGN for a @p pda not 64-byte aligned; -::VIRQ_EINVAL
+ *         for NULL pointers, @p vector below 16, SQ above 3 or SVT 3
+ *         (@p out untouched on error).
+ * @note Any thread; pure.
+ */
+VIRQ_API int virq_irte_posted(const struct virq_irte_host *host, uint64_t pda, uint8_t vector,
+			      uint64_t out[2]);
+
+/**
+ * @brief Builds the remapped-format IRTE of the fallback: host->vector to
+ *        host->dest, physical, fixed, edge.
+ *
+ * Bits set: P, FPD, the vector (23:16), DST (x2APIC: bits 63:32; xAPIC:
+ * the 8-bit ID in bits 47:40, DST[15:8]), SID, SQ, SVT; DM, RH, TM, DLM,
+ * IM and every reserved bit are 0.
+ *
+ * @param host The embedder's settings; not NULL.
+ * @param out  Receives the entry: out[0] = bits 63:0, out[1] = bits 127:64.
+ * @return 0; -::VIRQ_EVERSION as virq_irte_posted(); -::VIRQ_EINVAL for
+ *         NULL pointers, host->vector below 16, an xAPIC host->dest above
+ *         0xFF, SQ above 3 or SVT 3 (@p out untouched on error).
+ * @note Any thread; pure.
+ */
+VIRQ_API int virq_irte_remapped(const struct virq_irte_host *host, uint64_t out[2]);
+
+/**
+ * @brief The embedder's vCPU lookup: which vCPUs a guest message targets.
+ *
+ * Called once per virq_irte_compose() for a fixed or lowest-priority, edge,
+ * non-broadcast message. Counts every vCPU the message's destination
+ * selects (physical or logical, in the guest's current APIC modes), before
+ * any lowest-priority arbitration.
+ *
+ * @param ctx  The context given to virq_irte_compose().
+ * @param msg  The guest's message (decoded, after the guest's own
+ *             interrupt remapping if any).
+ * @param pda  When exactly one vCPU is targeted: receives the host-physical
+ *             address of its posted-interrupt descriptor.
+ * @return The number of vCPUs targeted (0 or more), or a negative
+ *         -VIRQ_E* code, which virq_irte_compose() returns unchanged.
+ */
+typedef int (*virq_irte_lookup_fn)(void *ctx, const struct virq_apic_msg *msg, uint64_t *pda);
+
+/**
+ * @brief Chooses and builds the host IRTE for a guest's device message:
+ *        posted when it targets exactly one vCPU, remapped otherwise.
+ *
+ * Posted (virq_irte_posted() with msg->vector and the descriptor @p lookup
+ * gives) when the message is fixed or lowest priority, edge-triggered,
+ * its vector is 16-255, it is not a broadcast (physical destination 0xFF,
+ * or 0xFFFFFFFF with msg->x2apic) and @p lookup reports exactly one vCPU.
+ * Otherwise the fallback of virq_irte_remapped(): another delivery mode,
+ * a level-triggered message, an illegal vector, a broadcast, no vCPU or
+ * several (multicast, or lowest priority among several candidates, whose
+ * arbitration stays the software path's).
+ *
+ * @param host   The embedder's settings; not NULL.
+ * @param msg    The guest's message; shorthand must be ::VIRQ_SH_NONE and
+ *               delivery 0-7.
+ * @param lookup The vCPU lookup; not NULL.
+ * @param ctx    Passed to @p lookup unchanged.
+ * @param out    Receives the entry (out[0] = bits 63:0, out[1] = bits 127:64);
+ *               install it with virq_irte_update().
+ * @return ::VIRQ_IR_POSTED or ::VIRQ_IR_REMAPPED (the format built); the
+ *         errors of virq_irte_posted() and virq_irte_remapped() (the
+ *         fallback is validated even when the entry is posted); a negative
+ *         value @p lookup returned; -::VIRQ_EINVAL for NULL pointers, a
+ *         shorthand, a delivery mode above 7 or a lookup count of one with
+ *         a @p pda not 64-byte aligned. @p out is untouched on error.
+ * @note Any thread; pure but for @p lookup.
+ */
+VIRQ_API int virq_irte_compose(const struct virq_irte_host *host, const struct virq_apic_msg *msg,
+			       virq_irte_lookup_fn lookup, void *ctx, uint64_t out[2]);
+
+/**
+ * @brief Invalidates the IOMMU's interrupt-entry cache for one entry.
+ *
+ * The embedder submits an Interrupt Entry Cache Invalidate Descriptor
+ * (index granularity) followed by an Invalidation Wait Descriptor and waits
+ * for its completion (VT-d specification, "Interrupt Entry Cache
+ * Invalidate Descriptor"); on an IOMMU that does not snoop the table
+ * (ECAP.C = 0) it first writes the entry's cache line back.
+ *
+ * @param ctx   The context given to virq_irte_update().
+ * @param index The entry's index in the table.
+ */
+typedef void (*virq_irte_invalidate_fn)(void *ctx, uint32_t index);
+
+/** @brief virq_irte_update() result: the entry already held the new value;
+ *  nothing was written and nothing invalidated. */
+#define VIRQ_IRTE_UNCHANGED 1
+
+/**
+ * @brief Installs @p val into the live entry @p irte of the host's
+ *        interrupt-remapping table, so that the IOMMU, which reads an entry
+ *        as one 128-bit access, sees the old entry or the new one and never
+ *        a mix, then invalidates the entry's cached copy.
+ *
+ * Order of the writes (each a 64-bit atomic store or a locked 128-bit
+ * compare-exchange, all sequentially consistent):
+ *  - old entry not present: bits 127:64 first, then bits 63:0 (which set
+ *    P); until the second store the entry is not present;
+ *  - new entry not present: bits 63:0 first (which clear P), then 127:64;
+ *  - both present, one half differs: that half alone, one store;
+ *  - both present, both halves differ: one LOCK CMPXCHG16B (x86-64);
+ *    where that instruction does not exist, -::VIRQ_ENOTSUP and nothing is
+ *    written (the embedder masks the device's vector, installs a
+ *    not-present entry, then the new one, then unmasks).
+ *
+ * Then @p invalidate(ctx, @p index), so that the IOMMU stops using a cached
+ * copy of the old entry. A request the IOMMU remapped with the old entry
+ * before the write posts into the old descriptor (or goes to the old
+ * vector): the vCPU that owned it receives it, as if the guest's message
+ * had been sent before the guest reprogrammed it.
+ *
+ * @param irte       The live entry, 16-byte aligned: irte[0] = bits 63:0,
+ *                   irte[1] = bits 127:64. Only this function writes it
+ *                   while it is live (callers serialise updates of one entry).
+ * @param val        The new value (from virq_irte_compose(),
+ *                   virq_irte_posted() or virq_irte_remapped()).
+ * @param index      The entry's index, passed to @p invalidate.
+ * @param invalidate The interrupt-entry-cache invalidation; not NULL.
+ * @param ctx        Passed to @p invalidate unchanged.
+ * @return 0 (written and invalidated), ::VIRQ_IRTE_UNCHANGED, -::VIRQ_EALIGN
+ *         for an @p irte not 16-byte aligned, -::VIRQ_ENOTSUP as above,
+ *         -::VIRQ_EINVAL for NULL pointers (nothing written on error).
+ * @note Any thread; one updater per entry at a time.
+ */
+VIRQ_API int virq_irte_update(uint64_t *irte, const uint64_t val[2], uint32_t index,
+			      virq_irte_invalidate_fn invalidate, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

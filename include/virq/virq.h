@@ -8,14 +8,17 @@
 
 #include <virq/error.h>
 #include <virq/ioapic.h>
+#include <virq/ipiv.h>
 #include <virq/lapic.h>
 #include <virq/msi.h>
 #include <virq/msg.h>
+#include <virq/passthrough.h>
 #include <virq/pi.h>
 #include <virq/pic.h>
 #include <virq/platform.h>
 #include <virq/regs/lapic.h>
 #include <virq/regs/vmx.h>
+#include <virq/uintr.h>
 #include <virq/version.h>
 #include <virq/vcpu.h>
 #include <virq/vm.h>

@@ -246,6 +246,8 @@ struct virq_vm_config {
  *  `size` accepted (0.1.0; the largest is this library's sizeof). */
 #define VIRQ_VM_CONFIG_SIZE_MIN 36U
 
+struct virq_ipiv;
+
 /** @brief One I/O APIC attached to a VM. Private. */
 struct virq_vm_ioapic {
 	/** @privatesection */
@@ -290,6 +292,9 @@ struct virq_vm {
 	 * only, far from the fields every delivery reads (map, map_seq,
 	 * nr_xapic...), so it does not bounce their cache line. */
 	uint64_t nr_scans;
+	/* PID-pointer table kept from the map (virq_vm_attach_ipiv()), or
+	 * NULL; written under the lock. */
+	struct virq_ipiv *ipiv;
 };
 
 /**

@@ -34,43 +34,47 @@ void ioapic_request(struct virq_ioapic *io, unsigned pin)
 }
 
 /*
+ * Sends entry @rte of @pin, which is due (the caller checked): Remote IRR
+ * goes up before the message leaves and comes down again if nobody
+ * accepted it. A LAPIC that EOIs from inside deliver (lazy EOI) then
+ * finds it set and clears it; set afterwards, it would stick forever.
+ */
+static inline void ioapic_emit(struct virq_ioapic *io, unsigned pin, uint64_t rte)
+{
+	unsigned accepted;
+	bool level = ioapic_rte_level(rte);
+
+	if (level)
+		io->rte[pin] = rte | VIRQ_IOAPIC_RTE_REMOTE_IRR;
+	/* With deliver_entry the embedder decodes the entry itself. */
+	if (IOAPIC_OP(io, deliver_entry)) {
+		accepted = io->ops->deliver_entry(io->ctx, pin, rte);
+	} else {
+		uint64_t addr;
+		uint32_t data;
+
+		virq_ioapic_rte_to_msi(rte, &addr, &data);
+		accepted = io->ops->deliver(io->ctx, pin, addr, data);
+	}
+	if (level && !accepted)
+		io->rte[pin] &= ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
+}
+
+/*
  * Sends one pending pin if it is still due. Edge: a latched edge, sent if
  * unmasked (an edge on a masked pin is lost). Level: asserted, unmasked,
  * Remote IRR clear.
  */
 static void ioapic_send(struct virq_ioapic *io, unsigned pin)
 {
-	uint64_t rte = io->rte[pin], addr = 0;
-	uint32_t data = 0;
-	unsigned accepted;
-	unsigned (*entry)(void *ctx, unsigned pin, uint64_t rte);
-	bool level = ioapic_rte_level(rte);
+	uint64_t rte = io->rte[pin];
 
 	if (ioapic_bit(io->storm_held, pin) || ioapic_rte_masked(rte))
 		return;
-	if (level && (!ioapic_bit(io->line, pin) || (rte & VIRQ_IOAPIC_RTE_REMOTE_IRR)))
+	if (ioapic_rte_level(rte) &&
+	    (!ioapic_bit(io->line, pin) || (rte & VIRQ_IOAPIC_RTE_REMOTE_IRR)))
 		return;
-	/* With deliver_entry the embedder decodes the entry itself. */
-	entry = VIRQ_FIELD_PRESENT(struct virq_ioapic_ops, io->ops, deliver_entry,
-				   VIRQ_IOAPIC_OPS_SIZE_MIN)
-			? io->ops->deliver_entry
-			: NULL;
-	if (!entry)
-		virq_ioapic_rte_to_msi(rte, &addr, &data);
-	/*
-	 * Remote IRR goes up before the message leaves and comes down again if
-	 * nobody accepted it. A LAPIC that EOIs from inside deliver (lazy EOI)
-	 * then finds it set and clears it; set afterwards, it would stick
-	 * forever.
-	 */
-	if (level)
-		io->rte[pin] |= VIRQ_IOAPIC_RTE_REMOTE_IRR;
-	if (entry)
-		accepted = entry(io->ctx, pin, rte);
-	else
-		accepted = io->ops->deliver(io->ctx, pin, addr, data);
-	if (level && !accepted)
-		io->rte[pin] &= ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
+	ioapic_emit(io, pin, rte);
 }
 
 /*
@@ -197,54 +201,100 @@ static unsigned ioapic_index_after(const struct virq_ioapic *io, uint8_t vector,
 	return n;
 }
 
+/*
+ * The outermost assert of @pin, whose entry @rte is due: sent at once, then
+ * the drain from round 2. Apart from virq_ioapic_set_pin() so that its
+ * other paths (deassert, nothing to send, nested) save no registers.
+ */
+static VIRQ_NOINLINE void ioapic_assert_send(struct virq_ioapic *io, unsigned pin, uint64_t rte)
+{
+	io->in_eoi = 1;
+	ioapic_emit(io, pin, rte);
+	if (io->pending[0] | io->pending[1])
+		ioapic_drain(io, 1);
+	VIRQ_ASSERT(io->in_eoi == 1);
+	io->in_eoi = 0;
+}
+
 VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool asserted)
 {
-	uint64_t rte;
-	bool old, outer;
+	uint64_t rte, bit, old;
+	unsigned w;
 
 	if (pin >= ioapic->cfg.pins)
 		return -VIRQ_EINVAL;
+	w = pin >> 6;
+	bit = 1ULL << (pin & 63U);
 	if (!asserted) {
 		/*
 		 * Sends nothing, so no enter/leave: an outermost call would
 		 * find nothing pending to drain.
 		 */
-		ioapic_bit_clear(ioapic->line, pin);
+		ioapic->line[w] &= ~bit;
 		/* The guest cleared the source: the storm count restarts. */
 		ioapic->eoi_count[pin] = 0;
 		return 0;
 	}
-	outer = ioapic_enter(ioapic);
-	old = ioapic_bit(ioapic->line, pin);
+	old = ioapic->line[w] & bit;
 	rte = ioapic->rte[pin];
-	ioapic_bit_set(ioapic->line, pin);
+	ioapic->line[w] |= bit;
 	/*
-	 * Level: sent if unmasked and Remote IRR clear (checked at send).
 	 * Edge: a rising edge on an unmasked pin; on a masked pin it is lost
 	 * (82093AA mask bit), on a throttled one it merges with the edge
 	 * already held.
 	 */
 	if (!ioapic_rte_level(rte) &&
-	    (old || ioapic_rte_masked(rte) || ioapic_bit(ioapic->storm_held, pin))) {
-		ioapic_leave(ioapic, outer);
+	    (old || ioapic_rte_masked(rte) || (ioapic->storm_held[w] & bit)))
 		return 0;
-	}
-	if (!outer) {
+	if (ioapic->in_eoi) {
+		/* Nested in a hook: the outermost call sends it, if still due. */
 		ioapic_request(ioapic, pin);
-		ioapic_leave(ioapic, false);
 		return 0;
 	}
 	/*
 	 * Outermost: nothing is pending (ioapic_priv.h), so the drain's first
-	 * round would send this pin alone. It is sent here, and the drain
-	 * goes on from round 2 with whatever the hooks asked for meanwhile.
+	 * round would send this pin alone, checked as ioapic_send() checks
+	 * it. It is sent here (a level pin when unmasked, not throttled and
+	 * Remote IRR clear; the line is up), and the drain goes on from round
+	 * 2 with whatever the hooks asked for meanwhile.
 	 */
-	ioapic_send(ioapic, pin);
-	if (ioapic->pending[0] | ioapic->pending[1])
-		ioapic_drain(ioapic, 1);
-	VIRQ_ASSERT(ioapic->in_eoi == 1);
-	ioapic->in_eoi = 0;
+	if ((rte & (VIRQ_IOAPIC_RTE_MASKED | VIRQ_IOAPIC_RTE_REMOTE_IRR)) ||
+	    (ioapic->storm_held[w] & bit))
+		return 0;
+	ioapic_assert_send(ioapic, pin, rte);
 	return 0;
+}
+
+/*
+ * virq_ioapic_eoi() from chain link @n of @vector on (a pin + 1; 0 when
+ * only the send is left), for what may call a hook: a pin that reached the
+ * storm limit is held (the storm hook may rewrite entries, so each next pin
+ * is looked up again), then the outermost call (@outer) sends what was
+ * asked for.
+ */
+static VIRQ_NOINLINE void ioapic_eoi_slow(struct virq_ioapic *io, uint8_t vector, unsigned n,
+					  bool outer)
+{
+	for (; n; n = ioapic_index_after(io, vector, n - 1U)) {
+		unsigned pin = n - 1U;
+		uint64_t rte = io->rte[pin];
+
+		io->rte[pin] = rte & ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
+		if (ioapic_bit(io->storm_held, pin))
+			continue;
+		if (!ioapic_bit(io->line, pin) || ioapic_rte_masked(rte)) {
+			io->eoi_count[pin] = 0;
+			continue;
+		}
+		if (io->eoi_count[pin] >= io->cfg.storm_limit) {
+			/* KVM and QEMU defer the re-delivery by 10 ms here. */
+			ioapic_hold(io, pin);
+			continue;
+		}
+		io->eoi_count[pin]++;
+		ioapic_request(io, pin);
+	}
+	ioapic_leave(io, outer);
 }
 
 /*
@@ -256,34 +306,46 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
  */
 VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector)
 {
+	unsigned n = ioapic->vec_head[vector];
 	bool outer;
 
 	/* No level entry has the vector: nothing to clear, nothing to send. */
-	if (!ioapic->vec_head[vector])
+	if (!n)
 		return;
-	outer = ioapic_enter(ioapic);
-	/* Only the level entries of the vector, in ascending pin order. */
-	for (unsigned n = ioapic->vec_head[vector]; n;
-	     n = ioapic_index_after(ioapic, vector, n - 1U)) {
-		unsigned pin = n - 1U;
-		uint64_t rte = ioapic->rte[pin];
+	outer = ioapic->in_eoi == 0;
+	ioapic->in_eoi++;
+	/*
+	 * Only the level entries of the vector, in ascending pin order. No
+	 * hook runs in this loop (it only records), so the chain stands; the
+	 * first pin to throttle, or anything to send, goes on in
+	 * ioapic_eoi_slow().
+	 */
+	do {
+		unsigned pin = n - 1U, w = pin >> 6;
+		uint64_t rte = ioapic->rte[pin], bit = 1ULL << (pin & 63U);
 
-		ioapic->rte[pin] = rte & ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
-		if (ioapic_bit(ioapic->storm_held, pin))
-			continue;
-		if (!ioapic_bit(ioapic->line, pin) || ioapic_rte_masked(rte)) {
-			ioapic->eoi_count[pin] = 0;
-			continue;
+		if ((ioapic->line[w] & ~ioapic->storm_held[w] & bit) && !ioapic_rte_masked(rte) &&
+		    ioapic->eoi_count[pin] >= ioapic->cfg.storm_limit) {
+			ioapic_eoi_slow(ioapic, vector, n, outer);
+			return;
 		}
-		if (ioapic->eoi_count[pin] >= ioapic->cfg.storm_limit) {
-			/* KVM and QEMU defer the re-delivery by 10 ms here. */
-			ioapic_hold(ioapic, pin);
+		ioapic->rte[pin] = rte & ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
+		n = ioapic->vec_next[pin];
+		if (ioapic->storm_held[w] & bit)
+			continue;
+		if (!(ioapic->line[w] & bit) || ioapic_rte_masked(rte)) {
+			ioapic->eoi_count[pin] = 0;
 			continue;
 		}
 		ioapic->eoi_count[pin]++;
 		ioapic_request(ioapic, pin);
+	} while (n);
+	if (outer && (ioapic->pending[0] | ioapic->pending[1])) {
+		ioapic_eoi_slow(ioapic, vector, 0, true);
+		return;
 	}
-	ioapic_leave(ioapic, outer);
+	VIRQ_ASSERT(ioapic->in_eoi > 0);
+	ioapic->in_eoi--;
 }
 
 VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin)

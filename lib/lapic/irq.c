@@ -493,6 +493,30 @@ static VIRQ_NOINLINE int lapic_ack_fold_level(struct virq_lapic *lapic, unsigned
 }
 
 /*
+ * The rest of both lone-vector acknowledges, after the flag that announced
+ * the requests (ON or LAPIC_EV_LEVEL) was cleared: takes the highest word
+ * of @words; a lone vector that lapic_lone_ok() admits (for @level
+ * requests or edge ones) goes to ISR, anything else to @fold (which folds
+ * what was taken and goes the long way), nothing at all the long way.
+ */
+static inline int lapic_ack_lone(struct virq_lapic *lapic, uint64_t *words, bool level,
+				 int (*fold)(struct virq_lapic *, unsigned, uint64_t))
+{
+	uint64_t rest, x;
+	unsigned i = lapic_take_top(words, &x, &rest);
+	uint32_t v;
+
+	if (i > 3)
+		return lapic_ack_slow(lapic);
+	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
+		return fold(lapic, i, x);
+	v = i * 64 + virq_fls64(x); /* x has one bit: its highest is its lowest */
+	if (VIRQ_UNLIKELY(!lapic_lone_ok(lapic, v, level)))
+		return fold(lapic, i, x);
+	return lapic_lone_to_isr(lapic, v);
+}
+
+/*
  * Acknowledge with ON clear: the I/O APIC's level interrupts come this way
  * (a level post waiting, nothing in PIR: ON and SN clear, no LINT change).
  * As for a lone edge vector in virq_lapic_ack(), a lone level-triggered
@@ -504,10 +528,6 @@ static VIRQ_NOINLINE int lapic_ack_fold_level(struct virq_lapic *lapic, unsigned
  */
 static VIRQ_NOINLINE int lapic_ack_level(struct virq_lapic *lapic)
 {
-	uint64_t rest, x;
-	unsigned i;
-	uint32_t v;
-
 	if ((virq_atomic_load64_relaxed(&lapic->pi.control) & VIRQ_PI_CTRL_SN) ||
 	    (virq_atomic_load32(&lapic->posted_events) & (LAPIC_EV_LEVEL | LAPIC_EV_LINT)) !=
 		    LAPIC_EV_LEVEL)
@@ -515,15 +535,7 @@ static VIRQ_NOINLINE int lapic_ack_level(struct virq_lapic *lapic)
 	virq_atomic_fetch_and32(&lapic->posted_events, ~(uint32_t)LAPIC_EV_LEVEL);
 	/* Clearing the event came first: a level post the loads below miss
 	 * raises it again. */
-	i = lapic_take_top(lapic->post_level, &x, &rest);
-	if (i > 3)
-		return lapic_ack_slow(lapic);
-	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
-		return lapic_ack_fold_level(lapic, i, x);
-	v = i * 64 + virq_fls64(x); /* x has one bit: its highest is its lowest */
-	if (VIRQ_UNLIKELY(!lapic_lone_ok(lapic, v, true)))
-		return lapic_ack_fold_level(lapic, i, x);
-	return lapic_lone_to_isr(lapic, v);
+	return lapic_ack_lone(lapic, lapic->post_level, true, lapic_ack_fold_level);
 }
 
 /*
@@ -539,10 +551,6 @@ static VIRQ_NOINLINE int lapic_ack_level(struct virq_lapic *lapic)
  */
 VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 {
-	uint64_t rest, x;
-	unsigned i;
-	uint32_t v;
-
 	/* SN does not matter here: with ON set the sync clears ON and takes
 	 * every non-zero word whatever SN says, as below. */
 	if (!(virq_atomic_load64_relaxed(&lapic->pi.control) & VIRQ_PI_CTRL_ON))
@@ -551,15 +559,7 @@ VIRQ_API int virq_lapic_ack(struct virq_lapic *lapic)
 		return lapic_ack_slow(lapic);
 	virq_atomic_fetch_and64(&lapic->pi.control, ~VIRQ_PI_CTRL_ON);
 	/* Clearing ON came first: a post the loads below miss sets ON again. */
-	i = lapic_take_top(lapic->pi.pir, &x, &rest);
-	if (i > 3)
-		return lapic_ack_slow(lapic);
-	if (VIRQ_UNLIKELY(rest | (x & (x - 1))))
-		return lapic_ack_fold(lapic, i, x);
-	v = i * 64 + virq_fls64(x); /* x has one bit: its highest is its lowest */
-	if (VIRQ_UNLIKELY(!lapic_lone_ok(lapic, v, false)))
-		return lapic_ack_fold(lapic, i, x);
-	return lapic_lone_to_isr(lapic, v);
+	return lapic_ack_lone(lapic, lapic->pi.pir, false, lapic_ack_fold);
 }
 
 /* EOI of a level-triggered vector: broadcast unless suppressed (directed

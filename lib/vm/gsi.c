@@ -26,45 +26,92 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
 /* Entry bits 55:49: destination bits 14:8 with VIRQ_MSI_EXT_DEST (the
  * extended destination ID in address bits 11:5). */
 #define VM_RTE_EXT_DEST_ID (0x7FULL << (VIRQ_IOAPIC_RTE_EXT_DEST_SHIFT + 1))
+/* Entry bits that take a message off the fixed physical path: another
+ * delivery mode, logical destination, remappable format. */
+#define VM_RTE_NOT_PHYS_FIXED                                                                      \
+	(VIRQ_IOAPIC_RTE_DM_MASK | VIRQ_IOAPIC_RTE_DEST_LOGICAL | VIRQ_IOAPIC_RTE_REMAPPABLE)
+
+/*
+ * Fixed delivery to physical destination @dest (8 bits: an entry without
+ * extended destination bits) from a message without a sender (I/O APIC
+ * entry): what virq_vm_deliver() does for it when the map names one vCPU,
+ * without the candidate list. True when the vector was posted to that
+ * vCPU. False, nothing posted, when the general path must decide instead:
+ * @dest is 0xFF (the xAPIC broadcast and the x2APIC broadcast quirk), the
+ * slot is past the map, empty or shared, a map writer overlapped the
+ * read, or the vCPU the map names did not take the vector (the general
+ * path then finds the same and reports the lost message). A destination
+ * of 8 bits has no xAPIC alias of its low byte to look up besides.
+ *
+ * The map slot is read in one map_seq snapshot as vm_resolve() reads it
+ * (vm_priv.h), so the vCPU found is the one dests_from_map() would list
+ * alone; virq_lapic_match_dest() (the LAPIC's own ID, which has the final
+ * word while the map is stale) and virq_lapic_accepts_fixed() then decide
+ * as in deliver_fixed().
+ */
+static inline bool vm_post_phys_fixed(const struct virq_vm *vm, uint8_t dest, uint8_t vector,
+				      bool trigger_level)
+{
+	struct virq_lapic *l;
+	uint32_t s1, i;
+
+	if (dest == 0xFFU || dest >= vm->cfg.map_entries)
+		return false;
+	s1 = __atomic_load_n(&vm->map_seq, __ATOMIC_ACQUIRE);
+	i = vm_load32(&vm->map[dest]);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* Odd: a writer was active. */
+	if ((s1 & 1U) || vm_load32(&vm->map_seq) != s1 || i >= vm->cfg.nr_vcpus)
+		return false; /* also VM_SLOT_SHARED and VIRQ_VM_NO_VCPU */
+	l = vm_vcpu(vm, i);
+	if (!l || !virq_lapic_match_dest(l, dest, false) || !virq_lapic_accepts_fixed(l))
+		return false;
+	virq_lapic_post(l, vector, trigger_level);
+	return true;
+}
+
+/* vm_ioapic_deliver_entry() past the fixed physical path: the message
+ * decoded from the entry (@direct), or the entry's MSI write. Apart, so
+ * that the fixed physical path saves no registers for it. */
+static VIRQ_NOINLINE unsigned vm_ioapic_deliver_msg(void *ctx, unsigned pin, uint64_t rte,
+						    bool direct)
+{
+	const struct virq_vm_ioapic *vi = ctx;
+	struct virq_apic_msg msg;
+	uint64_t addr;
+	uint32_t data;
+
+	if (direct && virq_ioapic_rte_to_msg(rte, vi->vm->cfg.msi_flags, &msg) == 0)
+		return virq_vm_deliver(vi->vm, &msg);
+	virq_ioapic_rte_to_msi(rte, &addr, &data);
+	return vm_ioapic_deliver(ctx, pin, addr, data);
+}
 
 /*
  * The same delivery as vm_ioapic_deliver() of the entry's MSI write, with
  * the message taken straight from the entry when that gives the identical
  * result: no ioapic_msg or deliver_msi hook wants the MSI form, interrupt
  * remapping is off (with it on, a compatibility-format write is subject to
- * CFI and EIME) and the entry is in compatibility format.
+ * CFI and EIME) and the entry is in compatibility format. A fixed physical
+ * entry whose destination is bits 63:56 alone (no extended ID bits in
+ * use) goes to the vCPU the map names, without building the message.
  */
 static unsigned vm_ioapic_deliver_entry(void *ctx, unsigned pin, uint64_t rte)
 {
 	const struct virq_vm_ioapic *vi = ctx;
-	struct virq_vm *vm = vi->vm;
-	struct virq_apic_msg msg;
-	uint64_t addr;
-	uint32_t data;
+	const struct virq_vm *vm = vi->vm;
+	const struct virq_vm_ops *ops = vm->ops;
 
-	if (!vm->ops->ioapic_msg && !vm->ops->deliver_msi &&
-	    !(__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED)) {
-		/*
-		 * Fixed, physical, compatibility format, and the destination
-		 * is bits 63:56 alone (no extended ID bits in use): to the
-		 * vCPU the map names, without building the message.
-		 */
-		if (!(rte & (VIRQ_IOAPIC_RTE_DM_MASK | VIRQ_IOAPIC_RTE_DEST_LOGICAL |
-			     VIRQ_IOAPIC_RTE_REMAPPABLE)) &&
-		    (!(vm->cfg.msi_flags & VIRQ_MSI_EXT_DEST) || !(rte & VM_RTE_EXT_DEST_ID))) {
-			int n = vm_deliver_phys_fixed(vm,
-						      (uint32_t)(rte >> VIRQ_IOAPIC_RTE_DEST_SHIFT),
-						      (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK),
-						      (rte & VIRQ_IOAPIC_RTE_LEVEL) != 0);
-
-			if (n > 0)
-				return (unsigned)n;
-		}
-		if (virq_ioapic_rte_to_msg(rte, vm->cfg.msi_flags, &msg) == 0)
-			return virq_vm_deliver(vm, &msg);
-	}
-	virq_ioapic_rte_to_msi(rte, &addr, &data);
-	return vm_ioapic_deliver(ctx, pin, addr, data);
+	if (ops->ioapic_msg || ops->deliver_msi ||
+	    (__atomic_load_n(&vm->ir_word, __ATOMIC_RELAXED) & VM_IR_ENABLED))
+		return vm_ioapic_deliver_msg(ctx, pin, rte, false);
+	if (!(rte & VM_RTE_NOT_PHYS_FIXED) &&
+	    (!(rte & VM_RTE_EXT_DEST_ID) || !(vm->cfg.msi_flags & VIRQ_MSI_EXT_DEST)) &&
+	    vm_post_phys_fixed(vm, (uint8_t)(rte >> VIRQ_IOAPIC_RTE_DEST_SHIFT),
+			       (uint8_t)(rte & VIRQ_IOAPIC_RTE_VECTOR_MASK),
+			       (rte & VIRQ_IOAPIC_RTE_LEVEL) != 0))
+		return 1;
+	return vm_ioapic_deliver_msg(ctx, pin, rte, true);
 }
 
 static void vm_ioapic_storm(void *ctx, unsigned pin)
@@ -161,10 +208,25 @@ void vm_gsi_init(struct virq_vm *vm)
 	}
 }
 
+/* A raising or falling pulse of @bit on @g: two levels. */
+static VIRQ_NOINLINE void gsi_pulse(struct virq_vm *vm, struct virq_vm_gsi *g, uint32_t bit,
+				    enum virq_irq_op op)
+{
+	vm_lock(vm);
+	if (op == VIRQ_IRQ_RAISING_PULSE) {
+		gsi_set_sources(vm, g, g->sources | bit);
+		gsi_set_sources(vm, g, g->sources & ~bit);
+	} else {
+		gsi_set_sources(vm, g, g->sources & ~bit);
+		gsi_set_sources(vm, g, g->sources | bit);
+	}
+	vm_unlock(vm);
+}
+
 VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source, enum virq_irq_op op)
 {
 	struct virq_vm_gsi *g;
-	uint32_t bit;
+	uint32_t bit, old, now;
 
 	/* Embedder values: range-check before anything (CVE-2017-1000252). */
 	if (!vm || gsi >= vm->cfg.nr_gsis || source >= VIRQ_VM_GSI_SOURCES ||
@@ -172,28 +234,17 @@ VIRQ_API int virq_vm_set_irq(struct virq_vm *vm, uint32_t gsi, unsigned source, 
 		return -VIRQ_EINVAL;
 	g = &vm->gsis[gsi];
 	bit = 1U << source;
-
-	vm_lock(vm);
-	if (op <= VIRQ_IRQ_HIGH) {
-		/* One level: the common case, the wired-OR inline. */
-		uint32_t old = g->sources, now = op == VIRQ_IRQ_HIGH ? old | bit : old & ~bit;
-
-		g->sources = now;
-		if (!old != !now)
-			route_drive_line(vm, g, now != 0);
-		vm_unlock(vm);
+	if (op > VIRQ_IRQ_HIGH) {
+		gsi_pulse(vm, g, bit, op);
 		return 0;
 	}
-	switch (op) {
-	case VIRQ_IRQ_RAISING_PULSE:
-		gsi_set_sources(vm, g, g->sources | bit);
-		gsi_set_sources(vm, g, g->sources & ~bit);
-		break;
-	default: /* falling pulse */
-		gsi_set_sources(vm, g, g->sources & ~bit);
-		gsi_set_sources(vm, g, g->sources | bit);
-		break;
-	}
+	/* One level: the common case, the wired-OR inline. */
+	vm_lock(vm);
+	old = g->sources;
+	now = op == VIRQ_IRQ_HIGH ? old | bit : old & ~bit;
+	g->sources = now;
+	if (!old != !now)
+		route_drive_line(vm, g, now != 0);
 	vm_unlock(vm);
 	return 0;
 }

@@ -427,45 +427,6 @@ static unsigned deliver_fixed(const struct virq_vm *vm, const struct vm_dests *d
 }
 
 /*
- * Fixed delivery to physical destination @dest from a message without a
- * sender (I/O APIC entry): what virq_vm_deliver() does for it when the map
- * names one vCPU, without the candidate list. -1 when the general path
- * must decide instead: the low 8 bits are 0xFF (the xAPIC broadcast and
- * the x2APIC broadcast quirk), xAPIC-mode vCPUs exist and @dest is above
- * 0xFF (their 8-bit alias), the slot is past the map, empty or shared,
- * or a map writer overlapped the read. Otherwise the number of LAPICs that
- * took the vector, 0 or 1; the caller takes a 0 to the general path too
- * (nothing was posted), which then reports the lost message.
- *
- * The map slot and nr_xapic are read in one map_seq snapshot as
- * vm_resolve() reads them (vm_priv.h), so the vCPU found is the one
- * dests_from_map() would list alone; virq_lapic_match_dest() and
- * virq_lapic_accepts_fixed() then decide as in deliver_fixed().
- */
-int vm_deliver_phys_fixed(const struct virq_vm *vm, uint32_t dest, uint8_t vector,
-			  bool trigger_level)
-{
-	struct virq_lapic *l;
-	uint32_t s1, i, nx;
-
-	if ((dest & 0xFFU) == 0xFFU || dest >= vm->cfg.map_entries)
-		return -1;
-	s1 = __atomic_load_n(&vm->map_seq, __ATOMIC_ACQUIRE);
-	if (s1 & 1U)
-		return -1;
-	i = vm_load32(&vm->map[dest]);
-	nx = vm_load32(&vm->nr_xapic);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (vm_load32(&vm->map_seq) != s1 || (nx && dest > 0xFFU) || i >= vm->cfg.nr_vcpus)
-		return -1; /* also VM_SLOT_SHARED and VIRQ_VM_NO_VCPU */
-	l = vm_vcpu(vm, i);
-	if (!l || !virq_lapic_match_dest(l, dest, false) || !virq_lapic_accepts_fixed(l))
-		return 0;
-	virq_lapic_post(l, vector, trigger_level);
-	return 1;
-}
-
-/*
  * Puts the candidates of a map lookup in vCPU index order, the order of a
  * scan (cluster bits, then the xAPIC list, come in another): with vector
  * hashing the winner is the (vector mod n)-th, and with round-robin the

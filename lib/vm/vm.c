@@ -278,6 +278,9 @@ void vm_map_update(struct virq_vm *vm, uint32_t index)
 	if (key & VM_KEY_VALID)
 		vm_map_insert(vm, index, key);
 	vm_seq_end(vm);
+	/* The PID-pointer table follows the map it is derived from. */
+	ipiv_refresh_key(vm, old & VM_KEY_DEST_MASK);
+	ipiv_refresh_key(vm, key);
 }
 
 /*
@@ -310,6 +313,7 @@ void vm_map_rebuild(struct virq_vm *vm)
 			vm_map_insert(vm, i, key);
 	}
 	vm_seq_end(vm);
+	ipiv_refresh_all(vm);
 }
 
 VIRQ_API int virq_vm_init(struct virq_vm *vm, const struct virq_vm_config *cfg,
@@ -495,5 +499,7 @@ int vm_check_invariants(const struct virq_vm *vm)
 	}
 	if (vm->map_seq & 1U)
 		return -6;
+	if (ipiv_check(vm))
+		return -9;
 	return 0;
 }

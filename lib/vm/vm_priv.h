@@ -166,10 +166,14 @@ void vm_map_rebuild(struct virq_vm *vm);
 /* Map defaults and the PC GSI layout; no validation. */
 void vm_gsi_init(struct virq_vm *vm);
 
-/* Fixed physical delivery through the map alone (route.c): 1 or 0 LAPICs,
- * -1 when virq_vm_deliver() must decide. Lock-free. */
-int vm_deliver_phys_fixed(const struct virq_vm *vm, uint32_t dest, uint8_t vector,
-			  bool trigger_level);
+/* IPI virtualization (ipiv.c), under the lock, after the map changed:
+ * rewrites the PID-pointer table entries whose holder key @key (a key a
+ * vCPU left or took; VM_KEY_NONE does nothing) can change, or every entry. */
+void ipiv_refresh_key(struct virq_vm *vm, uint64_t key);
+void ipiv_refresh_all(struct virq_vm *vm);
+/* Recomputes every entry of an attached table from the keys; 0 when all
+ * agree. Lock held or the VM quiescent. */
+int ipiv_check(const struct virq_vm *vm);
 
 /* Recomputes every map invariant above; 0 when they hold. Lock held or the
  * VM quiescent. For tests and fuzzers. */

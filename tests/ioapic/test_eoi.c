@@ -526,6 +526,187 @@ static void test_reentry_service(void **state)
 	assert_int_equal(fx.f.max_depth, 1);
 }
 
+/* ---- pins of the second bitmap word, the EOI's storm exit ---- */
+
+/*
+ * The storm hook of test_eoi_storm_hook_rewrites_chain: when pin 70 is
+ * held, the embedder moves pin 100 to vector 0x46 (low half only; Remote
+ * IRR is read-only and stays).
+ */
+static void storm_rewrite(void *ctx, unsigned pin)
+{
+	struct fake_env *f = fake_of(ctx);
+
+	fake_storm(ctx, pin);
+	if (pin != 70)
+		return;
+	assert_int_equal(virq_ioapic_mmio_write(f->io, VIRQ_IOAPIC_IOREGSEL, 4,
+						VIRQ_IOAPIC_REG_RTE0 + 2 * 100),
+			 0);
+	assert_int_equal(virq_ioapic_mmio_write(f->io, VIRQ_IOAPIC_IOWIN, 4,
+						(uint32_t)RTE_LEVEL(0x46, 3)),
+			 0);
+}
+
+static const struct virq_ioapic_ops storm_rewrite_ops = {
+	.size = sizeof(struct virq_ioapic_ops),
+	.deliver = fake_deliver,
+	.storm = storm_rewrite,
+};
+
+/*
+ * Three level entries of vector 0x45 on pins 5, 70 and 100 (both bitmap
+ * words). An EOI re-sends each asserted one and counts it; a pin at the
+ * storm limit is held, and when its storm hook moves a later pin of the
+ * chain to another vector, the same EOI no longer touches that pin: it
+ * keeps its Remote IRR until an EOI of its new vector.
+ */
+static void test_eoi_storm_hook_rewrites_chain(void **state)
+{
+	struct ioapic_fixture fx;
+	struct virq_ioapic_config cfg = fixture_config(0x20, 120);
+
+	(void)state;
+	cfg.storm_limit = 2;
+	fixture_init_ops(&fx, &cfg, &storm_rewrite_ops);
+	rte_w(&fx, 5, RTE_LEVEL(0x45, 1));
+	rte_w(&fx, 70, RTE_LEVEL(0x45, 2));
+	rte_w(&fx, 100, RTE_LEVEL(0x45, 3));
+	pin_set(&fx, 5, true);
+	pin_set(&fx, 70, true);
+	pin_set(&fx, 100, true);
+	assert_int_equal(fx.f.n_msgs, 3);
+	assert_int_equal(fx.io.line[0], 1ULL << 5);
+	assert_int_equal(fx.io.line[1], 1ULL << 6 | 1ULL << 36);
+
+	/* All three asserted: re-sent in ascending pin order, counted. */
+	eoi(&fx, 0x45);
+	assert_int_equal(fx.f.n_msgs, 6);
+	assert_int_equal(fx.f.msgs[3].pin, 5);
+	assert_int_equal(fx.f.msgs[4].pin, 70);
+	assert_int_equal(fx.f.msgs[5].pin, 100);
+	assert_int_equal(fx.f.msgs[5].addr, 0xFEE03000ULL);
+	assert_int_equal(fx.f.msgs[5].data, 0xC045U);
+	assert_int_equal(fx.io.eoi_count[5], 1);
+	assert_int_equal(fx.io.eoi_count[70], 1);
+	assert_int_equal(fx.io.eoi_count[100], 1);
+
+	/* 5 and 100 dropped: their counts restart, only 70 is re-sent. */
+	pin_set(&fx, 5, false);
+	pin_set(&fx, 100, false);
+	eoi(&fx, 0x45);
+	assert_int_equal(fx.f.n_msgs, 7);
+	assert_int_equal(fx.f.msgs[6].pin, 70);
+	assert_int_equal(fx.io.eoi_count[5], 0);
+	assert_int_equal(fx.io.eoi_count[70], 2);
+	assert_int_equal(fx.io.eoi_count[100], 0);
+	assert_int_equal(rte_get(&fx, 5), RTE_LEVEL(0x45, 1));
+	assert_int_equal(rte_get(&fx, 100), RTE_LEVEL(0x45, 3));
+
+	/* 100 up again: sent at once (its Remote IRR was clear). */
+	pin_set(&fx, 100, true);
+	assert_int_equal(fx.f.n_msgs, 8);
+	assert_int_equal(fx.f.msgs[7].pin, 100);
+
+	/* 70 at the limit: held; its hook moves 100 to 0x46 meanwhile. */
+	eoi(&fx, 0x45);
+	assert_int_equal(fx.f.n_msgs, 8);
+	assert_int_equal(fx.f.n_storms, 1);
+	assert_int_equal(fx.f.storms[70], 1);
+	assert_true(held(&fx, 70));
+	assert_int_equal(fx.io.storm_held[0], 0);
+	assert_int_equal(fx.io.storm_held[1], 1ULL << 6);
+	assert_int_equal(rte_get(&fx, 70), RTE_LEVEL(0x45, 2));
+	assert_int_equal(rte_get(&fx, 100), RTE_LEVEL(0x46, 3) | VIRQ_IOAPIC_RTE_REMOTE_IRR);
+	assert_int_equal(fx.io.vec_head[0x45], 5 + 1);
+	assert_int_equal(fx.io.vec_head[0x46], 100 + 1);
+	assert_int_equal(fx.io.in_eoi, 0);
+
+	/* The EOI of 0x46 clears it and re-sends it with its new vector. */
+	eoi(&fx, 0x46);
+	assert_int_equal(fx.f.n_msgs, 9);
+	assert_int_equal(fx.f.msgs[8].pin, 100);
+	assert_int_equal(fx.f.msgs[8].data, 0xC046U);
+	assert_int_equal(rte_get(&fx, 100), RTE_LEVEL(0x46, 3) | VIRQ_IOAPIC_RTE_REMOTE_IRR);
+	assert_int_equal(fx.io.eoi_count[100], 1);
+	/* 70 stays held through its vector's EOIs until serviced. */
+	eoi(&fx, 0x45);
+	assert_int_equal(fx.f.n_msgs, 9);
+	assert_int_equal(virq_ioapic_service(&fx.io, 70), 0);
+	assert_int_equal(fx.f.n_msgs, 10);
+	assert_int_equal(fx.f.msgs[9].pin, 70);
+	assert_int_equal(rte_get(&fx, 70), RTE_LEVEL(0x45, 2) | VIRQ_IOAPIC_RTE_REMOTE_IRR);
+}
+
+/*
+ * An outermost assert of a level pin in the second bitmap word that is not
+ * due sends nothing and leaves the entry as it was, but records the line:
+ * masked (sent on unmask), Remote IRR set (re-sent by the EOI), held
+ * (sent by service). An edge pin there sends once per rising edge.
+ */
+static void test_assert_not_due_word1(void **state)
+{
+	struct ioapic_fixture fx;
+	struct virq_ioapic_config cfg = fixture_config(0x20, 120);
+
+	(void)state;
+	cfg.storm_limit = 1;
+	fixture_init(&fx, &cfg);
+	rte_w(&fx, 90, RTE_LEVEL(0x61, 4) | VIRQ_IOAPIC_RTE_MASKED);
+	pin_set(&fx, 90, true);
+	assert_int_equal(fx.f.n_msgs, 0);
+	assert_int_equal(fx.io.line[1], 1ULL << 26);
+	assert_int_equal(rte_get(&fx, 90), RTE_LEVEL(0x61, 4) | VIRQ_IOAPIC_RTE_MASKED);
+	/* Unmasked while asserted: sent. */
+	rte_w(&fx, 90, RTE_LEVEL(0x61, 4));
+	assert_int_equal(fx.f.n_msgs, 1);
+	assert_int_equal(fx.f.msgs[0].pin, 90);
+	assert_int_equal(fx.f.msgs[0].data, 0xC061U);
+	assert_int_equal(rte_get(&fx, 90), RTE_LEVEL(0x61, 4) | VIRQ_IOAPIC_RTE_REMOTE_IRR);
+	/* Remote IRR set: a new assert sends nothing, the EOI re-sends. */
+	pin_set(&fx, 90, false);
+	assert_int_equal(fx.io.line[1], 0);
+	pin_set(&fx, 90, true);
+	assert_int_equal(fx.f.n_msgs, 1);
+	eoi(&fx, 0x61);
+	assert_int_equal(fx.f.n_msgs, 2);
+	assert_int_equal(fx.io.eoi_count[90], 1);
+	/* At the limit (1): the next EOI holds it; a held assert sends nothing. */
+	eoi(&fx, 0x61);
+	assert_int_equal(fx.f.n_msgs, 2);
+	assert_int_equal(fx.f.storms[90], 1);
+	assert_int_equal(fx.io.storm_held[1], 1ULL << 26);
+	assert_int_equal(rte_get(&fx, 90), RTE_LEVEL(0x61, 4));
+	pin_set(&fx, 90, false);
+	pin_set(&fx, 90, true);
+	assert_int_equal(fx.f.n_msgs, 2);
+	assert_int_equal(rte_get(&fx, 90), RTE_LEVEL(0x61, 4));
+	assert_int_equal(virq_ioapic_service(&fx.io, 90), 0);
+	assert_int_equal(fx.f.n_msgs, 3);
+	assert_int_equal(fx.io.storm_held[1], 0);
+	assert_int_equal(rte_get(&fx, 90), RTE_LEVEL(0x61, 4) | VIRQ_IOAPIC_RTE_REMOTE_IRR);
+	/* Dropped before its EOI: Remote IRR clear, nothing sent. */
+	pin_set(&fx, 90, false);
+	eoi(&fx, 0x61);
+	assert_int_equal(fx.f.n_msgs, 3);
+	assert_int_equal(rte_get(&fx, 90), RTE_LEVEL(0x61, 4));
+
+	/* Edge pin 119, the last one: one message per rising edge. */
+	rte_w(&fx, 119, RTE_EDGE(0x62, 4));
+	pin_set(&fx, 119, true);
+	pin_set(&fx, 119, true);
+	assert_int_equal(fx.f.n_msgs, 4);
+	assert_int_equal(fx.f.msgs[3].pin, 119);
+	assert_int_equal(fx.f.msgs[3].data, 0x62U);
+	assert_int_equal(fx.io.line[1], 1ULL << 55);
+	pin_set(&fx, 119, false);
+	pin_set(&fx, 119, true);
+	assert_int_equal(fx.f.n_msgs, 5);
+	assert_int_equal(rte_get(&fx, 119), RTE_EDGE(0x62, 4));
+	assert_int_equal(virq_ioapic_set_pin(&fx.io, 120, true), -VIRQ_EINVAL);
+	assert_int_equal(fx.io.line[1], 1ULL << 55);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +727,8 @@ int main(void)
 		cmocka_unit_test(test_reentry_ping_pong_bounded),
 		cmocka_unit_test(test_reentry_nested_eoi_other_pin),
 		cmocka_unit_test(test_reentry_service),
+		cmocka_unit_test(test_eoi_storm_hook_rewrites_chain),
+		cmocka_unit_test(test_assert_not_due_word1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

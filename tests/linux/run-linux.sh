@@ -5,15 +5,12 @@
 # and checks from its serial console that the interrupt controllers did
 # their work.
 #
-#   bash tests/linux/run-linux.sh VIRQ-VMM [MODE:CPUS]...
+#   bash tests/linux/run-linux.sh VIRQ-VMM [MODE:CPUS[:pit]]...
 #
-# MODE:CPUS is an --irqchip mode and a vCPU count (default: split:2;
-# VIRQ_LINUX_BOOTS="user:2 split:2 user:4 split:4" gives the whole list
-# without arguments, as meson test runs it). user is not in the default:
-# under the nested KVM, 2 of 5 user-mode boots ended in a triple fault of
-# a vCPU while Linux's i8042 probe polled with interrupts off (4 of 4 with
-# nokaslr passed; an open bug, not understood yet); split boots passed
-# every time. Needs a /dev/kvm
+# MODE:CPUS is an --irqchip mode and a vCPU count, :pit a boot whose only
+# tick is the 8254 through the I/O APIC (below). Default: split:2;
+# VIRQ_LINUX_BOOTS="..." gives the list without arguments, as meson test
+# runs it (examples/meson.build). Needs a /dev/kvm
 # that opens read-write: without one it prints SKIP and exits 77; run it
 # inside scripts/nested-kvm.sh on a machine without KVM.
 #
@@ -38,12 +35,12 @@
 # Checks per boot, each an exact pattern in the console, printed as
 # "PASS: MODE:CPUS: <check>" / "FAIL: ..." / "SKIP: ...":
 #   online       "INIT: cpus N" and N CPU columns in /proc/interrupts
-#   timer        no "IO-APIC + timer doesn't work", no "Virtual Wire" or
-#                "ExtINT" timer fallback; when Linux uses the PIT, its
-#                "..TIMER: vector=0x30 apic1=0 pin1=2" line and IRQ 0 on
-#                "IO-APIC   2-edge      timer" counting (SKIP when Linux
-#                takes no PIT: kvm-clock and the TSC-deadline LAPIC timer)
-#   loc          no "APIC timer disabled", LOC > 0 on every CPU
+#   timer        every boot: no "IO-APIC + timer doesn't work", no
+#                "Virtual Wire" or "ExtINT" timer fallback; :pit boots:
+#                the "..TIMER: vector=0x30 apic1=0 pin1=2" line and IRQ 0
+#                on "IO-APIC   2-edge      timer" counting
+#   loc          plain boots: no "APIC timer disabled", LOC > 0 on every
+#                CPU (a :pit boot runs without the LAPIC timer)
 #   res, cal     rescheduling and call-function IPIs > 0 in total, and
 #                on at least two CPUs
 #   serial       IRQ 4 "IO-APIC   4-edge      ttyS0" > 0
@@ -52,10 +49,7 @@
 # VIRQ_LINUX_KEEP=DIR keeps each boot's console there.
 # Exit status: 1 if any check failed; else 77 (a skip, with the first
 # SKIP: line as its reason) if any check did not run, as for the guest
-# programs: a skip is never a pass. With kvm-clock Linux takes no PIT and
-# runs no timer check, so today every boot ends as a skip for that one
-# check, and the suite is not in CI (scripts/test.sh) until it can pass.
-# 0 when every check passed.
+# programs: a skip is never a pass. 0 when every check passed.
 
 set -uo pipefail
 
@@ -68,6 +62,24 @@ else
 fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TIMEOUT=${VIRQ_LINUX_TIMEOUT:-180}
+# Two kinds of boot. MODE:CPUS boots as Linux chooses on this CPU: the
+# TSC-deadline LAPIC timer and kvm-clock, and so no 8254 at all (Linux
+# sets the PIT up only when it cannot do without: apic_needs_pit()).
+# MODE:CPUS:pit adds lapic=notscdeadline noapictimer: no LAPIC timer, the
+# 8254 on IRQ 0 through I/O APIC pin 2 is the only tick of the whole boot
+# (broadcast to the other CPUs by IPI), which is the timer check: Linux's
+# "..TIMER: vector=0x30 apic1=0 pin1=2" line, IRQ 0 counted on "IO-APIC
+# 2-edge timer", none of the fallbacks, and a boot that gets to the end
+# (with no tick there is no scheduler and no timeout). kvm-clock stays in
+# both: without it Linux has no TSC frequency under the nested emulator
+# (each port read is an exit: "tsc: Unable to calibrate against PIT"); it
+# sets no_timer_check, so Linux's own timer_irq_works() is not run and the
+# check is the test's. (lapic=notscdeadline alone makes Linux verify its
+# LAPIC timer against jiffies from the PIT, within 2 ticks in 25: under the
+# nested emulator on a busy host that failed in 4 of 5 boots, in user and
+# split mode alike, so a boot with both timers is not used.) The LAPIC
+# timer check (LOC) is for the plain boots, the timer check for :pit ones.
+PIT_ARGS="lapic=notscdeadline noapictimer"
 
 skip()
 {
@@ -147,14 +159,15 @@ row()
 }
 
 for boot in "${BOOTS[@]}"; do
-	mode=${boot%%:*}
-	cpus=${boot##*:}
-	label="$mode:$cpus"
-	out=$WORK/console-$mode-$cpus.log
+	IFS=: read -r mode cpus kind <<<"$boot"
+	label=$boot
+	args=
+	[ "$kind" = pit ] && args=$PIT_ARGS
+	out=$WORK/console-$mode-$cpus${kind:+-$kind}.log
 	start=$(date +%s)
 	"$VMM" --irqchip "$mode" --smp "$cpus" --mem 256 --timeout "$TIMEOUT" --stats \
 		--kernel "$KERNEL" --initrd "$WORK/initrd.gz" --serial-input /dev/null \
-		--append "console=ttyS0 acpi=off reboot=k" >"$out.raw" 2>&1
+		--append "console=ttyS0 acpi=off reboot=k $args" >"$out.raw" 2>&1
 	status=$?
 	# The console's lines end in CR LF.
 	tr -d '\r' <"$out.raw" >"$out"
@@ -162,8 +175,19 @@ for boot in "${BOOTS[@]}"; do
 	echo "linux: $label: status $status after $(($(date +%s) - start)) s"
 	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out"
 	sed -n '/^== virq-vmm stats/,$p' "$out"
-	tab=$WORK/tab-$mode-$cpus
+	tab=$WORK/tab-$mode-$cpus${kind:+-$kind}
 	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out" | sed '1d;$d' >"$tab"
+
+	# The open bug of user-irqchip mode under the nested KVM (a vCPU
+	# triple-faults; tests/guests/README.md "Known issues"; seen in 2 of 5
+	# user-mode Linux boots with KASLR in one session, 0 of 5 in the next):
+	# the boot is a skip with the fault's report, never a pass. Any other
+	# way a user-mode boot ends is checked as usual.
+	if [ "$mode" = user ] && [ $status -ne 8 ] && grep -q 'triple fault (shutdown)' "$out"; then
+		skipc "known bug, a vCPU triple-faulted (user irqchip under the nested KVM): $(grep -m 1 -o 'vCPU [0-9]*: triple fault (shutdown) at RIP 0x[0-9a-f]*' "$out")"
+		grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
+		continue
+	fi
 
 	# online
 	hdr=$(head -n 1 "$tab" | wc -w)
@@ -173,30 +197,32 @@ for boot in "${BOOTS[@]}"; do
 		fail "online: want $cpus CPUs: $(grep '^INIT: cpus' "$out"), $hdr columns"
 	fi
 
-	# timer
+	# timer: no fallback in any boot; the check itself in :pit boots
 	if grep -qE "IO-APIC \+ timer doesn't work|Virtual Wire IRQ|ExtINT IRQ|8254 timer not connected" "$out"; then
 		fail "timer: $(grep -E "IO-APIC \+ timer|Virtual Wire|ExtINT IRQ|8254 timer" "$out" | head -n 2 | tr '\n' ' ')"
-	elif grep -q '\.\.TIMER: vector=0x30 apic1=0 pin1=2 ' "$out"; then
+	elif [ "$kind" = pit ]; then
 		t0=$(awk '$1 == "0:" && / IO-APIC +2-edge +timer$/ { s = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i; print s }' "$tab")
-		if [ "${t0:-0}" -gt 0 ]; then
-			pass "timer: through the I/O APIC pin 2, IRQ 0 counted $t0"
+		if ! grep -q '\.\.TIMER: vector=0x30 apic1=0 pin1=2 ' "$out"; then
+			fail "timer: no '..TIMER: vector=0x30 apic1=0 pin1=2' line"
+		elif [ "${t0:-0}" -gt 0 ]; then
+			pass "timer: the only tick, through I/O APIC pin 2: IRQ 0 counted $t0"
 		else
 			fail "timer: IRQ 0 on I/O APIC pin 2 did not count: $(grep '^ *0:' "$tab")"
 		fi
-	else
-		skipc "timer: Linux took no PIT (kvm-clock, TSC-deadline LAPIC timer): no timer check"
 	fi
 
-	# loc
-	mapfile -t v < <(row LOC: "$cpus")
-	bad=0
-	for x in "${v[@]}"; do [ "${x:-0}" -gt 0 ] || bad=1; done
-	if grep -q 'APIC timer disabled' "$out"; then
-		fail "loc: $(grep -o 'APIC timer disabled.*' "$out" | head -n 1)"
-	elif [ "${#v[@]}" -eq "$cpus" ] && [ $bad = 0 ]; then
-		pass "loc: LAPIC timer on every CPU: ${v[*]}"
-	else
-		fail "loc: LOC ${v[*]}"
+	# loc: the LAPIC timer of a plain boot
+	if [ "$kind" != pit ]; then
+		mapfile -t v < <(row LOC: "$cpus")
+		bad=0
+		for x in "${v[@]}"; do [ "${x:-0}" -gt 0 ] || bad=1; done
+		if grep -q 'APIC timer disabled' "$out"; then
+			fail "loc: $(grep -o 'APIC timer disabled.*' "$out" | head -n 1)"
+		elif [ "${#v[@]}" -eq "$cpus" ] && [ $bad = 0 ]; then
+			pass "loc: LAPIC timer on every CPU: ${v[*]}"
+		else
+			fail "loc: LOC ${v[*]}"
+		fi
 	fi
 
 	# res, cal

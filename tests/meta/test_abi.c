@@ -70,6 +70,26 @@ VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_SN == 1ULL << (257 - 256), "SN is bit 257");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NV_SHIFT == 272 - 256, "NV is bits 279:272");
 VIRQ_STATIC_ASSERT(VIRQ_PI_CTRL_NDST_SHIFT == 288 - 256, "NDST is bits 319:288");
 
+/* User interrupts: UPID and UITT entry (SENDUIPI instruction page), the
+ * UINTR MSR state. */
+PIN_SIZE(struct virq_uintr_upid, 16, 8);
+PIN_OFF(struct virq_uintr_upid, control, 0);
+PIN_OFF(struct virq_uintr_upid, pir, 8);
+PIN_SIZE(struct virq_uintr_uitte, 16, 8);
+PIN_OFF(struct virq_uintr_uitte, control, 0);
+PIN_OFF(struct virq_uintr_uitte, upid_addr, 8);
+VIRQ_STATIC_ASSERT(VIRQ_UINTR_UPID_ON == 1ULL && VIRQ_UINTR_UPID_SN == 2ULL, "UPID ON bit 0, SN 1");
+VIRQ_STATIC_ASSERT(VIRQ_UINTR_UPID_NV_SHIFT == 16 && VIRQ_UINTR_UPID_NDST_SHIFT == 32,
+		   "UPID NV 23:16, NDST 63:32");
+VIRQ_STATIC_ASSERT(VIRQ_UINTR_UITTE_UV_SHIFT == 8, "UITTE UV 15:8");
+PIN_SIZE(struct virq_uintr_msrs, 48, 8);
+PIN_OFF(struct virq_uintr_msrs, rr, 0);
+PIN_OFF(struct virq_uintr_msrs, handler, 8);
+PIN_OFF(struct virq_uintr_msrs, stackadjust, 16);
+PIN_OFF(struct virq_uintr_msrs, misc, 24);
+PIN_OFF(struct virq_uintr_msrs, pd, 32);
+PIN_OFF(struct virq_uintr_msrs, tt, 40);
+
 /* The message every source produces and routing consumes. */
 PIN_SIZE(struct virq_apic_msg, 16, 4);
 PIN_OFF(struct virq_apic_msg, dest, 0);
@@ -250,6 +270,16 @@ PIN_OFF(struct virq_ir_config, eime, 8);
 PIN_OFF(struct virq_ir_config, cfi, 9);
 PIN_OFF(struct virq_ir_config, posting, 10);
 PIN_OFF(struct virq_ir_config, reserved, 11);
+PIN_SIZE(struct virq_irte_host, 16, 4);
+PIN_OFF(struct virq_irte_host, size, 0);
+PIN_OFF(struct virq_irte_host, dest, 4);
+PIN_OFF(struct virq_irte_host, sid, 8);
+PIN_OFF(struct virq_irte_host, sq, 10);
+PIN_OFF(struct virq_irte_host, svt, 11);
+PIN_OFF(struct virq_irte_host, vector, 12);
+PIN_OFF(struct virq_irte_host, x2apic, 13);
+PIN_OFF(struct virq_irte_host, fpd, 14);
+PIN_OFF(struct virq_irte_host, urgent, 15);
 
 /* ---- VM: routing, GSIs ---- */
 
@@ -292,7 +322,7 @@ PIN_OFF(struct virq_vm_config, reserved, 23);
 PIN_OFF(struct virq_vm_config, ir, 24);
 PIN_SIZE(struct virq_vm_ioapic, 24, 8);
 /* Private fields of virq_vm_ioapic not pinned. */
-PIN_SIZE(struct virq_vm, 496, 8);
+PIN_SIZE(struct virq_vm, 504, 8);
 /* Private fields of virq_vm not pinned. */
 
 /* The VM's own saved state (virq_vm_save()): a saved-state format. */
@@ -476,7 +506,7 @@ PIN_OFF(struct virq_kvm_stats, last_vector, 144);
 PIN_OFF(struct virq_kvm_stats, last_source, 146);
 PIN_SIZE(struct virq_kvm_vcpu, 8192, 4096);
 /* Private fields of virq_kvm_vcpu not pinned. */
-PIN_SIZE(struct virq_kvm, 6488, 8);
+PIN_SIZE(struct virq_kvm, 6496, 8);
 /* Private fields of virq_kvm not pinned. */
 /* The glue's saved states (virq_kvm_vcpu_save(), virq_kvm_save()). */
 VIRQ_STATIC_ASSERT(VIRQ_KVM_STATE_VERSION == 1U && VIRQ_KVM_NR_GSIS == 24U,

@@ -12,6 +12,9 @@
  */
 #include "harness.h"
 
+/* Entry bits 55:49: destination bits 14:8 only with VIRQ_MSI_EXT_DEST. */
+#define VM_RTE_TEST_EXT_BITS (0x7FULL << (VIRQ_IOAPIC_RTE_EXT_DEST_SHIFT + 1))
+
 static uint64_t rng_state = 0x243F6A8885A308D3ULL;
 
 static uint64_t rng(void)
@@ -357,12 +360,74 @@ static void test_fast_stale_map(void **state)
 	fx_free(fx);
 }
 
+/*
+ * Which entries the fixed physical path takes, exactly, in a VM without
+ * VIRQ_MSI_EXT_DEST: vCPUs 0-3 at xAPIC IDs 0, 1, 2, 5, software-enabled.
+ * Bits 55:49 are then no destination bits, so an entry with them set goes
+ * to its 8-bit destination like one without; 0xFF (the broadcast), an ID
+ * past the map, an empty slot and lowest priority go the general way,
+ * which reaches every vCPU, reports the loss, or picks one vCPU.
+ */
+static void test_fast_entry_paths_exact(void **state)
+{
+	struct vm_fixture *fx = fx_new(4, 64, 24);
+
+	(void)state;
+	fx_add_xapic(fx, 0, 0);
+	fx_add_xapic(fx, 1, 1);
+	fx_add_xapic(fx, 2, 2);
+	fx_add_xapic(fx, 3, 5);
+	fx_attach_ioapic(fx);
+
+	fx_rte(fx, 20, 0x50U | (5ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 20, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x50), 1U << 3);
+	/* Bits 55:49 set, no extended destination ID: still ID 5 alone. */
+	fx_rte(fx, 21, 0x51U | (5ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT) | VM_RTE_TEST_EXT_BITS);
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 21, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x51), 1U << 3);
+	/* 0xFF: the xAPIC broadcast, every vCPU. */
+	fx_rte(fx, 22, 0x52U | (0xFFULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 22, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x52), 0xFU);
+	/* ID 3: an empty slot; ID 64: past the map. Lost, reported once each. */
+	fx_rte(fx, 23, 0x53U | (3ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 23, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x53), 0);
+	assert_int_equal(fx->n_lost, 1);
+	assert_int_equal(fx->last_lost.dest, 3);
+	assert_int_equal(fx->last_lost.vector, 0x53);
+	fx_rte(fx, 23, 0x54U | (64ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 23, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x54), 0);
+	assert_int_equal(fx->n_lost, 2);
+	assert_int_equal(fx->last_lost.dest, 64);
+	/* Lowest priority to ID 2: the general path, vCPU 2. */
+	fx_rte(fx, 19,
+	       0x55U | (1ULL << VIRQ_IOAPIC_RTE_DM_SHIFT) | (2ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 19, 0, VIRQ_IRQ_RAISING_PULSE), 0);
+	assert_int_equal(fx_who(fx, 0x55), 1U << 2);
+	assert_int_equal(fx->n_lost, 2);
+	/* Level, ID 1: Remote IRR exactly on that entry. */
+	fx_rte(fx, 18, 0x56U | VIRQ_IOAPIC_RTE_LEVEL | (1ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_int_equal(virq_vm_set_irq(&fx->vm, 18, 0, VIRQ_IRQ_HIGH), 0);
+	assert_int_equal(fx_who(fx, 0x56), 1U << 1);
+	assert_int_equal(fx_get_rte(fx, 18), 0x56U | VIRQ_IOAPIC_RTE_LEVEL |
+						     VIRQ_IOAPIC_RTE_REMOTE_IRR |
+						     (1ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	assert_true(fx_tmr(fx, 1, 0x56));
+	assert_int_equal(fx_get_rte(fx, 20), 0x50U | (5ULL << VIRQ_IOAPIC_RTE_DEST_SHIFT));
+	fx_check(fx);
+	fx_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_level_cycle_exact),
 		cmocka_unit_test(test_fast_storm),
 		cmocka_unit_test(test_fast_stale_map),
+		cmocka_unit_test(test_fast_entry_paths_exact),
 		cmocka_unit_test(test_fast_vs_general),
 	};
 

@@ -160,4 +160,15 @@
 #define VIRQ_VMX_PIN_POSTED_INTR (1U << 7)      /**< Pin-based: process posted interrupts. */
 /** @} */
 
+/** @name IPI virtualization (SDM Vol. 3C 25.6.2 "Processor-Based VM-Execution Controls",
+ *  30.1.6 "IPI Virtualization"; the table itself: <virq/ipiv.h>)
+ * @{ */
+#define VIRQ_VMCS_LAST_PID_POINTER_INDEX 0x0008U   /**< Last PID-pointer index (16 bits). */
+#define VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS 0x2034U /**< Tertiary processor-based controls. */
+#define VIRQ_VMCS_PID_POINTER_TABLE 0x2042U        /**< PID-pointer table address. */
+#define VIRQ_VMX_PROC_TERTIARY_CTLS (1U << 17)     /**< Primary: activate tertiary controls. */
+#define VIRQ_VMX_PROC3_IPI_VIRT (1ULL << 4)        /**< Tertiary: IPI virtualization. */
+#define VIRQ_VMX_MSR_PROCBASED_CTLS3 0x492U        /**< IA32_VMX_PROCBASED_CTLS3 (allowed 1s). */
+/** @} */
+
 #endif /* VIRQ_REGS_VMX_H */

@@ -60,12 +60,6 @@ void vmx_model_wr64(struct vmx_model_sys *sys, uint64_t addr, uint64_t val)
 		wr8(sys, addr + i, (uint8_t)(val >> (8 * i)));
 }
 
-static uint32_t rd32(const struct vmx_model_sys *sys, uint64_t addr)
-{
-	return (uint32_t)rd8(sys, addr) | (uint32_t)rd8(sys, addr + 1) << 8 |
-	       (uint32_t)rd8(sys, addr + 2) << 16 | (uint32_t)rd8(sys, addr + 3) << 24;
-}
-
 static void wr32(struct vmx_model_sys *sys, uint64_t addr, uint32_t v)
 {
 	for (unsigned i = 0; i < 4; i++)
@@ -132,60 +126,125 @@ void vmx_model_pid_init(struct vmx_model_sys *sys, uint64_t addr, uint8_t nv, ui
 	wr32(sys, addr + PID_NDST, ndst);
 }
 
+/*
+ * The PID is shared with other agents (posting software, the IOMMU, other
+ * processors), so the processor accesses it as the SDM and VT-d describe:
+ * 64-bit loads, locked OR/AND of single bits (ON, SN, PIR[v]) and an atomic
+ * read-and-clear of each PIR word (SDM Vol. 3C 30.6 "Posted-Interrupt
+ * Processing": "no other agent can read or write a PIR bit" between the
+ * read and the clear; VT-d 9.12 "Posted Interrupt Descriptor (PID)":
+ * "atomic read-modify-write"). The value each accessor computes is that
+ * of the byte accessors above; a word whose host address is not 8-byte
+ * aligned falls back to them (only ever used single-threaded).
+ */
+static uint64_t *pid_word(const struct vmx_model_sys *sys, uint64_t addr)
+{
+	uint8_t *p = sys->mem + addr;
+
+	return ((uintptr_t)p & 7U) ? NULL : (uint64_t *)(void *)p;
+}
+
+static uint64_t pid_load(const struct vmx_model_sys *sys, uint64_t addr)
+{
+	uint64_t *w = pid_word(sys, addr);
+
+	return w ? __atomic_load_n(w, __ATOMIC_SEQ_CST) : vmx_model_rd64(sys, addr);
+}
+
+/* Locked OR (set) or AND (clear) of @mask; returns the old word. */
+static uint64_t pid_rmw(struct vmx_model_sys *sys, uint64_t addr, uint64_t mask, bool set)
+{
+	uint64_t *w = pid_word(sys, addr);
+	uint64_t old;
+
+	if (w)
+		return set ? __atomic_fetch_or(w, mask, __ATOMIC_SEQ_CST)
+			   : __atomic_fetch_and(w, ~mask, __ATOMIC_SEQ_CST);
+	old = vmx_model_rd64(sys, addr);
+	vmx_model_wr64(sys, addr, set ? old | mask : old & ~mask);
+	return old;
+}
+
+/* Atomic read-and-clear of one PIR word. */
+static uint64_t pid_take(struct vmx_model_sys *sys, uint64_t addr)
+{
+	uint64_t *w = pid_word(sys, addr);
+	uint64_t old;
+
+	if (w)
+		return __atomic_exchange_n(w, 0, __ATOMIC_SEQ_CST);
+	old = vmx_model_rd64(sys, addr);
+	vmx_model_wr64(sys, addr, 0);
+	return old;
+}
+
 bool vmx_model_pid_pir(const struct vmx_model_sys *sys, uint64_t addr, unsigned v)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return false;
-	return mem_bit(sys, addr, v & 0xFFU);
+	v &= 0xFFU;
+	return (pid_load(sys, addr + (v / 64U) * 8U) >> (v % 64U)) & 1U;
 }
 
 void vmx_model_pid_set_pir(struct vmx_model_sys *sys, uint64_t addr, unsigned v)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return;
-	mem_set_bit(sys, addr, v & 0xFFU, true);
+	v &= 0xFFU;
+	pid_rmw(sys, addr + (v / 64U) * 8U, 1ULL << (v % 64U), true);
 }
 
 bool vmx_model_pid_on(const struct vmx_model_sys *sys, uint64_t addr)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return false;
-	return mem_bit(sys, addr + PID_CTL, 0);
+	return pid_load(sys, addr + PID_CTL) & 1U;
 }
 
 bool vmx_model_pid_sn(const struct vmx_model_sys *sys, uint64_t addr)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return false;
-	return mem_bit(sys, addr + PID_CTL, 1);
+	return (pid_load(sys, addr + PID_CTL) >> 1) & 1U;
 }
 
 void vmx_model_pid_set_on(struct vmx_model_sys *sys, uint64_t addr, bool on)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return;
-	mem_set_bit(sys, addr + PID_CTL, 0, on);
+	pid_rmw(sys, addr + PID_CTL, 1ULL << 0, on);
 }
 
 void vmx_model_pid_set_sn(struct vmx_model_sys *sys, uint64_t addr, bool sn)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return;
-	mem_set_bit(sys, addr + PID_CTL, 1, sn);
+	pid_rmw(sys, addr + PID_CTL, 1ULL << 1, sn);
 }
 
+/* NV is byte 34 and NDST bytes 36-39: bits 23:16 and 63:32 of the word at byte 32. */
 uint8_t vmx_model_pid_nv(const struct vmx_model_sys *sys, uint64_t addr)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return 0;
-	return rd8(sys, addr + PID_NV);
+	return (uint8_t)(pid_load(sys, addr + PID_CTL) >> ((PID_NV - PID_CTL) * 8U));
 }
 
 uint32_t vmx_model_pid_ndst(const struct vmx_model_sys *sys, uint64_t addr)
 {
 	if (!vmx_model_mem_ok(sys, addr, VMX_MODEL_PID_SIZE))
 		return 0;
-	return rd32(sys, addr + PID_NDST);
+	return (uint32_t)(pid_load(sys, addr + PID_CTL) >> ((PID_NDST - PID_CTL) * 8U));
+}
+
+/* Sets PIR[@v] and, when ON is clear and @may_notify, ON, as one decision on
+ * the old ON: true when this call turned ON from 0 to 1 (a notification is due). */
+static bool pid_post(struct vmx_model_sys *sys, uint64_t addr, unsigned v, bool may_notify)
+{
+	vmx_model_pid_set_pir(sys, addr, v);
+	if (!may_notify)
+		return false;
+	return !(pid_rmw(sys, addr + PID_CTL, 1ULL << 0, true) & 1U);
 }
 
 /* ---- user posted-interrupt descriptor: byte 0 bit 0 ON and bit 1 SN,
@@ -295,11 +354,8 @@ enum vmx_model_vtd vmx_model_vtd_post(struct vmx_model_sys *sys, struct vmx_mode
 	vv = (uint8_t)(irte_lo >> VMX_MODEL_IRTE_VV_SHIFT);
 
 	/* One locked read-modify-write of the descriptor. */
-	vmx_model_pid_set_pir(sys, pda, vv);
-	send = !vmx_model_pid_on(sys, pda) &&
-	       ((irte_lo & VMX_MODEL_IRTE_URG) || !vmx_model_pid_sn(sys, pda));
-	if (send)
-		vmx_model_pid_set_on(sys, pda, true);
+	send = pid_post(sys, pda, vv,
+			(irte_lo & VMX_MODEL_IRTE_URG) || !vmx_model_pid_sn(sys, pda));
 	if (send)
 		notify(sys, log, vmx_model_pid_nv(sys, pda), vmx_model_pid_ndst(sys, pda));
 	return VMX_MODEL_VTD_POSTED;
@@ -553,10 +609,8 @@ void vmx_model_ipi_virt(struct vmx_model_cpu *cpu, uint8_t vector, uint32_t dest
 		apic_write_exit(cpu, VMX_MODEL_VICR_LO);
 		return;
 	}
-	vmx_model_pid_set_pir(sys, pid, vector);
-	send = !vmx_model_pid_on(sys, pid) && !vmx_model_pid_sn(sys, pid);
+	send = pid_post(sys, pid, vector, !vmx_model_pid_sn(sys, pid));
 	if (send) {
-		vmx_model_pid_set_on(sys, pid, true);
 		notify(sys, &cpu->log, vmx_model_pid_nv(sys, pid), vmx_model_pid_ndst(sys, pid));
 	}
 }
@@ -579,13 +633,16 @@ void vmx_model_posted_processing(struct vmx_model_cpu *cpu)
 
 	vmx_model_pid_set_on(sys, pid, false);
 	log_ev(&cpu->log, VMX_MODEL_EV_LAPIC_EOI, 0, 0, 0);
-	for (unsigned v = 0; v < 256U; v++) {
-		if (!vmx_model_pid_pir(sys, pid, v))
-			continue;
-		vmx_model_set_bit(cpu, VMX_MODEL_VIRR, v, true);
-		high = (int)v;
+	for (unsigned i = 0; i < 4U; i++) {
+		uint64_t w = pid_take(sys, pid + i * 8U);
+
+		for (unsigned b = 0; b < 64U; b++) {
+			if (!((w >> b) & 1U))
+				continue;
+			vmx_model_set_bit(cpu, VMX_MODEL_VIRR, i * 64U + b, true);
+			high = (int)(i * 64U + b);
+		}
 	}
-	zero(sys, pid, 32);
 	if (high > (int)cpu->rvi)
 		cpu->rvi = (uint8_t)high;
 	vmx_model_evaluate(cpu);

@@ -731,6 +731,19 @@ VIRQ_API bool virq_lapic_tpr_blocked(struct virq_lapic *lapic);
 VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic);
 
 /**
+ * @brief Whether other threads posted work besides edge-triggered vectors:
+ *        level-triggered vectors, NMI, SMI, INIT, SIPI, ExtINT or LINT
+ *        changes that the owner has not taken yet.
+ *
+ * A CPU's posted-interrupt processing moves only the descriptor's PIR into
+ * VIRR; this work needs the owner (a VM exit with VT-x posted interrupts).
+ * @param lapic The LAPIC (initialised; not NULL, not checked).
+ * @return true when such work waits; may be stale the moment it returns.
+ * @note Any thread (a snapshot, sequentially consistent).
+ */
+VIRQ_API bool virq_lapic_has_posted_events(const struct virq_lapic *lapic);
+
+/**
  * @brief How much of the register page a CPU reads and writes itself while
  *        the guest runs (VT-x; SDM Vol. 3C, "APIC Virtualization and
  *        Virtual Interrupts"). Set with virq_lapic_set_accel().

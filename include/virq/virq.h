@@ -23,5 +23,6 @@
 #include <virq/vcpu.h>
 #include <virq/vm.h>
 #include <virq/vmx.h>
+#include <virq/vmx_pi.h>
 
 #endif /* VIRQ_VIRQ_H */

@@ -127,6 +127,16 @@ enum virq_vmx_level {
 #define VIRQ_VMX_F_ACK_INTR_ON_EXIT (1U << 1)
 /** The VMCS runs with "unrestricted guest": a real-mode event gets no error code. */
 #define VIRQ_VMX_F_UNRESTRICTED_GUEST (1U << 2)
+/** Posted-interrupt processing (::VIRQ_VMX_LEVEL_APICV and
+ *  ::VIRQ_VMX_F_ACK_INTR_ON_EXIT only): the LAPIC's descriptor
+ *  (virq_lapic::pi) is the CPU's posted-interrupt descriptor, at
+ *  virq_vmx_config::pi_desc_addr, notified with virq_vmx_config::pi_vector.
+ *  See <virq/vmx_pi.h> and doc/vmx.md "Posted interrupts (VT-x)". */
+#define VIRQ_VMX_F_POSTED_INTR (1U << 3)
+/** With ::VIRQ_VMX_F_POSTED_INTR: the host's local APICs run in x2APIC
+ *  mode, so NDST holds the 32-bit APIC ID; without it NDST[15:8] holds
+ *  the 8-bit xAPIC ID. */
+#define VIRQ_VMX_F_HOST_X2APIC (1U << 4)
 /** @} */
 
 /** @brief virq_vmx_vcpu_init() configuration. Zero every field you do not use. */
@@ -156,6 +166,19 @@ struct virq_vmx_config {
 	 *  and the LAPIC's mode (doc/vmx.md "MSR bitmap"); the embedder owns
 	 *  the rest, "use MSR bitmaps" and 0x2004. */
 	uint8_t *msr_bitmap;
+	/** With ::VIRQ_VMX_F_POSTED_INTR: the host-physical address of the
+	 *  LAPIC's descriptor virq_lapic::pi (VMCS 0x2016), non-zero, 64-byte
+	 *  aligned (below 4 GiB when IA32_VMX_BASIC[48] says so). Ignored
+	 *  without the flag. */
+	uint64_t pi_desc_addr;
+	/** With ::VIRQ_VMX_F_POSTED_INTR: the posted-interrupt notification
+	 *  vector (VMCS 0x0002), 32-255, the host's vector for it. */
+	uint8_t pi_vector;
+	/** With ::VIRQ_VMX_F_POSTED_INTR: the wakeup vector, 32-255 and not
+	 *  pi_vector: NV while the vCPU is blocked (virq_vmx_pi_block()). */
+	uint8_t pi_wakeup_vector;
+	uint16_t reserved3; /**< Zero. */
+	uint32_t reserved4; /**< Zero. */
 };
 
 /** @brief The first published size of struct virq_vmx_config: the smallest
@@ -177,6 +200,8 @@ struct virq_vmx_config {
 #define VIRQ_VMX_MISSING_APICV (1U << 6)
 /** Virtualize x2APIC mode (settable and clearable). */
 #define VIRQ_VMX_MISSING_VIRT_X2APIC (1U << 7)
+/** Process posted interrupts (pin-based bit 7, settable). */
+#define VIRQ_VMX_MISSING_POSTED_INTR (1U << 8)
 /** @} */
 
 /** @brief Counters of the glue. */
@@ -212,7 +237,10 @@ struct virq_vmx_vcpu {
 	uint8_t tpr_threshold; /* as last written */
 	uint8_t mode;          /* LAPIC mode the controls follow */
 	uint8_t loaded;        /* VMX_LOADED_*: which cached fields are in the VMCS */
-	uint8_t pad[7];
+	uint8_t pi_vector;     /* posted-interrupt notification vector (0: no PI) */
+	uint8_t pi_wakeup;     /* wakeup vector */
+	uint8_t pad;
+	uint32_t pi_state; /* enum virq_vmx_pi_state: owner writes, any thread reads */
 	struct virq_vmx_stats stats;
 };
 
@@ -240,7 +268,11 @@ struct virq_vmx_vcpu {
  * 1) and "virtualize x2APIC mode" (allowed both ways) in the secondary
  * controls, and the LAPIC goes to ::VIRQ_LAPIC_ACCEL_APICV. With
  * virq_vmx_config::msr_bitmap the bits of MSRs 0x800-0x8FF are written for
- * the level and mode. The embedder owns every other control.
+ * the level and mode. With ::VIRQ_VMX_F_POSTED_INTR also "process posted
+ * interrupts" (pin-based bit 7, allowed 1), the notification vector
+ * (0x0002) and the descriptor address (0x2016); the LAPIC's descriptor
+ * gets NV and SN set (<virq/vmx_pi.h>: ::VIRQ_VMX_PI_PREEMPTED until
+ * virq_vmx_pi_load()). The embedder owns every other control.
  *
  * @param vx     The glue state.
  * @param policy The vCPU's policy, initialised (virq_vcpu_init()).
@@ -254,7 +286,11 @@ struct virq_vmx_vcpu {
  *         library's sizeof; -::VIRQ_EINVAL for NULL arguments, a missing required hook, an
  *         unknown flag or option, a non-zero reserved field, from TPR
  *         shadow on no LAPIC, a zero or misaligned page address, or one
- *         above 4 GiB when IA32_VMX_BASIC[48] limits addresses;
+ *         above 4 GiB when IA32_VMX_BASIC[48] limits addresses; with
+ *         ::VIRQ_VMX_F_POSTED_INTR a level below ::VIRQ_VMX_LEVEL_APICV,
+ *         no ::VIRQ_VMX_F_ACK_INTR_ON_EXIT, a vector below 32 or two
+ *         equal ones, a zero or misaligned (64 bytes) descriptor address,
+ *         one above 4 GiB as before; ::VIRQ_VMX_F_HOST_X2APIC without it;
  *         -::VIRQ_ENOTSUP for a control the CPU lacks (which:
  *         virq_vmx_missing()). Nothing is written on an error.
  * @note Owner thread, VMCS current.

@@ -118,6 +118,11 @@ VIRQ_API bool virq_lapic_has_posted(const struct virq_lapic *lapic)
 	       __atomic_load_n(&lapic->posted_events, __ATOMIC_RELAXED) != 0;
 }
 
+VIRQ_API bool virq_lapic_has_posted_events(const struct virq_lapic *lapic)
+{
+	return virq_atomic_load32(&lapic->posted_events) != 0;
+}
+
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical)
 {
 	enum virq_lapic_mode mode;

@@ -168,8 +168,12 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 	uint32_t a, intr;
 
 	virq_memset(out, 0, sizeof(*out));
+	/* First: every fold of PIR below (the policy's, RVI's) comes after
+	 * the posters can see the vCPU in guest mode (pi.c). */
+	vmx_pi_enter(vx);
 	if (vx->halted) {
 		if (!virq_vcpu_wakes(vx->policy, vx->halted_if)) {
+			vmx_pi_leave(vx);
 			out->flags = VIRQ_VMX_ENTRY_HALTED;
 			return out->flags;
 		}
@@ -207,6 +211,8 @@ VIRQ_API uint32_t virq_vmx_prepare_entry(struct virq_vmx_vcpu *vx, struct virq_v
 		/* Last: what APIC-register virtualization may overwrite. */
 		if (vx->level == VIRQ_VMX_LEVEL_APICV)
 			virq_lapic_hw_enter(vx->lapic);
+	} else {
+		vmx_pi_leave(vx);
 	}
 	return out->flags;
 }

@@ -240,6 +240,8 @@ VIRQ_API enum virq_vmx_exit_action virq_vmx_handle_exit(struct virq_vmx_vcpu *vx
 
 	virq_memset(out, 0, sizeof(*out));
 	out->host_vector = -1;
+	/* Root mode again: posters leave the work to the next entry's fold. */
+	vmx_pi_leave(vx);
 	vx->stats.exits++;
 	out->reason = (uint32_t)vmx_read(vx, VIRQ_VMCS_EXIT_REASON);
 	/* The CPU may have written the page (VTPR through CR8 or TPR

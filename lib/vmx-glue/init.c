@@ -8,8 +8,11 @@
  */
 #include "vmx_glue.h"
 
+#include <virq/vmx_pi.h>
+
 #define VMX_F_ALL                                                                                  \
-	(VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT | VIRQ_VMX_F_UNRESTRICTED_GUEST)
+	(VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT | VIRQ_VMX_F_UNRESTRICTED_GUEST |   \
+	 VIRQ_VMX_F_POSTED_INTR | VIRQ_VMX_F_HOST_X2APIC)
 #define VCPU_OPT_ALL (VIRQ_VCPU_OPT_NMI_BLOCKING | VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY)
 
 static bool can_set(uint64_t cap, uint32_t bit)
@@ -93,6 +96,8 @@ static uint32_t check_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t b
 	}
 	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW)
 		missing |= check_apic_caps(ops, ctx, proc, cfg);
+	if ((flags & VIRQ_VMX_F_POSTED_INTR) && !can_set(pin, VIRQ_VMX_PIN_POSTED_INTR))
+		missing |= VIRQ_VMX_MISSING_POSTED_INTR;
 	return missing;
 }
 
@@ -105,6 +110,27 @@ static bool apic_cfg_ok(const struct virq_vmx_config *cfg, const struct virq_lap
 		return true;
 	return lapic && cfg->virtual_apic_addr && !(cfg->virtual_apic_addr & 0xFFFU) &&
 	       !(cfg->apic_access_addr & 0xFFFU);
+}
+
+/*
+ * SDM Vol. 3C 26.2.1.1 "VM-Execution Control Fields": "process posted
+ * interrupts" needs virtual-interrupt delivery and "acknowledge interrupt
+ * on exit", a notification vector of 0-255 and a descriptor address with
+ * bits 5:0 clear. Host policy on top: both vectors outside the exceptions
+ * (32-255) and apart, a non-zero address. Without the flag the fields are
+ * ignored; the reserved ones are zero always.
+ */
+static bool pi_cfg_ok(const struct virq_vmx_config *cfg)
+{
+	if (cfg->reserved3 || cfg->reserved4 ||
+	    ((cfg->flags & VIRQ_VMX_F_HOST_X2APIC) && !(cfg->flags & VIRQ_VMX_F_POSTED_INTR)))
+		return false;
+	if (!(cfg->flags & VIRQ_VMX_F_POSTED_INTR))
+		return true;
+	return cfg->level == VIRQ_VMX_LEVEL_APICV && (cfg->flags & VIRQ_VMX_F_ACK_INTR_ON_EXIT) &&
+	       cfg->pi_vector >= 32 && cfg->pi_wakeup_vector >= 32 &&
+	       cfg->pi_vector != cfg->pi_wakeup_vector && cfg->pi_desc_addr &&
+	       !(cfg->pi_desc_addr & 0x3FU);
 }
 
 /* The x2APIC MSRs a guest in x2APIC mode reads from the virtual-APIC page
@@ -228,6 +254,28 @@ static void init_apic(struct virq_vmx_vcpu *vx, const struct virq_vmx_config *cf
 						      : VIRQ_LAPIC_ACCEL_TPR_SHADOW);
 }
 
+/*
+ * Posted interrupts: the notification vector and the descriptor's address
+ * in the VMCS; the descriptor itself notifies with the same vector, and
+ * starts suppressed (SN set, state preempted, as KVM's vCPU creation does)
+ * until virq_vmx_pi_load() names the physical CPU. Posts made before
+ * stay in PIR: the first entry folds them.
+ */
+static void init_pi(struct virq_vmx_vcpu *vx, const struct virq_vmx_config *cfg)
+{
+	uint64_t ctrl = virq_atomic_load64(&vx->lapic->pi.control);
+
+	vx->pi_vector = cfg->pi_vector;
+	vx->pi_wakeup = cfg->pi_wakeup_vector;
+	vmx_write(vx, VIRQ_VMCS_POSTED_INTR_NV, cfg->pi_vector);
+	vmx_write(vx, VIRQ_VMCS_POSTED_INTR_DESC_ADDR, cfg->pi_desc_addr);
+	(void)virq_pi_set_sn(&vx->lapic->pi, true);
+	virq_pi_set_notification(&vx->lapic->pi, cfg->pi_vector,
+				 (uint32_t)((ctrl & VIRQ_PI_CTRL_NDST_MASK) >>
+					    VIRQ_PI_CTRL_NDST_SHIFT));
+	virq_atomic_store32(&vx->pi_state, VIRQ_VMX_PI_PREEMPTED);
+}
+
 VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *policy,
 				struct virq_lapic *lapic, const struct virq_vmx_ops *ops, void *ctx,
 				const struct virq_vmx_config *cfg)
@@ -247,7 +295,7 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 	if (ops->reserved || !ops->vmread || !ops->vmwrite || !ops->rdmsr ||
 	    (ops->read_gpr && !ops->write_gpr) || (cfg->flags & ~VMX_F_ALL) ||
 	    (cfg->vcpu_options & ~VCPU_OPT_ALL) || cfg->level > VIRQ_VMX_LEVEL_APICV ||
-	    cfg->reserved || cfg->reserved2 || !apic_cfg_ok(cfg, lapic))
+	    cfg->reserved || cfg->reserved2 || !apic_cfg_ok(cfg, lapic) || !pi_cfg_ok(cfg))
 		return -VIRQ_EINVAL;
 	virq_memset(vx, 0, sizeof(*vx));
 	basic = ops->rdmsr(ctx, VIRQ_MSR_IA32_VMX_BASIC);
@@ -255,6 +303,9 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 	    ((cfg->virtual_apic_addr | cfg->apic_access_addr) >> 32))
 		return -VIRQ_EINVAL; /* SDM 26.2.1.1 "VM-Execution Control Fields": within the
 		                      * address width */
+	if ((cfg->flags & VIRQ_VMX_F_POSTED_INTR) && (basic & VIRQ_VMX_BASIC_ADDR_32BIT) &&
+	    (cfg->pi_desc_addr >> 32))
+		return -VIRQ_EINVAL;
 	vx->missing = check_caps(ops, ctx, basic, cfg);
 	if (vx->missing)
 		return -VIRQ_ENOTSUP;
@@ -277,7 +328,13 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 		pin |= VIRQ_VMX_PIN_NMI_EXITING | VIRQ_VMX_PIN_VIRTUAL_NMIS;
 	else
 		pin &= ~VIRQ_VMX_PIN_VIRTUAL_NMIS;
+	if (cfg->flags & VIRQ_VMX_F_POSTED_INTR)
+		pin |= VIRQ_VMX_PIN_POSTED_INTR;
+	else
+		pin &= ~VIRQ_VMX_PIN_POSTED_INTR;
 	vmx_write(vx, VIRQ_VMCS_PIN_BASED_CTLS, pin);
+	if (cfg->flags & VIRQ_VMX_F_POSTED_INTR)
+		init_pi(vx, cfg);
 	if (cfg->flags & VIRQ_VMX_F_ACK_INTR_ON_EXIT)
 		vmx_write(vx, VIRQ_VMCS_EXIT_CTLS,
 			  vmx_read(vx, VIRQ_VMCS_EXIT_CTLS) | VIRQ_VMX_EXIT_ACK_INTR_ON_EXIT);

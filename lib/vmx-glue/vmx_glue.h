@@ -43,4 +43,8 @@ static inline bool vmx_uses_secondary(const struct virq_vmx_vcpu *vx)
  * rewritten when the mode changed since the last call (or @force). */
 void vmx_follow_mode(struct virq_vmx_vcpu *vx, bool force);
 
+/* pi.c: the posters' view of the vCPU around an entry (<virq/vmx_pi.h>). */
+void vmx_pi_enter(struct virq_vmx_vcpu *vx);
+void vmx_pi_leave(struct virq_vmx_vcpu *vx);
+
 #endif /* VIRQ_VMX_GLUE_H */

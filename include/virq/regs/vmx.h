@@ -153,6 +153,13 @@
 #define VIRQ_VMX_EXIT_REASON_ENTRY_FAILURE (1U << 31) /**< Bit 31: VM-entry failure. */
 /** @} */
 
+/** @name Posted-interrupt processing (SDM Vol. 3C "Posted-Interrupt Processing")
+ * @{ */
+#define VIRQ_VMCS_POSTED_INTR_NV 0x0002U        /**< Posted-interrupt notification vector. */
+#define VIRQ_VMCS_POSTED_INTR_DESC_ADDR 0x2016U /**< Posted-interrupt descriptor address. */
+#define VIRQ_VMX_PIN_POSTED_INTR (1U << 7)      /**< Pin-based: process posted interrupts. */
+/** @} */
+
 /** @name IPI virtualization (SDM Vol. 3C 25.6.2 "Processor-Based VM-Execution Controls",
  *  30.1.6 "IPI Virtualization"; the table itself: <virq/ipiv.h>)
  * @{ */

@@ -8,7 +8,10 @@
 #   bash tests/linux/run-linux.sh VIRQ-VMM [MODE:CPUS[:pit]]...
 #
 # MODE:CPUS is an --irqchip mode and a vCPU count, :pit a boot whose only
-# tick is the 8254 through the I/O APIC (below). Default: split:2;
+# tick is the 8254 through the I/O APIC (below), :acpi one that describes
+# the platform with virq-vmm's ACPI tables (--acpi; Linux logs "Using ACPI
+# (MADT) for SMP configuration information", which the test checks) where
+# the others boot with acpi=off and the MP table. Default: split:2;
 # VIRQ_LINUX_BOOTS="..." gives the list without arguments, as meson test
 # runs it (examples/meson.build). Needs a /dev/kvm
 # that opens read-write: without one it prints SKIP and exits 77; run it
@@ -161,13 +164,23 @@ row()
 for boot in "${BOOTS[@]}"; do
 	IFS=: read -r mode cpus kind <<<"$boot"
 	label=$boot
-	args=
-	[ "$kind" = pit ] && args=$PIT_ARGS
+	# The platform: the MP table (acpi=off), or with :acpi virq-vmm's ACPI
+	# tables (--acpi: MADT with the IRQ 0 -> GSI 2 override and the LINT1
+	# NMI, FADT), which Linux then takes instead.
+	args="acpi=off"
+	vmmargs=()
+	case $kind in
+	pit) args="acpi=off $PIT_ARGS" ;;
+	acpi)
+		args=
+		vmmargs=(--acpi)
+		;;
+	esac
 	out=$WORK/console-$mode-$cpus${kind:+-$kind}.log
 	start=$(date +%s)
 	"$VMM" --irqchip "$mode" --smp "$cpus" --mem 256 --timeout "$TIMEOUT" --stats \
-		--kernel "$KERNEL" --initrd "$WORK/initrd.gz" --serial-input /dev/null \
-		--append "console=ttyS0 acpi=off reboot=k $args" >"$out.raw" 2>&1
+		"${vmmargs[@]}" --kernel "$KERNEL" --initrd "$WORK/initrd.gz" \
+		--serial-input /dev/null --append "console=ttyS0 reboot=k $args" >"$out.raw" 2>&1
 	status=$?
 	# The console's lines end in CR LF.
 	tr -d '\r' <"$out.raw" >"$out"
@@ -187,6 +200,20 @@ for boot in "${BOOTS[@]}"; do
 		skipc "known bug, a vCPU triple-faulted (user irqchip under the nested KVM): $(grep -m 1 -o 'vCPU [0-9]*: triple fault (shutdown) at RIP 0x[0-9a-f]*' "$out")"
 		grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
 		continue
+	fi
+
+	# platform: the MADT when :acpi, the MP table otherwise
+	if [ "$kind" = acpi ]; then
+		if grep -q 'Using ACPI (MADT) for SMP configuration information' "$out" &&
+			grep -q 'INT_SRC_OVR (bus 0 bus_irq 0 global_irq 2' "$out"; then
+			pass "platform: ACPI MADT, IRQ 0 -> GSI 2 override"
+		else
+			fail "platform: Linux did not take the MADT: $(grep -m 2 -E 'MP-table|ACPI: ' "$out" | tr '\n' ' ')"
+		fi
+	elif grep -q 'Intel MultiProcessor Specification v1.4' "$out"; then
+		pass "platform: MP table (MPS 1.4)"
+	else
+		fail "platform: no MP table line: $(grep -m 1 -E 'MP-table|MultiProcessor' "$out")"
 	fi
 
 	# online

@@ -14,7 +14,9 @@
 #               the 'kvm', 'vmx' and 'linux' suites
 #   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
 #               under virq-vmm in both irqchip modes) and 'linux' suite
-#               (Debian's kernel on virq-vmm: both modes, 2 and 4 vCPUs)
+#               (Debian's kernel on virq-vmm: both modes on 2 vCPUs, split
+#               on 4; in an L1, user mode on 4 is left out: it once
+#               panicked the L1's kernel)
 #   vmx         the gcc build's 'vmx' suite: guest programs under virq-hv,
 #               the freestanding example hypervisor, under Bochs (VMX)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test but
@@ -463,8 +465,10 @@ step_kvm()
 	if [ "$HAVE_KVM" = 1 ]; then
 		meson_tests "$CI-gcc" "gcc, suites kvm+linux" --suite kvm --suite linux
 	else
+		# Not the boot that once took the L1's kernel down (examples/meson.build).
 		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here)"
-		l1_tests "$CI-gcc" "gcc, suites kvm+linux (L1)" --suite kvm --suite linux
+		l1_tests "$CI-gcc" "gcc, suites kvm+linux (L1)" --suite kvm --suite linux \
+			--no-suite linux-l1-unstable
 	fi
 }
 

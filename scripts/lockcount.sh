@@ -71,7 +71,7 @@ if [ -n "$control" ]; then
 	# value in ctrl): every post that gets that far, post-on included,
 	# executes one more locked instruction. (A fetch-or of 0 would not do:
 	# clang turns an idempotent read-modify-write into a plain load.)
-	sed 's/ctrl = virq_atomic_load64(&pi->control);/ctrl = 0; (void)virq_atomic_cmpxchg64(\&pi->control, \&ctrl, 0);/' \
+	sed 's/ctrl = virq_atomic_load64(control);/ctrl = 0; (void)virq_atomic_cmpxchg64(control, \&ctrl, 0);/' \
 		"$root/lib/core/pi_impl.h" >"$out/inc/core/pi_impl.h"
 	if cmp -s "$root/lib/core/pi_impl.h" "$out/inc/core/pi_impl.h"; then
 		echo "lockcount.sh: --control: the load of the control word in" \

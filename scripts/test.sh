@@ -13,10 +13,9 @@
 #   gcc         gcc, -Dwerror=true (warning_level=2), every meson test but
 #               the 'kvm', 'vmx' and 'linux' suites
 #   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
-#               under virq-vmm in both irqchip modes) and 'linux' suite
-#               (Debian's kernel on virq-vmm: both modes on 2 vCPUs, split
-#               on 4; in an L1, user mode on 4 is left out: it once
-#               panicked the L1's kernel)
+#               under virq-vmm in both irqchip modes) and, with /dev/kvm
+#               here, the 'linux' suite (Debian's kernel on virq-vmm); in
+#               an L1 the 'kvm' suite only (see step_kvm)
 #   vmx         the gcc build's 'vmx' suite: guest programs under virq-hv,
 #               the freestanding example hypervisor, under Bochs (VMX)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test but
@@ -465,10 +464,13 @@ step_kvm()
 	if [ "$HAVE_KVM" = 1 ]; then
 		meson_tests "$CI-gcc" "gcc, suites kvm+linux" --suite kvm --suite linux
 	else
-		# Not the boot that once took the L1's kernel down (examples/meson.build).
-		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here)"
-		l1_tests "$CI-gcc" "gcc, suites kvm+linux (L1)" --suite kvm --suite linux \
-			--no-suite linux-l1-unstable
+		# Only the 'kvm' suite in an L1: with the Linux boots added, the L1
+		# failed in 2 of 3 clean-clone runs here (its kernel panicked in a
+		# user-mode 4-vCPU boot; it hung in a split 4-vCPU one), and an L1
+		# that fails takes every result of the step with it. Run the boots
+		# with `scripts/nested-kvm.sh meson test -C DIR --suite linux`.
+		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here); suite linux not run"
+		l1_tests "$CI-gcc" "gcc, suite kvm (L1)" --suite kvm
 	fi
 }
 

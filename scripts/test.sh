@@ -453,8 +453,8 @@ step_vmx()
 }
 
 # The gcc build's 'kvm' suite (the guest programs under virq-vmm) and
-# 'linux' suite (Debian's kernel on virq-vmm, 4 boots): here with /dev/kvm,
-# else inside one L1.
+# 'linux' suite (Debian's kernel on virq-vmm, 4 boots) here with /dev/kvm;
+# without it the 'kvm' suite alone, inside one L1.
 step_kvm()
 {
 	if [ "$GCC_OK" != 1 ]; then

@@ -962,8 +962,15 @@ static void t_exit(struct tstate *t, bool hlt, unsigned *host_intr)
 
 	pthread_mutex_lock(&r->lock);
 	by_model = !c->m.in_guest;
-	if (!by_model && !hlt)
+	if (!by_model && !hlt) {
+		/* While this thread was preempted the poster may have sent
+		 * more notifications than the log holds (each logs the
+		 * dismissing EOI, none logs anything else in the guest): empty
+		 * it so the exit is recorded and is its last entry. */
+		c->m.log.n = 0;
+		c->m.log.lost = 0;
 		vmx_model_ext_intr(&c->m, TIMER_VEC);
+	}
 	c->m.in_guest = false;
 	memset(&ev, 0, sizeof(ev));
 	if (c->m.log.n)

@@ -267,9 +267,10 @@ linux_finale()
 	esac
 }
 
+# KVM on VMX or SVM (scripts/lib.sh says why a PVM /dev/kvm does not count).
 kvm_usable()
 {
-	[ -r /dev/kvm ] && [ -w /dev/kvm ]
+	virq_kvm_hw
 }
 
 # Inside the L1 (below): the build is there already.
@@ -324,7 +325,7 @@ fi
 
 hv_rc=0
 if [ -f "$DIR/examples/hv/virq-hv.elf" ] && [ "${VIRQ_DEMO_BOCHS:-1}" != 0 ]; then
-	echo "libvirq $version: no /dev/kvm here. First the VMX half, under Bochs."
+	echo "libvirq $version: $(virq_kvm_why_not) here. First the VMX half, under Bochs."
 	hv_out=$(mktemp -d)
 	run_hv_guests "$hv_out" || hv_rc=1
 	rm -rf "$hv_out"
@@ -332,7 +333,7 @@ if [ -f "$DIR/examples/hv/virq-hv.elf" ] && [ "${VIRQ_DEMO_BOCHS:-1}" != 0 ]; th
 fi
 
 if [ -x "$DIR/examples/virq-vmm" ] && [ "${VIRQ_DEMO_NESTED:-1}" != 0 ]; then
-	echo "libvirq $version: no /dev/kvm: running the guest programs inside an L1 Linux with"
+	echo "libvirq $version: $(virq_kvm_why_not): running the guest programs inside an L1 Linux with"
 	echo "KVM under QEMU TCG, about 20 s to boot; their output follows when the L1 is done."
 	rc=0
 	VIRQ_DEMO_IN_L1=1 VIRQ_DEMO_VERSION=$version VIRQ_DEMO_DIR=$DIR VIRQ_DEMO_SMP=$SMP \

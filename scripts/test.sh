@@ -14,8 +14,9 @@
 #               the 'kvm', 'vmx' and 'linux' suites
 #   kvm         the gcc build's 'kvm' suite (the KVM glue, the guest programs
 #               under virq-vmm in both irqchip modes) and, with /dev/kvm
-#               here, the 'linux' suite (Debian's kernel on virq-vmm); in
-#               an L1 the 'kvm' suite only (see step_kvm)
+#               here on VMX or SVM (not PVM: scripts/lib.sh), the 'linux'
+#               suite (Debian's kernel on virq-vmm); in an L1 the 'kvm'
+#               suite only (see step_kvm)
 #   vmx         the gcc build's 'vmx' suite: guest programs under virq-hv,
 #               the freestanding example hypervisor, under Bochs (VMX)
 #   asan        clang, ASan+UBSan, -Dfuzz=enabled, every meson test but
@@ -130,6 +131,10 @@ install_tools()
 		doxygen:doxygen clang-format:clang-format valgrind:valgrind gdb:gdb \
 		bochs:bochs bochsbios:/usr/share/bochs/BIOS-bochs-latest \
 		vgabios:/usr/share/vgabios/vgabios.bin || true
+	# The 'linux' suite's initramfs, where it runs (here, on /dev/kvm).
+	if [ "$HAVE_KVM" = 1 ]; then
+		virq_need busybox-static:/bin/busybox cpio:cpio || true
+	fi
 
 	# Sanitizer and libFuzzer runtimes: a separate package since Debian 12,
 	# named after the clang version.
@@ -397,13 +402,6 @@ for t in json.load(sys.stdin):
 # ---- KVM -----------------------------------------------------------------
 
 # A /dev/kvm that opens read-write, as run-guest.sh requires.
-have_kvm()
-{
-	[ -e /dev/kvm ] || return 1
-	{ exec 9<>/dev/kvm; } 2>/dev/null || return 1
-	exec 9>&-
-}
-
 # The shortest directory holding both the repository and the build
 # directories: the L1 gets it read-write (the rest of / is read-only there).
 l1_share()
@@ -422,7 +420,8 @@ l1_share()
 }
 
 HAVE_KVM=0
-have_kvm && HAVE_KVM=1
+virq_kvm_hw && HAVE_KVM=1
+KVM_WHY_NOT=$(virq_kvm_why_not)
 export VIRQ_NESTED_TIMEOUT=${VIRQ_NESTED_TIMEOUT:-600}
 L1_SHARE=$(l1_share)
 if [ "$HAVE_KVM" = 0 ] && [ "$L1_SHARE" = / ]; then
@@ -469,7 +468,7 @@ step_kvm()
 		# user-mode 4-vCPU boot; it hung in a split 4-vCPU one), and an L1
 		# that fails takes every result of the step with it. Run the boots
 		# with `scripts/nested-kvm.sh meson test -C DIR --suite linux`.
-		note "in an L1 Linux with KVM under QEMU TCG (no /dev/kvm here); suite linux not run"
+		note "in an L1 Linux with KVM under QEMU TCG ($KVM_WHY_NOT here); suite linux not run"
 		l1_tests "$CI-gcc" "gcc, suite kvm (L1)" --suite kvm
 	fi
 }

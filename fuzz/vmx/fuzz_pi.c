@@ -80,19 +80,8 @@ enum {
 	OP_EXIT,
 	OP_ENTER,
 	OP_NDST,
-	/*
-	 * ---- seam: added once the VT-x posted-interrupt state calls of
-	 * lib/vmx-glue land (issue 13) ----
-	 * OP_MIGRATE  the glue moves the vCPU to another physical CPU (NDST
-	 *             in the host's format) with posts in flight;
-	 * OP_BLOCK    the glue switches NV to the wakeup vector before the
-	 *             vCPU blocks, OP_UNBLOCK back to NV on wakeup (a post
-	 *             while blocked must send the wakeup vector);
-	 * OP_PREEMPT  the glue sets SN while the vCPU is preempted, OP_RESUME
-	 *             clears it with the owner's re-notification.
-	 * Their invariants are the ones above, with "woken" read from the
-	 * wakeup vector's notifications.
-	 */
+	/* Migrations, blocks and preemption through the glue's VT-x
+	 * posted-interrupt calls: fuzz_pi_glue.c. */
 	OP_COUNT
 };
 

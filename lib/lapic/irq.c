@@ -425,35 +425,33 @@ static VIRQ_NOINLINE int lapic_ack_fold(struct virq_lapic *lapic, unsigned i, ui
  * Takes the highest non-zero word of the request bitmap @w (PIR or
  * post_level) with an atomic exchange into @x; returns its index, with
  * the words below it (read, not taken) ORed in @rest; 4 when every word
- * is zero. Each branch takes its own word: a constant address.
+ * is zero. One exchange at the computed address: no address is kept live
+ * for each of the four words.
  */
 static inline unsigned lapic_take_top(uint64_t *w, uint64_t *x, uint64_t *rest)
 {
 	uint64_t p0 = virq_atomic_load64_relaxed(&w[0]);
 	uint64_t p1 = virq_atomic_load64_relaxed(&w[1]);
 	uint64_t p2 = virq_atomic_load64_relaxed(&w[2]);
+	unsigned i;
 
 	if (virq_atomic_load64_relaxed(&w[3])) {
 		*rest = p2 | p1 | p0;
-		*x = virq_atomic_xchg64(&w[3], 0);
-		return 3;
-	}
-	if (p2) {
+		i = 3;
+	} else if (p2) {
 		*rest = p1 | p0;
-		*x = virq_atomic_xchg64(&w[2], 0);
-		return 2;
-	}
-	if (p1) {
+		i = 2;
+	} else if (p1) {
 		*rest = p0;
-		*x = virq_atomic_xchg64(&w[1], 0);
-		return 1;
-	}
-	if (p0) {
+		i = 1;
+	} else if (p0) {
 		*rest = 0;
-		*x = virq_atomic_xchg64(&w[0], 0);
-		return 0;
+		i = 0;
+	} else {
+		return 4;
 	}
-	return 4;
+	*x = virq_atomic_xchg64(&w[i], 0);
+	return i;
 }
 
 /*

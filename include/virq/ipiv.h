@@ -53,17 +53,18 @@
  * NV and NDST set with virq_pi_set_notification() after virq_lapic_init()
  * (which clears the descriptor) and before virq_vm_set_vcpu().
  *
- * ## What the library does not do
+ * ## The VMCS
  *
- * It does not program the VMCS: the embedder writes the table address, the
- * last index, the tertiary control (IPI virtualization, bit 4 of the
- * tertiary processor-based controls at 2034H, activated by bit 17 of the
- * primary ones) and must have virtual-interrupt delivery and "process
- * posted interrupts" on; it passes x2APIC MSR 830H writes through in the
- * MSR bitmap. A posted vector reaches a vCPU in the state it is in
- * (running, blocked, preempted): the notification vector, the wakeup
- * vector and SN are those of the descriptor, which the VT-x posting code
- * keeps.
+ * The VMX glue programs it with ::VIRQ_VMX_F_IPIV (<virq/vmx.h>): the
+ * table address (virq_vmx_config::ipiv_table_addr), the last index
+ * (virq_vmx_config::ipiv_last_index, from virq_ipiv_last_index()), the
+ * tertiary control "IPI virtualization" (bit 4 at 2034H, activated by bit
+ * 17 of the primary controls), x2APIC MSR 830H writes passed in the MSR
+ * bitmap, and the APIC-write exits at 300H sent through the LAPIC. It
+ * needs posted interrupts: a posted vector reaches a vCPU in the state it
+ * is in (running, blocked, preempted), and the notification vector, the
+ * wakeup vector and SN are those of the descriptor, which the VT-x posting
+ * code keeps. An embedder without the glue writes the same fields itself.
  */
 #ifndef VIRQ_IPIV_H
 #define VIRQ_IPIV_H

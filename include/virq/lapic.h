@@ -903,7 +903,12 @@ VIRQ_API void virq_lapic_hw_enter(struct virq_lapic *lapic);
  * not writable, any write outside xAPIC mode) leaves it as it was, an ICR
  * low write sends the IPI, an LVT or SVR write makes its transitions. In
  * x2APIC mode, offset 0x3F0 is a WRMSR to SELF IPI with a vector below 16
- * ("virtualize x2APIC mode"): the illegal-vector error is raised. Offsets
+ * ("virtualize x2APIC mode"): the illegal-vector error is raised; offset
+ * 0x300 is a WRMSR to the ICR that IPI virtualization did not take, the
+ * 64-bit value at 0x300 (bits 63:32 at 0x304): it is written as
+ * virq_lapic_msr_write() of MSR 0x830 would (reserved bits: dropped). An
+ * x2APIC ICR value found in the page without that exit was sent by the
+ * CPU itself and is only kept as the ICR's value. Offsets
  * 0x080 (TPR, virtualized) and 0x310 (ICR high, stored only) need nothing
  * beyond the resync, and neither does any offset no write reaches.
  *

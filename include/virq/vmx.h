@@ -137,6 +137,15 @@ enum virq_vmx_level {
  *  mode, so NDST holds the 32-bit APIC ID; without it NDST[15:8] holds
  *  the 8-bit xAPIC ID. */
 #define VIRQ_VMX_F_HOST_X2APIC (1U << 4)
+/** IPI virtualization (with ::VIRQ_VMX_F_POSTED_INTR): the glue sets
+ *  "activate tertiary controls" and the tertiary control "IPI
+ *  virtualization", writes virq_vmx_config::ipiv_table_addr and
+ *  virq_vmx_config::ipiv_last_index to the VMCS and, in x2APIC mode, lets
+ *  writes of the ICR (MSR 830H) through the MSR bitmap. The CPU then posts
+ *  fixed physical IPIs itself; the rest come back as APIC-write exits at
+ *  300H, which virq_vmx_handle_exit() sends. See <virq/ipiv.h> for the
+ *  table and doc/vmx.md "IPI virtualization". */
+#define VIRQ_VMX_F_IPIV (1U << 5)
 /** @} */
 
 /** @brief virq_vmx_vcpu_init() configuration. Zero every field you do not use. */
@@ -177,8 +186,16 @@ struct virq_vmx_config {
 	/** With ::VIRQ_VMX_F_POSTED_INTR: the wakeup vector, 32-255 and not
 	 *  pi_vector: NV while the vCPU is blocked (virq_vmx_pi_block()). */
 	uint8_t pi_wakeup_vector;
-	uint16_t reserved3; /**< Zero. */
+	/** With ::VIRQ_VMX_F_IPIV: the last PID-pointer index (VMCS 0x0008),
+	 *  virq_ipiv_last_index() of the VM's table; zero without the flag. */
+	uint16_t ipiv_last_index;
 	uint32_t reserved4; /**< Zero. */
+	/** With ::VIRQ_VMX_F_IPIV: the host-physical address of the VM's
+	 *  PID-pointer table (VMCS 0x2042, <virq/ipiv.h>), non-zero, 8-byte
+	 *  aligned (below 4 GiB when IA32_VMX_BASIC[48] says so); zero without
+	 *  the flag. (The field that grew the structure to 72 bytes: a caller
+	 *  built with the 64-byte one cannot ask for IPI virtualization.) */
+	uint64_t ipiv_table_addr;
 };
 
 /** @brief The first published size of struct virq_vmx_config: the smallest
@@ -202,6 +219,9 @@ struct virq_vmx_config {
 #define VIRQ_VMX_MISSING_VIRT_X2APIC (1U << 7)
 /** Process posted interrupts (pin-based bit 7, settable). */
 #define VIRQ_VMX_MISSING_POSTED_INTR (1U << 8)
+/** "Activate tertiary controls" (primary bit 17) and the tertiary control
+ *  "IPI virtualization" (IA32_VMX_PROCBASED_CTLS3 bit 4), settable. */
+#define VIRQ_VMX_MISSING_IPIV (1U << 9)
 /** @} */
 
 /** @brief Counters of the glue. */

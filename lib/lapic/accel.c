@@ -167,15 +167,34 @@ static uint32_t hw_take_writes(struct virq_lapic *l, int write_off, uint32_t wri
 	return apply;
 }
 
-/* Runs the writes hw_take_writes() took, as the MMIO path would. */
+/*
+ * Runs the writes hw_take_writes() took, as the MMIO path would. In x2APIC
+ * mode the ICR is the CPU's only under IPI virtualization (a WRMSR to 830H
+ * exits otherwise), which stores the whole 64-bit value at 300H, bits
+ * 63:32 at 304H (@icr_hi: read before the page was cleaned): at an
+ * APIC-write exit for 300H it is sent as the MSR write would; without one
+ * the CPU posted it itself, so it is only kept as the ICR's value.
+ */
 static void hw_apply_writes(struct virq_lapic *l, int write_off, uint32_t apply,
-			    const uint32_t written[14])
+			    const uint32_t written[14], uint32_t icr_hi)
 {
 	for (unsigned i = 0; i < 14; i++) {
 		uint32_t off = hw_trap_regs[i];
 
 		if (!(apply & (1U << i)))
 			continue;
+		if (off == VIRQ_LAPIC_REG_ICR_LO && lapic_mode(l) == VIRQ_LAPIC_MODE_X2APIC) {
+			if ((int)off == write_off) {
+				/* Reserved bits set: refused as the WRMSR is
+				 * (a trap-like exit has no #GP to give). */
+				(void)virq_lapic_msr_write(l, 0x830,
+							   (uint64_t)icr_hi << 32 | written[i]);
+			} else {
+				lapic_set(l, off, written[i] & ICR_LO_MASK);
+				lapic_set(l, VIRQ_LAPIC_REG_ICR_HI, icr_hi);
+			}
+			continue;
+		}
 		/* Not trapped: virtual-interrupt delivery may have taken it as
 		 * a self IPI already (VIRR); keep it, do not send twice. */
 		if (off == VIRQ_LAPIC_REG_ICR_LO && (int)off != write_off &&
@@ -199,6 +218,8 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	enum virq_lapic_mode mode = lapic_mode(l);
 	uint32_t written[14], apply;
 	uint32_t self = lapic_get(l, VIRQ_LAPIC_REG_SELF_IPI);
+	/* x2APIC ICR bits 63:32 as IPI virtualization stores them. */
+	uint32_t icr_hi = lapic_get(l, VIRQ_LAPIC_REG_ICR_LO + 4U);
 
 	apply = hw_take_writes(l, write_off, written);
 	/* SELF IPI under "virtualize x2APIC mode" stores EAX at 0x3F0 before
@@ -253,7 +274,7 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	}
 
 	/* Then the guest's writes, on a page that is whole again. */
-	hw_apply_writes(l, write_off, apply, written);
+	hw_apply_writes(l, write_off, apply, written, icr_hi);
 	if (write_off == VIRQ_LAPIC_REG_SELF_IPI && mode == VIRQ_LAPIC_MODE_X2APIC)
 		lapic_send_icr(l, (self & 0xFFU) | ((uint32_t)VIRQ_SH_SELF << VIRQ_ICR_SH_SHIFT),
 			       0);

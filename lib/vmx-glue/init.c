@@ -12,7 +12,7 @@
 
 #define VMX_F_ALL                                                                                  \
 	(VIRQ_VMX_F_VIRTUAL_NMIS | VIRQ_VMX_F_ACK_INTR_ON_EXIT | VIRQ_VMX_F_UNRESTRICTED_GUEST |   \
-	 VIRQ_VMX_F_POSTED_INTR | VIRQ_VMX_F_HOST_X2APIC)
+	 VIRQ_VMX_F_POSTED_INTR | VIRQ_VMX_F_HOST_X2APIC | VIRQ_VMX_F_IPIV)
 #define VCPU_OPT_ALL (VIRQ_VCPU_OPT_NMI_BLOCKING | VIRQ_VCPU_OPT_DF_SHUTDOWN_ANY)
 
 static bool can_set(uint64_t cap, uint32_t bit)
@@ -98,6 +98,13 @@ static uint32_t check_caps(const struct virq_vmx_ops *ops, void *ctx, uint64_t b
 		missing |= check_apic_caps(ops, ctx, proc, cfg);
 	if ((flags & VIRQ_VMX_F_POSTED_INTR) && !can_set(pin, VIRQ_VMX_PIN_POSTED_INTR))
 		missing |= VIRQ_VMX_MISSING_POSTED_INTR;
+	/* A.3.4 "Tertiary Processor-Based VM-Execution Controls": the MSR
+	 * exists when "activate tertiary controls" may be 1 and holds the
+	 * allowed 1-settings only (every bit may be 0). */
+	if ((flags & VIRQ_VMX_F_IPIV) &&
+	    (!can_set(proc, VIRQ_VMX_PROC_TERTIARY_CTLS) ||
+	     !(ops->rdmsr(ctx, VIRQ_VMX_MSR_PROCBASED_CTLS3) & VIRQ_VMX_PROC3_IPI_VIRT)))
+		missing |= VIRQ_VMX_MISSING_IPIV;
 	return missing;
 }
 
@@ -122,9 +129,19 @@ static bool apic_cfg_ok(const struct virq_vmx_config *cfg, const struct virq_lap
  */
 static bool pi_cfg_ok(const struct virq_vmx_config *cfg)
 {
-	if (cfg->reserved3 || cfg->reserved4 ||
+	if (cfg->reserved4 ||
 	    ((cfg->flags & VIRQ_VMX_F_HOST_X2APIC) && !(cfg->flags & VIRQ_VMX_F_POSTED_INTR)))
 		return false;
+	/* IPI virtualization posts into descriptors: it needs "process posted
+	 * interrupts" (KVM enables it only with APICv and posted interrupts);
+	 * the table's entries are 8 bytes, the table 8-byte aligned. */
+	if (cfg->flags & VIRQ_VMX_F_IPIV) {
+		if (!(cfg->flags & VIRQ_VMX_F_POSTED_INTR) || !cfg->ipiv_table_addr ||
+		    (cfg->ipiv_table_addr & 0x7U))
+			return false;
+	} else if (cfg->ipiv_last_index || cfg->ipiv_table_addr) {
+		return false;
+	}
 	if (!(cfg->flags & VIRQ_VMX_F_POSTED_INTR))
 		return true;
 	return cfg->level == VIRQ_VMX_LEVEL_APICV && (cfg->flags & VIRQ_VMX_F_ACK_INTR_ON_EXIT) &&
@@ -177,7 +194,8 @@ static void msr_bit(uint8_t *bm, uint32_t base, uint32_t msr, bool intercept)
  * The bits of MSRs 0x800-0x8FF: every read and write exits, except in
  * x2APIC mode at APICv level, where the reads of the page's registers
  * (x2apic_read_passes) and the writes the CPU virtualizes with
- * virtual-interrupt delivery (TPR, EOI, SELF IPI) pass. A pass-through
+ * virtual-interrupt delivery (TPR, EOI, SELF IPI; ICR with IPI
+ * virtualization) pass. A pass-through
  * outside x2APIC mode would reach the host's own x2APIC (the "virtualize
  * x2APIC mode" control is clear then), as in CVE-2016-4440.
  */
@@ -195,6 +213,11 @@ static void msr_bitmap_fill(struct virq_vmx_vcpu *vx, enum virq_lapic_mode mode)
 	msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x808, false);
 	msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x80B, false);
 	msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x83F, false);
+	/* With IPI virtualization the CPU takes ICR writes: it posts the
+	 * fixed physical ones, the rest are APIC-write exits at 300H with the
+	 * 64-bit value in the page (virq_lapic_hw_write()). */
+	if (vx->flags & VIRQ_VMX_F_IPIV)
+		msr_bit(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x830, false);
 }
 
 /*
@@ -276,6 +299,22 @@ static void init_pi(struct virq_vmx_vcpu *vx, const struct virq_vmx_config *cfg)
 	virq_atomic_store32(&vx->pi_state, VIRQ_VMX_PI_PREEMPTED);
 }
 
+/*
+ * IPI virtualization (SDM Vol. 3C "IPI Virtualization"): "activate
+ * tertiary controls" in the primary controls (written by the caller with
+ * the rest), the tertiary control on top of the embedder's bits, the
+ * table and its last index. The MSR bitmap follows the mode
+ * (msr_bitmap_fill()).
+ */
+static void init_ipiv(struct virq_vmx_vcpu *vx, const struct virq_vmx_config *cfg)
+{
+	vx->proc_ctls |= VIRQ_VMX_PROC_TERTIARY_CTLS;
+	vmx_write(vx, VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS,
+		  vmx_read(vx, VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS) | VIRQ_VMX_PROC3_IPI_VIRT);
+	vmx_write(vx, VIRQ_VMCS_PID_POINTER_TABLE, cfg->ipiv_table_addr);
+	vmx_write(vx, VIRQ_VMCS_LAST_PID_POINTER_INDEX, cfg->ipiv_last_index);
+}
+
 VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *policy,
 				struct virq_lapic *lapic, const struct virq_vmx_ops *ops, void *ctx,
 				const struct virq_vmx_config *cfg)
@@ -304,7 +343,7 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 		return -VIRQ_EINVAL; /* SDM 26.2.1.1 "VM-Execution Control Fields": within the
 		                      * address width */
 	if ((cfg->flags & VIRQ_VMX_F_POSTED_INTR) && (basic & VIRQ_VMX_BASIC_ADDR_32BIT) &&
-	    (cfg->pi_desc_addr >> 32))
+	    ((cfg->pi_desc_addr | cfg->ipiv_table_addr) >> 32))
 		return -VIRQ_EINVAL;
 	vx->missing = check_caps(ops, ctx, basic, cfg);
 	if (vx->missing)
@@ -340,6 +379,8 @@ VIRQ_API int virq_vmx_vcpu_init(struct virq_vmx_vcpu *vx, struct virq_vcpu *poli
 			  vmx_read(vx, VIRQ_VMCS_EXIT_CTLS) | VIRQ_VMX_EXIT_ACK_INTR_ON_EXIT);
 	vx->proc_ctls = (uint32_t)vmx_read(vx, VIRQ_VMCS_PROC_BASED_CTLS) &
 			~(VIRQ_VMX_PROC_INTR_WINDOW_EXITING | VIRQ_VMX_PROC_NMI_WINDOW_EXITING);
+	if (cfg->flags & VIRQ_VMX_F_IPIV)
+		init_ipiv(vx, cfg);
 	vx->level = (uint8_t)cfg->level;
 	vx->msr_bitmap = cfg->msr_bitmap;
 	if (cfg->level >= VIRQ_VMX_LEVEL_TPR_SHADOW) {

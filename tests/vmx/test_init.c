@@ -97,9 +97,10 @@ static void test_init_size_checked(void **state)
 				      sizeof(struct virq_vmx_ops) + 1 };
 
 	(void)state;
-	/* 0.1.0's 48 bytes, grown by the posted-interrupt fields to 64. */
+	/* 0.1.0's 48 bytes, grown by the posted-interrupt fields to 64, by
+	 * the PID-pointer table's address to 72. */
 	assert_int_equal(VIRQ_VMX_CONFIG_SIZE_MIN, 48);
-	assert_int_equal(sizeof(struct virq_vmx_config), 64);
+	assert_int_equal(sizeof(struct virq_vmx_config), 72);
 	assert_int_equal(VIRQ_VMX_OPS_SIZE_MIN, sizeof(struct virq_vmx_ops));
 	memset(&f->vx, 0x6B, sizeof(f->vx));
 	before = f->vx;
@@ -138,6 +139,12 @@ static void test_init_size_checked(void **state)
 	cfg.c.size = VIRQ_VMX_CONFIG_SIZE_MIN;
 	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &cfg.c), 0);
 	assert_int_equal(vfx_get(f, VIRQ_VMCS_PIN_BASED_CTLS) & VIRQ_VMX_PIN_POSTED_INTR, 0);
+	/* A 64-byte caller: the table address past it is not read. */
+	memset(&cfg, 0xFF, sizeof(cfg));
+	memset(&cfg.c, 0, 64);
+	cfg.c.size = 64;
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &cfg.c), 0);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_PID_POINTER_TABLE, NULL));
 	free(f);
 }
 
@@ -152,6 +159,8 @@ static void test_init_args(void **state)
 	assert_int_equal(init(f, VIRQ_VMX_LEVEL_APICV, 0), -VIRQ_EINVAL);
 	assert_int_equal(init(f, 3, 0), -VIRQ_EINVAL);
 	assert_int_equal(init(f, 0, 1U << 3), -VIRQ_EINVAL);
+	assert_int_equal(init(f, 0, VIRQ_VMX_F_IPIV), -VIRQ_EINVAL);
+	assert_int_equal(init(f, 0, 1U << 6), -VIRQ_EINVAL);
 	f->cfg.vcpu_options = 1U << 5;
 	assert_int_equal(init(f, 0, 0), -VIRQ_EINVAL);
 	f->cfg.vcpu_options = 0;

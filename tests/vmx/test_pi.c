@@ -66,6 +66,10 @@ struct rig {
 	bool threaded;
 	unsigned by_action[4];
 	pthread_cond_t woken;
+	/* With IPI virtualization: the PID-pointer table, past struct vfx in
+	 * the same allocation (the model's memory). */
+	uint64_t *table;
+	uint64_t table_pa;
 };
 
 static struct rig *g;
@@ -181,9 +185,15 @@ static const struct virq_lapic_ops rig_lapic_ops = {
 	.eoi_level = vfx_eoi_level,
 };
 
+/* The PID-pointer table: 8 entries, 64 bytes past struct vfx. */
+#define TABLE_PA (((uint64_t)sizeof(struct vfx) + 63U) & ~63ULL)
+#define TABLE_LAST 7U
+#define RIG_BYTES (TABLE_PA + 8U * (TABLE_LAST + 1U))
+
 /* The glue at APICv level with posted interrupts (@posted) on a host
- * whose APICs run in x2APIC mode (@x2) with IDs @id0 and @id1. */
-static struct rig *rig_new(bool posted, bool x2, uint32_t id0, uint32_t id1)
+ * whose APICs run in x2APIC mode (@x2) with IDs @id0 and @id1; with
+ * @ipiv, IPI virtualization too (the table at TABLE_PA, all invalid). */
+static struct rig *rig_make(bool posted, bool x2, uint32_t id0, uint32_t id1, bool ipiv)
 {
 	struct virq_lapic_config lc = {
 		.size = sizeof(struct virq_lapic_config), .apic_id = 0, .bsp = true, .x2apic = true
@@ -193,9 +203,11 @@ static struct rig *rig_new(bool posted, bool x2, uint32_t id0, uint32_t id1)
 
 	assert_non_null(r);
 	g = r;
-	assert_int_equal(posix_memalign((void **)&f, 4096, sizeof(*f)), 0);
-	memset(f, 0, sizeof(*f));
+	assert_int_equal(posix_memalign((void **)&f, 4096, RIG_BYTES), 0);
+	memset(f, 0, RIG_BYTES);
 	r->f = f;
+	r->table = (uint64_t *)(void *)((uint8_t *)f + TABLE_PA);
+	r->table_pa = TABLE_PA;
 	f->cfg.size = sizeof(f->cfg);
 	assert_int_equal(virq_lapic_init(&f->lapic, f->page, &lc, &rig_lapic_ops, f), 0);
 	assert_int_equal(virq_lapic_mmio_write(&f->lapic, VIRQ_LAPIC_REG_SVR, 4, 0x1FF), 0);
@@ -214,9 +226,15 @@ static struct rig *rig_new(bool posted, bool x2, uint32_t id0, uint32_t id1)
 		f->cfg.pi_vector = NV;
 		f->cfg.pi_wakeup_vector = WAKEUP;
 	}
+	if (ipiv) {
+		f->cfg.flags |= VIRQ_VMX_F_IPIV;
+		f->cfg.ipiv_table_addr = TABLE_PA;
+		f->cfg.ipiv_last_index = TABLE_LAST;
+		f->msr[VIRQ_VMX_MSR_PROCBASED_CTLS3 - 0x480] = VIRQ_VMX_PROC3_IPI_VIRT;
+	}
 	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &rig_ops, f, &f->cfg), 0);
 	r->sys.mem = (uint8_t *)f;
-	r->sys.size = sizeof(*f);
+	r->sys.size = RIG_BYTES;
 	r->sys.maxphyaddr = 46;
 	r->sys.host_x2apic = x2;
 	for (unsigned i = 0; i < 2; i++) {
@@ -227,6 +245,11 @@ static struct rig *rig_new(bool posted, bool x2, uint32_t id0, uint32_t id1)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->woken, NULL);
 	return r;
+}
+
+static struct rig *rig_new(bool posted, bool x2, uint32_t id0, uint32_t id1)
+{
+	return rig_make(posted, x2, id0, id1, false);
 }
 
 static void rig_free(struct rig *r)
@@ -272,6 +295,10 @@ static void rig_enter(struct rig *r)
 	c->m.posted = (pin & VIRQ_VMX_PIN_POSTED_INTR) != 0;
 	c->m.nv = (uint16_t)vfx_get(f, VIRQ_VMCS_POSTED_INTR_NV);
 	c->m.pid_addr = vfx_get(f, VIRQ_VMCS_POSTED_INTR_DESC_ADDR);
+	c->m.ipiv = (vfx_get(f, VIRQ_VMCS_PROC_BASED_CTLS) & VIRQ_VMX_PROC_TERTIARY_CTLS) &&
+		    (vfx_get(f, VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS) & VIRQ_VMX_PROC3_IPI_VIRT);
+	c->m.pid_table = vfx_get(f, VIRQ_VMCS_PID_POINTER_TABLE);
+	c->m.last_pid_index = (uint16_t)vfx_get(f, VIRQ_VMCS_LAST_PID_POINTER_INDEX);
 	for (unsigned i = 0; i < 4; i++)
 		c->m.eoi_exit[i] = vfx_get(f, VIRQ_VMCS_EOI_EXIT_BITMAP0 + 2U * i);
 	c->m.rflags_if = (vfx_get(f, VIRQ_VMCS_GUEST_RFLAGS) & VIRQ_VMX_RFLAGS_IF) != 0;
@@ -456,7 +483,8 @@ static void test_pi_init_refused(void **state)
 	REFUSED(c.pi_wakeup_vector = NV, -VIRQ_EINVAL);
 	REFUSED(c.pi_desc_addr = 0, -VIRQ_EINVAL);
 	REFUSED(c.pi_desc_addr = 0x1020, -VIRQ_EINVAL);
-	REFUSED(c.reserved3 = 1, -VIRQ_EINVAL);
+	REFUSED(c.ipiv_last_index = 1, -VIRQ_EINVAL); /* without VIRQ_VMX_F_IPIV */
+	REFUSED(c.ipiv_table_addr = 0x2000, -VIRQ_EINVAL);
 	REFUSED(c.reserved4 = 1, -VIRQ_EINVAL);
 	REFUSED(c.flags = VIRQ_VMX_F_HOST_X2APIC, -VIRQ_EINVAL);
 	assert_memory_equal(&f->vx, &before, sizeof(before));
@@ -882,6 +910,205 @@ static void test_pi_migrate_x2apic(void **state)
 	migrate(true);
 }
 
+/* ---- IPI virtualization (VIRQ_VMX_F_IPIV) ---- */
+
+static bool intercepted(const uint8_t *bm, uint32_t base, uint32_t msr)
+{
+	return (bm[base + (msr >> 3)] >> (msr & 7U)) & 1U;
+}
+
+static const struct virq_vmx_config ipiv_base = {
+	.size = sizeof(struct virq_vmx_config),
+	.level = VIRQ_VMX_LEVEL_APICV,
+	.flags = VIRQ_VMX_F_ACK_INTR_ON_EXIT | VIRQ_VMX_F_POSTED_INTR | VIRQ_VMX_F_IPIV,
+	.virtual_apic_addr = VFX_VAPIC,
+	.pi_desc_addr = 0x1000,
+	.pi_vector = NV,
+	.pi_wakeup_vector = WAKEUP,
+	.ipiv_table_addr = 0x123458,
+	.ipiv_last_index = 0x1FF,
+};
+
+/* The controls, the table and its last index in the VMCS, the embedder's
+ * tertiary bits kept; the ICR's MSR write passed in x2APIC mode only, and
+ * only with the flag. */
+static void test_ipiv_init(void **state)
+{
+	static uint8_t bm[VIRQ_VMX_MSR_BITMAP_SIZE];
+	struct vfx *f = vfx_alloc();
+	struct virq_vmx_config c = ipiv_base;
+
+	(void)state;
+	c.msr_bitmap = bm;
+	f->msr[VIRQ_VMX_MSR_PROCBASED_CTLS3 - 0x480] = VIRQ_VMX_PROC3_IPI_VIRT | 1ULL << 1;
+	vfx_set(f, VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS, 1ULL << 1);
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &c), 0);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_PROC_BASED_CTLS),
+			 VIRQ_VMX_PROC_HLT_EXITING | VIRQ_VMX_PROC_USE_TPR_SHADOW |
+				 VIRQ_VMX_PROC_SECONDARY_CTLS | VIRQ_VMX_PROC_TERTIARY_CTLS);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS),
+			 VIRQ_VMX_PROC3_IPI_VIRT | 1ULL << 1);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_PID_POINTER_TABLE), 0x123458);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_LAST_PID_POINTER_INDEX), 0x1FF);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_PIN_BASED_CTLS) & VIRQ_VMX_PIN_POSTED_INTR,
+			 VIRQ_VMX_PIN_POSTED_INTR);
+	/* xAPIC mode: every x2APIC MSR exits (the APIC-access page takes the
+	 * guest's ICR writes). */
+	assert_true(intercepted(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x830));
+	vfx_x2apic(f);
+	(void)vfx_prepare(f);
+	assert_false(intercepted(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x830));
+	/* Reading the ICR still exits (the page keeps ICR high at 310H), as
+	 * does writing a register next to it. */
+	assert_true(intercepted(bm, VIRQ_VMX_MSR_BITMAP_READ_LOW, 0x830));
+	assert_true(intercepted(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x831));
+	assert_false(intercepted(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x83F));
+	free(f);
+
+	/* Without the flag: no tertiary controls, the ICR write exits. */
+	f = vfx_alloc();
+	c = ipiv_base;
+	c.flags &= ~VIRQ_VMX_F_IPIV;
+	c.ipiv_table_addr = 0;
+	c.ipiv_last_index = 0;
+	c.msr_bitmap = bm;
+	f->msr[VIRQ_VMX_MSR_PROCBASED_CTLS3 - 0x480] = VIRQ_VMX_PROC3_IPI_VIRT;
+	vfx_x2apic(f);
+	assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &c), 0);
+	assert_int_equal(vfx_get(f, VIRQ_VMCS_PROC_BASED_CTLS) & VIRQ_VMX_PROC_TERTIARY_CTLS, 0);
+	assert_false(vfx_wrote(f, VIRQ_VMCS_TERTIARY_PROC_BASED_CTLS, NULL));
+	assert_false(vfx_wrote(f, VIRQ_VMCS_PID_POINTER_TABLE, NULL));
+	assert_true(intercepted(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x830));
+	assert_false(intercepted(bm, VIRQ_VMX_MSR_BITMAP_WRITE_LOW, 0x83F));
+	free(f);
+}
+
+static void test_ipiv_init_refused(void **state)
+{
+	struct vfx *f = vfx_alloc();
+	struct virq_vmx_config c;
+
+	(void)state;
+	f->msr[VIRQ_VMX_MSR_PROCBASED_CTLS3 - 0x480] = VIRQ_VMX_PROC3_IPI_VIRT;
+	f->nlog = 0;
+#define REFUSED(mod, rc)                                                                           \
+	do {                                                                                       \
+		c = ipiv_base;                                                                     \
+		mod;                                                                               \
+		assert_int_equal(virq_vmx_vcpu_init(&f->vx, &f->pol, &f->lapic, &vfx_ops, f, &c),  \
+				 rc);                                                              \
+		assert_int_equal(f->nlog, 0);                                                      \
+	} while (0)
+	/* It posts into descriptors: posted interrupts are required. */
+	REFUSED(c.flags &= ~VIRQ_VMX_F_POSTED_INTR, -VIRQ_EINVAL);
+	REFUSED(c.ipiv_table_addr = 0, -VIRQ_EINVAL);
+	REFUSED(c.ipiv_table_addr = 0x123454, -VIRQ_EINVAL);
+	/* A caller built with the 64-byte structure cannot give a table. */
+	REFUSED(c.size = 64, -VIRQ_EINVAL);
+	f->msr[0] |= VIRQ_VMX_BASIC_ADDR_32BIT;
+	REFUSED(c.ipiv_table_addr = 0x100000000ULL, -VIRQ_EINVAL);
+	f->msr[0] &= ~VIRQ_VMX_BASIC_ADDR_32BIT;
+	/* The tertiary control not allowed 1, or the tertiary controls not
+	 * activatable: ENOTSUP, reported, nothing written. */
+	f->msr[VIRQ_VMX_MSR_PROCBASED_CTLS3 - 0x480] = 1ULL << 1;
+	REFUSED((void)0, -VIRQ_ENOTSUP);
+	assert_int_equal(virq_vmx_missing(&f->vx), VIRQ_VMX_MISSING_IPIV);
+	f->msr[VIRQ_VMX_MSR_PROCBASED_CTLS3 - 0x480] = VIRQ_VMX_PROC3_IPI_VIRT;
+	f->msr[0x0E] &= ~((uint64_t)VIRQ_VMX_PROC_TERTIARY_CTLS << 32);
+	REFUSED((void)0, -VIRQ_ENOTSUP);
+	assert_int_equal(virq_vmx_missing(&f->vx), VIRQ_VMX_MISSING_IPIV);
+#undef REFUSED
+	free(f);
+}
+
+/*
+ * x2APIC ICR writes under IPI virtualization, closed loop: the model (with
+ * the controls, table and index the glue wrote) posts a fixed physical IPI
+ * itself, and leaves the rest to an APIC-write exit at 300H with the
+ * 64-bit value in the page, which the glue's exit sends exactly once. The
+ * guest's APIC ID is 0; table[0] is the vCPU's own descriptor.
+ */
+static void test_ipiv_icr_x2apic(void **state)
+{
+	struct rig *r = rig_make(true, false, 2, 5, true);
+	struct vfx *f = r->f;
+	struct vmx_model_cpu *c = &r->cpu[0].m;
+	uint64_t icr;
+
+	(void)state;
+	vfx_x2apic(f);
+	r->table[0] = PID_ADDR | 1U;
+	rig_load(r, 0);
+	assert_int_equal(rig_prepare(r), 0);
+	rig_enter(r);
+	assert_true(c->ipiv);
+	assert_int_equal(c->pid_table, TABLE_PA);
+	assert_int_equal(c->last_pid_index, TABLE_LAST);
+
+	/* Fixed, physical, destination 0: posted, notified, no exit. */
+	clear_logs(r);
+	assert_int_equal(vmx_model_wrmsr(c, 0x830, 0x51), 0);
+	EXPECT_MODEL(r, 0, VMX_MODEL_EV_NOTIFY, NV);
+	assert_int_equal(c->log.ev[0].b, 2);
+	assert_int_equal(vmx_model_ext_intr(c, NV), 0); /* the notification arrives */
+	assert_int_equal(vmx_model_boundary(c), 1);
+	assert_int_equal(vmx_model_wrmsr(c, 0x80B, 0), 0); /* x2APIC EOI */
+	assert_int_equal(vmx_model_boundary(c), 0);
+	EXPECT_MODEL(r, 0, VMX_MODEL_EV_NOTIFY, NV, VMX_MODEL_EV_LAPIC_EOI, 0, VMX_MODEL_EV_DELIVER,
+		     0x51);
+	/* An exit for something else: the ICR the CPU took is kept, not sent
+	 * again. */
+	host_exit(r);
+	assert_int_equal(f->n_ipis, 0);
+	assert_int_equal(virq_lapic_msr_read(&f->lapic, 0x830, &icr), 0);
+	assert_int_equal(icr, 0x51);
+
+	/* Logical destination 3: the APIC-write exit, one send. */
+	assert_int_equal(rig_prepare(r), 0);
+	rig_enter(r);
+	clear_logs(r);
+	assert_int_equal(vmx_model_wrmsr(c, 0x830, 3ULL << 32 | 0x852), 0);
+	EXPECT_MODEL(r, 0, VMX_MODEL_EV_EXIT, VIRQ_VMX_EXIT_REASON_APIC_WRITE);
+	assert_int_equal(c->log.ev[0].b, 0x300);
+	assert_int_equal(rig_exit(r), VIRQ_VMX_EXIT_CONTINUE);
+	assert_int_equal(f->n_ipis, 1);
+	assert_int_equal(f->ipis[0].dest, 3);
+	assert_int_equal(f->ipis[0].vector, 0x52);
+	assert_int_equal(f->ipis[0].delivery, VIRQ_DM_FIXED);
+	assert_int_equal(f->ipis[0].shorthand, VIRQ_SH_NONE);
+	assert_true(f->ipis[0].logical);
+	assert_true(f->ipis[0].x2apic);
+	assert_false(f->ipis[0].trigger_level);
+	assert_int_equal(virq_lapic_msr_read(&f->lapic, 0x830, &icr), 0);
+	assert_int_equal(icr, 3ULL << 32 | 0x852);
+	assert_int_equal(f->page[0x304 / 4], 0); /* the CPU's copy of bits 63:32 */
+
+	/* Physical broadcast (beyond the last index): exit, one send. */
+	assert_int_equal(rig_prepare(r), 0);
+	rig_enter(r);
+	clear_logs(r);
+	assert_int_equal(vmx_model_wrmsr(c, 0x830, 0xFFFFFFFFULL << 32 | 0x53), 0);
+	EXPECT_MODEL(r, 0, VMX_MODEL_EV_EXIT, VIRQ_VMX_EXIT_REASON_APIC_WRITE);
+	assert_int_equal(rig_exit(r), VIRQ_VMX_EXIT_CONTINUE);
+	assert_int_equal(f->n_ipis, 2);
+	assert_int_equal(f->ipis[1].dest, 0xFFFFFFFFU);
+	assert_int_equal(f->ipis[1].vector, 0x53);
+	assert_false(f->ipis[1].logical);
+
+	/* Reserved bit 13 set: the model exits; the WRMSR would #GP, so the
+	 * write is dropped: nothing sent, the ICR as it was. */
+	assert_int_equal(rig_prepare(r), 0);
+	rig_enter(r);
+	clear_logs(r);
+	assert_int_equal(vmx_model_wrmsr(c, 0x830, 1ULL << 32 | 1U << 13 | 0x54), 0);
+	EXPECT_MODEL(r, 0, VMX_MODEL_EV_EXIT, VIRQ_VMX_EXIT_REASON_APIC_WRITE);
+	assert_int_equal(rig_exit(r), VIRQ_VMX_EXIT_CONTINUE);
+	assert_int_equal(f->n_ipis, 2);
+	assert_int_equal(virq_lapic_msr_read(&f->lapic, 0x830, &icr), 0);
+	assert_int_equal(icr, 0xFFFFFFFFULL << 32 | 0x53);
+	rig_free(r);
+}
+
 /* ---- posting from another thread, concurrently ---- */
 
 #define T_POSTS 5000U
@@ -1078,6 +1305,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pi_init),
 		cmocka_unit_test(test_pi_init_refused),
+		cmocka_unit_test(test_ipiv_init),
+		cmocka_unit_test(test_ipiv_init_refused),
+		cmocka_unit_test(test_ipiv_icr_x2apic),
 		cmocka_unit_test(test_pi_running),
 		cmocka_unit_test(test_pi_running_event_exits),
 		cmocka_unit_test(test_pi_post_before_entry),

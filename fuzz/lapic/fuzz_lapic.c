@@ -2156,6 +2156,67 @@ static void do_hw(struct fuzz *f, struct inst *x, const struct op *op, struct re
 	CHECK(x->env.n_eoi == 0);
 }
 
+/*
+ * An APIC-write VM exit (SDM Vol. 3C "APIC-Write VM Exits"), at the APICv
+ * level: the CPU stored a guest write in the page (recorded before the
+ * entry with virq_lapic_hw_enter()) and exited; virq_lapic_hw_write()
+ * must do exactly what the MMIO write does in xAPIC mode, and, in x2APIC
+ * mode, for the ICR that IPI virtualization did not take (the 64-bit value
+ * at 300H, bits 63:32 at 304H), what the WRMSR to 830H does (a value the
+ * WRMSR refuses is dropped). Selected by op->a >= 0xF0 of OP_HW.
+ */
+static void do_hw_write(struct fuzz *f, struct inst *x, const struct op *op, struct res *r)
+{
+	static const uint16_t offs[16] = {
+		VIRQ_LAPIC_REG_ID,	   VIRQ_LAPIC_REG_LDR,	     VIRQ_LAPIC_REG_DFR,
+		VIRQ_LAPIC_REG_SVR,	   VIRQ_LAPIC_REG_ESR,	     VIRQ_LAPIC_REG_LVT_CMCI,
+		VIRQ_LAPIC_REG_ICR_LO,	   VIRQ_LAPIC_REG_LVT_TIMER, VIRQ_LAPIC_REG_LVT_THERMAL,
+		VIRQ_LAPIC_REG_LVT_PMC,	   VIRQ_LAPIC_REG_LVT_LINT0, VIRQ_LAPIC_REG_LVT_LINT1,
+		VIRQ_LAPIC_REG_LVT_ERROR, VIRQ_LAPIC_REG_TMICT,	     VIRQ_LAPIC_REG_TDCR,
+		VIRQ_LAPIC_REG_ICR_LO,
+	};
+	struct virq_lapic *l = &x->lapic;
+	enum virq_lapic_mode mode = mode_of(x);
+	uint32_t off = offs[op->h % 16U];
+	uint64_t val = op->u32;
+
+	r->flags = 6;
+	if (virq_lapic_get_accel(l) != VIRQ_LAPIC_ACCEL_APICV || mode == VIRQ_LAPIC_MODE_DISABLED)
+		return;
+	virq_lapic_hw_enter(l);
+	snap_page(x);
+	if (mode == VIRQ_LAPIC_MODE_X2APIC) {
+		int gp;
+
+		/* Only the ICR comes back this way in x2APIC mode. */
+		val |= (uint64_t)(op->b | (uint32_t)op->h << 8) << 32;
+		x->page[VIRQ_LAPIC_REG_ICR_LO >> 2] = (uint32_t)val;
+		x->page[(VIRQ_LAPIC_REG_ICR_LO >> 2) + 1U] = (uint32_t)(val >> 32);
+		virq_lapic_hw_write(l, VIRQ_LAPIC_REG_ICR_LO | (op->b & 0xFU));
+		gp = x2_gp_expected(f, VIRQ_LAPIC_REG_ICR_LO, val, true);
+		CHECK(gp >= 0);
+		if (gp)
+			check_changed_only(x, 0);
+		else
+			check_reg_written(f, x, VIRQ_LAPIC_REG_ICR_LO, val, true);
+		return;
+	}
+	x->page[off >> 2] = (uint32_t)val;
+	virq_lapic_hw_write(l, off | (op->b & 0xFU));
+	switch (reg_class(f, off, false)) {
+	case RC_RESERVED:
+		CHECK(gerr_seen(f, x, VIRQ_GERR_RESERVED_REG));
+		check_changed_only(x, S_ACCEPT);
+		break;
+	case RC_RO:
+		check_changed_only(x, 0);
+		break;
+	default:
+		check_reg_written(f, x, off, val, false);
+		break;
+	}
+}
+
 /* The values a VMX backend programs before an entry. */
 static void do_hw_query(struct fuzz *f, struct inst *x, struct res *r)
 {
@@ -2551,7 +2612,10 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 		break;
 	}
 	case OP_HW:
-		do_hw(f, x, op, r);
+		if (op->a >= 0xF0U)
+			do_hw_write(f, x, op, r);
+		else
+			do_hw(f, x, op, r);
 		break;
 	case OP_HW_QUERY:
 		do_hw_query(f, x, r);

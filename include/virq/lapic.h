@@ -901,7 +901,8 @@ VIRQ_API void virq_lapic_hw_enter(struct virq_lapic *lapic);
  * have, against the register's value recorded by virq_lapic_hw_enter():
  * only the writable bits are kept, a write the register ignores (ID when
  * not writable, any write outside xAPIC mode) leaves it as it was, an ICR
- * low write sends the IPI, an LVT or SVR write makes its transitions. In
+ * low write sends the IPI, an LVT or SVR write makes its transitions
+ * (LVT CMCI, 0x2F0, too: it has no record, and needs none). In
  * x2APIC mode, offset 0x3F0 is a WRMSR to SELF IPI with a vector below 16
  * ("virtualize x2APIC mode"): the illegal-vector error is raised; offset
  * 0x300 is a WRMSR to the ICR that IPI virtualization did not take, the

@@ -208,6 +208,25 @@ static void hw_apply_writes(struct virq_lapic *l, int write_off, uint32_t apply,
 }
 
 /*
+ * LVT CMCI, which hw_snap has no room for (the object's 320 bytes end with
+ * its 14 records): an APIC-write exit at 2F0H applies the page's value as
+ * the MMIO write would, which needs no record (no transition of an LVT
+ * CMCI write depends on its old value; without CMCI the offset is
+ * reserved). Otherwise only the CPU's stores reach the slot, and only by
+ * that exit: it is kept valid (writable bits, masked while software
+ * disabled; 0 without CMCI).
+ */
+static void hw_cmci_clean(struct virq_lapic *l)
+{
+	uint32_t keep = lapic_has_cmci(l) ? lapic_lvt_writable(l, VIRQ_LAPIC_REG_LVT_CMCI) : 0;
+	uint32_t *w = lapic_reg(l, VIRQ_LAPIC_REG_LVT_CMCI);
+
+	hw_clean_slot(l, VIRQ_LAPIC_REG_LVT_CMCI, keep);
+	if (keep && !lapic_sw_enabled(l) && !(w[0] & VIRQ_LVT_MASKED))
+		w[0] |= VIRQ_LVT_MASKED;
+}
+
+/*
  * Validates what the CPU may have written and rebuilds every cache from
  * the page. @eoi_vec (>= 16, or -1): the vector of an EOI-induced exit,
  * whose effects run before the LINT check below, so that an EOI is never
@@ -220,6 +239,7 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	uint32_t self = lapic_get(l, VIRQ_LAPIC_REG_SELF_IPI);
 	/* x2APIC ICR bits 63:32 as IPI virtualization stores them. */
 	uint32_t icr_hi = lapic_get(l, VIRQ_LAPIC_REG_ICR_LO + 4U);
+	uint32_t cmci = lapic_get(l, VIRQ_LAPIC_REG_LVT_CMCI);
 
 	apply = hw_take_writes(l, write_off, written);
 	/* SELF IPI under "virtualize x2APIC mode" stores EAX at 0x3F0 before
@@ -249,6 +269,7 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	hw_clean_slot(l, VIRQ_LAPIC_REG_ICR_LO, ICR_LO_MASK);
 	hw_clean_slot(l, VIRQ_LAPIC_REG_ICR_HI,
 		      mode == VIRQ_LAPIC_MODE_XAPIC ? 0xFF000000U : 0xFFFFFFFFU);
+	hw_cmci_clean(l);
 
 	/* TMR is not the CPU's (virtual-interrupt delivery and EOI
 	 * virtualization leave it alone, and no guest access writes it):
@@ -275,6 +296,8 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 
 	/* Then the guest's writes, on a page that is whole again. */
 	hw_apply_writes(l, write_off, apply, written, icr_hi);
+	if (write_off == VIRQ_LAPIC_REG_LVT_CMCI && mode == VIRQ_LAPIC_MODE_XAPIC)
+		(void)virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_LVT_CMCI, 4, cmci);
 	if (write_off == VIRQ_LAPIC_REG_SELF_IPI && mode == VIRQ_LAPIC_MODE_X2APIC)
 		lapic_send_icr(l, (self & 0xFFU) | ((uint32_t)VIRQ_SH_SELF << VIRQ_ICR_SH_SHIFT),
 			       0);

@@ -730,6 +730,50 @@ static void test_hw_write_icr(void **state)
 	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
 }
 
+/*
+ * LVT CMCI (2F0H) is an APIC-write exit too (SDM Vol. 3C "APIC-Write
+ * Emulation": 2F0H-370H): the CPU's store is applied as the MMIO write
+ * would, writable bits only; without CMCI the offset is reserved. A value
+ * the CPU could not have stored without that exit is not believed.
+ */
+static void test_hw_write_cmci(void **state)
+{
+	struct lapic_fixture fx;
+	struct virq_lapic_config cfg = fixture_default_config();
+
+	(void)state;
+	cfg.max_lvt = 6;
+	fixture_init(&fx, &cfg);
+	fixture_sw_enable(&fx);
+	assert_int_equal(virq_lapic_set_accel(&fx.apic, VIRQ_LAPIC_ACCEL_APICV), 0);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LVT_CMCI), VIRQ_LVT_MASKED);
+	virq_lapic_hw_enter(&fx.apic);
+	/* Vector F5H, fixed, unmasked (bit 16 clear in 0xABCC....), delivery
+	 * status and reserved bits set: only vector, mode and mask stay. */
+	cpu_store(&fx, VIRQ_LAPIC_REG_LVT_CMCI, 0xABCC10F5U);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_LVT_CMCI);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LVT_CMCI), 0xF5);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+	/* No exit for 2F0H: a changed slot is not the guest's write; it is
+	 * cut back to the writable bits. */
+	cpu_store(&fx, VIRQ_LAPIC_REG_LVT_CMCI, 0xFFFFFFFFU);
+	virq_lapic_hw_sync(&fx.apic);
+	assert_int_equal(mmio_r(&fx, VIRQ_LAPIC_REG_LVT_CMCI), 0x000107FFU);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+
+	/* Without CMCI (max_lvt 5): 2F0H is reserved. */
+	cfg.max_lvt = 5;
+	fixture_init(&fx, &cfg);
+	fixture_sw_enable(&fx);
+	assert_int_equal(virq_lapic_set_accel(&fx.apic, VIRQ_LAPIC_ACCEL_APICV), 0);
+	virq_lapic_hw_enter(&fx.apic);
+	cpu_store(&fx, VIRQ_LAPIC_REG_LVT_CMCI, 0x000000F5U);
+	virq_lapic_hw_write(&fx.apic, VIRQ_LAPIC_REG_LVT_CMCI);
+	assert_int_equal(*pw(&fx, VIRQ_LAPIC_REG_LVT_CMCI), 0);
+	assert_int_equal(fx.f.gerr[VIRQ_GERR_RESERVED_REG], 1);
+	assert_int_equal(lapic_check_invariants(&fx.apic), 0);
+}
+
 /* A timer-mode change needs the old mode: periodic -> TSC deadline stops
  * the count; the reserved mode keeps the old one. */
 static void test_hw_write_lvt_timer(void **state)
@@ -924,6 +968,7 @@ int main(void)
 		cmocka_unit_test(test_hw_sync_hostile),
 		cmocka_unit_test(test_hw_sync_random_pages),
 		cmocka_unit_test(test_hw_write_icr),
+		cmocka_unit_test(test_hw_write_cmci),
 		cmocka_unit_test(test_hw_write_lvt_timer),
 		cmocka_unit_test(test_hw_write_timer_counts),
 		cmocka_unit_test(test_hw_write_svr),

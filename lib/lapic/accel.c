@@ -178,11 +178,11 @@ static uint32_t hw_take_writes(struct virq_lapic *l, int write_off, uint32_t wri
 static void hw_apply_writes(struct virq_lapic *l, int write_off, uint32_t apply,
 			    const uint32_t written[14], uint32_t icr_hi)
 {
-	for (unsigned i = 0; i < 14; i++) {
+	/* The set bits only, in register order (most exits apply nothing). */
+	for (; apply; apply &= apply - 1U) {
+		unsigned i = virq_ffs64(apply);
 		uint32_t off = hw_trap_regs[i];
 
-		if (!(apply & (1U << i)))
-			continue;
 		if (off == VIRQ_LAPIC_REG_ICR_LO && lapic_mode(l) == VIRQ_LAPIC_MODE_X2APIC) {
 			if ((int)off == write_off) {
 				/* Reserved bits set: refused as the WRMSR is
@@ -216,14 +216,25 @@ static void hw_apply_writes(struct virq_lapic *l, int write_off, uint32_t apply,
  * that exit: it is kept valid (writable bits, masked while software
  * disabled; 0 without CMCI).
  */
-static void hw_cmci_clean(struct virq_lapic *l)
+static VIRQ_NOINLINE void hw_cmci_fix(struct virq_lapic *l, uint32_t keep)
 {
-	uint32_t keep = lapic_has_cmci(l) ? lapic_lvt_writable(l, VIRQ_LAPIC_REG_LVT_CMCI) : 0;
 	uint32_t *w = lapic_reg(l, VIRQ_LAPIC_REG_LVT_CMCI);
 
 	hw_clean_slot(l, VIRQ_LAPIC_REG_LVT_CMCI, keep);
-	if (keep && !lapic_sw_enabled(l) && !(w[0] & VIRQ_LVT_MASKED))
+	if (keep && !lapic_sw_enabled(l))
 		w[0] |= VIRQ_LVT_MASKED;
+}
+
+static inline void hw_cmci_clean(struct virq_lapic *l)
+{
+	const uint32_t *w = lapic_reg(l, VIRQ_LAPIC_REG_LVT_CMCI);
+	uint32_t keep = lapic_has_cmci(l) ? LVT_MASK_GENERIC : 0;
+
+	/* Valid and masked (the common case), or valid with the APIC
+	 * software enabled: nothing to do. */
+	if (VIRQ_UNLIKELY((w[0] & ~keep) | w[1] | w[2] | w[3]) ||
+	    (!(w[0] & VIRQ_LVT_MASKED) && keep && !lapic_sw_enabled(l)))
+		hw_cmci_fix(l, keep);
 }
 
 /*
@@ -237,7 +248,8 @@ static void lapic_hw_resync(struct virq_lapic *l, int eoi_vec, int write_off)
 	enum virq_lapic_mode mode = lapic_mode(l);
 	uint32_t written[14], apply;
 	uint32_t self = lapic_get(l, VIRQ_LAPIC_REG_SELF_IPI);
-	/* x2APIC ICR bits 63:32 as IPI virtualization stores them. */
+	/* x2APIC ICR bits 63:32 as IPI virtualization stores them; the LVT
+	 * CMCI value of an APIC-write exit at 2F0H. */
 	uint32_t icr_hi = lapic_get(l, VIRQ_LAPIC_REG_ICR_LO + 4U);
 	uint32_t cmci = lapic_get(l, VIRQ_LAPIC_REG_LVT_CMCI);
 

@@ -465,7 +465,9 @@ static inline unsigned lapic_take_top(uint64_t *w, uint64_t *x, uint64_t *rest)
 static inline bool lapic_lone_ok(struct virq_lapic *lapic, uint32_t v, bool level)
 {
 	uint32_t bit = 1U << (v & 31U);
-	bool tmr = (lapic_tmr(lapic)[(v >> 5) * APICVEC_STRIDE_U32] & bit) != 0;
+	/* A word index the address needs no zero-extension for. */
+	uint64_t w = (uint64_t)(v >> 5) * APICVEC_STRIDE_U32;
+	bool tmr = (lapic_tmr(lapic)[w] & bit) != 0;
 
 	return (int)v > lapic->irrv && v > (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) | 0xFU) &&
 	       lapic->active && tmr == level;
@@ -475,7 +477,7 @@ static inline bool lapic_lone_ok(struct virq_lapic *lapic, uint32_t v, bool leve
  * irrv and TMR end as the long way leaves them (as they were). */
 static inline int lapic_lone_to_isr(struct virq_lapic *lapic, uint32_t v)
 {
-	lapic_isr(lapic)[(v >> 5) * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
+	lapic_isr(lapic)[(uint64_t)(v >> 5) * APICVEC_STRIDE_U32] |= 1U << (v & 31U);
 	lapic->isr_count++;
 	lapic->isrv = (int16_t)v;
 	lapic_set_shared(lapic, VIRQ_LAPIC_REG_PPR, v & 0xF0U);

@@ -1040,6 +1040,24 @@ static void do_mmio_read(struct fuzz *f, struct inst *x, uint32_t off, unsigned 
 	check_changed_only(x, S_ACCEPT);
 }
 
+/* What an aligned 4-byte xAPIC write of register @reg (below 0x400) did:
+ * the MMIO write, and the APIC-write exit that must equal it. */
+static void check_xapic_write(const struct fuzz *f, struct inst *x, uint32_t reg, uint64_t val)
+{
+	switch (reg_class(f, reg, false)) {
+	case RC_RESERVED:
+		CHECK(gerr_seen(f, x, VIRQ_GERR_RESERVED_REG));
+		check_changed_only(x, S_ACCEPT);
+		break;
+	case RC_RO:
+		check_changed_only(x, 0);
+		break;
+	default:
+		check_reg_written(f, x, reg, val, false);
+		break;
+	}
+}
+
 static void do_mmio_write(struct fuzz *f, struct inst *x, uint32_t off, unsigned size, uint64_t val,
 			  struct res *r)
 {
@@ -1068,18 +1086,7 @@ static void do_mmio_write(struct fuzz *f, struct inst *x, uint32_t off, unsigned
 		check_changed_only(x, S_ACCEPT);
 		return;
 	}
-	switch (reg_class(f, reg, false)) {
-	case RC_RESERVED:
-		CHECK(gerr_seen(f, x, VIRQ_GERR_RESERVED_REG));
-		check_changed_only(x, S_ACCEPT);
-		break;
-	case RC_RO:
-		check_changed_only(x, 0);
-		break;
-	default:
-		check_reg_written(f, x, reg, val, false);
-		break;
-	}
+	check_xapic_write(f, x, reg, val);
 }
 
 static bool is_apic_msr(uint32_t msr)
@@ -2203,18 +2210,7 @@ static void do_hw_write(struct fuzz *f, struct inst *x, const struct op *op, str
 	}
 	x->page[off >> 2] = (uint32_t)val;
 	virq_lapic_hw_write(l, off | (op->b & 0xFU));
-	switch (reg_class(f, off, false)) {
-	case RC_RESERVED:
-		CHECK(gerr_seen(f, x, VIRQ_GERR_RESERVED_REG));
-		check_changed_only(x, S_ACCEPT);
-		break;
-	case RC_RO:
-		check_changed_only(x, 0);
-		break;
-	default:
-		check_reg_written(f, x, off, val, false);
-		break;
-	}
+	check_xapic_write(f, x, off, val);
 }
 
 /* The values a VMX backend programs before an entry. */

@@ -109,5 +109,21 @@ timeout --kill-after=5 60 "$vmm" --irqchip="$irqchip" --smp "$smp" --timeout 50 
 	>"$out" 2>&1
 status=$?
 
+# The same bug seen in split mode (CI run on this tree's parent, in the
+# demo's L1): a vCPU of lapic_nmi (4 vCPUs) triple-faulted during the NMI
+# tests, where KVM's own LAPIC sends and takes every NMI and IPI; the
+# flight recorder showed vCPU 1's only exit, the shutdown, with nothing
+# injected by virq-vmm and KVM's exception record a #PF, as in user mode.
+# Under the nested KVM (VIRQ_NESTED_L1, scripts/nested-kvm.sh) such a
+# fault of lapic_nmi makes the run a skip with the report, never a pass;
+# with a real /dev/kvm it fails like any other.
+if [ "$name" = lapic_nmi ] && [ -n "${VIRQ_NESTED_L1:-}" ] && [ "$status" -ne 1 ] &&
+   grep -q 'triple fault (shutdown)' "$out"; then
+	echo "SKIP: $name --irqchip=$irqchip: known bug, issue 8 item 8, under the nested KVM:" \
+		"$(grep -m 1 -o 'vCPU [0-9]*: triple fault (shutdown) at RIP 0x[0-9a-f]*' "$out")"
+	cat "$out"
+	exit 77
+fi
+
 guest_report "$out" "$status" "$name --irqchip=$irqchip"
 exit $?

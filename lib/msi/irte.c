@@ -50,10 +50,10 @@ static uint64_t irte_source(const struct virq_irte_host *host)
 	       (uint64_t)host->svt << IRTE_SVT_SHIFT;
 }
 
-int virq_irte_posted(const struct virq_irte_host *host, uint64_t pda, uint8_t vector,
-		     uint64_t out[2])
+/* The checks both formats start with: arguments, the embedder's settings,
+ * a vector of 16 or above. */
+static int irte_args(const struct virq_irte_host *host, uint8_t vector, const uint64_t *out)
 {
-	uint64_t lo;
 	int rc;
 
 	if (!host || !out)
@@ -61,8 +61,18 @@ int virq_irte_posted(const struct virq_irte_host *host, uint64_t pda, uint8_t ve
 	rc = irte_host_check(host);
 	if (rc)
 		return rc;
-	if (vector < IRTE_VECTOR_MIN)
-		return -VIRQ_EINVAL;
+	return vector < IRTE_VECTOR_MIN ? -VIRQ_EINVAL : 0;
+}
+
+int virq_irte_posted(const struct virq_irte_host *host, uint64_t pda, uint8_t vector,
+		     uint64_t out[2])
+{
+	uint64_t lo;
+	int rc;
+
+	rc = irte_args(host, vector, out);
+	if (rc)
+		return rc;
 	if (pda & (IRTE_PDA_ALIGN - 1U))
 		return -VIRQ_EALIGN;
 
@@ -85,13 +95,9 @@ int virq_irte_remapped(const struct virq_irte_host *host, uint64_t out[2])
 	uint64_t dst;
 	int rc;
 
-	if (!host || !out)
-		return -VIRQ_EINVAL;
-	rc = irte_host_check(host);
+	rc = irte_args(host, host ? host->vector : 0, out);
 	if (rc)
 		return rc;
-	if (host->vector < IRTE_VECTOR_MIN)
-		return -VIRQ_EINVAL;
 	if (!host->x2apic && host->dest > IRTE_XAPIC_DEST_MAX)
 		return -VIRQ_EINVAL;
 

@@ -38,18 +38,55 @@
  *                       timer against the PIT) sees them all.
  *                       At power-on no counter is programmed: mode 0,
  *                       LSB then MSB, count 0, OUT low, no interrupt.
- * 0x60                  Keyboard controller data: reads 0 (no data), writes
- *                       ignored.
+ * 0x60                  Keyboard controller (8042) data: reads the output
+ *                       buffer (clearing OBF; empty, its last byte, 0 at
+ *                       first); writes are the data byte of a command
+ *                       (0x60-0x7F, 0xD1-0xD4) or else go to a keyboard
+ *                       that is not there (dropped).
  * 0x61                  NMI status and control: bit 0 counter 2's GATE,
  *                       bit 1 speaker data enable, bits 2-3 stored (parity
  *                       and channel check disables); bit 4 the refresh
  *                       request, toggled by every read; bit 5 counter 2's
  *                       OUT; bits 6-7 (NMI sources) 0. Writes keep bits 0-3.
- * 0x64                  Keyboard controller: reads 0x14 (system flag, not
- *                       inhibited, both buffers empty); commands 0xF0-0xFF
- *                       with bit 0 clear (0xFE) pulse the CPU reset line:
- *                       the VM stops with exit status 8 (DEV_EXIT_RESET).
- *                       Other commands are ignored (no keyboard, no reply).
+ * 0x64                  Keyboard controller status: 0x14 (system flag, not
+ *                       inhibited, input buffer empty) | OBF (bit 0) while
+ *                       the output buffer holds a byte | AUXDATA (bit 5)
+ *                       when that byte is the auxiliary side's. Commands
+ *                       (8042 as the PC/AT uses it): 0x20-0x3F read RAM
+ *                       (0x20 the command byte, 0x45 at power-on; the
+ *                       others 0), 0x60-0x7F write it (0x60 the command
+ *                       byte), 0xA7/0xA8 and 0xAD/0xAE disable/enable the
+ *                       auxiliary and keyboard interfaces (command byte
+ *                       bits 5 and 4), 0xA9 and 0xAB interface tests and
+ *                       0xAA self-test (replies 0x00, 0x00, 0x55), 0xD1
+ *                       write the output port (bit 0 clear: reset), 0xD2
+ *                       and 0xD3 echo the data byte as from the keyboard or
+ *                       the auxiliary device, 0xD4 sends it to an
+ *                       auxiliary device that is not there (dropped);
+ *                       0xF0-0xFF with bit 0 clear (0xFE) pulse the CPU
+ *                       reset line. A reset stops the VM with exit status 8
+ *                       (DEV_EXIT_RESET). Other commands are ignored. No
+ *                       keyboard or mouse is attached, so no byte arrives
+ *                       unasked and IRQ 1 and 12 never rise: a guest reads
+ *                       the replies by polling OBF, as Linux's i8042
+ *                       driver does for controller commands. (Without
+ *                       replies, Linux polled port 0x64 for over a second
+ *                       with interrupts off before "Can't read CTR".)
+ * 0x70, 0x71            CMOS real-time clock (MC146818A): 0x70 the index
+ *                       (bit 7, the NMI mask, kept and ignored; reads
+ *                       0xFF), 0x71 the register it names: the clock
+ *                       (0, 2, 4, 6-9 and the PC's century byte 0x32) is
+ *                       the host's wall clock in UTC, in BCD or binary and
+ *                       24- or 12-hour as register B says; register A
+ *                       (0x26 at power-on; UIP always clear: the clock is
+ *                       read whole), B (0x02: 24-hour BCD) read back what
+ *                       was written; C reads 0 and D 0x80 (valid). No
+ *                       alarm, no interrupt (IRQ 8 never rises), no RAM:
+ *                       the other bytes read 0, writes to them and to the
+ *                       clock are dropped. (Without it, Linux read 0xFF,
+ *                       an update in progress, and polled the index and
+ *                       data ports by the ten thousand with interrupts
+ *                       off.)
  * 0x80                  POST code: writes ignored, reads 0xFF.
  * 0xE0, 0xE8            pc-testdev scratch: reads return the last value
  *                       written (any width).
@@ -111,6 +148,7 @@
  * Anything else reads all ones (an empty ISA bus) and ignores writes.
  */
 #include <string.h>
+#include <time.h>
 
 #include "devices.h"
 
@@ -135,8 +173,28 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "kvm_run io data is li
 #define UART_MCR_LOOP 0x10
 #define UART_MSR_LINES 0xB0 /* DCD, DSR, CTS asserted */
 
+#define KBC_DATA 0x60
 #define KBC_STATUS 0x64
 #define KBC_STATUS_IDLE 0x14 /* system flag, not inhibited, buffers empty */
+#define KBC_ST_OBF 0x01      /* output buffer full */
+#define KBC_ST_AUXDATA 0x20  /* ... with a byte from the auxiliary side */
+#define KBC_CTR_KBDDIS 0x10
+#define KBC_CTR_AUXDIS 0x20
+/* The command byte at power-on here: keyboard interrupt enabled, system
+ * flag, scan-code translation (what a PC BIOS leaves; no firmware here). */
+#define KBC_CTR_RESET 0x45
+
+#define RTC_INDEX 0x70
+#define RTC_REG_A 0x0A
+#define RTC_REG_B 0x0B
+#define RTC_REG_C 0x0C
+#define RTC_REG_D 0x0D
+#define RTC_REG_CENTURY 0x32 /* the PC's convention, not the MC146818's */
+#define RTC_A_RESET 0x26     /* 32.768 kHz time base, 1024 Hz rate; UIP clear */
+#define RTC_B_RESET 0x02     /* 24-hour, BCD, no interrupts */
+#define RTC_B_24H 0x02
+#define RTC_B_BINARY 0x04
+#define RTC_D_VRT 0x80 /* valid RAM and time */
 
 #define FW_CFG_SELECT 0x510
 #define FW_CFG_SIGNATURE 0x00
@@ -908,21 +966,189 @@ void dev_uart_wait_space(struct dev_state *d)
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* ---- the keyboard controller (8042): status and the reset line ---- */
+/* ---- the keyboard controller (8042) ---- */
+
+/* A reply of the controller's own into the output buffer (@aux: as if
+ * from the auxiliary device). Locked. */
+static void kbc_reply(struct dev_state *d, uint8_t val, bool aux)
+{
+	d->kbc_out = val;
+	d->kbc_st = (uint8_t)(KBC_ST_OBF | (aux ? KBC_ST_AUXDATA : 0));
+}
+
+/*
+ * A command written to port 0x64. Returns whether it pulses the CPU reset
+ * line. A command replaces one still waiting for its data byte. Locked.
+ */
+static bool kbc_command(struct dev_state *d, uint8_t cmd)
+{
+	d->kbc_cmd = 0;
+	if (cmd >= 0x20 && cmd <= 0x3F) {
+		/* Read controller RAM: byte 0 is the command byte; no other
+		 * byte is kept. */
+		kbc_reply(d, cmd == 0x20 ? d->kbc_ctr : 0, false);
+		return false;
+	}
+	if (cmd >= 0x60 && cmd <= 0x7F) {
+		/* Write controller RAM (0x60: the command byte): the data byte
+		 * follows on port 0x60. */
+		d->kbc_cmd = cmd;
+		return false;
+	}
+	switch (cmd) {
+	case 0xD1: /* write the output port */
+	case 0xD2: /* write the output buffer as from the keyboard */
+	case 0xD3: /* ... as from the auxiliary device */
+	case 0xD4: /* write to the auxiliary device */
+		d->kbc_cmd = cmd;
+		break;
+	case 0xA7:
+		d->kbc_ctr |= KBC_CTR_AUXDIS;
+		break;
+	case 0xA8:
+		d->kbc_ctr &= (uint8_t)~KBC_CTR_AUXDIS;
+		break;
+	case 0xA9: /* auxiliary interface test: no error */
+	case 0xAB: /* keyboard interface test: no error */
+		kbc_reply(d, 0x00, false);
+		break;
+	case 0xAA: /* controller self-test: passed */
+		kbc_reply(d, 0x55, false);
+		break;
+	case 0xAD:
+		d->kbc_ctr |= KBC_CTR_KBDDIS;
+		break;
+	case 0xAE:
+		d->kbc_ctr &= (uint8_t)~KBC_CTR_KBDDIS;
+		break;
+	default:
+		/* 0xF0-0xFF pulse the output port lines whose bits are clear;
+		 * bit 0 is the CPU reset line (0xFE: reset). Anything else is
+		 * ignored. */
+		return (cmd & 0xF1) == 0xF0;
+	}
+	return false;
+}
+
+/*
+ * A byte written to port 0x60: the data of the command waiting for one, or
+ * else for the keyboard, which is not there. Returns whether it resets the
+ * CPU (output port bit 0 written as 0). Locked.
+ */
+static bool kbc_data(struct dev_state *d, uint8_t val)
+{
+	uint8_t cmd = d->kbc_cmd;
+
+	d->kbc_cmd = 0;
+	if (cmd == 0x60)
+		d->kbc_ctr = val;
+	else if (cmd == 0xD1)
+		return !(val & 1);
+	else if (cmd == 0xD2 || cmd == 0xD3)
+		kbc_reply(d, val, cmd == 0xD3);
+	/* 0x61-0x7F (RAM not kept), 0xD4 and the keyboard: dropped. */
+	return false;
+}
 
 static bool kbc_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint32_t *val)
 {
+	bool reset = false;
+
 	(void)size;
-	if (!is_write) {
-		/* 0x64: system flag, keyboard not inhibited, both buffers
-		 * empty; 0x60: no data. */
-		*val = port == KBC_STATUS ? KBC_STATUS_IDLE : 0;
-		return true;
+	pthread_mutex_lock(&d->lock);
+	if (!is_write && port == KBC_STATUS) {
+		*val = KBC_STATUS_IDLE | d->kbc_st;
+	} else if (!is_write) {
+		/* The output buffer; read empty, it still holds its last byte. */
+		*val = d->kbc_out;
+		d->kbc_st = 0;
+	} else if (port == KBC_STATUS) {
+		reset = kbc_command(d, (uint8_t)*val);
+	} else {
+		reset = kbc_data(d, (uint8_t)*val);
 	}
-	/* Commands 0xF0-0xFF pulse the output port lines whose bits are
-	 * clear; bit 0 is the CPU reset line (0xFE: reset). */
-	if (port == KBC_STATUS && (*val & 0xF1) == 0xF0)
+	pthread_mutex_unlock(&d->lock);
+	if (reset)
 		d->hooks.exit_vm(d->hooks.ctx, DEV_EXIT_RESET);
+	return true;
+}
+
+/* ---- the CMOS real-time clock (MC146818A datasheet) ---- */
+
+/* @v in the data mode of register B: BCD unless DM (bit 2) is set. */
+static uint8_t rtc_enc(const struct dev_state *d, unsigned v)
+{
+	return (uint8_t)(d->rtc_b & RTC_B_BINARY ? v : (v / 10) << 4 | v % 10);
+}
+
+/* Clock register @reg (0-9, RTC_REG_CENTURY) at the wall clock's time. */
+static uint8_t rtc_clock(struct dev_state *d, uint8_t reg)
+{
+	int64_t now = d->hooks.wall_s ? d->hooks.wall_s(d->hooks.ctx)
+				      : (int64_t)(d->hooks.now_ns(d->hooks.ctx) / NS_PER_S);
+	time_t t = (time_t)now;
+	struct tm tm;
+	unsigned h;
+
+	if (!gmtime_r(&t, &tm))
+		memset(&tm, 0, sizeof(tm));
+	switch (reg) {
+	case 0:
+		return rtc_enc(d, (unsigned)tm.tm_sec % 60);
+	case 2:
+		return rtc_enc(d, (unsigned)tm.tm_min);
+	case 4:
+		h = (unsigned)tm.tm_hour;
+		if (d->rtc_b & RTC_B_24H)
+			return rtc_enc(d, h);
+		/* 12-hour: 12, 1-11, bit 7 for PM. */
+		return (uint8_t)(rtc_enc(d, h % 12 ? h % 12 : 12) | (h >= 12 ? 0x80 : 0));
+	case 6:
+		return rtc_enc(d, (unsigned)tm.tm_wday + 1); /* Sunday is 1 */
+	case 7:
+		return rtc_enc(d, (unsigned)tm.tm_mday);
+	case 8:
+		return rtc_enc(d, (unsigned)tm.tm_mon + 1);
+	case 9:
+		return rtc_enc(d, (unsigned)(tm.tm_year % 100));
+	case RTC_REG_CENTURY:
+		return rtc_enc(d, (unsigned)(1900 + tm.tm_year) / 100);
+	default:
+		return 0; /* the alarms (1, 3, 5) are not kept */
+	}
+}
+
+static bool rtc_io(struct dev_state *d, uint16_t port, bool is_write, unsigned size, uint32_t *val)
+{
+	uint8_t reg;
+
+	(void)size;
+	pthread_mutex_lock(&d->lock);
+	reg = d->rtc_index & 0x7F;
+	if (port == RTC_INDEX) {
+		if (is_write)
+			d->rtc_index = (uint8_t)*val;
+		else
+			*val = 0xFF; /* write-only */
+	} else if (is_write) {
+		/* Register A's rate and time base, register B; the clock, the
+		 * alarms and the RAM are not written. */
+		if (reg == RTC_REG_A)
+			d->rtc_a = (uint8_t)(*val & 0x7F);
+		else if (reg == RTC_REG_B)
+			d->rtc_b = (uint8_t)*val;
+	} else if (reg == RTC_REG_A) {
+		*val = d->rtc_a; /* UIP clear: the clock is read whole */
+	} else if (reg == RTC_REG_B) {
+		*val = d->rtc_b;
+	} else if (reg == RTC_REG_C) {
+		*val = 0; /* no interrupt flags: IRQ 8 never rises */
+	} else if (reg == RTC_REG_D) {
+		*val = RTC_D_VRT;
+	} else {
+		*val = reg < 10 || reg == RTC_REG_CENTURY ? rtc_clock(d, reg) : 0;
+	}
+	pthread_mutex_unlock(&d->lock);
 	return true;
 }
 
@@ -1086,12 +1312,12 @@ static const struct port_range {
 } port_map[] = {
 	{ 0x0040, 0x0043, true, pit_io },         { 0x0060, 0x0060, false, kbc_io },
 	{ 0x0061, 0x0061, false, port61_io },     { 0x0064, 0x0064, false, kbc_io },
-	{ 0x0080, 0x0080, false, post_code_io },  { 0x00E0, 0x00E0, false, scratch_io },
-	{ 0x00E4, 0x00E4, false, sink_io },       { 0x00E8, 0x00E8, false, scratch_io },
-	{ 0x00F4, 0x00F7, false, debug_exit_io }, { 0x03F8, 0x03FF, true, com1_io },
-	{ 0x0510, 0x0511, false, fw_cfg_io },     { 0x2000, 0x2017, true, testdev_irq_io },
-	{ 0x2100, 0x210F, false, msi_io },        { 0x2200, 0x2203, false, snapshot_io },
-	{ 0x8900, 0x8900, false, shutdown_io },
+	{ 0x0070, 0x0071, true, rtc_io },         { 0x0080, 0x0080, false, post_code_io },
+	{ 0x00E0, 0x00E0, false, scratch_io },    { 0x00E4, 0x00E4, false, sink_io },
+	{ 0x00E8, 0x00E8, false, scratch_io },    { 0x00F4, 0x00F7, false, debug_exit_io },
+	{ 0x03F8, 0x03FF, true, com1_io },        { 0x0510, 0x0511, false, fw_cfg_io },
+	{ 0x2000, 0x2017, true, testdev_irq_io }, { 0x2100, 0x210F, false, msi_io },
+	{ 0x2200, 0x2203, false, snapshot_io },   { 0x8900, 0x8900, false, shutdown_io },
 };
 
 static const struct port_range *find_range(uint16_t port)
@@ -1121,6 +1347,9 @@ void dev_init(struct dev_state *d, const struct dev_hooks *hooks, uint16_t nr_cp
 		d->pit[i].gate = i < 2;
 		d->pit[i].n = 65536;
 	}
+	d->kbc_ctr = KBC_CTR_RESET;
+	d->rtc_a = RTC_A_RESET;
+	d->rtc_b = RTC_B_RESET;
 }
 
 void dev_save(struct dev_state *d, struct dev_snapshot *out)
@@ -1152,7 +1381,22 @@ void dev_save(struct dev_state *d, struct dev_snapshot *out)
 	out->uart2[4] = d->uart_rx_head;
 	out->uart2[5] = d->uart_rx_count;
 	memcpy(out->uart_rx, d->uart_rx, sizeof(out->uart_rx));
+	out->kbc = 1U << 31 | (uint32_t)(d->kbc_st & KBC_ST_AUXDATA ? 1U << 25 : 0) |
+		   (uint32_t)(d->kbc_st & KBC_ST_OBF ? 1U << 24 : 0) | (uint32_t)d->kbc_cmd << 16 |
+		   (uint32_t)d->kbc_out << 8 | d->kbc_ctr;
+	out->rtc = 1U << 31 | (uint32_t)d->rtc_b << 16 | (uint32_t)d->rtc_a << 8 | d->rtc_index;
 	pthread_mutex_unlock(&d->lock);
+}
+
+/* A saved 8042 state the controller can have: see struct dev_snapshot. */
+static bool kbc_valid(uint32_t kbc)
+{
+	uint8_t cmd = (uint8_t)(kbc >> 16);
+
+	if (!kbc)
+		return true; /* a snapshot from before the 8042 was kept */
+	return (kbc & 0xFC000000U) == 1U << 31 && (!(kbc & 1U << 25) || (kbc & 1U << 24)) &&
+	       (cmd == 0 || (cmd >= 0x60 && cmd <= 0x7F) || (cmd >= 0xD1 && cmd <= 0xD4));
 }
 
 /* A channel state the PIT can reach at PIT tick now. */
@@ -1198,7 +1442,8 @@ bool dev_restore(struct dev_state *d, const struct dev_snapshot *st)
 	struct dev_state u; /* COM1 as restored, for its IRQ level */
 
 	if (st->shutdown_matched >= sizeof(shutdown_str) - 1 || st->fw_cfg_offset > 8 ||
-	    st->reserved[0] || st->reserved[1] || (st->lines >> 24) || st->reserved2 ||
+	    !kbc_valid(st->kbc) || (st->rtc && (st->rtc & 0x7F008000U) != 0) ||
+	    (st->rtc && !(st->rtc >> 31)) || (st->lines >> 24) || st->reserved2 ||
 	    (st->port61 & 0xE0) || st->pit_last_edge > st->pit_now)
 		return false;
 	for (unsigned i = 0; i < 3; i++) {
@@ -1247,6 +1492,14 @@ bool dev_restore(struct dev_state *d, const struct dev_snapshot *st)
 	d->uart_rx_head = st->uart2[4];
 	d->uart_rx_count = st->uart2[5];
 	memcpy(d->uart_rx, st->uart_rx, sizeof(d->uart_rx));
+	d->kbc_ctr = st->kbc ? (uint8_t)st->kbc : KBC_CTR_RESET;
+	d->kbc_out = (uint8_t)(st->kbc >> 8);
+	d->kbc_cmd = (uint8_t)(st->kbc >> 16);
+	d->kbc_st = (uint8_t)((st->kbc & 1U << 24 ? KBC_ST_OBF : 0) |
+			      (st->kbc & 1U << 25 ? KBC_ST_AUXDATA : 0));
+	d->rtc_index = (uint8_t)st->rtc;
+	d->rtc_a = st->rtc ? (uint8_t)(st->rtc >> 8) : RTC_A_RESET;
+	d->rtc_b = st->rtc ? (uint8_t)(st->rtc >> 16) : RTC_B_RESET;
 	pthread_mutex_unlock(&d->lock);
 	if (d->hooks.timer_changed)
 		d->hooks.timer_changed(d->hooks.ctx);

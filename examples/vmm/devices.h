@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * devices.h: the port I/O devices of virq-vmm: the PC devices a Linux
- * kernel needs (8254 PIT, port 0x61, a 16550 COM1 with interrupts, the
- * keyboard controller's reset), the debug devices QEMU offers
+ * kernel needs (8254 PIT, port 0x61, a 16550 COM1 with interrupts, an
+ * 8042 keyboard controller with nothing attached, answering its own
+ * commands, and its reset line, a CMOS real-time clock), the debug devices QEMU offers
  * kvm-unit-tests style guests (isa-debug-exit, fw_cfg, pc-testdev, the
  * bochs "Shutdown" port) plus an MSI port of our own.
  * The port list is at the top of devices.c.
@@ -52,6 +53,11 @@ struct dev_hooks {
 	 * virq-vmm, a fake clock in the tests). Called with the device lock
 	 * held: it must not call back into the devices. */
 	uint64_t (*now_ns)(void *ctx);
+	/* Optional: the wall clock of the CMOS RTC, seconds since
+	 * 1970-01-01 00:00:00 UTC (time() in virq-vmm). Without it the RTC
+	 * counts from that date on the PIT's clock. Called with the device
+	 * lock held. */
+	int64_t (*wall_s)(void *ctx);
 	/* Optional: the guest reprogrammed the PIT, so the deadline
 	 * dev_pit_poll() last returned may be stale: the VMM's timer should
 	 * poll again. */
@@ -112,6 +118,14 @@ struct dev_state {
 	uint32_t pit_owed;
 	uint8_t port61; /* bits 0-3 as written; bit 4 the refresh toggle */
 
+	/* The 8042: command byte, output buffer, its status bits (OBF and
+	 * AUXDATA), the command waiting for its data byte (0: none). */
+	uint8_t kbc_ctr, kbc_out, kbc_st, kbc_cmd;
+
+	/* The CMOS RTC: the index port's last write (bit 7 the NMI mask, as
+	 * written), registers A (bits 6:0) and B. */
+	uint8_t rtc_index, rtc_a, rtc_b;
+
 	uint16_t fw_cfg_key;    /* selected item */
 	uint32_t fw_cfg_offset; /* next byte of it the data port returns */
 
@@ -135,7 +149,14 @@ struct dev_snapshot {
 	uint64_t msi_addr;
 	uint32_t lines;
 	uint32_t restores;
-	uint32_t reserved[2]; /* zero */
+	/* The 8042 (0 in a snapshot that predates it: its power-on state):
+	 * bits 7:0 the command byte, 15:8 the output buffer, 23:16 the command
+	 * waiting for data, 24 OBF, 25 AUXDATA, 31 set. */
+	uint32_t kbc;
+	/* The CMOS RTC (0 in a snapshot that predates it: its power-on
+	 * state): bits 7:0 the index port, 14:8 register A, 23:16 register B,
+	 * 31 set. Its clock is the host's wall clock, saved nowhere. */
+	uint32_t rtc;
 	/* The PIT: its channels, the PIT tick at the save and channel 0's
 	 * last edge delivered. A restore continues the PIT's time from
 	 * pit_now, so the guest sees no time pass in between. */

@@ -218,6 +218,13 @@ static uint64_t hook_now_ns(void *ctx)
 	return mono_ns();
 }
 
+/* The CMOS RTC's clock: the host's. */
+static int64_t hook_wall_s(void *ctx)
+{
+	(void)ctx;
+	return (int64_t)time(NULL);
+}
+
 /* The guest reprogrammed the PIT: the timer thread polls again. */
 static void hook_timer_changed(void *ctx)
 {
@@ -953,7 +960,8 @@ static void print_usage(FILE *f)
 		"option given twice takes the last value (--env adds a line each time).\n"
 		"\n"
 		"Devices: 8254 PIT (0x40-0x43, channel 0 on GSI 0), port 0x61, COM1 16550A\n"
-		"(0x3F8, IRQ 4 on GSI 4), keyboard controller (0x60, 0x64: reset only),\n"
+		"(0x3F8, IRQ 4 on GSI 4), 8042 keyboard controller (0x60, 0x64:\n"
+		"its own commands and the reset; no keyboard or mouse),\n"
 		"QEMU's debug devices; devices.c lists every port.\n"
 		"\n"
 		"Exit status: 0 after \"Shutdown\" on port 0x8900 or a guest system event;\n"
@@ -1274,6 +1282,7 @@ int main(int argc, char **argv)
 				    .console = hook_console,
 				    .snapshot = hook_snapshot,
 				    .now_ns = hook_now_ns,
+				    .wall_s = hook_wall_s,
 				    .timer_changed = hook_timer_changed };
 	dev_init(&m->dev, &hooks, (uint16_t)m->nr_cpus, m->ram_size);
 	if (m->restore_path) {

@@ -1091,6 +1091,16 @@ static void rec_snapshot(void *ctx)
 	r->nr_snapshots++;
 }
 
+/* The CMOS RTC's wall clock: 2026-12-06 15:30:45 UTC, a Sunday, unless a
+ * test sets another. */
+static int64_t fake_wall = 1796571045;
+
+static int64_t rec_wall_s(void *ctx)
+{
+	(void)ctx;
+	return fake_wall;
+}
+
 static const struct dev_hooks hooks = {
 	.ctx = &rec,
 	.set_gsi = rec_set_gsi,
@@ -1099,6 +1109,7 @@ static const struct dev_hooks hooks = {
 	.console = rec_console,
 	.snapshot = rec_snapshot,
 	.now_ns = rec_now_ns,
+	.wall_s = rec_wall_s,
 	.timer_changed = rec_timer_changed,
 };
 
@@ -1108,6 +1119,7 @@ static int dev_setup(void **state)
 	memset(&rec, 0, sizeof(rec));
 	pthread_mutex_init(&rec.lock, NULL);
 	fake_ns = 5000000000u; /* 5 s: the PIT's epoch is not the clock's */
+	fake_wall = 1796571045;
 	dev_init(&dev, &hooks, NR_CPUS, DEV_RAM_SIZE);
 	return 0;
 }
@@ -1346,7 +1358,7 @@ static void test_unhandled_ports(void **state)
 	assert_int_equal(in_h(0xCFC, 4, false), 0xFFFFFFFFu);
 	assert_int_equal(in_h(0xCF8, 4, false), 0xFFFFFFFFu);
 	assert_false(out(0xCF8, 4, 0x80000000u));
-	assert_false(out(0x70, 1, 0x8F));
+	assert_false(out(0x92, 1, 0x02)); /* no fast A20 gate */
 	/* The 8259 and ELCR ports are the KVM glue's, never the devices'. */
 	assert_int_equal(in_h(0x21, 1, false), 0xFF);
 	assert_false(out(0x20, 1, 0x11));
@@ -1981,6 +1993,154 @@ static void test_com1_modem_status_and_loopback(void **state)
 	assert_string_equal(irq4_since(mark), "10");
 }
 
+/*
+ * The 8042's own commands, answered through the output buffer as Linux's
+ * i8042 driver reads them (polling OBF, status bit 0): the command byte read
+ * and written, the interface tests and self-test, the auxiliary loop
+ * (AUXDATA, bit 5) that tells Linux there is no multiplexer, the enable
+ * and disable bits. Nothing raises IRQ 1 or 12: no keyboard or mouse.
+ */
+static void test_keyboard_controller_commands(void **state)
+{
+	unsigned gsi0 = rec.nr_gsi;
+
+	(void)state;
+	assert_int_equal(in(0x64, 1), 0x14); /* empty */
+	assert_true(out(0x64, 1, 0x20));
+	assert_int_equal(in(0x64, 1), 0x15); /* OBF */
+	assert_int_equal(in(0x60, 1), 0x45); /* the power-on command byte */
+	assert_int_equal(in(0x64, 1), 0x14);
+	assert_int_equal(in(0x60, 1), 0x45); /* empty: the last byte again */
+	assert_int_equal(in(0x64, 1), 0x14);
+
+	/* Linux's init: keyboard disabled and interrupts off, written back. */
+	assert_true(out(0x64, 1, 0x60));
+	assert_int_equal(in(0x64, 1), 0x14);
+	assert_true(out(0x60, 1, 0x74));
+	assert_true(out(0x64, 1, 0x20));
+	assert_int_equal(in(0x60, 1), 0x74);
+	assert_true(out(0x64, 1, 0x3F)); /* RAM beyond byte 0: not kept */
+	assert_int_equal(in(0x60, 1), 0x00);
+
+	/* Enable and disable: command byte bits 4 (keyboard), 5 (aux). */
+	assert_true(out(0x64, 1, 0xAE));
+	assert_true(out(0x64, 1, 0xA8));
+	assert_true(out(0x64, 1, 0x20));
+	assert_int_equal(in(0x60, 1), 0x44);
+	assert_true(out(0x64, 1, 0xA7));
+	assert_true(out(0x64, 1, 0xAD));
+	assert_true(out(0x64, 1, 0x20));
+	assert_int_equal(in(0x60, 1), 0x74);
+
+	/* Tests: self-test 0x55, interface tests 0x00 (no error). */
+	assert_true(out(0x64, 1, 0xAA));
+	assert_int_equal(in(0x64, 1), 0x15);
+	assert_int_equal(in(0x60, 1), 0x55);
+	assert_true(out(0x64, 1, 0xAB));
+	assert_int_equal(in(0x60, 1), 0x00);
+	assert_true(out(0x64, 1, 0xA9));
+	assert_int_equal(in(0x60, 1), 0x00);
+
+	/* The loops: the data byte back as keyboard or auxiliary data; a new
+	 * reply replaces an unread one. */
+	assert_true(out(0x64, 1, 0xD3));
+	assert_int_equal(in(0x64, 1), 0x14); /* nothing until the data byte */
+	assert_true(out(0x60, 1, 0xA4));
+	assert_int_equal(in(0x64, 1), 0x35); /* OBF | AUXDATA */
+	assert_true(out(0x64, 1, 0xD2));
+	assert_true(out(0x60, 1, 0x12));
+	assert_int_equal(in(0x64, 1), 0x15);
+	assert_int_equal(in(0x60, 1), 0x12);
+	assert_int_equal(in(0x64, 1), 0x14);
+
+	/* Bytes for the absent keyboard and auxiliary device: dropped, no
+	 * reply; a command cancels one waiting for its data byte. */
+	assert_true(out(0x60, 1, 0xF2));
+	assert_true(out(0x64, 1, 0xD4));
+	assert_true(out(0x60, 1, 0xF2));
+	assert_int_equal(in(0x64, 1), 0x14);
+	assert_true(out(0x64, 1, 0x60));
+	assert_true(out(0x64, 1, 0xAD));
+	assert_true(out(0x60, 1, 0x00)); /* for the keyboard, not the command byte */
+	assert_true(out(0x64, 1, 0x20));
+	assert_int_equal(in(0x60, 1), 0x74);
+	assert_true(out(0x64, 1, 0xC0)); /* not modelled: ignored */
+	assert_int_equal(in(0x64, 1), 0x14);
+
+	assert_int_equal(rec.nr_gsi, gsi0); /* no IRQ 1 or 12 */
+	assert_int_equal(rec.nr_exits, 0);
+}
+
+/* CMOS register @reg read through the index and data ports. */
+static uint32_t cmos(uint8_t reg)
+{
+	assert_true(out(0x70, 1, reg));
+	return in(0x71, 1);
+}
+
+/*
+ * The CMOS RTC: the wall clock in the format register B selects (BCD or
+ * binary, 24- or 12-hour), register A without UIP, C and D, the century
+ * byte, the index port, and what is not kept (alarms, RAM).
+ */
+static void test_cmos_rtc(void **state)
+{
+	(void)state;
+	/* Power-on: 24-hour BCD, 2026-12-06 15:30:45, a Sunday (day 1). */
+	assert_int_equal(cmos(0x0B), 0x02);
+	assert_int_equal(cmos(0x00), 0x45);
+	assert_int_equal(cmos(0x02), 0x30);
+	assert_int_equal(cmos(0x04), 0x15);
+	assert_int_equal(cmos(0x06), 0x01);
+	assert_int_equal(cmos(0x07), 0x06);
+	assert_int_equal(cmos(0x08), 0x12);
+	assert_int_equal(cmos(0x09), 0x26);
+	assert_int_equal(cmos(0x32), 0x20);
+	assert_int_equal(cmos(0x0A), 0x26); /* UIP (bit 7) clear */
+	assert_int_equal(cmos(0x0C), 0x00);
+	assert_int_equal(cmos(0x0D), 0x80);
+	/* Bit 7 of the index is the NMI mask: the register is bits 6:0. */
+	assert_int_equal(cmos(0x80), 0x45);
+	assert_int_equal(in(0x70, 1), 0xFF);
+
+	/* Binary, 12-hour: 3 PM is 3 with bit 7. */
+	assert_true(out(0x70, 1, 0x0B));
+	assert_true(out(0x71, 1, 0x04));
+	assert_int_equal(cmos(0x0B), 0x04);
+	assert_int_equal(cmos(0x00), 45);
+	assert_int_equal(cmos(0x04), 0x83);
+	assert_int_equal(cmos(0x09), 26);
+	assert_int_equal(cmos(0x32), 20);
+	/* BCD, 12-hour, just after midnight of a Friday in 1999. */
+	fake_wall = 946598709;
+	assert_true(out(0x70, 1, 0x0B));
+	assert_true(out(0x71, 1, 0x00));
+	assert_int_equal(cmos(0x04), 0x12); /* 12 AM */
+	assert_int_equal(cmos(0x02), 0x05);
+	assert_int_equal(cmos(0x00), 0x09);
+	assert_int_equal(cmos(0x06), 0x06);
+	assert_int_equal(cmos(0x07), 0x31);
+	assert_int_equal(cmos(0x09), 0x99);
+	assert_int_equal(cmos(0x32), 0x19);
+
+	/* Register A keeps bits 6:0 as written; the clock, the alarms and the
+	 * RAM are not written. */
+	assert_true(out(0x70, 1, 0x0A));
+	assert_true(out(0x71, 1, 0xA5));
+	assert_int_equal(cmos(0x0A), 0x25);
+	assert_true(out(0x70, 1, 0x00));
+	assert_true(out(0x71, 1, 0x59));
+	assert_int_equal(cmos(0x00), 0x09);
+	assert_true(out(0x70, 1, 0x01));
+	assert_true(out(0x71, 1, 0x59));
+	assert_int_equal(cmos(0x01), 0x00);
+	assert_true(out(0x70, 1, 0x10));
+	assert_true(out(0x71, 1, 0x5A));
+	assert_int_equal(cmos(0x10), 0x00);
+	assert_int_equal(cmos(0x7F), 0x00);
+	assert_int_equal(rec.nr_gsi, 0); /* no IRQ 8 */
+}
+
 static void test_keyboard_controller_reset(void **state)
 {
 	(void)state;
@@ -1998,6 +2158,14 @@ static void test_keyboard_controller_reset(void **state)
 	assert_true(out(0x64, 1, 0xF0)); /* every line, reset among them */
 	assert_int_equal(rec.nr_exits, 2);
 	assert_int_equal(rec.exits[1], 8);
+	/* The output port written with 0xD1: bit 0 is the reset line. */
+	assert_true(out(0x64, 1, 0xD1));
+	assert_true(out(0x60, 1, 0xDF)); /* A20 on, reset high: nothing */
+	assert_int_equal(rec.nr_exits, 2);
+	assert_true(out(0x64, 1, 0xD1));
+	assert_true(out(0x60, 1, 0xDE));
+	assert_int_equal(rec.nr_exits, 3);
+	assert_int_equal(rec.exits[2], 8);
 }
 
 /* One byte read from port of the device set d. */
@@ -2046,9 +2214,22 @@ static void test_dev_snapshot(void **state)
 	assert_true(out(0x3FC, 1, 0x08));
 	assert_int_equal(dev_uart_receive(&dev, (const uint8_t *)"ab", 2), 2);
 	assert_int_equal(in(0x3F8, 1), 'a');
+	/* The RTC: binary mode, the index left at register B, NMI mask set. */
+	assert_true(out(0x70, 1, 0x8B));
+	assert_true(out(0x71, 1, 0x06));
+	/* The 8042: a command byte written, an auxiliary echo in the output
+	 * buffer, a command waiting for its data byte. */
+	assert_true(out(0x64, 1, 0x60));
+	assert_true(out(0x60, 1, 0x47));
+	assert_true(out(0x64, 1, 0xD3));
+	assert_true(out(0x60, 1, 0x5A));
+	assert_true(out(0x64, 1, 0xD2));
 	mark = rec.nr_gsi;
 
 	dev_save(&dev, &st);
+	assert_int_equal(st.kbc, (1u << 31) | (1u << 25) | (1u << 24) | (0xD2u << 16) |
+					 (0x5Au << 8) | 0x47);
+	assert_int_equal(st.rtc, (1u << 31) | (0x06u << 16) | (0x26u << 8) | 0x8B);
 	assert_int_equal(st.pit_now, 5ull * PIT_HZ + 2500);
 	assert_int_equal(st.pit_last_edge, 5ull * PIT_HZ + 2000);
 	assert_int_equal(st.pit[0].mode, 2);
@@ -2090,6 +2271,39 @@ static void test_dev_snapshot(void **state)
 	assert_int_equal(d2_in(&d2, 0x3FA), 0xC4);
 	assert_int_equal(d2_in(&d2, 0x3F8), 'b');
 	assert_int_equal(d2_in(&d2, 0x3FA), 0xC1);
+	/* The RTC as saved: binary, the index at B. */
+	assert_int_equal(d2_in(&d2, 0x71), 0x06);
+	assert_int_equal(d2_in(&d2, 0x70), 0xFF);
+	/* The 8042 as saved: the echo waiting, then 0xD2's data byte. */
+	assert_int_equal(d2_in(&d2, 0x64), 0x14 | 0x20 | 0x01);
+	assert_int_equal(d2_in(&d2, 0x60), 0x5A);
+	assert_int_equal(d2_in(&d2, 0x64), 0x14);
+	{
+		uint8_t b = 0x99;
+
+		assert_true(dev_pio(&d2, 0x60, true, 1, &b));
+		assert_int_equal(d2_in(&d2, 0x64), 0x14 | 0x01);
+		assert_int_equal(d2_in(&d2, 0x60), 0x99);
+		b = 0x20;
+		assert_true(dev_pio(&d2, 0x64, true, 1, &b));
+		assert_int_equal(d2_in(&d2, 0x60), 0x47);
+	}
+	dev_destroy(&d2);
+	/* A snapshot from before the 8042 and the RTC were kept (kbc and rtc
+	 * 0): their power-on states. */
+	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
+	bad = st;
+	bad.kbc = 0;
+	bad.rtc = 0;
+	assert_true(dev_restore(&d2, &bad));
+	assert_int_equal(d2_in(&d2, 0x71), 0x45); /* index 0, BCD seconds */
+	assert_int_equal(d2_in(&d2, 0x64), 0x14);
+	{
+		uint8_t b = 0x20;
+
+		assert_true(dev_pio(&d2, 0x64, true, 1, &b));
+		assert_int_equal(d2_in(&d2, 0x60), 0x45);
+	}
 	dev_destroy(&d2);
 	dev_init(&d2, &hooks, NR_CPUS, DEV_RAM_SIZE);
 	assert_true(dev_restore(&d2, &st));
@@ -2106,7 +2320,22 @@ static void test_dev_snapshot(void **state)
 	bad.fw_cfg_offset = 9;
 	assert_false(dev_restore(&d2, &bad));
 	bad = st;
-	bad.reserved[1] = 1;
+	bad.rtc &= ~(1u << 31); /* an RTC state without its present bit */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.rtc |= 0x8000; /* register A's UIP: never set */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.kbc &= ~(1u << 31); /* an 8042 state without its present bit */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.kbc = (1u << 31) | (1u << 25); /* AUXDATA without OBF */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.kbc = (1u << 31) | (0xAAu << 16); /* a command that takes no data */
+	assert_false(dev_restore(&d2, &bad));
+	bad = st;
+	bad.kbc |= 1u << 26;
 	assert_false(dev_restore(&d2, &bad));
 	bad = st;
 	bad.reserved2 = 1;
@@ -2319,8 +2548,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_com1_interrupts, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_com1_modem_status_and_loopback, dev_setup,
 						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_keyboard_controller_commands, dev_setup,
+						dev_teardown),
 		cmocka_unit_test_setup_teardown(test_keyboard_controller_reset, dev_setup,
 						dev_teardown),
+		cmocka_unit_test_setup_teardown(test_cmos_rtc, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_dev_snapshot, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_vcpus, dev_setup, dev_teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_pit_and_com1, dev_setup,

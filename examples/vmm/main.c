@@ -153,6 +153,9 @@ struct vmm {
 	int stopping;    /* atomic: set once by stop() */
 	int exit_status; /* valid once stopping */
 	uint64_t unhandled_pio, unhandled_mmio;
+	/* Port I/O exits by port (--stats: the busiest are listed), bit 31
+	 * set once a port went unhandled. */
+	uint32_t *pio_exits;
 };
 
 static uint64_t mono_ns(void)
@@ -349,11 +352,17 @@ static void *serial_thread(void *p)
 static void handle_pio(struct vmm *m, struct kvm_run *run)
 {
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool handled = true;
 
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
 		if (!dev_pio(&m->dev, run->io.port, run->io.direction == KVM_EXIT_IO_OUT,
-			     run->io.size, data))
+			     run->io.size, data)) {
 			__atomic_fetch_add(&m->unhandled_pio, 1, __ATOMIC_RELAXED);
+			handled = false;
+		}
+	if (m->pio_exits)
+		__atomic_fetch_add(&m->pio_exits[run->io.port], handled ? 1U : 1U | 1U << 31,
+				   __ATOMIC_RELAXED);
 }
 
 static void handle_mmio(struct vmm *m, struct kvm_run *run)
@@ -851,6 +860,39 @@ static void create_vm(struct vmm *m)
 
 /* ---- statistics ---- */
 
+/* The ports with the most port I/O exits (those of the devices this VMM
+ * does not have show what a guest probes). */
+static void print_busiest_ports(const struct vmm *m)
+{
+	enum {
+		TOP = 6
+	};
+	uint32_t top[TOP] = { 0 }, n[TOP] = { 0 };
+
+	if (!m->pio_exits)
+		return;
+	for (uint32_t p = 0; p < 0x10000; p++) {
+		uint32_t c = m->pio_exits[p] & 0x7FFFFFFFU;
+
+		for (int i = 0; i < TOP; i++) {
+			if (c <= n[i])
+				continue;
+			memmove(&top[i + 1], &top[i], sizeof(top[0]) * (TOP - 1 - (size_t)i));
+			memmove(&n[i + 1], &n[i], sizeof(n[0]) * (TOP - 1 - (size_t)i));
+			top[i] = p;
+			n[i] = c;
+			break;
+		}
+	}
+	if (!n[0])
+		return;
+	fprintf(stderr, "busiest ports (port I/O exits):");
+	for (int i = 0; i < TOP && n[i]; i++)
+		fprintf(stderr, " 0x%" PRIx32 " %" PRIu32 "%s", top[i], n[i],
+			m->pio_exits[top[i]] >> 31 ? " (unhandled)" : "");
+	fprintf(stderr, "\n");
+}
+
 static void print_stats(struct vmm *m, double wall_s)
 {
 	uint64_t inj[VIRQ_KVM_NR_SOURCES] = { 0 }, ex[VIRQ_KVM_NR_EXIT_STATS] = { 0 };
@@ -889,6 +931,7 @@ static void print_stats(struct vmm *m, double wall_s)
 		"entries %" PRIu64 ", halts %" PRIu64 ", lost messages %" PRIu64
 		", unhandled pio %" PRIu64 ", unhandled mmio %" PRIu64 "\n",
 		runs, halts, virq_kvm_lost(&m->chip), m->unhandled_pio, m->unhandled_mmio);
+	print_busiest_ports(m);
 	if (total_inj)
 		fprintf(stderr, "exits per interrupt: %.2f\n",
 			(double)total_ex / (double)total_inj);
@@ -938,6 +981,7 @@ static void print_usage(FILE *f)
 		"  --no-tsc-deadline hide the TSC-deadline timer from CPUID; the LAPIC has\n"
 		"                    no TSC-deadline mode\n"
 		"  --stats           print interrupt and exit statistics to stderr at the end\n"
+		"                    (and the ports with the most port I/O exits)\n"
 		"  --save=FILE       when the guest writes the snapshot port (0x2200), stop\n"
 		"                    every vCPU after that instruction, write the whole\n"
 		"                    machine to FILE and exit with status %d (--irqchip=user\n"
@@ -1321,6 +1365,8 @@ int main(int argc, char **argv)
 		pthread_detach(t);
 	}
 
+	if (m->stats)
+		m->pio_exits = calloc(0x10000, sizeof(*m->pio_exits)); /* NULL: not listed */
 	t0 = mono_ns();
 	for (int i = 0; i < m->nr_cpus; i++) {
 		args[i] = (struct vcpu_arg){ .m = m, .cpu = i };
@@ -1363,5 +1409,6 @@ int main(int argc, char **argv)
 		snap_free(&m->snap);
 	if (m->stats)
 		print_stats(m, (double)(mono_ns() - t0) / 1e9);
+	free(m->pio_exits);
 	return m->exit_status;
 }

@@ -49,7 +49,8 @@
 #   serial       IRQ 4 "IO-APIC   4-edge      ttyS0" > 0
 #   spurious     SPU 0 on every CPU, no "spurious" / "unexpected IRQ" line
 #   poweroff     "INIT: done", "reboot: Restarting system", status 8
-# VIRQ_LINUX_KEEP=DIR keeps each boot's console there.
+# VIRQ_LINUX_KEEP=DIR keeps each boot's console there; VIRQ_LINUX_APPEND
+# adds words to every boot's kernel command line.
 # Exit status: 1 if any check failed; else 77 (a skip, with the first
 # SKIP: line as its reason) if any check did not run, as for the guest
 # programs: a skip is never a pass. 0 when every check passed.
@@ -180,7 +181,7 @@ for boot in "${BOOTS[@]}"; do
 	start=$(date +%s)
 	"$VMM" --irqchip "$mode" --smp "$cpus" --mem 256 --timeout "$TIMEOUT" --stats \
 		"${vmmargs[@]}" --kernel "$KERNEL" --initrd "$WORK/initrd.gz" \
-		--serial-input /dev/null --append "console=ttyS0 reboot=k $args" >"$out.raw" 2>&1
+		--serial-input /dev/null --append "console=ttyS0 reboot=k $args${VIRQ_LINUX_APPEND:+ $VIRQ_LINUX_APPEND}" >"$out.raw" 2>&1
 	status=$?
 	# The console's lines end in CR LF.
 	tr -d '\r' <"$out.raw" >"$out"

@@ -906,7 +906,7 @@ step_demo()
 	local log=$LOGS/demo.log
 
 	# One virq-hv mode here: the vmx step ran every program in every mode.
-	# Without the Linux finale: a skip today, and a minute of nested KVM.
+	# Without the Linux finale: the linux step booted Linux four times.
 	if VIRQ_NO_INSTALL=1 VIRQ_DEMO_DIR="$CI-demo" VIRQ_DEMO_HV_MODES=apicv VIRQ_DEMO_LINUX=0 \
 		bash scripts/demo.sh >"$log" 2>&1; then
 		check_ok "scripts/demo.sh: $(tail -n 1 "$log" | cut -c 1-100)"

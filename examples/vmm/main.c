@@ -360,9 +360,11 @@ static void handle_pio(struct vmm *m, struct kvm_run *run)
 			__atomic_fetch_add(&m->unhandled_pio, 1, __ATOMIC_RELAXED);
 			handled = false;
 		}
-	if (m->pio_exits)
-		__atomic_fetch_add(&m->pio_exits[run->io.port], handled ? 1U : 1U | 1U << 31,
-				   __ATOMIC_RELAXED);
+	if (m->pio_exits) {
+		__atomic_fetch_add(&m->pio_exits[run->io.port], 1U, __ATOMIC_RELAXED);
+		if (!handled)
+			__atomic_fetch_or(&m->pio_exits[run->io.port], 1U << 31, __ATOMIC_RELAXED);
+	}
 }
 
 static void handle_mmio(struct vmm *m, struct kvm_run *run)

@@ -26,14 +26,21 @@
 # mounts /proc, /sys and /dev, prints the processor count, runs a
 # taskset-pinned parallel workload (two shell loops per CPU, each CPU's
 # pair started from the other CPUs, so the scheduler sends rescheduling
-# and call-function IPIs), prints /proc/interrupts, syncs and restarts
-# with `reboot -f`.
+# and call-function IPIs), prints the kernel's log (dmesg) and
+# /proc/interrupts, syncs and restarts with `reboot -f`.
+# The kernel boots with `quiet`: its console is written by polling the
+# UART with interrupts off, which made a stretch of thousands of port I/O
+# exits per boot with interrupts off, where the nested KVM's known triple
+# fault (below) was seen; init's dmesg goes out through the tty layer,
+# driven by the UART's THRE interrupt (IRQ 4). The checks read the log
+# from there.
 #
 # Clean power-off: with acpi=off Linux has no power-off method and halts.
 # The command line has reboot=k: `reboot -f` then goes through the kernel's
 # restart path (device shutdown, "reboot: Restarting system") to the
 # keyboard controller's reset command (0xFE to port 0x64), after which
-# virq-vmm exits with status 8. A boot that ends any other way fails.
+# virq-vmm exits with status 8. A boot that ends any other way fails, but
+# for the nested KVM's known triple fault (below, before the boot).
 #
 # Checks per boot, each an exact pattern in the console, printed as
 # "PASS: MODE:CPUS: <check>" / "FAIL: ..." / "SKIP: ...":
@@ -139,6 +146,9 @@ while [ $c -lt $n ]; do
 	c=$((c + 1))
 done
 wait
+# The kernel's log (the boot ran with quiet: see the command line).
+echo "INIT: dmesg"
+dmesg
 echo "INIT: interrupts"
 cat /proc/interrupts
 echo "INIT: done"
@@ -178,27 +188,41 @@ for boot in "${BOOTS[@]}"; do
 		;;
 	esac
 	out=$WORK/console-$mode-$cpus${kind:+-$kind}.log
-	start=$(date +%s)
-	"$VMM" --irqchip "$mode" --smp "$cpus" --mem 256 --timeout "$TIMEOUT" --stats \
-		"${vmmargs[@]}" --kernel "$KERNEL" --initrd "$WORK/initrd.gz" \
-		--serial-input /dev/null --append "console=ttyS0 reboot=k $args${VIRQ_LINUX_APPEND:+ $VIRQ_LINUX_APPEND}" >"$out.raw" 2>&1
-	status=$?
-	# The console's lines end in CR LF.
-	tr -d '\r' <"$out.raw" >"$out"
-	[ -z "${VIRQ_LINUX_KEEP:-}" ] || cp "$out" "$VIRQ_LINUX_KEEP/"
-	echo "linux: $label: status $status after $(($(date +%s) - start)) s"
+	# The open bug of the nested KVM (tests/guests/README.md "Known
+	# issues"): a vCPU triple-faults, its kernel page tables read as not
+	# present, during a long run of port I/O exits with interrupts off;
+	# seen in both irqchip modes (in split mode libvirq has no part in the
+	# vCPU's interrupts or exceptions). Under the nested KVM such a boot is
+	# booted once more, said with the fault's report; a second one is a
+	# skip, never a pass. With a real /dev/kvm it is checked as usual (and
+	# fails).
+	for try in 1 2; do
+		start=$(date +%s)
+		"$VMM" --irqchip "$mode" --smp "$cpus" --mem 256 --timeout "$TIMEOUT" --stats \
+			"${vmmargs[@]}" --kernel "$KERNEL" --initrd "$WORK/initrd.gz" \
+			--serial-input /dev/null \
+			--append "console=ttyS0 quiet reboot=k $args${VIRQ_LINUX_APPEND:+ $VIRQ_LINUX_APPEND}" \
+			>"$out.raw" 2>&1
+		status=$?
+		# The console's lines end in CR LF.
+		tr -d '\r' <"$out.raw" >"$out"
+		[ -z "${VIRQ_LINUX_KEEP:-}" ] || cp "$out" "$VIRQ_LINUX_KEEP/"
+		echo "linux: $label: status $status after $(($(date +%s) - start)) s"
+		nested_fault=0
+		if [ -n "${VIRQ_NESTED_L1:-}" ] && [ $status -ne 8 ] &&
+			grep -q 'triple fault (shutdown)' "$out"; then
+			nested_fault=1
+		fi
+		[ $nested_fault = 1 ] && [ $try = 1 ] || break
+		echo "NOTE: $label: the nested KVM's known triple fault; booting again:"
+		grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
+	done
 	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out"
 	sed -n '/^== virq-vmm stats/,$p' "$out"
 	tab=$WORK/tab-$mode-$cpus${kind:+-$kind}
 	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out" | sed '1d;$d' >"$tab"
-
-	# The open bug of user-irqchip mode under the nested KVM (a vCPU
-	# triple-faults; tests/guests/README.md "Known issues"; seen in 2 of 5
-	# user-mode Linux boots with KASLR in one session, 0 of 5 in the next):
-	# the boot is a skip with the fault's report, never a pass. Any other
-	# way a user-mode boot ends is checked as usual.
-	if [ "$mode" = user ] && [ $status -ne 8 ] && grep -q 'triple fault (shutdown)' "$out"; then
-		skipc "known bug, a vCPU triple-faulted (user irqchip under the nested KVM): $(grep -m 1 -o 'vCPU [0-9]*: triple fault (shutdown) at RIP 0x[0-9a-f]*' "$out")"
+	if [ $nested_fault = 1 ]; then
+		skipc "known bug, a vCPU triple-faulted twice under the nested KVM: $(grep -m 1 -o 'vCPU [0-9]*: triple fault (shutdown) at RIP 0x[0-9a-f]*' "$out")"
 		grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
 		continue
 	fi

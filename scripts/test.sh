@@ -69,7 +69,8 @@
 #     the linux step, one Linux boot's L1 that gave no result runs that
 #     boot once more in a new L1 first, said in the step's note);
 #   - a meson test step in which no test passed (all skipped, or none ran),
-#     and a tsan step whose 'concurrency' suite is empty;
+#     a tsan step whose 'concurrency' suite is empty, and a linux step in
+#     which no boot passed (or whose suite has no test);
 #   - the fuzz step without the asan build; each fuzz/<name>/ directory
 #     that holds C sources but gave the asan build no fuzz-<name> or
 #     fuzz-<name>-* libFuzzer binary; fewer smoke runs than such

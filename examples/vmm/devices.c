@@ -173,7 +173,6 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "kvm_run io data is li
 #define UART_MCR_LOOP 0x10
 #define UART_MSR_LINES 0xB0 /* DCD, DSR, CTS asserted */
 
-#define KBC_DATA 0x60
 #define KBC_STATUS 0x64
 #define KBC_STATUS_IDLE 0x14 /* system flag, not inhibited, buffers empty */
 #define KBC_ST_OBF 0x01      /* output buffer full */

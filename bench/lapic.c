@@ -215,8 +215,22 @@ static NOINLINE void run_loop(struct bench *b, uint64_t n)
 		BARRIER();
 }
 
-/* post(v); ack() (sync + find pending + IRR->ISR); eoi(). */
+/* post(v) (the header's inline edge post); ack() (sync + find pending +
+ * IRR->ISR); eoi(). */
 static NOINLINE void run_owner(struct bench *b, uint64_t n)
+{
+	struct virq_lapic *l = &b->apic;
+	uint8_t v = b->cycled;
+
+	for (uint64_t i = 0; i < n; i++) {
+		virq_lapic_post_edge(l, v);
+		SINK(virq_lapic_ack(l));
+		virq_lapic_eoi(l);
+	}
+}
+
+/* The same cycle, the post by the exported call virq_lapic_post(). */
+static NOINLINE void run_owner_call(struct bench *b, uint64_t n)
 {
 	struct virq_lapic *l = &b->apic;
 	uint8_t v = b->cycled;
@@ -235,7 +249,7 @@ static NOINLINE void run_owner_mmio(struct bench *b, uint64_t n)
 	uint8_t v = b->cycled;
 
 	for (uint64_t i = 0; i < n; i++) {
-		virq_lapic_post(l, v, false);
+		virq_lapic_post_edge(l, v);
 		SINK(virq_lapic_ack(l));
 		SINK(virq_lapic_mmio_write(l, VIRQ_LAPIC_REG_EOI, 4, 0));
 	}
@@ -248,7 +262,7 @@ static NOINLINE void run_owner_msr(struct bench *b, uint64_t n)
 	uint8_t v = b->cycled;
 
 	for (uint64_t i = 0; i < n; i++) {
-		virq_lapic_post(l, v, false);
+		virq_lapic_post_edge(l, v);
 		SINK(virq_lapic_ack(l));
 		SINK(virq_lapic_msr_write(l, VIRQ_X2APIC_MSR_BASE + (VIRQ_LAPIC_REG_EOI >> 4), 0));
 	}
@@ -405,6 +419,8 @@ static const struct scenario scenarios[] = {
 	  run_loop, NULL },
 	{ "owner1", "owner cycle post+ack+eoi, nothing else pending", setup_plain, run_owner, NULL,
 	  check_same },
+	{ "owner1-call", "owner1, the post by the call virq_lapic_post()", setup_plain,
+	  run_owner_call, NULL, check_same },
 	{ "owner1-mmio", "owner1, the EOI by MMIO write (offset 0xB0, 4 bytes)", setup_plain,
 	  run_owner_mmio, NULL, check_same },
 	{ "owner1-msr", "owner1 in x2APIC mode, the EOI by WRMSR 0x80B", setup_x2apic,

@@ -77,7 +77,8 @@
 #     directories or than binaries.
 #
 # The output ends with the summary table (passed, failed, skipped and time
-# per step), the "skipped:" list ("step: suite / test: reason"), and the
+# per step), the "failed:" list when something failed ("step: what"), the
+# "skipped:" list ("step: suite / test: reason"), and the
 # last line "N passed, N failed, N skipped". The exit status is non-zero
 # when anything failed.
 #
@@ -115,6 +116,9 @@ TOTAL_SKIP=0
 SUMMARY=()
 # "step: test: reason" for every skip, listed at the end.
 SKIPPED=()
+# Every failed check, "step: what", listed again at the end (the end of a
+# long log is what a CI page keeps).
+FAILS=()
 
 # Per-step results, set by the step functions.
 STEP=
@@ -197,6 +201,7 @@ check_ok()
 check_fail()
 {
 	STEP_FAIL=$((STEP_FAIL + 1))
+	FAILS+=("$STEP: $1")
 	printf '  FAIL  %s\n' "$1"
 }
 
@@ -380,6 +385,7 @@ run_meson_tests()
 	if [ -n "$T_BAD" ]; then
 		while IFS= read -r b; do
 			printf '  FAIL  %s\n' "$b"
+			FAILS+=("$STEP: $b")
 		done <<<"$T_BAD"
 		note "$T_FAIL tests failed"
 	fi
@@ -912,7 +918,10 @@ step_demo()
 		bash scripts/demo.sh >"$log" 2>&1; then
 		check_ok "scripts/demo.sh: $(tail -n 1 "$log" | cut -c 1-100)"
 	else
-		check_fail "scripts/demo.sh failed"
+		# What failed first (demo_exit's list), then the log's end: the
+		# list names the run even where only part of this output is kept.
+		check_fail "scripts/demo.sh failed: $(sed -n '/^demo: failed/,$p' "$log" |
+			sed -n '2,4p' | sed 's/^ *//' | tr '\n' ';' | cut -c 1-300)"
 		show_log "$log" 30
 	fi
 }
@@ -968,6 +977,10 @@ T_END=$(date +%s)
 printf '\n==== summary (%ss) ====\n' "$((T_END - T_START))"
 printf '%s\n' "${SUMMARY[@]}"
 printf 'logs: %s\n\n' "$LOGS"
+if [ ${#FAILS[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${FAILS[@]}" | cut -c 1-400
+fi
 if [ ${#SKIPPED[@]} -eq 0 ]; then
 	echo "skipped: none"
 else

@@ -244,7 +244,8 @@ struct virq_lapic_config {
  */
 struct VIRQ_ALIGNED(64) virq_lapic {
 	/** Posted requests: a VT-x posted-interrupt descriptor. First, so it is
-	 *  64-byte aligned. */
+	 *  64-byte aligned; its place and the posting protocol are ABI, since
+	 *  virq_lapic_post_edge() posts into it inline. */
 	struct virq_pi_desc pi;
 	/** @privatesection */
 	uint64_t post_level[4]; /* any thread: posted level-triggered vectors */
@@ -464,6 +465,39 @@ VIRQ_API int virq_lapic_set_cr8(struct virq_lapic *lapic, uint64_t val);
  *       notification outstanding issues exactly one locked instruction.
  */
 VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level);
+
+/**
+ * @brief Calls the owner's `kick` hook, as a post that turned ON from 0 to
+ *        1 does.
+ *
+ * The out-of-line half of virq_lapic_post_edge(). Called on its own it
+ * only costs the owner a spurious wake-up.
+ *
+ * @param lapic Target LAPIC.
+ * @note Any thread.
+ */
+VIRQ_API void virq_lapic_kick(struct virq_lapic *lapic);
+
+/**
+ * @brief virq_lapic_post(@p lapic, @p vector, false), inline: posts an
+ *        edge-triggered fixed interrupt without a call.
+ *
+ * The same effect and ordering as virq_lapic_post() for an edge vector:
+ * virq_pi_post_inline() on the descriptor at the start of the object
+ * (which the ABI fixes: see struct virq_lapic), then virq_lapic_kick()
+ * when that post turned ON from 0 to 1. For the poster's hot path (an MSI
+ * or an IPI to a vCPU); nothing else of struct virq_lapic is read.
+ *
+ * @param lapic  Target LAPIC.
+ * @param vector Vector (0-15 are dropped at acceptance with ESR bit 6).
+ * @note Any thread, lock-free. Finding a notification outstanding costs
+ *       exactly one locked instruction.
+ */
+static inline void virq_lapic_post_edge(struct virq_lapic *lapic, uint8_t vector)
+{
+	if (virq_pi_post_inline(&lapic->pi, vector, false))
+		virq_lapic_kick(lapic);
+}
 
 /**
  * @brief Posts a routed message whose destination already matched this APIC.

@@ -61,6 +61,81 @@ struct VIRQ_ALIGNED(64) virq_pi_desc {
 
 VIRQ_STATIC_ASSERT(sizeof(struct virq_pi_desc) == 64, "posted-interrupt descriptor is 64 bytes");
 
+/** @cond INTERNAL */
+/*
+ * The inline body of the posting protocol, shared by virq_pi_post() and
+ * virq_lapic_post_edge(); the library's own hot paths use it too.
+ */
+
+/* Sets PIR bit @p vector with one locked instruction; returns its old
+ * value. On x86-64 BTS with a register bit offset addresses a bit string
+ * of any length from its memory operand, so the vector needs no split into
+ * word and bit (Linux's set_bit() relies on the same). */
+static inline bool virq_pi_test_and_set_pir_(struct virq_pi_desc *pi, uint8_t vector)
+{
+#if defined(__x86_64__) && !defined(VIRQ_TSAN)
+	bool old;
+
+	__asm__ volatile("lock btsq %2, %0"
+			 : "+m"(pi->pir), "=@ccc"(old)
+			 : "r"((uint64_t)vector)
+			 : "memory");
+	return old;
+#else
+	return virq_atomic_test_and_set_bit64(&pi->pir[vector >> 6], vector & 63U);
+#endif
+}
+
+/*
+ * The poster's second step, after its locked PIR bit set, for any control
+ * word with ON at bit 0 and SN at bit 1 (this descriptor's, and the user
+ * posted-interrupt descriptor's): turns ON from 0 to 1 unless a
+ * notification is outstanding, or SN is set and the post is not urgent.
+ * Returns true when this call set ON (the caller notifies).
+ *
+ * A plain (seq_cst) load suffices to see an outstanding notification: the
+ * receiver clears ON before it harvests PIR, and the PIR bit is globally
+ * visible before this load, so if ON still reads 1 the coming harvest sees
+ * the bit. This keeps the common "already notified" post at one locked
+ * instruction.
+ */
+static inline bool virq_pi_ctrl_arm_(uint64_t *control, bool urgent)
+{
+	uint64_t ctrl = virq_atomic_load64(control);
+
+	if (ctrl & VIRQ_PI_CTRL_ON)
+		return false;
+	if ((ctrl & VIRQ_PI_CTRL_SN) && !urgent)
+		return false;
+	return !virq_atomic_test_and_set_bit64(control, 0); /* ON is bit 0 */
+}
+/** @endcond */
+
+/**
+ * @brief virq_pi_post(), inline: the same protocol and result, no call.
+ *
+ * For posters on a hot path (an MSI or IPI to a vCPU). Inlining it makes
+ * the protocol part of the ABI, which the descriptor's hardware definition
+ * fixes anyway: PIR bit first (one `LOCK BTS` on x86-64), then ON as
+ * described at virq_pi_post().
+ *
+ * @param pi      The descriptor.
+ * @param vector  Vector to post (0-255; the receiver judges legality).
+ * @param urgent  Notify even when SN is set (VT-d URG).
+ * @return true when this call turned ON from 0 to 1 (the caller notifies).
+ * @note Any thread, lock-free.
+ */
+static inline bool virq_pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
+{
+	/* A non-urgent post of a vector already pending stops at the PIR
+	 * bit: whoever set it notifies (or the receiver is taking it). An
+	 * urgent one goes on to ON as VT-d's posting does (URG overrides SN
+	 * whatever PIR held): its vector may be waiting under SN. */
+	if (virq_pi_test_and_set_pir_(pi, vector) && !urgent)
+		return false;
+	return virq_pi_ctrl_arm_(&pi->control, urgent);
+}
+
 /**
  * @brief Posts @p vector into @p pi.
  *

@@ -4,7 +4,7 @@
 
 VIRQ_API bool virq_pi_post(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
 {
-	return pi_post_inline(pi, vector, urgent);
+	return virq_pi_post_inline(pi, vector, urgent);
 }
 
 VIRQ_API bool virq_pi_harvest(struct virq_pi_desc *pi, uint64_t out[4])

@@ -10,58 +10,13 @@
 #include <virq/pi.h>
 
 /*
- * Sets PIR bit @vector with one locked instruction; returns its old value.
- * On x86-64 BTS with a register bit offset addresses a bit string of any
- * length from its memory operand, so the vector needs no split into word
- * and bit (Linux's set_bit() relies on the same).
- */
-static inline bool pi_test_and_set_pir(struct virq_pi_desc *pi, uint8_t vector)
-{
-#if defined(__x86_64__) && !defined(VIRQ_TSAN)
-	bool old;
-
-	__asm__ volatile("lock btsq %2, %0"
-			 : "+m"(pi->pir), "=@ccc"(old)
-			 : "r"((uint64_t)vector)
-			 : "memory");
-	return old;
-#else
-	return virq_atomic_test_and_set_bit64(&pi->pir[vector >> 6], vector & 63U);
-#endif
-}
-
-/*
  * The control-word steps of the protocol, shared by every descriptor whose
  * control word has ON at bit 0, SN at bit 1, NV at 23:16 and NDST at 63:32:
  * the posted-interrupt descriptor (control word at byte 32) and the user
  * posted-interrupt descriptor of user interrupts (control word at byte 0,
- * lib/core/uintr.c).
+ * lib/core/uintr.c). The poster's steps are public inlines in virq/pi.h
+ * (virq_pi_post_inline(), virq_pi_ctrl_arm_()); the receiver's are here.
  */
-
-/*
- * The poster's second step, after its locked PIR bit set: turns ON from 0
- * to 1 unless a notification is outstanding, or SN is set and the post is
- * not urgent. Returns true when this call set ON (the caller notifies).
- */
-static inline bool pi_ctrl_arm(uint64_t *control, bool urgent)
-{
-	uint64_t ctrl;
-
-	/*
-	 * A plain (seq_cst) load suffices to see an outstanding notification:
-	 * the receiver clears ON before it harvests PIR, and our PIR bit is
-	 * globally visible before this load, so if ON still reads 1 the
-	 * coming harvest sees the bit. This keeps the common "already
-	 * notified" post at one locked instruction.
-	 */
-	ctrl = virq_atomic_load64(control);
-	if (ctrl & VIRQ_PI_CTRL_ON)
-		return false;
-	if ((ctrl & VIRQ_PI_CTRL_SN) && !urgent)
-		return false;
-	return !virq_atomic_test_and_set_bit64(control, 0); /* ON is bit 0 */
-}
-
 /* The receiver's first step: clears ON, skipping the locked op when ON is
  * already clear to keep the line shared. */
 static inline void pi_ctrl_clear_on(uint64_t *control)
@@ -119,19 +74,6 @@ static inline void pi_ctrl_set_notification(uint64_t *control, uint8_t nv, uint3
 		val |= (uint64_t)nv << VIRQ_PI_CTRL_NV_SHIFT;
 		val |= (uint64_t)ndst << VIRQ_PI_CTRL_NDST_SHIFT;
 	} while (!virq_atomic_cmpxchg64(control, &old, val));
-}
-
-static inline bool pi_post_inline(struct virq_pi_desc *pi, uint8_t vector, bool urgent)
-{
-	/* Locked bit set of the PIR bit (a full barrier on x86). A non-urgent
-	 * post of a vector already pending stops there: whoever set the bit
-	 * notifies (or the receiver is taking it). An urgent one goes on to
-	 * ON as VT-d's posting does (URG overrides SN whatever PIR held):
-	 * its vector may be waiting under SN. */
-	if (pi_test_and_set_pir(pi, vector) && !urgent)
-		return false;
-
-	return pi_ctrl_arm(&pi->control, urgent);
 }
 
 static inline bool pi_harvest_inline(struct virq_pi_desc *pi, uint64_t out[4])

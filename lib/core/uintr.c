@@ -109,12 +109,12 @@ VIRQ_API int virq_uintr_post(struct virq_uintr_upid *upid, uint8_t uv, uint64_t 
 	 * PIR[uv] = 1 with a locked instruction (a full barrier), then the ON
 	 * step of the posted-interrupt protocol. SENDUIPI applies the ON rule
 	 * whether or not PIR[uv] was already set, so there is no early return
-	 * for an already pending vector as in pi_post_inline(): the receiver's
+	 * for an already pending vector as in virq_pi_post_inline(): the receiver's
 	 * OS may have cleared SN with a plain store, and the next SENDUIPI
 	 * must then notify.
 	 */
 	(void)virq_atomic_test_and_set_bit64(&upid->pir, uv);
-	if (!pi_ctrl_arm(&upid->control, false))
+	if (!virq_pi_ctrl_arm_(&upid->control, false))
 		return 0;
 	if (control)
 		*control = virq_atomic_load64(&upid->control);

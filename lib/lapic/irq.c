@@ -33,13 +33,18 @@ static VIRQ_NOINLINE void lapic_post_level(struct virq_lapic *l, uint8_t vector)
 		l->ops->kick(l->ctx);
 }
 
+VIRQ_API void virq_lapic_kick(struct virq_lapic *lapic)
+{
+	lapic->ops->kick(lapic->ctx);
+}
+
 VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level)
 {
 	if (VIRQ_UNLIKELY(trigger_level)) {
 		lapic_post_level(lapic, vector);
 		return;
 	}
-	if (pi_post_inline(&lapic->pi, vector, false))
+	if (virq_pi_post_inline(&lapic->pi, vector, false))
 		lapic->ops->kick(lapic->ctx);
 }
 
@@ -467,10 +472,14 @@ static inline bool lapic_lone_ok(struct virq_lapic *lapic, uint32_t v, bool leve
 	uint32_t bit = 1U << (v & 31U);
 	/* A word index the address needs no zero-extension for. */
 	uint64_t w = (uint64_t)(v >> 5) * APICVEC_STRIDE_U32;
-	bool tmr = (lapic_tmr(lapic)[w] & bit) != 0;
-
-	return (int)v > lapic->irrv && v > (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) | 0xFU) &&
-	       lapic->active && tmr == level;
+	if ((int)v <= lapic->irrv || v <= (lapic_get(lapic, VIRQ_LAPIC_REG_PPR) | 0xFU) ||
+	    !lapic->active)
+		return false;
+	if (level)
+		return (lapic_tmr(lapic)[w] & bit) != 0;
+	/* No TMR bit at all (tmr_sum 0, the common case of edge requests)
+	 * spares the load. */
+	return !lapic->tmr_sum || !(lapic_tmr(lapic)[w] & bit);
 }
 
 /* Lone vector @v straight to ISR: it becomes ISRV and PPR its class; IRR,
@@ -628,7 +637,7 @@ VIRQ_API void virq_lapic_eoi(struct virq_lapic *lapic)
 	lapic_eoi_inline(lapic);
 }
 
-void lapic_eoi_slow(struct virq_lapic *lapic)
+VIRQ_NOINLINE void lapic_eoi_slow(struct virq_lapic *lapic)
 {
 	if (lapic->isrv >= 0)
 		lapic_eoi_nested(lapic, (uint8_t)lapic->isrv);

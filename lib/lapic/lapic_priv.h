@@ -288,6 +288,9 @@ static inline void lapic_update_ppr(struct virq_lapic *l)
 /* irq.c: out of line parts of lapic_eoi_inline(). */
 void lapic_eoi_effects(struct virq_lapic *l, uint8_t vec);
 void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec);
+/* EOI that always searches ISR for the next vector: the rare cases of
+ * lapic_eoi_inline(), and what tests and fuzzers compare it with. */
+void lapic_eoi_slow(struct virq_lapic *lapic);
 
 /*
  * EOI (virq_lapic_eoi(), and the EOI register writes, which inline it):
@@ -297,14 +300,15 @@ void lapic_eoi_nested(struct virq_lapic *lapic, uint8_t vec);
  */
 static inline void lapic_eoi_inline(struct virq_lapic *lapic)
 {
-	int v = lapic->isrv;
+	int v;
 
-	if (v < 0)
-		return; /* spurious EOI: ignored */
+	/* isr_count 1 implies ISRV >= 0, so one test covers both rare cases:
+	 * nothing in service (a spurious EOI, ignored) and nested vectors. */
 	if (VIRQ_UNLIKELY(lapic->isr_count != 1)) {
-		lapic_eoi_nested(lapic, (uint8_t)v);
+		lapic_eoi_slow(lapic);
 		return;
 	}
+	v = lapic->isrv;
 	lapic_isr(lapic)[((unsigned)v >> 5) * APICVEC_STRIDE_U32] = 0;
 	lapic->isr_count = 0;
 	lapic->isrv = VEC_NONE;
@@ -332,9 +336,6 @@ bool lapic_fold_level(struct virq_lapic *l);
 /* virq_lapic_ack() without its fast path for a lone posted vector (tests
  * and fuzzers compare the two). */
 int lapic_ack_slow(struct virq_lapic *lapic);
-/* virq_lapic_eoi() that always searches ISR for the next vector (tests and
- * fuzzers compare it with the isr_count shortcut). */
-void lapic_eoi_slow(struct virq_lapic *lapic);
 
 /* lvt.c */
 void lapic_fire_lvt(struct virq_lapic *l, uint32_t off);

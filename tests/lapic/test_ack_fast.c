@@ -52,10 +52,15 @@ static unsigned pir_bits(const struct virq_lapic *l, int *v)
 	return n;
 }
 
-/* The same posts to both twins. */
+/* The same posts to both twins; an edge one through the header's inline
+ * post on @a and the exported call on @b, which must leave the same
+ * descriptor and kicks (assert_twins_same()). */
 static void post_both(struct lapic_fixture *a, struct lapic_fixture *b, uint8_t v, bool level)
 {
-	virq_lapic_post(&a->apic, v, level);
+	if (level)
+		virq_lapic_post(&a->apic, v, true);
+	else
+		virq_lapic_post_edge(&a->apic, v);
 	virq_lapic_post(&b->apic, v, level);
 }
 
@@ -259,6 +264,52 @@ static void diff_eoi(enum virq_lapic_mode mode, struct coverage *cov)
 		cov->eoi_nest++;
 	if (a.f.n_eois)
 		cov->eoi_lvl++;
+}
+
+/*
+ * virq_lapic_post_edge() against virq_lapic_post(..., false) from every
+ * descriptor state a post can meet: ON, SN and the vector's PIR bit each
+ * set or clear, another vector pending or not, every vector. The
+ * descriptor after the post and the kicks must be the same, and the kick
+ * exactly the one the protocol gives: ON was clear, SN clear and the PIR
+ * bit clear.
+ */
+static void test_post_edge_equals_post(void **state)
+{
+	static struct lapic_fixture a, b;
+	unsigned kicked = 0;
+
+	(void)state;
+	for (unsigned v = 0; v < 256; v++) {
+		for (unsigned st = 0; st < 16; st++) {
+			bool on = st & 1U, sn = st & 2U, mine = st & 4U, other = st & 8U;
+			uint64_t ctl = (on ? VIRQ_PI_CTRL_ON : 0) | (sn ? VIRQ_PI_CTRL_SN : 0) |
+				       (0xF2ULL << VIRQ_PI_CTRL_NV_SHIFT) |
+				       (7ULL << VIRQ_PI_CTRL_NDST_SHIFT);
+
+			make_twins_ex(&a, &b, VIRQ_LAPIC_MODE_XAPIC, true);
+			memset(a.apic.pi.pir, 0, sizeof(a.apic.pi.pir));
+			if (mine)
+				a.apic.pi.pir[v >> 6] |= 1ULL << (v & 63U);
+			if (other)
+				a.apic.pi.pir[((v + 77U) & 255U) >> 6] |= 1ULL << ((v + 77U) & 63U);
+			memcpy(b.apic.pi.pir, a.apic.pi.pir, sizeof(a.apic.pi.pir));
+			a.apic.pi.control = ctl;
+			b.apic.pi.control = ctl;
+			clear_logs(&a.f);
+			clear_logs(&b.f);
+			virq_lapic_post_edge(&a.apic, (uint8_t)v);
+			virq_lapic_post(&b.apic, (uint8_t)v, false);
+			assert_memory_equal(&a.apic.pi, &b.apic.pi, sizeof(a.apic.pi));
+			assert_int_equal(a.f.kicks, b.f.kicks);
+			assert_int_equal(a.f.kicks, !on && !sn && !mine);
+			assert_true(a.apic.pi.pir[v >> 6] & (1ULL << (v & 63U)));
+			assert_int_equal(a.apic.pi.control,
+					 ctl | (!on && !sn && !mine ? VIRQ_PI_CTRL_ON : 0));
+			kicked += a.f.kicks;
+		}
+	}
+	assert_int_equal(kicked, 256 * 2); /* ON, SN, PIR clear; other either */
 }
 
 /* One post, ack and EOI on random states in each mode. */
@@ -561,6 +612,7 @@ static void test_eoi_nested(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_post_edge_equals_post),
 		cmocka_unit_test(test_ack_equals_slow),
 		cmocka_unit_test(test_eoi_equals_slow),
 		cmocka_unit_test(test_sequences),

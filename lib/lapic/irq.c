@@ -609,14 +609,25 @@ static VIRQ_NOINLINE void lapic_eoi_lint(struct virq_lapic *lapic, uint8_t vec)
  * effect here (lapic_eoi_exit_compute()). Out of line: virq_lapic_eoi()
  * reaches it only with TMR or a LINT Remote IRR set, by a tail call.
  */
-VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
+static VIRQ_NOINLINE void lapic_eoi_effects_lint(struct virq_lapic *lapic, uint8_t vec)
 {
-	if (VIRQ_UNLIKELY(lapic->tmr_sum) && apicvec_test(lapic_tmr(lapic), vec))
+	if (lapic->tmr_sum && apicvec_test(lapic_tmr(lapic), vec))
 		lapic_eoi_level(lapic, vec);
 	/* Independent of TMR: an edge interrupt of the same vector accepted
 	 * after the LINT one may have cleared it. */
-	if (VIRQ_UNLIKELY(lapic->lint_rirr))
-		lapic_eoi_lint(lapic, vec);
+	lapic_eoi_lint(lapic, vec);
+}
+
+VIRQ_NOINLINE void lapic_eoi_effects(struct virq_lapic *lapic, uint8_t vec)
+{
+	/* With a LINT Remote IRR set, both effects in their order apart, so
+	 * that the level broadcast alone ends in a tail call of the hook. */
+	if (VIRQ_UNLIKELY(lapic->lint_rirr)) {
+		lapic_eoi_effects_lint(lapic, vec);
+		return;
+	}
+	if (lapic->tmr_sum && apicvec_test(lapic_tmr(lapic), vec))
+		lapic_eoi_level(lapic, vec);
 }
 
 /* EOI with more than one vector in service (or none left after it: the

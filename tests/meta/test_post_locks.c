@@ -7,7 +7,9 @@
  * instruction (the PIR bit's LOCK BTS/OR), and that a post that turns ON
  * from 0 to 1 issues two (PIR, then ON) and kicks once. This program holds
  * the library to that by running it: a forked child calls virq_lapic_post()
- * (edge-triggered) and virq_pi_post() in each descriptor state, and the
+ * (edge-triggered), the header's inline virq_lapic_post_edge() (compiled
+ * here, in a function of this file) and virq_pi_post() in each descriptor
+ * state, and the
  * parent single-steps (PTRACE_SINGLESTEP) every instruction the call
  * executes, from the function's first instruction until it returns to its
  * caller (RIP at the return address, RSP back above the entry frame), and
@@ -67,6 +69,7 @@ int main(void)
 
 enum target {
 	T_LAPIC,
+	T_LAPIC_INLINE, /* virq_lapic_post_edge(), the header's inline post */
 	T_PI,
 	T_LAPIC_NMI /* virq_lapic_post_msg() of an NMI message */
 };
@@ -87,6 +90,10 @@ static const struct post_case cases[] = {
 	{ "lapic edge post, ON clear", T_LAPIC, -1, false, 0x41, 2, 1, false, 0 },
 	{ "lapic edge post, ON set", T_LAPIC, 0x30, false, 0x41, 1, 0, false, 0 },
 	{ "lapic edge post, vector in PIR, ON set", T_LAPIC, 0x41, false, 0x41, 1, 0, false, 0 },
+	{ "inline edge post, ON clear", T_LAPIC_INLINE, -1, false, 0x41, 2, 1, false, 0 },
+	{ "inline edge post, ON set", T_LAPIC_INLINE, 0x30, false, 0x41, 1, 0, false, 0 },
+	{ "inline edge post, vector in PIR, ON set", T_LAPIC_INLINE, 0x41, false, 0x41, 1, 0, false,
+	  0 },
 	{ "pi post, ON clear", T_PI, -1, false, 0x41, 2, 0, true, 0 },
 	{ "pi post, ON set", T_PI, 0x30, false, 0x41, 1, 0, false, 0 },
 	{ "pi post, vector in PIR, ON set", T_PI, 0x41, false, 0x41, 1, 0, false, 0 },
@@ -137,8 +144,17 @@ static const struct virq_lapic_ops ops = {
 	.timer_cancel = hook_timer_cancel,
 };
 
+/* The inline post, compiled here as an embedder compiles it; a function of
+ * its own, so that the tracer has an entry and a return to step between. */
+static __attribute__((noinline)) void post_edge_here(struct virq_lapic *l, uint8_t v, bool level)
+{
+	(void)level;
+	virq_lapic_post_edge(l, v);
+}
+
 /* Called through these, so the call reaches the library's own functions. */
 static void (*volatile lapic_post_fn)(struct virq_lapic *, uint8_t, bool) = virq_lapic_post;
+static void (*volatile lapic_post_edge_fn)(struct virq_lapic *, uint8_t, bool) = post_edge_here;
 static bool (*volatile pi_post_fn)(struct virq_pi_desc *, uint8_t, bool) = virq_pi_post;
 static void (*volatile lapic_post_msg_fn)(struct virq_lapic *,
 					  const struct virq_apic_msg *) = virq_lapic_post_msg;
@@ -150,6 +166,8 @@ static uintptr_t target_addr(enum target t)
 	switch (t) {
 	case T_LAPIC:
 		return (uintptr_t)virq_lapic_post;
+	case T_LAPIC_INLINE:
+		return (uintptr_t)post_edge_here;
 	case T_LAPIC_NMI:
 		return (uintptr_t)virq_lapic_post_msg;
 	default:
@@ -187,6 +205,8 @@ static int child_case(const struct post_case *c)
 	raise(SIGSTOP); /* the parent steps from here to the entry, then counts */
 	if (c->target == T_LAPIC)
 		lapic_post_fn(&lapic, c->vector, false);
+	else if (c->target == T_LAPIC_INLINE)
+		lapic_post_edge_fn(&lapic, c->vector, false);
 	else if (c->target == T_LAPIC_NMI)
 		lapic_post_msg_fn(&lapic, &nmi_msg);
 	else

@@ -40,7 +40,8 @@
 # restart path (device shutdown, "reboot: Restarting system") to the
 # keyboard controller's reset command (0xFE to port 0x64), after which
 # virq-vmm exits with status 8. A boot that ends any other way fails, but
-# for the nested KVM's known triple fault (below, before the boot).
+# for the nested KVM's known triple fault (below, before the boot) and, in
+# the L1 only, a boot that runs out of time: each is booted once more.
 #
 # Checks per boot, each an exact pattern in the console, printed as
 # "PASS: MODE:CPUS: <check>" / "FAIL: ..." / "SKIP: ...":
@@ -209,13 +210,27 @@ for boot in "${BOOTS[@]}"; do
 		[ -z "${VIRQ_LINUX_KEEP:-}" ] || cp "$out" "$VIRQ_LINUX_KEEP/"
 		echo "linux: $label: status $status after $(($(date +%s) - start)) s"
 		nested_fault=0
+		nested_slow=0
 		if [ -n "${VIRQ_NESTED_L1:-}" ] && [ $status -ne 8 ] &&
 			grep -q 'triple fault (shutdown)' "$out"; then
 			nested_fault=1
+		elif [ -n "${VIRQ_NESTED_L1:-}" ] && [ $status -eq 4 ] &&
+			grep -q 'virq-vmm: timeout after' "$out"; then
+			# Out of time under the L1 (its vCPUs are QEMU TCG threads
+			# of a shared machine; CI saw a boot of 15 s take 180 and an
+			# L1 kernel's soft lockup in the same hour): booted once more,
+			# said with the first boot's end. A second timeout fails.
+			nested_slow=1
 		fi
-		[ $nested_fault = 1 ] && [ $try = 1 ] || break
-		echo "NOTE: $label: the nested KVM's known triple fault; booting again:"
-		grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
+		[ $try = 1 ] && { [ $nested_fault = 1 ] || [ $nested_slow = 1 ]; } || break
+		if [ $nested_fault = 1 ]; then
+			echo "NOTE: $label: the nested KVM's known triple fault; booting again:"
+			grep -B 3 -A 12 'triple fault (shutdown)' "$out" | sed 's/^/  | /'
+		else
+			echo "NOTE: $label: out of time ($TIMEOUT s) in the L1; booting again. The first boot's end:"
+			grep -E 'INIT: |virq-vmm: ' "$out" | tail -n 8 | sed 's/^/  | /'
+			sed -n '/^== virq-vmm stats/,$p' "$out" | grep -E 'wall|total|entries' | sed 's/^/  | /'
+		fi
 	done
 	sed -n '/^INIT: interrupts$/,/^INIT: done$/p' "$out"
 	sed -n '/^== virq-vmm stats/,$p' "$out"

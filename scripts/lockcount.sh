@@ -31,7 +31,7 @@
 #   --control BUILDDIR OUTDIR
 #                     the negative control of --check: compiles
 #                     lib/lapic/irq.c as BUILDDIR compiles it, but against a
-#                     copy of lib/core/pi_impl.h whose load of the control
+#                     copy of include/virq/pi.h whose load of the control
 #                     word is a locked compare-exchange (one more locked
 #                     instruction on a post past its PIR bit), to
 #                     OUTDIR/irq.o, and links
@@ -64,24 +64,25 @@ done
 if [ -n "$control" ]; then
 	[ $# -eq 2 ] || { echo "usage: lockcount.sh --control BUILDDIR OUTDIR" >&2; exit 2; }
 	bdir=$(cd "$1" && pwd)
-	mkdir -p "$2/inc/core"
+	mkdir -p "$2/inc/virq"
 	out=$(cd "$2" && pwd)
 	# The post's plain load of the control word becomes a locked read (a
 	# compare-exchange of 0 with 0, which stores nothing new and leaves the
 	# value in ctrl): every post that gets that far, post-on included,
 	# executes one more locked instruction. (A fetch-or of 0 would not do:
 	# clang turns an idempotent read-modify-write into a plain load.)
-	sed 's/ctrl = virq_atomic_load64(control);/ctrl = 0; (void)virq_atomic_cmpxchg64(control, \&ctrl, 0);/' \
-		"$root/lib/core/pi_impl.h" >"$out/inc/core/pi_impl.h"
-	if cmp -s "$root/lib/core/pi_impl.h" "$out/inc/core/pi_impl.h"; then
+	sed 's/uint64_t ctrl = virq_atomic_load64(control);/uint64_t ctrl = 0;\n\t(void)virq_atomic_cmpxchg64(control, \&ctrl, 0);/' \
+		"$root/include/virq/pi.h" >"$out/inc/virq/pi.h"
+	if cmp -s "$root/include/virq/pi.h" "$out/inc/virq/pi.h"; then
 		echo "lockcount.sh: --control: the load of the control word in" \
-			"lib/core/pi_impl.h is not where the control patches it" >&2
+			"include/virq/pi.h is not where the control patches it" >&2
 		exit 2
 	fi
 	# irq.c as the build tree compiles it (compile_commands.json), the
-	# patched copy first on the include path (irq.c includes it as
-	# "core/pi_impl.h"); then bench-lapic linked with that object ahead of
-	# the archive, whose own irq.c object the link no longer pulls in.
+	# patched copy first on the include path (irq.c reaches it as
+	# <virq/pi.h>, through lib/core/pi_impl.h); then bench-lapic linked
+	# with that object ahead of the archive, whose own irq.c object the
+	# link no longer pulls in.
 	python3 - "$bdir" "$out" <<'EOF'
 import json, os, shlex, subprocess, sys
 bdir, out = sys.argv[1:]

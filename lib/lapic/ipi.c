@@ -125,7 +125,7 @@ VIRQ_API bool virq_lapic_has_posted_events(const struct virq_lapic *lapic)
 
 /*
  * virq_lapic_match_dest() of a physical destination: a snapshot of the
- * mode and the ID alone, then the same answer as the general path below.
+ * mode and the ID alone (a logical one needs LDR and DFR instead).
  */
 static bool lapic_match_phys(const struct virq_lapic *lapic, uint32_t dest)
 {
@@ -151,15 +151,14 @@ static bool lapic_match_phys(const struct virq_lapic *lapic, uint32_t dest)
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical)
 {
 	enum virq_lapic_mode mode;
-	uint32_t id, ldr, dfr, seq;
+	uint32_t ldr, dfr, seq;
 
 	if (!logical)
 		return lapic_match_phys(lapic, dest);
-	/* A consistent snapshot of mode, ID, LDR and DFR (see lapic_dest_begin). */
+	/* A consistent snapshot of mode, LDR and DFR (see lapic_dest_begin). */
 	for (;;) {
 		seq = __atomic_load_n(&lapic->dest_seq, __ATOMIC_ACQUIRE);
 		mode = lapic_mode_of(__atomic_load_n(&lapic->apic_base, __ATOMIC_RELAXED));
-		id = lapic_get_shared(lapic, VIRQ_LAPIC_REG_ID);
 		ldr = lapic_get_shared(lapic, VIRQ_LAPIC_REG_LDR);
 		dfr = lapic_get_shared(lapic, VIRQ_LAPIC_REG_DFR);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -171,8 +170,6 @@ VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t des
 	if (mode == VIRQ_LAPIC_MODE_X2APIC) {
 		if (dest == 0xFFFFFFFFU)
 			return true;
-		if (!logical)
-			return dest == id;
 		/* Cluster in 31:16, bitmap in 15:0 (SDM 10.12.10.2
 		 * "Deriving Logical x2APIC ID from the Local x2APIC
 		 * ID"). */
@@ -182,8 +179,6 @@ VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t des
 	dest &= 0xFFU; /* xAPIC: only the low 8 bits are decoded */
 	if (dest == 0xFFU)
 		return true;
-	if (!logical)
-		return dest == (id >> 24);
 	ldr >>= 24;
 	switch (dfr >> 28) {
 	case 0xFU: /* flat: bitmap of up to 8 APICs */

@@ -500,6 +500,27 @@ static inline void virq_lapic_post_edge(struct virq_lapic *lapic, uint8_t vector
 }
 
 /**
+ * @brief Posts a fixed interrupt if @p lapic accepts a message with
+ *        physical destination @p dest: a router's three calls in one.
+ *
+ * The same as virq_lapic_match_dest(@p lapic, @p dest, false), then
+ * virq_lapic_accepts_fixed(@p lapic), then virq_lapic_post() when both
+ * hold, with one snapshot of the ID and mode.
+ *
+ * @param lapic         Target LAPIC (initialised; not NULL, not checked).
+ * @param dest          Physical destination: 32 bits in x2APIC mode (0xFFFFFFFF
+ *                      broadcast), the low 8 bits in xAPIC mode (0xFF broadcast).
+ * @param vector        Vector (0-15 are dropped at acceptance with ESR bit 6).
+ * @param trigger_level True for a level-triggered interrupt (TMR set on
+ *                      acceptance, EOI broadcast to the level source).
+ * @return true when posted; false, nothing posted, when the destination
+ *         does not match or the LAPIC does not accept fixed interrupts.
+ * @note Any thread, lock-free, as virq_lapic_post().
+ */
+VIRQ_API bool virq_lapic_post_phys(struct virq_lapic *lapic, uint32_t dest, uint8_t vector,
+				   bool trigger_level);
+
+/**
  * @brief Posts a routed message whose destination already matched this APIC.
  *
  * Fixed and lowest priority go through virq_lapic_post(); NMI, SMI, INIT,

@@ -306,46 +306,28 @@ static VIRQ_NOINLINE void ioapic_eoi_slow(struct virq_ioapic *io, uint8_t vector
  */
 VIRQ_API void virq_ioapic_eoi(struct virq_ioapic *ioapic, uint8_t vector)
 {
-	unsigned n = ioapic->vec_head[vector];
-	bool outer;
-
-	/* No level entry has the vector: nothing to clear, nothing to send. */
-	if (!n)
-		return;
-	outer = ioapic->in_eoi == 0;
-	ioapic->in_eoi++;
 	/*
-	 * Only the level entries of the vector, in ascending pin order. No
-	 * hook runs in this loop (it only records), so the chain stands; the
-	 * first pin to throttle, or anything to send, goes on in
-	 * ioapic_eoi_slow().
+	 * Only the level entries of the vector, in ascending pin order. A pin
+	 * that is not sent again (its line low, masked, or throttled) only has
+	 * its Remote IRR cleared and, unless throttled, its storm count reset:
+	 * no hook runs and nothing is asked for, so the chain stands and no
+	 * nesting depth is needed (an outermost call finds nothing pending,
+	 * ioapic_priv.h). From the first pin to send again or to throttle on,
+	 * ioapic_eoi_slow() goes on, as a call that may run hooks.
 	 */
-	do {
+	for (unsigned n = ioapic->vec_head[vector]; n;) {
 		unsigned pin = n - 1U, w = pin >> 6;
 		uint64_t rte = ioapic->rte[pin], bit = 1ULL << (pin & 63U);
 
-		if ((ioapic->line[w] & ~ioapic->storm_held[w] & bit) && !ioapic_rte_masked(rte) &&
-		    ioapic->eoi_count[pin] >= ioapic->cfg.storm_limit) {
-			ioapic_eoi_slow(ioapic, vector, n, outer);
+		if ((ioapic->line[w] & ~ioapic->storm_held[w] & bit) && !ioapic_rte_masked(rte)) {
+			ioapic_eoi_slow(ioapic, vector, n, ioapic_enter(ioapic));
 			return;
 		}
 		ioapic->rte[pin] = rte & ~VIRQ_IOAPIC_RTE_REMOTE_IRR;
 		n = ioapic->vec_next[pin];
-		if (ioapic->storm_held[w] & bit)
-			continue;
-		if (!(ioapic->line[w] & bit) || ioapic_rte_masked(rte)) {
+		if (!(ioapic->storm_held[w] & bit))
 			ioapic->eoi_count[pin] = 0;
-			continue;
-		}
-		ioapic->eoi_count[pin]++;
-		ioapic_request(ioapic, pin);
-	} while (n);
-	if (outer && (ioapic->pending[0] | ioapic->pending[1])) {
-		ioapic_eoi_slow(ioapic, vector, 0, true);
-		return;
 	}
-	VIRQ_ASSERT(ioapic->in_eoi > 0);
-	ioapic->in_eoi--;
 }
 
 VIRQ_API int virq_ioapic_service(struct virq_ioapic *ioapic, unsigned pin)

@@ -123,31 +123,6 @@ VIRQ_API bool virq_lapic_has_posted_events(const struct virq_lapic *lapic)
 	return virq_atomic_load32(&lapic->posted_events) != 0;
 }
 
-/*
- * virq_lapic_match_dest() of a physical destination: a snapshot of the
- * mode and the ID alone (a logical one needs LDR and DFR instead).
- */
-static bool lapic_match_phys(const struct virq_lapic *lapic, uint32_t dest)
-{
-	uint64_t base;
-	uint32_t id, seq;
-
-	for (;;) {
-		seq = __atomic_load_n(&lapic->dest_seq, __ATOMIC_ACQUIRE);
-		base = __atomic_load_n(&lapic->apic_base, __ATOMIC_RELAXED);
-		id = lapic_get_shared(lapic, VIRQ_LAPIC_REG_ID);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (!(seq & 1U) && __atomic_load_n(&lapic->dest_seq, __ATOMIC_RELAXED) == seq)
-			break;
-	}
-	if (!(base & VIRQ_APIC_BASE_EN))
-		return false;
-	if (base & VIRQ_APIC_BASE_EXTD)
-		return dest == 0xFFFFFFFFU || dest == id;
-	dest &= 0xFFU; /* xAPIC: only the low 8 bits are decoded */
-	return dest == 0xFFU || dest == (id >> 24);
-}
-
 VIRQ_API bool virq_lapic_match_dest(const struct virq_lapic *lapic, uint32_t dest, bool logical)
 {
 	enum virq_lapic_mode mode;

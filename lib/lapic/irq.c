@@ -48,6 +48,23 @@ VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool tri
 		lapic->ops->kick(lapic->ctx);
 }
 
+/*
+ * The three calls a router makes for a fixed message to one physical
+ * destination, in one: virq_lapic_match_dest() (physical),
+ * virq_lapic_accepts_fixed(), virq_lapic_post().
+ */
+VIRQ_API bool virq_lapic_post_phys(struct virq_lapic *lapic, uint32_t dest, uint8_t vector,
+				   bool trigger_level)
+{
+	if (!lapic_match_phys(lapic, dest) || !__atomic_load_n(&lapic->active, __ATOMIC_RELAXED))
+		return false;
+	if (VIRQ_UNLIKELY(trigger_level))
+		lapic_post_level(lapic, vector);
+	else if (virq_pi_post_inline(&lapic->pi, vector, false))
+		lapic->ops->kick(lapic->ctx);
+	return true;
+}
+
 /* A globally disabled APIC receives no messages (SDM 10.4.3 "Enabling
  * or Disabling the Local APIC"). A message that races with the owner
  * disabling the APIC counts as accepted just before the disable. */

@@ -263,6 +263,31 @@ static inline void lapic_dest_end(struct virq_lapic *l)
 	lapic_dest_changed(l);
 }
 
+/*
+ * virq_lapic_match_dest() of a physical destination: a snapshot of the
+ * mode and the ID alone (a logical one needs LDR and DFR instead).
+ */
+static inline bool lapic_match_phys(const struct virq_lapic *lapic, uint32_t dest)
+{
+	uint64_t base;
+	uint32_t id, seq;
+
+	for (;;) {
+		seq = __atomic_load_n(&lapic->dest_seq, __ATOMIC_ACQUIRE);
+		base = __atomic_load_n(&lapic->apic_base, __ATOMIC_RELAXED);
+		id = lapic_get_shared(lapic, VIRQ_LAPIC_REG_ID);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!(seq & 1U) && __atomic_load_n(&lapic->dest_seq, __ATOMIC_RELAXED) == seq)
+			break;
+	}
+	if (!(base & VIRQ_APIC_BASE_EN))
+		return false;
+	if (base & VIRQ_APIC_BASE_EXTD)
+		return dest == 0xFFFFFFFFU || dest == id;
+	dest &= 0xFFU; /* xAPIC: only the low 8 bits are decoded */
+	return dest == 0xFFU || dest == (id >> 24);
+}
+
 static inline void lapic_guest_error(struct virq_lapic *l, enum virq_guest_error code)
 {
 	if (LAPIC_OP(l, guest_error))

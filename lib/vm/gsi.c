@@ -45,9 +45,10 @@ static unsigned vm_ioapic_deliver(void *ctx, unsigned pin, uint64_t addr, uint32
  *
  * The map slot is read in one map_seq snapshot as vm_resolve() reads it
  * (vm_priv.h), so the vCPU found is the one dests_from_map() would list
- * alone; virq_lapic_match_dest() (the LAPIC's own ID, which has the final
- * word while the map is stale) and virq_lapic_accepts_fixed() then decide
- * as in deliver_fixed().
+ * alone; virq_lapic_post_phys() (the LAPIC's own ID, which has the final
+ * word while the map is stale, and its acceptance) then decides as
+ * virq_lapic_match_dest() and virq_lapic_accepts_fixed() do in
+ * deliver_fixed().
  */
 static inline bool vm_post_phys_fixed(const struct virq_vm *vm, uint8_t dest, uint8_t vector,
 				      bool trigger_level)
@@ -64,10 +65,7 @@ static inline bool vm_post_phys_fixed(const struct virq_vm *vm, uint8_t dest, ui
 	if ((s1 & 1U) || vm_load32(&vm->map_seq) != s1 || i >= vm->cfg.nr_vcpus)
 		return false; /* also VM_SLOT_SHARED and VIRQ_VM_NO_VCPU */
 	l = vm_vcpu(vm, i);
-	if (!l || !virq_lapic_match_dest(l, dest, false) || !virq_lapic_accepts_fixed(l))
-		return false;
-	virq_lapic_post(l, vector, trigger_level);
-	return true;
+	return l && virq_lapic_post_phys(l, dest, vector, trigger_level);
 }
 
 /* vm_ioapic_deliver_entry() past the fixed physical path: the message

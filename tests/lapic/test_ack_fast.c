@@ -312,6 +312,70 @@ static void test_post_edge_equals_post(void **state)
 	assert_int_equal(kicked, 256 * 2); /* ON, SN, PIR clear; other either */
 }
 
+/*
+ * virq_lapic_post_phys() against the three calls it fuses: every mode, SVR
+ * enabled or not, destinations that match (the ID, the broadcasts, an
+ * xAPIC ID with high bits set) and that do not, edge and level. Twin a
+ * takes the fused call, twin b the three.
+ */
+static void test_post_phys_equals_calls(void **state)
+{
+	static struct lapic_fixture a, b;
+	unsigned posted = 0, refused = 0;
+
+	(void)state;
+	for (unsigned round = 0; round < 3000; round++) {
+		enum virq_lapic_mode mode = modes[round % 3U];
+		uint32_t id, dest;
+		uint8_t v = rnd_vec();
+		bool level = rnd() & 1U, want, got;
+
+		make_twins_ex(&a, &b, mode, rnd() % 4U != 0);
+		id = virq_lapic_read_reg(&b.apic, VIRQ_LAPIC_REG_ID);
+		if (mode != VIRQ_LAPIC_MODE_X2APIC)
+			id >>= 24;
+		switch (rnd() % 6U) {
+		case 0:
+			dest = id;
+			break;
+		case 1:
+			dest = 0xFFU;
+			break;
+		case 2:
+			dest = 0xFFFFFFFFU;
+			break;
+		case 3:
+			dest = id | 0x100U; /* bits an xAPIC does not decode */
+			break;
+		case 4:
+			dest = id + 1U;
+			break;
+		default:
+			dest = rnd32();
+			break;
+		}
+		clear_logs(&a.f);
+		clear_logs(&b.f);
+		want = virq_lapic_match_dest(&b.apic, dest, false) &&
+		       virq_lapic_accepts_fixed(&b.apic);
+		if (want)
+			virq_lapic_post(&b.apic, v, level);
+		got = virq_lapic_post_phys(&a.apic, dest, v, level);
+		assert_int_equal(got, want);
+		assert_twins_same(&a, &b);
+		if (want) {
+			posted++;
+			/* Posted: the vector is in PIR (edge) or the level bitmap. */
+			assert_true(level ? (a.apic.post_level[v >> 6] >> (v & 63U)) & 1U
+					  : (a.apic.pi.pir[v >> 6] >> (v & 63U)) & 1U);
+		} else {
+			refused++;
+		}
+	}
+	assert_true(posted >= 500);
+	assert_true(refused >= 500);
+}
+
 /* One post, ack and EOI on random states in each mode. */
 static void test_ack_equals_slow(void **state)
 {
@@ -613,6 +677,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_post_edge_equals_post),
+		cmocka_unit_test(test_post_phys_equals_calls),
 		cmocka_unit_test(test_ack_equals_slow),
 		cmocka_unit_test(test_eoi_equals_slow),
 		cmocka_unit_test(test_sequences),

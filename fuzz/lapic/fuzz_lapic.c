@@ -2649,6 +2649,18 @@ static void exec_op(struct fuzz *f, struct inst *x, const struct op *op, struct 
 			dest &= 0xFFU;
 		r->rc = virq_lapic_match_dest(l, dest, logical);
 		CHECK(r->rc == match_def(x, dest, logical));
+		if (!logical && (op->a & 8U)) {
+			/* The fused physical post: posted exactly when the
+			 * destination matches and the APIC accepts fixed
+			 * interrupts; the vector is then requested. */
+			uint8_t v = (uint8_t)((dest * 2654435761U) >> 24);
+			bool lvl = op->a & 16U, want = r->rc && is_active(x);
+
+			CHECK(virq_lapic_post_phys(l, dest, v, lvl) == want);
+			if (want)
+				CHECK(lvl ? (l->post_level[v >> 6] >> (v & 63U)) & 1U
+					  : (l->pi.pir[v >> 6] >> (v & 63U)) & 1U);
+		}
 		break;
 	}
 	default:

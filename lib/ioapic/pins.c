@@ -266,9 +266,9 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 }
 
 /*
- * virq_ioapic_eoi() from chain link @n of @vector on (a pin + 1; 0 when
- * only the send is left), for what may call a hook: a pin that reached the
- * storm limit is held (the storm hook may rewrite entries, so each next pin
+ * virq_ioapic_eoi() from chain link @n of @vector on (a pin + 1: the first
+ * pin to send again or to throttle), for what may call a hook, with the
+ * nesting depth already taken: a pin that reached the storm limit is held (the storm hook may rewrite entries, so each next pin
  * is looked up again), then the outermost call (@outer) sends what was
  * asked for.
  */

@@ -268,9 +268,9 @@ VIRQ_API int virq_ioapic_set_pin(struct virq_ioapic *ioapic, unsigned pin, bool 
 /*
  * virq_ioapic_eoi() from chain link @n of @vector on (a pin + 1: the first
  * pin to send again or to throttle), for what may call a hook, with the
- * nesting depth already taken: a pin that reached the storm limit is held (the storm hook may rewrite entries, so each next pin
- * is looked up again), then the outermost call (@outer) sends what was
- * asked for.
+ * nesting depth already taken: a pin that reached the storm limit is held
+ * (the storm hook may rewrite entries, so each next pin is looked up
+ * again), then the outermost call (@outer) sends what was asked for.
  */
 static VIRQ_NOINLINE void ioapic_eoi_slow(struct virq_ioapic *io, uint8_t vector, unsigned n,
 					  bool outer)

@@ -38,14 +38,18 @@ VIRQ_API void virq_lapic_kick(struct virq_lapic *lapic)
 	lapic->ops->kick(lapic->ctx);
 }
 
+/* The post itself, for virq_lapic_post() and virq_lapic_post_phys(). */
+static inline void lapic_post_fixed(struct virq_lapic *lapic, uint8_t vector, bool trigger_level)
+{
+	if (VIRQ_UNLIKELY(trigger_level))
+		lapic_post_level(lapic, vector);
+	else if (virq_pi_post_inline(&lapic->pi, vector, false))
+		lapic->ops->kick(lapic->ctx);
+}
+
 VIRQ_API void virq_lapic_post(struct virq_lapic *lapic, uint8_t vector, bool trigger_level)
 {
-	if (VIRQ_UNLIKELY(trigger_level)) {
-		lapic_post_level(lapic, vector);
-		return;
-	}
-	if (virq_pi_post_inline(&lapic->pi, vector, false))
-		lapic->ops->kick(lapic->ctx);
+	lapic_post_fixed(lapic, vector, trigger_level);
 }
 
 /*
@@ -58,10 +62,7 @@ VIRQ_API bool virq_lapic_post_phys(struct virq_lapic *lapic, uint32_t dest, uint
 {
 	if (!lapic_match_phys(lapic, dest) || !__atomic_load_n(&lapic->active, __ATOMIC_RELAXED))
 		return false;
-	if (VIRQ_UNLIKELY(trigger_level))
-		lapic_post_level(lapic, vector);
-	else if (virq_pi_post_inline(&lapic->pi, vector, false))
-		lapic->ops->kick(lapic->ctx);
+	lapic_post_fixed(lapic, vector, trigger_level);
 	return true;
 }
 

@@ -42,8 +42,9 @@
  * "owner only" unless its documentation says "any thread". The any-thread
  * functions (virq_lapic_post(), virq_lapic_post_edge(), virq_lapic_post_phys(),
  * virq_lapic_post_msg(), virq_lapic_set_lint()) are lock-free and may run
- * concurrently with the owner and each other; they call `ops->kick` when the LAPIC goes from "no posted work" to "posted work",
- * never more than once per such transition. Edge-triggered vectors (the
+ * concurrently with the owner and each other; they call `ops->kick` when
+ * the LAPIC goes from "no posted work" to "posted work", never more than
+ * once per such transition. Edge-triggered vectors (the
  * posted-interrupt descriptor's ON bit) and posted events (level-triggered
  * vectors, NMI, SMI, INIT, SIPI, ExtINT, LINT changes) are two channels
  * with one transition each: an edge vector and a level vector (or an NMI)
